@@ -1,0 +1,1 @@
+/* core/error.c: to be written */

@@ -1,0 +1,1 @@
+/* core/graph-infer.c: to be written */

@@ -1,0 +1,1 @@
+/* core/graph.c: to be written */

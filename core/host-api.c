@@ -1,0 +1,1 @@
+/* core/host-api.c: to be written */

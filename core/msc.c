@@ -1,0 +1,1 @@
+/* core/msc.c: to be written */

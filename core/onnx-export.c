@@ -1,0 +1,1 @@
+/* core/onnx-export.c: to be written */

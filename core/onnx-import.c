@@ -1,0 +1,1 @@
+/* core/onnx-import.c: to be written */

@@ -1,0 +1,1 @@
+/* core/tensor-io.c: to be written */

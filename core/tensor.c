@@ -1,0 +1,1 @@
+/* core/tensor.c: to be written */

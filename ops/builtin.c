@@ -1,0 +1,1 @@
+/* ops/builtin.c: to be written */

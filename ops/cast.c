@@ -1,0 +1,4 @@
+/* ops/cast.c: placeholder until implemented. */
+#include "ops.h"
+
+const MscOpDef *const msc_ops_cast[] = {NULL};

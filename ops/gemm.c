@@ -1,0 +1,4 @@
+/* ops/gemm.c: placeholder until implemented. */
+#include "ops.h"
+
+const MscOpDef *const msc_ops_gemm[] = {NULL};

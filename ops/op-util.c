@@ -1,0 +1,1 @@
+/* ops/op-util.c: to be written */

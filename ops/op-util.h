@@ -1,0 +1,66 @@
+/* op-util.h: helpers for operator implementations (infer/run), built-in or
+ * plugin. All report errors through the MscOpCtx: on failure they set
+ * ctx->status/message and return that status, so code reads
+ *     if (msc_op_attr_int(ctx, "group", 1, &group)) return ctx->status;
+ */
+#ifndef MSC_OP_UTIL_H
+#define MSC_OP_UTIL_H
+
+#include <stdarg.h>
+#include "msc-op.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Records an error (first one wins) and returns @status. The message should
+ * name the attribute/input and values; the core prefixes node name and op. */
+MscStatus msc_op_fail(MscOpCtx *ctx, MscStatus status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Attribute lookup; (transfer none), NULL when absent. */
+const MscAttr *msc_node_find_attr(const MscNode *n, const char *name);
+
+/* Typed attribute getters: absent -> default (lists: *out NULL, *n 0);
+ * present with the wrong type -> MSC_ERR_INVALID_ARG naming the attribute. */
+MscStatus msc_op_attr_int(MscOpCtx *ctx, const char *name, int64_t dflt, int64_t *out);
+MscStatus msc_op_attr_float(MscOpCtx *ctx, const char *name, float dflt, float *out);
+MscStatus msc_op_attr_string(MscOpCtx *ctx, const char *name, const char *dflt, const char **out);
+MscStatus msc_op_attr_ints(MscOpCtx *ctx, const char *name, const int64_t **out, size_t *n);
+MscStatus msc_op_attr_floats(MscOpCtx *ctx, const char *name, const float **out, size_t *n);
+MscStatus msc_op_attr_tensor(MscOpCtx *ctx, const char *name, const MscTensor **out);
+
+/* Input access. msc_op_input returns in[i] or NULL (absent / i >= n_in). */
+const MscTensor *msc_op_input(MscOpCtx *ctx, uint32_t i);
+/* Reads an int32/int64 1-D (or scalar) input into @buf (max @cap entries).
+ * Returns MSC_OK and *n; if the input's value is not known (static
+ * inference), returns MSC_OK with *known = 0. */
+MscStatus msc_op_input_ints(MscOpCtx *ctx, uint32_t i, int64_t *buf, size_t cap, size_t *n, int *known);
+
+/* Sets output j's dtype and shape (infer). */
+MscStatus msc_op_set_output(MscOpCtx *ctx, uint32_t j, MscDType dtype, int32_t rank, const int64_t *dims);
+/* Output j same dtype+shape as input i. */
+MscStatus msc_op_same_as_input(MscOpCtx *ctx, uint32_t j, uint32_t i);
+
+/* Checks input i's dtype is one of the listed (terminated by
+ * MSC_DTYPE_UNDEFINED); else MSC_ERR_UNSUPPORTED naming input and dtype. */
+MscStatus msc_op_check_dtype(MscOpCtx *ctx, uint32_t i, ...);
+/* Inputs i and k have the same dtype, else MSC_ERR_INVALID_ARG. */
+MscStatus msc_op_check_same_dtype(MscOpCtx *ctx, uint32_t i, uint32_t k);
+
+/* Normalizes a possibly negative axis for rank r into [0, r) (or [0, r]
+ * when @inclusive); out of range -> MSC_ERR_INVALID_ARG naming @what. */
+MscStatus msc_op_norm_axis(MscOpCtx *ctx, const char *what, int64_t axis, int32_t rank, int inclusive, int64_t *out);
+
+/* Numpy-style broadcast of two shapes (-1 unknown dims allowed in static
+ * inference). Result in *rank/dims. Incompatible -> MSC_ERR_INVALID_ARG. */
+MscStatus msc_op_broadcast(MscOpCtx *ctx, int32_t ra, const int64_t *da, int32_t rb, const int64_t *db,
+                           int32_t *rank, int64_t *dims);
+/* Element offset in an input of shape (r, d) broadcast to the output shape
+ * (rank ro, dims do_) for the output's multi-index @idx. */
+int64_t msc_broadcast_offset(int32_t ro, const int64_t *idx, int32_t r, const int64_t *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

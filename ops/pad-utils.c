@@ -1,0 +1,1 @@
+/* ops/pad-utils.c: to be written */

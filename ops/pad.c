@@ -1,0 +1,4 @@
+/* ops/pad.c: placeholder until implemented. */
+#include "ops.h"
+
+const MscOpDef *const msc_ops_pad[] = {NULL};

@@ -1,0 +1,4 @@
+/* ops/quantize.c: placeholder until implemented. */
+#include "ops.h"
+
+const MscOpDef *const msc_ops_quantize[] = {NULL};

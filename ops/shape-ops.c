@@ -1,0 +1,4 @@
+/* ops/shape-ops.c: placeholder until implemented. */
+#include "ops.h"
+
+const MscOpDef *const msc_ops_shape[] = {NULL};

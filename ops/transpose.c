@@ -1,0 +1,4 @@
+/* ops/transpose.c: placeholder until implemented. */
+#include "ops.h"
+
+const MscOpDef *const msc_ops_transpose[] = {NULL};

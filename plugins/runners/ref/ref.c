@@ -1,0 +1,1 @@
+/* plugins/runners/ref/ref.c: to be written */
