@@ -69,7 +69,8 @@ gboolean msc_node_execute(const MscNode *node, const MscTensor *const *inputs,
 const char *msc_node_describe(const MscNode *n, char *buf, size_t size);
 
 /* Counts for `msc info`: parameters (initializer elements) and FLOPs
- * (multiply-adds count 2) of the ops that have a cost model. */
+ * (multiply-adds count 2) of Conv/ConvTranspose/Gemm/MatMul and their
+ * integer forms; unknown (symbolic) dims count as 1, i.e. per batch item. */
 int64_t msc_graph_param_count(const MscGraph *g);
 int64_t msc_graph_flops(const MscGraph *g);
 

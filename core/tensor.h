@@ -53,6 +53,12 @@ double msc_tensor_get_f64(const MscTensor *t, int64_t i);
 void msc_tensor_set_f64(MscTensor *t, int64_t i, double v); /* integer dtypes: round half to even, saturate */
 int64_t msc_tensor_get_i64(const MscTensor *t, int64_t i);
 
+/* Fills @t like shared/bench/make-case.js (NAME=SHAPE@SEED): mulberry32(@seed),
+ * floats 2r-1 (uniform [-1,1)), integers floor(10r), bool r >= 0.5. */
+void msc_tensor_fill_random(MscTensor *t, uint32_t seed);
+/* One step of mulberry32 (the PRNG of shared/bench): returns 32 random bits. */
+uint32_t msc_mulberry32(uint32_t *state);
+
 /* IEEE half <-> float, round to nearest even. */
 float msc_f16_to_f32(uint16_t h);
 uint16_t msc_f32_to_f16(float f);
@@ -62,6 +68,22 @@ uint16_t msc_f32_to_bf16(float f);
 /* 64-byte aligned allocation (free with msc_aligned_free). NULL on failure. */
 void *msc_aligned_alloc0(size_t nbytes);
 void msc_aligned_free(void *p);
+
+/**
+ * MscCompareResult: outcome of msc_tensor_compare.
+ * @n_bad: elements outside |got - exp| <= atol + rtol * |exp| (NaN == NaN).
+ * @worst: index of the element with the largest excess over tolerance.
+ */
+typedef struct MscCompareResult {
+  gboolean dtype_ok, shape_ok;
+  int64_t n, n_bad, worst;
+  double max_abs, max_rel, got_worst, exp_worst;
+} MscCompareResult;
+
+/* Compares @got with @exp: same dtype and shape; floats within
+ * tolerance, integers and bools exactly (rtol/atol ignored). Returns TRUE
+ * when everything matches. */
+gboolean msc_tensor_compare(const MscTensor *got, const MscTensor *exp, double rtol, double atol, MscCompareResult *r);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MscTensor, msc_tensor_free)
 

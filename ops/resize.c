@@ -1,4 +1,782 @@
-/* ops/resize.c: placeholder until implemented. */
-#include "ops.h"
+/* ops/resize.c: Resize (opsets 10, 11, 13, 18, 19) and Upsample (1, 7, 9).
+ *
+ * Every axis maps output index o to an input coordinate x with the
+ * coordinate_transformation_mode, then:
+ *   nearest: one source index chosen by nearest_mode, clamped (any dtype,
+ *            done as a gather);
+ *   linear:  taps floor(x), floor(x)+1 with weights 1-t, t;
+ *   cubic:   4 taps with the Keys kernel of parameter cubic_coeff_a,
+ *            optionally renormalized without taps outside the input
+ *            (exclude_outside).
+ * Taps outside the input are clamped to the edge (the ONNX reference pads
+ * with 'edge'), and an integer x uses the taps left of it with t = 1, as
+ * the reference does. linear/cubic run separably, one axis at a time, on a
+ * float buffer (float32, float16 inputs).
+ *
+ * Output size is floor(in * scale) from scales, or sizes (opset 18
+ * keep_aspect_ratio_policy: one scale for the listed axes,
+ * out = round_half_up(scale * in)). The scale in the coordinate formulas is
+ * the given scale, or out/in with sizes. For align_corners and
+ * tf_crop_and_resize the "resized length" is scale * in (not rounded),
+ * which is what the ONNX reference (and the conformance data) use; it only
+ * differs from out when in * scale is not an integer.
+ *
+ * Before opset 11 (Resize-10, Upsample) coordinates are asymmetric and
+ * nearest picks floor(x) when upsampling, ceil(x) when downsampling (the
+ * "simple" rule of onnxruntime).
+ *
+ * Unsupported: antialias with an actual downscale in linear/cubic mode.
+ */
+#include <string.h>
+#include <math.h>
 
-const MscOpDef *const msc_ops_resize[] = {NULL};
+#include "ops.h"
+#include "op-util.h"
+#include "tensor.h"
+#include "error.h"
+
+#define ALL_DTYPES                                                                               \
+  MSC_DTYPE_FLOAT32, MSC_DTYPE_FLOAT16, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, MSC_DTYPE_INT32,       \
+      MSC_DTYPE_INT64, MSC_DTYPE_BOOL, MSC_DTYPE_UNDEFINED
+
+typedef enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC } ResizeMode;
+
+typedef enum {
+  CT_HALF_PIXEL,
+  CT_PYTORCH_HALF_PIXEL,
+  CT_ALIGN_CORNERS,
+  CT_ASYMMETRIC,
+  CT_TF_HALF_PIXEL_FOR_NN,
+  CT_TF_CROP_AND_RESIZE,
+  CT_HALF_PIXEL_SYMMETRIC,
+} CoordMode;
+
+typedef enum { NM_ROUND_PREFER_FLOOR, NM_ROUND_PREFER_CEIL, NM_FLOOR, NM_CEIL, NM_SIMPLE } NearestMode;
+
+typedef struct {
+  ResizeMode mode;
+  CoordMode coord;
+  NearestMode nearest;
+  double cubic_a;
+  int exclude_outside;
+  float extrapolation;
+  int antialias;
+  int known;                        /* scales/sizes known: out and scale valid */
+  int from_sizes;                   /* output sizes were given */
+  int32_t rank;
+  int64_t out[MSC_MAX_RANK];        /* -1 unknown */
+  double scale[MSC_MAX_RANK];
+  double roi_start[MSC_MAX_RANK];
+  double roi_end[MSC_MAX_RANK];
+} ResizePlan;
+
+static int
+is_upsample(const MscOpCtx *ctx)
+{
+  return strcmp(ctx->node->op_type, "Upsample") == 0;
+}
+
+static MscStatus
+check_out_size(MscOpCtx *ctx, MscDType dtype, int32_t rank, const int64_t *dims)
+{
+  size_t n = msc_dtype_size(dtype) ? msc_dtype_size(dtype) : 1;
+  char buf[200];
+  for (int32_t k = 0; k < rank; k++) {
+    if (dims[k] < 0)
+      continue;
+    if (!msc_mul_size(n, (size_t)dims[k], &n) || n > MSC_TENSOR_MAX_BYTES)
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "output shape %s is too large (limit %zu bytes)",
+                         msc_shape_format(rank, dims, buf, sizeof buf), (size_t)MSC_TENSOR_MAX_BYTES);
+  }
+  return MSC_OK;
+}
+
+/* Reads a float input (float32/float16/double) of up to @cap entries.
+ * *n = 0 when absent or empty (an empty tensor means "not given" in
+ * Resize-11); *known = 0 when the value is not known statically. */
+static MscStatus
+read_floats(MscOpCtx *ctx, uint32_t i, const char *what, double *buf, size_t cap, size_t *n, int *known)
+{
+  const MscTensor *t = msc_op_input(ctx, i);
+  *n = 0;
+  *known = 1;
+  if (!t)
+    return MSC_OK;
+  if (t->dtype != MSC_DTYPE_FLOAT32 && t->dtype != MSC_DTYPE_FLOAT16 && t->dtype != MSC_DTYPE_DOUBLE)
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input '%s' must be float, got %s", what, msc_dtype_name(t->dtype));
+  if (t->rank != 1)
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input '%s' must be 1-D, got rank %d", what, (int)t->rank);
+  if (t->dims[0] == 0)
+    return MSC_OK;
+  if (t->dims[0] > (int64_t)cap)
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input '%s' has %lld entries (at most %zu expected)", what,
+                       (long long)t->dims[0], cap);
+  if (!t->data) {
+    *known = 0;
+    *n = t->dims[0] > 0 ? (size_t)t->dims[0] : 0;
+    return MSC_OK;
+  }
+  *n = (size_t)t->dims[0];
+  for (size_t k = 0; k < *n; k++) {
+    if (t->dtype == MSC_DTYPE_FLOAT32)
+      buf[k] = ((const float *)t->data)[k];
+    else if (t->dtype == MSC_DTYPE_FLOAT16)
+      buf[k] = msc_f16_to_f32(((const uint16_t *)t->data)[k]);
+    else
+      buf[k] = ((const double *)t->data)[k];
+  }
+  return MSC_OK;
+}
+
+static MscStatus
+parse_attrs(MscOpCtx *ctx, ResizePlan *p)
+{
+  const MscNode *node = ctx->node;
+  int64_t opset = node->opset;
+  const char *s;
+  float f;
+  int64_t i;
+
+  if (msc_op_attr_string(ctx, "mode", "nearest", &s))
+    return ctx->status;
+  if (!strcmp(s, "nearest"))
+    p->mode = MODE_NEAREST;
+  else if (!strcmp(s, "linear") || (!strcmp(s, "bilinear") && is_upsample(ctx) && opset < 7))
+    p->mode = MODE_LINEAR;
+  else if (!strcmp(s, "cubic") && !is_upsample(ctx) && opset >= 11)
+    p->mode = MODE_CUBIC;
+  else
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'mode' = '%s' not in %s", s,
+                       is_upsample(ctx) ? (opset < 7 ? "nearest|bilinear" : "nearest|linear")
+                                        : (opset < 11 ? "nearest|linear" : "nearest|linear|cubic"));
+
+  p->cubic_a = -0.75;
+  p->coord = CT_ASYMMETRIC;
+  p->nearest = NM_SIMPLE;
+  if (is_upsample(ctx) || opset < 11)
+    return MSC_OK;
+
+  if (msc_op_attr_string(ctx, "coordinate_transformation_mode", "half_pixel", &s))
+    return ctx->status;
+  if (!strcmp(s, "half_pixel"))
+    p->coord = CT_HALF_PIXEL;
+  else if (!strcmp(s, "pytorch_half_pixel"))
+    p->coord = CT_PYTORCH_HALF_PIXEL;
+  else if (!strcmp(s, "align_corners"))
+    p->coord = CT_ALIGN_CORNERS;
+  else if (!strcmp(s, "asymmetric"))
+    p->coord = CT_ASYMMETRIC;
+  else if (!strcmp(s, "tf_crop_and_resize"))
+    p->coord = CT_TF_CROP_AND_RESIZE;
+  else if (!strcmp(s, "tf_half_pixel_for_nn") && opset < 13)
+    p->coord = CT_TF_HALF_PIXEL_FOR_NN;
+  else if (!strcmp(s, "half_pixel_symmetric") && opset >= 19)
+    p->coord = CT_HALF_PIXEL_SYMMETRIC;
+  else
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
+                       "attribute 'coordinate_transformation_mode' = '%s' not in "
+                       "half_pixel|pytorch_half_pixel|align_corners|asymmetric|tf_crop_and_resize%s",
+                       s, opset < 13 ? "|tf_half_pixel_for_nn" : opset >= 19 ? "|half_pixel_symmetric" : "");
+
+  if (msc_op_attr_string(ctx, "nearest_mode", "round_prefer_floor", &s))
+    return ctx->status;
+  if (!strcmp(s, "round_prefer_floor"))
+    p->nearest = NM_ROUND_PREFER_FLOOR;
+  else if (!strcmp(s, "round_prefer_ceil"))
+    p->nearest = NM_ROUND_PREFER_CEIL;
+  else if (!strcmp(s, "floor"))
+    p->nearest = NM_FLOOR;
+  else if (!strcmp(s, "ceil"))
+    p->nearest = NM_CEIL;
+  else
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
+                       "attribute 'nearest_mode' = '%s' not in round_prefer_floor|round_prefer_ceil|floor|ceil", s);
+
+  if (msc_op_attr_float(ctx, "cubic_coeff_a", -0.75f, &f))
+    return ctx->status;
+  p->cubic_a = f;
+  if (msc_op_attr_int(ctx, "exclude_outside", 0, &i))
+    return ctx->status;
+  p->exclude_outside = i != 0;
+  if (msc_op_attr_float(ctx, "extrapolation_value", 0.0f, &p->extrapolation))
+    return ctx->status;
+  if (opset >= 18) {
+    if (msc_op_attr_int(ctx, "antialias", 0, &i))
+      return ctx->status;
+    p->antialias = i != 0;
+  }
+  return MSC_OK;
+}
+
+/* Builds the plan: attributes, then output dims and per-axis scales. */
+static MscStatus
+resize_plan(MscOpCtx *ctx, ResizePlan *p)
+{
+  const MscTensor *x = ctx->in[0];
+  const MscNode *node = ctx->node;
+  int64_t opset = node->opset;
+  int32_t r = x->rank;
+  int64_t axes[MSC_MAX_RANK];
+  size_t na = (size_t)r;
+  double scales[2 * MSC_MAX_RANK], roi[2 * MSC_MAX_RANK];
+  int64_t sizes[MSC_MAX_RANK];
+  size_t ns = 0, nz = 0, nr = 0;
+  int ks = 1, kz = 1, kr = 1;
+
+  memset(p, 0, sizeof *p);
+  p->rank = r;
+  if (parse_attrs(ctx, p))
+    return ctx->status;
+  for (int32_t k = 0; k < r; k++) {
+    axes[k] = k;
+    p->out[k] = x->dims[k];
+    p->scale[k] = 1.0;
+    p->roi_start[k] = 0.0;
+    p->roi_end[k] = 1.0;
+  }
+
+  if (is_upsample(ctx) && opset < 7) {
+    float h, w;
+    if (!msc_node_find_attr(node, "height_scale") || !msc_node_find_attr(node, "width_scale"))
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attributes 'height_scale' and 'width_scale' are required");
+    if (msc_op_attr_float(ctx, "height_scale", 1.0f, &h) || msc_op_attr_float(ctx, "width_scale", 1.0f, &w))
+      return ctx->status;
+    if (r != 4)
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "Upsample-1 needs a 4-D input, got rank %d", (int)r);
+    scales[0] = scales[1] = 1.0;
+    scales[2] = h;
+    scales[3] = w;
+    ns = 4;
+  } else if (is_upsample(ctx) && opset < 9) {
+    const float *a;
+    if (!msc_node_find_attr(node, "scales"))
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'scales' is required");
+    if (msc_op_attr_floats(ctx, "scales", &a, &ns))
+      return ctx->status;
+    if (ns > (size_t)r)
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'scales' has %zu entries for rank %d", ns, (int)r);
+    for (size_t k = 0; k < ns; k++)
+      scales[k] = a[k];
+  } else if (is_upsample(ctx) || opset < 11) {
+    if (!msc_op_input(ctx, 1))
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'scales' is required");
+    if (read_floats(ctx, 1, "scales", scales, G_N_ELEMENTS(scales), &ns, &ks))
+      return ctx->status;
+  } else {
+    if (read_floats(ctx, 1, "roi", roi, G_N_ELEMENTS(roi), &nr, &kr) ||
+        read_floats(ctx, 2, "scales", scales, G_N_ELEMENTS(scales), &ns, &ks))
+      return ctx->status;
+    const MscTensor *tz = msc_op_input(ctx, 3);
+    if (tz) {
+      if (tz->dtype != MSC_DTYPE_INT64)
+        return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'sizes' must be int64, got %s", msc_dtype_name(tz->dtype));
+      if (tz->rank != 1 || tz->dims[0] > MSC_MAX_RANK)
+        return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'sizes' must be 1-D with at most %d entries",
+                           MSC_MAX_RANK);
+      if (msc_op_input_ints(ctx, 3, sizes, MSC_MAX_RANK, &nz, &kz))
+        return ctx->status;
+      if (!kz)
+        nz = tz->dims[0] > 0 ? (size_t)tz->dims[0] : 1;
+    }
+    if (opset >= 18 && msc_node_find_attr(node, "axes")) {
+      const int64_t *a;
+      uint32_t seen = 0;
+      if (msc_op_attr_ints(ctx, "axes", &a, &na))
+        return ctx->status;
+      if (na > (size_t)r)
+        return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'axes' has %zu entries for rank %d", na, (int)r);
+      for (size_t k = 0; k < na; k++) {
+        if (msc_op_norm_axis(ctx, "attribute 'axes'", a[k], r, 0, &axes[k]))
+          return ctx->status;
+        if (seen & (1u << axes[k]))
+          return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'axes': axis %lld is repeated", (long long)a[k]);
+        seen |= 1u << axes[k];
+      }
+    }
+    if (ns && nz)
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "only one of 'scales' and 'sizes' may be given");
+    if (p->coord == CT_TF_CROP_AND_RESIZE && nr) {
+      if (!kr)
+        ks = 0; /* coordinates unknown: treat the plan as unknown */
+      else if (nr != 2 * na)
+        return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'roi' has %zu entries, expected %zu", nr, 2 * na);
+      else
+        for (size_t k = 0; k < na; k++) {
+          p->roi_start[axes[k]] = roi[k];
+          p->roi_end[axes[k]] = roi[na + k];
+        }
+    }
+  }
+
+  if (!ns && !nz)
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "one of 'scales' or 'sizes' is required");
+  if (!ks || !kz) {
+    for (size_t k = 0; k < na; k++)
+      p->out[axes[k]] = -1;
+    return MSC_OK;
+  }
+  if ((ns ? ns : nz) != na)
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "%s has %zu entries, expected %zu", ns ? "scales" : "sizes",
+                       ns ? ns : nz, na);
+  p->known = 1;
+
+  if (ns) {
+    for (size_t k = 0; k < na; k++) {
+      int64_t a = axes[k], d = x->dims[a];
+      double s = scales[k];
+      if (!(s > 0.0) || !isfinite(s))
+        return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "scale %g for axis %lld must be positive", s, (long long)a);
+      if (is_upsample(ctx) && s < 1.0)
+        return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "Upsample scale %g for axis %lld must be >= 1", s,
+                           (long long)a);
+      p->scale[a] = s;
+      if (d >= 0) {
+        double o = floor(s * (double)d);
+        if (o > 9.0e15)
+          return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "scale %g makes axis %lld too large", s, (long long)a);
+        p->out[a] = (int64_t)o;
+      }
+    }
+  } else {
+    const char *policy = "stretch";
+    p->from_sizes = 1;
+    if (opset >= 18 && msc_op_attr_string(ctx, "keep_aspect_ratio_policy", "stretch", &policy))
+      return ctx->status;
+    for (size_t k = 0; k < na; k++)
+      if (sizes[k] < 0)
+        return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "sizes: %lld for axis %lld is negative", (long long)sizes[k],
+                           (long long)axes[k]);
+    if (!strcmp(policy, "stretch")) {
+      for (size_t k = 0; k < na; k++) {
+        int64_t a = axes[k], d = x->dims[a];
+        p->out[a] = sizes[k];
+        if (d > 0)
+          p->scale[a] = (double)sizes[k] / (double)d;
+        else if (d == 0 && sizes[k] > 0)
+          return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "cannot resize empty axis %lld to %lld", (long long)a,
+                             (long long)sizes[k]);
+      }
+    } else if (!strcmp(policy, "not_larger") || !strcmp(policy, "not_smaller")) {
+      int larger = policy[4] == 's';
+      double sc = larger ? 0.0 : INFINITY;
+      for (size_t k = 0; k < na; k++) {
+        int64_t d = x->dims[axes[k]];
+        if (d < 0) {
+          p->known = 0;
+          for (size_t j = 0; j < na; j++)
+            p->out[axes[j]] = -1;
+          return MSC_OK;
+        }
+        if (d == 0)
+          return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "keep_aspect_ratio_policy needs non-empty axes");
+        double s = (double)sizes[k] / (double)d;
+        sc = larger ? fmax(sc, s) : fmin(sc, s);
+      }
+      for (size_t k = 0; k < na; k++) {
+        int64_t a = axes[k];
+        p->scale[a] = sc;
+        p->out[a] = (int64_t)(sc * (double)x->dims[a] + 0.5);
+      }
+    } else {
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
+                         "attribute 'keep_aspect_ratio_policy' = '%s' not in stretch|not_larger|not_smaller", policy);
+    }
+  }
+
+  if (p->antialias && p->mode != MODE_NEAREST)
+    for (int32_t k = 0; k < r; k++)
+      if (p->scale[k] < 1.0)
+        return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "antialias=1 when downscaling (axis %d, scale %g) is not supported",
+                           (int)k, p->scale[k]);
+  return check_out_size(ctx, x->dtype, r, p->out);
+}
+
+static MscStatus
+resize_infer(MscOpCtx *ctx)
+{
+  const MscTensor *x = ctx->in[0];
+  ResizePlan p;
+  if (msc_op_check_dtype(ctx, 0, ALL_DTYPES) || resize_plan(ctx, &p))
+    return ctx->status;
+  if (p.mode != MODE_NEAREST && x->dtype != MSC_DTYPE_FLOAT32 && x->dtype != MSC_DTYPE_FLOAT16)
+    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "mode '%s' on %s input is not supported (float only)",
+                       p.mode == MODE_LINEAR ? "linear" : "cubic", msc_dtype_name(x->dtype));
+  return msc_op_set_output(ctx, 0, x->dtype, x->rank, p.out);
+}
+
+/* ---- coordinates and taps ------------------------------------------- */
+
+/* Input coordinate of output index o along axis a. */
+static double
+resize_coord(const ResizePlan *p, int32_t a, int64_t o, int64_t in, int64_t out)
+{
+  double s = p->scale[a];
+  /* resized length as the reference computes it (see the file comment) */
+  double len = p->from_sizes ? (double)out : s * (double)in;
+  double xo = (double)o;
+  switch (p->coord) {
+  case CT_HALF_PIXEL:
+    return (xo + 0.5) / s - 0.5;
+  case CT_PYTORCH_HALF_PIXEL:
+    return out > 1 ? (xo + 0.5) / s - 0.5 : 0.0;
+  case CT_ALIGN_CORNERS:
+    return len == 1.0 ? 0.0 : xo * (double)(in - 1) / (len - 1.0);
+  case CT_ASYMMETRIC:
+    return xo / s;
+  case CT_TF_HALF_PIXEL_FOR_NN:
+    return (xo + 0.5) / s;
+  case CT_TF_CROP_AND_RESIZE: {
+    double rs = p->roi_start[a], re = p->roi_end[a];
+    if (len == 1.0)
+      return 0.5 * (rs + re) * (double)(in - 1);
+    return rs * (double)(in - 1) + xo * (re - rs) * (double)(in - 1) / (len - 1.0);
+  }
+  case CT_HALF_PIXEL_SYMMETRIC: {
+    double adj = (double)out / len;
+    double offset = (double)in / 2.0 * (1.0 - adj);
+    return offset + (xo + 0.5) / s - 0.5;
+  }
+  }
+  return 0.0;
+}
+
+static int
+outside(const ResizePlan *p, double x, int64_t in)
+{
+  return p->coord == CT_TF_CROP_AND_RESIZE && (x < 0.0 || x > (double)(in - 1));
+}
+
+static int64_t
+clamp_index(int64_t i, int64_t in)
+{
+  return i < 0 ? 0 : (i >= in ? in - 1 : i);
+}
+
+/* Nearest source index for coordinate x (unclamped). */
+static int64_t
+nearest_index(const ResizePlan *p, double x, double scale)
+{
+  double f = floor(x);
+  if (x == f)
+    return (int64_t)f;
+  double t = x - f;
+  switch (p->nearest) {
+  case NM_ROUND_PREFER_FLOOR:
+    return (int64_t)(t <= 0.5 ? f : f + 1.0);
+  case NM_ROUND_PREFER_CEIL:
+    return (int64_t)(t < 0.5 ? f : f + 1.0);
+  case NM_FLOOR:
+    return (int64_t)f;
+  case NM_CEIL:
+    return (int64_t)f + 1;
+  case NM_SIMPLE:
+    return scale < 1.0 ? (int64_t)ceil(x) : (int64_t)f;
+  }
+  return (int64_t)f;
+}
+
+/* Taps of one output index for linear/cubic: *nt entries of idx/w. */
+static void
+interp_taps(const ResizePlan *p, double x, int64_t in, int64_t *idx, double *w, int *nt)
+{
+  double f = floor(x), t = x - f;
+  int64_t base = (int64_t)f;
+  if (t == 0.0) { /* the reference keeps t in (0, 1] */
+    base -= 1;
+    t = 1.0;
+  }
+  if (p->mode == MODE_LINEAR) {
+    *nt = 2;
+    idx[0] = base;
+    idx[1] = base + 1;
+    w[0] = 1.0 - t;
+    w[1] = t;
+  } else {
+    double A = p->cubic_a, u = 1.0 - t;
+    *nt = 4;
+    for (int k = 0; k < 4; k++)
+      idx[k] = base - 1 + k;
+    w[0] = ((A * (t + 1) - 5 * A) * (t + 1) + 8 * A) * (t + 1) - 4 * A;
+    w[1] = ((A + 2) * t - (A + 3)) * t * t + 1;
+    w[2] = ((A + 2) * u - (A + 3)) * u * u + 1;
+    w[3] = ((A * (u + 1) - 5 * A) * (u + 1) + 8 * A) * (u + 1) - 4 * A;
+  }
+  if (p->exclude_outside) {
+    double sum = 0.0;
+    for (int k = 0; k < *nt; k++) {
+      if (idx[k] < 0 || idx[k] >= in)
+        w[k] = 0.0;
+      sum += w[k];
+    }
+    if (sum != 0.0)
+      for (int k = 0; k < *nt; k++)
+        w[k] /= sum;
+  }
+  for (int k = 0; k < *nt; k++)
+    idx[k] = clamp_index(idx[k], in);
+}
+
+/* ---- nearest: gather for any dtype ------------------------------------ */
+
+static void
+value_bytes(MscDType dtype, float f, uint8_t *v)
+{
+  double r = nearbyint((double)f);
+  memset(v, 0, 8);
+  switch (dtype) {
+  case MSC_DTYPE_FLOAT32:
+    memcpy(v, &f, 4);
+    break;
+  case MSC_DTYPE_FLOAT16: {
+    uint16_t h = msc_f32_to_f16(f);
+    memcpy(v, &h, 2);
+    break;
+  }
+  case MSC_DTYPE_INT8:
+    *(int8_t *)v = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
+    break;
+  case MSC_DTYPE_UINT8:
+    *v = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+    break;
+  case MSC_DTYPE_BOOL:
+    *v = f != 0.0f;
+    break;
+  case MSC_DTYPE_INT32: {
+    int32_t i = (int32_t)(r < INT32_MIN ? INT32_MIN : r > INT32_MAX ? INT32_MAX : r);
+    memcpy(v, &i, 4);
+    break;
+  }
+  default: {
+    int64_t i = (int64_t)(r < -9.2e18 ? -9.2e18 : r > 9.2e18 ? 9.2e18 : r);
+    memcpy(v, &i, 8);
+    break;
+  }
+  }
+}
+
+#define GATHER_LOOP(T)                                                                           \
+  do {                                                                                           \
+    T cv;                                                                                        \
+    memcpy(&cv, cval, sizeof(T));                                                                \
+    const T *s = x->data;                                                                        \
+    T *d = y->data;                                                                              \
+    const int64_t *tl = tab[r - 1];                                                              \
+    for (int64_t row = 0; row < rows; row++) {                                                   \
+      int64_t src = 0;                                                                           \
+      for (int32_t k = 0; k < r - 1 && src >= 0; k++) {                                          \
+        int64_t t = tab[k][idx[k]];                                                              \
+        src = t < 0 ? -1 : src + t * xstr[k];                                                    \
+      }                                                                                          \
+      if (src < 0) {                                                                             \
+        for (int64_t i = 0; i < inner; i++)                                                      \
+          d[i] = cv;                                                                             \
+      } else {                                                                                   \
+        const T *q = s + src;                                                                    \
+        for (int64_t i = 0; i < inner; i++)                                                      \
+          d[i] = tl[i] >= 0 ? q[tl[i]] : cv;                                                     \
+      }                                                                                          \
+      d += inner;                                                                                \
+      for (int32_t k = r - 2; k >= 0; k--) {                                                     \
+        if (++idx[k] < y->dims[k])                                                               \
+          break;                                                                                 \
+        idx[k] = 0;                                                                              \
+      }                                                                                          \
+    }                                                                                            \
+  } while (0)
+
+static MscStatus
+run_nearest(MscOpCtx *ctx, const ResizePlan *p)
+{
+  const MscTensor *x = ctx->in[0];
+  MscTensor *y = ctx->out[0];
+  int32_t r = x->rank;
+  int64_t *tab[MSC_MAX_RANK] = {0}, xstr[MSC_MAX_RANK], idx[MSC_MAX_RANK] = {0};
+  uint8_t cval[8];
+  int64_t numel = msc_tensor_numel(y);
+  MscStatus st = MSC_OK;
+
+  value_bytes(x->dtype, p->extrapolation, cval);
+  for (int32_t k = 0; k < r; k++) {
+    int64_t in = x->dims[k], out = y->dims[k];
+    tab[k] = g_new(int64_t, out > 0 ? out : 1);
+    for (int64_t o = 0; o < out; o++) {
+      double c = resize_coord(p, k, o, in, out);
+      tab[k][o] = outside(p, c, in) ? -1 : clamp_index(nearest_index(p, c, p->scale[k]), in);
+    }
+  }
+  msc_shape_strides(r, x->dims, xstr);
+  int64_t inner = y->dims[r - 1], rows = numel / inner;
+  switch (msc_dtype_size(x->dtype)) {
+  case 1:
+    GATHER_LOOP(uint8_t);
+    break;
+  case 2:
+    GATHER_LOOP(uint16_t);
+    break;
+  case 4:
+    GATHER_LOOP(uint32_t);
+    break;
+  case 8:
+    GATHER_LOOP(uint64_t);
+    break;
+  default:
+    st = msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "dtype %s is not supported", msc_dtype_name(x->dtype));
+  }
+  for (int32_t k = 0; k < r; k++)
+    g_free(tab[k]);
+  return st;
+}
+
+/* ---- linear / cubic: separable passes on floats ------------------------ */
+
+/* One pass along axis a: cur (dims cd) -> returned buffer with cd[a] = out. */
+static float *
+interp_axis(const ResizePlan *p, const float *cur, const int64_t *cd, int32_t r, int32_t a, int64_t out)
+{
+  int64_t in = cd[a];
+  int64_t outer = msc_shape_numel(a, cd), inner = msc_shape_numel(r - a - 1, cd + a + 1);
+  size_t total = (size_t)outer * (size_t)out * (size_t)inner;
+  float *dst = g_try_new(float, total ? total : 1);
+  int64_t *ti = g_try_new(int64_t, (size_t)out * 4 + 1);
+  float *tw = g_try_new(float, (size_t)out * 4 + 1);
+  uint8_t *ext = g_try_new0(uint8_t, (size_t)out + 1);
+  int nt = 2;
+  if (!dst || !ti || !tw || !ext) {
+    g_free(dst);
+    g_free(ti);
+    g_free(tw);
+    g_free(ext);
+    return NULL;
+  }
+  for (int64_t o = 0; o < out; o++) {
+    double c = resize_coord(p, a, o, in, out), w[4];
+    int64_t id[4];
+    ext[o] = (uint8_t)outside(p, c, in);
+    interp_taps(p, c, in, id, w, &nt);
+    for (int t = 0; t < nt; t++) {
+      ti[o * 4 + t] = id[t];
+      tw[o * 4 + t] = (float)w[t];
+    }
+  }
+  for (int64_t b = 0; b < outer; b++) {
+    const float *src = cur + (size_t)b * (size_t)in * (size_t)inner;
+    for (int64_t o = 0; o < out; o++) {
+      float *d = dst + ((size_t)b * (size_t)out + (size_t)o) * (size_t)inner;
+      if (ext[o]) {
+        for (int64_t i = 0; i < inner; i++)
+          d[i] = p->extrapolation;
+        continue;
+      }
+      for (int64_t i = 0; i < inner; i++)
+        d[i] = 0.0f;
+      for (int t = 0; t < nt; t++) {
+        float w = tw[o * 4 + t];
+        if (w == 0.0f)
+          continue;
+        const float *s = src + (size_t)ti[o * 4 + t] * (size_t)inner;
+        for (int64_t i = 0; i < inner; i++)
+          d[i] += w * s[i];
+      }
+    }
+  }
+  g_free(ti);
+  g_free(tw);
+  g_free(ext);
+  return dst;
+}
+
+/* An axis whose every output maps exactly onto the same input index. */
+static int
+axis_is_identity(const ResizePlan *p, int32_t a, int64_t in, int64_t out)
+{
+  if (in != out)
+    return 0;
+  for (int64_t o = 0; o < out; o++) {
+    double c = resize_coord(p, a, o, in, out);
+    if (c != (double)o || outside(p, c, in))
+      return 0;
+  }
+  return 1;
+}
+
+static MscStatus
+run_interp(MscOpCtx *ctx, const ResizePlan *p)
+{
+  const MscTensor *x = ctx->in[0];
+  MscTensor *y = ctx->out[0];
+  int32_t r = x->rank;
+  int64_t cd[MSC_MAX_RANK];
+  int64_t n_in = msc_tensor_numel(x), n_out = msc_tensor_numel(y);
+  float *cur;
+  int owned = 0;
+
+  memcpy(cd, x->dims, sizeof cd);
+  if (x->dtype == MSC_DTYPE_FLOAT32) {
+    cur = x->data;
+  } else {
+    cur = g_try_new(float, (size_t)n_in);
+    if (!cur)
+      return msc_op_fail(ctx, MSC_ERR_NOMEM, "out of memory converting the input");
+    owned = 1;
+    for (int64_t i = 0; i < n_in; i++)
+      cur[i] = msc_f16_to_f32(((const uint16_t *)x->data)[i]);
+  }
+  /* innermost axis first, as the reference recursion does */
+  for (int32_t a = r - 1; a >= 0; a--) {
+    if (axis_is_identity(p, a, cd[a], y->dims[a]))
+      continue;
+    float *next = interp_axis(p, cur, cd, r, a, y->dims[a]);
+    if (owned)
+      g_free(cur);
+    if (!next)
+      return msc_op_fail(ctx, MSC_ERR_NOMEM, "out of memory resizing axis %d", (int)a);
+    cur = next;
+    owned = 1;
+    cd[a] = y->dims[a];
+  }
+  if (y->dtype == MSC_DTYPE_FLOAT32)
+    memcpy(y->data, cur, (size_t)n_out * sizeof(float));
+  else
+    for (int64_t i = 0; i < n_out; i++)
+      ((uint16_t *)y->data)[i] = msc_f32_to_f16(cur[i]);
+  if (owned)
+    g_free(cur);
+  return MSC_OK;
+}
+
+static MscStatus
+resize_run(MscOpCtx *ctx)
+{
+  const MscTensor *x = ctx->in[0];
+  MscTensor *y = ctx->out[0];
+  ResizePlan p;
+  if (resize_plan(ctx, &p))
+    return ctx->status;
+  if (!p.known)
+    return msc_op_fail(ctx, MSC_ERR_INTERNAL, "resize plan unknown at run time");
+  if (msc_tensor_numel(y) <= 0)
+    return MSC_OK;
+  if (msc_tensor_numel(x) <= 0)
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "cannot resize an empty input to a non-empty output");
+  if (x->rank == 0) {
+    memcpy(y->data, x->data, msc_dtype_size(x->dtype));
+    return MSC_OK;
+  }
+  return p.mode == MODE_NEAREST ? run_nearest(ctx, &p) : run_interp(ctx, &p);
+}
+
+static const MscOpDef resize_def = {
+  .struct_size = sizeof(MscOpDef), .domain = "", .op_type = "Resize", .since_version = 10,
+  .min_inputs = 1, .max_inputs = 4, .min_outputs = 1, .max_outputs = 1,
+  .infer = resize_infer, .run = resize_run,
+  .doc = "Resize: nearest/linear/cubic with the ONNX coordinate transformation modes (antialias unsupported)",
+};
+
+static const MscOpDef upsample_def = {
+  .struct_size = sizeof(MscOpDef), .domain = "", .op_type = "Upsample", .since_version = 1,
+  .min_inputs = 1, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
+  .infer = resize_infer, .run = resize_run,
+  .doc = "Upsample (deprecated at opset 10): nearest/linear, asymmetric coordinates",
+};
+
+const MscOpDef *const msc_ops_resize[] = {&resize_def, &upsample_def, NULL};
