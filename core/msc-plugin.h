@@ -37,6 +37,7 @@ typedef enum {
 
 /* Registry kinds as seen by plugins (same values as the core's). */
 typedef enum {
+  MSC_KIND_ANY = 0, /* lookups only: match any kind */
   MSC_KIND_FUNCTION = 1,
   MSC_KIND_OP = 2,
   MSC_KIND_RUNNER = 3,

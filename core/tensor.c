@@ -43,7 +43,7 @@ const char *msc_dtype_name(MscDType dtype) {
 
 gboolean msc_dtype_is_supported(MscDType d) {
   return d == MSC_DTYPE_FLOAT32 || d == MSC_DTYPE_FLOAT16 || d == MSC_DTYPE_INT8 || d == MSC_DTYPE_UINT8 ||
-         d == MSC_DTYPE_INT32 || d == MSC_DTYPE_INT64 || d == MSC_DTYPE_BOOL;
+         d == MSC_DTYPE_INT32 || d == MSC_DTYPE_INT64 || d == MSC_DTYPE_BOOL || d == MSC_DTYPE_DOUBLE;
 }
 
 gboolean msc_dtype_is_float(MscDType d) {

@@ -15,8 +15,9 @@ size_t msc_dtype_size(MscDType dtype);
 /* ONNX-style lowercase name ("float32", "int64", ...); "dtype(N)" style for
  * unknown codes is returned in a static buffer per code. Never NULL. */
 const char *msc_dtype_name(MscDType dtype);
-/* TRUE for the dtypes our kernels compute with: float32, float16, int8,
- * uint8, int32, int64, bool. */
+/* TRUE for the dtypes tensors may carry through a graph: float32, float16,
+ * int8, uint8, int32, int64, bool, and double (elementwise, Cast and data
+ * movement ops only; compute-heavy ops refuse it as UNSUPPORTED). */
 gboolean msc_dtype_is_supported(MscDType dtype);
 gboolean msc_dtype_is_float(MscDType dtype); /* float32, float16 (double, bf16 too) */
 gboolean msc_dtype_is_integer(MscDType dtype);

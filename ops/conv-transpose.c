@@ -23,8 +23,10 @@
 #include "pad-utils.h"
 #include "tensor.h"
 
-/* Limit for sizes so products stay far inside int64. */
+/* Limits so that stride*(in-1) + (k-1)*dilation stays far inside int64:
+ * sizes and pads up to 2^40, kernel/stride/dilation/output_padding 2^20. */
 #define CT_MAX_DIM ((int64_t)1 << 40)
+#define CT_MAX_FACTOR ((int64_t)1 << 20)
 
 typedef struct {
   int nsp;
@@ -53,9 +55,9 @@ ct_attr_dims(MscOpCtx *ctx, const char *name, int nsp, int64_t dflt, int64_t min
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute '%s': %zu values, expected %d (one per spatial dim)", name,
                        n, nsp);
   for (int d = 0; d < nsp; d++) {
-    if (v[d] < min || v[d] > CT_MAX_DIM)
+    if (v[d] < min || v[d] > CT_MAX_FACTOR)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute '%s': value %" G_GINT64_FORMAT " at dim %d must be %s",
-                         name, v[d], d, min == 0 ? ">= 0" : ">= 1");
+                         name, v[d], d, v[d] > CT_MAX_FACTOR ? "<= 2^20" : min == 0 ? ">= 0" : ">= 1");
     dst[d] = v[d];
   }
   return MSC_OK;
@@ -121,7 +123,7 @@ ct_parse(MscOpCtx *ctx, ConvTParams *p)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'kernel_shape': %zu values, expected %d (one per spatial dim)",
                          nks, p->nsp);
     for (int d = 0; d < p->nsp; d++) {
-      if (ks[d] < 1 || (w->dims[2 + d] >= 0 && w->dims[2 + d] != ks[d]))
+      if (ks[d] < 1 || ks[d] > CT_MAX_FACTOR || (w->dims[2 + d] >= 0 && w->dims[2 + d] != ks[d]))
         return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
                            "attribute 'kernel_shape': value %" G_GINT64_FORMAT " at dim %d != W spatial dim %" G_GINT64_FORMAT
                            " (W %s)",
@@ -133,7 +135,7 @@ ct_parse(MscOpCtx *ctx, ConvTParams *p)
       p->kernel[d] = w->dims[2 + d];
       if (p->kernel[d] < 0)
         p->kernel_known = 0;
-      else if (p->kernel[d] == 0 || p->kernel[d] > CT_MAX_DIM)
+      else if (p->kernel[d] == 0 || p->kernel[d] > CT_MAX_FACTOR)
         return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'W': bad kernel %s",
                            msc_shape_format(w->rank, w->dims, sw, sizeof sw));
     }

@@ -16,9 +16,16 @@
 #include "tensor.h"
 #include "error.h"
 
-#define GENERIC_DTYPES                                                                           \
-  MSC_DTYPE_FLOAT32, MSC_DTYPE_FLOAT16, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, MSC_DTYPE_INT32,       \
-      MSC_DTYPE_INT64, MSC_DTYPE_BOOL, MSC_DTYPE_UNDEFINED
+/* Type-generic ops move whole elements: any dtype the core supports. */
+static MscStatus
+check_generic(MscOpCtx *ctx, uint32_t i)
+{
+  const MscTensor *t = msc_op_input(ctx, i);
+  if (t && !msc_dtype_is_supported(t->dtype))
+    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
+  return MSC_OK;
+}
+
 
 #define LIST_CAP (2 * MSC_MAX_RANK)
 
@@ -167,7 +174,7 @@ pad_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
   PadPlan p;
-  if (msc_op_check_dtype(ctx, 0, GENERIC_DTYPES) || pad_plan(ctx, &p))
+  if (check_generic(ctx, 0) || pad_plan(ctx, &p))
     return ctx->status;
   if (ctx->node->opset >= 11 && msc_op_input(ctx, 2) && msc_op_check_same_dtype(ctx, 0, 2))
     return ctx->status;
@@ -196,6 +203,11 @@ pad_value(MscOpCtx *ctx, MscDType dtype, uint8_t *v)
   case MSC_DTYPE_FLOAT16: {
     uint16_t h = msc_f32_to_f16(f);
     memcpy(v, &h, 2);
+    break;
+  }
+  case MSC_DTYPE_DOUBLE: {
+    double d = f;
+    memcpy(v, &d, 8);
     break;
   }
   case MSC_DTYPE_INT8:

@@ -35,9 +35,16 @@
 #include "tensor.h"
 #include "error.h"
 
-#define ALL_DTYPES                                                                               \
-  MSC_DTYPE_FLOAT32, MSC_DTYPE_FLOAT16, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, MSC_DTYPE_INT32,       \
-      MSC_DTYPE_INT64, MSC_DTYPE_BOOL, MSC_DTYPE_UNDEFINED
+/* Type-generic ops move whole elements: any dtype the core supports. */
+static MscStatus
+check_generic(MscOpCtx *ctx, uint32_t i)
+{
+  const MscTensor *t = msc_op_input(ctx, i);
+  if (t && !msc_dtype_is_supported(t->dtype))
+    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
+  return MSC_OK;
+}
+
 
 typedef enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC } ResizeMode;
 
@@ -113,7 +120,7 @@ read_floats(MscOpCtx *ctx, uint32_t i, const char *what, double *buf, size_t cap
                        (long long)t->dims[0], cap);
   if (!t->data) {
     *known = 0;
-    *n = t->dims[0] > 0 ? (size_t)t->dims[0] : 0;
+    *n = t->dims[0] > 0 ? (size_t)t->dims[0] : 1; /* unknown length: still "given" */
     return MSC_OK;
   }
   *n = (size_t)t->dims[0];
@@ -293,7 +300,7 @@ resize_plan(MscOpCtx *ctx, ResizePlan *p)
         seen |= 1u << axes[k];
       }
     }
-    if (ns && nz)
+    if (ns && nz && ks && kz)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "only one of 'scales' and 'sizes' may be given");
     if (p->coord == CT_TF_CROP_AND_RESIZE && nr) {
       if (!kr)
@@ -396,7 +403,7 @@ resize_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
   ResizePlan p;
-  if (msc_op_check_dtype(ctx, 0, ALL_DTYPES) || resize_plan(ctx, &p))
+  if (check_generic(ctx, 0) || resize_plan(ctx, &p))
     return ctx->status;
   if (p.mode != MODE_NEAREST && x->dtype != MSC_DTYPE_FLOAT32 && x->dtype != MSC_DTYPE_FLOAT16)
     return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "mode '%s' on %s input is not supported (float only)",
@@ -530,6 +537,11 @@ value_bytes(MscDType dtype, float f, uint8_t *v)
   case MSC_DTYPE_FLOAT16: {
     uint16_t h = msc_f32_to_f16(f);
     memcpy(v, &h, 2);
+    break;
+  }
+  case MSC_DTYPE_DOUBLE: {
+    double d = f;
+    memcpy(v, &d, 8);
     break;
   }
   case MSC_DTYPE_INT8:

@@ -15,9 +15,16 @@
 #include "tensor.h"
 #include "error.h"
 
-#define GENERIC_DTYPES                                                                           \
-  MSC_DTYPE_FLOAT32, MSC_DTYPE_FLOAT16, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, MSC_DTYPE_INT32,       \
-      MSC_DTYPE_INT64, MSC_DTYPE_BOOL, MSC_DTYPE_UNDEFINED
+/* Type-generic ops move whole elements: any dtype the core supports. */
+static MscStatus
+check_generic(MscOpCtx *ctx, uint32_t i)
+{
+  const MscTensor *t = msc_op_input(ctx, i);
+  if (t && !msc_dtype_is_supported(t->dtype))
+    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
+  return MSC_OK;
+}
+
 
 #define LIST_CAP 64
 
@@ -164,7 +171,7 @@ slice_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
   SlicePlan p;
-  if (msc_op_check_dtype(ctx, 0, GENERIC_DTYPES) || slice_plan(ctx, &p))
+  if (check_generic(ctx, 0) || slice_plan(ctx, &p))
     return ctx->status;
   return msc_op_set_output(ctx, 0, x->dtype, x->rank, p.len);
 }
@@ -247,7 +254,7 @@ gather_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0], *ind = ctx->in[1];
   int64_t axis, dims[MSC_MAX_RANK];
-  if (msc_op_check_dtype(ctx, 0, GENERIC_DTYPES) || msc_op_attr_int(ctx, "axis", 0, &axis) ||
+  if (check_generic(ctx, 0) || msc_op_attr_int(ctx, "axis", 0, &axis) ||
       msc_op_norm_axis(ctx, "attribute 'axis'", axis, x->rank, 0, &axis))
     return ctx->status;
   if (ind->dtype != MSC_DTYPE_INT64 && ind->dtype != MSC_DTYPE_INT32)

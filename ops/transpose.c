@@ -5,9 +5,16 @@
 #include "op-util.h"
 #include "tensor.h"
 
-#define GENERIC_DTYPES                                                                           \
-  MSC_DTYPE_FLOAT32, MSC_DTYPE_FLOAT16, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, MSC_DTYPE_INT32,       \
-      MSC_DTYPE_INT64, MSC_DTYPE_BOOL, MSC_DTYPE_UNDEFINED
+/* Type-generic ops move whole elements: any dtype the core supports. */
+static MscStatus
+check_generic(MscOpCtx *ctx, uint32_t i)
+{
+  const MscTensor *t = msc_op_input(ctx, i);
+  if (t && !msc_dtype_is_supported(t->dtype))
+    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
+  return MSC_OK;
+}
+
 
 static MscStatus
 get_perm(MscOpCtx *ctx, int32_t rank, int64_t *perm)
@@ -43,7 +50,7 @@ transpose_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
   int64_t perm[MSC_MAX_RANK], dims[MSC_MAX_RANK];
-  if (msc_op_check_dtype(ctx, 0, GENERIC_DTYPES) || get_perm(ctx, x->rank, perm))
+  if (check_generic(ctx, 0) || get_perm(ctx, x->rank, perm))
     return ctx->status;
   for (int32_t k = 0; k < x->rank; k++)
     dims[k] = x->dims[perm[k]];

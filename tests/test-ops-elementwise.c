@@ -546,6 +546,12 @@ test_variadic(void)
       }
     assert_values(o, want, 12, 1e-6);
   }
+  /* the first pair broadcasts along a dim only the third input has */
+  g_autoptr(MscTensor) s3 = run_ok("Sum", 13, (const MscTensor *[]){a, a, b}, 3, NULL, 0);
+  double want3[12];
+  for (int i = 0; i < 12; i++)
+    want3[i] = 2 * (double)(float)msc_tensor_get_f64(a, i / 4) + msc_tensor_get_f64(b, i % 4);
+  assert_values(s3, want3, 12, 1e-6);
   g_autoptr(MscTensor) one = run_ok("Mean", 8, (const MscTensor *[]){b}, 1, NULL, 0);
   assert_shape(one, 2, db);
   for (int j = 0; j < 4; j++)
