@@ -18,6 +18,10 @@ gboolean cli_init(GError **error);
 MscGraph *cli_load_model(const char *path, GError **error);
 /* Prints "msc: <message>" to stderr. */
 void cli_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Prints an error as "msc: <message>", marking unsupported features
+ * "msc: UNSUPPORTED: ..." so scripts can tell them from failures. Does not
+ * free @e. */
+void cli_report(const GError *e);
 /* Parses the command's options; on error prints it with the usage hint
  * and returns FALSE. */
 gboolean cli_parse(GOptionContext *ctx, int *argc, char ***argv);
@@ -32,5 +36,6 @@ int cmd_infer(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_zoo(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

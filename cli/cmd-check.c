@@ -248,7 +248,7 @@ int cmd_check(int argc, char **argv) {
   }
   GError *e = NULL;
   if (!cli_init(&e)) {
-    cli_error("%s", e->message);
+    cli_report(e);
     g_error_free(e);
     return CLI_FAIL;
   }

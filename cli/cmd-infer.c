@@ -17,7 +17,7 @@ static char *safe_name(const char *name) {
 }
 
 static int fail_with(GError *e) {
-  cli_error("%s", e->message);
+  cli_report(e);
   g_error_free(e);
   return CLI_FAIL;
 }

@@ -60,13 +60,13 @@ int cmd_info(int argc, char **argv) {
   }
   GError *e = NULL;
   if (!cli_init(&e)) {
-    cli_error("%s", e->message);
+    cli_report(e);
     g_error_free(e);
     return CLI_FAIL;
   }
   g_autoptr(MscGraph) g = cli_load_model(argv[1], &e);
   if (!g) {
-    cli_error("%s", e->message);
+    cli_report(e);
     g_error_free(e);
     return CLI_FAIL;
   }

@@ -27,7 +27,7 @@ int cmd_plugins(int argc, char **argv) {
   }
   GError *e = NULL;
   if (!msc_ops_register_builtins(&e)) {
-    cli_error("%s", e->message);
+    cli_report(e);
     g_error_free(e);
     return CLI_FAIL;
   }

@@ -19,7 +19,7 @@ int cmd_zoo(int argc, char **argv) {
   }
   GError *e = NULL;
   if (!cli_init(&e)) {
-    cli_error("%s", e->message);
+    cli_report(e);
     g_error_free(e);
     return CLI_FAIL;
   }
@@ -43,7 +43,7 @@ int cmd_zoo(int argc, char **argv) {
     g_autofree char *file = g_strdup_printf("%s.onnx", name);
     g_autofree char *path = g_build_filename(argv[1], file, NULL);
     if (!msc_onnx_save_file(g, path, &e)) {
-      cli_error("%s", e->message);
+      cli_report(e);
       g_error_free(e);
       return CLI_FAIL;
     }

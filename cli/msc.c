@@ -33,6 +33,11 @@ void cli_error(const char *fmt, ...) {
   g_free(m);
 }
 
+void cli_report(const GError *e) {
+  gboolean unsup = msc_status_from_error(e) == MSC_ERR_UNSUPPORTED && !strstr(e->message, "UNSUPPORTED");
+  cli_error("%s%s", unsup ? "UNSUPPORTED: " : "", e->message);
+}
+
 gboolean cli_init(GError **error) {
   if (!msc_ops_register_builtins(error)) return FALSE;
   return msc_plugins_load_all(error);
@@ -107,6 +112,7 @@ static const struct {
     {"infer", cmd_infer, "run a model on input files and write its outputs"},
     {"check", cmd_check, "run ONNX backend-test cases and compare with their outputs"},
     {"plugins", cmd_plugins, "list plugins found, what they registered, and load failures"},
+    {"export", cmd_export, "verify a model and write it back as ONNX"},
     {"zoo", cmd_zoo, "write small demo CNNs as ONNX models"},
 };
 

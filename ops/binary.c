@@ -10,7 +10,8 @@
  * dropped and adjacent dims merged when every operand is contiguous across
  * them, so the inner kernel runs over the longest possible run with operand
  * strides 0 (broadcast) or 1. Same-shape and bias/scalar cases thus become
- * one or a few long contiguous loops. float16 is computed in float32.
+ * one or a few long contiguous loops. float16 is computed in float32,
+ * double in double (never through float: its values need the precision).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -65,11 +66,12 @@ static int op_lookup(const char *op_type, OpId *id, OpKind *kind) {
 /* ---- kernel types -------------------------------------------------------- */
 
 /* Compute types; float16 is widened to K_F32 before a kernel sees it. */
-typedef enum { K_F32, K_I8, K_U8, K_I32, K_I64, K_BOOL, K_N } KType;
+typedef enum { K_F32, K_F64, K_I8, K_U8, K_I32, K_I64, K_BOOL, K_N } KType;
 
 static int ktype_of(MscDType d) {
   switch (d) {
     case MSC_DTYPE_FLOAT32: case MSC_DTYPE_FLOAT16: return K_F32;
+    case MSC_DTYPE_DOUBLE: return K_F64;
     case MSC_DTYPE_INT8: return K_I8;
     case MSC_DTYPE_UINT8: return K_U8;
     case MSC_DTYPE_INT32: return K_I32;
@@ -133,6 +135,7 @@ typedef void (*BinFn)(void *o, const void *a, int64_t sa, const void *b, int64_t
 
 #define DEF_CMP(op, EXPR)                                \
   DEF_BIN(op##_f32, float, float, uint8_t, EXPR)         \
+  DEF_BIN(op##_f64, double, double, uint8_t, EXPR)       \
   DEF_BIN(op##_i8, int8_t, int8_t, uint8_t, EXPR)        \
   DEF_BIN(op##_u8, uint8_t, uint8_t, uint8_t, EXPR)      \
   DEF_BIN(op##_i32, int32_t, int32_t, uint8_t, EXPR)     \
@@ -149,6 +152,14 @@ DEF_BIN(prelu_f32, float, float, float, x < 0 ? x * y : x)
 /* NaN propagates, as numpy's maximum/minimum. */
 DEF_BIN(max_f32, float, float, float, (x > y || x != x) ? x : y)
 DEF_BIN(min_f32, float, float, float, (x < y || x != x) ? x : y)
+DEF_BIN(add_f64, double, double, double, x + y)
+DEF_BIN(sub_f64, double, double, double, x - y)
+DEF_BIN(mul_f64, double, double, double, x * y)
+DEF_BIN(div_f64, double, double, double, x / y)
+DEF_BIN(fmod_f64, double, double, double, fmod(x, y))
+DEF_BIN(prelu_f64, double, double, double, x < 0 ? x * y : x)
+DEF_BIN(max_f64, double, double, double, (x > y || x != x) ? x : y)
+DEF_BIN(min_f64, double, double, double, (x < y || x != x) ? x : y)
 DEF_INT_WRAP(add, +)
 DEF_INT_WRAP(sub, -)
 DEF_INT_WRAP(mul, *)
@@ -197,9 +208,11 @@ static int64_t ipow64(int64_t x, int64_t e) {
 DEF_BIN(pow_i64, int64_t, int64_t, int64_t, ipow64(x, y))
 DEF_BIN(pow_f64, double, double, double, pow(x, y))
 
-#define ARITH_ROW(op) {[K_F32] = op##_f32, [K_I8] = op##_i8, [K_U8] = op##_u8, [K_I32] = op##_i32, [K_I64] = op##_i64}
-#define CMP_ROW(op) \
-  {[K_F32] = op##_f32, [K_I8] = op##_i8, [K_U8] = op##_u8, [K_I32] = op##_i32, [K_I64] = op##_i64, [K_BOOL] = op##_bool}
+#define ARITH_ROW(op) \
+  {[K_F32] = op##_f32, [K_F64] = op##_f64, [K_I8] = op##_i8, [K_U8] = op##_u8, [K_I32] = op##_i32, [K_I64] = op##_i64}
+#define CMP_ROW(op)                                                                                              \
+  {[K_F32] = op##_f32, [K_F64] = op##_f64, [K_I8] = op##_i8, [K_U8] = op##_u8, [K_I32] = op##_i32, [K_I64] = op##_i64, \
+   [K_BOOL] = op##_bool}
 
 /* Kernels by op and compute type; NULL = dtype not allowed for the op.
  * Pow is dispatched separately (mixed dtypes). Sum/Mean reuse Add. */
@@ -210,11 +223,11 @@ static const BinFn kernels[OP_COUNT][K_N] = {
     [OP_DIV] = ARITH_ROW(div),
     [OP_MOD] = {[K_I8] = mod_i8, [K_U8] = mod_u8, [K_I32] = mod_i32, [K_I64] = mod_i64},
     [OP_FMOD] = ARITH_ROW(fmod),
-    [OP_PRELU] = {[K_F32] = prelu_f32, [K_I32] = prelu_i32, [K_I64] = prelu_i64},
+    [OP_PRELU] = {[K_F32] = prelu_f32, [K_F64] = prelu_f64, [K_I32] = prelu_i32, [K_I64] = prelu_i64},
     [OP_MAX] = ARITH_ROW(max),
     [OP_MIN] = ARITH_ROW(min),
     [OP_SUM] = ARITH_ROW(add),
-    [OP_MEAN] = {[K_F32] = add_f32},
+    [OP_MEAN] = {[K_F32] = add_f32, [K_F64] = add_f64},
     [OP_EQ] = CMP_ROW(eq),
     [OP_GT] = CMP_ROW(gt),
     [OP_LT] = CMP_ROW(lt),
@@ -304,6 +317,7 @@ static double load_f64(const void *p, MscDType dt, int64_t i) {
   switch (dt) {
     case MSC_DTYPE_FLOAT32: return ((const float *)p)[i];
     case MSC_DTYPE_FLOAT16: return msc_f16_to_f32(((const uint16_t *)p)[i]);
+    case MSC_DTYPE_DOUBLE: return ((const double *)p)[i];
     case MSC_DTYPE_INT8: return ((const int8_t *)p)[i];
     case MSC_DTYPE_UINT8: case MSC_DTYPE_BOOL: return ((const uint8_t *)p)[i];
     case MSC_DTYPE_INT32: return ((const int32_t *)p)[i];
@@ -357,6 +371,7 @@ static void convert_store(void *dst, MscDType to, const void *src, MscDType from
     switch (to) {
       case MSC_DTYPE_FLOAT32: ((float *)dst)[i] = (float)fv; break;
       case MSC_DTYPE_FLOAT16: ((uint16_t *)dst)[i] = msc_f32_to_f16((float)fv); break;
+      case MSC_DTYPE_DOUBLE: ((double *)dst)[i] = fv; break;
       case MSC_DTYPE_INT8: ((int8_t *)dst)[i] = (int8_t)(uint8_t)iv; break;
       case MSC_DTYPE_UINT8: ((uint8_t *)dst)[i] = (uint8_t)iv; break;
       case MSC_DTYPE_INT32: ((int32_t *)dst)[i] = (int32_t)(uint32_t)iv; break;
@@ -667,8 +682,16 @@ static MscStatus run_pow(MscOpCtx *ctx, const Shapes *s) {
     run_pair(out, out->data, 4, a->data, 4, s->rank[0], s->dims[0], b->data, 4, s->rank[1], s->dims[1], pow_f32);
     return MSC_OK;
   }
-  MscDType ct; /* float base: float32 math; int base: int64 or (float exponent) float64 */
-  if (msc_dtype_is_float(a->dtype)) ct = MSC_DTYPE_FLOAT32;
+  if (a->dtype == MSC_DTYPE_DOUBLE && b->dtype == MSC_DTYPE_DOUBLE) {
+    run_pair(out, out->data, 8, a->data, 8, s->rank[0], s->dims[0], b->data, 8, s->rank[1], s->dims[1], pow_f64);
+    return MSC_OK;
+  }
+  /* Compute type: float64 when either side is double or an integer base has
+   * a float exponent (numpy promotes both to float64); float32 for a
+   * float32/float16 base; int64 for integers only. */
+  MscDType ct;
+  if (a->dtype == MSC_DTYPE_DOUBLE || b->dtype == MSC_DTYPE_DOUBLE) ct = MSC_DTYPE_DOUBLE;
+  else if (msc_dtype_is_float(a->dtype)) ct = MSC_DTYPE_FLOAT32;
   else ct = msc_dtype_is_float(b->dtype) ? MSC_DTYPE_DOUBLE : MSC_DTYPE_INT64;
   BinFn fn = ct == MSC_DTYPE_FLOAT32 ? pow_f32 : ct == MSC_DTYPE_DOUBLE ? pow_f64 : pow_i64;
   size_t es = ct == MSC_DTYPE_FLOAT32 ? 4 : 8;
@@ -777,7 +800,10 @@ static MscStatus elementwise_run(MscOpCtx *ctx) {
       g_free(tk);
     }
     g_free(t0);
-    if (op == OP_MEAN) {
+    if (op == OP_MEAN && in_dt == MSC_DTYPE_DOUBLE) {
+      double count = (double)ctx->n_in, *o = obuf;
+      for (int64_t i = 0; i < n; i++) o[i] /= count;
+    } else if (op == OP_MEAN) {
       float count = (float)ctx->n_in, *o = obuf;
       for (int64_t i = 0; i < n; i++) o[i] /= count; /* divide (not * 1/n) as the reference does */
     }

@@ -1,5 +1,5 @@
-/* ops/cast.c: Cast and CastLike between float32, float16, int8, uint8,
- * int32, int64 and bool.
+/* ops/cast.c: Cast and CastLike between float32, float16, double, int8,
+ * uint8, int32, int64 and bool.
  *
  * Conversion rules (ONNX leaves out-of-range float->int undefined; we pick
  * numpy astype's behaviour where it is well defined):
@@ -7,7 +7,8 @@
  *                  (as numpy on x86, through a 32/64-bit integer), int32 and
  *                  int64 targets saturate;
  *   int -> int     two's-complement wrap (numpy astype);
- *   float -> f16   round to nearest even, overflow to +/-inf;
+ *   float -> f16   round to nearest even, overflow to +/-inf (double is
+ *                  rounded once, directly, not through float32);
  *   x -> bool      x != 0 (NaN is true); bool -> x is 0 or 1.
  * Opset 1 wrote `to` as a string ("FLOAT", "INT64", ...), opset 6+ as the
  * TensorProto.DataType number; both forms are accepted at any opset.
@@ -38,8 +39,8 @@ static const struct {
 };
 
 static int cast_supported(MscDType d) {
-  return d == MSC_DTYPE_FLOAT32 || d == MSC_DTYPE_FLOAT16 || d == MSC_DTYPE_INT8 || d == MSC_DTYPE_UINT8 ||
-         d == MSC_DTYPE_INT32 || d == MSC_DTYPE_INT64 || d == MSC_DTYPE_BOOL;
+  return d == MSC_DTYPE_FLOAT32 || d == MSC_DTYPE_FLOAT16 || d == MSC_DTYPE_DOUBLE || d == MSC_DTYPE_INT8 ||
+         d == MSC_DTYPE_UINT8 || d == MSC_DTYPE_INT32 || d == MSC_DTYPE_INT64 || d == MSC_DTYPE_BOOL;
 }
 
 /* Name for messages, also for codes above the MscDType range (float8, int4). */
@@ -99,13 +100,17 @@ static MscStatus cast_infer(MscOpCtx *ctx) {
 
 #define BLOCK 1024
 
-/* Source block -> float (float32/float16 sources) or int64 (integers, bool). */
-static void load_block(const void *src, MscDType dt, int64_t off, int64_t m, float *fb, int64_t *ib) {
+/* Source block -> double (float32/float16/double sources; exact) or int64
+ * (integers, bool). */
+static void load_block(const void *src, MscDType dt, int64_t off, int64_t m, double *fb, int64_t *ib) {
   switch (dt) {
-    case MSC_DTYPE_FLOAT32: memcpy(fb, (const float *)src + off, (size_t)m * 4); break;
+    case MSC_DTYPE_FLOAT32:
+      for (int64_t i = 0; i < m; i++) fb[i] = ((const float *)src)[off + i];
+      break;
     case MSC_DTYPE_FLOAT16:
       for (int64_t i = 0; i < m; i++) fb[i] = msc_f16_to_f32(((const uint16_t *)src)[off + i]);
       break;
+    case MSC_DTYPE_DOUBLE: memcpy(fb, (const double *)src + off, (size_t)m * 8); break;
     case MSC_DTYPE_INT8:
       for (int64_t i = 0; i < m; i++) ib[i] = ((const int8_t *)src)[off + i];
       break;
@@ -125,21 +130,49 @@ static void load_block(const void *src, MscDType dt, int64_t off, int64_t m, flo
 
 /* Truncation toward zero, saturated to [lo, hi] (doubles exact at the
  * bounds used); NaN -> 0. */
-static inline int64_t trunc_sat(float v, double lo, double hi) {
+static inline int64_t trunc_sat(double v, double lo, double hi) {
   if (v != v) return 0;
-  if ((double)v <= lo) return (int64_t)lo;
-  if ((double)v >= hi) return hi >= 9.2e18 ? INT64_MAX : (int64_t)hi;
+  if (v <= lo) return (int64_t)lo;
+  if (v >= hi) return hi >= 9.2e18 ? INT64_MAX : (int64_t)hi;
   return (int64_t)v;
 }
 
-static void store_from_float(void *dst, MscDType dt, int64_t off, int64_t m, const float *fb) {
+/* IEEE double -> half, round to nearest even in one step (double -> float
+ * -> half could round twice); overflow to +/-inf, NaN stays a quiet NaN. */
+static uint16_t f64_to_f16(double d) {
+  uint64_t u;
+  memcpy(&u, &d, 8);
+  uint16_t sign = (uint16_t)((u >> 48) & 0x8000u);
+  int64_t exp = (int64_t)((u >> 52) & 0x7ff);
+  uint64_t mant = u & ((UINT64_C(1) << 52) - 1);
+  if (exp == 0x7ff) return sign | 0x7c00u | (mant ? 0x200u | (uint16_t)(mant >> 42) : 0u);
+  if (exp == 0) return sign; /* double subnormals are far below half's range */
+  int64_t e = exp - 1023 + 15;        /* half exponent field */
+  if (e >= 31) return sign | 0x7c00u; /* beyond the largest finite half */
+  uint64_t m = mant | (UINT64_C(1) << 52);
+  int shift = e > 0 ? 42 : (int)(43 - e); /* half subnormal: fewer mantissa bits */
+  if (shift > 53) return sign;             /* below half the smallest subnormal */
+  uint64_t r = m >> shift, rem = m & ((UINT64_C(1) << shift) - 1), half = UINT64_C(1) << (shift - 1);
+  if (rem > half || (rem == half && (r & 1))) r++;
+  /* r keeps the implicit bit for normals, so a carry out of the mantissa
+   * bumps the exponent (up to inf) by itself. */
+  return sign | (uint16_t)(e > 0 ? (uint64_t)(e - 1) * 1024u + r : r);
+}
+
+static void store_from_float(void *dst, MscDType dt, int64_t off, int64_t m, const double *fb, int src_double) {
   switch (dt) {
-    case MSC_DTYPE_FLOAT32: memcpy((float *)dst + off, fb, (size_t)m * 4); break;
+    case MSC_DTYPE_FLOAT32:
+      for (int64_t i = 0; i < m; i++) ((float *)dst)[off + i] = (float)fb[i];
+      break;
+    case MSC_DTYPE_DOUBLE: memcpy((double *)dst + off, fb, (size_t)m * 8); break;
     case MSC_DTYPE_FLOAT16:
-      for (int64_t i = 0; i < m; i++) ((uint16_t *)dst)[off + i] = msc_f32_to_f16(fb[i]);
+      if (src_double)
+        for (int64_t i = 0; i < m; i++) ((uint16_t *)dst)[off + i] = f64_to_f16(fb[i]);
+      else /* float32/float16 values: the float path is exact and faster */
+        for (int64_t i = 0; i < m; i++) ((uint16_t *)dst)[off + i] = msc_f32_to_f16((float)fb[i]);
       break;
     case MSC_DTYPE_BOOL:
-      for (int64_t i = 0; i < m; i++) ((uint8_t *)dst)[off + i] = fb[i] != 0.0f;
+      for (int64_t i = 0; i < m; i++) ((uint8_t *)dst)[off + i] = fb[i] != 0.0;
       break;
     case MSC_DTYPE_INT8: /* wrap through int64, as numpy's C cast does on x86 */
       for (int64_t i = 0; i < m; i++)
@@ -165,6 +198,9 @@ static void store_from_int(void *dst, MscDType dt, int64_t off, int64_t m, const
   switch (dt) {
     case MSC_DTYPE_FLOAT32:
       for (int64_t i = 0; i < m; i++) ((float *)dst)[off + i] = (float)ib[i];
+      break;
+    case MSC_DTYPE_DOUBLE:
+      for (int64_t i = 0; i < m; i++) ((double *)dst)[off + i] = (double)ib[i];
       break;
     case MSC_DTYPE_FLOAT16:
       for (int64_t i = 0; i < m; i++) ((uint16_t *)dst)[off + i] = msc_f32_to_f16((float)ib[i]);
@@ -197,13 +233,13 @@ static MscStatus cast_run(MscOpCtx *ctx) {
     memcpy(y->data, x->data, (size_t)n * msc_dtype_size(to));
     return MSC_OK;
   }
-  int from_float = x->dtype == MSC_DTYPE_FLOAT32 || x->dtype == MSC_DTYPE_FLOAT16;
-  float fb[BLOCK];
+  int from_float = msc_dtype_is_float(x->dtype);
+  double fb[BLOCK];
   int64_t ib[BLOCK];
   for (int64_t off = 0; off < n; off += BLOCK) {
     int64_t m = n - off < BLOCK ? n - off : BLOCK;
     load_block(x->data, x->dtype, off, m, fb, ib);
-    if (from_float) store_from_float(y->data, to, off, m, fb);
+    if (from_float) store_from_float(y->data, to, off, m, fb, x->dtype == MSC_DTYPE_DOUBLE);
     else store_from_int(y->data, to, off, m, ib);
   }
   return MSC_OK;

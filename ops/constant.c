@@ -15,20 +15,6 @@
 
 #define LIST_CAP 64
 
-static MscStatus
-check_out_size(MscOpCtx *ctx, MscDType dtype, int32_t rank, const int64_t *dims)
-{
-  size_t n = msc_dtype_size(dtype) ? msc_dtype_size(dtype) : 1;
-  char buf[200];
-  for (int32_t k = 0; k < rank; k++) {
-    if (dims[k] < 0)
-      continue;
-    if (!msc_mul_size(n, (size_t)dims[k], &n) || n > MSC_TENSOR_MAX_BYTES)
-      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "output shape %s is too large (limit %zu bytes)",
-                         msc_shape_format(rank, dims, buf, sizeof buf), (size_t)MSC_TENSOR_MAX_BYTES);
-  }
-  return MSC_OK;
-}
 
 static MscStatus
 check_dtype(MscOpCtx *ctx, const char *what, MscDType dtype)
@@ -105,7 +91,7 @@ constant_form(MscOpCtx *ctx, ConstantForm *f)
     f->rank = 1;
     f->dims[0] = (int64_t)a->n;
   }
-  return check_out_size(ctx, f->dtype, f->rank, f->dims);
+  return msc_op_check_out_size(ctx, f->dtype, f->rank, f->dims);
 }
 
 static MscStatus
@@ -205,7 +191,7 @@ cos_infer(MscOpCtx *ctx)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "shape %s has a negative dim",
                          msc_shape_format((int32_t)n, shape, b, sizeof b));
     }
-  if (check_out_size(ctx, dtype, (int32_t)n, shape))
+  if (msc_op_check_out_size(ctx, dtype, (int32_t)n, shape))
     return ctx->status;
   return msc_op_set_output(ctx, 0, dtype, (int32_t)n, shape);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "error.h"
 #include "tensor.h"
 
 MscStatus msc_op_fail(MscOpCtx *ctx, MscStatus status, const char *fmt, ...) {
@@ -118,6 +119,18 @@ MscStatus msc_op_input_ints(MscOpCtx *ctx, uint32_t i, int64_t *buf, size_t cap,
   return MSC_OK;
 }
 
+MscStatus msc_op_check_out_size(MscOpCtx *ctx, MscDType dtype, int32_t rank, const int64_t *dims) {
+  size_t n = msc_dtype_size(dtype) ? msc_dtype_size(dtype) : 1;
+  char buf[200];
+  for (int32_t k = 0; k < rank; k++) {
+    if (dims[k] < 0) continue;
+    if (!msc_mul_size(n, (size_t)dims[k], &n) || n > MSC_TENSOR_MAX_BYTES)
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "output shape %s is too large (limit %zu bytes)",
+                         msc_shape_format(rank, dims, buf, sizeof buf), (size_t)MSC_TENSOR_MAX_BYTES);
+  }
+  return MSC_OK;
+}
+
 MscStatus msc_op_set_output(MscOpCtx *ctx, uint32_t j, MscDType dtype, int32_t rank, const int64_t *dims) {
   if (j >= ctx->n_out || !ctx->out[j]) return MSC_OK; /* absent optional output */
   if (rank > MSC_MAX_RANK) return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "output %u: rank %d above %d", j, rank, MSC_MAX_RANK);
@@ -128,7 +141,7 @@ MscStatus msc_op_set_output(MscOpCtx *ctx, uint32_t j, MscDType dtype, int32_t r
     if (dims[k] < -1) return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "output %u: negative dim %" G_GINT64_FORMAT, j, dims[k]);
     o->dims[k] = dims[k];
   }
-  return MSC_OK;
+  return msc_op_check_out_size(ctx, dtype, rank, dims);
 }
 
 MscStatus msc_op_same_as_input(MscOpCtx *ctx, uint32_t j, uint32_t i) {

@@ -37,7 +37,13 @@ const MscTensor *msc_op_input(MscOpCtx *ctx, uint32_t i);
  * inference), returns MSC_OK with *known = 0. */
 MscStatus msc_op_input_ints(MscOpCtx *ctx, uint32_t i, int64_t *buf, size_t cap, size_t *n, int *known);
 
-/* Sets output j's dtype and shape (infer). */
+/* Refuses an output shape whose byte size overflows or exceeds
+ * MSC_TENSOR_MAX_BYTES (unknown -1 dims skipped), naming the shape; so a
+ * huge Expand/Tile/Pad is an infer error, not a failed allocation.
+ * msc_op_set_output applies it to every output. */
+MscStatus msc_op_check_out_size(MscOpCtx *ctx, MscDType dtype, int32_t rank, const int64_t *dims);
+
+/* Sets output j's dtype and shape (infer); checks the size as above. */
 MscStatus msc_op_set_output(MscOpCtx *ctx, uint32_t j, MscDType dtype, int32_t rank, const int64_t *dims);
 /* Output j same dtype+shape as input i. */
 MscStatus msc_op_same_as_input(MscOpCtx *ctx, uint32_t j, uint32_t i);
@@ -48,8 +54,11 @@ MscStatus msc_op_check_dtype(MscOpCtx *ctx, uint32_t i, ...);
 /* Inputs i and k have the same dtype, else MSC_ERR_INVALID_ARG. */
 MscStatus msc_op_check_same_dtype(MscOpCtx *ctx, uint32_t i, uint32_t k);
 
-/* Normalizes a possibly negative axis for rank r into [0, r) (or [0, r]
- * when @inclusive); out of range -> MSC_ERR_INVALID_ARG naming @what. */
+/* Normalizes a possibly negative axis for rank r into [0, r); out of range
+ * -> MSC_ERR_INVALID_ARG naming @what. With @inclusive the range is
+ * [0, r] and negative axes count from r + 1 (an insert position, as for
+ * Unsqueeze/Concat-style "between dims"); ops whose axis means "split
+ * before dim a" in [-r, r] (Flatten) normalize with r itself instead. */
 MscStatus msc_op_norm_axis(MscOpCtx *ctx, const char *what, int64_t axis, int32_t rank, int inclusive, int64_t *out);
 
 /* Numpy-style broadcast of two shapes (-1 unknown dims allowed in static

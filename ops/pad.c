@@ -39,20 +39,6 @@ typedef struct {
   int64_t out[MSC_MAX_RANK];  /* output dims; -1 unknown */
 } PadPlan;
 
-static MscStatus
-check_out_size(MscOpCtx *ctx, MscDType dtype, int32_t rank, const int64_t *dims)
-{
-  size_t n = msc_dtype_size(dtype) ? msc_dtype_size(dtype) : 1;
-  char buf[200];
-  for (int32_t k = 0; k < rank; k++) {
-    if (dims[k] < 0)
-      continue;
-    if (!msc_mul_size(n, (size_t)dims[k], &n) || n > MSC_TENSOR_MAX_BYTES)
-      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "output shape %s is too large (limit %zu bytes)",
-                         msc_shape_format(rank, dims, buf, sizeof buf), (size_t)MSC_TENSOR_MAX_BYTES);
-  }
-  return MSC_OK;
-}
 
 static MscStatus
 pad_mode(MscOpCtx *ctx, int *mode)
@@ -166,7 +152,7 @@ pad_plan(MscOpCtx *ctx, PadPlan *p)
                          p->mode == PAD_REFLECT ? "reflect" : p->mode == PAD_EDGE ? "edge" : "wrap", (long long)a);
     p->out[a] = o;
   }
-  return check_out_size(ctx, x->dtype, r, p->out);
+  return msc_op_check_out_size(ctx, x->dtype, r, p->out);
 }
 
 static MscStatus

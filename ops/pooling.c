@@ -8,8 +8,8 @@
  * spec, ceil_mode with the "last window starts inside input or begin
  * padding" rule). Padding never takes part in a max; for averages it is
  * counted only with count_include_pad=1, and then only the explicit pads,
- * not the ceil_mode overhang past the end padding (ONNX reference, PyTorch,
- * onnxruntime all agree on that).
+ * not the ceil_mode overhang past the end padding (PyTorch and onnxruntime
+ * divide the same way).
  *
  * Dtypes: float32, float16 (computed in float); MaxPool also int8/uint8
  * (exact in float). Anything else is MSC_ERR_UNSUPPORTED.
@@ -646,6 +646,7 @@ POOL_DEF(op_global_avgpool, "GlobalAveragePool", 1, 1, global_avgpool_infer,
 POOL_DEF(op_global_lppool, "GlobalLpPool", 1, 1, global_lppool_infer, global_lppool_run,
          "Lp norm over all spatial dims; float32/float16");
 
+/* The family table read by ops/builtin.c (see ops.h). */
 const MscOpDef *const msc_ops_pooling[] = {
     &op_maxpool, &op_avgpool, &op_lppool, &op_global_maxpool, &op_global_avgpool, &op_global_lppool,
     NULL,

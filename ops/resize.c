@@ -83,20 +83,6 @@ is_upsample(const MscOpCtx *ctx)
   return strcmp(ctx->node->op_type, "Upsample") == 0;
 }
 
-static MscStatus
-check_out_size(MscOpCtx *ctx, MscDType dtype, int32_t rank, const int64_t *dims)
-{
-  size_t n = msc_dtype_size(dtype) ? msc_dtype_size(dtype) : 1;
-  char buf[200];
-  for (int32_t k = 0; k < rank; k++) {
-    if (dims[k] < 0)
-      continue;
-    if (!msc_mul_size(n, (size_t)dims[k], &n) || n > MSC_TENSOR_MAX_BYTES)
-      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "output shape %s is too large (limit %zu bytes)",
-                         msc_shape_format(rank, dims, buf, sizeof buf), (size_t)MSC_TENSOR_MAX_BYTES);
-  }
-  return MSC_OK;
-}
 
 /* Reads a float input (float32/float16/double) of up to @cap entries.
  * *n = 0 when absent or empty (an empty tensor means "not given" in
@@ -395,7 +381,7 @@ resize_plan(MscOpCtx *ctx, ResizePlan *p)
       if (p->scale[k] < 1.0)
         return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "antialias=1 when downscaling (axis %d, scale %g) is not supported",
                            (int)k, p->scale[k]);
-  return check_out_size(ctx, x->dtype, r, p->out);
+  return msc_op_check_out_size(ctx, x->dtype, r, p->out);
 }
 
 static MscStatus

@@ -38,23 +38,6 @@ fmt_shape(int32_t rank, const int64_t *dims, char *buf, size_t size)
   return msc_shape_format(rank, dims, buf, size);
 }
 
-/* Refuses an output shape whose size overflows or exceeds the tensor limit;
- * unknown (-1) dims are skipped (static inference). Called by infer so a
- * huge Expand/Tile is an error naming the shape, not a failed allocation. */
-static MscStatus
-check_out_size(MscOpCtx *ctx, MscDType dtype, int32_t rank, const int64_t *dims)
-{
-  size_t n = msc_dtype_size(dtype) ? msc_dtype_size(dtype) : 1;
-  char buf[200];
-  for (int32_t k = 0; k < rank; k++) {
-    if (dims[k] < 0)
-      continue;
-    if (!msc_mul_size(n, (size_t)dims[k], &n) || n > MSC_TENSOR_MAX_BYTES)
-      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "output shape %s is too large (limit %zu bytes)",
-                         fmt_shape(rank, dims, buf, sizeof buf), (size_t)MSC_TENSOR_MAX_BYTES);
-  }
-  return MSC_OK;
-}
 
 static MscStatus
 set_out(MscOpCtx *ctx, uint32_t j, MscDType dtype, int32_t rank, const int64_t *dims)
@@ -65,7 +48,7 @@ set_out(MscOpCtx *ctx, uint32_t j, MscDType dtype, int32_t rank, const int64_t *
   if (rank > MSC_MAX_RANK)
     return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "output rank %d exceeds the maximum rank %d", (int)rank,
                        MSC_MAX_RANK);
-  if (rank >= 0 && check_out_size(ctx, dtype, rank, dims))
+  if (rank >= 0 && msc_op_check_out_size(ctx, dtype, rank, dims))
     return ctx->status;
   return msc_op_set_output(ctx, j, dtype, rank, rank > 0 ? dims : none);
 }

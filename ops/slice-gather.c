@@ -28,20 +28,6 @@ check_generic(MscOpCtx *ctx, uint32_t i)
 
 #define LIST_CAP 64
 
-static MscStatus
-check_out_size(MscOpCtx *ctx, MscDType dtype, int32_t rank, const int64_t *dims)
-{
-  size_t n = msc_dtype_size(dtype) ? msc_dtype_size(dtype) : 1;
-  char buf[200];
-  for (int32_t k = 0; k < rank; k++) {
-    if (dims[k] < 0)
-      continue;
-    if (!msc_mul_size(n, (size_t)dims[k], &n) || n > MSC_TENSOR_MAX_BYTES)
-      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "output shape %s is too large (limit %zu bytes)",
-                         msc_shape_format(rank, dims, buf, sizeof buf), (size_t)MSC_TENSOR_MAX_BYTES);
-  }
-  return MSC_OK;
-}
 
 /* ---- Slice ------------------------------------------------------------ */
 
@@ -271,7 +257,7 @@ gather_infer(MscOpCtx *ctx)
     dims[k++] = ind->dims[i];
   for (int32_t i = (int32_t)axis + 1; i < x->rank; i++)
     dims[k++] = x->dims[i];
-  if (check_out_size(ctx, x->dtype, r, dims))
+  if (msc_op_check_out_size(ctx, x->dtype, r, dims))
     return ctx->status;
   return msc_op_set_output(ctx, 0, x->dtype, r, dims);
 }

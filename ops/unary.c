@@ -1,7 +1,8 @@
 /* ops/unary.c: elementwise activations and math functions, and Clip.
  *
  * Float math runs in float32 (expf, erff, ...); float16 tensors are widened
- * block by block. Ops whose later opsets admit integer types (Relu-14, Abs,
+ * block by block. double has its own kernels in double math (exp, erf, ...)
+ * so its results keep double precision. Ops whose later opsets admit integer types (Relu-14, Abs,
  * Neg, Sign, Clip-12) have integer kernels too. The opset-1 attribute
  * `consumed_inputs` is accepted and ignored (it only described in-place
  * reuse); Clip reads min/max from attributes before opset 11 and from the
@@ -27,6 +28,7 @@ typedef struct {
 } UParams;
 
 typedef void (*UnaryF32)(float *o, const float *x, int64_t n, const UParams *p);
+typedef void (*UnaryF64)(double *o, const double *x, int64_t n, const UParams *p);
 typedef void (*UnaryAny)(void *o, const void *x, int64_t n, const UParams *p);
 
 typedef enum { K_I8, K_U8, K_I32, K_I64, K_BOOL, K_N } KInt;
@@ -51,6 +53,16 @@ static int kint_of(MscDType d) {
     }                                                                                            \
   }
 
+/* double kernels: float attributes (alpha, ...) are widened to double. */
+#define DEF_UD(fname, EXPR)                                                                       \
+  static void fname(double *restrict o, const double *restrict x, int64_t n, const UParams *p) { \
+    (void)p;                                                                                      \
+    for (int64_t i = 0; i < n; i++) {                                                             \
+      double v = x[i];                                                                            \
+      o[i] = (EXPR);                                                                              \
+    }                                                                                             \
+  }
+
 #define DEF_UI(fname, T, EXPR)                                                                  \
   static void fname(void *restrict o_, const void *restrict x_, int64_t n, const UParams *p) { \
     (void)p;                                                                                    \
@@ -69,6 +81,14 @@ static inline float softplus_f(float v) {
 
 static inline float clampf01(float v) {
   return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+}
+
+static inline double softplus_d(double v) {
+  return fmax(v, 0.0) + log1p(exp(-fabs(v)));
+}
+
+static inline double clampd01(double v) {
+  return v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v;
 }
 
 DEF_UF(relu_f32, v > 0.0f ? v : (v != v ? v : 0.0f))
@@ -98,6 +118,34 @@ DEF_UF(round_f32, nearbyintf(v)) /* default rounding mode: half to even, as nump
 DEF_UF(sin_f32, sinf(v))
 DEF_UF(cos_f32, cosf(v))
 DEF_UF(shrink_f32, v < -p->gamma ? v + p->beta : v > p->gamma ? v - p->beta : 0.0f)
+
+DEF_UD(relu_f64, v > 0.0 ? v : (v != v ? v : 0.0))
+DEF_UD(leaky_relu_f64, v < 0.0 ? v * (double)p->alpha : v)
+DEF_UD(sigmoid_f64, 1.0 / (1.0 + exp(-v)))
+DEF_UD(hard_sigmoid_f64, clampd01((double)p->alpha * v + (double)p->beta))
+DEF_UD(hard_swish_f64, v * clampd01(v * (1.0 / 6.0) + 0.5))
+DEF_UD(tanh_f64, tanh(v))
+DEF_UD(elu_f64, v < 0.0 ? (double)p->alpha * expm1(v) : v)
+DEF_UD(selu_f64, v > 0.0 ? (double)p->gamma * v : (double)p->gamma * ((double)p->alpha * exp(v) - (double)p->alpha))
+DEF_UD(celu_f64, fmax(0.0, v) + fmin(0.0, (double)p->alpha * expm1(v / (double)p->alpha)))
+DEF_UD(thresholded_relu_f64, v > (double)p->alpha ? v : 0.0)
+DEF_UD(softplus_f64, softplus_d(v))
+DEF_UD(softsign_f64, v / (1.0 + fabs(v)))
+DEF_UD(mish_f64, v * tanh(softplus_d(v)))
+DEF_UD(exp_f64, exp(v))
+DEF_UD(log_f64, log(v))
+DEF_UD(sqrt_f64, sqrt(v))
+DEF_UD(abs_f64, fabs(v))
+DEF_UD(neg_f64, -v)
+DEF_UD(sign_f64, v > 0.0 ? 1.0 : v < 0.0 ? -1.0 : v * 0.0)
+DEF_UD(erf_f64, erf(v))
+DEF_UD(reciprocal_f64, 1.0 / v)
+DEF_UD(floor_f64, floor(v))
+DEF_UD(ceil_f64, ceil(v))
+DEF_UD(round_f64, nearbyint(v))
+DEF_UD(sin_f64, sin(v))
+DEF_UD(cos_f64, cos(v))
+DEF_UD(shrink_f64, v < -(double)p->gamma ? v + (double)p->beta : v > (double)p->gamma ? v - (double)p->beta : 0.0)
 
 /* Integer kernels: negation wraps (abs(INT_MIN) == INT_MIN, like numpy). */
 #define DEF_UI_SIGNED(op, EXPR8, EXPR32, EXPR64) \
@@ -147,6 +195,7 @@ typedef struct {
   const char *name;
   int since;
   UnaryF32 f32; /* NULL: no float kernel (Not) */
+  UnaryF64 f64; /* double; NULL when f32 is */
   UnaryAny ints[K_N];
   ParamFn params;
   int int_since; /* first opset admitting the integer kernels (0: always) */
@@ -156,34 +205,34 @@ typedef struct {
 #define INTS_ALL(op) {[K_I8] = op##_i8, [K_U8] = op##_u8, [K_I32] = op##_i32, [K_I64] = op##_i64}
 
 static const UnaryDef unary_defs[] = {
-    {"Relu", 1, relu_f32, INTS_SIGNED(relu), NULL, 14},
-    {"LeakyRelu", 1, leaky_relu_f32, {0}, params_leaky, 0},
-    {"Sigmoid", 1, sigmoid_f32, {0}, NULL, 0},
-    {"HardSigmoid", 1, hard_sigmoid_f32, {0}, params_hard_sigmoid, 0},
-    {"HardSwish", 14, hard_swish_f32, {0}, NULL, 0},
-    {"Tanh", 1, tanh_f32, {0}, NULL, 0},
-    {"Elu", 1, elu_f32, {0}, params_alpha1, 0},
-    {"Selu", 1, selu_f32, {0}, params_selu, 0},
-    {"Celu", 12, celu_f32, {0}, params_celu, 0},
-    {"ThresholdedRelu", 10, thresholded_relu_f32, {0}, params_alpha1, 0},
-    {"Softplus", 1, softplus_f32, {0}, NULL, 0},
-    {"Softsign", 1, softsign_f32, {0}, NULL, 0},
-    {"Mish", 18, mish_f32, {0}, NULL, 0},
-    {"Exp", 1, exp_f32, {0}, NULL, 0},
-    {"Log", 1, log_f32, {0}, NULL, 0},
-    {"Sqrt", 1, sqrt_f32, {0}, NULL, 0},
-    {"Abs", 1, abs_f32, INTS_ALL(abs), NULL, 6},
-    {"Neg", 1, neg_f32, INTS_SIGNED(neg), NULL, 6},
-    {"Sign", 9, sign_f32, INTS_ALL(sign), NULL, 0},
-    {"Erf", 9, erf_f32, {0}, NULL, 0},
-    {"Reciprocal", 1, reciprocal_f32, {0}, NULL, 0},
-    {"Floor", 1, floor_f32, {0}, NULL, 0},
-    {"Ceil", 1, ceil_f32, {0}, NULL, 0},
-    {"Round", 11, round_f32, {0}, NULL, 0},
-    {"Sin", 7, sin_f32, {0}, NULL, 0},
-    {"Cos", 7, cos_f32, {0}, NULL, 0},
-    {"Shrink", 9, shrink_f32, {0}, params_shrink, 0},
-    {"Not", 1, NULL, {[K_BOOL] = not_bool}, NULL, 0},
+    {"Relu", 1, relu_f32, relu_f64, INTS_SIGNED(relu), NULL, 14},
+    {"LeakyRelu", 1, leaky_relu_f32, leaky_relu_f64, {0}, params_leaky, 0},
+    {"Sigmoid", 1, sigmoid_f32, sigmoid_f64, {0}, NULL, 0},
+    {"HardSigmoid", 1, hard_sigmoid_f32, hard_sigmoid_f64, {0}, params_hard_sigmoid, 0},
+    {"HardSwish", 14, hard_swish_f32, hard_swish_f64, {0}, NULL, 0},
+    {"Tanh", 1, tanh_f32, tanh_f64, {0}, NULL, 0},
+    {"Elu", 1, elu_f32, elu_f64, {0}, params_alpha1, 0},
+    {"Selu", 1, selu_f32, selu_f64, {0}, params_selu, 0},
+    {"Celu", 12, celu_f32, celu_f64, {0}, params_celu, 0},
+    {"ThresholdedRelu", 10, thresholded_relu_f32, thresholded_relu_f64, {0}, params_alpha1, 0},
+    {"Softplus", 1, softplus_f32, softplus_f64, {0}, NULL, 0},
+    {"Softsign", 1, softsign_f32, softsign_f64, {0}, NULL, 0},
+    {"Mish", 18, mish_f32, mish_f64, {0}, NULL, 0},
+    {"Exp", 1, exp_f32, exp_f64, {0}, NULL, 0},
+    {"Log", 1, log_f32, log_f64, {0}, NULL, 0},
+    {"Sqrt", 1, sqrt_f32, sqrt_f64, {0}, NULL, 0},
+    {"Abs", 1, abs_f32, abs_f64, INTS_ALL(abs), NULL, 6},
+    {"Neg", 1, neg_f32, neg_f64, INTS_SIGNED(neg), NULL, 6},
+    {"Sign", 9, sign_f32, sign_f64, INTS_ALL(sign), NULL, 0},
+    {"Erf", 9, erf_f32, erf_f64, {0}, NULL, 0},
+    {"Reciprocal", 1, reciprocal_f32, reciprocal_f64, {0}, NULL, 0},
+    {"Floor", 1, floor_f32, floor_f64, {0}, NULL, 0},
+    {"Ceil", 1, ceil_f32, ceil_f64, {0}, NULL, 0},
+    {"Round", 11, round_f32, round_f64, {0}, NULL, 0},
+    {"Sin", 7, sin_f32, sin_f64, {0}, NULL, 0},
+    {"Cos", 7, cos_f32, cos_f64, {0}, NULL, 0},
+    {"Shrink", 9, shrink_f32, shrink_f64, {0}, params_shrink, 0},
+    {"Not", 1, NULL, NULL, {[K_BOOL] = not_bool}, NULL, 0},
 };
 
 static const UnaryDef *unary_find(const char *op_type) {
@@ -201,6 +250,8 @@ static MscStatus unary_prepare(MscOpCtx *ctx, const UnaryDef **def, UParams *p) 
   int ok;
   if (x->dtype == MSC_DTYPE_FLOAT32 || x->dtype == MSC_DTYPE_FLOAT16) {
     ok = (*def)->f32 != NULL;
+  } else if (x->dtype == MSC_DTYPE_DOUBLE) {
+    ok = (*def)->f64 != NULL;
   } else {
     int k = kint_of(x->dtype);
     ok = k >= 0 && (*def)->ints[k] != NULL && ctx->node->opset >= (*def)->int_since;
@@ -231,6 +282,8 @@ static MscStatus unary_run(MscOpCtx *ctx) {
   if (n <= 0) return MSC_OK;
   if (x->dtype == MSC_DTYPE_FLOAT32) {
     def->f32(y->data, x->data, n, &p);
+  } else if (x->dtype == MSC_DTYPE_DOUBLE) {
+    def->f64(y->data, x->data, n, &p);
   } else if (x->dtype == MSC_DTYPE_FLOAT16) {
     float a[F16_BLOCK], b[F16_BLOCK];
     const uint16_t *xs = x->data;
@@ -278,7 +331,7 @@ static MscStatus clip_prepare(MscOpCtx *ctx, ClipBounds *cb) {
   const MscTensor *x = msc_op_input(ctx, 0);
   memset(cb, 0, sizeof *cb);
   if (!x) return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 0: missing");
-  int is_float = x->dtype == MSC_DTYPE_FLOAT32 || x->dtype == MSC_DTYPE_FLOAT16;
+  int is_float = x->dtype == MSC_DTYPE_FLOAT32 || x->dtype == MSC_DTYPE_FLOAT16 || x->dtype == MSC_DTYPE_DOUBLE;
   int is_int = x->dtype == MSC_DTYPE_INT8 || x->dtype == MSC_DTYPE_UINT8 || x->dtype == MSC_DTYPE_INT32 ||
                x->dtype == MSC_DTYPE_INT64;
   if (!is_float && !(is_int && ctx->node->opset >= 11))
@@ -332,6 +385,7 @@ static MscStatus clip_run(MscOpCtx *ctx) {
   double lo = cb.has_lo ? cb.lo : -INFINITY, hi = cb.has_hi ? cb.hi : INFINITY;
   switch (x->dtype) {
     case MSC_DTYPE_FLOAT32: CLIP_LOOP(float, (float)lo, (float)hi); break;
+    case MSC_DTYPE_DOUBLE: CLIP_LOOP(double, lo, hi); break;
     case MSC_DTYPE_FLOAT16: {
       const uint16_t *xs = x->data;
       uint16_t *ys = y->data;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "op-util.h"
 #include "pad-utils.h"
 
 static void
@@ -444,6 +445,104 @@ test_pad_utils_trap_same_odd_side(void)
   g_assert_cmpint(pe, ==, 0);
 }
 
+/* --- msc_window_from_attrs (the node-attribute front end) --- */
+
+typedef struct {
+  MscAttr attrs[8];
+  MscNode node;
+  MscOpCtx ctx;
+} WindowCase;
+
+static void
+window_case_init(WindowCase *c)
+{
+  memset(c, 0, sizeof *c);
+  c->node.name = "pool0";
+  c->node.op_type = "MaxPool";
+  c->node.domain = "";
+  c->node.opset = 12;
+  c->node.attrs = c->attrs;
+  c->ctx.node = &c->node;
+}
+
+static void
+window_case_ints(WindowCase *c, const char *name, int64_t *v, size_t n)
+{
+  MscAttr *a = &c->attrs[c->node.n_attrs++];
+  a->name = (char *)name;
+  a->type = MSC_ATTR_INTS;
+  a->ints = v;
+  a->n = n;
+}
+
+static void
+window_case_int(WindowCase *c, const char *name, int64_t v)
+{
+  MscAttr *a = &c->attrs[c->node.n_attrs++];
+  a->name = (char *)name;
+  a->type = MSC_ATTR_INT;
+  a->i = v;
+}
+
+static void
+test_pad_utils_window_pool(void)
+{
+  g_test_summary("window from node attributes: pooling style (kernel_shape required, ceil_mode read)");
+  WindowCase c;
+  window_case_init(&c);
+  int64_t ks[2] = {3, 3}, st[2] = {2, 2}, in[2] = {6, 7};
+  window_case_ints(&c, "kernel_shape", ks, 2);
+  window_case_ints(&c, "strides", st, 2);
+  window_case_int(&c, "ceil_mode", 1);
+  MscWindow w;
+  g_assert_cmpint(msc_window_from_attrs(&c.ctx, 2, in, NULL, 1, &w), ==, MSC_OK);
+  g_assert_cmpint(w.ceil_mode, ==, 1);
+  g_assert_cmpint(w.out[0], ==, 3); /* ceil(3/2)+1 */
+  g_assert_cmpint(w.out[1], ==, 3); /* ceil(4/2)+1 */
+  g_assert_cmpint(w.dilation[0], ==, 1);
+  /* without with_ceil_mode the attribute is not read: floor */
+  g_assert_cmpint(msc_window_from_attrs(&c.ctx, 2, in, NULL, 0, &w), ==, MSC_OK);
+  g_assert_cmpint(w.out[0], ==, 2);
+}
+
+static void
+test_pad_utils_window_errors(void)
+{
+  g_test_summary("window from node attributes: missing kernel_shape, bad ceil_mode, W mismatch, bad auto_pad");
+  int64_t in[2] = {6, 7}, ks[2] = {3, 3}, w_kernel[2] = {3, 5};
+  WindowCase c;
+  window_case_init(&c);
+  MscWindow w;
+  g_assert_cmpint(msc_window_from_attrs(&c.ctx, 2, in, NULL, 1, &w), ==, MSC_ERR_INVALID_ARG);
+  g_assert_cmpstr(c.ctx.message, ==, "attribute 'kernel_shape' is required");
+
+  window_case_init(&c);
+  window_case_ints(&c, "kernel_shape", ks, 2);
+  window_case_int(&c, "ceil_mode", 2);
+  g_assert_cmpint(msc_window_from_attrs(&c.ctx, 2, in, NULL, 1, &w), ==, MSC_ERR_INVALID_ARG);
+  g_assert_cmpstr(c.ctx.message, ==, "attribute 'ceil_mode': 2 not in 0|1");
+
+  window_case_init(&c);
+  window_case_ints(&c, "kernel_shape", ks, 2);
+  g_assert_cmpint(msc_window_from_attrs(&c.ctx, 2, in, w_kernel, 0, &w), ==, MSC_ERR_INVALID_ARG);
+  g_assert_cmpstr(c.ctx.message, ==, "attribute 'kernel_shape': value 3 at dim 1 != W spatial dim 5");
+
+  window_case_init(&c);
+  MscAttr *a = &c.attrs[c.node.n_attrs++];
+  a->name = "auto_pad";
+  a->type = MSC_ATTR_STRING;
+  a->s = "SAME";
+  g_assert_cmpint(msc_window_from_attrs(&c.ctx, 2, in, w_kernel, 0, &w), ==, MSC_ERR_INVALID_ARG);
+  g_assert_cmpstr(c.ctx.message, ==, "attribute auto_pad 'SAME' not in NOTSET|SAME_UPPER|SAME_LOWER|VALID");
+
+  /* kernel from W of unknown size (static inference): outputs unknown, no error */
+  window_case_init(&c);
+  int64_t unknown[2] = {-1, -1};
+  g_assert_cmpint(msc_window_from_attrs(&c.ctx, 2, in, unknown, 0, &w), ==, MSC_OK);
+  g_assert_cmpint(w.kernel_known, ==, 0);
+  g_assert_cmpint(w.out[0], ==, -1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -469,5 +568,7 @@ main(int argc, char **argv)
   g_test_add_func("/pad-utils/trap/infer-pad-same-across-ranks", test_pad_utils_trap_infer_pad_rank);
   g_test_add_func("/pad-utils/trap/same-depends-on-stride-dilation", test_pad_utils_trap_same_stride);
   g_test_add_func("/pad-utils/trap/same-upper-odd-at-end", test_pad_utils_trap_same_odd_side);
+  g_test_add_func("/pad-utils/window/pool-attrs", test_pad_utils_window_pool);
+  g_test_add_func("/pad-utils/window/errors", test_pad_utils_window_errors);
   return g_test_run();
 }
