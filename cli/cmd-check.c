@@ -2,6 +2,7 @@
  * ONNX backend-test cases (CASE/model.onnx + CASE/test_data_set_N/
  * {input,output}_K.pb): PASS, FAIL (with the worst error) or UNSUPPORTED
  * (naming the op or dtype) per case, then a total line. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,13 @@
 
 typedef enum { CASE_PASS, CASE_FAIL, CASE_UNSUPPORTED } Outcome;
 
-/* Per-case tolerances from an INI file: [GROUP/CASE] rtol= atol= reason=.
- * A case matches when its path ends with the section name. */
+/* Per-case tolerances from an INI file: [GROUP/CASE] rtol= atol=
+ * atol_scale= reason=. A case matches when its path ends with the section
+ * name. atol_scale adds that fraction of the output's largest |expected|
+ * to atol: a normwise bound for deep nets whose outputs span magnitudes. */
 typedef struct {
   char *name;
-  double rtol, atol;
+  double rtol, atol, atol_scale;
   char *reason;
 } CaseTol;
 
@@ -34,11 +37,12 @@ static int tol_handler(void *user, const char *section, const char *key, const c
     g_ptr_array_add(tols, t);
   }
   char *end = NULL;
-  if (!strcmp(key, "rtol") || !strcmp(key, "atol")) {
+  if (!strcmp(key, "rtol") || !strcmp(key, "atol") || !strcmp(key, "atol_scale")) {
     double v = g_ascii_strtod(value, &end);
     if (!end || *end || v < 0) return 0;
     if (!strcmp(key, "rtol")) t->rtol = v;
-    else t->atol = v;
+    else if (!strcmp(key, "atol")) t->atol = v;
+    else t->atol_scale = v;
   } else if (!strcmp(key, "reason")) {
     g_free(t->reason);
     t->reason = g_strdup(value);
@@ -107,8 +111,8 @@ static Outcome classify(const GError *e) {
 }
 
 /* Runs one data set; returns the outcome and a detail line in *detail. */
-static Outcome run_set(const MscGraph *g, MscSession *s, const char *set_dir, double rtol, double atol, double *max_abs,
-                       char **detail) {
+static Outcome run_set(const MscGraph *g, MscSession *s, const char *set_dir, double rtol, double atol,
+                       double atol_scale, double *max_abs, char **detail) {
   GError *e = NULL;
   g_autoptr(GPtrArray) in_files = list_dir(set_dir, "input_", FALSE);
   g_autoptr(GPtrArray) out_files = list_dir(set_dir, "output_", FALSE);
@@ -157,8 +161,11 @@ static Outcome run_set(const MscGraph *g, MscSession *s, const char *set_dir, do
       oc = CASE_FAIL;
       break;
     }
+    double scale = 0;
+    for (int64_t i = 0; atol_scale > 0 && msc_dtype_is_float(exp->dtype) && i < msc_tensor_numel(exp); i++)
+      scale = MAX(scale, fabs(msc_tensor_get_f64(exp, i)));
     MscCompareResult r;
-    if (!msc_tensor_compare(outputs[j], exp, rtol, atol, &r)) {
+    if (!msc_tensor_compare(outputs[j], exp, rtol, atol + atol_scale * scale, &r)) {
       char a[200], b[200];
       if (!r.dtype_ok && !msc_dtype_is_supported(exp->dtype)) {
         *detail = g_strdup_printf("output '%s': UNSUPPORTED dtype %s", g->outputs[j]->name, msc_dtype_name(exp->dtype));
@@ -185,8 +192,8 @@ static Outcome run_set(const MscGraph *g, MscSession *s, const char *set_dir, do
   return oc;
 }
 
-static Outcome run_case(const char *dir, const char *runner, double rtol, double atol, char **detail, int *n_sets,
-                        double *max_abs) {
+static Outcome run_case(const char *dir, const char *runner, double rtol, double atol, double atol_scale, char **detail,
+                        int *n_sets, double *max_abs) {
   GError *e = NULL;
   g_autofree char *model = g_build_filename(dir, "model.onnx", NULL);
   g_autoptr(MscGraph) g = cli_load_model(model, &e);
@@ -211,7 +218,7 @@ static Outcome run_case(const char *dir, const char *runner, double rtol, double
     oc = CASE_FAIL;
   }
   for (guint i = 0; i < sets->len && oc == CASE_PASS; i++) {
-    oc = run_set(g, s, g_ptr_array_index(sets, i), rtol, atol, max_abs, detail);
+    oc = run_set(g, s, g_ptr_array_index(sets, i), rtol, atol, atol_scale, max_abs, detail);
     if (oc != CASE_PASS) {
       g_autofree char *base = g_path_get_basename(g_ptr_array_index(sets, i));
       char *d = g_strdup_printf("%s: %s", base, *detail);
@@ -230,7 +237,7 @@ int cmd_check(int argc, char **argv) {
   const char *tol_file = NULL;
   GOptionEntry entries[] = {
       {"tolerances", 't', 0, G_OPTION_ARG_FILENAME, &tol_file,
-       "INI file of per-case tolerances: [GROUP/CASE] rtol= atol= reason=", "FILE"},
+       "INI file of per-case tolerances: [GROUP/CASE] rtol= atol= atol_scale= reason=", "FILE"},
       {"runner", 'r', 0, G_OPTION_ARG_STRING, &runner, "runner plugin to use (default ref)", "R"},
       {"rtol", 0, 0, G_OPTION_ARG_DOUBLE, &rtol, "relative tolerance (default 1e-3)", "X"},
       {"atol", 0, 0, G_OPTION_ARG_DOUBLE, &atol, "absolute tolerance (default 1e-5)", "Y"},
@@ -257,7 +264,7 @@ int cmd_check(int argc, char **argv) {
     int line = ini_parse(tol_file, tol_handler, tols);
     if (line != 0) {
       cli_error("check: %s%s%d: %s", tol_file, line > 0 ? ":" : "", line > 0 ? line : 0,
-                line < 0 ? "cannot open" : "bad entry (keys: rtol, atol (numbers >= 0), reason)");
+                line < 0 ? "cannot open" : "bad entry (keys: rtol, atol, atol_scale (numbers >= 0), reason)");
       return CLI_FAIL;
     }
   }
@@ -283,14 +290,16 @@ int cmd_check(int argc, char **argv) {
     gint64 t0 = g_get_monotonic_time();
     const CaseTol *t = find_tol(tols, dir);
     double c_rtol = t && t->rtol >= 0 ? t->rtol : rtol, c_atol = t && t->atol >= 0 ? t->atol : atol;
-    Outcome oc = run_case(dir, runner, c_rtol, c_atol, &detail, &n_sets, &max_abs);
+    double c_scale = t ? t->atol_scale : 0;
+    Outcome oc = run_case(dir, runner, c_rtol, c_atol, c_scale, &detail, &n_sets, &max_abs);
     double ms = (g_get_monotonic_time() - t0) / 1000.0;
     if (oc == CASE_PASS) {
       n_pass++;
       if (!quiet) printf("PASS        %s (%d set%s, max abs err %.3g, %.1f ms)\n", dir, n_sets, n_sets == 1 ? "" : "s",
                          max_abs, ms);
       if (!quiet && t)
-        printf("            tolerance rtol %g atol %g for this case: %s\n", c_rtol, c_atol, t->reason ? t->reason : "");
+        printf("            tolerance rtol %g atol %g + %g x max|expected| for this case: %s\n", c_rtol, c_atol, c_scale,
+               t->reason ? t->reason : "");
     } else if (oc == CASE_UNSUPPORTED) {
       n_unsup++;
       printf("UNSUPPORTED %s: %s\n", dir, detail);

@@ -19,7 +19,8 @@
  * Errors are GError (domain MSC_ERROR, code MSC_ERR_INVALID_ARG) with a
  * one-line message naming the attribute and values; op code forwards it with
  * msc_op_fail(ctx, err->code, "%s", err->message). All functions are pure
- * and MT safe. */
+ * and MT safe. msc_window_from_attrs() is the front end for op code: it
+ * reads the node's window attributes and reports through the MscOpCtx. */
 #ifndef MSC_PAD_UTILS_H
 #define MSC_PAD_UTILS_H
 

@@ -362,13 +362,16 @@ test_binary_incompatible(void)
 static void
 test_binary_unsupported_dtype(void)
 {
-  g_test_summary("double/int16 inputs are UNSUPPORTED naming the dtype");
+  g_test_summary("int16/bfloat16 inputs are UNSUPPORTED naming the dtype; double is refused by Not and Mod fmod=0");
   int64_t d[1] = {2};
-  g_autoptr(MscTensor) a = mk(MSC_DTYPE_DOUBLE, 1, d, NULL);
+  g_autoptr(MscTensor) a = mk(MSC_DTYPE_BFLOAT16, 1, d, NULL);
   g_autoptr(MscTensor) b = mk(MSC_DTYPE_INT16, 1, d, NULL);
-  assert_fails("Add", 14, (const MscTensor *[]){a, a}, 2, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
+  g_autoptr(MscTensor) f64 = mk(MSC_DTYPE_DOUBLE, 1, d, NULL);
+  assert_fails("Add", 14, (const MscTensor *[]){a, a}, 2, NULL, 0, MSC_ERR_UNSUPPORTED, "bfloat16", NULL);
   assert_fails("Max", 13, (const MscTensor *[]){b, b}, 2, NULL, 0, MSC_ERR_UNSUPPORTED, "int16", NULL);
-  assert_fails("Relu", 14, (const MscTensor *[]){a}, 1, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
+  assert_fails("Relu", 14, (const MscTensor *[]){a}, 1, NULL, 0, MSC_ERR_UNSUPPORTED, "bfloat16", NULL);
+  assert_fails("Not", 1, (const MscTensor *[]){f64}, 1, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
+  assert_fails("Mod", 13, (const MscTensor *[]){f64, f64}, 2, NULL, 0, MSC_ERR_INVALID_ARG, "fmod", "double");
   g_autoptr(MscTensor) c = mk(MSC_DTYPE_BOOL, 1, d, NULL);
   assert_fails("Greater", 13, (const MscTensor *[]){c, c}, 2, NULL, 0, MSC_ERR_UNSUPPORTED, "bool", NULL);
 }
@@ -851,7 +854,7 @@ test_cast_edges(void)
 static void
 test_cast_forms_and_errors(void)
 {
-  g_test_summary("Cast: opset-1 string 'to', CastLike; missing 'to' is INVALID_ARG; double/bfloat16/float8 "
+  g_test_summary("Cast: opset-1 string 'to', CastLike; missing 'to' is INVALID_ARG; bfloat16/float8/string "
                  "are UNSUPPORTED naming the dtype");
   int64_t d[2] = {2};
   g_autoptr(MscTensor) x = mk(MSC_DTYPE_FLOAT32, 1, d, (double[]){-7.5, 3.25});
@@ -866,8 +869,6 @@ test_cast_forms_and_errors(void)
   assert_fails("Cast", 13, (const MscTensor *[]){x}, 1, NULL, 0, MSC_ERR_INVALID_ARG, "'to'", NULL);
   TAttr bad[] = {A_STR("to", "FLOAT33")};
   assert_fails("Cast", 1, (const MscTensor *[]){x}, 1, bad, 1, MSC_ERR_INVALID_ARG, "FLOAT33", NULL);
-  TAttr dbl[] = {A_INT("to", MSC_DTYPE_DOUBLE)};
-  assert_fails("Cast", 13, (const MscTensor *[]){x}, 1, dbl, 1, MSC_ERR_UNSUPPORTED, "double", NULL);
   TAttr bf[] = {A_INT("to", MSC_DTYPE_BFLOAT16)};
   assert_fails("Cast", 13, (const MscTensor *[]){x}, 1, bf, 1, MSC_ERR_UNSUPPORTED, "bfloat16", NULL);
   TAttr f8[] = {A_INT("to", 17)};
@@ -997,6 +998,393 @@ test_quantize_blocked_and_types(void)
   assert_fails("QuantizeLinear", 13, (const MscTensor *[]){xd, sc}, 2, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
 }
 
+/* ---- double (float64) ------------------------------------------------------ */
+
+/* Raw double bits in and out: the helpers above go through msc_tensor_set_f64,
+ * which is exact for double too, but these tests must see every bit. */
+static double
+dv(const MscTensor *t, int64_t i)
+{
+  g_assert_cmpint(t->dtype, ==, MSC_DTYPE_DOUBLE);
+  return ((const double *)t->data)[i];
+}
+
+static void
+test_double_binary(void)
+{
+  g_test_summary("double Add/Sub/Mul/Div/Max/Min/Pow/Greater/Equal broadcast and are computed in double "
+                 "(bit-exact against the double reference; float math would differ)");
+  check_broadcast_pairs("Add", ref_add, MSC_DTYPE_DOUBLE, -3, 3, 0, FALSE);
+  check_broadcast_pairs("Sub", ref_sub, MSC_DTYPE_DOUBLE, -3, 3, 0, FALSE);
+  check_broadcast_pairs("Mul", ref_mul, MSC_DTYPE_DOUBLE, -3, 3, 0, FALSE);
+  check_broadcast_pairs("Div", ref_div, MSC_DTYPE_DOUBLE, 0.5, 3, 0, FALSE);
+  check_broadcast_pairs("Max", ref_max, MSC_DTYPE_DOUBLE, -3, 3, 0, FALSE);
+  check_broadcast_pairs("Min", ref_min, MSC_DTYPE_DOUBLE, -3, 3, 0, FALSE);
+  check_broadcast_pairs("Pow", ref_pow, MSC_DTYPE_DOUBLE, 0.5, 2, 0, FALSE);
+  check_broadcast_pairs("Greater", ref_gt, MSC_DTYPE_DOUBLE, -3, 3, 0, FALSE);
+  check_broadcast_pairs("Equal", ref_eq, MSC_DTYPE_DOUBLE, 0, 3, 0, FALSE);
+  check_broadcast_pairs("PRelu", ref_prelu, MSC_DTYPE_DOUBLE, -2, 2, 0, TRUE);
+  /* values float cannot hold: 0.1 + 0.2, 1e300 * 10, 1 + 1e-12 > 1 */
+  int64_t d[3] = {3};
+  g_autoptr(MscTensor) a = mk(MSC_DTYPE_DOUBLE, 1, d, (double[]){0.1, 1e300, 1 + 1e-12});
+  g_autoptr(MscTensor) b = mk(MSC_DTYPE_DOUBLE, 1, d, (double[]){0.2, 10, 1});
+  g_autoptr(MscTensor) s = run_ok("Add", 14, (const MscTensor *[]){a, b}, 2, NULL, 0);
+  g_assert_cmpfloat(dv(s, 0), ==, 0.1 + 0.2);
+  g_assert_cmpfloat(dv(s, 0), !=, 0.3);
+  g_autoptr(MscTensor) m = run_ok("Mul", 14, (const MscTensor *[]){a, b}, 2, NULL, 0);
+  g_assert_cmpfloat(dv(m, 1), ==, 1e300 * 10.0);
+  g_assert_true(isfinite(dv(m, 1)));
+  g_autoptr(MscTensor) gt = run_ok("Greater", 13, (const MscTensor *[]){a, b}, 2, NULL, 0);
+  g_assert_cmpint(gt->dtype, ==, MSC_DTYPE_BOOL);
+  assert_ints(gt, (int64_t[]){0, 1, 1}, 3);
+  g_autoptr(MscTensor) eq = run_ok("Equal", 13, (const MscTensor *[]){a, b}, 2, NULL, 0);
+  assert_ints(eq, (int64_t[]){0, 0, 0}, 3);
+  g_autoptr(MscTensor) sub = run_ok("Sub", 13, (const MscTensor *[]){a, b}, 2, NULL, 0);
+  g_assert_cmpfloat(dv(sub, 2), ==, (1 + 1e-12) - 1.0);
+  /* Mod fmod=1 is C fmod in double; NaN propagates through Max/Min */
+  g_autoptr(MscTensor) x = mk(MSC_DTYPE_DOUBLE, 1, d, (double[]){7.5, -7.5, NAN});
+  g_autoptr(MscTensor) y = mk(MSC_DTYPE_DOUBLE, 1, d, (double[]){2.25, 2.25, 1});
+  TAttr fm[] = {A_INT("fmod", 1)};
+  g_autoptr(MscTensor) md = run_ok("Mod", 13, (const MscTensor *[]){x, y}, 2, fm, 1);
+  g_assert_cmpfloat(dv(md, 0), ==, fmod(7.5, 2.25));
+  g_assert_cmpfloat(dv(md, 1), ==, fmod(-7.5, 2.25));
+  g_autoptr(MscTensor) mx = run_ok("Max", 13, (const MscTensor *[]){x, y}, 2, NULL, 0);
+  g_assert_cmpfloat(dv(mx, 0), ==, 7.5);
+  g_assert_cmpfloat(dv(mx, 1), ==, 2.25);
+  g_assert_true(isnan(dv(mx, 2)));
+  /* mixed dtypes are still an error */
+  g_autoptr(MscTensor) f = mk(MSC_DTYPE_FLOAT32, 1, d, NULL);
+  assert_fails("Add", 14, (const MscTensor *[]){a, f}, 2, NULL, 0, MSC_ERR_INVALID_ARG, "double", "float32");
+}
+
+static void
+test_double_old_broadcast(void)
+{
+  g_test_summary("opset<7 broadcast=1 with axis (and the suffix form) on double inputs: exact double results");
+  g_autoptr(GRand) r = g_rand_new_with_seed(13);
+  int64_t da[4] = {2, 3, 4, 5}, db[2] = {3, 4}, ds[1] = {5}, d2[2] = {2, 3}, d21[2] = {2, 1};
+  g_autoptr(MscTensor) a = mk_random(MSC_DTYPE_DOUBLE, 4, da, r, -1, 1);
+  g_autoptr(MscTensor) b = mk_random(MSC_DTYPE_DOUBLE, 2, db, r, -1, 1);
+  TAttr ax1[] = {A_INT("broadcast", 1), A_INT("axis", 1)};
+  g_autoptr(MscTensor) o = run_ok("Add", 6, (const MscTensor *[]){a, b}, 2, ax1, 2);
+  assert_shape(o, 4, da);
+  g_autoptr(MscTensor) o2 = run_ok("Div", 1, (const MscTensor *[]){a, b}, 2, ax1, 2);
+  for (int64_t i = 0; i < 120; i++) {
+    int64_t k = ((i / 20) % 3) * 4 + (i / 5) % 4;
+    g_assert_cmpfloat(dv(o, i), ==, dv(a, i) + dv(b, k));
+    g_assert_cmpfloat(dv(o2, i), ==, dv(a, i) / dv(b, k));
+  }
+  g_autoptr(MscTensor) s = mk_random(MSC_DTYPE_DOUBLE, 1, ds, r, -1, 1);
+  TAttr bc[] = {A_INT("broadcast", 1)};
+  g_autoptr(MscTensor) o3 = run_ok("Mul", 6, (const MscTensor *[]){a, s}, 2, bc, 1);
+  for (int64_t i = 0; i < 120; i++)
+    g_assert_cmpfloat(dv(o3, i), ==, dv(a, i) * dv(s, i % 5));
+  /* PyTorch's add_size1 form: [2,3] + [2,1] at axis 0 */
+  g_autoptr(MscTensor) x = mk(MSC_DTYPE_DOUBLE, 2, d2, (double[]){0.1, 0.2, 0.3, 0.4, 0.5, 0.6});
+  g_autoptr(MscTensor) y = mk(MSC_DTYPE_DOUBLE, 2, d21, (double[]){1e-10, 2e-10});
+  TAttr ax0[] = {A_INT("broadcast", 1), A_INT("axis", 0)};
+  g_autoptr(MscTensor) o4 = run_ok("Add", 6, (const MscTensor *[]){x, y}, 2, ax0, 2);
+  for (int64_t i = 0; i < 6; i++)
+    g_assert_cmpfloat(dv(o4, i), ==, dv(x, i) + dv(y, i / 3));
+  g_assert_cmpfloat(dv(o4, 0), !=, (double)(float)dv(o4, 0)); /* 0.1 + 1e-10 kept beyond float precision */
+  /* broadcast=0 still needs equal shapes */
+  assert_fails("Add", 6, (const MscTensor *[]){a, b}, 2, NULL, 0, MSC_ERR_INVALID_ARG, "broadcast", "[3,4]");
+}
+
+static void
+test_double_variadic_pow_where(void)
+{
+  g_test_summary("double Sum/Mean/Max/Min over three broadcast inputs, Pow with mixed dtypes, Where on double");
+  g_autoptr(GRand) r = g_rand_new_with_seed(17);
+  int64_t da[2] = {3, 1}, db[2] = {1, 4}, dc[1] = {4};
+  g_autoptr(MscTensor) a = mk_random(MSC_DTYPE_DOUBLE, 2, da, r, -2, 2);
+  g_autoptr(MscTensor) b = mk_random(MSC_DTYPE_DOUBLE, 2, db, r, -2, 2);
+  g_autoptr(MscTensor) c = mk_random(MSC_DTYPE_DOUBLE, 1, dc, r, -2, 2);
+  const char *ops[4] = {"Sum", "Mean", "Max", "Min"};
+  for (int k = 0; k < 4; k++) {
+    g_autoptr(MscTensor) o = run_ok(ops[k], 13, (const MscTensor *[]){a, b, c}, 3, NULL, 0);
+    int64_t d34[2] = {3, 4};
+    assert_shape(o, 2, d34);
+    for (int i = 0; i < 3; i++)
+      for (int j = 0; j < 4; j++) {
+        double x = dv(a, i), y = dv(b, j), z = dv(c, j);
+        double want = k == 0 ? x + y + z : k == 1 ? (x + y + z) / 3 : k == 2 ? MAX(x, MAX(y, z)) : MIN(x, MIN(y, z));
+        g_assert_cmpfloat(dv(o, i * 4 + j), ==, want);
+      }
+  }
+  /* Pow: double^double, double base with int64 exponent (-> double), float32 base with a double exponent
+   * (computed in double, stored as float32) */
+  int64_t d[3] = {3};
+  g_autoptr(MscTensor) base = mk(MSC_DTYPE_DOUBLE, 1, d, (double[]){1.1, 2, -3});
+  g_autoptr(MscTensor) ex = mk_i64(MSC_DTYPE_INT64, 1, d, (int64_t[]){30, -2, 3});
+  g_autoptr(MscTensor) p1 = run_ok("Pow", 15, (const MscTensor *[]){base, ex}, 2, NULL, 0);
+  g_assert_cmpint(p1->dtype, ==, MSC_DTYPE_DOUBLE);
+  g_assert_cmpfloat(dv(p1, 0), ==, pow(1.1, 30));
+  g_assert_cmpfloat(dv(p1, 1), ==, 0.25);
+  g_assert_cmpfloat(dv(p1, 2), ==, -27);
+  g_autoptr(MscTensor) fb = mk(MSC_DTYPE_FLOAT32, 1, d, (double[]){2, 9, 10});
+  g_autoptr(MscTensor) de = mk(MSC_DTYPE_DOUBLE, 1, d, (double[]){0.5, 0.5, -1});
+  g_autoptr(MscTensor) p2 = run_ok("Pow", 15, (const MscTensor *[]){fb, de}, 2, NULL, 0);
+  g_assert_cmpint(p2->dtype, ==, MSC_DTYPE_FLOAT32);
+  assert_values(p2, (double[]){sqrt(2.0), 3, 0.1}, 3, 0);
+  assert_fails("Pow", 11, (const MscTensor *[]){base, ex}, 2, NULL, 0, MSC_ERR_INVALID_ARG, "opset 12", NULL);
+  /* Where picks whole 8-byte elements */
+  g_autoptr(MscTensor) cond = mk_i64(MSC_DTYPE_BOOL, 1, d, (int64_t[]){1, 0, 1});
+  g_autoptr(MscTensor) y = mk(MSC_DTYPE_DOUBLE, 0, NULL, (double[]){1e-300});
+  g_autoptr(MscTensor) w = run_ok("Where", 16, (const MscTensor *[]){cond, base, y}, 3, NULL, 0);
+  g_assert_cmpfloat(dv(w, 0), ==, 1.1);
+  g_assert_cmpfloat(dv(w, 1), ==, 1e-300);
+  g_assert_cmpfloat(dv(w, 2), ==, -3);
+}
+
+static double u_leaky25(double x) { return x < 0 ? 0.25 * x : x; }
+static double u_hsig_q(double x) { return fmax(0, fmin(1, 0.25 * x + 0.5)); }
+static double u_selu_q(double x) { return x > 0 ? 2.0 * x : 2.0 * (1.5 * exp(x) - 1.5); }
+static double u_softplus_d(double x) { return fmax(x, 0) + log1p(exp(-fabs(x))); }
+static double u_mish(double x) { return x * tanh(u_softplus_d(x)); }
+static double u_thr(double x) { return x > 1 ? x : 0; }
+
+static void
+test_double_unary(void)
+{
+  g_test_summary("unary math/activations on double match double formulas to 1e-15 (float32 math would not); "
+                 "Clip on double with attribute and input bounds");
+  g_autoptr(GRand) r = g_rand_new_with_seed(19);
+  int64_t d[2] = {5, 13};
+  g_autoptr(MscTensor) x = mk_random(MSC_DTYPE_DOUBLE, 2, d, r, -6, 6);
+  g_autoptr(MscTensor) xp = mk_random(MSC_DTYPE_DOUBLE, 2, d, r, 0.1, 9);
+  /* attributes exactly representable in float, so the references need no float rounding */
+  const struct {
+    const char *op;
+    int64_t opset;
+    URef f;
+    int positive;
+    TAttr attrs[2];
+    size_t n_attrs;
+  } cases[] = {
+      {"Relu", 14, u_relu, 0, {{0}}, 0},
+      {"LeakyRelu", 16, u_leaky25, 0, {A_FLOAT("alpha", 0.25f)}, 1},
+      {"Sigmoid", 13, u_sigmoid, 0, {{0}}, 0},
+      {"HardSigmoid", 6, u_hsig_q, 0, {A_FLOAT("alpha", 0.25f), A_FLOAT("beta", 0.5f)}, 2},
+      {"HardSwish", 14, u_hswish, 0, {{0}}, 0},
+      {"Tanh", 13, tanh, 0, {{0}}, 0},
+      {"Elu", 6, u_elu, 0, {A_FLOAT("alpha", 2.0f)}, 1},
+      {"Selu", 6, u_selu_q, 0, {A_FLOAT("alpha", 1.5f), A_FLOAT("gamma", 2.0f)}, 2},
+      {"ThresholdedRelu", 10, u_thr, 0, {{0}}, 0},
+      {"Softplus", 1, u_softplus_d, 0, {{0}}, 0},
+      {"Softsign", 1, u_softsign, 0, {{0}}, 0},
+      {"Mish", 18, u_mish, 0, {{0}}, 0},
+      {"Exp", 13, exp, 0, {{0}}, 0},
+      {"Log", 13, log, 1, {{0}}, 0},
+      {"Sqrt", 13, sqrt, 1, {{0}}, 0},
+      {"Abs", 13, fabs, 0, {{0}}, 0},
+      {"Neg", 13, u_neg, 0, {{0}}, 0},
+      {"Sign", 13, u_sign, 0, {{0}}, 0},
+      {"Erf", 13, u_erf, 0, {{0}}, 0},
+      {"Reciprocal", 13, u_recip, 1, {{0}}, 0},
+      {"Floor", 13, floor, 0, {{0}}, 0},
+      {"Ceil", 13, ceil, 0, {{0}}, 0},
+      {"Round", 11, nearbyint, 0, {{0}}, 0},
+      {"Sin", 7, sin, 0, {{0}}, 0},
+      {"Cos", 7, cos, 0, {{0}}, 0},
+      {"Shrink", 9, u_shrink, 0, {A_FLOAT("bias", 1.5f), A_FLOAT("lambd", 1.5f)}, 2},
+  };
+  int64_t n = msc_tensor_numel(x);
+  g_autofree double *want = g_new(double, n);
+  for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
+    const MscTensor *src = cases[c].positive ? xp : x;
+    g_autoptr(MscTensor) o = run_ok(cases[c].op, cases[c].opset, &src, 1, cases[c].attrs, cases[c].n_attrs);
+    g_assert_cmpint(o->dtype, ==, MSC_DTYPE_DOUBLE);
+    assert_shape(o, 2, d);
+    for (int64_t i = 0; i < n; i++)
+      want[i] = cases[c].f(dv(src, i));
+    g_test_message("%s", cases[c].op);
+    assert_values(o, want, n, 1e-15);
+  }
+  /* Clip: attributes (opset 6) and double bound inputs (opset 13) */
+  int64_t d5[1] = {5};
+  g_autoptr(MscTensor) cx = mk(MSC_DTYPE_DOUBLE, 1, d5, (double[]){-3, -0.1, 1e-9, 0.7, 4});
+  TAttr mm[] = {A_FLOAT("min", -1.0f), A_FLOAT("max", 0.5f)};
+  g_autoptr(MscTensor) c6 = run_ok("Clip", 6, (const MscTensor *[]){cx}, 1, mm, 2);
+  assert_values(c6, (double[]){-1, -0.1, 1e-9, 0.5, 0.5}, 5, 0);
+  g_autoptr(MscTensor) lo = mk(MSC_DTYPE_DOUBLE, 0, NULL, (double[]){-0.1});
+  g_autoptr(MscTensor) hi = mk(MSC_DTYPE_DOUBLE, 0, NULL, (double[]){0.7});
+  g_autoptr(MscTensor) c13 = run_ok("Clip", 13, (const MscTensor *[]){cx, lo, hi}, 3, NULL, 0);
+  const double want13[5] = {-0.1, -0.1, 1e-9, 0.7, 0.7};
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpfloat(dv(c13, i), ==, want13[i]);
+  g_autoptr(MscTensor) flo = mk(MSC_DTYPE_FLOAT32, 0, NULL, (double[]){-0.1});
+  assert_fails("Clip", 13, (const MscTensor *[]){cx, flo}, 2, NULL, 0, MSC_ERR_INVALID_ARG, "float32", "double");
+}
+
+static void
+test_double_cast(void)
+{
+  g_test_summary("Cast to and from double: exact widening, one rounding to float32/float16, truncation into "
+                 "integers beyond float precision, int64 -> double, string 'DOUBLE', CastLike");
+  int64_t d4[1] = {4};
+  TAttr to_d[] = {A_INT("to", MSC_DTYPE_DOUBLE)};
+  /* float32 -> double is exact: 0.1f stays 0.100000001490116... */
+  g_autoptr(MscTensor) f = mk(MSC_DTYPE_FLOAT32, 1, d4, (double[]){0.1, -1e30, INFINITY, NAN});
+  g_autoptr(MscTensor) fd = run_ok("Cast", 13, (const MscTensor *[]){f}, 1, to_d, 1);
+  g_assert_cmpint(fd->dtype, ==, MSC_DTYPE_DOUBLE);
+  g_assert_cmpfloat(dv(fd, 0), ==, (double)0.1f);
+  g_assert_cmpfloat(dv(fd, 1), ==, (double)-1e30f);
+  g_assert_cmpfloat(dv(fd, 2), ==, INFINITY);
+  g_assert_true(isnan(dv(fd, 3)));
+  /* float16 -> double */
+  g_autoptr(MscTensor) h = mk(MSC_DTYPE_FLOAT16, 1, d4, (double[]){1.0 / 3.0, 65504, -0.5, 6e-8});
+  g_autoptr(MscTensor) hd = run_ok("Cast", 13, (const MscTensor *[]){h}, 1, to_d, 1);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat(dv(hd, i), ==, (double)msc_f16_to_f32(((const uint16_t *)h->data)[i]));
+  /* double -> float32 rounds once */
+  g_autoptr(MscTensor) x = mk(MSC_DTYPE_DOUBLE, 1, d4, (double[]){0.1, 1e300, -1e-300, 16777217.0});
+  TAttr to_f[] = {A_INT("to", MSC_DTYPE_FLOAT32)};
+  g_autoptr(MscTensor) xf = run_ok("Cast", 13, (const MscTensor *[]){x}, 1, to_f, 1);
+  const float *pf = xf->data;
+  g_assert_cmpfloat(pf[0], ==, 0.1f);
+  g_assert_cmpfloat(pf[1], ==, INFINITY);
+  g_assert_cmpfloat(pf[2], ==, -0.0f);
+  g_assert_true(signbit(pf[2]));
+  g_assert_cmpfloat(pf[3], ==, 16777216.0f);
+  /* double -> float16 rounds directly: 1 + 2^-11 + 2^-40 is just above the halfway point between 1 and
+   * 1 + 2^-10 (rounds up), but through float32 it becomes the tie 1 + 2^-11 (rounds to even: 1) */
+  g_autoptr(MscTensor) y = mk(MSC_DTYPE_DOUBLE, 1, d4, (double[]){1 + ldexp(1, -11) + ldexp(1, -40), 65520, -1e-9, NAN});
+  TAttr to_h[] = {A_INT("to", MSC_DTYPE_FLOAT16)};
+  g_autoptr(MscTensor) yh = run_ok("Cast", 13, (const MscTensor *[]){y}, 1, to_h, 1);
+  const uint16_t *ph = yh->data;
+  g_assert_cmphex(ph[0], ==, 0x3c01);
+  g_assert_cmphex(ph[1], ==, 0x7c00); /* 65520 is halfway to the next (inf) binade: rounds to inf */
+  g_assert_cmphex(ph[2], ==, 0x8000);
+  g_assert_cmphex(ph[3] & 0x7c00, ==, 0x7c00);
+  g_assert_cmphex(ph[3] & 0x3ff, !=, 0);
+  /* double -> integers truncate toward zero with the precision of double */
+  g_autoptr(MscTensor) z = mk(MSC_DTYPE_DOUBLE, 1, d4, (double[]){16777217.9, -2.5, 1e15 + 0.5, NAN});
+  TAttr to_i32[] = {A_INT("to", MSC_DTYPE_INT32)}, to_i64[] = {A_INT("to", MSC_DTYPE_INT64)},
+        to_b[] = {A_INT("to", MSC_DTYPE_BOOL)};
+  g_autoptr(MscTensor) zi = run_ok("Cast", 13, (const MscTensor *[]){z}, 1, to_i32, 1);
+  assert_ints(zi, (int64_t[]){16777217, -2, INT32_MAX, 0}, 4);
+  g_autoptr(MscTensor) zl = run_ok("Cast", 13, (const MscTensor *[]){z}, 1, to_i64, 1);
+  assert_ints(zl, (int64_t[]){16777217, -2, 1000000000000000, 0}, 4);
+  g_autoptr(MscTensor) zb = run_ok("Cast", 13, (const MscTensor *[]){z}, 1, to_b, 1);
+  assert_ints(zb, (int64_t[]){1, 1, 1, 1}, 4);
+  /* int64 -> double keeps 53 bits (float32 would give 123456790528) */
+  g_autoptr(MscTensor) w = mk_i64(MSC_DTYPE_INT64, 1, d4, (int64_t[]){123456789012, -1, 0, (INT64_C(1) << 53) + 2});
+  g_autoptr(MscTensor) wd = run_ok("Cast", 13, (const MscTensor *[]){w}, 1, to_d, 1);
+  g_assert_cmpfloat(dv(wd, 0), ==, 123456789012.0);
+  g_assert_cmpfloat(dv(wd, 3), ==, 9007199254740994.0);
+  /* opset-1 string form, CastLike, identity cast */
+  TAttr s_d[] = {A_STR("to", "DOUBLE")};
+  g_autoptr(MscTensor) sd = run_ok("Cast", 1, (const MscTensor *[]){f}, 1, s_d, 1);
+  g_assert_cmpfloat(dv(sd, 0), ==, (double)0.1f);
+  g_autoptr(MscTensor) like = mk(MSC_DTYPE_DOUBLE, 0, NULL, NULL);
+  g_autoptr(MscTensor) cl = run_ok("CastLike", 15, (const MscTensor *[]){w, like}, 2, NULL, 0);
+  g_assert_cmpfloat(dv(cl, 0), ==, 123456789012.0);
+  g_autoptr(MscTensor) same = run_ok("Cast", 13, (const MscTensor *[]){x}, 1, to_d, 1);
+  g_assert_cmpmem(same->data, 32, x->data, 32);
+}
+
+/* Adds a TENSOR attribute holding a copy of @t (the node owns the copy). */
+static void
+add_tensor_attr(MscNode *n, const char *name, const MscTensor *t)
+{
+  MscAttr a = {0};
+  a.name = g_strdup(name);
+  a.type = MSC_ATTR_TENSOR;
+  a.t = msc_tensor_copy(t, NULL);
+  msc_node_add_attr(n, &a);
+}
+
+static void
+test_double_constant_and_movement(void)
+{
+  g_test_summary("Constant/ConstantOfShape with a double value, and Reshape/Transpose/Concat/Slice/Gather/Identity "
+                 "moving double elements bit-exactly");
+  int64_t d3[1] = {3};
+  g_autoptr(MscTensor) v = mk(MSC_DTYPE_DOUBLE, 1, d3, (double[]){0.1, -1e300, 1e-310});
+  {
+    g_autoptr(MscGraph) g = msc_graph_new("c");
+    MscNode *n = build_node(g, "Constant", 13, 0, NULL, NULL, 0);
+    add_tensor_attr(n, "value", v);
+    GError *err = NULL;
+    g_assert_true(msc_graph_resolve_ops(g, &err));
+    MscTensor *out[1] = {NULL};
+    g_assert_true(msc_node_execute(n, NULL, out, &err));
+    g_assert_no_error(err);
+    g_autoptr(MscTensor) o = out[0];
+    assert_shape(o, 1, d3);
+    g_assert_cmpmem(o->data, 24, v->data, 24);
+  }
+  {
+    g_autoptr(MscTensor) one = mk(MSC_DTYPE_DOUBLE, 1, (int64_t[]){1}, (double[]){0.1});
+    int64_t d1[1] = {2};
+    g_autoptr(MscTensor) shape = mk_i64(MSC_DTYPE_INT64, 1, d1, (int64_t[]){2, 3});
+    g_autoptr(MscGraph) g = msc_graph_new("cos");
+    const MscTensor *in[1] = {shape};
+    MscNode *n = build_node(g, "ConstantOfShape", 9, 1, in, NULL, 0);
+    add_tensor_attr(n, "value", one);
+    GError *err = NULL;
+    g_assert_true(msc_graph_resolve_ops(g, &err));
+    MscTensor *out[1] = {NULL};
+    g_assert_true(msc_node_execute(n, in, out, &err));
+    g_assert_no_error(err);
+    g_autoptr(MscTensor) o = out[0];
+    g_assert_cmpint(o->dtype, ==, MSC_DTYPE_DOUBLE);
+    assert_shape(o, 2, (int64_t[]){2, 3});
+    for (int i = 0; i < 6; i++)
+      g_assert_cmpfloat(dv(o, i), ==, 0.1);
+  }
+  int64_t d23[2] = {2, 3};
+  g_autoptr(MscTensor) x = mk(MSC_DTYPE_DOUBLE, 2, d23, (double[]){0.1, 0.2, 0.3, 1e-300, 1e300, -0.7});
+  const double *px = x->data;
+  g_autoptr(MscTensor) id = run_ok("Identity", 13, (const MscTensor *[]){x}, 1, NULL, 0);
+  g_assert_cmpmem(id->data, 48, x->data, 48);
+  g_autoptr(MscTensor) shp = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){-1});
+  g_autoptr(MscTensor) rs = run_ok("Reshape", 14, (const MscTensor *[]){x, shp}, 2, NULL, 0);
+  assert_shape(rs, 1, (int64_t[]){6});
+  g_assert_cmpmem(rs->data, 48, x->data, 48);
+  g_autoptr(MscTensor) tr = run_ok("Transpose", 13, (const MscTensor *[]){x}, 1, NULL, 0);
+  assert_shape(tr, 2, (int64_t[]){3, 2});
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 2; j++)
+      g_assert_cmpfloat(dv(tr, i * 2 + j), ==, px[j * 3 + i]);
+  TAttr ax1[] = {A_INT("axis", 1)};
+  g_autoptr(MscTensor) cc = run_ok("Concat", 13, (const MscTensor *[]){x, x}, 2, ax1, 1);
+  assert_shape(cc, 2, (int64_t[]){2, 6});
+  for (int i = 0; i < 12; i++)
+    g_assert_cmpfloat(dv(cc, i), ==, px[(i / 6) * 3 + (i % 6) % 3]);
+  g_autoptr(MscTensor) st = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){1});
+  g_autoptr(MscTensor) en = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){3});
+  g_autoptr(MscTensor) axs = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){1});
+  g_autoptr(MscTensor) sl = run_ok("Slice", 13, (const MscTensor *[]){x, st, en, axs}, 4, NULL, 0);
+  assert_shape(sl, 2, (int64_t[]){2, 2});
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat(dv(sl, i), ==, px[(i / 2) * 3 + 1 + i % 2]);
+  g_autoptr(MscTensor) idx = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){2}, (int64_t[]){2, 0});
+  g_autoptr(MscTensor) ga = run_ok("Gather", 13, (const MscTensor *[]){x, idx}, 2, ax1, 1);
+  assert_shape(ga, 2, (int64_t[]){2, 2});
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat(dv(ga, i), ==, px[(i / 2) * 3 + (i % 2 ? 0 : 2)]);
+}
+
+static void
+test_double_heavy_refused(void)
+{
+  g_test_summary("compute-heavy ops (Conv, Gemm, MatMul, MaxPool, AveragePool, GlobalAveragePool, Softmax) refuse "
+                 "double as UNSUPPORTED naming the dtype");
+  int64_t d4[4] = {1, 1, 4, 4}, d2[2] = {4, 4};
+  g_autoptr(MscTensor) x = mk(MSC_DTYPE_DOUBLE, 4, d4, NULL);
+  g_autoptr(MscTensor) m = mk(MSC_DTYPE_DOUBLE, 2, d2, NULL);
+  assert_fails("Conv", 11, (const MscTensor *[]){x, x}, 2, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
+  assert_fails("Gemm", 11, (const MscTensor *[]){m, m}, 2, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
+  assert_fails("MatMul", 13, (const MscTensor *[]){m, m}, 2, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
+  TAttr k2[] = {{.name = "kernel_shape", .type = MSC_ATTR_INTS, .ints = (const int64_t[]){2, 2}, .n = 2}};
+  assert_fails("MaxPool", 12, (const MscTensor *[]){x}, 1, k2, 1, MSC_ERR_UNSUPPORTED, "double", NULL);
+  assert_fails("AveragePool", 11, (const MscTensor *[]){x}, 1, k2, 1, MSC_ERR_UNSUPPORTED, "double", NULL);
+  assert_fails("GlobalAveragePool", 1, (const MscTensor *[]){x}, 1, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
+  assert_fails("Softmax", 13, (const MscTensor *[]){m}, 1, NULL, 0, MSC_ERR_UNSUPPORTED, "double", NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1020,6 +1408,13 @@ main(int argc, char **argv)
   g_test_add_func("/ops/unary/clip/attr-and-input-forms", test_clip_forms);
   g_test_add_func("/ops/cast/edge-values", test_cast_edges);
   g_test_add_func("/ops/cast/forms-and-errors", test_cast_forms_and_errors);
+  g_test_add_func("/ops/elementwise/double/broadcast-exact", test_double_binary);
+  g_test_add_func("/ops/elementwise/double/old-broadcast-axis", test_double_old_broadcast);
+  g_test_add_func("/ops/elementwise/double/variadic-pow-where", test_double_variadic_pow_where);
+  g_test_add_func("/ops/unary/double/reference-and-clip", test_double_unary);
+  g_test_add_func("/ops/cast/double/to-and-from", test_double_cast);
+  g_test_add_func("/ops/elementwise/double/constant-and-data-movement", test_double_constant_and_movement);
+  g_test_add_func("/ops/elementwise/double/heavy-ops-refuse", test_double_heavy_refused);
   g_test_add_func("/ops/quantize/rounding-ties-saturation", test_quantize_rounding);
   g_test_add_func("/ops/quantize/per-axis", test_quantize_per_axis);
   g_test_add_func("/ops/quantize/blocked-and-types", test_quantize_blocked_and_types);
