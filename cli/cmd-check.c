@@ -231,14 +231,13 @@ static Outcome run_case(const char *dir, const char *runner, double rtol, double
 }
 
 int cmd_check(int argc, char **argv) {
-  const char *runner = "ref";
+  g_autofree char *runner_arg = NULL, *tol_arg = NULL;
   double rtol = 1e-3, atol = 1e-5;
   gboolean quiet = FALSE;
-  const char *tol_file = NULL;
   GOptionEntry entries[] = {
-      {"tolerances", 't', 0, G_OPTION_ARG_FILENAME, &tol_file,
+      {"tolerances", 't', 0, G_OPTION_ARG_FILENAME, &tol_arg,
        "INI file of per-case tolerances: [GROUP/CASE] rtol= atol= atol_scale= reason=", "FILE"},
-      {"runner", 'r', 0, G_OPTION_ARG_STRING, &runner, "runner plugin to use (default ref)", "R"},
+      {"runner", 'r', 0, G_OPTION_ARG_STRING, &runner_arg, "runner plugin to use (default ref)", "R"},
       {"rtol", 0, 0, G_OPTION_ARG_DOUBLE, &rtol, "relative tolerance (default 1e-3)", "X"},
       {"atol", 0, 0, G_OPTION_ARG_DOUBLE, &atol, "absolute tolerance (default 1e-5)", "Y"},
       {"failures-only", 0, 0, G_OPTION_ARG_NONE, &quiet, "print only FAIL and UNSUPPORTED lines", NULL},
@@ -249,6 +248,7 @@ int cmd_check(int argc, char **argv) {
                                         "|got-exp| <= atol + rtol*|exp|, integers exactly.\nExit status 1 on any FAIL.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   if (!cli_parse(ctx, &argc, &argv)) return CLI_USAGE;
+  const char *runner = runner_arg ? runner_arg : "ref", *tol_file = tol_arg;
   if (argc < 2) {
     cli_error("check: expected at least one DIR (see --help)");
     return CLI_USAGE;

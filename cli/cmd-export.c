@@ -6,7 +6,7 @@
 #include "onnx.h"
 
 int cmd_export(int argc, char **argv) {
-  const char *out = NULL;
+  g_autofree char *out = NULL;
   GOptionEntry entries[] = {{"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "the ONNX file to write", "OUT.onnx"},
                             {NULL}};
   g_autoptr(GOptionContext) ctx = g_option_context_new("MODEL - verify a model and write it back as ONNX");

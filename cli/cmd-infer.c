@@ -23,7 +23,7 @@ static int fail_with(GError *e) {
 }
 
 int cmd_infer(int argc, char **argv) {
-  const char *runner = "ref", *outdir = NULL, *format = "npy";
+  g_autofree char *runner_arg = NULL, *outdir = NULL, *format_arg = NULL;
   g_auto(GStrv) ins = NULL;
   g_auto(GStrv) shapes = NULL;
   gint64 seed = -1;
@@ -31,15 +31,16 @@ int cmd_infer(int argc, char **argv) {
       {"input", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &ins, "an input as NAME=FILE or FILE (by position); .npy or .pb",
        "[NAME=]FILE"},
       {"output-dir", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, "directory for the outputs (created)", "DIR"},
-      {"runner", 'r', 0, G_OPTION_ARG_STRING, &runner, "runner plugin (default ref)", "R"},
+      {"runner", 'r', 0, G_OPTION_ARG_STRING, &runner_arg, "runner plugin (default ref)", "R"},
       {"random", 0, 0, G_OPTION_ARG_INT64, &seed,
        "fill inputs not given as shared/bench/make-case.js does: mulberry32(SEED+k) for input k, floats uniform [-1,1), ints 0..9", "SEED"},
       {"shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &shapes, "shape for a random input with dynamic dims", "NAME=1x3x64x64"},
-      {"format", 'f', 0, G_OPTION_ARG_STRING, &format, "npy (NAME.npy) or pb (output_K.pb); default npy", "FMT"},
+      {"format", 'f', 0, G_OPTION_ARG_STRING, &format_arg, "npy (NAME.npy) or pb (output_K.pb); default npy", "FMT"},
       {NULL}};
   g_autoptr(GOptionContext) ctx = g_option_context_new("MODEL - run a model on input files, write one file per output");
   g_option_context_add_main_entries(ctx, entries, NULL);
   if (!cli_parse(ctx, &argc, &argv)) return CLI_USAGE;
+  const char *runner = runner_arg ? runner_arg : "ref", *format = format_arg ? format_arg : "npy";
   if (argc != 2 || !outdir) {
     cli_error("infer: expected MODEL and -o DIR (see --help)");
     return CLI_USAGE;

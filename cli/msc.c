@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
     }
   }
   if (i >= argc) {
-    usage(stderr);
+    cli_error("no command given (see --help)");
     return CLI_USAGE;
   }
   for (size_t c = 0; c < G_N_ELEMENTS(commands); c++)

@@ -56,6 +56,18 @@ void msc_session_free(MscSession *s) {
   g_free(s);
 }
 
+/* A graph value's declared shape with symbolic dims by name: [N,3,64,64]. */
+static char *value_shape(const MscValue *v, char *buf, size_t size) {
+  if (v->rank < 0) return msc_shape_format(v->rank, v->dims, buf, size);
+  size_t off = g_strlcpy(buf, "[", size);
+  for (int32_t k = 0; k < v->rank && off < size; k++) {
+    if (v->dims[k] >= 0) off += g_snprintf(buf + off, size - off, "%s%" G_GINT64_FORMAT, k ? "," : "", v->dims[k]);
+    else off += g_snprintf(buf + off, size - off, "%s%s", k ? "," : "", v->dim_params[k] ? v->dim_params[k] : "?");
+  }
+  if (off < size) g_strlcpy(buf + off, "]", size - off);
+  return buf;
+}
+
 gboolean msc_session_check_inputs(const MscGraph *g, const MscTensor *const *inputs, uint32_t n, GError **error) {
   char a[200], b[200];
   if (n != g->n_inputs) {
@@ -91,7 +103,7 @@ gboolean msc_session_check_inputs(const MscGraph *g, const MscTensor *const *inp
     }
     if (!ok) {
       msc_set_error(error, MSC_ERR_INVALID_ARG, "input '%s': expected shape %s, got %s", v->name,
-                    msc_shape_format(v->rank, v->dims, a, sizeof a), msc_shape_format(t->rank, t->dims, b, sizeof b));
+                    value_shape(v, a, sizeof a), msc_shape_format(t->rank, t->dims, b, sizeof b));
       return FALSE;
     }
   }

@@ -92,11 +92,11 @@ tensor_raw(const char *name, int32_t dtype, int rank, const int64_t *dims, const
   t->data_type = dtype;
   t->n_dims = (size_t)rank;
   t->dims = NEWV(int64_t, rank);
-  memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+  if (rank > 0) memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
   t->has_raw_data = 1;
   t->raw_data.len = n;
   t->raw_data.data = A(n);
-  memcpy(t->raw_data.data, data, n);
+  if (n > 0) memcpy(t->raw_data.data, data, n);
   return t;
 }
 

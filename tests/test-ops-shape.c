@@ -180,7 +180,7 @@ attr_ints(Case *c, const char *name, size_t n, const int64_t *v)
   MscAttr a = {0};
   a.name = g_strdup(name);
   a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, n * sizeof *v + 1);
+  a.ints = g_memdup2(v, n * sizeof *v);
   a.n = n;
   msc_node_add_attr(c->n, &a);
 }
