@@ -331,8 +331,19 @@ gboolean msc_tensor_compare(const MscTensor *got, const MscTensor *exp, double r
   double worst_excess = 0;
   for (int64_t i = 0; i < n; i++) {
     double g = msc_tensor_get_f64(got, i), e = msc_tensor_get_f64(exp, i);
-    if (exact && got->dtype == MSC_DTYPE_INT64) { /* beyond 2^53 doubles lose bits */
-      if (msc_tensor_get_i64(got, i) == msc_tensor_get_i64(exp, i)) continue;
+    if (exact && got->dtype == MSC_DTYPE_INT64) { /* beyond 2^53 doubles lose bits: compare as integers */
+      int64_t gi = msc_tensor_get_i64(got, i), ei = msc_tensor_get_i64(exp, i);
+      if (gi == ei) continue;
+      double d = fabs((double)gi - (double)ei);
+      d = d > 0 ? d : 1;
+      r->max_abs = MAX(r->max_abs, d);
+      if (r->n_bad++ == 0 || d > worst_excess) {
+        worst_excess = d;
+        r->worst = i;
+        r->got_worst = (double)gi;
+        r->exp_worst = (double)ei;
+      }
+      continue;
     }
     if (isnan(g) && isnan(e)) continue;
     if (isinf(g) && isinf(e) && (g > 0) == (e > 0)) continue;
