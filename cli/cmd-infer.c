@@ -16,6 +16,33 @@ static char *safe_name(const char *name) {
   return s;
 }
 
+/* One line about an output: argmax per row for [N,C] class scores, else
+ * min/mean/max. */
+static char *summarize(const MscTensor *t) {
+  int64_t n = msc_tensor_numel(t);
+  if (n <= 0) return g_strdup("empty");
+  GString *s = g_string_new("");
+  if (t->rank == 2 && t->dims[1] > 1 && t->dims[0] <= 8) {
+    g_string_append(s, "top-1 per row:");
+    for (int64_t r = 0; r < t->dims[0]; r++) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < t->dims[1]; c++)
+        if (msc_tensor_get_f64(t, r * t->dims[1] + c) > msc_tensor_get_f64(t, r * t->dims[1] + best)) best = c;
+      g_string_append_printf(s, " class %" G_GINT64_FORMAT " (%.4g)", best, msc_tensor_get_f64(t, r * t->dims[1] + best));
+    }
+    return g_string_free(s, FALSE);
+  }
+  double lo = msc_tensor_get_f64(t, 0), hi = lo, sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double v = msc_tensor_get_f64(t, i);
+    lo = MIN(lo, v);
+    hi = MAX(hi, v);
+    sum += v;
+  }
+  g_string_append_printf(s, "min %.4g, mean %.4g, max %.4g", lo, sum / n, hi);
+  return g_string_free(s, FALSE);
+}
+
 static int fail_with(GError *e) {
   cli_report(e);
   g_error_free(e);
@@ -119,8 +146,9 @@ int cmd_infer(int argc, char **argv) {
       break;
     }
     char sb[200];
-    printf("%s: %s %s%s\n", path, g->outputs[j]->name, msc_dtype_name(outputs[j]->dtype),
-           msc_shape_format(outputs[j]->rank, outputs[j]->dims, sb, sizeof sb));
+    g_autofree char *summary = summarize(outputs[j]);
+    printf("%s: %s %s%s: %s\n", path, g->outputs[j]->name, msc_dtype_name(outputs[j]->dtype),
+           msc_shape_format(outputs[j]->rank, outputs[j]->dims, sb, sizeof sb), summary);
   }
   for (uint32_t j = 0; j < g->n_outputs; j++) msc_tensor_free(outputs[j]);
   g_free(outputs);

@@ -191,7 +191,7 @@ attr_floats(Case *c, const char *name, size_t n, const float *v)
   MscAttr a = {0};
   a.name = g_strdup(name);
   a.type = MSC_ATTR_FLOATS;
-  a.floats = g_memdup2(v, n * sizeof *v + 1);
+  a.floats = g_memdup2(v, n * sizeof *v);
   a.n = n;
   msc_node_add_attr(c->n, &a);
 }
