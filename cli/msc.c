@@ -114,6 +114,7 @@ static const struct {
     {"plugins", cmd_plugins, "list plugins found, what they registered, and load failures"},
     {"export", cmd_export, "verify a model and write it back as ONNX"},
     {"zoo", cmd_zoo, "write small demo CNNs as ONNX models"},
+    {"config", cmd_config, "describe configuration schemas and check INI files"},
 };
 
 static void usage(FILE *f) {

@@ -43,16 +43,6 @@ static int cast_supported(MscDType d) {
          d == MSC_DTYPE_UINT8 || d == MSC_DTYPE_INT32 || d == MSC_DTYPE_INT64 || d == MSC_DTYPE_BOOL;
 }
 
-/* Name for messages, also for codes above the MscDType range (float8, int4). */
-static const char *dtype_label(int64_t code, char *buf, size_t size) {
-  static const char *const later[] = {"float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz",
-                                      "uint4",        "int4",           "float4e2m1"};
-  if (code >= MSC_DTYPE_UNDEFINED && code <= MSC_DTYPE_BFLOAT16) return msc_dtype_name((MscDType)code);
-  if (code >= 17 && code <= 23) return later[code - 17];
-  g_snprintf(buf, size, "dtype(%" G_GINT64_FORMAT ")", code);
-  return buf;
-}
-
 /* Resolves the target dtype of Cast (`to`) or CastLike (input 1). */
 static MscStatus cast_target(MscOpCtx *ctx, MscDType *to) {
   char lbuf[32];
@@ -87,7 +77,7 @@ static MscStatus cast_target(MscOpCtx *ctx, MscDType *to) {
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'to': %" G_GINT64_FORMAT " is not a tensor type", code);
   if (code > MSC_DTYPE_BFLOAT16 || !cast_supported((MscDType)code))
     return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "attribute 'to': cast to %s not supported",
-                       dtype_label(code, lbuf, sizeof lbuf));
+                       msc_op_dtype_code_name(code, lbuf, sizeof lbuf));
   *to = (MscDType)code;
   return MSC_OK;
 }

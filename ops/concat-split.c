@@ -13,18 +13,6 @@
 #include "tensor.h"
 #include "error.h"
 
-/* Type-generic ops move whole elements: any dtype the core supports. */
-static MscStatus
-check_generic(MscOpCtx *ctx, uint32_t i)
-{
-  const MscTensor *t = msc_op_input(ctx, i);
-  if (t && !msc_dtype_is_supported(t->dtype))
-    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
-  return MSC_OK;
-}
-
-
-
 /* ---- Concat ----------------------------------------------------------- */
 
 static MscStatus
@@ -47,7 +35,7 @@ concat_infer(MscOpCtx *ctx)
 
   if (!x0)
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 0 is missing");
-  if (check_generic(ctx, 0) || concat_axis(ctx, x0->rank, &axis))
+  if (msc_op_check_generic(ctx, 0) || concat_axis(ctx, x0->rank, &axis))
     return ctx->status;
   memcpy(dims, x0->dims, sizeof dims);
   for (uint32_t i = 1; i < ctx->n_in; i++) {
@@ -218,7 +206,7 @@ split_infer(MscOpCtx *ctx)
   const MscTensor *x = ctx->in[0];
   int64_t axis, sizes[256], dims[MSC_MAX_RANK];
   int known = 1;
-  if (check_generic(ctx, 0) || split_sizes(ctx, &axis, sizes, &known))
+  if (msc_op_check_generic(ctx, 0) || split_sizes(ctx, &axis, sizes, &known))
     return ctx->status;
   memcpy(dims, x->dims, sizeof dims);
   for (uint32_t j = 0; j < ctx->n_out; j++) {

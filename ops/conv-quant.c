@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "conv-attrs.h"
 #include "error.h"
 #include "op-util.h"
 #include "ops.h"
@@ -30,9 +31,7 @@
 
 typedef struct {
   int qlinear;    /* 1: QLinearConv, 0: ConvInteger */
-  int nsp;
-  int64_t N, C, M, group;
-  int64_t in[MSC_PAD_MAX_DIMS];
+  MscConvDims cd; /* nsp, N, C, M, group, in */
   MscWindow win;
 } QConvParams;
 
@@ -89,40 +88,12 @@ qconv_parse(MscOpCtx *ctx, int qlinear, QConvParams *p)
   p->qlinear = qlinear;
   int xi = 0, wi = qlinear ? QL_W : CI_W;
   const MscTensor *x = msc_op_input(ctx, xi), *w = msc_op_input(ctx, wi);
-  char sx[200], sw[200];
   if (x == NULL || w == NULL)
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "inputs 'x' and 'w' are required");
   if (check_dtype(ctx, x, "x", MSC_DTYPE_UINT8, MSC_DTYPE_INT8) || check_dtype(ctx, w, "w", MSC_DTYPE_UINT8, MSC_DTYPE_INT8))
     return ctx->status;
-  if (x->rank < 3)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'x': rank %d, expected >= 3 (N, C, spatial...)", x->rank);
-  if (w->rank != x->rank)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'w': rank %d %s does not match input 'x' rank %d %s", w->rank,
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw), x->rank,
-                       msc_shape_format(x->rank, x->dims, sx, sizeof sx));
-  p->nsp = x->rank - 2;
-  p->N = x->dims[0];
-  p->C = x->dims[1];
-  p->M = w->dims[0];
-  for (int d = 0; d < p->nsp; d++)
-    p->in[d] = x->dims[2 + d];
-  if (msc_op_attr_int(ctx, "group", 1, &p->group))
+  if (msc_conv_check_xw(ctx, x, w, "x", "w", 0, &p->cd))
     return ctx->status;
-  if (p->group < 1)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'group': %" G_GINT64_FORMAT " must be >= 1", p->group);
-  if (p->C >= 0 && w->dims[1] >= 0 && p->C != w->dims[1] * p->group)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
-                       "input channels %" G_GINT64_FORMAT " of 'x' %s != w.dims[1] %" G_GINT64_FORMAT
-                       " * group %" G_GINT64_FORMAT " (w %s)",
-                       p->C, msc_shape_format(x->rank, x->dims, sx, sizeof sx), w->dims[1], p->group,
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw));
-  if (p->M >= 0 && p->M % p->group != 0)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
-                       "output channels %" G_GINT64_FORMAT " (w.dims[0]) not divisible by group %" G_GINT64_FORMAT,
-                       p->M, p->group);
-  if (p->M == 0 || w->dims[1] == 0)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'w': empty shape %s",
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw));
 
   /* zero points, scales, bias */
   const MscTensor *xzp = msc_op_input(ctx, qlinear ? QL_XZP : CI_XZP), *wzp = msc_op_input(ctx, qlinear ? QL_WZP : CI_WZP);
@@ -130,7 +101,7 @@ qconv_parse(MscOpCtx *ctx, int qlinear, QConvParams *p)
               check_scalar(ctx, xzp, "x_zero_point")))
     return ctx->status;
   if (wzp && (check_dtype(ctx, wzp, "w_zero_point", w->dtype, MSC_DTYPE_UNDEFINED) ||
-              check_per_channel(ctx, wzp, "w_zero_point", p->M)))
+              check_per_channel(ctx, wzp, "w_zero_point", p->cd.M)))
     return ctx->status;
   if (qlinear) {
     const MscTensor *xs = msc_op_input(ctx, QL_XS), *ws = msc_op_input(ctx, QL_WS), *ys = msc_op_input(ctx, QL_YS);
@@ -139,28 +110,16 @@ qconv_parse(MscOpCtx *ctx, int qlinear, QConvParams *p)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "inputs x_scale, w_scale, y_scale and y_zero_point are required");
     if (check_dtype(ctx, xs, "x_scale", MSC_DTYPE_FLOAT32, MSC_DTYPE_UNDEFINED) || check_scalar(ctx, xs, "x_scale") ||
         check_dtype(ctx, ws, "w_scale", MSC_DTYPE_FLOAT32, MSC_DTYPE_UNDEFINED) ||
-        check_per_channel(ctx, ws, "w_scale", p->M) ||
+        check_per_channel(ctx, ws, "w_scale", p->cd.M) ||
         check_dtype(ctx, ys, "y_scale", MSC_DTYPE_FLOAT32, MSC_DTYPE_UNDEFINED) || check_scalar(ctx, ys, "y_scale") ||
         check_dtype(ctx, yzp, "y_zero_point", MSC_DTYPE_UINT8, MSC_DTYPE_INT8) || check_scalar(ctx, yzp, "y_zero_point"))
       return ctx->status;
-    if (b != NULL) {
-      if (check_dtype(ctx, b, "B", MSC_DTYPE_INT32, MSC_DTYPE_UNDEFINED))
-        return ctx->status;
-      if (b->rank != 1 || (p->M >= 0 && b->dims[0] >= 0 && b->dims[0] != p->M))
-        return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'B': shape %s, expected [%" G_GINT64_FORMAT "] (w.dims[0])",
-                           msc_shape_format(b->rank, b->dims, sx, sizeof sx), p->M);
-    }
+    if (b != NULL &&
+        (check_dtype(ctx, b, "B", MSC_DTYPE_INT32, MSC_DTYPE_UNDEFINED) || msc_conv_check_bias(ctx, b, p->cd.M, "w.dims[0]")))
+      return ctx->status;
   }
 
-  if (msc_window_from_attrs(ctx, p->nsp, p->in, w->dims + 2, 0, &p->win)) {
-    if (strstr(ctx->message, "spatial dim") == ctx->message) {
-      size_t len = strlen(ctx->message);
-      g_snprintf(ctx->message + len, sizeof ctx->message - len, " (x %s, w %s)",
-                 msc_shape_format(x->rank, x->dims, sx, sizeof sx), msc_shape_format(w->rank, w->dims, sw, sizeof sw));
-    }
-    return ctx->status;
-  }
-  return MSC_OK;
+  return msc_conv_window(ctx, x, w, "x", "w", &p->cd, &p->win);
 }
 
 /* ---- shape ---------------------------------------------------------------- */
@@ -172,12 +131,12 @@ qconv_infer_common(MscOpCtx *ctx, int qlinear)
   if (qconv_parse(ctx, qlinear, &p))
     return ctx->status;
   int64_t dims[MSC_MAX_RANK];
-  dims[0] = p.N;
-  dims[1] = p.M;
-  for (int d = 0; d < p.nsp; d++)
+  dims[0] = p.cd.N;
+  dims[1] = p.cd.M;
+  for (int d = 0; d < p.cd.nsp; d++)
     dims[2 + d] = p.win.out[d];
   MscDType dt = qlinear ? msc_op_input(ctx, QL_YZP)->dtype : MSC_DTYPE_INT32;
-  return msc_op_set_output(ctx, 0, dt, p.nsp + 2, dims);
+  return msc_op_set_output(ctx, 0, dt, p.cd.nsp + 2, dims);
 }
 
 static MscStatus
@@ -247,7 +206,7 @@ static void
 qconv_pack_cols(const QGeom *g, int64_t xoff, int64_t p0, int64_t npanels, int16_t *dst)
 {
   const MscWindow *wn = &g->p->win;
-  const int nsp = g->p->nsp;
+  const int nsp = g->p->cd.nsp;
   int64_t base[QC_NR][MSC_PAD_MAX_DIMS], off[QC_NR];
   for (int64_t np = 0; np < npanels; np++) {
     int16_t *panel = dst + np * g->K * QC_NR;
@@ -268,8 +227,8 @@ qconv_pack_cols(const QGeom *g, int64_t xoff, int64_t p0, int64_t npanels, int16
         int inside = valid[j];
         for (int d = 0; d < nsp && inside; d++) {
           int64_t i = base[j][d] + tap[d] * wn->dilation[d];
-          inside = i >= 0 && i < g->p->in[d];
-          lin = lin * g->p->in[d] + i;
+          inside = i >= 0 && i < g->p->cd.in[d];
+          lin = lin * g->p->cd.in[d] + i;
         }
         off[j] = inside ? lin : -1;
       }
@@ -295,32 +254,32 @@ qconv_accumulate(const QConvParams *p, const void *x, MscDType xdt, int32_t xzp,
 {
   const MscWindow *wn = &p->win;
   QGeom g = {.p = p, .x = x, .xdt = xdt, .xzp = xzp};
-  g.Cg = p->C / p->group;
-  g.Mg = p->M / p->group;
+  g.Cg = p->cd.C / p->cd.group;
+  g.Mg = p->cd.M / p->cd.group;
   g.ksize = g.P = g.S = 1;
-  for (int d = 0; d < p->nsp; d++) {
+  for (int d = 0; d < p->cd.nsp; d++) {
     g.ksize *= wn->kernel[d];
     g.P *= wn->out[d];
-    g.S *= p->in[d];
+    g.S *= p->cd.in[d];
   }
   g.K = g.Cg * g.ksize;
-  if (g.P == 0 || p->N == 0)
+  if (g.P == 0 || p->cd.N == 0)
     return TRUE;
 
-  if (g.Cg == 1 && p->nsp <= 2) {
+  if (g.Cg == 1 && p->cd.nsp <= 2) {
     /* depthwise: direct loops over contiguous output rows, as conv2d.c */
-    int two = p->nsp == 2;
-    int64_t H = two ? p->in[0] : 1, W = p->in[two];
+    int two = p->cd.nsp == 2;
+    int64_t H = two ? p->cd.in[0] : 1, W = p->cd.in[two];
     int64_t KH = two ? wn->kernel[0] : 1, KW = wn->kernel[two];
     int64_t SH = two ? wn->stride[0] : 1, SW = wn->stride[two];
     int64_t DH = two ? wn->dilation[0] : 1, DW = wn->dilation[two];
     int64_t PH = two ? wn->pads[0] : 0, PW = wn->pads[two];
     int64_t OH = two ? wn->out[0] : 1, OW = wn->out[two];
-    for (int64_t n = 0; n < p->N; n++)
-      for (int64_t m = 0; m < p->M; m++) {
-        int64_t xc = (n * p->C + m / g.Mg) * H * W;
+    for (int64_t n = 0; n < p->cd.N; n++)
+      for (int64_t m = 0; m < p->cd.M; m++) {
+        int64_t xc = (n * p->cd.C + m / g.Mg) * H * W;
         const int16_t *wm = wq + m * KH * KW;
-        uint32_t *ym = (uint32_t *)acc + (n * p->M + m) * OH * OW;
+        uint32_t *ym = (uint32_t *)acc + (n * p->cd.M + m) * OH * OW;
         memset(ym, 0, (size_t)(OH * OW) * sizeof *ym);
         for (int64_t oh = 0; oh < OH; oh++)
           for (int64_t kh = 0; kh < KH; kh++) {
@@ -353,15 +312,15 @@ qconv_accumulate(const QConvParams *p, const void *x, MscDType xdt, int32_t xzp,
     return FALSE;
   }
   int32_t tile[QC_MR * QC_NR];
-  for (int64_t gi = 0; gi < p->group; gi++) {
+  for (int64_t gi = 0; gi < p->cd.group; gi++) {
     const int16_t *wg = wq + gi * g.Mg * g.K;
     for (int64_t mp = 0; mp < full_m; mp++)
       for (int64_t k = 0; k < g.K; k++)
         for (int r = 0; r < QC_MR; r++)
           wpack[(mp * g.K + k) * QC_MR + r] = wg[(mp * QC_MR + r) * g.K + k];
-    for (int64_t n = 0; n < p->N; n++) {
-      int64_t xoff = (n * p->C + gi * g.Cg) * g.S;
-      int32_t *yg = acc + (n * p->M + gi * g.Mg) * g.P;
+    for (int64_t n = 0; n < p->cd.N; n++) {
+      int64_t xoff = (n * p->cd.C + gi * g.Cg) * g.S;
+      int32_t *yg = acc + (n * p->cd.M + gi * g.Mg) * g.P;
       for (int64_t pb = 0; pb < npanels_total; pb += block_panels) {
         int64_t nb = MIN(block_panels, npanels_total - pb);
         qconv_pack_cols(&g, xoff, pb * QC_NR, nb, cols);
@@ -400,11 +359,11 @@ zp_at(const MscTensor *zp, int64_t m)
 static int16_t *
 qconv_shift_weights(const QConvParams *p, const MscTensor *w, const MscTensor *wzp)
 {
-  int64_t K = msc_tensor_numel(w) / p->M;
-  int16_t *wq = msc_aligned_alloc0((size_t)(p->M * K) * sizeof(int16_t));
+  int64_t K = msc_tensor_numel(w) / p->cd.M;
+  int16_t *wq = msc_aligned_alloc0((size_t)(p->cd.M * K) * sizeof(int16_t));
   if (wq == NULL)
     return NULL;
-  for (int64_t m = 0; m < p->M; m++) {
+  for (int64_t m = 0; m < p->cd.M; m++) {
     int32_t z = zp_at(wzp, m);
     for (int64_t k = 0; k < K; k++)
       wq[m * K + k] = (int16_t)(q_at(w->data, w->dtype, m * K + k) - z);
@@ -443,23 +402,23 @@ qlinear_conv_run(MscOpCtx *ctx)
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'y_scale': %g must be positive and finite", (double)ys);
 
   int64_t ny = msc_tensor_numel(y);
-  int64_t P = ny / (p.N > 0 ? p.N * p.M : 1);
+  int64_t P = ny / (p.cd.N > 0 ? p.cd.N * p.cd.M : 1);
   int32_t *acc = msc_aligned_alloc0((size_t)(ny > 0 ? ny : 1) * sizeof(int32_t));
   int16_t *wq = qconv_shift_weights(&p, w, msc_op_input(ctx, QL_WZP));
-  float *mult = g_try_new(float, p.M);
+  float *mult = g_try_new(float, p.cd.M);
   gboolean ok = acc && wq && mult &&
                 qconv_accumulate(&p, x->data, x->dtype, zp_at(msc_op_input(ctx, QL_XZP), 0), wq, acc);
   if (ok) {
     const float *wsv = ws->data;
-    for (int64_t m = 0; m < p.M; m++)
+    for (int64_t m = 0; m < p.cd.M; m++)
       mult[m] = xs * wsv[is_scalar(ws) ? 0 : m] / ys;
     const int32_t *bias = b ? b->data : NULL;
     int32_t yzp = zp_at(yzp_t, 0);
     int is_u8 = y->dtype == MSC_DTYPE_UINT8;
     int32_t lo = is_u8 ? 0 : -128, hi = is_u8 ? 255 : 127;
-    for (int64_t n = 0; n < p.N; n++)
-      for (int64_t m = 0; m < p.M; m++) {
-        int64_t base = (n * p.M + m) * P;
+    for (int64_t n = 0; n < p.cd.N; n++)
+      for (int64_t m = 0; m < p.cd.M; m++) {
+        int64_t base = (n * p.cd.M + m) * P;
         uint32_t bv = bias ? (uint32_t)bias[m] : 0;
         for (int64_t i = 0; i < P; i++) {
           int32_t a = (int32_t)((uint32_t)acc[base + i] + bv);

@@ -17,6 +17,7 @@
  * contiguous input row; output positions step by the stride. */
 #include <string.h>
 
+#include "conv-attrs.h"
 #include "error.h"
 #include "op-util.h"
 #include "ops.h"
@@ -29,39 +30,15 @@
 #define CT_MAX_FACTOR ((int64_t)1 << 20)
 
 typedef struct {
-  int nsp;
-  int64_t N, C, M, group; /* M = W.dims[1] * group */
+  MscConvDims cd; /* nsp, N, C, M = W.dims[1] * group, group, in */
   int kernel_known;
-  int64_t in[MSC_PAD_MAX_DIMS], kernel[MSC_PAD_MAX_DIMS], stride[MSC_PAD_MAX_DIMS], dilation[MSC_PAD_MAX_DIMS],
+  int64_t kernel[MSC_PAD_MAX_DIMS], stride[MSC_PAD_MAX_DIMS], dilation[MSC_PAD_MAX_DIMS],
       out_pad[MSC_PAD_MAX_DIMS], out[MSC_PAD_MAX_DIMS];
   int64_t pad_begin[MSC_PAD_MAX_DIMS]; /* may be negative (output shifted) */
   MscAutoPad auto_pad;
 } ConvTParams;
 
 /* ---- parse ---------------------------------------------------------------- */
-
-static MscStatus
-ct_attr_dims(MscOpCtx *ctx, const char *name, int nsp, int64_t dflt, int64_t min, int64_t *dst)
-{
-  const int64_t *v = NULL;
-  size_t n = 0;
-  if (msc_op_attr_ints(ctx, name, &v, &n))
-    return ctx->status;
-  for (int d = 0; d < nsp; d++)
-    dst[d] = dflt;
-  if (v == NULL)
-    return MSC_OK;
-  if (n != (size_t)nsp)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute '%s': %zu values, expected %d (one per spatial dim)", name,
-                       n, nsp);
-  for (int d = 0; d < nsp; d++) {
-    if (v[d] < min || v[d] > CT_MAX_FACTOR)
-      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute '%s': value %" G_GINT64_FORMAT " at dim %d must be %s",
-                         name, v[d], d, v[d] > CT_MAX_FACTOR ? "<= 2^20" : min == 0 ? ">= 0" : ">= 1");
-    dst[d] = v[d];
-  }
-  return MSC_OK;
-}
 
 /* floor(a / 2) for any sign (the spec's formulas are Python's //). */
 static int64_t
@@ -74,44 +51,15 @@ static MscStatus
 ct_parse(MscOpCtx *ctx, ConvTParams *p)
 {
   const MscTensor *x = msc_op_input(ctx, 0), *w = msc_op_input(ctx, 1), *b = msc_op_input(ctx, 2);
-  char sx[200], sw[200];
+  char sw[200];
   memset(p, 0, sizeof *p);
   if (x == NULL || w == NULL)
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "inputs 'X' and 'W' are required");
   if (msc_op_check_dtype(ctx, 0, MSC_DTYPE_FLOAT32, MSC_DTYPE_FLOAT16, MSC_DTYPE_UNDEFINED) ||
       msc_op_check_same_dtype(ctx, 0, 1) || (b && msc_op_check_same_dtype(ctx, 0, 2)))
     return ctx->status;
-  if (x->rank < 3)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'X': rank %d, expected >= 3 (N, C, spatial...)", x->rank);
-  if (w->rank != x->rank)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'W': rank %d %s does not match input 'X' rank %d %s", w->rank,
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw), x->rank,
-                       msc_shape_format(x->rank, x->dims, sx, sizeof sx));
-  p->nsp = x->rank - 2;
-  p->N = x->dims[0];
-  p->C = x->dims[1];
-  for (int d = 0; d < p->nsp; d++)
-    p->in[d] = x->dims[2 + d];
-  if (msc_op_attr_int(ctx, "group", 1, &p->group))
+  if (msc_conv_check_xw(ctx, x, w, "X", "W", 1, &p->cd) || msc_conv_check_bias(ctx, b, p->cd.M, "W.dims[1] * group"))
     return ctx->status;
-  if (p->group < 1)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'group': %" G_GINT64_FORMAT " must be >= 1", p->group);
-  /* W is [C, M/group, k...] */
-  if (p->C >= 0 && w->dims[0] >= 0 && p->C != w->dims[0])
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
-                       "input channels %" G_GINT64_FORMAT " of 'X' %s != W.dims[0] %" G_GINT64_FORMAT " (W %s)", p->C,
-                       msc_shape_format(x->rank, x->dims, sx, sizeof sx), w->dims[0],
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw));
-  if (p->C >= 0 && p->C % p->group != 0)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
-                       "input channels %" G_GINT64_FORMAT " not divisible by group %" G_GINT64_FORMAT, p->C, p->group);
-  if (w->dims[0] == 0 || w->dims[1] == 0)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'W': empty shape %s",
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw));
-  p->M = w->dims[1] >= 0 ? w->dims[1] * p->group : -1;
-  if (b != NULL && (b->rank != 1 || (p->M >= 0 && b->dims[0] >= 0 && b->dims[0] != p->M)))
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'B': shape %s, expected [%" G_GINT64_FORMAT "] (W.dims[1] * group)",
-                       msc_shape_format(b->rank, b->dims, sx, sizeof sx), p->M);
 
   const int64_t *ks = NULL;
   size_t nks = 0;
@@ -119,10 +67,10 @@ ct_parse(MscOpCtx *ctx, ConvTParams *p)
     return ctx->status;
   p->kernel_known = 1;
   if (ks != NULL) {
-    if (nks != (size_t)p->nsp)
+    if (nks != (size_t)p->cd.nsp)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'kernel_shape': %zu values, expected %d (one per spatial dim)",
-                         nks, p->nsp);
-    for (int d = 0; d < p->nsp; d++) {
+                         nks, p->cd.nsp);
+    for (int d = 0; d < p->cd.nsp; d++) {
       if (ks[d] < 1 || ks[d] > CT_MAX_FACTOR || (w->dims[2 + d] >= 0 && w->dims[2 + d] != ks[d]))
         return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
                            "attribute 'kernel_shape': value %" G_GINT64_FORMAT " at dim %d != W spatial dim %" G_GINT64_FORMAT
@@ -131,7 +79,7 @@ ct_parse(MscOpCtx *ctx, ConvTParams *p)
       p->kernel[d] = ks[d];
     }
   } else {
-    for (int d = 0; d < p->nsp; d++) {
+    for (int d = 0; d < p->cd.nsp; d++) {
       p->kernel[d] = w->dims[2 + d];
       if (p->kernel[d] < 0)
         p->kernel_known = 0;
@@ -140,27 +88,20 @@ ct_parse(MscOpCtx *ctx, ConvTParams *p)
                            msc_shape_format(w->rank, w->dims, sw, sizeof sw));
     }
   }
-  if (ct_attr_dims(ctx, "strides", p->nsp, 1, 1, p->stride) || ct_attr_dims(ctx, "dilations", p->nsp, 1, 1, p->dilation) ||
-      ct_attr_dims(ctx, "output_padding", p->nsp, 0, 0, p->out_pad))
+  if (msc_op_attr_spatial_ints(ctx, "strides", p->cd.nsp, 1, 1, p->stride) || msc_op_attr_spatial_ints(ctx, "dilations", p->cd.nsp, 1, 1, p->dilation) ||
+      msc_op_attr_spatial_ints(ctx, "output_padding", p->cd.nsp, 0, 0, p->out_pad))
     return ctx->status;
 
-  const char *ap = NULL;
-  if (msc_op_attr_string(ctx, "auto_pad", "NOTSET", &ap))
+  if (msc_op_attr_auto_pad(ctx, &p->auto_pad))
     return ctx->status;
-  GError *err = NULL;
-  if (!msc_auto_pad_parse(ap, &p->auto_pad, &err)) {
-    msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute %s", err->message);
-    g_error_free(err);
-    return ctx->status;
-  }
   const int64_t *pads = NULL;
   size_t npads = 0;
   if (msc_op_attr_ints(ctx, "pads", &pads, &npads))
     return ctx->status;
   if (pads != NULL) {
-    if (npads != (size_t)(2 * p->nsp))
+    if (npads != (size_t)(2 * p->cd.nsp))
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'pads': %zu values, expected %d (begins then ends of %d dims)",
-                         npads, 2 * p->nsp, p->nsp);
+                         npads, 2 * p->cd.nsp, p->cd.nsp);
     for (size_t i = 0; i < npads; i++)
       if (pads[i] < 0 || pads[i] > CT_MAX_DIM)
         return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'pads': value %" G_GINT64_FORMAT " at index %zu must be >= 0",
@@ -172,40 +113,40 @@ ct_parse(MscOpCtx *ctx, ConvTParams *p)
   if (msc_op_attr_ints(ctx, "output_shape", &os, &nos))
     return ctx->status;
   if (os != NULL) {
-    if (nos == (size_t)(p->nsp + 2))
+    if (nos == (size_t)(p->cd.nsp + 2))
       os += 2;
-    else if (nos != (size_t)p->nsp)
+    else if (nos != (size_t)p->cd.nsp)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'output_shape': %zu values, expected %d (spatial dims)", nos,
-                         p->nsp);
-    for (int d = 0; d < p->nsp; d++)
+                         p->cd.nsp);
+    for (int d = 0; d < p->cd.nsp; d++)
       if (os[d] < 1 || os[d] > CT_MAX_DIM)
         return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'output_shape': value %" G_GINT64_FORMAT " at dim %d must be >= 1",
                            os[d], d);
   }
   int same = p->auto_pad == MSC_AUTO_PAD_SAME_UPPER || p->auto_pad == MSC_AUTO_PAD_SAME_LOWER;
   if (pads != NULL && p->auto_pad != MSC_AUTO_PAD_NOTSET) {
-    for (int i = 0; i < 2 * p->nsp; i++)
+    for (int i = 0; i < 2 * p->cd.nsp; i++)
       if (pads[i] != 0)
         return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
                            "attribute 'pads': non-zero value %" G_GINT64_FORMAT " at index %d with auto_pad %s (explicit pads need NOTSET)",
                            pads[i], i, msc_auto_pad_name(p->auto_pad));
   }
 
-  for (int d = 0; d < p->nsp; d++) {
-    if (p->in[d] > CT_MAX_DIM)
+  for (int d = 0; d < p->cd.nsp; d++) {
+    if (p->cd.in[d] > CT_MAX_DIM)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'X': spatial dim %d too large", d);
-    if (!p->kernel_known || p->in[d] < 0) {
+    if (!p->kernel_known || p->cd.in[d] < 0) {
       /* the output is known from output_shape alone; pads are not needed statically */
-      p->out[d] = os ? os[d] : (same && p->in[d] >= 0 ? p->in[d] * p->stride[d] : -1);
+      p->out[d] = os ? os[d] : (same && p->cd.in[d] >= 0 ? p->cd.in[d] * p->stride[d] : -1);
       continue;
     }
     int64_t dk = (p->kernel[d] - 1) * p->dilation[d] + 1;
-    int64_t full = p->stride[d] * (p->in[d] - 1) + p->out_pad[d] + dk; /* output before cropping */
+    int64_t full = p->stride[d] * (p->cd.in[d] - 1) + p->out_pad[d] + dk; /* output before cropping */
     if (pads != NULL && p->auto_pad == MSC_AUTO_PAD_NOTSET) {
       p->pad_begin[d] = pads[d];
-      p->out[d] = os ? os[d] : full - pads[d] - pads[p->nsp + d];
+      p->out[d] = os ? os[d] : full - pads[d] - pads[p->cd.nsp + d];
     } else if (os != NULL || same) {
-      p->out[d] = os ? os[d] : p->in[d] * p->stride[d];
+      p->out[d] = os ? os[d] : p->cd.in[d] * p->stride[d];
       int64_t total = full - p->out[d];
       p->pad_begin[d] = p->auto_pad == MSC_AUTO_PAD_SAME_UPPER ? floor_half(total) : total - floor_half(total);
     } else {
@@ -217,7 +158,7 @@ ct_parse(MscOpCtx *ctx, ConvTParams *p)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
                          "spatial dim %d: output size %" G_GINT64_FORMAT " < 1 (input %" G_GINT64_FORMAT
                          ", kernel %" G_GINT64_FORMAT ", stride %" G_GINT64_FORMAT ", pads too large)",
-                         d, p->out[d], p->in[d], p->kernel[d], p->stride[d]);
+                         d, p->out[d], p->cd.in[d], p->kernel[d], p->stride[d]);
   }
   return MSC_OK;
 }
@@ -231,11 +172,11 @@ ct_infer(MscOpCtx *ctx)
   if (ct_parse(ctx, &p))
     return ctx->status;
   int64_t dims[MSC_MAX_RANK];
-  dims[0] = p.N;
-  dims[1] = p.M;
-  for (int d = 0; d < p.nsp; d++)
+  dims[0] = p.cd.N;
+  dims[1] = p.cd.M;
+  for (int d = 0; d < p.cd.nsp; d++)
     dims[2 + d] = p.out[d];
-  return msc_op_set_output(ctx, 0, msc_op_input(ctx, 0)->dtype, p.nsp + 2, dims);
+  return msc_op_set_output(ctx, 0, msc_op_input(ctx, 0)->dtype, p.cd.nsp + 2, dims);
 }
 
 /* ---- kernel --------------------------------------------------------------- */
@@ -243,27 +184,27 @@ ct_infer(MscOpCtx *ctx)
 static void
 ct_f32(const ConvTParams *p, const float *x, const float *w, const float *bias, float *y)
 {
-  const int nsp = p->nsp, last = nsp - 1;
-  int64_t Cg = p->C / p->group, Mg = p->M / p->group;
+  const int nsp = p->cd.nsp, last = nsp - 1;
+  int64_t Cg = p->cd.C / p->cd.group, Mg = p->cd.M / p->cd.group;
   int64_t S = 1, P = 1, ks = 1, rows = 1;
   for (int d = 0; d < nsp; d++) {
-    S *= p->in[d];
+    S *= p->cd.in[d];
     P *= p->out[d];
     ks *= p->kernel[d];
     if (d < last)
-      rows *= p->in[d];
+      rows *= p->cd.in[d];
   }
-  const int64_t Win = p->in[last], Wout = p->out[last], sw = p->stride[last];
+  const int64_t Win = p->cd.in[last], Wout = p->out[last], sw = p->stride[last];
 
-  for (int64_t n = 0; n < p->N; n++) {
-    for (int64_t m = 0; m < p->M; m++) {
+  for (int64_t n = 0; n < p->cd.N; n++) {
+    for (int64_t m = 0; m < p->cd.M; m++) {
       int64_t gi = m / Mg, mg = m % Mg;
-      float *ym = y + (n * p->M + m) * P;
+      float *ym = y + (n * p->cd.M + m) * P;
       float bv = bias ? bias[m] : 0.0f;
       for (int64_t i = 0; i < P; i++)
         ym[i] = bv;
       for (int64_t c = 0; c < Cg; c++) {
-        const float *xc = x + (n * p->C + gi * Cg + c) * S;
+        const float *xc = x + (n * p->cd.C + gi * Cg + c) * S;
         const float *wc = w + ((gi * Cg + c) * Mg + mg) * ks; /* W[c][mg][taps] */
         int64_t tap[MSC_PAD_MAX_DIMS] = {0};
         for (int64_t kk = 0; kk < ks; kk++) {
@@ -293,7 +234,7 @@ ct_f32(const ConvTParams *p, const float *x, const float *w, const float *bias, 
                   yr[i * sw + off] += wv * xr[i];
               }
               for (int d = last - 1; d >= 0; d--) {
-                if (++idx[d] < p->in[d])
+                if (++idx[d] < p->cd.in[d])
                   break;
                 idx[d] = 0;
               }

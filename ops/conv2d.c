@@ -15,6 +15,7 @@
  * there (0.2 vs 2.4 GFLOP/s on 3x3 112x112x32). */
 #include <string.h>
 
+#include "conv-attrs.h"
 #include "error.h"
 #include "op-util.h"
 #include "ops.h"
@@ -29,10 +30,7 @@
 #define CONV_BLOCK_FLOATS (256 * 1024)
 
 typedef struct {
-  int nsp;         /* spatial dims */
-  int64_t N, C, M; /* batch, input channels, output channels (-1 unknown) */
-  int64_t group;
-  int64_t in[MSC_PAD_MAX_DIMS];
+  MscConvDims cd; /* nsp, N, C, M, group, in */
   /* from the resolved MscWindow */
   int64_t kernel[MSC_PAD_MAX_DIMS], stride[MSC_PAD_MAX_DIMS], dilation[MSC_PAD_MAX_DIMS],
       pads[2 * MSC_PAD_MAX_DIMS], out[MSC_PAD_MAX_DIMS];
@@ -46,58 +44,16 @@ static MscStatus
 conv_parse(MscOpCtx *ctx, ConvParams *p)
 {
   const MscTensor *x = msc_op_input(ctx, 0), *w = msc_op_input(ctx, 1), *b = msc_op_input(ctx, 2);
-  char sx[200], sw[200];
   memset(p, 0, sizeof *p);
   if (x == NULL || w == NULL)
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "inputs 'X' and 'W' are required");
   if (msc_op_check_dtype(ctx, 0, MSC_DTYPE_FLOAT32, MSC_DTYPE_FLOAT16, MSC_DTYPE_UNDEFINED) ||
       msc_op_check_same_dtype(ctx, 0, 1) || (b && msc_op_check_same_dtype(ctx, 0, 2)))
     return ctx->status;
-  if (x->rank < 3)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'X': rank %d, expected >= 3 (N, C, spatial...)", x->rank);
-  if (w->rank != x->rank)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'W': rank %d %s does not match input 'X' rank %d %s", w->rank,
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw), x->rank,
-                       msc_shape_format(x->rank, x->dims, sx, sizeof sx));
-  p->nsp = x->rank - 2;
-  p->N = x->dims[0];
-  p->C = x->dims[1];
-  p->M = w->dims[0];
-  for (int d = 0; d < p->nsp; d++)
-    p->in[d] = x->dims[2 + d];
-
-  if (msc_op_attr_int(ctx, "group", 1, &p->group))
-    return ctx->status;
-  if (p->group < 1)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'group': %" G_GINT64_FORMAT " must be >= 1", p->group);
-  if (p->C >= 0 && w->dims[1] >= 0 && p->C != w->dims[1] * p->group)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
-                       "input channels %" G_GINT64_FORMAT " of 'X' %s != W.dims[1] %" G_GINT64_FORMAT
-                       " * group %" G_GINT64_FORMAT " (W %s)",
-                       p->C, msc_shape_format(x->rank, x->dims, sx, sizeof sx), w->dims[1], p->group,
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw));
-  if (p->M >= 0 && p->M % p->group != 0)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
-                       "output channels %" G_GINT64_FORMAT " (W.dims[0]) not divisible by group %" G_GINT64_FORMAT,
-                       p->M, p->group);
-  if (p->M == 0 || w->dims[1] == 0)
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'W': empty shape %s",
-                       msc_shape_format(w->rank, w->dims, sw, sizeof sw));
-  if (b != NULL && (b->rank != 1 || (p->M >= 0 && b->dims[0] >= 0 && b->dims[0] != p->M)))
-    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'B': shape %s, expected [%" G_GINT64_FORMAT "] (W.dims[0])",
-                       msc_shape_format(b->rank, b->dims, sx, sizeof sx), p->M);
-
-  /* kernel_shape is optional (taken from W); strides, dilations, pads, auto_pad */
   MscWindow win;
-  if (msc_window_from_attrs(ctx, p->nsp, p->in, w->dims + 2, 0, &win)) {
-    /* add the shapes to geometry errors ("window larger than ...") */
-    if (strstr(ctx->message, "spatial dim") == ctx->message) {
-      size_t len = strlen(ctx->message);
-      g_snprintf(ctx->message + len, sizeof ctx->message - len, " (X %s, W %s)",
-                 msc_shape_format(x->rank, x->dims, sx, sizeof sx), msc_shape_format(w->rank, w->dims, sw, sizeof sw));
-    }
+  if (msc_conv_check_xw(ctx, x, w, "X", "W", 0, &p->cd) || msc_conv_check_bias(ctx, b, p->cd.M, "W.dims[0]") ||
+      msc_conv_window(ctx, x, w, "X", "W", &p->cd, &win)) /* kernel_shape optional (from W) */
     return ctx->status;
-  }
   memcpy(p->kernel, win.kernel, sizeof p->kernel);
   memcpy(p->stride, win.stride, sizeof p->stride);
   memcpy(p->dilation, win.dilation, sizeof p->dilation);
@@ -115,11 +71,11 @@ conv_infer(MscOpCtx *ctx)
   if (conv_parse(ctx, &p))
     return ctx->status;
   int64_t dims[MSC_MAX_RANK];
-  dims[0] = p.N;
-  dims[1] = p.M;
-  for (int d = 0; d < p.nsp; d++)
+  dims[0] = p.cd.N;
+  dims[1] = p.cd.M;
+  for (int d = 0; d < p.cd.nsp; d++)
     dims[2 + d] = p.out[d];
-  return msc_op_set_output(ctx, 0, msc_op_input(ctx, 0)->dtype, p.nsp + 2, dims);
+  return msc_op_set_output(ctx, 0, msc_op_input(ctx, 0)->dtype, p.cd.nsp + 2, dims);
 }
 
 /* ---- kernel --------------------------------------------------------------- */
@@ -171,7 +127,7 @@ static void
 conv_pack_cols(const ConvGeom *g, const float *xg, int64_t p0, int64_t npanels, float *dst)
 {
   const ConvParams *p = g->p;
-  const int nsp = p->nsp;
+  const int nsp = p->cd.nsp;
   int64_t base[CONV_NR][MSC_PAD_MAX_DIMS];
   int64_t off[CONV_NR];
   for (int64_t np = 0; np < npanels; np++) {
@@ -194,8 +150,8 @@ conv_pack_cols(const ConvGeom *g, const float *xg, int64_t p0, int64_t npanels, 
         int inside = valid[j];
         for (int d = 0; d < nsp && inside; d++) {
           int64_t i = base[j][d] + tap[d] * p->dilation[d];
-          inside = i >= 0 && i < p->in[d];
-          lin = lin * p->in[d] + i;
+          inside = i >= 0 && i < p->cd.in[d];
+          lin = lin * p->cd.in[d] + i;
         }
         off[j] = inside ? lin : -1;
       }
@@ -233,19 +189,19 @@ conv_pack_weights(const ConvGeom *g, const float *wg, float *dst)
 static void
 conv_depthwise_f32(const ConvParams *p, const float *x, const float *w, const float *bias, float *y)
 {
-  int two = p->nsp == 2;
-  int64_t H = two ? p->in[0] : 1, W = p->in[two];
+  int two = p->cd.nsp == 2;
+  int64_t H = two ? p->cd.in[0] : 1, W = p->cd.in[two];
   int64_t KH = two ? p->kernel[0] : 1, KW = p->kernel[two];
   int64_t SH = two ? p->stride[0] : 1, SW = p->stride[two];
   int64_t DH = two ? p->dilation[0] : 1, DW = p->dilation[two];
   int64_t PH = two ? p->pads[0] : 0, PW = p->pads[two];
   int64_t OH = two ? p->out[0] : 1, OW = p->out[two];
-  int64_t Mg = p->M / p->group;
-  for (int64_t n = 0; n < p->N; n++) {
-    for (int64_t m = 0; m < p->M; m++) {
-      const float *xc = x + (n * p->C + m / Mg) * H * W;
+  int64_t Mg = p->cd.M / p->cd.group;
+  for (int64_t n = 0; n < p->cd.N; n++) {
+    for (int64_t m = 0; m < p->cd.M; m++) {
+      const float *xc = x + (n * p->cd.C + m / Mg) * H * W;
       const float *wm = w + m * KH * KW;
-      float *ym = y + (n * p->M + m) * OH * OW;
+      float *ym = y + (n * p->cd.M + m) * OH * OW;
       float bv = bias ? bias[m] : 0.0f;
       for (int64_t i = 0; i < OH * OW; i++)
         ym[i] = bv;
@@ -282,20 +238,20 @@ static MscStatus
 conv_f32(MscOpCtx *ctx, const ConvParams *p, const float *x, const float *w, const float *bias, float *y)
 {
   ConvGeom g = {.p = p};
-  g.Cg = p->C / p->group;
-  g.Mg = p->M / p->group;
+  g.Cg = p->cd.C / p->cd.group;
+  g.Mg = p->cd.M / p->cd.group;
   g.ksize = 1;
   g.P = 1;
   g.S = 1;
-  for (int d = 0; d < p->nsp; d++) {
+  for (int d = 0; d < p->cd.nsp; d++) {
     g.ksize *= p->kernel[d];
     g.P *= p->out[d];
-    g.S *= p->in[d];
+    g.S *= p->cd.in[d];
   }
   g.K = g.Cg * g.ksize;
-  if (g.P == 0 || p->N == 0)
+  if (g.P == 0 || p->cd.N == 0)
     return MSC_OK;
-  if (g.Cg == 1 && p->nsp <= 2) {
+  if (g.Cg == 1 && p->cd.nsp <= 2) {
     conv_depthwise_f32(p, x, w, bias, y);
     return MSC_OK;
   }
@@ -319,12 +275,12 @@ conv_f32(MscOpCtx *ctx, const ConvParams *p, const float *x, const float *w, con
   }
 
   float tile[CONV_MR * CONV_NR];
-  for (int64_t gi = 0; gi < p->group; gi++) {
+  for (int64_t gi = 0; gi < p->cd.group; gi++) {
     const float *wg = w + gi * g.Mg * g.K;
     conv_pack_weights(&g, wg, wpack);
-    for (int64_t n = 0; n < p->N; n++) {
-      const float *xg = x + (n * p->C + gi * g.Cg) * g.S;
-      float *yg = y + (n * p->M + gi * g.Mg) * g.P;
+    for (int64_t n = 0; n < p->cd.N; n++) {
+      const float *xg = x + (n * p->cd.C + gi * g.Cg) * g.S;
+      float *yg = y + (n * p->cd.M + gi * g.Mg) * g.P;
       const float *bg = bias ? bias + gi * g.Mg : NULL;
       for (int64_t pb = 0; pb < npanels_total; pb += block_panels) {
         int64_t nb = MIN(block_panels, npanels_total - pb);

@@ -1,6 +1,7 @@
 /* op-util.c: helpers shared by operator implementations. */
 #include "op-util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -215,4 +216,135 @@ int64_t msc_broadcast_offset(int32_t ro, const int64_t *idx, int32_t r, const in
     stride *= d[k];
   }
   return off;
+}
+
+MscStatus msc_op_check_generic(MscOpCtx *ctx, uint32_t i) {
+  const MscTensor *t = msc_op_input(ctx, i);
+  if (t && !msc_dtype_is_supported(t->dtype))
+    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
+  return MSC_OK;
+}
+
+const char *msc_op_dtype_code_name(int64_t code, char *buf, size_t size) {
+  static const char *const later[] = {"float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz",
+                                      "uint4",        "int4",           "float4e2m1"};
+  if (code >= MSC_DTYPE_UNDEFINED && code <= MSC_DTYPE_BFLOAT16) return msc_dtype_name((MscDType)code);
+  if (code >= 17 && code <= 23) return later[code - 17];
+  g_snprintf(buf, size, "dtype(%" G_GINT64_FORMAT ")", code);
+  return buf;
+}
+
+#define STRIDED_LOOP(T)                                                                          \
+  do {                                                                                           \
+    const T *s = x->data;                                                                        \
+    T *d = y->data;                                                                              \
+    for (int64_t row = 0; row < rows; row++) {                                                   \
+      const T *q = s + off;                                                                      \
+      if (istep == 1)                                                                            \
+        memcpy(d, q, (size_t)inner * sizeof(T));                                                 \
+      else                                                                                       \
+        for (int64_t i = 0; i < inner; i++) d[i] = q[i * istep];                                 \
+      d += inner;                                                                                \
+      for (int32_t k = r - 2; k >= 0; k--) {                                                     \
+        off += step[k];                                                                          \
+        if (++idx[k] < y->dims[k]) break;                                                        \
+        off -= step[k] * y->dims[k];                                                             \
+        idx[k] = 0;                                                                              \
+      }                                                                                          \
+    }                                                                                            \
+  } while (0)
+
+MscStatus msc_op_strided_copy(MscOpCtx *ctx, MscTensor *y, const MscTensor *x, int64_t off, const int64_t *step) {
+  int64_t idx[MSC_MAX_RANK] = {0};
+  int32_t r = y->rank;
+  int64_t numel = msc_tensor_numel(y);
+  if (numel <= 0) return MSC_OK;
+  if (r == 0) {
+    memcpy(y->data, x->data, msc_dtype_size(x->dtype));
+    return MSC_OK;
+  }
+  int64_t inner = y->dims[r - 1], rows = numel / inner, istep = step[r - 1];
+  switch (msc_dtype_size(x->dtype)) {
+  case 1: STRIDED_LOOP(uint8_t); break;
+  case 2: STRIDED_LOOP(uint16_t); break;
+  case 4: STRIDED_LOOP(uint32_t); break;
+  case 8: STRIDED_LOOP(uint64_t); break;
+  default: return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "dtype %s is not supported", msc_dtype_name(x->dtype));
+  }
+  return MSC_OK;
+}
+
+#define GATHER_LOOP(T)                                                                           \
+  do {                                                                                           \
+    T cv;                                                                                        \
+    memcpy(&cv, fill, sizeof(T));                                                                \
+    const T *s = x->data;                                                                        \
+    T *d = y->data;                                                                              \
+    const int64_t *tl = tab[r - 1];                                                              \
+    for (int64_t row = 0; row < rows; row++) {                                                   \
+      int64_t src = 0;                                                                           \
+      for (int32_t k = 0; k < r - 1 && src >= 0; k++) {                                          \
+        int64_t t = tab[k][idx[k]];                                                              \
+        src = t < 0 ? -1 : src + t * xstr[k];                                                    \
+      }                                                                                          \
+      if (src < 0) {                                                                             \
+        for (int64_t i = 0; i < inner; i++) d[i] = cv;                                           \
+      } else {                                                                                   \
+        const T *q = s + src;                                                                    \
+        for (int64_t i = 0; i < inner; i++) d[i] = tl[i] >= 0 ? q[tl[i]] : cv;                   \
+      }                                                                                          \
+      d += inner;                                                                                \
+      for (int32_t k = r - 2; k >= 0; k--) {                                                     \
+        if (++idx[k] < y->dims[k]) break;                                                        \
+        idx[k] = 0;                                                                              \
+      }                                                                                          \
+    }                                                                                            \
+  } while (0)
+
+MscStatus msc_op_table_gather(MscOpCtx *ctx, MscTensor *y, const MscTensor *x, int64_t *const *tab, const void *fill) {
+  int64_t xstr[MSC_MAX_RANK], idx[MSC_MAX_RANK] = {0};
+  int32_t r = x->rank;
+  msc_shape_strides(r, x->dims, xstr);
+  int64_t inner = y->dims[r - 1], rows = msc_tensor_numel(y) / inner;
+  switch (msc_dtype_size(x->dtype)) {
+  case 1: GATHER_LOOP(uint8_t); break;
+  case 2: GATHER_LOOP(uint16_t); break;
+  case 4: GATHER_LOOP(uint32_t); break;
+  case 8: GATHER_LOOP(uint64_t); break;
+  default: return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "dtype %s is not supported", msc_dtype_name(x->dtype));
+  }
+  return MSC_OK;
+}
+
+int msc_op_scalar_bytes(MscDType dtype, float f, uint8_t *v) {
+  double r = nearbyint((double)f);
+  memset(v, 0, 8);
+  switch (dtype) {
+  case MSC_DTYPE_FLOAT32: memcpy(v, &f, 4); break;
+  case MSC_DTYPE_FLOAT16: {
+    uint16_t h = msc_f32_to_f16(f);
+    memcpy(v, &h, 2);
+    break;
+  }
+  case MSC_DTYPE_DOUBLE: {
+    double d = f;
+    memcpy(v, &d, 8);
+    break;
+  }
+  case MSC_DTYPE_INT8: *(int8_t *)v = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r); break;
+  case MSC_DTYPE_UINT8: *v = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r); break;
+  case MSC_DTYPE_BOOL: *v = f != 0.0f; break;
+  case MSC_DTYPE_INT32: {
+    int32_t i = (int32_t)(r < INT32_MIN ? INT32_MIN : r > INT32_MAX ? INT32_MAX : r);
+    memcpy(v, &i, 4);
+    break;
+  }
+  case MSC_DTYPE_INT64: {
+    int64_t i = (int64_t)(r < -9.2e18 ? -9.2e18 : r > 9.2e18 ? 9.2e18 : r);
+    memcpy(v, &i, 8);
+    break;
+  }
+  default: return 0;
+  }
+  return 1;
 }

@@ -69,6 +69,36 @@ MscStatus msc_op_broadcast(MscOpCtx *ctx, int32_t ra, const int64_t *da, int32_t
  * (rank ro, dims do_) for the output's multi-index @idx. */
 int64_t msc_broadcast_offset(int32_t ro, const int64_t *idx, int32_t r, const int64_t *d);
 
+/* For type-generic ops that move whole elements: input i (if present) must
+ * have a dtype the core supports, else MSC_ERR_UNSUPPORTED naming it. */
+MscStatus msc_op_check_generic(MscOpCtx *ctx, uint32_t i);
+
+/* Name of an ONNX TensorProto dtype code for messages, also for codes above
+ * the MscDType range (float8, int4, ...); unknown codes are formatted into
+ * @buf as "dtype(N)". Returns a static string or @buf (transfer none). */
+const char *msc_op_dtype_code_name(int64_t code, char *buf, size_t size);
+
+/* Writes @f as one element of @dtype into @v (8 bytes, zeroed first):
+ * float32/float16/double converted, int8/uint8/int32/int64 rounded half
+ * to even and saturated, bool = (f != 0). Returns 1, or 0 (v all zero) for
+ * any other dtype. Serves constant fill values (Pad, Resize extrapolation). */
+int msc_op_scalar_bytes(MscDType dtype, float f, uint8_t *v);
+
+/* Fills all of @y (contiguous) from a strided view of @x, walking y in
+ * order: y's element idx is x's element off + sum_k idx[k] * step[k]
+ * (element units; steps may be negative or 0). Moves whole elements of 1,
+ * 2, 4 or 8 bytes, another size -> MSC_ERR_UNSUPPORTED naming x's dtype.
+ * An empty y is a no-op; rank 0 copies the one element. Serves Transpose
+ * (step = permuted strides) and Slice (step = steps * strides). */
+MscStatus msc_op_strided_copy(MscOpCtx *ctx, MscTensor *y, const MscTensor *x, int64_t off, const int64_t *step);
+
+/* Fills all of @y (non-empty, rank >= 1, rank of @x) through per-axis source
+ * tables: y's element idx reads x at sum_k tab[k][idx[k]] * xstride[k], or is
+ * @fill (one element in x's dtype) when any tab[k][idx[k]] is -1. tab[k] has
+ * y->dims[k] entries (transfer none). Element sizes as msc_op_strided_copy.
+ * Serves Pad (reflect/edge/wrap/constant) and nearest Resize. */
+MscStatus msc_op_table_gather(MscOpCtx *ctx, MscTensor *y, const MscTensor *x, int64_t *const *tab, const void *fill);
+
 #ifdef __cplusplus
 }
 #endif

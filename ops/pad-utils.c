@@ -320,10 +320,8 @@ msc_infer_stride(int n, const int64_t *in, const int64_t *out, const int64_t *ke
   return TRUE;
 }
 
-/* Reads an optional per-spatial-dim INTS attribute into @dst (@dflt when
- * absent); values must be >= 1. */
-static MscStatus
-window_attr_dims(MscOpCtx *ctx, const char *name, int nsp, int64_t dflt, int64_t *dst)
+MscStatus
+msc_op_attr_spatial_ints(MscOpCtx *ctx, const char *name, int nsp, int64_t dflt, int64_t min, int64_t *dst)
 {
   const int64_t *v = NULL;
   size_t n = 0;
@@ -338,10 +336,25 @@ window_attr_dims(MscOpCtx *ctx, const char *name, int nsp, int64_t dflt, int64_t
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute '%s': %zu values, expected %d (one per spatial dim)", name,
                        n, nsp);
   for (int d = 0; d < nsp; d++) {
-    if (v[d] < 1 || v[d] > PAD_MAX_FACTOR)
+    if (v[d] < min || v[d] > PAD_MAX_FACTOR)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute '%s': value %" G_GINT64_FORMAT " at dim %d must be %s",
-                         name, v[d], d, v[d] < 1 ? ">= 1" : "<= 2^20");
+                         name, v[d], d, v[d] > PAD_MAX_FACTOR ? "<= 2^20" : min == 0 ? ">= 0" : ">= 1");
     dst[d] = v[d];
+  }
+  return MSC_OK;
+}
+
+MscStatus
+msc_op_attr_auto_pad(MscOpCtx *ctx, MscAutoPad *out)
+{
+  const char *ap = NULL;
+  GError *err = NULL;
+  if (msc_op_attr_string(ctx, "auto_pad", "NOTSET", &ap))
+    return ctx->status;
+  if (!msc_auto_pad_parse(ap, out, &err)) {
+    msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute %s", err->message);
+    g_error_free(err);
+    return ctx->status;
   }
   return MSC_OK;
 }
@@ -385,7 +398,8 @@ msc_window_from_attrs(MscOpCtx *ctx, int nsp, const int64_t *in, const int64_t *
                            kernel[d], d);
     }
   }
-  if (window_attr_dims(ctx, "strides", nsp, 1, win->stride) || window_attr_dims(ctx, "dilations", nsp, 1, win->dilation))
+  if (msc_op_attr_spatial_ints(ctx, "strides", nsp, 1, 1, win->stride) ||
+      msc_op_attr_spatial_ints(ctx, "dilations", nsp, 1, 1, win->dilation))
     return ctx->status;
   if (with_ceil_mode) {
     int64_t cm = 0;
@@ -395,15 +409,9 @@ msc_window_from_attrs(MscOpCtx *ctx, int nsp, const int64_t *in, const int64_t *
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'ceil_mode': %" G_GINT64_FORMAT " not in 0|1", cm);
     win->ceil_mode = (int)cm;
   }
-  const char *ap = NULL;
-  if (msc_op_attr_string(ctx, "auto_pad", "NOTSET", &ap))
+  if (msc_op_attr_auto_pad(ctx, &win->auto_pad))
     return ctx->status;
   GError *err = NULL;
-  if (!msc_auto_pad_parse(ap, &win->auto_pad, &err)) {
-    msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute %s", err->message);
-    g_error_free(err);
-    return ctx->status;
-  }
   const int64_t *pads = NULL;
   size_t npads = 0;
   if (msc_op_attr_ints(ctx, "pads", &pads, &npads))

@@ -196,5 +196,23 @@ typedef struct {
 MscStatus msc_window_from_attrs(MscOpCtx *ctx, int nsp, const int64_t *in, const int64_t *kernel, int with_ceil_mode,
                                 MscWindow *win);
 
+/**
+ * msc_op_attr_spatial_ints:
+ * Reads the optional per-spatial-dim INTS attribute @name of ctx->node
+ * (strides, dilations, output_padding) into @dst: @dflt in every entry when
+ * absent; else exactly @nsp values in @min..2^20.
+ * Returns: MSC_OK, else ctx->status (MSC_ERR_INVALID_ARG naming the
+ *   attribute, e.g. "attribute 'strides': value 0 at dim 1 must be >= 1").
+ */
+MscStatus msc_op_attr_spatial_ints(MscOpCtx *ctx, const char *name, int nsp, int64_t dflt, int64_t min, int64_t *dst);
+
+/**
+ * msc_op_attr_auto_pad:
+ * Reads the 'auto_pad' attribute of ctx->node (default NOTSET) into @out.
+ * Returns: MSC_OK, else ctx->status (MSC_ERR_INVALID_ARG, "attribute
+ *   auto_pad 'X' not in NOTSET|SAME_UPPER|SAME_LOWER|VALID").
+ */
+MscStatus msc_op_attr_auto_pad(MscOpCtx *ctx, MscAutoPad *out);
+
 G_END_DECLS
 #endif /* MSC_PAD_UTILS_H */

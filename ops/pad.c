@@ -9,23 +9,11 @@
  * cropped tensor.
  */
 #include <string.h>
-#include <math.h>
 
 #include "ops.h"
 #include "op-util.h"
 #include "tensor.h"
 #include "error.h"
-
-/* Type-generic ops move whole elements: any dtype the core supports. */
-static MscStatus
-check_generic(MscOpCtx *ctx, uint32_t i)
-{
-  const MscTensor *t = msc_op_input(ctx, i);
-  if (t && !msc_dtype_is_supported(t->dtype))
-    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
-  return MSC_OK;
-}
-
 
 #define LIST_CAP (2 * MSC_MAX_RANK)
 
@@ -160,7 +148,7 @@ pad_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
   PadPlan p;
-  if (check_generic(ctx, 0) || pad_plan(ctx, &p))
+  if (msc_op_check_generic(ctx, 0) || pad_plan(ctx, &p))
     return ctx->status;
   if (ctx->node->opset >= 11 && msc_op_input(ctx, 2) && msc_op_check_same_dtype(ctx, 0, 2))
     return ctx->status;
@@ -181,43 +169,8 @@ pad_value(MscOpCtx *ctx, MscDType dtype, uint8_t *v)
   float f;
   if (msc_op_attr_float(ctx, "value", 0.0f, &f))
     return ctx->status;
-  double r = nearbyint((double)f);
-  switch (dtype) {
-  case MSC_DTYPE_FLOAT32:
-    memcpy(v, &f, 4);
-    break;
-  case MSC_DTYPE_FLOAT16: {
-    uint16_t h = msc_f32_to_f16(f);
-    memcpy(v, &h, 2);
-    break;
-  }
-  case MSC_DTYPE_DOUBLE: {
-    double d = f;
-    memcpy(v, &d, 8);
-    break;
-  }
-  case MSC_DTYPE_INT8:
-    *(int8_t *)v = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
-    break;
-  case MSC_DTYPE_UINT8:
-    *v = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
-    break;
-  case MSC_DTYPE_BOOL:
-    *v = f != 0.0f;
-    break;
-  case MSC_DTYPE_INT32: {
-    int32_t i = (int32_t)(r < INT32_MIN ? INT32_MIN : r > INT32_MAX ? INT32_MAX : r);
-    memcpy(v, &i, 4);
-    break;
-  }
-  case MSC_DTYPE_INT64: {
-    int64_t i = (int64_t)(r < -9.2e18 ? -9.2e18 : r > 9.2e18 ? 9.2e18 : r);
-    memcpy(v, &i, 8);
-    break;
-  }
-  default:
+  if (!msc_op_scalar_bytes(dtype, f, v))
     return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "dtype %s is not supported", msc_dtype_name(dtype));
-  }
   return MSC_OK;
 }
 
@@ -250,36 +203,6 @@ pad_source(int mode, int64_t o, int64_t pb, int64_t pe, int64_t d)
   }
 }
 
-#define PAD_LOOP(T)                                                                              \
-  do {                                                                                           \
-    T cv;                                                                                        \
-    memcpy(&cv, cval, sizeof(T));                                                                \
-    const T *s = x->data;                                                                        \
-    T *d = y->data;                                                                              \
-    const int64_t *tl = tab[r - 1];                                                              \
-    for (int64_t row = 0; row < rows; row++) {                                                   \
-      int64_t src = 0;                                                                           \
-      for (int32_t k = 0; k < r - 1 && src >= 0; k++) {                                          \
-        int64_t t = tab[k][idx[k]];                                                              \
-        src = t < 0 ? -1 : src + t * xstr[k];                                                    \
-      }                                                                                          \
-      if (src < 0) {                                                                             \
-        for (int64_t i = 0; i < inner; i++)                                                      \
-          d[i] = cv;                                                                             \
-      } else {                                                                                   \
-        const T *q = s + src;                                                                    \
-        for (int64_t i = 0; i < inner; i++)                                                      \
-          d[i] = tl[i] >= 0 ? q[tl[i]] : cv;                                                     \
-      }                                                                                          \
-      d += inner;                                                                                \
-      for (int32_t k = r - 2; k >= 0; k--) {                                                     \
-        if (++idx[k] < y->dims[k])                                                               \
-          break;                                                                                 \
-        idx[k] = 0;                                                                              \
-      }                                                                                          \
-    }                                                                                            \
-  } while (0)
-
 static MscStatus
 pad_run(MscOpCtx *ctx)
 {
@@ -287,7 +210,7 @@ pad_run(MscOpCtx *ctx)
   MscTensor *y = ctx->out[0];
   PadPlan p;
   uint8_t cval[8];
-  int64_t *tab[MSC_MAX_RANK] = {0}, xstr[MSC_MAX_RANK], idx[MSC_MAX_RANK] = {0};
+  int64_t *tab[MSC_MAX_RANK] = {0};
   int32_t r = x->rank;
   if (pad_plan(ctx, &p) || pad_value(ctx, x->dtype, cval))
     return ctx->status;
@@ -304,25 +227,7 @@ pad_run(MscOpCtx *ctx)
     for (int64_t o = 0; o < y->dims[k]; o++)
       tab[k][o] = empty_in ? -1 : pad_source(p.mode, o, p.pb[k], p.pe[k], x->dims[k]);
   }
-  msc_shape_strides(r, x->dims, xstr);
-  int64_t inner = y->dims[r - 1], rows = numel / inner;
-  MscStatus st = MSC_OK;
-  switch (msc_dtype_size(x->dtype)) {
-  case 1:
-    PAD_LOOP(uint8_t);
-    break;
-  case 2:
-    PAD_LOOP(uint16_t);
-    break;
-  case 4:
-    PAD_LOOP(uint32_t);
-    break;
-  case 8:
-    PAD_LOOP(uint64_t);
-    break;
-  default:
-    st = msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "dtype %s is not supported", msc_dtype_name(x->dtype));
-  }
+  MscStatus st = msc_op_table_gather(ctx, y, x, tab, cval);
   for (int32_t k = 0; k < r; k++)
     g_free(tab[k]);
   return st;

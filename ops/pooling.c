@@ -530,89 +530,42 @@ out:
 
 /* ---- op entry points ------------------------------------------------------ */
 
-static MscStatus maxpool_infer(MscOpCtx *ctx)
+/* infer/run of one pool kind; @global: Global*Pool (the whole spatial
+ * extent, no window attributes). */
+static MscStatus pool_infer_kind(MscOpCtx *ctx, PoolKind kind, int global)
 {
   PoolGeom g;
   PoolParams pp;
-  if (check_pool_dtype(ctx, POOL_MAX) || pool_params(ctx, POOL_MAX, 0, &pp) ||
-      pool_geometry(ctx, POOL_MAX, &g))
+  if (check_pool_dtype(ctx, kind) || pool_params(ctx, kind, global, &pp) ||
+      (global ? global_geometry(ctx, &g) : pool_geometry(ctx, kind, &g)))
     return ctx->status;
-  if (ctx->node->opset < 8 && ctx->n_out > 1 && ctx->out[1])
+  if (kind == POOL_MAX && !global && ctx->node->opset < 8 && ctx->n_out > 1 && ctx->out[1])
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
                        "output 'Indices' exists only from opset 8 (model opset %lld)",
                        (long long)ctx->node->opset);
   return set_pool_outputs(ctx, &g);
 }
 
-static MscStatus maxpool_run(MscOpCtx *ctx)
+static MscStatus pool_run_kind(MscOpCtx *ctx, PoolKind kind, int global)
 {
   PoolGeom g;
   PoolParams pp;
-  if (pool_params(ctx, POOL_MAX, 0, &pp) || pool_geometry(ctx, POOL_MAX, &g))
+  if (pool_params(ctx, kind, global, &pp) ||
+      (global ? global_geometry(ctx, &g) : pool_geometry(ctx, kind, &g)))
     return ctx->status;
   return pool_run_common(ctx, &g, &pp);
 }
 
-static MscStatus avgpool_infer(MscOpCtx *ctx)
-{
-  PoolGeom g;
-  PoolParams pp;
-  if (check_pool_dtype(ctx, POOL_AVG) || pool_params(ctx, POOL_AVG, 0, &pp) ||
-      pool_geometry(ctx, POOL_AVG, &g))
-    return ctx->status;
-  return set_pool_outputs(ctx, &g);
-}
+#define POOL_FNS(name, KIND, GLOBAL)                                                      \
+  static MscStatus name##_infer(MscOpCtx *ctx) { return pool_infer_kind(ctx, KIND, GLOBAL); } \
+  static MscStatus name##_run(MscOpCtx *ctx) { return pool_run_kind(ctx, KIND, GLOBAL); }
 
-static MscStatus avgpool_run(MscOpCtx *ctx)
-{
-  PoolGeom g;
-  PoolParams pp;
-  if (pool_params(ctx, POOL_AVG, 0, &pp) || pool_geometry(ctx, POOL_AVG, &g))
-    return ctx->status;
-  return pool_run_common(ctx, &g, &pp);
-}
-
-static MscStatus lppool_infer(MscOpCtx *ctx)
-{
-  PoolGeom g;
-  PoolParams pp;
-  if (check_pool_dtype(ctx, POOL_LP) || pool_params(ctx, POOL_LP, 0, &pp) ||
-      pool_geometry(ctx, POOL_LP, &g))
-    return ctx->status;
-  return set_pool_outputs(ctx, &g);
-}
-
-static MscStatus lppool_run(MscOpCtx *ctx)
-{
-  PoolGeom g;
-  PoolParams pp;
-  if (pool_params(ctx, POOL_LP, 0, &pp) || pool_geometry(ctx, POOL_LP, &g))
-    return ctx->status;
-  return pool_run_common(ctx, &g, &pp);
-}
-
-#define GLOBAL_POOL_FNS(name, KIND)                                                       \
-  static MscStatus name##_infer(MscOpCtx *ctx)                                            \
-  {                                                                                       \
-    PoolGeom g;                                                                           \
-    PoolParams pp;                                                                        \
-    if (check_pool_dtype(ctx, KIND) || pool_params(ctx, KIND, 1, &pp) ||                  \
-        global_geometry(ctx, &g))                                                         \
-      return ctx->status;                                                                 \
-    return set_pool_outputs(ctx, &g);                                                     \
-  }                                                                                       \
-  static MscStatus name##_run(MscOpCtx *ctx)                                              \
-  {                                                                                       \
-    PoolGeom g;                                                                           \
-    PoolParams pp;                                                                        \
-    if (pool_params(ctx, KIND, 1, &pp) || global_geometry(ctx, &g))                       \
-      return ctx->status;                                                                 \
-    return pool_run_common(ctx, &g, &pp);                                                 \
-  }
-
-GLOBAL_POOL_FNS(global_maxpool, POOL_MAX)
-GLOBAL_POOL_FNS(global_avgpool, POOL_AVG)
-GLOBAL_POOL_FNS(global_lppool, POOL_LP)
+POOL_FNS(maxpool, POOL_MAX, 0)
+POOL_FNS(avgpool, POOL_AVG, 0)
+POOL_FNS(lppool, POOL_LP, 0)
+POOL_FNS(global_maxpool, POOL_MAX, 1)
+POOL_FNS(global_avgpool, POOL_AVG, 1)
+POOL_FNS(global_lppool, POOL_LP, 1)
 
 #define POOL_DEF(var, type, since, maxout, inf, rn, docstr)                               \
   static const MscOpDef var = {                                                           \

@@ -37,15 +37,6 @@ typedef struct {
   int64_t block;       /* block size for GRAN_BLOCK */
 } QPlan;
 
-static const char *dtype_code_name(int64_t code, char *buf, size_t size) {
-  static const char *const later[] = {"float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz",
-                                      "uint4",        "int4",           "float4e2m1"};
-  if (code >= MSC_DTYPE_UNDEFINED && code <= MSC_DTYPE_BFLOAT16) return msc_dtype_name((MscDType)code);
-  if (code >= 17 && code <= 23) return later[code - 17];
-  g_snprintf(buf, size, "dtype(%" G_GINT64_FORMAT ")", code);
-  return buf;
-}
-
 /* Checks scale/zero-point shapes and picks the granularity. */
 static MscStatus q_granularity(MscOpCtx *ctx, QPlan *qp, const MscTensor *x, const MscTensor *scale,
                                const MscTensor *zp) {
@@ -128,10 +119,10 @@ static MscStatus q_prepare(MscOpCtx *ctx, QPlan *qp) {
     MscDType q = zp ? zp->dtype : out_attr ? (MscDType)out_attr : MSC_DTYPE_UINT8;
     if (zp && out_attr && out_attr != zp->dtype)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'output_dtype' %s differs from zero point dtype %s",
-                         dtype_code_name(out_attr, lbuf, sizeof lbuf), msc_dtype_name(zp->dtype));
+                         msc_op_dtype_code_name(out_attr, lbuf, sizeof lbuf), msc_dtype_name(zp->dtype));
     if (q != MSC_DTYPE_UINT8 && q != MSC_DTYPE_INT8)
       return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "quantized dtype %s not supported (uint8, int8)",
-                         dtype_code_name(zp ? zp->dtype : out_attr, lbuf, sizeof lbuf));
+                         msc_op_dtype_code_name(zp ? zp->dtype : out_attr, lbuf, sizeof lbuf));
     qp->q_dtype = q;
     qp->out_dtype = q;
   } else {
@@ -145,7 +136,7 @@ static MscStatus q_prepare(MscOpCtx *ctx, QPlan *qp) {
     if (out_attr) {
       if (out_attr != MSC_DTYPE_FLOAT32 && out_attr != MSC_DTYPE_FLOAT16)
         return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "attribute 'output_dtype': %s not supported",
-                           dtype_code_name(out_attr, lbuf, sizeof lbuf));
+                           msc_op_dtype_code_name(out_attr, lbuf, sizeof lbuf));
       qp->out_dtype = (MscDType)out_attr;
     }
   }

@@ -35,17 +35,6 @@
 #include "tensor.h"
 #include "error.h"
 
-/* Type-generic ops move whole elements: any dtype the core supports. */
-static MscStatus
-check_generic(MscOpCtx *ctx, uint32_t i)
-{
-  const MscTensor *t = msc_op_input(ctx, i);
-  if (t && !msc_dtype_is_supported(t->dtype))
-    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
-  return MSC_OK;
-}
-
-
 typedef enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC } ResizeMode;
 
 typedef enum {
@@ -389,7 +378,7 @@ resize_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
   ResizePlan p;
-  if (check_generic(ctx, 0) || resize_plan(ctx, &p))
+  if (msc_op_check_generic(ctx, 0) || resize_plan(ctx, &p))
     return ctx->status;
   if (p.mode != MODE_NEAREST && x->dtype != MSC_DTYPE_FLOAT32 && x->dtype != MSC_DTYPE_FLOAT16)
     return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "mode '%s' on %s input is not supported (float only)",
@@ -514,73 +503,9 @@ interp_taps(const ResizePlan *p, double x, int64_t in, int64_t *idx, double *w, 
 static void
 value_bytes(MscDType dtype, float f, uint8_t *v)
 {
-  double r = nearbyint((double)f);
-  memset(v, 0, 8);
-  switch (dtype) {
-  case MSC_DTYPE_FLOAT32:
-    memcpy(v, &f, 4);
-    break;
-  case MSC_DTYPE_FLOAT16: {
-    uint16_t h = msc_f32_to_f16(f);
-    memcpy(v, &h, 2);
-    break;
-  }
-  case MSC_DTYPE_DOUBLE: {
-    double d = f;
-    memcpy(v, &d, 8);
-    break;
-  }
-  case MSC_DTYPE_INT8:
-    *(int8_t *)v = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
-    break;
-  case MSC_DTYPE_UINT8:
-    *v = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
-    break;
-  case MSC_DTYPE_BOOL:
-    *v = f != 0.0f;
-    break;
-  case MSC_DTYPE_INT32: {
-    int32_t i = (int32_t)(r < INT32_MIN ? INT32_MIN : r > INT32_MAX ? INT32_MAX : r);
-    memcpy(v, &i, 4);
-    break;
-  }
-  default: {
-    int64_t i = (int64_t)(r < -9.2e18 ? -9.2e18 : r > 9.2e18 ? 9.2e18 : r);
-    memcpy(v, &i, 8);
-    break;
-  }
-  }
+  if (!msc_op_scalar_bytes(dtype, f, v)) /* any other dtype: the int64 bits */
+    msc_op_scalar_bytes(MSC_DTYPE_INT64, f, v);
 }
-
-#define GATHER_LOOP(T)                                                                           \
-  do {                                                                                           \
-    T cv;                                                                                        \
-    memcpy(&cv, cval, sizeof(T));                                                                \
-    const T *s = x->data;                                                                        \
-    T *d = y->data;                                                                              \
-    const int64_t *tl = tab[r - 1];                                                              \
-    for (int64_t row = 0; row < rows; row++) {                                                   \
-      int64_t src = 0;                                                                           \
-      for (int32_t k = 0; k < r - 1 && src >= 0; k++) {                                          \
-        int64_t t = tab[k][idx[k]];                                                              \
-        src = t < 0 ? -1 : src + t * xstr[k];                                                    \
-      }                                                                                          \
-      if (src < 0) {                                                                             \
-        for (int64_t i = 0; i < inner; i++)                                                      \
-          d[i] = cv;                                                                             \
-      } else {                                                                                   \
-        const T *q = s + src;                                                                    \
-        for (int64_t i = 0; i < inner; i++)                                                      \
-          d[i] = tl[i] >= 0 ? q[tl[i]] : cv;                                                     \
-      }                                                                                          \
-      d += inner;                                                                                \
-      for (int32_t k = r - 2; k >= 0; k--) {                                                     \
-        if (++idx[k] < y->dims[k])                                                               \
-          break;                                                                                 \
-        idx[k] = 0;                                                                              \
-      }                                                                                          \
-    }                                                                                            \
-  } while (0)
 
 static MscStatus
 run_nearest(MscOpCtx *ctx, const ResizePlan *p)
@@ -588,10 +513,8 @@ run_nearest(MscOpCtx *ctx, const ResizePlan *p)
   const MscTensor *x = ctx->in[0];
   MscTensor *y = ctx->out[0];
   int32_t r = x->rank;
-  int64_t *tab[MSC_MAX_RANK] = {0}, xstr[MSC_MAX_RANK], idx[MSC_MAX_RANK] = {0};
+  int64_t *tab[MSC_MAX_RANK] = {0};
   uint8_t cval[8];
-  int64_t numel = msc_tensor_numel(y);
-  MscStatus st = MSC_OK;
 
   value_bytes(x->dtype, p->extrapolation, cval);
   for (int32_t k = 0; k < r; k++) {
@@ -602,24 +525,7 @@ run_nearest(MscOpCtx *ctx, const ResizePlan *p)
       tab[k][o] = outside(p, c, in) ? -1 : clamp_index(nearest_index(p, c, p->scale[k]), in);
     }
   }
-  msc_shape_strides(r, x->dims, xstr);
-  int64_t inner = y->dims[r - 1], rows = numel / inner;
-  switch (msc_dtype_size(x->dtype)) {
-  case 1:
-    GATHER_LOOP(uint8_t);
-    break;
-  case 2:
-    GATHER_LOOP(uint16_t);
-    break;
-  case 4:
-    GATHER_LOOP(uint32_t);
-    break;
-  case 8:
-    GATHER_LOOP(uint64_t);
-    break;
-  default:
-    st = msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "dtype %s is not supported", msc_dtype_name(x->dtype));
-  }
+  MscStatus st = msc_op_table_gather(ctx, y, x, tab, cval);
   for (int32_t k = 0; k < r; k++)
     g_free(tab[k]);
   return st;

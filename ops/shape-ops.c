@@ -12,17 +12,6 @@
 #include "tensor.h"
 #include "error.h"
 
-/* Type-generic ops move whole elements: any dtype the core supports. */
-static MscStatus
-check_generic(MscOpCtx *ctx, uint32_t i)
-{
-  const MscTensor *t = msc_op_input(ctx, i);
-  if (t && !msc_dtype_is_supported(t->dtype))
-    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
-  return MSC_OK;
-}
-
-
 /* Upper bound for list inputs (shape, repeats, axes) we accept. */
 #define LIST_CAP 64
 
@@ -111,7 +100,7 @@ reshape_infer(MscOpCtx *ctx)
   int64_t allowzero = 0;
   char b1[200], b2[200];
 
-  if (check_generic(ctx, 0))
+  if (msc_op_check_generic(ctx, 0))
     return ctx->status;
   if (ctx->node->opset < 5) {
     const int64_t *a;
@@ -218,7 +207,7 @@ flatten_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
   int64_t axis, a;
-  if (check_generic(ctx, 0) || msc_op_attr_int(ctx, "axis", 1, &axis))
+  if (msc_op_check_generic(ctx, 0) || msc_op_attr_int(ctx, "axis", 1, &axis))
     return ctx->status;
   if (axis < 0 && ctx->node->opset < 11)
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "attribute 'axis' = %lld: negative axes need opset 11",
@@ -288,7 +277,7 @@ squeeze_infer(MscOpCtx *ctx)
   int64_t n_hint;
   int32_t r = 0;
 
-  if (check_generic(ctx, 0) || read_axes(ctx, axes, &n, &present, &known, &n_hint))
+  if (msc_op_check_generic(ctx, 0) || read_axes(ctx, axes, &n, &present, &known, &n_hint))
     return ctx->status;
   if (!known) {
     if (n_hint < 0 || n_hint > x->rank)
@@ -334,7 +323,7 @@ unsqueeze_infer(MscOpCtx *ctx)
   int present, known;
   int64_t n_hint;
 
-  if (check_generic(ctx, 0) || read_axes(ctx, axes, &n, &present, &known, &n_hint))
+  if (msc_op_check_generic(ctx, 0) || read_axes(ctx, axes, &n, &present, &known, &n_hint))
     return ctx->status;
   if (!present)
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, ctx->node->opset < 13 ? "attribute 'axes' is required"
@@ -457,7 +446,7 @@ static MscStatus
 identity_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
-  if (check_generic(ctx, 0))
+  if (msc_op_check_generic(ctx, 0))
     return ctx->status;
   return set_out(ctx, 0, x->dtype, x->rank, x->dims);
 }
@@ -503,7 +492,7 @@ dropout_infer(MscOpCtx *ctx)
   const MscTensor *x = ctx->in[0];
   float ratio;
   int64_t is_test;
-  if (check_generic(ctx, 0))
+  if (msc_op_check_generic(ctx, 0))
     return ctx->status;
   if (!msc_dtype_is_float(x->dtype))
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input 'data' must be a float tensor, got %s",
@@ -610,7 +599,7 @@ expand_infer(MscOpCtx *ctx)
   int64_t n_hint;
   int32_t r;
 
-  if (check_generic(ctx, 0) || read_list(ctx, 1, "shape", shape, &n, &known, &n_hint))
+  if (msc_op_check_generic(ctx, 0) || read_list(ctx, 1, "shape", shape, &n, &known, &n_hint))
     return ctx->status;
   if (!known) {
     if (n_hint < 0)
@@ -707,7 +696,7 @@ tile_infer(MscOpCtx *ctx)
   const MscTensor *x = ctx->in[0];
   int64_t rep[MSC_MAX_RANK], dims[MSC_MAX_RANK];
   int known;
-  if (check_generic(ctx, 0) || tile_repeats(ctx, rep, &known))
+  if (msc_op_check_generic(ctx, 0) || tile_repeats(ctx, rep, &known))
     return ctx->status;
   for (int32_t k = 0; k < x->rank; k++) {
     if (!known || x->dims[k] < 0) {

@@ -15,17 +15,6 @@
 #include "tensor.h"
 #include "error.h"
 
-/* Type-generic ops move whole elements: any dtype the core supports. */
-static MscStatus
-check_generic(MscOpCtx *ctx, uint32_t i)
-{
-  const MscTensor *t = msc_op_input(ctx, i);
-  if (t && !msc_dtype_is_supported(t->dtype))
-    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "input %u: dtype %s is not supported", i, msc_dtype_name(t->dtype));
-  return MSC_OK;
-}
-
-
 #define LIST_CAP 64
 
 
@@ -157,73 +146,26 @@ slice_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
   SlicePlan p;
-  if (check_generic(ctx, 0) || slice_plan(ctx, &p))
+  if (msc_op_check_generic(ctx, 0) || slice_plan(ctx, &p))
     return ctx->status;
   return msc_op_set_output(ctx, 0, x->dtype, x->rank, p.len);
 }
-
-#define STRIDED_LOOP(T)                                                                          \
-  do {                                                                                           \
-    const T *s = x->data;                                                                        \
-    T *d = y->data;                                                                              \
-    for (int64_t row = 0; row < rows; row++) {                                                   \
-      const T *q = s + off;                                                                      \
-      if (istr == 1)                                                                             \
-        memcpy(d, q, (size_t)inner * sizeof(T));                                                 \
-      else                                                                                       \
-        for (int64_t i = 0; i < inner; i++)                                                      \
-          d[i] = q[i * istr];                                                                    \
-      d += inner;                                                                                \
-      for (int32_t k = r - 2; k >= 0; k--) {                                                     \
-        off += ostr[k];                                                                          \
-        if (++idx[k] < y->dims[k])                                                               \
-          break;                                                                                 \
-        off -= ostr[k] * y->dims[k];                                                             \
-        idx[k] = 0;                                                                              \
-      }                                                                                          \
-    }                                                                                            \
-  } while (0)
 
 static MscStatus
 slice_run(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0];
-  MscTensor *y = ctx->out[0];
   SlicePlan p;
-  int64_t xstr[MSC_MAX_RANK], ostr[MSC_MAX_RANK], idx[MSC_MAX_RANK] = {0}, off = 0;
+  int64_t xstr[MSC_MAX_RANK], ostr[MSC_MAX_RANK], off = 0;
   int32_t r = x->rank;
   if (slice_plan(ctx, &p))
     return ctx->status;
-  int64_t numel = msc_tensor_numel(y);
-  if (numel <= 0)
-    return MSC_OK;
-  if (r == 0) {
-    memcpy(y->data, x->data, msc_dtype_size(x->dtype));
-    return MSC_OK;
-  }
   msc_shape_strides(r, x->dims, xstr);
   for (int32_t k = 0; k < r; k++) {
     off += p.start[k] * xstr[k];
     ostr[k] = p.step[k] * xstr[k];
   }
-  int64_t inner = y->dims[r - 1], rows = numel / inner, istr = ostr[r - 1];
-  switch (msc_dtype_size(x->dtype)) {
-  case 1:
-    STRIDED_LOOP(uint8_t);
-    break;
-  case 2:
-    STRIDED_LOOP(uint16_t);
-    break;
-  case 4:
-    STRIDED_LOOP(uint32_t);
-    break;
-  case 8:
-    STRIDED_LOOP(uint64_t);
-    break;
-  default:
-    return msc_op_fail(ctx, MSC_ERR_UNSUPPORTED, "dtype %s is not supported", msc_dtype_name(x->dtype));
-  }
-  return MSC_OK;
+  return msc_op_strided_copy(ctx, ctx->out[0], x, off, ostr);
 }
 
 static const MscOpDef slice_def = {
@@ -240,7 +182,7 @@ gather_infer(MscOpCtx *ctx)
 {
   const MscTensor *x = ctx->in[0], *ind = ctx->in[1];
   int64_t axis, dims[MSC_MAX_RANK];
-  if (check_generic(ctx, 0) || msc_op_attr_int(ctx, "axis", 0, &axis) ||
+  if (msc_op_check_generic(ctx, 0) || msc_op_attr_int(ctx, "axis", 0, &axis) ||
       msc_op_norm_axis(ctx, "attribute 'axis'", axis, x->rank, 0, &axis))
     return ctx->status;
   if (ind->dtype != MSC_DTYPE_INT64 && ind->dtype != MSC_DTYPE_INT32)

@@ -8,96 +8,24 @@
 
 #include "error.h"
 #include "graph.h"
+#include "op-tester.h"
 #include "ops.h"
 #include "tensor.h"
 
 #define MAXSP 3
 
-/* ---- node building helpers ---------------------------------------------- */
+/* ---- node building (shared helpers in op-tester.h) ---------------------- */
 
-static void
-add_attr_int(MscNode *n, const char *name, int64_t v)
-{
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INT;
-  a.i = v;
-  msc_node_add_attr(n, &a);
-}
-
-static void
-add_attr_ints(MscNode *n, const char *name, const int64_t *v, size_t cnt)
-{
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, cnt * sizeof *v);
-  a.n = cnt;
-  msc_node_add_attr(n, &a);
-}
-
-static void
-add_attr_string(MscNode *n, const char *name, const char *s)
-{
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_STRING;
-  a.s = g_strdup(s);
-  a.s_len = strlen(s);
-  msc_node_add_attr(n, &a);
-}
-
-/* One node with @n_in inputs (named in0..) and one output; resolved. */
+/* One node with @n_in inputs (named in0.., @present: NULL = all) and one
+ * output "y". */
 static MscNode *
 make_node(MscGraph *g, const char *op_type, int64_t opset, uint32_t n_in, const gboolean *present)
 {
-  MscNode *n = msc_graph_add_node(g, "n0", op_type, "", opset);
-  MscValue *ins[16] = {0};
-  for (uint32_t i = 0; i < n_in; i++) {
-    if (present && !present[i])
-      continue;
-    char name[16];
-    g_snprintf(name, sizeof name, "in%u", i);
-    ins[i] = msc_graph_get_or_add_value(g, name);
-  }
-  MscValue *out = msc_graph_get_or_add_value(g, "y");
-  msc_node_set_io(n, ins, n_in, &out, 1);
-  return n;
-}
-
-/* Resolves and executes; returns the output or NULL with *err set. */
-static MscTensor *
-exec_node(MscGraph *g, MscNode *n, const MscTensor *const *inputs, GError **err)
-{
-  if (!msc_graph_resolve_ops(g, err))
-    return NULL;
-  MscTensor *out[1] = {NULL};
-  if (!msc_node_execute(n, inputs, out, err))
-    return NULL;
-  return out[0];
-}
-
-static void
-fill_random(MscTensor *t, GRand *r, double lo, double hi)
-{
-  int64_t n = msc_tensor_numel(t);
-  for (int64_t i = 0; i < n; i++) {
-    double v = g_rand_double_range(r, lo, hi);
-    if (msc_dtype_is_integer(t->dtype))
-      v = floor(v);
-    msc_tensor_set_f64(t, i, v);
-  }
-}
-
-static void
-assert_message(GError *err, MscStatus code, const char *needle)
-{
-  g_assert_nonnull(err);
-  g_assert_cmpint(err->domain, ==, MSC_ERROR);
-  if (strstr(err->message, needle) == NULL || err->code != (int)code)
-    g_test_message("error %d: %s", err->code, err->message);
-  g_assert_cmpint(err->code, ==, code);
-  g_assert_nonnull(strstr(err->message, needle));
+  uint32_t absent = 0;
+  for (uint32_t i = 0; present && i < n_in; i++)
+    if (!present[i])
+      absent |= 1u << i;
+  return ot_make_node(g, "n0", op_type, opset, n_in, absent, 1, 0, "y");
 }
 
 /* Resolves SAME/VALID/explicit pads and the output size of one dim, on its
@@ -176,10 +104,10 @@ conv_case_build(const ConvTester *t, ConvCase *c)
   c->w = msc_tensor_new(t->dtype, t->nsp + 2, wd, NULL);
   int64_t bd = t->M;
   c->b = t->has_bias ? msc_tensor_new(t->dtype, 1, &bd, NULL) : NULL;
-  fill_random(c->x, r, -1, 1);
-  fill_random(c->w, r, -1, 1);
+  ot_fill_random(c->x, r, -1, 1);
+  ot_fill_random(c->w, r, -1, 1);
   if (c->b)
-    fill_random(c->b, r, -1, 1);
+    ot_fill_random(c->b, r, -1, 1);
   g_rand_free(r);
 
   c->g = msc_graph_new("conv");
@@ -261,7 +189,7 @@ conv_tester_test(const ConvTester *t)
   conv_case_build(t, &c);
   const MscTensor *ins[3] = {c.x, c.w, c.b};
   GError *err = NULL;
-  MscTensor *y = exec_node(c.g, c.node, ins, &err);
+  MscTensor *y = ot_execute1(c.g, c.node, ins, &err);
   g_assert_no_error(err);
   g_assert_nonnull(y);
 
@@ -305,9 +233,9 @@ conv_tester_expect_error(const ConvTester *t, MscStatus code, const char *needle
   conv_case_build(t, &c);
   const MscTensor *ins[3] = {c.x, c.w, c.b};
   GError *err = NULL;
-  MscTensor *y = exec_node(c.g, c.node, ins, &err);
+  MscTensor *y = ot_execute1(c.g, c.node, ins, &err);
   g_assert_null(y);
-  assert_message(err, code, needle);
+  ot_assert_error(err, code, needle);
   g_assert_nonnull(strstr(err->message, "node 'n0' (Conv)"));
   g_clear_error(&err);
   conv_case_clear(&c);
@@ -342,7 +270,7 @@ test_conv2d_hand_computed(void)
     ((float *)w->data)[i] = 1.0f;
   const MscTensor *ins[2] = {x, w};
   GError *err = NULL;
-  g_autoptr(MscTensor) y = exec_node(g, n, ins, &err);
+  g_autoptr(MscTensor) y = ot_execute1(g, n, ins, &err);
   g_assert_no_error(err);
   static const float want[25] = {12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108,
                                  117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84};
@@ -691,8 +619,8 @@ test_conv2d_error_w_rank(void)
   MscTensor *w3 = msc_tensor_new(MSC_DTYPE_FLOAT32, 3, wd, NULL);
   const MscTensor *ins[3] = {c.x, w3, c.b};
   GError *err = NULL;
-  g_assert_null(exec_node(c.g, c.node, ins, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "input 'W': rank 3 [8,4,3] does not match input 'X' rank 4 [1,4,9,9]");
+  g_assert_null(ot_execute1(c.g, c.node, ins, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "input 'W': rank 3 [8,4,3] does not match input 'X' rank 4 [1,4,9,9]");
   g_clear_error(&err);
   msc_tensor_free(w3);
   conv_case_clear(&c);
@@ -720,8 +648,8 @@ test_conv2d_error_pads_length(void)
   add_attr_ints(c.node, "pads", pads, 2);
   const MscTensor *ins[3] = {c.x, c.w, c.b};
   GError *err = NULL;
-  g_assert_null(exec_node(c.g, c.node, ins, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "attribute 'pads': 2 values, expected 4");
+  g_assert_null(ot_execute1(c.g, c.node, ins, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "attribute 'pads': 2 values, expected 4");
   g_clear_error(&err);
   conv_case_clear(&c);
 }
@@ -738,8 +666,8 @@ test_conv2d_error_kernel_shape_mismatch(void)
   add_attr_ints(c.node, "kernel_shape", ks, 2);
   const MscTensor *ins[3] = {c.x, c.w, c.b};
   GError *err = NULL;
-  g_assert_null(exec_node(c.g, c.node, ins, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "attribute 'kernel_shape': value 5 at dim 1 != W spatial dim 3");
+  g_assert_null(ot_execute1(c.g, c.node, ins, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "attribute 'kernel_shape': value 5 at dim 1 != W spatial dim 3");
   g_clear_error(&err);
   conv_case_clear(&c);
 }
@@ -755,8 +683,8 @@ test_conv2d_error_bias_length(void)
   MscTensor *b7 = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, &bd, NULL);
   const MscTensor *ins[3] = {c.x, c.w, b7};
   GError *err = NULL;
-  g_assert_null(exec_node(c.g, c.node, ins, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "input 'B': shape [7], expected [8]");
+  g_assert_null(ot_execute1(c.g, c.node, ins, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "input 'B': shape [7], expected [8]");
   g_clear_error(&err);
   msc_tensor_free(b7);
   conv_case_clear(&c);
@@ -791,8 +719,8 @@ test_conv2d_error_rank2(void)
   g_autoptr(MscTensor) w = msc_tensor_new(MSC_DTYPE_FLOAT32, 2, d2, NULL);
   const MscTensor *ins[2] = {x, w};
   GError *err = NULL;
-  g_assert_null(exec_node(g, n, ins, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "input 'X': rank 2, expected >= 3");
+  g_assert_null(ot_execute1(g, n, ins, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "input 'X': rank 2, expected >= 3");
   g_clear_error(&err);
 }
 
@@ -924,10 +852,10 @@ convt_tester_test(const ConvTTester *t)
   g_autoptr(MscTensor) w = msc_tensor_new(MSC_DTYPE_FLOAT32, t->nsp + 2, wd, NULL);
   int64_t bd = t->M;
   g_autoptr(MscTensor) b = t->has_bias ? msc_tensor_new(MSC_DTYPE_FLOAT32, 1, &bd, NULL) : NULL;
-  fill_random(x, r, -1, 1);
-  fill_random(w, r, -1, 1);
+  ot_fill_random(x, r, -1, 1);
+  ot_fill_random(w, r, -1, 1);
   if (b)
-    fill_random(b, r, -1, 1);
+    ot_fill_random(b, r, -1, 1);
   g_rand_free(r);
 
   g_autoptr(MscGraph) g = msc_graph_new("convt");
@@ -946,7 +874,7 @@ convt_tester_test(const ConvTTester *t)
     add_attr_string(n, "auto_pad", t->auto_pad);
   const MscTensor *ins[3] = {x, w, b};
   GError *err = NULL;
-  g_autoptr(MscTensor) y = exec_node(g, n, ins, &err);
+  g_autoptr(MscTensor) y = ot_execute1(g, n, ins, &err);
   g_assert_no_error(err);
 
   /* reference: resolve pads/out per the spec, then scatter */
@@ -1048,7 +976,7 @@ test_convt_same_upper_hand(void)
     ((float *)w->data)[i] = 1.0f;
   const MscTensor *ins[2] = {x, w};
   GError *err = NULL;
-  g_autoptr(MscTensor) y = exec_node(g, n, ins, &err);
+  g_autoptr(MscTensor) y = ot_execute1(g, n, ins, &err);
   g_assert_no_error(err);
   g_assert_cmpint(y->dims[2], ==, 6);
   g_assert_cmpint(y->dims[3], ==, 6);
@@ -1152,8 +1080,8 @@ test_convt_error_channels(void)
   g_autoptr(MscTensor) w = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, wd, NULL);
   const MscTensor *ins[2] = {x, w};
   GError *err = NULL;
-  g_assert_null(exec_node(g, n, ins, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "input channels 3 of 'X' [1,3,4,4] != W.dims[0] 2");
+  g_assert_null(ot_execute1(g, n, ins, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "input channels 3 of 'X' [1,3,4,4] != W.dims[0] 2");
   g_clear_error(&err);
 
   g_autoptr(MscGraph) g2 = msc_graph_new("convt");
@@ -1162,8 +1090,8 @@ test_convt_error_channels(void)
   int64_t wd3[4] = {3, 2, 3, 3};
   g_autoptr(MscTensor) w3 = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, wd3, NULL);
   const MscTensor *ins2[2] = {x, w3};
-  g_assert_null(exec_node(g2, n2, ins2, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "input channels 3 not divisible by group 2");
+  g_assert_null(ot_execute1(g2, n2, ins2, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "input channels 3 not divisible by group 2");
   g_clear_error(&err);
 }
 
@@ -1210,7 +1138,7 @@ static MscTensor *
 q_scalar_or_vec(MscDType dt, int64_t n, GRand *r, double lo, double hi)
 {
   MscTensor *t = n ? msc_tensor_new(dt, 1, &n, NULL) : msc_tensor_new(dt, 0, NULL, NULL);
-  fill_random(t, r, lo, hi);
+  ot_fill_random(t, r, lo, hi);
   return t;
 }
 
@@ -1232,8 +1160,8 @@ qconv_tester_test(const QConvTester *t)
   }
   g_autoptr(MscTensor) x = msc_tensor_new(t->xdt, t->nsp + 2, xd, NULL);
   g_autoptr(MscTensor) w = msc_tensor_new(t->wdt, t->nsp + 2, wd, NULL);
-  fill_random(x, r, q_lo(t->xdt), q_lo(t->xdt) + 256);
-  fill_random(w, r, q_lo(t->wdt), q_lo(t->wdt) + 256);
+  ot_fill_random(x, r, q_lo(t->xdt), q_lo(t->xdt) + 256);
+  ot_fill_random(w, r, q_lo(t->wdt), q_lo(t->wdt) + 256);
   g_autoptr(MscTensor) xzp = t->has_xzp ? q_scalar_or_vec(t->xdt, 0, r, q_lo(t->xdt), q_lo(t->xdt) + 256) : NULL;
   g_autoptr(MscTensor) wzp =
       t->wzp_mode ? q_scalar_or_vec(t->wdt, t->wzp_mode == 2 ? t->M : 0, r, q_lo(t->wdt), q_lo(t->wdt) + 256) : NULL;
@@ -1244,7 +1172,7 @@ qconv_tester_test(const QConvTester *t)
   int64_t bd = t->M;
   g_autoptr(MscTensor) b = t->has_bias ? msc_tensor_new(MSC_DTYPE_INT32, 1, &bd, NULL) : NULL;
   if (b)
-    fill_random(b, r, -3000, 3000);
+    ot_fill_random(b, r, -3000, 3000);
   g_rand_free(r);
 
   g_autoptr(MscGraph) g = msc_graph_new("qconv");
@@ -1268,7 +1196,7 @@ qconv_tester_test(const QConvTester *t)
   else
     add_attr_ints(n, "pads", t->pads, 2 * t->nsp);
   GError *err = NULL;
-  g_autoptr(MscTensor) y = exec_node(g, n, ins, &err);
+  g_autoptr(MscTensor) y = ot_execute1(g, n, ins, &err);
   g_assert_no_error(err);
   g_assert_cmpint(y->dtype, ==, t->qlinear ? t->ydt : MSC_DTYPE_INT32);
 
@@ -1398,7 +1326,7 @@ test_conv_integer_extremes(void)
   ((int8_t *)wzp->data)[0] = 127;
   const MscTensor *ins[4] = {x, w, xzp, wzp};
   GError *err = NULL;
-  g_autoptr(MscTensor) y = exec_node(g, n, ins, &err);
+  g_autoptr(MscTensor) y = ot_execute1(g, n, ins, &err);
   g_assert_no_error(err);
   g_assert_cmpint(msc_tensor_numel(y), ==, 5);
   for (int i = 0; i < 5; i++)
@@ -1463,7 +1391,7 @@ qlinear_1x1(MscDType ydt, const uint8_t *xv, int nx, int xzp_val, float y_scale,
   msc_tensor_set_f64(yzp, 0, yzp_val);
   msc_tensor_set_f64(xzp, 0, xzp_val);
   const MscTensor *ins[8] = {x, xs, xzp, w, ws, wzp, ys, yzp};
-  MscTensor *y = exec_node(g, n, ins, err);
+  MscTensor *y = ot_execute1(g, n, ins, err);
   MscTensor *all[] = {x, w, xs, ws, ys, xzp, wzp, yzp};
   for (guint i = 0; i < G_N_ELEMENTS(all); i++)
     msc_tensor_free(all[i]);
@@ -1526,13 +1454,13 @@ test_qlinear_conv_error_w_scale(void)
   g_autoptr(MscTensor) zp = msc_tensor_new(MSC_DTYPE_UINT8, 0, NULL, NULL);
   const MscTensor *ins[8] = {x, s0, zp, w, ws5, zp, s0, zp};
   GError *err = NULL;
-  g_assert_null(exec_node(g, n, ins, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "input 'w_scale': shape [5], expected a scalar or [6]");
+  g_assert_null(ot_execute1(g, n, ins, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "input 'w_scale': shape [5], expected a scalar or [6]");
   g_clear_error(&err);
   g_autoptr(MscTensor) xf = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, xd, NULL);
   const MscTensor *ins2[8] = {xf, s0, zp, w, s0, zp, s0, zp};
-  g_assert_null(exec_node(g, n, ins2, &err));
-  assert_message(err, MSC_ERR_UNSUPPORTED, "input 'x': dtype float32 not supported (uint8 or int8)");
+  g_assert_null(ot_execute1(g, n, ins2, &err));
+  ot_assert_error(err, MSC_ERR_UNSUPPORTED, "input 'x': dtype float32 not supported (uint8 or int8)");
   g_clear_error(&err);
   (void)t;
 }
@@ -1551,12 +1479,12 @@ test_conv_integer_error_xzp(void)
   g_autoptr(MscTensor) wzp_i8 = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
   const MscTensor *ins[4] = {x, w, xzp4, wzp};
   GError *err = NULL;
-  g_assert_null(exec_node(g, n, ins, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "input 'x_zero_point': shape [4], expected a scalar");
+  g_assert_null(ot_execute1(g, n, ins, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "input 'x_zero_point': shape [4], expected a scalar");
   g_clear_error(&err);
   const MscTensor *ins2[4] = {x, w, NULL, wzp_i8};
-  g_assert_null(exec_node(g, n, ins2, &err));
-  assert_message(err, MSC_ERR_INVALID_ARG, "input 'w_zero_point': dtype int8, expected uint8");
+  g_assert_null(ot_execute1(g, n, ins2, &err));
+  ot_assert_error(err, MSC_ERR_INVALID_ARG, "input 'w_zero_point': dtype int8, expected uint8");
   g_clear_error(&err);
 }
 

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "graph.h"
+#include "op-tester.h"
 #include "op-util.h"
 #include "ops.h"
 #include "tensor.h"
@@ -34,17 +35,11 @@ static MscNode *
 build_node(MscGraph *g, const char *op, int64_t opset, uint32_t n_in, const MscTensor *const *in, const TAttr *attrs,
            size_t n_attrs)
 {
-  MscNode *n = msc_graph_add_node(g, "node0", op, "", opset);
-  MscValue *ins[8] = {0};
-  for (uint32_t i = 0; i < n_in; i++) {
+  uint32_t absent = 0;
+  for (uint32_t i = 0; i < n_in; i++)
     if (!in[i])
-      continue;
-    char name[16];
-    g_snprintf(name, sizeof name, "in%u", i);
-    ins[i] = msc_graph_get_or_add_value(g, name);
-  }
-  MscValue *out = msc_graph_get_or_add_value(g, "y");
-  msc_node_set_io(n, ins, n_in, &out, 1);
+      absent |= 1u << i;
+  MscNode *n = ot_make_node(g, "node0", op, opset, n_in, absent, 1, 0, "y");
   for (size_t k = 0; k < n_attrs; k++) {
     MscAttr a = {0};
     a.name = g_strdup(attrs[k].name);
@@ -71,12 +66,7 @@ run_op(const char *op, int64_t opset, const MscTensor *const *in, uint32_t n_in,
 {
   g_autoptr(MscGraph) g = msc_graph_new("t");
   MscNode *n = build_node(g, op, opset, n_in, in, attrs, n_attrs);
-  if (!msc_graph_resolve_ops(g, err))
-    return NULL;
-  MscTensor *out[1] = {NULL};
-  if (!msc_node_execute(n, in, out, err))
-    return NULL;
-  return out[0];
+  return ot_execute1(g, n, in, err);
 }
 
 /* Like run_op but asserts success. */
@@ -145,22 +135,8 @@ static MscTensor *
 mk_random(MscDType dt, int32_t rank, const int64_t *dims, GRand *r, double lo, double hi)
 {
   MscTensor *t = mk(dt, rank, dims, NULL);
-  int64_t n = msc_tensor_numel(t);
-  for (int64_t i = 0; i < n; i++) {
-    double v = g_rand_double_range(r, lo, hi);
-    if (msc_dtype_is_integer(dt))
-      v = floor(v);
-    msc_tensor_set_f64(t, i, v);
-  }
+  ot_fill_random(t, r, lo, hi);
   return t;
-}
-
-static void
-assert_shape(const MscTensor *t, int32_t rank, const int64_t *dims)
-{
-  g_assert_cmpint(t->rank, ==, rank);
-  for (int32_t d = 0; d < rank; d++)
-    g_assert_cmpint(t->dims[d], ==, dims[d]);
 }
 
 static void
@@ -279,7 +255,7 @@ check_broadcast_pairs(const char *op, RefFn f, MscDType dt, double lo, double hi
     g_autoptr(MscTensor) b = mk_random(dt, sp->rb, sp->db, r, lo, hi);
     const MscTensor *in[2] = {a, b};
     g_autoptr(MscTensor) out = run_ok(op, 14, in, 2, NULL, 0);
-    assert_shape(out, ro, dout);
+    ot_assert_dims(out, ro, dout);
     int64_t n = msc_tensor_numel(out);
     g_autofree double *want = g_new0(double, n + 1);
     ref_binary(a, b, out, f, want);
@@ -387,7 +363,7 @@ test_binary_old_broadcast(void)
   TAttr ax1[] = {A_INT("broadcast", 1), A_INT("axis", 1), {.name = "consumed_inputs", .type = MSC_ATTR_INTS,
                                                            .ints = (const int64_t[]){0, 0}, .n = 2}};
   g_autoptr(MscTensor) o = run_ok("Add", 6, (const MscTensor *[]){a, b}, 2, ax1, 3);
-  assert_shape(o, 4, da);
+  ot_assert_dims(o, 4, da);
   const float *pa = a->data, *pb = b->data, *po = o->data;
   for (int64_t i = 0; i < 120; i++) {
     int64_t c = (i / 20) % 3, h = (i / 5) % 4;
@@ -421,7 +397,7 @@ test_binary_old_broadcast(void)
   assert_fails("Add", 6, (const MscTensor *[]){b, a}, 2, bc, 1, MSC_ERR_INVALID_ARG, "higher rank", NULL);
   /* the same shapes broadcast numpy-style from opset 7 */
   g_autoptr(MscTensor) o5 = run_ok("Add", 7, (const MscTensor *[]){a, s}, 2, NULL, 0);
-  assert_shape(o5, 4, da);
+  ot_assert_dims(o5, 4, da);
 }
 
 static void
@@ -537,7 +513,7 @@ test_variadic(void)
   for (int k = 0; k < 4; k++) {
     g_autoptr(MscTensor) o = run_ok(ops[k], 13, in, 3, NULL, 0);
     int64_t want_dims[2] = {3, 4};
-    assert_shape(o, 2, want_dims);
+    ot_assert_dims(o, 2, want_dims);
     double want[12];
     for (int i = 0; i < 3; i++)
       for (int j = 0; j < 4; j++) {
@@ -556,7 +532,7 @@ test_variadic(void)
     want3[i] = 2 * (double)(float)msc_tensor_get_f64(a, i / 4) + msc_tensor_get_f64(b, i % 4);
   assert_values(s3, want3, 12, 1e-6);
   g_autoptr(MscTensor) one = run_ok("Mean", 8, (const MscTensor *[]){b}, 1, NULL, 0);
-  assert_shape(one, 2, db);
+  ot_assert_dims(one, 2, db);
   for (int j = 0; j < 4; j++)
     g_assert_cmpfloat(msc_tensor_get_f64(one, j), ==, msc_tensor_get_f64(b, j));
   /* Mean of integers is not defined */
@@ -600,7 +576,7 @@ test_compare_logic_where(void)
   for (int k = 0; k < 5; k++) {
     g_autoptr(MscTensor) o = run_ok(ops[k], 13, (const MscTensor *[]){a, b}, 2, NULL, 0);
     g_assert_cmpint(o->dtype, ==, MSC_DTYPE_BOOL);
-    assert_shape(o, 2, d23);
+    ot_assert_dims(o, 2, d23);
     assert_ints(o, want[k], 6);
   }
   g_autoptr(MscTensor) p = mk_i64(MSC_DTYPE_BOOL, 1, d3, (int64_t[]){1, 0, 1});
@@ -618,7 +594,7 @@ test_compare_logic_where(void)
   g_autoptr(MscTensor) x = mk(MSC_DTYPE_FLOAT32, 2, d21, (double[]){10, 20});
   g_autoptr(MscTensor) y = mk(MSC_DTYPE_FLOAT32, 0, NULL, (double[]){-1});
   g_autoptr(MscTensor) w = run_ok("Where", 16, (const MscTensor *[]){p, x, y}, 3, NULL, 0);
-  assert_shape(w, 2, d23);
+  ot_assert_dims(w, 2, d23);
   assert_values(w, (double[]){10, -1, 10, 20, -1, 20}, 6, 0);
   g_autoptr(MscTensor) xi = mk_i64(MSC_DTYPE_INT64, 1, d3, (int64_t[]){1, 2, 3});
   g_autoptr(MscTensor) yi = mk_i64(MSC_DTYPE_INT64, 2, d21, (int64_t[]){7, 8});
@@ -645,7 +621,7 @@ test_static_infer(void)
   MscOpCtx ctx = {.node = n, .in = in, .n_in = 2, .out = outs, .n_out = 1, .static_infer = 1};
   g_assert_cmpint(n->op->infer(&ctx), ==, MSC_OK);
   int64_t want[3] = {4, -1, 3};
-  assert_shape(out, 3, want);
+  ot_assert_dims(out, 3, want);
   g_assert_cmpint(out->dtype, ==, MSC_DTYPE_FLOAT32);
   /* Clip with a min whose value is unknown */
   g_autoptr(MscGraph) g2 = msc_graph_new("t2");
@@ -655,7 +631,7 @@ test_static_infer(void)
   g_assert_true(msc_graph_resolve_ops(g2, &err));
   MscOpCtx ctx2 = {.node = n2, .in = in2, .n_in = 2, .out = outs, .n_out = 1, .static_infer = 1};
   g_assert_cmpint(n2->op->infer(&ctx2), ==, MSC_OK);
-  assert_shape(out, 2, da);
+  ot_assert_dims(out, 2, da);
   /* QuantizeLinear: output dtype from the zero point */
   g_autoptr(MscGraph) g3 = msc_graph_new("t3");
   g_autoptr(MscTensor) zp = msc_tensor_new_info(MSC_DTYPE_INT8, 0, NULL);
@@ -665,7 +641,7 @@ test_static_infer(void)
   MscOpCtx ctx3 = {.node = n3, .in = in3, .n_in = 3, .out = outs, .n_out = 1, .static_infer = 1};
   g_assert_cmpint(n3->op->infer(&ctx3), ==, MSC_OK);
   g_assert_cmpint(out->dtype, ==, MSC_DTYPE_INT8);
-  assert_shape(out, 2, da);
+  ot_assert_dims(out, 2, da);
 }
 
 /* ---- unary ---------------------------------------------------------------- */
@@ -732,7 +708,7 @@ test_unary_reference(void)
   for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
     const MscTensor *src = cases[c].positive ? xp : x;
     g_autoptr(MscTensor) o = run_ok(cases[c].op, cases[c].opset, &src, 1, cases[c].attrs, cases[c].n_attrs);
-    assert_shape(o, 3, d);
+    ot_assert_dims(o, 3, d);
     for (int64_t i = 0; i < n; i++)
       want[i] = cases[c].f(msc_tensor_get_f64(src, i));
     g_test_message("%s", cases[c].op);
@@ -1067,7 +1043,7 @@ test_double_old_broadcast(void)
   g_autoptr(MscTensor) b = mk_random(MSC_DTYPE_DOUBLE, 2, db, r, -1, 1);
   TAttr ax1[] = {A_INT("broadcast", 1), A_INT("axis", 1)};
   g_autoptr(MscTensor) o = run_ok("Add", 6, (const MscTensor *[]){a, b}, 2, ax1, 2);
-  assert_shape(o, 4, da);
+  ot_assert_dims(o, 4, da);
   g_autoptr(MscTensor) o2 = run_ok("Div", 1, (const MscTensor *[]){a, b}, 2, ax1, 2);
   for (int64_t i = 0; i < 120; i++) {
     int64_t k = ((i / 20) % 3) * 4 + (i / 5) % 4;
@@ -1104,7 +1080,7 @@ test_double_variadic_pow_where(void)
   for (int k = 0; k < 4; k++) {
     g_autoptr(MscTensor) o = run_ok(ops[k], 13, (const MscTensor *[]){a, b, c}, 3, NULL, 0);
     int64_t d34[2] = {3, 4};
-    assert_shape(o, 2, d34);
+    ot_assert_dims(o, 2, d34);
     for (int i = 0; i < 3; i++)
       for (int j = 0; j < 4; j++) {
         double x = dv(a, i), y = dv(b, j), z = dv(c, j);
@@ -1195,7 +1171,7 @@ test_double_unary(void)
     const MscTensor *src = cases[c].positive ? xp : x;
     g_autoptr(MscTensor) o = run_ok(cases[c].op, cases[c].opset, &src, 1, cases[c].attrs, cases[c].n_attrs);
     g_assert_cmpint(o->dtype, ==, MSC_DTYPE_DOUBLE);
-    assert_shape(o, 2, d);
+    ot_assert_dims(o, 2, d);
     for (int64_t i = 0; i < n; i++)
       want[i] = cases[c].f(dv(src, i));
     g_test_message("%s", cases[c].op);
@@ -1312,7 +1288,7 @@ test_double_constant_and_movement(void)
     g_assert_true(msc_node_execute(n, NULL, out, &err));
     g_assert_no_error(err);
     g_autoptr(MscTensor) o = out[0];
-    assert_shape(o, 1, d3);
+    ot_assert_dims(o, 1, d3);
     g_assert_cmpmem(o->data, 24, v->data, 24);
   }
   {
@@ -1330,7 +1306,7 @@ test_double_constant_and_movement(void)
     g_assert_no_error(err);
     g_autoptr(MscTensor) o = out[0];
     g_assert_cmpint(o->dtype, ==, MSC_DTYPE_DOUBLE);
-    assert_shape(o, 2, (int64_t[]){2, 3});
+    ot_assert_dims(o, 2, (int64_t[]){2, 3});
     for (int i = 0; i < 6; i++)
       g_assert_cmpfloat(dv(o, i), ==, 0.1);
   }
@@ -1341,28 +1317,28 @@ test_double_constant_and_movement(void)
   g_assert_cmpmem(id->data, 48, x->data, 48);
   g_autoptr(MscTensor) shp = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){-1});
   g_autoptr(MscTensor) rs = run_ok("Reshape", 14, (const MscTensor *[]){x, shp}, 2, NULL, 0);
-  assert_shape(rs, 1, (int64_t[]){6});
+  ot_assert_dims(rs, 1, (int64_t[]){6});
   g_assert_cmpmem(rs->data, 48, x->data, 48);
   g_autoptr(MscTensor) tr = run_ok("Transpose", 13, (const MscTensor *[]){x}, 1, NULL, 0);
-  assert_shape(tr, 2, (int64_t[]){3, 2});
+  ot_assert_dims(tr, 2, (int64_t[]){3, 2});
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 2; j++)
       g_assert_cmpfloat(dv(tr, i * 2 + j), ==, px[j * 3 + i]);
   TAttr ax1[] = {A_INT("axis", 1)};
   g_autoptr(MscTensor) cc = run_ok("Concat", 13, (const MscTensor *[]){x, x}, 2, ax1, 1);
-  assert_shape(cc, 2, (int64_t[]){2, 6});
+  ot_assert_dims(cc, 2, (int64_t[]){2, 6});
   for (int i = 0; i < 12; i++)
     g_assert_cmpfloat(dv(cc, i), ==, px[(i / 6) * 3 + (i % 6) % 3]);
   g_autoptr(MscTensor) st = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){1});
   g_autoptr(MscTensor) en = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){3});
   g_autoptr(MscTensor) axs = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){1});
   g_autoptr(MscTensor) sl = run_ok("Slice", 13, (const MscTensor *[]){x, st, en, axs}, 4, NULL, 0);
-  assert_shape(sl, 2, (int64_t[]){2, 2});
+  ot_assert_dims(sl, 2, (int64_t[]){2, 2});
   for (int i = 0; i < 4; i++)
     g_assert_cmpfloat(dv(sl, i), ==, px[(i / 2) * 3 + 1 + i % 2]);
   g_autoptr(MscTensor) idx = mk_i64(MSC_DTYPE_INT64, 1, (int64_t[]){2}, (int64_t[]){2, 0});
   g_autoptr(MscTensor) ga = run_ok("Gather", 13, (const MscTensor *[]){x, idx}, 2, ax1, 1);
-  assert_shape(ga, 2, (int64_t[]){2, 2});
+  ot_assert_dims(ga, 2, (int64_t[]){2, 2});
   for (int i = 0; i < 4; i++)
     g_assert_cmpfloat(dv(ga, i), ==, px[(i / 2) * 3 + (i % 2 ? 0 : 2)]);
 }

@@ -9,54 +9,13 @@
 
 #include "error.h"
 #include "graph.h"
+#include "op-tester.h"
 #include "ops.h"
 #include "tensor.h"
 
 #define MAXSP 3
 
-/* ---- node building --------------------------------------------------------- */
-
-static void
-add_attr_int(MscNode *n, const char *name, int64_t v)
-{
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INT;
-  a.i = v;
-  msc_node_add_attr(n, &a);
-}
-
-static void
-add_attr_float(MscNode *n, const char *name, float v)
-{
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_FLOAT;
-  a.f = v;
-  msc_node_add_attr(n, &a);
-}
-
-static void
-add_attr_ints(MscNode *n, const char *name, const int64_t *v, size_t cnt)
-{
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, cnt * sizeof *v);
-  a.n = cnt;
-  msc_node_add_attr(n, &a);
-}
-
-static void
-add_attr_string(MscNode *n, const char *name, const char *s)
-{
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_STRING;
-  a.s = g_strdup(s);
-  a.s_len = strlen(s);
-  msc_node_add_attr(n, &a);
-}
+/* ---- node building (shared helpers in op-tester.h) ------------------------- */
 
 /* One node "n0" with inputs in0.. (bit i of @absent set: slot i omitted)
  * and outputs out0.. (same for @absent_out). */
@@ -64,33 +23,7 @@ static MscNode *
 make_node(MscGraph *g, const char *op_type, int64_t opset, uint32_t n_in, uint32_t absent,
           uint32_t n_out, uint32_t absent_out)
 {
-  MscNode *n = msc_graph_add_node(g, "n0", op_type, "", opset);
-  MscValue *ins[16] = {0}, *outs[8] = {0};
-  for (uint32_t i = 0; i < n_in; i++) {
-    if (absent & (1u << i))
-      continue;
-    char name[16];
-    g_snprintf(name, sizeof name, "in%u", i);
-    ins[i] = msc_graph_get_or_add_value(g, name);
-  }
-  for (uint32_t j = 0; j < n_out; j++) {
-    if (absent_out & (1u << j))
-      continue;
-    char name[16];
-    g_snprintf(name, sizeof name, "out%u", j);
-    outs[j] = msc_graph_get_or_add_value(g, name);
-  }
-  msc_node_set_io(n, ins, n_in, outs, n_out);
-  return n;
-}
-
-/* Resolves and executes; fills outs[] (node->n_outputs entries). */
-static gboolean
-exec_node(MscGraph *g, MscNode *n, const MscTensor *const *inputs, MscTensor **outs, GError **err)
-{
-  if (!msc_graph_resolve_ops(g, err))
-    return FALSE;
-  return msc_node_execute(n, inputs, outs, err);
+  return ot_make_node(g, "n0", op_type, opset, n_in, absent, n_out, absent_out, NULL);
 }
 
 /* Single-output convenience: returns the output or fails the test. */
@@ -99,7 +32,7 @@ exec1(MscGraph *g, MscNode *n, const MscTensor *const *inputs)
 {
   GError *err = NULL;
   MscTensor *outs[8] = {0};
-  gboolean ok = exec_node(g, n, inputs, outs, &err);
+  gboolean ok = ot_execute(g, n, inputs, outs, &err);
   if (!ok)
     g_test_message("exec failed: %s", err ? err->message : "?");
   g_assert_no_error(err);
@@ -115,14 +48,9 @@ expect_error(MscGraph *g, MscNode *n, const MscTensor *const *inputs, MscStatus 
 {
   GError *err = NULL;
   MscTensor *outs[8] = {0};
-  gboolean ok = exec_node(g, n, inputs, outs, &err);
+  gboolean ok = ot_execute(g, n, inputs, outs, &err);
   g_assert_false(ok);
-  g_assert_nonnull(err);
-  g_assert_cmpint(err->domain, ==, MSC_ERROR);
-  if (err->code != (int)code || !strstr(err->message, needle))
-    g_test_message("error %d: %s (wanted %d with '%s')", err->code, err->message, code, needle);
-  g_assert_cmpint(err->code, ==, code);
-  g_assert_nonnull(strstr(err->message, needle));
+  ot_assert_error(err, code, needle);
   g_error_free(err);
 }
 
@@ -164,23 +92,9 @@ tensor_rand(MscDType dt, int32_t rank, const int64_t *dims, guint32 seed, double
   MscTensor *t = msc_tensor_new(dt, rank, dims, NULL);
   g_assert_nonnull(t);
   GRand *r = g_rand_new_with_seed(seed);
-  int64_t n = msc_tensor_numel(t);
-  for (int64_t i = 0; i < n; i++) {
-    double v = g_rand_double_range(r, lo, hi);
-    if (msc_dtype_is_integer(dt))
-      v = floor(v);
-    msc_tensor_set_f64(t, i, v);
-  }
+  ot_fill_random(t, r, lo, hi);
   g_rand_free(r);
   return t;
-}
-
-static void
-assert_dims(const MscTensor *t, int32_t rank, const int64_t *dims)
-{
-  g_assert_cmpint(t->rank, ==, rank);
-  for (int32_t i = 0; i < rank; i++)
-    g_assert_cmpint(t->dims[i], ==, dims[i]);
 }
 
 /* |got - exp| <= atol + rtol * |exp| for every element, worst reported. */
@@ -395,16 +309,16 @@ pool_check(const PoolRef *p, int64_t opset, gboolean with_indices)
   const MscTensor *ins[1] = {x};
   MscTensor *outs[2] = {0};
   GError *err = NULL;
-  gboolean ok = exec_node(g, n, ins, outs, &err);
+  gboolean ok = ot_execute(g, n, ins, outs, &err);
   if (!ok)
     g_test_message("%s", err->message);
   g_assert_no_error(err);
   g_assert_true(ok);
-  assert_dims(outs[0], p->nsp + 2, yd);
+  ot_assert_dims(outs[0], p->nsp + 2, yd);
   assert_close(outs[0], ey, ny, 1e-5, 1e-6);
   if (with_indices) {
     g_assert_cmpint(outs[1]->dtype, ==, MSC_DTYPE_INT64);
-    assert_dims(outs[1], p->nsp + 2, yd);
+    ot_assert_dims(outs[1], p->nsp + 2, yd);
     const int64_t *gi = outs[1]->data;
     for (int64_t i = 0; i < ny; i++)
       g_assert_cmpint(gi[i], ==, ei[i]);
@@ -459,7 +373,7 @@ test_pool_maxpool_ceil_hand(void)
   const MscTensor *ins[1] = {x};
   MscTensor *y = exec1(g, n, ins);
   int64_t yd[4] = {1, 1, 2, 2};
-  assert_dims(y, 4, yd);
+  ot_assert_dims(y, 4, yd);
   const float e[4] = {11, 12, 15, 16};
   assert_close(y, e, 4, 0, 0);
   msc_tensor_free(y);
@@ -707,7 +621,7 @@ test_pool_indices_row_major_hand(void)
   add_attr_ints(n, "pads", pads, 4);
   const MscTensor *ins[1] = {x};
   MscTensor *outs[2] = {0};
-  g_assert_true(exec_node(g, n, ins, outs, NULL));
+  g_assert_true(ot_execute(g, n, ins, outs, NULL));
   const int64_t e[25] = {12, 13, 14, 14, 14, 17, 18, 19, 19, 19, 22, 23, 24, 24, 24,
                          22, 23, 24, 24, 24, 22, 23, 24, 24, 24};
   const int64_t *gi = outs[1]->data;
@@ -739,7 +653,7 @@ test_pool_indices_column_major_hand(void)
   add_attr_int(n, "storage_order", 1);
   const MscTensor *ins[1] = {x};
   MscTensor *outs[2] = {0};
-  g_assert_true(exec_node(g, n, ins, outs, NULL));
+  g_assert_true(ot_execute(g, n, ins, outs, NULL));
   const int64_t e[4] = {6, 16, 8, 18};
   const float ev[4] = {7, 9, 17, 19};
   for (int i = 0; i < 4; i++) {
@@ -811,7 +725,7 @@ test_pool_global(void)
     const MscTensor *ins[1] = {x};
     MscTensor *y = exec1(g, n, ins);
     int64_t yd[4] = {2, 3, 1, 1};
-    assert_dims(y, 4, yd);
+    ot_assert_dims(y, 4, yd);
     float e[6];
     for (int pl = 0; pl < 6; pl++) {
       double s = 0, m = -INFINITY;
@@ -1031,7 +945,7 @@ test_batchnorm_training_mode(void)
   const MscTensor *ins[5] = {x, sc, b, m, v};
   MscTensor *outs[3] = {0};
   GError *err = NULL;
-  g_assert_true(exec_node(g, n, ins, outs, &err));
+  g_assert_true(ot_execute(g, n, ins, outs, &err));
   g_assert_no_error(err);
   const float *xf = x->data;
   float bm[2], bvv[2], ey[40], erm[2], erv[2];
@@ -1180,7 +1094,7 @@ softmax_case(const char *op, int64_t opset, gboolean set_axis, int64_t axis, int
   MscTensor *y = exec1(g, n, ins);
   float e[24];
   softmax_ref(x->data, outer, len, inner, !strcmp(op, "LogSoftmax"), e);
-  assert_dims(y, 3, xd);
+  ot_assert_dims(y, 3, xd);
   assert_close(y, e, 24, 1e-5, 1e-6);
   msc_tensor_free(y);
   msc_tensor_free(x);
@@ -1340,7 +1254,7 @@ reduce_case(const char *op, int64_t opset, const int64_t *axes, size_t n_axes, g
     int64_t od[3];
     for (int i = 0; i < 3; i++)
       od[i] = (mask >> i) & 1 ? 1 : xd[i];
-    assert_dims(y, 3, od);
+    ot_assert_dims(y, 3, od);
   } else {
     int32_t r = 0;
     for (int i = 0; i < 3; i++)
@@ -1399,7 +1313,7 @@ test_reduce_noop_with_empty_axes(void)
   add_attr_int(n, "noop_with_empty_axes", 1);
   const MscTensor *ins[1] = {x};
   MscTensor *y = exec1(g, n, ins);
-  assert_dims(y, 3, xd);
+  ot_assert_dims(y, 3, xd);
   assert_close(y, x->data, 24, 0, 0);
   msc_tensor_free(y);
   msc_tensor_free(x);
@@ -1501,7 +1415,7 @@ test_argmax_select_last_index(void)
     const MscTensor *ins[1] = {x};
     MscTensor *y = exec1(g, n, ins);
     int64_t yd[2] = {2, 1};
-    assert_dims(y, 2, yd);
+    ot_assert_dims(y, 2, yd);
     g_assert_cmpint(((int64_t *)y->data)[0], ==, e[c][0]);
     g_assert_cmpint(((int64_t *)y->data)[1], ==, e[c][1]);
     msc_tensor_free(y);
@@ -1553,7 +1467,7 @@ gemm_case(int64_t M, int64_t N, int64_t K, int ta, int tb, float alpha, float be
   const MscTensor *ins[3] = {a, b, c};
   MscTensor *y = exec1(g, n, ins);
   int64_t yd[2] = {M, N};
-  assert_dims(y, 2, yd);
+  ot_assert_dims(y, 2, yd);
   g_assert_cmpint(y->dtype, ==, dt);
   float *af = to_floats(a), *bf = to_floats(b), *cf = c ? to_floats(c) : NULL;
   float *e = g_new(float, M * N);
@@ -1650,7 +1564,7 @@ matmul_check(int32_t ra, const int64_t *ad, int32_t rb, const int64_t *bd, int32
   MscNode *n = make_node(g, "MatMul", 13, 2, 0, 1, 0);
   const MscTensor *ins[2] = {a, b};
   MscTensor *y = exec1(g, n, ins);
-  assert_dims(y, ry, yd);
+  ot_assert_dims(y, ry, yd);
   g_assert_cmpint(y->dtype, ==, dt);
   /* promote to 4-D [b0, b1, M, K] x [b0, b1, K, N] */
   int64_t A4[4] = {1, 1, 1, 1}, B4[4] = {1, 1, 1, 1};
