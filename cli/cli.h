@@ -38,5 +38,6 @@ int cmd_plugins(int argc, char **argv);
 int cmd_zoo(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

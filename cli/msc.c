@@ -115,6 +115,7 @@ static const struct {
     {"export", cmd_export, "verify a model and write it back as ONNX"},
     {"zoo", cmd_zoo, "write small demo CNNs as ONNX models"},
     {"config", cmd_config, "describe configuration schemas and check INI files"},
+    {"bench", cmd_bench, "measure a model's latency on a runner, with a per-node time table"},
 };
 
 static void usage(FILE *f) {

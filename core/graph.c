@@ -279,9 +279,10 @@ int64_t msc_graph_flops(const MscGraph *g) {
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const MscNode *n = g->nodes[i];
     const char *op = n->op_type;
-    if (*n->domain) continue;
-    if ((!strcmp(op, "Conv") || !strcmp(op, "ConvInteger") || !strcmp(op, "QLinearConv")) && n->n_inputs >= 2) {
-      const MscValue *w = n->inputs[!strcmp(op, "QLinearConv") ? 3 : 1];
+    if (*n->domain || n->n_outputs < 1 || n->n_inputs < 1) continue; /* the verifier reports malformed nodes */
+    if (!strcmp(op, "Conv") || !strcmp(op, "ConvInteger") || !strcmp(op, "QLinearConv")) {
+      uint32_t wi = !strcmp(op, "QLinearConv") ? 3 : 1;
+      const MscValue *w = wi < n->n_inputs ? n->inputs[wi] : NULL;
       int64_t out = numel_of(n->outputs[0]);
       if (!w || w->rank < 3 || out < 0) continue;
       int64_t per_out = 1; /* C/group * prod(kernel) */

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "graph.h"
+#include "msc-limits.h"
 #include "onnx.pb-c.h"
 #include "tensor-io.h"
 #include "tensor.h"
@@ -22,7 +23,8 @@
 #define ONNX_DTYPE_LAST_KNOWN 23
 
 typedef struct {
-  const char *src; /* file name for messages */
+  const char *src;       /* file name for messages */
+  const char *model_dir; /* folder of the model file; NULL for a buffer (no external data) */
   MscGraph *g;
   GHashTable *node_names; /* char* (owned by the graph) -> NULL: names in use */
   GHashTable *produced;   /* MscValue* -> MscNode* producing it */
@@ -46,6 +48,172 @@ static gboolean
 is_default_domain(const char *d)
 {
   return d == NULL || d[0] == '\0' || strcmp(d, "ai.onnx") == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* wire-format pre-scan */
+
+/* One open message: its type and where its bytes end. */
+typedef struct {
+  const ProtobufCMessageDescriptor *desc;
+  size_t end;
+  gboolean ext_entry; /* a TensorProto.external_data entry: no NULs in key/value */
+} ScanFrame;
+
+/* Reads a base-128 varint of at most 10 bytes ending before @end. */
+static gboolean
+scan_varint(const uint8_t *d, size_t *p, size_t end, uint64_t *out)
+{
+  uint64_t v = 0;
+  for (unsigned i = 0; i < 10; i++) {
+    if (*p >= end)
+      return FALSE;
+    uint8_t b = d[(*p)++];
+    v |= (uint64_t)(b & 0x7f) << (7 * i);
+    if (!(b & 0x80)) {
+      *out = v;
+      return TRUE;
+    }
+  }
+  return FALSE; /* more than 10 bytes: not a varint */
+}
+
+gboolean
+msc_onnx_scan_buffer(const uint8_t *data, size_t len, const char *source_name,
+                     MscOnnxScanInfo *info, GError **error)
+{
+  g_return_val_if_fail(data != NULL || len == 0, FALSE);
+  const char *src = source_name ? source_name : "<buffer>";
+  MscLimits lim = msc_limits_get();
+  MscOnnxScanInfo st = {.max_depth = 1, .n_messages = 1, .n_nodes = 0};
+  /* An explicit stack instead of recursion: the point is to survive any depth. */
+  GArray *stack = g_array_sized_new(FALSE, FALSE, sizeof(ScanFrame), 16);
+  ScanFrame top = {&onnx__model_proto__descriptor, len, FALSE};
+  g_array_append_val(stack, top);
+  size_t p = 0;
+  gboolean ok = TRUE;
+  while (ok && stack->len > 0) {
+    ScanFrame *f = &g_array_index(stack, ScanFrame, stack->len - 1);
+    if (p == f->end) {
+      g_array_set_size(stack, stack->len - 1);
+      continue;
+    }
+    size_t at = p;
+    uint64_t key = 0, v = 0;
+    if (!scan_varint(data, &p, f->end, &key)) {
+      msc_set_error(error, MSC_ERR_CORRUPT,
+                    "%s: not a valid ONNX model (protobuf parse failed: truncated or overlong "
+                    "field key at offset %zu)",
+                    src, at);
+      ok = FALSE;
+      break;
+    }
+    uint64_t field = key >> 3;
+    unsigned wt = (unsigned)(key & 7);
+    if (field == 0 || field > 536870911u) {
+      msc_set_error(error, MSC_ERR_CORRUPT,
+                    "%s: not a valid ONNX model (protobuf parse failed: field number %" G_GUINT64_FORMAT
+                    " at offset %zu)",
+                    src, field, at);
+      ok = FALSE;
+      break;
+    }
+    switch (wt) {
+    case 0: { /* varint */
+      size_t vat = p;
+      if (!scan_varint(data, &p, f->end, &v)) {
+        msc_set_error(error, MSC_ERR_CORRUPT,
+                      "%s: not a valid ONNX model (protobuf parse failed: truncated or overlong "
+                      "varint at offset %zu)",
+                      src, vat);
+        ok = FALSE;
+      }
+      break;
+    }
+    case 1: /* 64-bit */
+    case 5: /* 32-bit */ {
+      size_t n = wt == 1 ? 8 : 4;
+      if (f->end - p < n) {
+        msc_set_error(error, MSC_ERR_CORRUPT,
+                      "%s: not a valid ONNX model (protobuf parse failed: %zu-byte field at "
+                      "offset %zu runs past the end of its message)",
+                      src, n, at);
+        ok = FALSE;
+      } else {
+        p += n;
+      }
+      break;
+    }
+    case 2: { /* length-delimited: bytes, string, packed array or a message */
+      size_t lat = p;
+      if (!scan_varint(data, &p, f->end, &v)) {
+        msc_set_error(error, MSC_ERR_CORRUPT,
+                      "%s: not a valid ONNX model (protobuf parse failed: truncated or overlong "
+                      "length at offset %zu)",
+                      src, lat);
+        ok = FALSE;
+        break;
+      }
+      if (v > (uint64_t)(f->end - p)) {
+        msc_set_error(error, MSC_ERR_CORRUPT,
+                      "%s: not a valid ONNX model (protobuf parse failed: length %" G_GUINT64_FORMAT
+                      " at offset %zu runs past the end of its message, %zu bytes left)",
+                      src, v, lat, f->end - p);
+        ok = FALSE;
+        break;
+      }
+      const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(f->desc, (unsigned)field);
+      if (fd && fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+        if ((uint64_t)stack->len + 1 > lim.nesting) {
+          msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                        "%s: protobuf messages nested deeper than the limit of %" G_GUINT64_FORMAT
+                        " (%s inside %s at offset %zu; set " MSC_LIMIT_ENV_NESTING
+                        " to raise it)",
+                        src, lim.nesting, ((const ProtobufCMessageDescriptor *)fd->descriptor)->name,
+                        f->desc->name, at);
+          ok = FALSE;
+          break;
+        }
+        ScanFrame child = {fd->descriptor, p + (size_t)v,
+                           f->desc == &onnx__tensor_proto__descriptor && field == 13};
+        st.n_messages++;
+        if (child.desc == &onnx__node_proto__descriptor && ++st.n_nodes > lim.graph_nodes) {
+          msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                        "%s: model has more than %" G_GUINT64_FORMAT
+                        " nodes, the limit (set " MSC_LIMIT_ENV_GRAPH_NODES " to raise it)",
+                        src, lim.graph_nodes);
+          ok = FALSE;
+          break;
+        }
+        g_array_append_val(stack, child);
+        if (stack->len > st.max_depth)
+          st.max_depth = stack->len;
+        break; /* p now points at the child's first field */
+      }
+      /* protobuf-c keeps the string up to the first NUL: a location could
+       * then name another file than the one the bytes spell. */
+      if (f->ext_entry && memchr(data + p, 0, (size_t)v) != NULL) {
+        msc_set_error(error, MSC_ERR_CORRUPT,
+                      "%s: tensor external_data entry at offset %zu contains a NUL byte", src, at);
+        ok = FALSE;
+        break;
+      }
+      p += (size_t)v;
+      break;
+    }
+    default: /* 3/4 (groups) are not used by ONNX and refused by protobuf-c too */
+      msc_set_error(error, MSC_ERR_CORRUPT,
+                    "%s: not a valid ONNX model (protobuf parse failed: wire type %u at offset %zu)",
+                    src, wt, at);
+      ok = FALSE;
+      break;
+    }
+  }
+  g_array_free(stack, TRUE);
+  if (ok && info)
+    *info = st;
+  return ok;
 }
 
 /* ------------------------------------------------------------------ */
@@ -121,6 +289,25 @@ apply_type(Importer *im, MscValue *v, const Onnx__TypeProto *tp, gboolean edge, 
                  d->dim_param && d->dim_param[0]) {
         params[i] = d->dim_param;
       }
+    }
+  }
+  if (rank >= 0) { /* a fully static shape must fit the per-tensor limit */
+    size_t numel = 1;
+    gboolean known = TRUE, over = FALSE;
+    for (int32_t i = 0; i < rank; i++)
+      known = known && dims[i] > 0; /* unknown or empty: nothing to bound */
+    for (int32_t i = 0; known && i < rank; i++)
+      over = over || !msc_mul_size(numel, (size_t)dims[i], &numel);
+    MscLimits lim = msc_limits_get();
+    if (known && (over || (uint64_t)numel > lim.tensor_elements)) {
+      char sbuf[8 * 24];
+      msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                    "%s: %s: shape %s has more than %" G_GUINT64_FORMAT
+                    " elements, the per-tensor limit (set " MSC_LIMIT_ENV_TENSOR_ELEMENTS
+                    " to raise it)",
+                    im->src, what, msc_shape_format(rank, dims, sbuf, sizeof sbuf),
+                    lim.tensor_elements);
+      return FALSE;
     }
   }
   v->dtype = dt;
@@ -219,7 +406,7 @@ convert_attr(Importer *im, const char *node_desc, const Onnx__AttributeProto *ap
       return FALSE;
     }
     g_autofree char *where = g_strdup_printf("%s: %s: attribute '%s'", im->src, node_desc, aname);
-    a->t = msc_tensor_from_proto(ap->t, where, error);
+    a->t = msc_tensor_from_proto_in_dir(ap->t, where, im->model_dir, error);
     return a->t != NULL;
   }
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
@@ -296,6 +483,102 @@ import_opsets(Importer *im, const Onnx__ModelProto *m, GError **error)
   return TRUE;
 }
 
+/* Bytes a statically shaped graph input will take (0 when not static). */
+static size_t
+declared_input_bytes(const Onnx__TypeProto *tp, gboolean *overflow)
+{
+  if (tp == NULL || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || tp->tensor_type == NULL)
+    return 0;
+  const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+  if (!tt->has_elem_type || tt->elem_type <= 0 || tt->elem_type > MSC_DTYPE_BFLOAT16 ||
+      tt->shape == NULL || tt->shape->n_dim > MSC_MAX_RANK)
+    return 0;
+  size_t n = msc_dtype_size((MscDType)tt->elem_type);
+  for (size_t i = 0; i < tt->shape->n_dim; i++) {
+    const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+    if (d == NULL || d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
+        d->dim_value < 0)
+      return 0;
+    if (d->dim_value == 0)
+      return 0;
+  }
+  for (size_t i = 0; i < tt->shape->n_dim; i++)
+    if (!msc_mul_size(n, (size_t)tt->shape->dim[i]->dim_value, &n)) {
+      *overflow = TRUE;
+      return 0;
+    }
+  return n;
+}
+
+/* Refuses, before any tensor is allocated, a model whose nodes, tensors
+ * or total memory exceed the limits, or whose tensors claim more embedded
+ * bytes than the file holds. Initializers get every check of the real load
+ * (same messages); attribute tensors with problems are left to
+ * import_node(), which names the node. */
+static gboolean
+check_budget(Importer *im, const Onnx__GraphProto *gp, size_t file_len, GError **error)
+{
+  MscLimits lim = msc_limits_get();
+  if ((uint64_t)gp->n_node > lim.graph_nodes) {
+    msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                  "%s: model has %zu nodes, above the limit of %" G_GUINT64_FORMAT
+                  " (set " MSC_LIMIT_ENV_GRAPH_NODES " to raise it)",
+                  im->src, gp->n_node, lim.graph_nodes);
+    return FALSE;
+  }
+  size_t total = 0, wire = 0;
+  gboolean over = FALSE;
+  g_autoptr(GHashTable) inits = g_hash_table_new(g_str_hash, g_str_equal);
+  for (size_t i = 0; i < gp->n_initializer; i++) {
+    const Onnx__TensorProto *tp = gp->initializer[i];
+    MscTensorProtoInfo info;
+    if (!msc_tensor_proto_check(tp, im->src, im->model_dir, &info, error))
+      return FALSE;
+    over = over || !msc_add_size(total, info.nbytes, &total);
+    over = over || !msc_add_size(wire, info.wire_bytes, &wire);
+    if (tp->name)
+      g_hash_table_add(inits, tp->name);
+  }
+  for (size_t i = 0; i < gp->n_node; i++) {
+    const Onnx__NodeProto *np = gp->node[i];
+    for (size_t j = 0; j < np->n_attribute; j++) {
+      const Onnx__AttributeProto *ap = np->attribute[j];
+      MscTensorProtoInfo info;
+      if (ap->t == NULL || attr_kind(ap) != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR ||
+          !msc_tensor_proto_check(ap->t, im->src, im->model_dir, &info, NULL))
+        continue;
+      over = over || !msc_add_size(total, info.nbytes, &total);
+      over = over || !msc_add_size(wire, info.wire_bytes, &wire);
+    }
+  }
+  for (size_t i = 0; i < gp->n_input; i++) {
+    const Onnx__ValueInfoProto *vi = gp->input[i];
+    if (vi->name == NULL || g_hash_table_contains(inits, vi->name))
+      continue;
+    size_t n = declared_input_bytes(vi->type, &over);
+    over = over || !msc_add_size(total, n, &total);
+  }
+  if (over || (uint64_t)total > lim.total_bytes) {
+    g_autofree char *need = over ? g_strdup("more than 2^64 bytes")
+                                 : g_strdup_printf("%" G_GUINT64_FORMAT " bytes", (guint64)total);
+    g_autofree char *cap = msc_limits_format_bytes(lim.total_bytes);
+    msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                  "%s: initializers, constants and graph inputs need %s, above the %s total "
+                  "limit (%" G_GUINT64_FORMAT " bytes; set " MSC_LIMIT_ENV_TOTAL_BYTES
+                  " to raise it)",
+                  im->src, need, cap, lim.total_bytes);
+    return FALSE;
+  }
+  if (wire > file_len) { /* implied by the per-tensor checks; kept as a cheap backstop */
+    msc_set_error(error, MSC_ERR_CORRUPT,
+                  "%s: tensors declare at least %zu bytes of embedded data, but the file has only "
+                  "%zu bytes",
+                  im->src, wire, file_len);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 import_initializers(Importer *im, const Onnx__GraphProto *gp, GError **error)
 {
@@ -316,7 +599,7 @@ import_initializers(Importer *im, const Onnx__GraphProto *gp, GError **error)
                     tp->name);
       return FALSE;
     }
-    MscTensor *t = msc_tensor_from_proto(tp, im->src, error);
+    MscTensor *t = msc_tensor_from_proto_in_dir(tp, im->src, im->model_dir, error);
     if (!t)
       return FALSE;
     msc_graph_add_initializer(im->g, tp->name, t);
@@ -517,19 +800,35 @@ import_value_info(Importer *im, const Onnx__GraphProto *gp, GError **error)
   return TRUE;
 }
 
-MscGraph *
-msc_onnx_load_buffer(const uint8_t *data, size_t len, const char *source_name, GError **error)
+/* "... exceeds the limit of 2.0 GiB (...; set MSC_LIMIT_MODEL_BYTES ...)" */
+static void
+set_model_size_error(GError **error, const char *src, uint64_t size, uint64_t limit)
 {
-  g_return_val_if_fail(data != NULL || len == 0, NULL);
-  const char *src = source_name ? source_name : "<buffer>";
-  if (len > MSC_ONNX_MAX_BYTES) {
-    msc_set_error(error, MSC_ERR_UNSUPPORTED,
-                  "%s: model of %zu bytes exceeds the 2 GiB limit (external data not supported)",
-                  src, len);
+  g_autofree char *cap = msc_limits_format_bytes(limit);
+  msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                "%s: model of %" G_GUINT64_FORMAT " bytes exceeds the %s limit (%" G_GUINT64_FORMAT
+                " bytes; set " MSC_LIMIT_ENV_MODEL_BYTES " to raise it)",
+                src, size, cap, limit);
+}
+
+/* The load: @model_dir is the folder external data may come from (NULL:
+ * none allowed). */
+static MscGraph *
+load_model(const uint8_t *data, size_t len, const char *src, const char *model_dir, GError **error)
+{
+  MscLimits lim = msc_limits_get();
+  if ((uint64_t)len > lim.model_bytes) {
+    set_model_size_error(error, src, len, lim.model_bytes);
     return NULL;
   }
   static const uint8_t empty = 0;
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data ? data : &empty);
+  if (data == NULL)
+    data = &empty;
+  /* protobuf-c's unpack recurses once per nested message with no bound:
+   * check depth, node count and framing iteratively before calling it. */
+  if (!msc_onnx_scan_buffer(data, len, src, NULL, error))
+    return NULL;
+  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data);
   if (m == NULL) {
     msc_set_error(error, MSC_ERR_CORRUPT, "%s: not a valid ONNX model (protobuf parse failed)", src);
     return NULL;
@@ -542,6 +841,7 @@ msc_onnx_load_buffer(const uint8_t *data, size_t len, const char *source_name, G
   const Onnx__GraphProto *gp = m->graph;
   Importer im = {
     .src = src,
+    .model_dir = model_dir,
     .g = msc_graph_new(gp->name && gp->name[0] ? gp->name : NULL),
     .node_names = g_hash_table_new(g_str_hash, g_str_equal),
     .produced = g_hash_table_new(g_direct_hash, g_direct_equal),
@@ -562,8 +862,8 @@ msc_onnx_load_buffer(const uint8_t *data, size_t len, const char *source_name, G
     if (gp->node[i]->name && gp->node[i]->name[0])
       g_hash_table_add(im.node_names, gp->node[i]->name);
 
-  gboolean ok = import_opsets(&im, m, error) && import_initializers(&im, gp, error) &&
-                import_inputs(&im, gp, error);
+  gboolean ok = import_opsets(&im, m, error) && check_budget(&im, gp, len, error) &&
+                import_initializers(&im, gp, error) && import_inputs(&im, gp, error);
   for (size_t i = 0; ok && i < gp->n_node; i++)
     ok = import_node(&im, i, gp->node[i], error);
   ok = ok && import_outputs(&im, gp, error) && import_value_info(&im, gp, error);
@@ -576,6 +876,13 @@ msc_onnx_load_buffer(const uint8_t *data, size_t len, const char *source_name, G
     return NULL;
   }
   return g;
+}
+
+MscGraph *
+msc_onnx_load_buffer(const uint8_t *data, size_t len, const char *source_name, GError **error)
+{
+  g_return_val_if_fail(data != NULL || len == 0, NULL);
+  return load_model(data, len, source_name ? source_name : "<buffer>", NULL, error);
 }
 
 MscGraph *
@@ -592,10 +899,9 @@ msc_onnx_load_file(const char *path, GError **error)
     msc_set_error(error, MSC_ERR_IO, "%s: is a directory", path);
     return NULL;
   }
-  if ((uint64_t)st.st_size > (uint64_t)MSC_ONNX_MAX_BYTES) {
-    msc_set_error(error, MSC_ERR_UNSUPPORTED,
-                  "%s: model of %lld bytes exceeds the 2 GiB limit (external data not supported)",
-                  path, (long long)st.st_size);
+  MscLimits lim = msc_limits_get();
+  if ((uint64_t)st.st_size > lim.model_bytes) { /* before mapping anything */
+    set_model_size_error(error, path, (uint64_t)st.st_size, lim.model_bytes);
     return NULL;
   }
   GError *local = NULL;
@@ -607,7 +913,8 @@ msc_onnx_load_file(const char *path, GError **error)
   }
   size_t len = g_mapped_file_get_length(mf);
   const uint8_t *data = (const uint8_t *)g_mapped_file_get_contents(mf);
-  MscGraph *g = msc_onnx_load_buffer(len ? data : NULL, len, path, error);
+  g_autofree char *dir = g_path_get_dirname(path);
+  MscGraph *g = load_model(len ? data : NULL, len, path, dir, error);
   g_mapped_file_unref(mf);
   return g;
 }

@@ -2,10 +2,14 @@
 #include "tensor-io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
+#include "msc-limits.h"
 #include "onnx.pb-c.h"
 #include "tensor.h"
 
@@ -194,64 +198,257 @@ copy_typed(const Onnx__TensorProto *tp, MscDType dt, TypedField f, size_t count,
   }
 }
 
-MscTensor *
-msc_tensor_from_proto(const Onnx__TensorProto *tp, const char *where, GError **error)
+/* What a checked TensorProto turns into: where the bytes come from. */
+typedef struct {
+  MscTensorProtoInfo info;
+  gboolean use_raw;
+  TypedField field;
+  size_t per;
+  char *ext_path; /* (owned) realpath of the external data file */
+  uint64_t ext_offset;
+} ProtoPlan;
+
+static void
+proto_plan_clear(ProtoPlan *p)
 {
-  g_return_val_if_fail(tp != NULL, NULL);
-  const char *w = where ? where : "tensor";
+  g_clear_pointer(&p->ext_path, g_free);
+}
+
+/* "<n> elements exceed the limit" for a checked element count. */
+static gboolean
+check_element_limit(size_t numel, const char *w, const char *name, GError **error)
+{
+  MscLimits lim = msc_limits_get();
+  if ((uint64_t)numel <= lim.tensor_elements)
+    return TRUE;
+  msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                "%s: tensor '%s': %zu elements exceed the limit of %" G_GUINT64_FORMAT
+                " elements per tensor (set " MSC_LIMIT_ENV_TENSOR_ELEMENTS " to raise it)",
+                w, name, numel, lim.tensor_elements);
+  return FALSE;
+}
+
+/* Decimal digits only (no sign, no spaces), overflow-checked. */
+static gboolean
+parse_u64_strict(const char *s, uint64_t *out)
+{
+  if (s == NULL || !g_ascii_isdigit(*s))
+    return FALSE;
+  uint64_t v = 0;
+  for (; *s; s++) {
+    if (!g_ascii_isdigit(*s))
+      return FALSE;
+    uint64_t d = (uint64_t)(*s - '0');
+    if (v > (G_MAXUINT64 - d) / 10)
+      return FALSE;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return TRUE;
+}
+
+/* Resolves and checks the external data of @tp (nbytes in @p->info): fills
+ * ext_path / ext_offset. Every location and range rule of
+ * msc_tensor_from_proto_in_dir() lives here. */
+static gboolean
+plan_external(const Onnx__TensorProto *tp, const char *w, const char *name, const char *model_dir,
+              ProtoPlan *p, GError **error)
+{
+  const char *loc = NULL, *off_s = NULL, *len_s = NULL;
+  for (size_t i = 0; i < tp->n_external_data; i++) {
+    const Onnx__StringStringEntryProto *e = tp->external_data[i];
+    const char *k = e->key ? e->key : "";
+    const char **slot = strcmp(k, "location") == 0 ? &loc
+                        : strcmp(k, "offset") == 0 ? &off_s
+                        : strcmp(k, "length") == 0 ? &len_s
+                                                   : NULL;
+    if (slot == NULL)
+      continue; /* checksum, basepath, future keys: not needed to read */
+    if (*slot != NULL) {
+      msc_set_error(error, MSC_ERR_CORRUPT, "%s: tensor '%s': external_data lists '%s' twice", w,
+                    name, k);
+      return FALSE;
+    }
+    *slot = e->value ? e->value : "";
+  }
+  if (loc == NULL || loc[0] == '\0') {
+    msc_set_error(error, MSC_ERR_CORRUPT, "%s: tensor '%s': external data without a location", w,
+                  name);
+    return FALSE;
+  }
+  g_autofree char *shown = g_strescape(loc, NULL); /* the location may hold anything */
+  uint64_t offset = 0, length = p->info.nbytes;
+  if (off_s && !parse_u64_strict(off_s, &offset)) {
+    g_autofree char *o = g_strescape(off_s, NULL);
+    msc_set_error(error, MSC_ERR_CORRUPT,
+                  "%s: tensor '%s': external data '%s': offset '%s' is not a non-negative integer",
+                  w, name, shown, o);
+    return FALSE;
+  }
+  if (len_s && !parse_u64_strict(len_s, &length)) {
+    g_autofree char *l = g_strescape(len_s, NULL);
+    msc_set_error(error, MSC_ERR_CORRUPT,
+                  "%s: tensor '%s': external data '%s': length '%s' is not a non-negative integer",
+                  w, name, shown, l);
+    return FALSE;
+  }
+  if (offset > G_MAXUINT64 - length) {
+    msc_set_error(error, MSC_ERR_CORRUPT,
+                  "%s: tensor '%s': external data '%s': offset %" G_GUINT64_FORMAT
+                  " + length %" G_GUINT64_FORMAT " overflows",
+                  w, name, shown, offset, length);
+    return FALSE;
+  }
+  if (length != (uint64_t)p->info.nbytes) {
+    char sbuf[8 * 24];
+    msc_set_error(error, MSC_ERR_CORRUPT,
+                  "%s: tensor '%s': external data '%s': length %" G_GUINT64_FORMAT
+                  " differs from the %zu bytes of %s %s",
+                  w, name, shown, length, p->info.nbytes, msc_dtype_name(p->info.dtype),
+                  msc_shape_format(p->info.rank, p->info.dims, sbuf, sizeof sbuf));
+    return FALSE;
+  }
+  /* Lexical rules first: they need no file system and explain themselves. */
+  const char *why = NULL;
+  if (g_path_is_absolute(loc) || loc[0] == '/')
+    why = "is an absolute path";
+  else if (strstr(loc, "..") != NULL)
+    why = "contains '..'";
+  else if (strchr(loc, '\\') != NULL)
+    why = "contains a backslash";
+  if (why) {
+    msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                  "%s: tensor '%s': external data location '%s' %s (only files inside the "
+                  "model's folder are allowed)",
+                  w, name, shown, why);
+    return FALSE;
+  }
+  char *real_dir = realpath(model_dir, NULL);
+  if (real_dir == NULL) {
+    int e = errno;
+    msc_set_error(error, MSC_ERR_IO, "%s: tensor '%s': model folder '%s': %s", w, name, model_dir,
+                  g_strerror(e));
+    return FALSE;
+  }
+  g_autofree char *joined = g_build_filename(model_dir, loc, NULL);
+  char *real = realpath(joined, NULL);
+  if (real == NULL) {
+    int e = errno;
+    free(real_dir);
+    msc_set_error(error, MSC_ERR_IO, "%s: tensor '%s': external data file '%s': %s", w, name,
+                  shown, g_strerror(e));
+    return FALSE;
+  }
+  /* Symlinks are followed, so the resolved path must still be inside. */
+  size_t dl = strlen(real_dir);
+  gboolean inside = strncmp(real, real_dir, dl) == 0 &&
+                    (real[dl] == '/' || (dl == 1 && real_dir[0] == '/')) && real[dl] != '\0' &&
+                    !(dl == 1 && real[1] == '\0');
+  free(real_dir);
+  if (!inside) {
+    g_autofree char *r = g_strescape(real, NULL);
+    free(real);
+    msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                  "%s: tensor '%s': external data location '%s' resolves to '%s', outside the "
+                  "model's folder (only files inside it are allowed)",
+                  w, name, shown, r);
+    return FALSE;
+  }
+  struct stat st;
+  if (stat(real, &st) != 0) {
+    int e = errno;
+    free(real);
+    msc_set_error(error, MSC_ERR_IO, "%s: tensor '%s': external data file '%s': %s", w, name,
+                  shown, g_strerror(e));
+    return FALSE;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    free(real);
+    msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                  "%s: tensor '%s': external data location '%s' is not a regular file", w, name,
+                  shown);
+    return FALSE;
+  }
+  uint64_t fsize = (uint64_t)st.st_size;
+  if (offset > fsize || length > fsize - offset) {
+    free(real);
+    msc_set_error(error, MSC_ERR_CORRUPT,
+                  "%s: tensor '%s': external data bytes [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+                  ") run past the end of '%s' (%" G_GUINT64_FORMAT " bytes)",
+                  w, name, offset, offset + length, shown, fsize);
+    return FALSE;
+  }
+  p->ext_path = g_strdup(real);
+  free(real);
+  p->ext_offset = offset;
+  return TRUE;
+}
+
+/* All checks of a TensorProto, no tensor allocation (see msc_tensor_proto_check). */
+static gboolean
+proto_plan(const Onnx__TensorProto *tp, const char *w, const char *model_dir, ProtoPlan *p,
+           GError **error)
+{
+  memset(p, 0, sizeof *p);
   const char *name = tp->name ? tp->name : "";
 
-  if ((tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
-      tp->n_external_data > 0) {
-    msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: tensor '%s': external data not supported", w, name);
-    return NULL;
-  }
-  if (tp->has_data_location && tp->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT) {
+  gboolean external =
+    (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
+    tp->n_external_data > 0;
+  if (tp->has_data_location && tp->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT &&
+      tp->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
     msc_set_error(error, MSC_ERR_CORRUPT, "%s: tensor '%s': unknown data_location %d", w, name,
                   (int)tp->data_location);
-    return NULL;
+    return FALSE;
+  }
+  if (external && model_dir == NULL) {
+    msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                  "%s: tensor '%s': external data not supported without the model's folder "
+                  "(load the model from its file)",
+                  w, name);
+    return FALSE;
   }
   if (tp->segment) {
     msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: tensor '%s': segmented tensors not supported", w,
                   name);
-    return NULL;
+    return FALSE;
   }
   int32_t code = tp->has_data_type ? tp->data_type : 0;
   if (code == MSC_DTYPE_STRING) {
     msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: tensor '%s': string tensors not supported", w, name);
-    return NULL;
+    return FALSE;
   }
   if (code > MSC_DTYPE_BFLOAT16 && code <= ONNX_DTYPE_LAST_KNOWN) {
     msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: tensor '%s': data type %s (%d) not supported", w,
                   name, onnx_dtype_name(code), (int)code);
-    return NULL;
+    return FALSE;
   }
   if (code <= MSC_DTYPE_UNDEFINED || code > ONNX_DTYPE_LAST_KNOWN) {
     msc_set_error(error, MSC_ERR_CORRUPT, "%s: tensor '%s': %s data_type %d", w, name,
                   code == 0 ? "undefined" : "unknown", (int)code);
-    return NULL;
+    return FALSE;
   }
   MscDType dt = (MscDType)code;
   size_t esz = msc_dtype_size(dt);
   if (esz == 0) { /* defensive: every listed non-string dtype has a size */
     msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: tensor '%s': data type %s not supported", w, name,
                   msc_dtype_name(dt));
-    return NULL;
+    return FALSE;
   }
   if (tp->n_dims > MSC_MAX_RANK) {
     msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: tensor '%s': rank %zu above the limit %d", w,
                   name, tp->n_dims, MSC_MAX_RANK);
-    return NULL;
+    return FALSE;
   }
   int32_t rank = (int32_t)tp->n_dims;
-  int64_t dims[MSC_MAX_RANK] = {0};
+  int64_t *dims = p->info.dims;
   size_t numel = 1;
   for (int32_t i = 0; i < rank; i++) {
     dims[i] = tp->dims[i];
     if (dims[i] < 0) {
       msc_set_error(error, MSC_ERR_CORRUPT, "%s: tensor '%s': negative dim %lld at axis %d", w, name,
                     (long long)dims[i], (int)i);
-      return NULL;
+      return FALSE;
     }
   }
   size_t nbytes = 0;
@@ -260,61 +457,163 @@ msc_tensor_from_proto(const Onnx__TensorProto *tp, const char *where, GError **e
     overflow = !msc_mul_size(numel, (size_t)dims[i], &numel) || numel > (size_t)G_MAXINT64;
   if (!overflow)
     overflow = !msc_mul_size(numel, esz, &nbytes);
+  char sbuf[8 * 24];
   if (overflow) {
-    char sbuf[8 * 24];
     msc_set_error(error, MSC_ERR_CORRUPT, "%s: tensor '%s': element count of shape %s overflows", w,
                   name, msc_shape_format(rank, dims, sbuf, sizeof sbuf));
-    return NULL;
+    return FALSE;
   }
+  p->info.dtype = dt;
+  p->info.rank = rank;
+  p->info.numel = numel;
+  p->info.nbytes = nbytes;
+  p->info.external = external;
 
   /* Validate the supplied size before allocating anything, so a few corrupt
    * bytes claiming a huge shape cannot trigger a huge allocation. */
-  size_t per = 1;
-  TypedField field = FIELD_NONE;
-  /* raw_data wins when it holds bytes; an explicitly empty raw_data next to
-   * a filled typed field (seen from some writers) defers to the field. */
   gboolean any_typed = tp->n_float_data || tp->n_int32_data || tp->n_int64_data ||
                        tp->n_double_data || tp->n_uint64_data;
-  gboolean use_raw = tp->raw_data.len > 0 || (tp->has_raw_data && !any_typed);
-  char sbuf[8 * 24];
-  if (use_raw) {
+  if (external) {
+    if (tp->raw_data.len > 0 || any_typed) {
+      msc_set_error(error, MSC_ERR_CORRUPT, "%s: tensor '%s': has both external and embedded data",
+                    w, name);
+      return FALSE;
+    }
+    if (!check_element_limit(numel, w, name, error))
+      return FALSE;
+    return plan_external(tp, w, name, model_dir, p, error);
+  }
+  /* raw_data wins when it holds bytes; an explicitly empty raw_data next to
+   * a filled typed field (seen from some writers) defers to the field. */
+  p->use_raw = tp->raw_data.len > 0 || (tp->has_raw_data && !any_typed);
+  p->per = 1;
+  p->field = FIELD_NONE;
+  if (p->use_raw) {
     if (tp->raw_data.len != nbytes) {
       msc_set_error(error, MSC_ERR_CORRUPT,
                     "%s: tensor '%s': raw_data has %zu bytes, expected %zu (%s %s)", w, name,
                     tp->raw_data.len, nbytes, msc_dtype_name(dt),
                     msc_shape_format(rank, dims, sbuf, sizeof sbuf));
-      return NULL;
+      return FALSE;
     }
+    p->info.wire_bytes = nbytes;
   } else {
-    field = typed_field_for(dt, &per);
-    size_t have = typed_field_count(tp, field);
+    p->field = typed_field_for(dt, &p->per);
+    size_t have = typed_field_count(tp, p->field);
     size_t want = 0;
-    if (!msc_mul_size(numel, per, &want) || have != want) {
+    if (!msc_mul_size(numel, p->per, &want) || have != want) {
       msc_set_error(error, MSC_ERR_CORRUPT,
                     "%s: tensor '%s': %s has %zu elements, expected %zu (%s %s)", w, name,
-                    typed_field_name(field), have, want, msc_dtype_name(dt),
+                    typed_field_name(p->field), have, want, msc_dtype_name(dt),
                     msc_shape_format(rank, dims, sbuf, sizeof sbuf));
-      return NULL;
+      return FALSE;
     }
+    /* packed fixed32/fixed64 or varints (at least one byte each) */
+    size_t wire_each = p->field == FIELD_FLOAT ? 4 : p->field == FIELD_DOUBLE ? 8 : 1;
+    p->info.wire_bytes = want * wire_each; /* <= the bytes protobuf-c decoded them from */
   }
+  return check_element_limit(numel, w, name, error);
+}
 
+/* Reads @n bytes at the plan's offset with bounded pread()s; the file is
+ * re-checked after opening (it may have changed since the plan). */
+static gboolean
+read_external(const ProtoPlan *p, void *dst, size_t n, const char *w, const char *name,
+              GError **error)
+{
+  int fd = open(p->ext_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    int e = errno;
+    msc_set_error(error, MSC_ERR_IO, "%s: tensor '%s': external data file '%s': %s", w, name,
+                  p->ext_path, g_strerror(e));
+    return FALSE;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < p->ext_offset ||
+      (uint64_t)st.st_size - p->ext_offset < (uint64_t)n) {
+    close(fd);
+    msc_set_error(error, MSC_ERR_IO,
+                  "%s: tensor '%s': external data file '%s' changed while being read", w, name,
+                  p->ext_path);
+    return FALSE;
+  }
+  size_t done = 0;
+  while (done < n) {
+    size_t chunk = MIN(n - done, (size_t)1 << 30);
+    ssize_t r = pread(fd, (uint8_t *)dst + done, chunk, (off_t)(p->ext_offset + done));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      int e = r < 0 ? errno : 0;
+      close(fd);
+      msc_set_error(error, MSC_ERR_IO, "%s: tensor '%s': external data file '%s': %s", w, name,
+                    p->ext_path, e ? g_strerror(e) : "unexpected end of file");
+      return FALSE;
+    }
+    done += (size_t)r;
+  }
+  close(fd);
+  return TRUE;
+}
+
+gboolean
+msc_tensor_proto_check(const Onnx__TensorProto *tp, const char *where, const char *model_dir,
+                       MscTensorProtoInfo *info, GError **error)
+{
+  g_return_val_if_fail(tp != NULL, FALSE);
+  ProtoPlan p;
+  gboolean ok = proto_plan(tp, where ? where : "tensor", model_dir, &p, error);
+  if (ok && info)
+    *info = p.info;
+  proto_plan_clear(&p);
+  return ok;
+}
+
+MscTensor *
+msc_tensor_from_proto_in_dir(const Onnx__TensorProto *tp, const char *where,
+                             const char *model_dir, GError **error)
+{
+  g_return_val_if_fail(tp != NULL, NULL);
+  const char *w = where ? where : "tensor";
+  const char *name = tp->name ? tp->name : "";
+  ProtoPlan p;
+  if (!proto_plan(tp, w, model_dir, &p, error)) {
+    proto_plan_clear(&p);
+    return NULL;
+  }
   GError *local = NULL;
-  MscTensor *t = msc_tensor_new(dt, rank, dims, &local);
+  MscTensor *t = msc_tensor_new(p.info.dtype, p.info.rank, p.info.dims, &local);
   if (!t) {
     msc_set_error(error, local && local->domain == MSC_ERROR ? (MscStatus)local->code : MSC_ERR_NOMEM,
                   "%s: tensor '%s': %s", w, name, local ? local->message : "allocation failed");
     g_clear_error(&local);
+    proto_plan_clear(&p);
     return NULL;
   }
+  size_t nbytes = p.info.nbytes;
+  gboolean ok = TRUE;
   if (nbytes > 0) {
-    if (use_raw)
+    if (p.info.external)
+      ok = read_external(&p, t->data, nbytes, w, name, error);
+    else if (p.use_raw)
       memcpy(t->data, tp->raw_data.data, nbytes);
     else
-      copy_typed(tp, dt, field, numel * per, t->data);
+      copy_typed(tp, p.info.dtype, p.field, p.info.numel * p.per, t->data);
+  }
+  proto_plan_clear(&p);
+  if (!ok) {
+    msc_tensor_free(t);
+    return NULL;
   }
   if (tp->name && tp->name[0])
     msc_tensor_set_name(t, tp->name);
   return t;
+}
+
+MscTensor *
+msc_tensor_from_proto(const Onnx__TensorProto *tp, const char *where, GError **error)
+{
+  return msc_tensor_from_proto_in_dir(tp, where, NULL, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -725,6 +1024,16 @@ msc_tensor_load_npy_buffer(const uint8_t *data, size_t len, const char *source_n
   if (have != nbytes) {
     msc_set_error(error, MSC_ERR_CORRUPT, "%s: .npy data has %zu bytes, expected %zu (%s %s)", src,
                   have, nbytes, msc_dtype_name(dt), msc_shape_format(h.rank, h.dims, sbuf, sizeof sbuf));
+    return NULL;
+  }
+  /* After the size check: a lying header is CORRUPT, a true one too big is over the limit. */
+  MscLimits lim = msc_limits_get();
+  if ((uint64_t)numel > lim.tensor_elements) {
+    msc_set_error(error, MSC_ERR_UNSUPPORTED,
+                  "%s: .npy shape %s has %zu elements, above the limit of %" G_GUINT64_FORMAT
+                  " elements per tensor (set " MSC_LIMIT_ENV_TENSOR_ELEMENTS " to raise it)",
+                  src, msc_shape_format(h.rank, h.dims, sbuf, sizeof sbuf), numel,
+                  lim.tensor_elements);
     return NULL;
   }
   GError *local = NULL;

@@ -2,8 +2,9 @@
  *
  * Formats: serialized onnx.TensorProto (".pb", as in the ONNX backend test
  * data) and NumPy ".npy" (format 1.0/2.0/3.0, little-endian, C order).
- * Every reader validates sizes before allocating, so a corrupt or lying
- * file gives an MSC_ERR_CORRUPT error, never a crash or a huge allocation.
+ * Every reader validates sizes (and the limits of limits.h) before
+ * allocating, so a corrupt or lying file gives an MSC_ERR_CORRUPT error,
+ * never a crash or a huge allocation.
  * Every writer goes through msc_file_write_atomic(): a temp file in the same
  * directory, then rename, so a failed save never leaves a half-written file.
  *
@@ -35,15 +36,78 @@ typedef struct Onnx__TensorProto Onnx__TensorProto;
  * uint32/uint64). Every MscDType with a fixed element size is stored (also
  * ones the kernels do not compute with, like double); the dtype is kept as
  * given (bfloat16 bits stored as UINT16 stay UINT16). The tensor name is
- * kept.
+ * kept. Same as msc_tensor_from_proto_in_dir() without a folder, so
+ * external data is refused.
  *
  * Returns: (transfer full) (nullable): the tensor, or NULL with @error set:
  * MSC_ERR_CORRUPT for negative dims, element count overflow, unknown data
  * type, data size differing from the dims (message names both sizes);
  * MSC_ERR_UNSUPPORTED for string tensors, external data, segments, rank
- * above MSC_MAX_RANK and ONNX types MscDType does not list (float8, int4).
+ * above MSC_MAX_RANK, ONNX types MscDType does not list (float8, int4) and
+ * more elements than the tensor_elements limit (limits.h).
  */
 MscTensor *msc_tensor_from_proto(const Onnx__TensorProto *tp, const char *where, GError **error);
+
+/**
+ * msc_tensor_from_proto_in_dir:
+ * @tp: (transfer none): a TensorProto.
+ * @where: (nullable): context for messages, as for msc_tensor_from_proto().
+ * @model_dir: (nullable): the folder of the model file @tp comes from;
+ *   NULL when there is none (a buffer), which refuses external data.
+ * @error: (out) (optional): error location.
+ *
+ * As msc_tensor_from_proto(), and reads external data (data_location
+ * EXTERNAL; external_data keys location, offset, length; checksum and
+ * unknown keys ignored) from a file INSIDE @model_dir only: locations that
+ * are empty, absolute, contain "..", a backslash, resolve (symlinks
+ * followed) outside @model_dir or to a non-regular file are refused, as are
+ * a length other than the tensor's byte size and ranges that overflow or
+ * pass the end of the file. The bytes are read with bounded pread()s into
+ * the tensor, allocated only after every check passed.
+ *
+ * Returns: (transfer full) (nullable): the tensor, or NULL with @error set
+ * (as msc_tensor_from_proto(); external-data policy refusals are
+ * MSC_ERR_UNSUPPORTED, malformed entries and bad ranges MSC_ERR_CORRUPT, a
+ * missing or unreadable data file MSC_ERR_IO).
+ */
+MscTensor *msc_tensor_from_proto_in_dir(const Onnx__TensorProto *tp, const char *where,
+                                        const char *model_dir, GError **error);
+
+/**
+ * MscTensorProtoInfo:
+ * @dtype, @rank, @dims: the declared type and shape.
+ * @numel: element count (within the tensor_elements limit).
+ * @nbytes: bytes the tensor needs in memory.
+ * @external: the data lives in an external file.
+ * @wire_bytes: fewest bytes the embedded data occupies in the file (0 for
+ *   external data; varint-coded typed fields count one byte an entry).
+ */
+typedef struct {
+  MscDType dtype;
+  int32_t rank;
+  int64_t dims[MSC_MAX_RANK];
+  size_t numel;
+  size_t nbytes;
+  gboolean external;
+  size_t wire_bytes;
+} MscTensorProtoInfo;
+
+/**
+ * msc_tensor_proto_check:
+ * @tp: (transfer none): a TensorProto.
+ * @where: (nullable): context for messages.
+ * @model_dir: (nullable): as for msc_tensor_from_proto_in_dir().
+ * @info: (out) (optional): what the tensor declares.
+ * @error: (out) (optional): error location.
+ *
+ * Every check msc_tensor_from_proto_in_dir() makes (external files
+ * included), without allocating the tensor: lets a loader refuse a model
+ * before allocating any of it.
+ *
+ * Returns: FALSE with @error set exactly as msc_tensor_from_proto_in_dir().
+ */
+gboolean msc_tensor_proto_check(const Onnx__TensorProto *tp, const char *where,
+                                const char *model_dir, MscTensorProtoInfo *info, GError **error);
 
 /**
  * msc_tensor_to_proto:
@@ -94,7 +158,8 @@ gboolean msc_tensor_save_pb(const MscTensor *t, const char *path, GError **error
  * @error set: MSC_ERR_CORRUPT for a bad magic or header, or a data size that
  * differs from the shape; MSC_ERR_UNSUPPORTED for object ('O') or structured
  * dtypes, big-endian data, fortran_order True, other format versions, rank
- * above MSC_MAX_RANK.
+ * above MSC_MAX_RANK, more elements than the tensor_elements limit (checked
+ * after the size, so a lying header is CORRUPT).
  */
 MscTensor *msc_tensor_load_npy_buffer(const uint8_t *data, size_t len, const char *source_name,
                                       GError **error);

@@ -749,7 +749,7 @@ test_onnx_load_refused(void)
     {"unknown init dtype", mut_unknown_init_dtype, MSC_ERR_CORRUPT, "tensor 'W'", "unknown data_type 99"},
     {"unknown input dtype", mut_unknown_input_dtype, MSC_ERR_CORRUPT, "graph input 'X'", "unknown element type 1234"},
     {"raw lies", mut_raw_lies, MSC_ERR_CORRUPT, "tensor 'W'", "raw_data has 68 bytes, expected 72"},
-    {"external", mut_external, MSC_ERR_UNSUPPORTED, "tensor 'W'", "external data not supported"},
+    {"external (buffer)", mut_external, MSC_ERR_UNSUPPORTED, "tensor 'W'", "external data not supported without the model's folder"},
     {"produced twice", mut_produced_twice, MSC_ERR_CORRUPT, "output 'C'", "already produced by node 'conv'"},
     {"output is init", mut_output_is_init, MSC_ERR_CORRUPT, "output 'W'", "initializer"},
     {"output is input", mut_output_is_input, MSC_ERR_CORRUPT, "output 'X'", "graph input"},
@@ -817,7 +817,7 @@ test_onnx_load_too_large(void)
   }
   close(fd);
   g_assert_null(msc_onnx_load_file(path, &err));
-  const char *n[] = {"exceeds the 2 GiB limit", NULL};
+  const char *n[] = {"exceeds the 2 GiB limit", "set MSC_LIMIT_MODEL_BYTES to raise it", NULL};
   expect_error(err, MSC_ERR_UNSUPPORTED, path, n);
   g_unlink(path);
   g_free(path);

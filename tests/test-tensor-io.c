@@ -357,7 +357,7 @@ test_tensor_io_pb_bad_dims(void)
 static void
 test_tensor_io_pb_refused_kinds(void)
 {
-  g_test_summary("External data, strings, float8 are UNSUPPORTED; unknown/undefined types CORRUPT");
+  g_test_summary("External data (no folder), strings, float8 are UNSUPPORTED; unknown/undefined types CORRUPT");
   int64_t dims[] = {2};
   {
     Onnx__StringStringEntryProto loc = ONNX__STRING_STRING_ENTRY_PROTO__INIT;
@@ -370,7 +370,7 @@ test_tensor_io_pb_refused_kinds(void)
     tp.n_external_data = 1, tp.external_data = ext;
     g_autoptr(GError) err = NULL;
     g_assert_null(load_proto(&tp, &err));
-    const char *n[] = {"'w'", "external data not supported", NULL};
+    const char *n[] = {"'w'", "external data not supported without the model's folder", NULL};
     expect_error(err, MSC_ERR_UNSUPPORTED, n);
   }
   {

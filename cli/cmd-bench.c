@@ -1,0 +1,291 @@
+/* cmd-bench.c: `msc bench MODEL [--runner R] [--threads N] [--warmup W]
+ * [--iters I] [--shape NAME=1x3x224x224] [--json]`: latency of a model on a
+ * runner with random inputs (median and min over I timed runs after W
+ * warm-up runs), throughput, GFLOP/s, and a per-node time table from extra
+ * profiled runs (node hooks cost time, so they are not in the timed runs).
+ * --json prints one line with the keys of shared/bench/ort-bench.js. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../plugins/runners/cpu/cpu-stats.h"
+#include "cli.h"
+#include "kernels/conv2d-plan.h"
+#include "registry.h"
+#include "session.h"
+#include "tensor.h"
+
+/* The kernel layer may be absent from this libmsc: then no ISA is shown. */
+#pragma weak msc_isa_detect
+#pragma weak msc_isa_name
+
+typedef struct {
+  const MscNode *node;
+  double ms;
+  int64_t calls;
+} NodeTime;
+
+typedef struct {
+  GHashTable *by_node; /* MscNode* -> NodeTime* */
+  gboolean count_flops; /* on the first profiled run only */
+  double flops;
+} Profile;
+
+static int64_t numel(const MscTensor *t) {
+  return t ? msc_tensor_numel(t) : 0;
+}
+
+/* FLOPs of one node on its concrete tensors (multiply-adds count 2), as
+ * msc_graph_flops counts them but with the run's real dims. */
+static double node_flops(const MscNode *n, const MscTensor *const *in, uint32_t ni, const MscTensor *const *out) {
+  const char *op = n->op_type;
+  const MscTensor *a = ni > 0 ? in[0] : NULL, *w = ni > 1 ? in[1] : NULL;
+  if (!a || !w || !out[0] || n->domain[0]) return 0;
+  if (!strcmp(op, "Conv") && w->rank >= 3) {
+    double k = 1;
+    for (int32_t i = 1; i < w->rank; i++) k *= (double)w->dims[i];
+    return 2.0 * (double)numel(out[0]) * k;
+  }
+  if (!strcmp(op, "ConvTranspose") && w->rank >= 3) {
+    double k = 1;
+    for (int32_t i = 1; i < w->rank; i++) k *= (double)w->dims[i];
+    return 2.0 * (double)numel(a) * k;
+  }
+  if (!strcmp(op, "MatMul") && a->rank >= 1) return 2.0 * (double)numel(out[0]) * (double)a->dims[a->rank - 1];
+  if (!strcmp(op, "Gemm") && a->rank == 2) {
+    int64_t ta = 0;
+    for (uint32_t i = 0; i < n->n_attrs; i++)
+      if (!strcmp(n->attrs[i].name, "transA")) ta = n->attrs[i].i;
+    return 2.0 * (double)numel(out[0]) * (double)(ta ? a->dims[0] : a->dims[1]);
+  }
+  return 0;
+}
+
+static int profile_hook(void *user, MscHookPhase phase, const MscNode *node, const MscTensor *const *in, uint32_t ni,
+                        const MscTensor *const *out, uint32_t no, double ms) {
+  Profile *p = user;
+  if (phase != MSC_HOOK_AFTER) return 0;
+  NodeTime *t = g_hash_table_lookup(p->by_node, node);
+  if (!t) {
+    t = g_new0(NodeTime, 1);
+    t->node = node;
+    g_hash_table_insert(p->by_node, (gpointer)node, t);
+  }
+  t->ms += ms;
+  t->calls++;
+  if (p->count_flops) p->flops += node_flops(node, in, ni, out);
+  return 0;
+}
+
+static gint cmp_time_desc(gconstpointer a, gconstpointer b) {
+  const NodeTime *x = *(NodeTime *const *)a, *y = *(NodeTime *const *)b;
+  return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+static gint cmp_double(gconstpointer a, gconstpointer b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int fail_with(GError *e) {
+  cli_report(e);
+  g_error_free(e);
+  return CLI_FAIL;
+}
+
+static gboolean run_once(MscSession *s, const MscGraph *g, MscTensor **inputs, const MscRunHooks *hooks, GError **e) {
+  MscTensor **out = NULL;
+  if (!msc_session_run(s, (const MscTensor *const *)inputs, g->n_inputs, &out, hooks, e)) return FALSE;
+  for (uint32_t j = 0; j < g->n_outputs; j++) msc_tensor_free(out[j]);
+  g_free(out);
+  return TRUE;
+}
+
+static gboolean runner_has_option(const MscRunnerApi *api, const char *name) {
+  for (uint32_t i = 0; api && i < api->n_options; i++)
+    if (!strcmp(api->options[i].name, name)) return TRUE;
+  return FALSE;
+}
+
+int cmd_bench(int argc, char **argv) {
+  g_autofree char *runner_arg = NULL;
+  g_auto(GStrv) shapes = NULL, opt_args = NULL;
+  gint threads = 1, warmup = 3, iters = 20, top = 15, profile_iters = -1;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+      {"runner", 'r', 0, G_OPTION_ARG_STRING, &runner_arg, "runner plugin (default cpu)", "R"},
+      {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "threads (the runner's 'threads' option; default 1)", "N"},
+      {"warmup", 'w', 0, G_OPTION_ARG_INT, &warmup, "untimed runs first (default 3)", "W"},
+      {"iters", 'n', 0, G_OPTION_ARG_INT, &iters, "timed runs (default 20)", "I"},
+      {"shape", 0, 0, G_OPTION_ARG_STRING_ARRAY, &shapes, "shape of an input with dynamic dims (others: 1)",
+       "NAME=1x3x224x224"},
+      {"option", 'O', 0, G_OPTION_ARG_STRING_ARRAY, &opt_args, "a runner option", "KEY=VALUE"},
+      {"top", 0, 0, G_OPTION_ARG_INT, &top, "nodes in the per-node table (default 15, 0: none)", "K"},
+      {"profile-iters", 0, 0, G_OPTION_ARG_INT, &profile_iters,
+       "profiled runs for the per-node table and FLOP count (default min(iters, 5), at least 1)", "P"},
+      {"json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON line (ort-bench.js keys)", NULL},
+      {NULL}};
+  g_autoptr(GOptionContext) ctx = g_option_context_new("MODEL - measure a model's latency on a runner");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  if (!cli_parse(ctx, &argc, &argv)) return CLI_USAGE;
+  const char *runner = runner_arg ? runner_arg : "cpu";
+  if (argc != 2) {
+    cli_error("bench: expected one MODEL (see --help)");
+    return CLI_USAGE;
+  }
+  if (threads < 1 || threads > 256 || warmup < 0 || iters < 1 || top < 0) {
+    cli_error("bench: --threads must be in 1..256, --iters >= 1, --warmup and --top >= 0");
+    return CLI_USAGE;
+  }
+  if (profile_iters < 0) profile_iters = MIN(iters, 5);
+  GError *e = NULL;
+  if (!cli_init(&e)) return fail_with(e);
+  g_autofree char *reg_name = g_strdup_printf("msc.runner.%s", runner);
+  const MscRunnerApi *api = msc_registry_get(reg_name, MSC_REG_RUNNER, TRUE, NULL);
+  if (!api) {
+    cli_error("bench: no runner '%s' (see `msc plugins`)", runner);
+    return CLI_FAIL;
+  }
+  /* runner options: threads (when the runner has it) and -O KEY=VALUE */
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) vals = g_ptr_array_new_with_free_func(g_free);
+  if (runner_has_option(api, "threads")) {
+    g_ptr_array_add(keys, g_strdup("threads"));
+    g_ptr_array_add(vals, g_strdup_printf("%d", threads));
+  } else if (threads != 1) {
+    cli_error("bench: runner '%s' has no 'threads' option", runner);
+    return CLI_USAGE;
+  }
+  for (char **o = opt_args; o && *o; o++) {
+    const char *eq = strchr(*o, '=');
+    if (!eq) {
+      cli_error("bench: --option '%s': expected KEY=VALUE", *o);
+      return CLI_USAGE;
+    }
+    g_ptr_array_add(keys, g_strndup(*o, eq - *o));
+    g_ptr_array_add(vals, g_strdup(eq + 1));
+  }
+  MscOptions opts = {(const char *const *)keys->pdata, (const char *const *)vals->pdata, keys->len};
+
+  g_autoptr(MscGraph) g = cli_load_model(argv[1], &e);
+  if (!g) return fail_with(e);
+  uint32_t ni = g->n_inputs;
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func((GDestroyNotify)msc_tensor_free);
+  g_autofree MscTensor **inputs = g_new0(MscTensor *, ni ? ni : 1);
+  int64_t batch = 1;
+  gboolean dyn_batch = FALSE;
+  GString *shape_desc = g_string_new("");
+  for (uint32_t i = 0; i < ni; i++) {
+    MscTensor *t = cli_random_input(g->inputs[i], (const char *const *)shapes, 12345 + i, &e);
+    if (!t) {
+      g_string_free(shape_desc, TRUE);
+      return fail_with(e);
+    }
+    g_ptr_array_add(owned, t);
+    inputs[i] = t;
+    if (i == 0 && t->rank > 0) {
+      batch = t->dims[0];
+      dyn_batch = g->inputs[i]->rank > 0 && g->inputs[i]->dims[0] < 0;
+    }
+    g_string_append_printf(shape_desc, "%s%s=", i ? " " : "", g->inputs[i]->name);
+    for (int32_t k = 0; k < t->rank; k++) g_string_append_printf(shape_desc, "%s%" G_GINT64_FORMAT, k ? "x" : "", t->dims[k]);
+  }
+  g_autofree char *shape_str = g_string_free(shape_desc, FALSE);
+  /* FLOPs: counted on the concrete tensors of the first profiled run; this
+   * static count (unknown dims as 1) is the fallback */
+  double flops = (double)msc_graph_flops(g) * (dyn_batch ? (double)batch : 1.0);
+
+  double tc = now_ms();
+  MscSession *s = msc_session_new(g, runner, &opts, &e);
+  if (!s) return fail_with(e);
+  double compile_ms = now_ms() - tc;
+  double first_ms = 0;
+  g_autofree double *t = g_new(double, iters);
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < warmup; i++) {
+    double t0 = now_ms();
+    ok = run_once(s, g, inputs, NULL, &e);
+    if (i == 0) first_ms = now_ms() - t0;
+  }
+  for (int i = 0; ok && i < iters; i++) {
+    double t0 = now_ms();
+    ok = run_once(s, g, inputs, NULL, &e);
+    t[i] = now_ms() - t0;
+  }
+  Profile prof = {g_hash_table_new_full(NULL, NULL, NULL, g_free), TRUE, 0};
+  MscRunHooks hooks = {profile_hook, &prof};
+  int n_prof = MAX(profile_iters, 1);
+  for (int i = 0; ok && i < n_prof; i++) {
+    ok = run_once(s, g, inputs, &hooks, &e);
+    prof.count_flops = FALSE;
+  }
+  if (ok && prof.flops > 0) flops = prof.flops;
+  msc_session_free(s);
+  if (!ok) {
+    g_hash_table_destroy(prof.by_node);
+    return fail_with(e);
+  }
+  qsort(t, iters, sizeof *t, cmp_double);
+  double median = iters % 2 ? t[iters / 2] : (t[iters / 2 - 1] + t[iters / 2]) / 2, best = t[0];
+  const char *isa = msc_isa_detect && msc_isa_name ? msc_isa_name(msc_isa_detect()) : "unknown";
+  MscCpuStats cs = {.struct_size = sizeof cs};
+  MscCpuStatsFn stats_fn = NULL;
+  if (!strcmp(runner, "cpu")) {
+    void *fp = msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
+    memcpy(&stats_fn, &fp, sizeof fp);
+  }
+  if (stats_fn) {
+    stats_fn(&cs);
+    isa = cs.isa;
+  }
+  if (json) {
+    g_autofree char *model_esc = g_strescape(argv[1], NULL);
+    printf("{\"model\":\"%s\",\"runner\":\"%s\",\"threads\":%d,\"median_ms\":%.3f,\"min_ms\":%.3f,\"iters\":%d,"
+           "\"isa\":\"%s\",\"gflop\":%.3f,\"inputs\":\"%s\"}\n",
+           model_esc, runner, threads, median, best, iters, isa, flops / 1e9, shape_str);
+    g_hash_table_destroy(prof.by_node);
+    return CLI_OK;
+  }
+  printf("model    %s\ninputs   %s\nrunner   %s, %d thread%s, ISA %s\n", argv[1], shape_str, runner, threads,
+         threads > 1 ? "s" : "", isa);
+  printf("compile  %.2f ms, first run %.2f ms\n", compile_ms, first_ms);
+  printf("latency  median %.3f ms, min %.3f ms (%d runs after %d warm-up)\n", median, best, iters, warmup);
+  printf("through  %.1f inferences/s (batch %" G_GINT64_FORMAT ")\n", 1e3 * (double)batch / median, batch);
+  if (flops > 0)
+    printf("compute  %.3f GFLOP per run, %.2f GFLOP/s at the median, %.2f at the min\n", flops / 1e9,
+           flops / 1e6 / median, flops / 1e6 / best);
+  if (stats_fn)
+    printf("plan     arena %.2f MB (lower bound %.2f MB, %.3fx; %.2f MB without reuse); %u nodes -> %u steps "
+           "(%u BN folded, %u Add + %u activations fused, %u of %u convs on fast kernels, %u const-folded, %u dead)\n",
+           cs.arena_bytes / 1e6, cs.lower_bound_bytes / 1e6,
+           cs.lower_bound_bytes ? (double)cs.arena_bytes / cs.lower_bound_bytes : 1.0, cs.sum_bytes / 1e6, cs.n_nodes,
+           cs.n_steps, cs.n_bn_folded, cs.n_add_fused, cs.n_act_fused, cs.n_fast_convs, cs.n_convs,
+           cs.n_const_folded, cs.n_dead);
+  if (top > 0) {
+    g_autoptr(GPtrArray) rows = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, prof.by_node);
+    while (g_hash_table_iter_next(&it, &k, &v)) g_ptr_array_add(rows, v);
+    g_ptr_array_sort(rows, cmp_time_desc);
+    double total = 0;
+    for (guint i = 0; i < rows->len; i++) total += ((NodeTime *)g_ptr_array_index(rows, i))->ms;
+    printf("\nper node (mean of %d profiled runs, hooks on; %u timed steps, %.3f ms total):\n", n_prof,
+           rows->len, total / n_prof);
+    printf("  %9s %6s  %-18s %s\n", "ms", "%", "op", "node");
+    for (guint i = 0; i < rows->len && i < (guint)top; i++) {
+      NodeTime *r = g_ptr_array_index(rows, i);
+      printf("  %9.3f %5.1f%%  %-18s %s\n", r->ms / n_prof, total > 0 ? 100 * r->ms / total : 0,
+             r->node->op_type, r->node->name);
+    }
+  }
+  g_hash_table_destroy(prof.by_node);
+  return CLI_OK;
+}

@@ -1,0 +1,382 @@
+/* conv2d-plan.c: plan creation (validation, algorithm choice, weight
+ * packing) and the threaded run loop for the fast float32 conv. The
+ * arithmetic lives in the per-ISA kernels (f32-conv2d-direct.inc.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv2d-kernels.h"
+#include "error.h"
+
+typedef enum { ALGO_DENSE, ALGO_DEPTHWISE } Algo;
+
+struct MscConv2dPlan {
+  MscConv2dParams p;
+  const MscConv2dKernels *k;
+  Algo algo;
+  int64_t OH, OW, Cg, Mg;
+  /* dense */
+  int64_t Hq, Wq, P, cstride, mblocks, ntiles;
+  gboolean direct_input; /* 1x1/s1/p0: the kernel reads x in place */
+  int ntaps;
+  int64_t *toff;
+  float *wpack; /* [G][mblocks][Cg][ntaps][MB] */
+  float *bias;  /* [G][mblocks*MB] */
+  /* depthwise */
+  MscDwArgs dw;
+  float *wdw;   /* [C][kh*kw] */
+  size_t ws_floats;
+  char desc[96];
+};
+
+#define MAX_DIM (((int64_t) 1) << 31)
+
+static gboolean grid_width_ok(const MscConv2dParams *p, int64_t OW, int64_t Wq) {
+  /* Every real column must land at q < Wq, and a read that runs past the
+   * row end (q >= Wq) must want a zero (right pad) and find one (the next
+   * row's left pad or another pad column). */
+  const int64_t s = p->stride_w, d = p->dilation_w, pl = p->pad_left, W = p->in_w;
+  for (int64_t kw = 0; kw < p->kernel_w; kw++) {
+    const int64_t px = (kw * d) % s, base = (kw * d) / s;
+    for (int64_t ow = 0; ow < OW; ow++) {
+      const int64_t q = ow + base;
+      if (q < Wq)
+        continue;
+      const int64_t x = q * s + px - pl;
+      const int64_t xw = (q - Wq) * s + px - pl;
+      if (x < W || (xw >= 0 && xw < W))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean check_params(const MscConv2dParams *p, int64_t *oh, int64_t *ow, GError **error) {
+  if (p->batch < 1 || p->in_channels < 1 || p->in_h < 1 || p->in_w < 1 || p->out_channels < 1 || p->kernel_h < 1 ||
+      p->kernel_w < 1) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG,
+                  "conv2d plan: sizes must be positive (N=%" G_GINT64_FORMAT " C=%" G_GINT64_FORMAT " H=%" G_GINT64_FORMAT
+                  " W=%" G_GINT64_FORMAT " M=%" G_GINT64_FORMAT " kernel=%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ")",
+                  p->batch, p->in_channels, p->in_h, p->in_w, p->out_channels, p->kernel_h, p->kernel_w);
+    return FALSE;
+  }
+  if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG, "conv2d plan: strides and dilations must be >= 1 (%" G_GINT64_FORMAT
+                  "x%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ")",
+                  p->stride_h, p->stride_w, p->dilation_h, p->dilation_w);
+    return FALSE;
+  }
+  if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG, "conv2d plan: pads must be >= 0");
+    return FALSE;
+  }
+  if (p->groups < 1 || p->in_channels % p->groups || p->out_channels % p->groups) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG,
+                  "conv2d plan: groups %" G_GINT64_FORMAT " must divide in_channels %" G_GINT64_FORMAT
+                  " and out_channels %" G_GINT64_FORMAT,
+                  p->groups, p->in_channels, p->out_channels);
+    return FALSE;
+  }
+  const int64_t vals[] = {p->batch, p->in_channels, p->in_h, p->in_w, p->out_channels, p->kernel_h, p->kernel_w,
+                          p->stride_h, p->stride_w, p->dilation_h, p->dilation_w, p->pad_top, p->pad_left,
+                          p->pad_bottom, p->pad_right};
+  for (size_t i = 0; i < G_N_ELEMENTS(vals); i++) {
+    if (vals[i] >= MAX_DIM) {
+      msc_set_error(error, MSC_ERR_UNSUPPORTED, "conv2d plan: dimension %" G_GINT64_FORMAT " too large", vals[i]);
+      return FALSE;
+    }
+  }
+  const int64_t ekh = (p->kernel_h - 1) * p->dilation_h + 1, ekw = (p->kernel_w - 1) * p->dilation_w + 1;
+  const int64_t hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
+  if (hp < ekh || wp < ekw) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG,
+                  "conv2d plan: dilated kernel %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+                  " larger than padded input %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT,
+                  ekh, ekw, hp, wp);
+    return FALSE;
+  }
+  *oh = (hp - ekh) / p->stride_h + 1;
+  *ow = (wp - ekw) / p->stride_w + 1;
+  /* Keep every buffer product well inside int64/size_t. */
+  double total = (double) p->batch * (double) MAX(p->in_channels, p->out_channels) * (double) hp * (double) wp;
+  double wsize = (double) p->out_channels * (double) (p->in_channels / p->groups) * (double) p->kernel_h *
+                 (double) p->kernel_w;
+  if (total > 1e12 || wsize > 1e11) {
+    msc_set_error(error, MSC_ERR_UNSUPPORTED, "conv2d plan: tensors too large");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bias) {
+  const MscConv2dParams *p = &pl->p;
+  const MscConv2dKernels *k = pl->k;
+  const int64_t G = p->groups, KH = p->kernel_h, KW = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
+  const int64_t hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
+  pl->ntaps = (int) (KH * KW);
+  pl->toff = g_new(int64_t, pl->ntaps);
+  pl->direct_input = KH == 1 && KW == 1 && sh == 1 && sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+                     p->pad_bottom == 0 && p->pad_right == 0 && (p->in_h * p->in_w) % k->vl == 0;
+  if (pl->direct_input) {
+    pl->Hq = p->in_h;
+    pl->Wq = p->in_w;
+    pl->cstride = p->in_h * p->in_w;
+    pl->toff[0] = 0;
+  } else {
+    pl->Hq = (hp + sh - 1) / sh;
+    pl->Wq = (wp + sw - 1) / sw;
+    for (int64_t wq = pl->OW; wq < pl->Wq; wq++) {
+      if (grid_width_ok(p, pl->OW, wq)) {
+        pl->Wq = wq;
+        break;
+      }
+    }
+    /* +1 row: a read running off the last row lands in zeros. */
+    const int64_t plane = (pl->Hq + 1) * pl->Wq;
+    pl->cstride = (sh * sw * plane + 15) & ~(int64_t) 15;
+    for (int64_t i = 0; i < KH; i++) {
+      for (int64_t j = 0; j < KW; j++) {
+        const int64_t py = (i * p->dilation_h) % sh, px = (j * p->dilation_w) % sw;
+        pl->toff[i * KW + j] =
+            (py * sw + px) * plane + ((i * p->dilation_h) / sh) * pl->Wq + (j * p->dilation_w) / sw;
+      }
+    }
+    /* phase-split input + margin for the last tile's overrun */
+    pl->ws_floats = (size_t) (p->batch * p->in_channels * pl->cstride) + (size_t) (k->rw * k->vl) + 64;
+  }
+  pl->P = pl->OH * pl->Wq;
+  pl->mblocks = (pl->Mg + k->mb - 1) / k->mb;
+  pl->ntiles = (pl->P + (int64_t) k->rw * k->vl - 1) / ((int64_t) k->rw * k->vl);
+  const int64_t mbs = pl->mblocks * k->mb;
+  pl->wpack = g_new0(float, (size_t) (G * mbs * pl->Cg * pl->ntaps));
+  pl->bias = g_new0(float, (size_t) (G * mbs));
+  for (int64_t g = 0; g < G; g++) {
+    for (int64_t m = 0; m < pl->Mg; m++) {
+      const int64_t blk = m / k->mb, mi = m % k->mb;
+      if (bias)
+        pl->bias[g * mbs + m] = bias[g * pl->Mg + m];
+      for (int64_t c = 0; c < pl->Cg; c++) {
+        for (int t = 0; t < pl->ntaps; t++) {
+          const float v = weights[((g * pl->Mg + m) * pl->Cg + c) * pl->ntaps + t];
+          pl->wpack[(((g * pl->mblocks + blk) * pl->Cg + c) * pl->ntaps + t) * k->mb + mi] = v;
+        }
+      }
+    }
+  }
+  g_snprintf(pl->desc, sizeof pl->desc, "direct-grid-%dx%d %s", k->mb, k->rw * k->vl, msc_isa_name(k->isa));
+}
+
+static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float *bias) {
+  const MscConv2dParams *p = &pl->p;
+  const MscConv2dKernels *k = pl->k;
+  MscDwArgs *a = &pl->dw;
+  a->H = p->in_h;
+  a->W = p->in_w;
+  a->OH = pl->OH;
+  a->OW = pl->OW;
+  a->kh = (int) p->kernel_h;
+  a->kw = (int) p->kernel_w;
+  a->sh = (int) p->stride_h;
+  a->sw = (int) p->stride_w;
+  a->dh = (int) p->dilation_h;
+  a->dw = (int) p->dilation_w;
+  a->pt = p->pad_top;
+  a->pl = p->pad_left;
+  const int64_t step = (int64_t) k->rwd * k->vl;
+  const int64_t need = (pl->OW + step - 1) / step * step + (p->kernel_w - 1) * p->dilation_w / p->stride_w;
+  const int64_t real = (p->in_w - 1 + p->pad_left) / p->stride_w + 1;
+  a->Wqd = (MAX(need, real) + 1 + 15) & ~(int64_t) 15;
+  a->nring = (int) ((p->kernel_h - 1) * p->dilation_h + 1);
+  a->act = p->act;
+  a->act_a = p->act_a;
+  a->act_b = p->act_b;
+  const int64_t C = p->in_channels, taps = p->kernel_h * p->kernel_w;
+  pl->wdw = g_new(float, (size_t) (C * taps));
+  memcpy(pl->wdw, weights, sizeof(float) * (size_t) (C * taps));
+  pl->bias = g_new0(float, (size_t) C);
+  if (bias)
+    memcpy(pl->bias, bias, sizeof(float) * (size_t) C);
+  /* one ring per (image, channel) task: tasks never share scratch */
+  pl->ws_floats = (size_t) (p->batch * C) * (size_t) (a->nring * a->sw * a->Wqd);
+  g_snprintf(pl->desc, sizeof pl->desc, "depthwise-rows-%dv %s", k->rwd, msc_isa_name(k->isa));
+}
+
+MscConv2dPlan *msc_conv2d_plan_create(const MscConv2dParams *p, const float *weights, const float *bias, MscIsa isa,
+                                      GError **error) {
+  int64_t oh = 0, ow = 0;
+  if (!p || !weights) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG, "conv2d plan: params and weights are required");
+    return NULL;
+  }
+  if (!check_params(p, &oh, &ow, error))
+    return NULL;
+  const MscConv2dKernels *k = msc_conv2d_kernels_get(isa);
+  if (!k) {
+    msc_set_error(error, MSC_ERR_UNSUPPORTED, "conv2d plan: ISA '%s' not supported by this CPU or build",
+                  msc_isa_name(isa));
+    return NULL;
+  }
+  if ((unsigned) p->act > MSC_ACT_SIGMOID) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG, "conv2d plan: unknown activation %d", (int) p->act);
+    return NULL;
+  }
+  MscConv2dPlan *pl = g_new0(MscConv2dPlan, 1);
+  pl->p = *p;
+  pl->k = k;
+  pl->OH = oh;
+  pl->OW = ow;
+  pl->Cg = p->in_channels / p->groups;
+  pl->Mg = p->out_channels / p->groups;
+  if (pl->Cg == 1 && pl->Mg == 1 && p->kernel_h <= 32 && p->kernel_w <= 64) {
+    pl->algo = ALGO_DEPTHWISE;
+    setup_depthwise(pl, weights, bias);
+  } else {
+    pl->algo = ALGO_DENSE;
+    setup_dense(pl, weights, bias);
+  }
+  return pl;
+}
+
+void msc_conv2d_plan_free(MscConv2dPlan *plan) {
+  if (!plan)
+    return;
+  g_free(plan->toff);
+  g_free(plan->wpack);
+  g_free(plan->bias);
+  g_free(plan->wdw);
+  g_free(plan);
+}
+
+size_t msc_conv2d_plan_workspace_size(const MscConv2dPlan *plan) {
+  return plan->ws_floats * sizeof(float);
+}
+
+void msc_conv2d_plan_output_shape(const MscConv2dPlan *plan, int64_t dims[4]) {
+  dims[0] = plan->p.batch;
+  dims[1] = plan->p.out_channels;
+  dims[2] = plan->OH;
+  dims[3] = plan->OW;
+}
+
+const char *msc_conv2d_plan_describe(const MscConv2dPlan *plan) {
+  return plan->desc;
+}
+
+/* ---- run ---- */
+
+typedef struct {
+  const MscConv2dPlan *pl;
+  const float *x, *res;
+  float *y, *ws;
+  int64_t tiles_per_task, ntile_tasks, mblocks_per_task, nm_tasks;
+} RunCtx;
+
+/* Pads and phase-splits one (image, channel) plane into the workspace. */
+static void pack_task(void *vctx, int64_t task, int thread) {
+  const RunCtx *r = vctx;
+  const MscConv2dPlan *pl = r->pl;
+  const MscConv2dParams *p = &pl->p;
+  const int64_t H = p->in_h, W = p->in_w, sh = p->stride_h, sw = p->stride_w;
+  const int64_t plane = (pl->Hq + 1) * pl->Wq;
+  const float *src = r->x + task * H * W;
+  float *dst = r->ws + task * pl->cstride;
+  memset(dst, 0, sizeof(float) * (size_t) pl->cstride);
+  for (int64_t py = 0; py < sh; py++) {
+    for (int64_t px = 0; px < sw; px++) {
+      float *ph = dst + (py * sw + px) * plane;
+      /* real columns of this phase: q with 0 <= q*sw + px - pl < W */
+      int64_t q0 = p->pad_left - px > 0 ? (p->pad_left - px + sw - 1) / sw : 0;
+      int64_t q1 = (W - 1 + p->pad_left - px) >= 0 ? (W - 1 + p->pad_left - px) / sw + 1 : 0;
+      if (q1 > pl->Wq)
+        q1 = pl->Wq;
+      for (int64_t rq = 0; rq < pl->Hq; rq++) {
+        const int64_t ih = rq * sh + py - p->pad_top;
+        if (ih < 0 || ih >= H || q1 <= q0)
+          continue;
+        const float *srow = src + ih * W;
+        float *drow = ph + rq * pl->Wq;
+        if (sw == 1) {
+          memcpy(drow + q0, srow + (q0 + px - p->pad_left), sizeof(float) * (size_t) (q1 - q0));
+        } else {
+          for (int64_t q = q0; q < q1; q++)
+            drow[q] = srow[q * sw + px - p->pad_left];
+        }
+      }
+    }
+  }
+}
+
+static void dense_task(void *vctx, int64_t task, int thread) {
+  const RunCtx *r = vctx;
+  const MscConv2dPlan *pl = r->pl;
+  const MscConv2dParams *p = &pl->p;
+  const int64_t mt = task % r->nm_tasks;
+  int64_t rest = task / r->nm_tasks;
+  const int64_t tt = rest % r->ntile_tasks;
+  rest /= r->ntile_tasks;
+  const int64_t g = rest % p->groups, n = rest / p->groups;
+  const int64_t mbs = pl->mblocks * pl->k->mb;
+  const float *xbase = pl->direct_input ? r->x : r->ws;
+  MscDenseArgs a = {
+      .x = xbase + (n * p->in_channels + g * pl->Cg) * pl->cstride,
+      .cstride = pl->cstride,
+      .C = pl->Cg,
+      .toff = pl->toff,
+      .ntaps = pl->ntaps,
+      .w = pl->wpack + g * mbs * pl->Cg * pl->ntaps,
+      .bias = pl->bias + g * mbs,
+      .res = r->res ? r->res + (n * p->out_channels + g * pl->Mg) * pl->OH * pl->OW : NULL,
+      .y = r->y + (n * p->out_channels + g * pl->Mg) * pl->OH * pl->OW,
+      .M = pl->Mg,
+      .P = pl->P,
+      .Wq = pl->Wq,
+      .OW = pl->OW,
+      .OHW = pl->OH * pl->OW,
+      .act = p->act,
+      .act_a = p->act_a,
+      .act_b = p->act_b,
+  };
+  const int64_t t0 = tt * r->tiles_per_task, t1 = MIN(pl->ntiles, t0 + r->tiles_per_task);
+  const int64_t m0 = mt * r->mblocks_per_task, m1 = MIN(pl->mblocks, m0 + r->mblocks_per_task);
+  pl->k->dense(&a, t0, t1, m0, m1);
+}
+
+static void dw_task(void *vctx, int64_t task, int thread) {
+  const RunCtx *r = vctx;
+  const MscConv2dPlan *pl = r->pl;
+  const MscConv2dParams *p = &pl->p;
+  const int64_t c = task % p->in_channels;
+  const int64_t ihw = p->in_h * p->in_w, ohw = pl->OH * pl->OW;
+  const size_t ring = (size_t) (pl->dw.nring * pl->dw.sw * pl->dw.Wqd);
+  pl->k->depthwise(&pl->dw, r->x + task * ihw, pl->wdw + c * p->kernel_h * p->kernel_w, pl->bias[c],
+                   r->res ? r->res + task * ohw : NULL, r->y + task * ohw, r->ws + (size_t) task * ring);
+}
+
+void msc_conv2d_plan_run(const MscConv2dPlan *plan, const float *x, const float *residual, float *y, void *workspace,
+                         MscThreadPool *pool) {
+  const MscConv2dParams *p = &plan->p;
+  const int nthreads = msc_threadpool_size(pool);
+  RunCtx r = {.pl = plan, .x = x, .res = residual, .y = y, .ws = workspace};
+  if (plan->algo == ALGO_DEPTHWISE) {
+    msc_threadpool_parallel_for(pool, p->batch * p->in_channels, dw_task, &r);
+    return;
+  }
+  if (!plan->direct_input)
+    msc_threadpool_parallel_for(pool, p->batch * p->in_channels, pack_task, &r);
+  /* Split: every task sweeps all output-channel blocks of its grid tiles
+   * (the input tile stays in L1/L2 while the weights stream from L2);
+   * about 4 tasks per thread so uneven tails balance. With too few tiles
+   * (small late layers) the channel blocks are split as well. */
+  const int64_t outer = p->batch * p->groups;
+  const int64_t want = nthreads > 1 ? 4 * (int64_t) nthreads : 1;
+  int64_t tile_tasks = (want + outer - 1) / outer;
+  if (tile_tasks > plan->ntiles)
+    tile_tasks = plan->ntiles;
+  r.tiles_per_task = (plan->ntiles + tile_tasks - 1) / tile_tasks;
+  r.ntile_tasks = (plan->ntiles + r.tiles_per_task - 1) / r.tiles_per_task;
+  int64_t m_tasks = (want + outer * r.ntile_tasks - 1) / (outer * r.ntile_tasks);
+  if (m_tasks > plan->mblocks)
+    m_tasks = plan->mblocks;
+  r.mblocks_per_task = (plan->mblocks + m_tasks - 1) / m_tasks;
+  r.nm_tasks = (plan->mblocks + r.mblocks_per_task - 1) / r.mblocks_per_task;
+  msc_threadpool_parallel_for(pool, outer * r.ntile_tasks * r.nm_tasks, dense_task, &r);
+}

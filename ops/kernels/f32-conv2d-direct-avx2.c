@@ -1,0 +1,36 @@
+/* f32-conv2d-direct-avx2.c: AVX2+FMA instantiation of the conv template.
+ * Tile 4 channels x 3 vectors = 12 ymm accumulators + 3 input + 1 weight =
+ * all 16 registers; per tap 3 loads + 4 broadcasts feed 12 FMAs. */
+#if defined(__x86_64__) || defined(__i386__)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC target("avx2,fma")
+#endif
+#include <immintrin.h>
+#define ISA_SUFFIX avx2
+#define MSC_ISA_ENUM MSC_ISA_AVX2
+#define VL 8
+#define MB 4
+#define RW 3
+#define RWD 4
+typedef __m256 vec_t;
+#define VZERO() _mm256_setzero_ps()
+#define VSET1(f) _mm256_set1_ps(f)
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps((p), (v))
+#define VBCAST(p) _mm256_broadcast_ss(p)
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VMAX(a, b) _mm256_max_ps((a), (b))
+#define VMIN(a, b) _mm256_min_ps((a), (b))
+/* p[0], p[2], ..., p[14]: stride-2 deinterleave for depthwise rows */
+#define VDEINT2_EVEN(p)                                                                                             \
+  _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \
+      _mm256_castps_pd(_mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8), 0x88)), 0xD8))
+#include "f32-conv2d-direct.inc.h"
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
+#endif

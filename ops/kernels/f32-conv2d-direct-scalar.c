@@ -1,0 +1,20 @@
+/* f32-conv2d-direct-scalar.c: portable instantiation of the conv template
+ * (one float per "vector"); always built, the fallback on every CPU. */
+#define ISA_SUFFIX scalar
+#define MSC_ISA_ENUM MSC_ISA_SCALAR
+#define VL 1
+#define MB 4
+#define RW 4
+#define RWD 4
+typedef float vec_t;
+#define VZERO() 0.0f
+#define VSET1(f) ((float) (f))
+#define VLOAD(p) (*(const float *) (p))
+#define VSTORE(p, v) (*(p) = (v))
+#define VBCAST(p) (*(const float *) (p))
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#define VADD(a, b) ((a) + (b))
+#define VMUL(a, b) ((a) * (b))
+#define VMAX(a, b) fmaxf((a), (b))
+#define VMIN(a, b) fminf((a), (b))
+#include "f32-conv2d-direct.inc.h"

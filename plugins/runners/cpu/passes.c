@@ -1,0 +1,362 @@
+/* passes.c: graph passes of the `cpu` runner, on a private step list (the
+ * host graph is never modified): compile-time constant folding, dead-node
+ * removal, BatchNormalization folded into the preceding Conv, and the conv
+ * epilogue fusion Conv [-> BN] [-> Add(other)] [-> activation]. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "cpu-internal.h"
+#include "graph.h"
+#include "tensor.h"
+
+static gboolean is_op(const MscNode *n, const char *type) {
+  return n && n->domain[0] == '\0' && !strcmp(n->op_type, type);
+}
+
+static const MscAttr *find_attr(const MscNode *n, const char *name) {
+  for (uint32_t i = 0; i < n->n_attrs; i++)
+    if (!strcmp(n->attrs[i].name, name)) return &n->attrs[i];
+  return NULL;
+}
+
+static int64_t attr_int(const MscNode *n, const char *name, int64_t dflt) {
+  const MscAttr *a = find_attr(n, name);
+  return a && a->type == MSC_ATTR_INT ? a->i : dflt;
+}
+
+static float attr_float(const MscNode *n, const char *name, float dflt) {
+  const MscAttr *a = find_attr(n, name);
+  return a && a->type == MSC_ATTR_FLOAT ? a->f : dflt;
+}
+
+static gboolean is_f32_const(const CpuModel *m, const MscValue *v, int64_t numel) {
+  if (!v) return FALSE;
+  const MscTensor *t = m->konst[v->index];
+  return t && t->dtype == MSC_DTYPE_FLOAT32 && (numel < 0 || msc_tensor_numel(t) == numel);
+}
+
+typedef struct {
+  uint32_t *readers;   /* per value: live nodes reading it */
+  unsigned char *dead; /* per node: folded or dead */
+  int32_t *owner;      /* per node: conv head index of the fused group absorbing it, -1 */
+  int32_t *group_last; /* per conv head: index of the group's last node */
+} Pass;
+
+/* The only live reader of @v, when @v has exactly one and is no graph output. */
+static const MscNode *sole_reader(const CpuModel *m, const Pass *p, const MscValue *v) {
+  if (!v || (v->flags & MSC_VALUE_GRAPH_OUTPUT) || p->readers[v->index] != 1) return NULL;
+  const MscGraph *g = m->g;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *n = g->nodes[i];
+    if (p->dead[i]) continue;
+    uint32_t uses = 0;
+    for (uint32_t k = 0; k < n->n_inputs; k++) uses += n->inputs[k] == v;
+    if (uses) return uses == 1 && p->owner[i] < 0 ? n : NULL; /* not already in a fused group */
+  }
+  return NULL;
+}
+
+/* Only output 0 of @n is used. */
+static gboolean single_output(const Pass *p, const MscNode *n) {
+  for (uint32_t j = 1; j < n->n_outputs; j++)
+    if (n->outputs[j] && (p->readers[n->outputs[j]->index] || (n->outputs[j]->flags & MSC_VALUE_GRAPH_OUTPUT)))
+      return FALSE;
+  return n->n_outputs >= 1 && n->outputs[0];
+}
+
+/* Compile-time folding: nodes whose inputs are all constants. */
+static void fold_constants(CpuModel *m, Pass *p) {
+  const MscGraph *g = m->g;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *n = g->nodes[i];
+    if (n->op && (n->op->flags & MSC_OP_NO_FOLD)) continue;
+    gboolean all = TRUE, known = TRUE;
+    for (uint32_t k = 0; k < n->n_inputs && all; k++)
+      if (n->inputs[k] && !m->konst[n->inputs[k]->index]) all = FALSE;
+    if (!all) continue;
+    for (uint32_t j = 0; j < n->n_outputs; j++)
+      if (n->outputs[j] && !m->konst[n->outputs[j]->index]) known = FALSE;
+    if (!known) {
+      const MscTensor *in[64];
+      MscTensor *out[64];
+      if (n->n_inputs > 64 || n->n_outputs > 64) continue;
+      for (uint32_t k = 0; k < n->n_inputs; k++) in[k] = n->inputs[k] ? m->konst[n->inputs[k]->index] : NULL;
+      if (!msc_node_execute(n, in, out, NULL)) continue; /* the error shows at run time */
+      for (uint32_t j = 0; j < n->n_outputs; j++) {
+        if (!n->outputs[j]) continue;
+        uint32_t v = n->outputs[j]->index;
+        m->owned_konst[v] = out[j];
+        m->konst[v] = out[j];
+      }
+    }
+    p->dead[i] = 1;
+    m->stats.n_const_folded++;
+  }
+}
+
+/* Dead-node removal: keep nodes some graph output depends on. */
+static void remove_dead(CpuModel *m, Pass *p) {
+  const MscGraph *g = m->g;
+  unsigned char *need = g_new0(unsigned char, m->nv ? m->nv : 1);
+  for (uint32_t i = 0; i < g->n_outputs; i++) need[g->outputs[i]->index] = 1;
+  for (uint32_t i = g->n_nodes; i-- > 0;) {
+    const MscNode *n = g->nodes[i];
+    if (p->dead[i]) continue;
+    gboolean live = FALSE;
+    for (uint32_t j = 0; j < n->n_outputs; j++) live |= n->outputs[j] && need[n->outputs[j]->index];
+    if (!live) {
+      p->dead[i] = 1;
+      m->stats.n_dead++;
+      continue;
+    }
+    for (uint32_t k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k]) need[n->inputs[k]->index] = 1;
+  }
+  g_free(need);
+  memset(p->readers, 0, m->nv * sizeof *p->readers);
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    if (p->dead[i]) continue;
+    const MscNode *n = g->nodes[i];
+    for (uint32_t k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k]) p->readers[n->inputs[k]->index]++;
+  }
+}
+
+/* Reads a fusable activation; FALSE when @n is none. */
+static gboolean activation_of(const CpuModel *m, const MscNode *n, MscActivation *act, float *a, float *b) {
+  if (is_op(n, "Relu")) {
+    *act = MSC_ACT_RELU;
+    return TRUE;
+  }
+  if (is_op(n, "Sigmoid")) {
+    *act = MSC_ACT_SIGMOID;
+    return TRUE;
+  }
+  if (is_op(n, "HardSwish")) {
+    *act = MSC_ACT_HARD_SWISH;
+    return TRUE;
+  }
+  if (is_op(n, "LeakyRelu")) {
+    *act = MSC_ACT_LEAKY_RELU;
+    *a = attr_float(n, "alpha", 0.01f);
+    return TRUE;
+  }
+  if (is_op(n, "HardSigmoid")) {
+    *act = MSC_ACT_HARD_SIGMOID;
+    *a = attr_float(n, "alpha", 0.2f);
+    *b = attr_float(n, "beta", 0.5f);
+    return TRUE;
+  }
+  if (is_op(n, "Clip")) {
+    float lo = -INFINITY, hi = INFINITY;
+    if (n->opset < 11) {
+      lo = attr_float(n, "min", -FLT_MAX);
+      hi = attr_float(n, "max", FLT_MAX);
+    } else {
+      for (uint32_t k = 1; k < n->n_inputs && k < 3; k++) {
+        if (!n->inputs[k]) continue;
+        if (!is_f32_const(m, n->inputs[k], 1)) return FALSE;
+        float v = *(const float *)m->konst[n->inputs[k]->index]->data;
+        if (k == 1) lo = v;
+        else hi = v;
+      }
+    }
+    if (isnan(lo) || isnan(hi)) return FALSE;
+    *act = MSC_ACT_CLIP;
+    *a = lo;
+    *b = hi;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* Same static dims (unknown dims must be unknown in both). */
+static gboolean same_dims(const MscValue *a, const MscValue *b) {
+  if (a->rank != b->rank || a->rank < 0) return FALSE;
+  for (int32_t k = 0; k < a->rank; k++)
+    if (a->dims[k] != b->dims[k]) return FALSE;
+  return TRUE;
+}
+
+/* Folds BN parameters into w/bias (double math). */
+static void fold_bn(const CpuModel *m, const MscNode *bn, CpuStep *s) {
+  const float *gamma = m->konst[bn->inputs[1]->index]->data, *beta = m->konst[bn->inputs[2]->index]->data;
+  const float *mean = m->konst[bn->inputs[3]->index]->data, *var = m->konst[bn->inputs[4]->index]->data;
+  double eps = attr_float(bn, "epsilon", 1e-5f);
+  int64_t per = (s->C / s->group) * s->kh * s->kw;
+  for (int64_t o = 0; o < s->M; o++) {
+    double sc = gamma[o] / sqrt((double)var[o] + eps);
+    for (int64_t k = 0; k < per; k++) s->w[o * per + k] = (float)(s->w[o * per + k] * sc);
+    s->bias[o] = (float)(((double)s->bias[o] - mean[o]) * sc + beta[o]);
+  }
+}
+
+/* Conv eligible for a CPU_STEP_CONV: 2-D, float32, constant weights. */
+static gboolean conv_eligible(const CpuModel *m, const MscNode *n) {
+  if (!is_op(n, "Conv") || n->n_inputs < 2 || !n->inputs[0] || !n->outputs[0] || n->n_outputs != 1) return FALSE;
+  const MscValue *x = n->inputs[0], *w = n->inputs[1];
+  if (x->dtype != MSC_DTYPE_FLOAT32 || x->rank != 4 || m->konst[x->index]) return FALSE;
+  if (!is_f32_const(m, w, -1) || m->konst[w->index]->rank != 4) return FALSE;
+  const MscTensor *wt = m->konst[w->index];
+  int64_t group = attr_int(n, "group", 1);
+  if (group < 1 || wt->dims[0] % group || (x->dims[1] >= 0 && x->dims[1] != wt->dims[1] * group)) return FALSE;
+  if (n->n_inputs > 2 && n->inputs[2] && !is_f32_const(m, n->inputs[2], wt->dims[0])) return FALSE;
+  return msc_tensor_numel(wt) > 0;
+}
+
+static void build_conv_group(CpuModel *m, Pass *p, const MscNode *conv, CpuStep *s) {
+  const MscTensor *wt = m->konst[conv->inputs[1]->index];
+  memset(s, 0, sizeof *s);
+  s->kind = CPU_STEP_CONV;
+  s->node = s->last = conv;
+  s->n_group = 1;
+  s->M = wt->dims[0];
+  s->C = wt->dims[1] * attr_int(conv, "group", 1);
+  s->group = attr_int(conv, "group", 1);
+  s->kh = wt->dims[2];
+  s->kw = wt->dims[3];
+  s->x = (int32_t)conv->inputs[0]->index;
+  s->res = -1;
+  s->w = g_memdup2(wt->data, wt->nbytes);
+  s->bias = g_new0(float, s->M);
+  if (conv->n_inputs > 2 && conv->inputs[2]) memcpy(s->bias, m->konst[conv->inputs[2]->index]->data, s->M * sizeof(float));
+  g_strlcpy(s->desc, "Conv", sizeof s->desc);
+  const MscValue *cur = conv->outputs[0];
+  const MscNode *nx = sole_reader(m, p, cur);
+  /* BatchNormalization (inference form) */
+  if (nx && is_op(nx, "BatchNormalization") && nx->n_inputs == 5 && nx->inputs[0] == cur && single_output(p, nx) &&
+      attr_int(nx, "training_mode", 0) == 0 && attr_int(nx, "spatial", 1) == 1 && is_f32_const(m, nx->inputs[1], s->M) &&
+      is_f32_const(m, nx->inputs[2], s->M) && is_f32_const(m, nx->inputs[3], s->M) &&
+      is_f32_const(m, nx->inputs[4], s->M) && nx->outputs[0]->dtype == MSC_DTYPE_FLOAT32) {
+    fold_bn(m, nx, s);
+    p->owner[nx->index] = (int32_t)conv->index;
+    s->last = nx;
+    s->n_group++;
+    m->stats.n_bn_folded++;
+    g_strlcat(s->desc, "+BN", sizeof s->desc);
+    cur = nx->outputs[0];
+    nx = sole_reader(m, p, cur);
+  }
+  /* residual Add(cur, other) (or a 2-input Sum) with the same shape */
+  if (nx && (is_op(nx, "Add") || is_op(nx, "Sum")) && nx->n_inputs == 2 && nx->inputs[0] && nx->inputs[1] && nx->inputs[0] != nx->inputs[1] &&
+      nx->outputs[0]) { /* equal shapes below: old-opset broadcast/axis attributes are moot */
+    const MscValue *o = nx->inputs[0] == cur ? nx->inputs[1] : nx->inputs[0];
+    if (o->dtype == MSC_DTYPE_FLOAT32 && !m->konst[o->index] && same_dims(o, cur) &&
+        same_dims(nx->outputs[0], cur)) {
+      s->res = (int32_t)o->index;
+      p->owner[nx->index] = (int32_t)conv->index;
+      s->last = nx;
+      s->n_group++;
+      m->stats.n_add_fused++;
+      g_strlcat(s->desc, "+Add", sizeof s->desc);
+      cur = nx->outputs[0];
+      nx = sole_reader(m, p, cur);
+    }
+  }
+  MscActivation act;
+  float a = 0, b = 0;
+  if (nx && nx->n_inputs >= 1 && nx->inputs[0] == cur && nx->n_outputs == 1 && nx->outputs[0] &&
+      activation_of(m, nx, &act, &a, &b)) {
+    s->act = act;
+    s->act_a = a;
+    s->act_b = b;
+    p->owner[nx->index] = (int32_t)conv->index;
+    s->last = nx;
+    s->n_group++;
+    m->stats.n_act_fused++;
+    g_strlcat(s->desc, "+", sizeof s->desc);
+    g_strlcat(s->desc, nx->op_type, sizeof s->desc);
+    cur = nx->outputs[0];
+  }
+  s->y = (int32_t)cur->index;
+  int64_t wd[4] = {s->M, s->C / s->group, s->kh, s->kw};
+  s->w_t = msc_tensor_new_borrowed(MSC_DTYPE_FLOAT32, 4, wd, s->w);
+  m->stats.n_convs++;
+}
+
+MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
+  const MscGraph *g = m->g;
+  Pass p = {0};
+  uint32_t nn = g->n_nodes ? g->n_nodes : 1;
+  p.readers = g_new0(uint32_t, m->nv ? m->nv : 1);
+  p.dead = g_new0(unsigned char, nn);
+  p.owner = g_new(int32_t, nn);
+  for (uint32_t i = 0; i < g->n_nodes; i++) p.owner[i] = -1;
+  CpuStep *groups = g_new0(CpuStep, nn);
+  gboolean *is_head = g_new0(gboolean, nn);
+
+  fold_constants(m, &p);
+  remove_dead(m, &p);
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *n = g->nodes[i];
+    if (p.dead[i] || p.owner[i] >= 0 || !conv_eligible(m, n)) continue;
+    build_conv_group(m, &p, n, &groups[i]);
+    is_head[i] = TRUE;
+  }
+  /* emit steps in node order; a fused group takes its last node's place */
+  m->steps = g_new0(CpuStep, nn);
+  m->n_steps = 0;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *n = g->nodes[i];
+    if (p.dead[i]) continue;
+    if (is_head[i]) {
+      if (groups[i].last == n) m->steps[m->n_steps++] = groups[i];
+      continue;
+    }
+    if (p.owner[i] >= 0) {
+      const CpuStep *gs = &groups[p.owner[i]];
+      if (gs->last == n) m->steps[m->n_steps++] = *gs;
+      continue;
+    }
+    CpuStep *s = &m->steps[m->n_steps++];
+    s->kind = CPU_STEP_OP;
+    s->node = s->last = n;
+    s->n_group = 1;
+    s->res = -1;
+    g_strlcpy(s->desc, n->op_type, sizeof s->desc);
+  }
+  /* liveness per value over steps */
+  m->def = g_new(int32_t, m->nv ? m->nv : 1);
+  m->last = g_new(int32_t, m->nv ? m->nv : 1);
+  for (uint32_t v = 0; v < m->nv; v++) m->def[v] = m->last[v] = -1;
+  for (uint32_t si = 0; si < m->n_steps; si++) {
+    const CpuStep *s = &m->steps[si];
+    if (s->kind == CPU_STEP_CONV) {
+      m->last[s->x] = (int32_t)si;
+      if (s->res >= 0) m->last[s->res] = (int32_t)si;
+      m->def[s->y] = (int32_t)si;
+    } else {
+      for (uint32_t k = 0; k < s->node->n_inputs; k++)
+        if (s->node->inputs[k]) m->last[s->node->inputs[k]->index] = (int32_t)si;
+      for (uint32_t j = 0; j < s->node->n_outputs; j++)
+        if (s->node->outputs[j]) m->def[s->node->outputs[j]->index] = (int32_t)si;
+    }
+  }
+  for (uint32_t i = 0; i < g->n_outputs; i++) m->last[g->outputs[i]->index] = (int32_t)m->n_steps;
+  for (uint32_t v = 0; v < m->nv; v++)
+    if (m->def[v] >= 0 && m->last[v] < m->def[v]) m->last[v] = m->def[v];
+  m->stats.n_nodes = g->n_nodes;
+  m->stats.n_steps = m->n_steps;
+  g_free(groups);
+  g_free(is_head);
+  g_free(p.readers);
+  g_free(p.dead);
+  g_free(p.owner);
+  (void)msg;
+  return MSC_OK;
+}
+
+void cpu_steps_free(CpuModel *m) {
+  for (uint32_t i = 0; m->steps && i < m->n_steps; i++) {
+    CpuStep *s = &m->steps[i];
+    if (s->kind != CPU_STEP_CONV) continue;
+    msc_tensor_free(s->w_t);
+    g_free(s->w);
+    g_free(s->bias);
+  }
+  g_free(m->steps);
+  g_free(m->def);
+  g_free(m->last);
+  m->steps = NULL;
+}

@@ -1,0 +1,382 @@
+/* test-conv-kernels.c: the fast conv plans (ops/kernels) at every ISA level
+ * this CPU supports, against a naive double-accumulating NCHW reference,
+ * plus the thread pool. Cases are named by shape, XNNPACK-style:
+ * /conv-kernels/<isa>/<shape>. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* posix_memalign */
+#endif
+#include <glib.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/conv2d-plan.h"
+#include "threadpool.h"
+
+/* ---- tester ------------------------------------------------------------- */
+
+typedef struct {
+  const char *name;
+  int64_t n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups;
+  MscActivation act;
+  float act_a, act_b;
+  gboolean residual, no_bias;
+} ConvCase;
+
+typedef struct {
+  ConvCase cc;
+  MscIsa isa;
+} ConvTest;
+
+static float act_ref(double v, MscActivation act, float a, float b) {
+  switch (act) {
+  case MSC_ACT_NONE: return (float) v;
+  case MSC_ACT_RELU: return (float) (v > 0 ? v : 0);
+  case MSC_ACT_CLIP: return (float) fmin(fmax(v, a), b);
+  case MSC_ACT_LEAKY_RELU: return (float) (v < 0 ? a * v : v);
+  case MSC_ACT_HARD_SWISH: return (float) (v * fmin(fmax(v / 6 + 0.5, 0), 1));
+  case MSC_ACT_HARD_SIGMOID: return (float) fmin(fmax(a * v + b, 0), 1);
+  case MSC_ACT_SIGMOID: return (float) (1 / (1 + exp(-v)));
+  }
+  return (float) v;
+}
+
+static void conv_ref(const ConvCase *t, int64_t oh_n, int64_t ow_n, const float *x, const float *w, const float *bias,
+                     const float *res, float *y) {
+  const int64_t cg = t->c / t->groups, mg = t->m / t->groups;
+  for (int64_t n = 0; n < t->n; n++)
+    for (int64_t m = 0; m < t->m; m++) {
+      const int64_t g = m / mg;
+      for (int64_t oh = 0; oh < oh_n; oh++)
+        for (int64_t ow = 0; ow < ow_n; ow++) {
+          double s = bias ? bias[m] : 0.0;
+          for (int64_t c = 0; c < cg; c++)
+            for (int64_t i = 0; i < t->kh; i++) {
+              const int64_t ih = oh * t->sh - t->pt + i * t->dh;
+              if (ih < 0 || ih >= t->h)
+                continue;
+              for (int64_t j = 0; j < t->kw; j++) {
+                const int64_t iw = ow * t->sw - t->pl + j * t->dw;
+                if (iw < 0 || iw >= t->w)
+                  continue;
+                s += (double) x[((n * t->c + g * cg + c) * t->h + ih) * t->w + iw] *
+                     (double) w[((m * cg + c) * t->kh + i) * t->kw + j];
+              }
+            }
+          const int64_t o = ((n * t->m + m) * oh_n + oh) * ow_n + ow;
+          if (res)
+            s += res[o];
+          y[o] = act_ref(s, t->act, t->act_a, t->act_b);
+        }
+    }
+}
+
+static void fill(GRand *r, float *p, size_t n, double lo, double hi) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = (float) g_rand_double_range(r, lo, hi);
+}
+
+static MscConv2dParams params_of(const ConvCase *t) {
+  MscConv2dParams p = {
+      .batch = t->n, .in_channels = t->c, .in_h = t->h, .in_w = t->w, .out_channels = t->m,
+      .kernel_h = t->kh, .kernel_w = t->kw, .stride_h = t->sh, .stride_w = t->sw,
+      .dilation_h = t->dh, .dilation_w = t->dw, .pad_top = t->pt, .pad_left = t->pl,
+      .pad_bottom = t->pb, .pad_right = t->pr, .groups = t->groups,
+      .act = t->act, .act_a = t->act_a, .act_b = t->act_b,
+  };
+  return p;
+}
+
+/* Runs the case inline and on a 2-thread pool (y aliasing the residual on
+ * the pooled run) and compares both with the reference. */
+static void test_conv_kernels_case(gconstpointer data) {
+  const ConvTest *ct = data;
+  const ConvCase *t = &ct->cc;
+  g_test_summary("fast conv plan matches the naive double reference for this shape, ISA, epilogue, 1 and 2 threads");
+  GRand *rng = g_rand_new_with_seed(1234);
+  const MscConv2dParams p = params_of(t);
+  const int64_t cg = t->c / t->groups;
+  const size_t nx = (size_t) (t->n * t->c * t->h * t->w), nw = (size_t) (t->m * cg * t->kh * t->kw);
+  float *x = g_new(float, nx), *w = g_new(float, nw), *bias = g_new(float, t->m);
+  fill(rng, x, nx, -1, 1);
+  fill(rng, w, nw, -1, 1);
+  fill(rng, bias, (size_t) t->m, -1, 1);
+
+  GError *err = NULL;
+  MscConv2dPlan *plan = msc_conv2d_plan_create(&p, w, t->no_bias ? NULL : bias, ct->isa, &err);
+  g_assert_no_error(err);
+  g_assert_nonnull(plan);
+  int64_t dims[4];
+  msc_conv2d_plan_output_shape(plan, dims);
+  const int64_t oh = (t->h + t->pt + t->pb - ((t->kh - 1) * t->dh + 1)) / t->sh + 1;
+  const int64_t ow = (t->w + t->pl + t->pr - ((t->kw - 1) * t->dw + 1)) / t->sw + 1;
+  g_assert_cmpint(dims[0], ==, t->n);
+  g_assert_cmpint(dims[1], ==, t->m);
+  g_assert_cmpint(dims[2], ==, oh);
+  g_assert_cmpint(dims[3], ==, ow);
+  const size_t ny = (size_t) (t->n * t->m * oh * ow);
+  float *res = NULL;
+  if (t->residual) {
+    res = g_new(float, ny);
+    fill(rng, res, ny, -2, 2);
+  }
+  float *ref = g_new(float, ny), *y = g_new(float, ny);
+  conv_ref(t, oh, ow, x, w, t->no_bias ? NULL : bias, res, ref);
+  double scale = 0;
+  for (size_t i = 0; i < ny; i++)
+    scale = fmax(scale, fabs(ref[i]));
+  const double tol = 1e-4 * fmax(scale, 1e-2);
+
+  size_t wsb = msc_conv2d_plan_workspace_size(plan);
+  void *ws = NULL;
+  g_assert_cmpint(posix_memalign(&ws, 64, wsb + 64), ==, 0);
+
+  MscThreadPool *pool = msc_threadpool_new(2);
+  for (int run = 0; run < 2; run++) {
+    float *out = y;
+    const float *r = res;
+    if (run == 1 && res) { /* y may alias the residual */
+      memcpy(y, res, ny * sizeof(float));
+      r = y;
+    } else {
+      for (size_t i = 0; i < ny; i++)
+        y[i] = NAN; /* every output must be written */
+    }
+    msc_conv2d_plan_run(plan, x, r, out, ws, run ? pool : NULL);
+    double maxerr = 0;
+    size_t worst = 0;
+    for (size_t i = 0; i < ny; i++) {
+      double e = fabs((double) out[i] - ref[i]);
+      if (!(e <= maxerr)) { /* catches NaN too */
+        maxerr = isnan(e) ? INFINITY : e;
+        worst = i;
+      }
+    }
+    if (maxerr > tol)
+      g_test_message("%s (%s, run %d): worst at %zu: got %g want %g", t->name, msc_conv2d_plan_describe(plan), run,
+                     worst, out[worst], ref[worst]);
+    g_assert_cmpfloat(maxerr, <=, tol);
+  }
+  msc_threadpool_free(pool);
+  free(ws);
+  msc_conv2d_plan_free(plan);
+  g_free(x);
+  g_free(w);
+  g_free(bias);
+  g_free(res);
+  g_free(ref);
+  g_free(y);
+  g_rand_free(rng);
+}
+
+#define D(nm, N, C, H, W, M, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, G)                                               \
+  {.name = nm, .n = N, .c = C, .h = H, .w = W, .m = M, .kh = KH, .kw = KW, .sh = SH, .sw = SW, .dh = DH, .dw = DW,     \
+   .pt = PT, .pl = PL, .pb = PB, .pr = PR, .groups = G}
+
+static const ConvCase cases[] = {
+    D("3x3s1-c64-m64-p1-14x14", 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    D("3x3s1-c16-m24-p1-13x17", 1, 16, 13, 17, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    D("3x3s1-c5-m7-p0-9x11", 1, 5, 9, 11, 7, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    D("3x3s1-c8-m8-p1-7x7", 1, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    D("3x3s1-c4-m4-p1-1x1", 1, 4, 1, 1, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    D("3x3s2-c16-m32-p1-15x15", 1, 16, 15, 15, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+    D("3x3s2-c8-m8-same-upper-16x16", 1, 8, 16, 16, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1),
+    D("3x3s3-c4-m6-p1-20x19", 1, 4, 20, 19, 6, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+    D("1x1-c64-m32-14x14", 1, 64, 14, 14, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    D("1x1-c32-m16-16x16-direct", 1, 32, 16, 16, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    D("1x1-c24-m144-8x8", 1, 24, 8, 8, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    D("1x1s2-c16-m32-15x15", 1, 16, 15, 15, 32, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1),
+    D("7x7s2-c3-m16-p3-32x32", 1, 3, 32, 32, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
+    D("7x7s2-c3-m64-p3-33x35", 1, 3, 33, 35, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
+    D("5x5s1-c6-m10-p2-12x12", 1, 6, 12, 12, 10, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1),
+    D("3x3d2-c8-m8-p2-13x13", 1, 8, 13, 13, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1),
+    D("3x3s2d2-c8-m12-p2-17x16", 1, 8, 17, 16, 12, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1),
+    D("3x1-c8-m8-p1x0-10x12", 1, 8, 10, 12, 8, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1),
+    D("1x3s1x2-c8-m8-p0x1-10x12", 1, 8, 10, 12, 8, 1, 3, 1, 2, 1, 1, 0, 1, 0, 1, 1),
+    D("3x3-asym-pads-c8-m8-11x9", 1, 8, 11, 9, 8, 3, 3, 1, 1, 1, 1, 0, 2, 2, 0, 1),
+    D("3x3-g4-c32-m32-p1-10x10", 1, 32, 10, 10, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),
+    D("3x3-g2-c16-m8-p1-9x9", 1, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),
+    D("1x1-g3-c24-m12-7x7", 1, 24, 7, 7, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 3),
+    D("3x3s1-c16-m16-p1-batch2", 2, 16, 12, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    D("1x1-c32-m16-batch2", 2, 32, 8, 8, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    D("depthwise-3x3s1-c24-p1-19x23", 1, 24, 19, 23, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 24),
+    D("depthwise-3x3s2-c16-p1-20x21", 1, 16, 20, 21, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16),
+    D("depthwise-3x3s2-c8-same-upper-16x16", 1, 8, 16, 16, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 8),
+    D("depthwise-5x5s1-c8-p2-14x14", 1, 8, 14, 14, 8, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 8),
+    D("depthwise-5x5s2-c8-p2-17x17", 1, 8, 17, 17, 8, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 8),
+    D("depthwise-3x3d2-c8-p2-12x12", 1, 8, 12, 12, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 8),
+    D("depthwise-3x3s1-c4-p1-3x40", 1, 4, 3, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),
+    D("depthwise-3x3s1-c8-p1-batch2", 2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8),
+    D("depthwise-mult2-3x3-c8-m16-p1", 1, 8, 10, 10, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8),
+};
+
+typedef struct {
+  const char *suffix;
+  MscActivation act;
+  float a, b;
+  gboolean residual, no_bias;
+} Epilogue;
+
+static const Epilogue epilogues[] = {
+    {"residual-relu", MSC_ACT_RELU, 0, 0, TRUE, FALSE},
+    {"clip-relu6", MSC_ACT_CLIP, 0, 6, FALSE, FALSE},
+    {"residual-leaky-relu", MSC_ACT_LEAKY_RELU, 0.1f, 0, TRUE, FALSE},
+    {"hard-swish", MSC_ACT_HARD_SWISH, 0, 0, FALSE, FALSE},
+    {"hard-sigmoid", MSC_ACT_HARD_SIGMOID, 0.2f, 0.5f, FALSE, FALSE},
+    {"residual-sigmoid-no-bias", MSC_ACT_SIGMOID, 0, 0, TRUE, TRUE},
+};
+
+/* ---- plan errors -------------------------------------------------------- */
+
+static void test_conv_kernels_bad_params(void) {
+  g_test_summary("invalid conv params are refused with MSC_ERR_INVALID_ARG, not crashes");
+  const ConvCase good = D("x", 1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  float w[8 * 8 * 9] = {0};
+  for (int k = 0; k < 6; k++) {
+    MscConv2dParams p = params_of(&good);
+    switch (k) {
+    case 0: p.stride_h = 0; break;
+    case 1: p.groups = 3; break;
+    case 2: p.pad_left = -1; break;
+    case 3: p.kernel_w = 20; break; /* larger than the padded input */
+    case 4: p.in_channels = 0; break;
+    case 5: p.dilation_w = 0; break;
+    }
+    GError *err = NULL;
+    MscConv2dPlan *plan = msc_conv2d_plan_create(&p, w, NULL, MSC_ISA_SCALAR, &err);
+    g_assert_null(plan);
+    g_assert_nonnull(err);
+    g_assert_cmpint(err->code, ==, 1 /* MSC_ERR_INVALID_ARG */);
+    g_error_free(err);
+  }
+}
+
+static void test_conv_kernels_isa_env(void) {
+  g_test_summary("MSC_ISA lowers the detected level and never raises it");
+  const char *old = g_getenv("MSC_ISA");
+  char *saved = old ? g_strdup(old) : NULL;
+  g_unsetenv("MSC_ISA");
+  MscIsa best = msc_isa_detect();
+  g_assert_true(msc_isa_supported(best));
+  g_setenv("MSC_ISA", "scalar", TRUE);
+  g_assert_cmpint(msc_isa_detect(), ==, MSC_ISA_SCALAR);
+  g_setenv("MSC_ISA", "avx512", TRUE);
+  g_assert_cmpint(msc_isa_detect(), ==, best); /* not above what the CPU has */
+  g_assert_true(msc_isa_supported(MSC_ISA_SCALAR));
+  if (saved)
+    g_setenv("MSC_ISA", saved, TRUE);
+  else
+    g_unsetenv("MSC_ISA");
+  g_free(saved);
+}
+
+/* ---- thread pool -------------------------------------------------------- */
+
+typedef struct {
+  _Atomic int64_t *hits;
+  _Atomic int64_t sum;
+  int n_threads;
+  _Atomic int bad_thread;
+} PoolCtx;
+
+static void pool_fn(void *vctx, int64_t task, int thread) {
+  PoolCtx *c = vctx;
+  atomic_fetch_add(&c->hits[task], 1);
+  atomic_fetch_add(&c->sum, task);
+  if (thread < 0 || thread >= c->n_threads)
+    atomic_store(&c->bad_thread, 1);
+}
+
+static void pool_check(int n_threads, int64_t n_tasks, int repeats) {
+  MscThreadPool *pool = msc_threadpool_new(n_threads);
+  g_assert_cmpint(msc_threadpool_size(pool), ==, n_threads);
+  PoolCtx c = {.n_threads = n_threads};
+  c.hits = g_new0(_Atomic int64_t, n_tasks > 0 ? n_tasks : 1);
+  for (int r = 0; r < repeats; r++)
+    msc_threadpool_parallel_for(pool, n_tasks, pool_fn, &c);
+  for (int64_t t = 0; t < n_tasks; t++)
+    g_assert_cmpint(atomic_load(&c.hits[t]), ==, repeats);
+  g_assert_cmpint(atomic_load(&c.sum), ==, (int64_t) repeats * n_tasks * (n_tasks - 1) / 2);
+  g_assert_cmpint(atomic_load(&c.bad_thread), ==, 0);
+  g_free(c.hits);
+  msc_threadpool_free(pool);
+}
+
+static void test_conv_kernels_pool_1_thread(void) {
+  g_test_summary("a 1-thread pool runs every task exactly once on the caller");
+  pool_check(1, 100, 3);
+}
+static void test_conv_kernels_pool_2_threads(void) {
+  g_test_summary("a 2-thread pool runs every task exactly once");
+  pool_check(2, 1000, 3);
+}
+static void test_conv_kernels_pool_8_threads(void) {
+  g_test_summary("an 8-thread pool (more threads than cores) runs every task exactly once");
+  pool_check(8, 5000, 3);
+}
+static void test_conv_kernels_pool_tiny_tasks(void) {
+  g_test_summary("many tiny tasks: 100000 tasks of a few nanoseconds each, counted exactly");
+  pool_check(4, 100000, 1);
+}
+static void test_conv_kernels_pool_reuse(void) {
+  g_test_summary("one pool reused by 1000 back-to-back parallel_for calls (incl. 0 and 1 task)");
+  pool_check(3, 7, 1000);
+  pool_check(2, 1, 1000);
+  pool_check(2, 0, 10);
+}
+static void test_conv_kernels_pool_null(void) {
+  g_test_summary("a NULL pool runs inline with thread index 0");
+  PoolCtx c = {.n_threads = 1};
+  c.hits = g_new0(_Atomic int64_t, 10);
+  msc_threadpool_parallel_for(NULL, 10, pool_fn, &c);
+  g_assert_cmpint(atomic_load(&c.sum), ==, 45);
+  g_assert_cmpint(atomic_load(&c.bad_thread), ==, 0);
+  g_free(c.hits);
+  g_assert_cmpint(msc_threadpool_size(NULL), ==, 1);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  /* The env var must not hide levels from the test: loop to the CPU's best. */
+  g_unsetenv("MSC_ISA");
+  const MscIsa top = msc_isa_detect();
+  for (int isa = MSC_ISA_SCALAR; isa <= (int) top; isa++) {
+    if (!msc_isa_supported((MscIsa) isa))
+      continue;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+      ConvTest *ct = g_new0(ConvTest, 1); /* leaked: lives for the whole run */
+      ct->cc = cases[i];
+      ct->isa = (MscIsa) isa;
+      char *path = g_strdup_printf("/conv-kernels/%s/%s", msc_isa_name((MscIsa) isa), cases[i].name);
+      g_test_add_data_func(path, ct, test_conv_kernels_case);
+      g_free(path);
+      /* every epilogue on one dense and one depthwise shape */
+      if (i == 1 || i == 9 || i == 12 || i == 26) {
+        for (size_t e = 0; e < G_N_ELEMENTS(epilogues); e++) {
+          ConvTest *ce = g_new0(ConvTest, 1);
+          ce->cc = cases[i];
+          ce->cc.act = epilogues[e].act;
+          ce->cc.act_a = epilogues[e].a;
+          ce->cc.act_b = epilogues[e].b;
+          ce->cc.residual = epilogues[e].residual;
+          ce->cc.no_bias = epilogues[e].no_bias;
+          ce->isa = (MscIsa) isa;
+          path = g_strdup_printf("/conv-kernels/%s/%s-%s", msc_isa_name((MscIsa) isa), cases[i].name,
+                                 epilogues[e].suffix);
+          g_test_add_data_func(path, ce, test_conv_kernels_case);
+          g_free(path);
+        }
+      }
+    }
+  }
+  g_test_add_func("/conv-kernels/plan/bad-params", test_conv_kernels_bad_params);
+  g_test_add_func("/conv-kernels/isa/env-lowers-only", test_conv_kernels_isa_env);
+  g_test_add_func("/conv-kernels/threadpool/1-thread", test_conv_kernels_pool_1_thread);
+  g_test_add_func("/conv-kernels/threadpool/2-threads", test_conv_kernels_pool_2_threads);
+  g_test_add_func("/conv-kernels/threadpool/8-threads", test_conv_kernels_pool_8_threads);
+  g_test_add_func("/conv-kernels/threadpool/many-tiny-tasks", test_conv_kernels_pool_tiny_tasks);
+  g_test_add_func("/conv-kernels/threadpool/reuse-1000-calls", test_conv_kernels_pool_reuse);
+  g_test_add_func("/conv-kernels/threadpool/null-pool-inline", test_conv_kernels_pool_null);
+  return g_test_run();
+}

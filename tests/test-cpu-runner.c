@@ -1,0 +1,436 @@
+/* test-cpu-runner.c: the `cpu` runner plugin against `ref`: fusion passes
+ * (Conv+BN+Relu, Conv+Add+Relu, the zoo models), constant folding and
+ * dead-node removal, the memory plan (bounds, no overlap, re-plan per input
+ * shape, no allocation in the run loop), threads, every ISA level this CPU
+ * supports, node hooks and options. */
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "../plugins/runners/cpu/cpu-stats.h"
+#include "graph.h"
+#include "kernels/conv2d-plan.h"
+#include "ops.h"
+#include "plugin.h"
+#include "registry.h"
+#include "session.h"
+#include "tensor.h"
+#include "zoo.h"
+
+#pragma weak msc_isa_supported
+#pragma weak msc_isa_name
+
+static gboolean have_cpu;
+static MscCpuStatsFn stats_fn;
+
+#define NEED_CPU()                                                                                      \
+  do {                                                                                                  \
+    if (!have_cpu) {                                                                                    \
+      g_test_skip("runner 'msc.runner.cpu' is not registered (see `msc plugins`)");                  \
+      return;                                                                                           \
+    }                                                                                                   \
+  } while (0)
+
+static MscCpuStats stats(void) {
+  MscCpuStats s = {.struct_size = sizeof s};
+  stats_fn(&s);
+  return s;
+}
+
+/* ---------------------------------------------------------------------- */
+/* graph building                                                          */
+
+static MscValue *val(MscGraph *g, const char *name) {
+  return msc_graph_get_or_add_value(g, name);
+}
+
+static MscNode *node(MscGraph *g, const char *name, const char *op, const char *in, const char *out) {
+  MscNode *n = msc_graph_add_node(g, name, op, "", 13);
+  MscValue *ins[8], *outs[8];
+  uint32_t ni = 0, no = 0;
+  g_auto(GStrv) a = g_strsplit(in, ",", -1), b = g_strsplit(out, ",", -1);
+  for (char **p = a; *p && **p; p++) ins[ni++] = strcmp(*p, "-") ? val(g, *p) : NULL;
+  for (char **p = b; *p && **p; p++) outs[no++] = val(g, *p);
+  msc_node_set_io(n, ins, ni, outs, no);
+  return n;
+}
+
+static void attr_ints(MscNode *n, const char *name, size_t cnt, const int64_t *v) {
+  MscAttr a = {0};
+  a.name = g_strdup(name);
+  a.type = MSC_ATTR_INTS;
+  a.ints = g_memdup2(v, cnt * sizeof *v);
+  a.n = cnt;
+  msc_node_add_attr(n, &a);
+}
+
+static void input(MscGraph *g, const char *name, int32_t rank, const int64_t *dims) {
+  MscValue *v = val(g, name);
+  v->dtype = MSC_DTYPE_FLOAT32;
+  v->rank = rank;
+  memcpy(v->dims, dims, sizeof(int64_t) * (size_t)rank);
+  msc_graph_add_input(g, v);
+}
+
+/* A random initializer in [lo, hi). */
+static void init_rand(MscGraph *g, const char *name, int32_t rank, const int64_t *dims, float lo, float hi,
+                      uint32_t seed) {
+  MscTensor *t = msc_tensor_new(MSC_DTYPE_FLOAT32, rank, dims, NULL);
+  uint32_t st = seed;
+  for (int64_t i = 0; i < msc_tensor_numel(t); i++)
+    ((float *)t->data)[i] = lo + (hi - lo) * (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
+  msc_graph_add_initializer(g, name, t);
+}
+
+static void verify(MscGraph *g) {
+  GError *e = NULL;
+  msc_graph_verify(g, &e);
+  g_assert_no_error(e);
+}
+
+/* x[N,8,10,10] -> Conv(16, 3x3, pad 1) -> BN -> Relu -> y */
+static MscGraph *conv_bn_relu(void) {
+  MscGraph *g = msc_graph_new("conv-bn-relu");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {-1, 8, 10, 10}, wd[] = {16, 8, 3, 3}, cd[] = {16}, pads[] = {1, 1, 1, 1};
+  input(g, "x", 4, xd);
+  init_rand(g, "w", 4, wd, -0.3f, 0.3f, 1);
+  init_rand(g, "b", 1, cd, -0.5f, 0.5f, 2);
+  init_rand(g, "gamma", 1, cd, 0.5f, 1.5f, 3);
+  init_rand(g, "beta", 1, cd, -0.5f, 0.5f, 4);
+  init_rand(g, "mean", 1, cd, -0.2f, 0.2f, 5);
+  init_rand(g, "var", 1, cd, 0.5f, 2.0f, 6);
+  attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
+  node(g, "bn", "BatchNormalization", "c,gamma,beta,mean,var", "n");
+  node(g, "relu", "Relu", "n", "y");
+  msc_graph_add_output(g, val(g, "y"));
+  verify(g);
+  return g;
+}
+
+/* x[N,8,10,10] -> Conv1(8, 3x3) -> Relu -> a; Conv2(8, 1x1)(a) -> Add(x) -> Relu -> y,
+ * plus a dead branch (Sigmoid of x, unused) and a constant subgraph
+ * (Mul of two initializers) feeding the second Add. */
+static MscGraph *conv_add_relu(void) {
+  MscGraph *g = msc_graph_new("conv-add-relu");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {-1, 8, 10, 10}, w1[] = {8, 8, 3, 3}, w2[] = {8, 8, 1, 1}, cd[] = {8}, pads[] = {1, 1, 1, 1};
+  int64_t kd[] = {1, 8, 1, 1};
+  input(g, "x", 4, xd);
+  init_rand(g, "w1", 4, w1, -0.3f, 0.3f, 11);
+  init_rand(g, "b1", 1, cd, -0.5f, 0.5f, 12);
+  init_rand(g, "w2", 4, w2, -0.3f, 0.3f, 13);
+  init_rand(g, "k1", 4, kd, -1.0f, 1.0f, 14);
+  init_rand(g, "k2", 4, kd, -1.0f, 1.0f, 15);
+  attr_ints(node(g, "conv1", "Conv", "x,w1,b1", "c1"), "pads", 4, pads);
+  node(g, "relu1", "Relu", "c1", "a");
+  node(g, "conv2", "Conv", "a,w2", "c2");
+  node(g, "add", "Add", "x,c2", "s");
+  node(g, "relu2", "Relu", "s", "r");
+  node(g, "dead", "Sigmoid", "x", "unused");
+  node(g, "kmul", "Mul", "k1,k2", "k");
+  node(g, "add2", "Add", "r,k", "y");
+  msc_graph_add_output(g, val(g, "y"));
+  verify(g);
+  return g;
+}
+
+/* ---------------------------------------------------------------------- */
+/* running                                                                 */
+
+static MscTensor **run_on(const MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
+                          uint32_t n_opts, MscTensor *const *in) {
+  GError *e = NULL;
+  MscOptions o = {keys, vals, n_opts};
+  MscSession *s = msc_session_new(g, runner, &o, &e);
+  g_assert_no_error(e);
+  MscTensor **out = NULL;
+  msc_session_run(s, (const MscTensor *const *)in, g->n_inputs, &out, NULL, &e);
+  g_assert_no_error(e);
+  msc_session_free(s);
+  return out;
+}
+
+static void free_outputs(MscTensor **out, uint32_t n) {
+  for (uint32_t i = 0; out && i < n; i++) msc_tensor_free(out[i]);
+  g_free(out);
+}
+
+static MscTensor *rand_input(const MscValue *v, int64_t batch, uint32_t seed) {
+  GError *e = NULL;
+  MscTensor *t = msc_zoo_make_input(v, batch, seed, &e);
+  g_assert_no_error(e);
+  return t;
+}
+
+/* Normwise closeness: |got - exp| <= 1e-4 * max|exp| + 1e-5 everywhere. */
+static void assert_close(const MscTensor *got, const MscTensor *exp) {
+  g_assert_cmpint(got->dtype, ==, exp->dtype);
+  g_assert_cmpint(got->rank, ==, exp->rank);
+  for (int32_t k = 0; k < got->rank; k++) g_assert_cmpint(got->dims[k], ==, exp->dims[k]);
+  double scale = 0;
+  int64_t n = msc_tensor_numel(exp);
+  for (int64_t i = 0; i < n; i++) scale = MAX(scale, fabs(msc_tensor_get_f64(exp, i)));
+  for (int64_t i = 0; i < n; i++) {
+    double d = fabs(msc_tensor_get_f64(got, i) - msc_tensor_get_f64(exp, i));
+    if (d > 1e-4 * scale + 1e-5)
+      g_assert_cmpfloat(d, <=, 1e-4 * scale + 1e-5); /* fails, printing the values */
+  }
+}
+
+/* cpu with @keys/@vals against ref on @g, batch @batch. */
+static void check_against_ref(const MscGraph *g, int64_t batch, const char *const *keys, const char *const *vals,
+                              uint32_t n_opts) {
+  MscTensor *in[8];
+  g_assert_cmpuint(g->n_inputs, <=, 8);
+  for (uint32_t i = 0; i < g->n_inputs; i++) in[i] = rand_input(g->inputs[i], batch, 7 + i);
+  MscTensor **want = run_on(g, "ref", NULL, NULL, 0, in);
+  MscTensor **got = run_on(g, "cpu", keys, vals, n_opts, in);
+  for (uint32_t j = 0; j < g->n_outputs; j++) assert_close(got[j], want[j]);
+  free_outputs(want, g->n_outputs);
+  free_outputs(got, g->n_outputs);
+  for (uint32_t i = 0; i < g->n_inputs; i++) msc_tensor_free(in[i]);
+}
+
+/* The ISA levels to test: every one this CPU runs, plus the reference conv path. */
+static const char *const isa_levels[] = {"scalar", "avx2", "avx512", NULL};
+
+static gboolean isa_ok(int level) {
+  return msc_isa_supported && msc_isa_supported((MscIsa)level);
+}
+
+static void check_every_isa(const MscGraph *g, int64_t batch) {
+  const char *k_ref[] = {"fast_conv"}, *v_ref[] = {"false"};
+  check_against_ref(g, batch, k_ref, v_ref, 1);
+  for (int l = 0; isa_levels[l]; l++) {
+    if (!isa_ok(l)) continue;
+    const char *k[] = {"isa"}, *v[] = {isa_levels[l]};
+    check_against_ref(g, batch, k, v, 1);
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* tests                                                                   */
+
+static void test_conv_bn_relu(void) {
+  g_test_summary("Conv+BN+Relu becomes one step (BN folded, Relu fused) and matches ref at every ISA level");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = conv_bn_relu();
+  check_every_isa(g, 2);
+  MscCpuStats s = stats();
+  g_assert_cmpuint(s.n_nodes, ==, 3);
+  g_assert_cmpuint(s.n_steps, ==, 1);
+  g_assert_cmpuint(s.n_bn_folded, ==, 1);
+  g_assert_cmpuint(s.n_act_fused, ==, 1);
+  g_assert_cmpuint(s.n_convs, ==, 1);
+}
+
+static void test_conv_add_relu(void) {
+  g_test_summary("Conv->Add(x)->Relu fuses the residual, a constant subgraph folds, a dead node goes; same "
+                 "outputs as ref");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = conv_add_relu();
+  check_every_isa(g, 3);
+  MscCpuStats s = stats();
+  g_assert_cmpuint(s.n_add_fused, ==, 1);
+  g_assert_cmpuint(s.n_act_fused, ==, 2);
+  g_assert_cmpuint(s.n_dead, ==, 1);
+  g_assert_cmpuint(s.n_const_folded, >=, 1);
+  g_assert_cmpuint(s.n_steps, ==, 3); /* conv1+relu, conv2+add+relu, add2 */
+}
+
+static void test_no_fusion_when_shared(void) {
+  g_test_summary("a conv output read twice is not fused away; outputs still match ref");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = msc_graph_new("shared");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {1, 4, 6, 6}, wd[] = {4, 4, 3, 3}, cd[] = {4}, pads[] = {1, 1, 1, 1};
+  input(g, "x", 4, xd);
+  init_rand(g, "w", 4, wd, -0.5f, 0.5f, 21);
+  init_rand(g, "b", 1, cd, -0.5f, 0.5f, 22);
+  attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
+  node(g, "relu", "Relu", "c", "r");
+  node(g, "add", "Add", "c,r", "y");
+  msc_graph_add_output(g, val(g, "y"));
+  verify(g);
+  check_against_ref(g, 1, NULL, NULL, 0);
+  MscCpuStats s = stats();
+  g_assert_cmpuint(s.n_act_fused, ==, 0);
+  g_assert_cmpuint(s.n_add_fused, ==, 0);
+  g_assert_cmpuint(s.n_steps, ==, 3);
+}
+
+static void test_zoo(gconstpointer data) {
+  g_test_summary("a zoo model on cpu (every ISA level, and the reference conv path) matches ref, batch 2");
+  NEED_CPU();
+  GError *e = NULL;
+  g_autoptr(MscGraph) g = msc_zoo_build(data, &e);
+  g_assert_no_error(e);
+  verify(g);
+  check_every_isa(g, 2);
+  MscCpuStats s = stats();
+  g_assert_cmpuint(s.n_bn_folded, >, 0);
+  g_assert_cmpuint(s.n_steps, <, s.n_nodes);
+}
+
+static void test_plan_bounds(gconstpointer data) {
+  g_test_summary("memory plan: lower bound <= arena <= sum of buffers, live buffers never overlap, reuse pays");
+  NEED_CPU();
+  GError *e = NULL;
+  g_autoptr(MscGraph) g = msc_zoo_build(data, &e);
+  g_assert_no_error(e);
+  verify(g);
+  check_against_ref(g, 4, NULL, NULL, 0);
+  MscCpuStats s = stats();
+  g_assert_cmpuint(s.n_buffers, >, 4);
+  g_assert_cmpuint(s.arena_bytes, >=, s.lower_bound_bytes);
+  g_assert_cmpuint(s.arena_bytes, <=, s.sum_bytes);
+  g_assert_cmpuint(s.arena_bytes, <, s.sum_bytes / 2);
+  g_assert_cmpint(s.overlap_ok, ==, 1);
+  g_assert_cmpuint(s.arena_bytes * 4, <=, s.lower_bound_bytes * 5); /* within 1.25x of the bound */
+}
+
+static void test_replan(void) {
+  g_test_summary("a new input shape builds a new plan; a shape seen before reuses its plan; no allocation in "
+                 "the run loop");
+  NEED_CPU();
+  GError *e = NULL;
+  g_autoptr(MscGraph) g = msc_zoo_build("resnet_mini", &e);
+  g_assert_no_error(e);
+  verify(g);
+  MscSession *s = msc_session_new(g, "cpu", NULL, &e);
+  g_assert_no_error(e);
+  const int64_t batches[] = {1, 1, 3, 1, 3, 2};
+  const int expect_new[] = {1, 0, 1, 0, 0, 1};
+  for (size_t i = 0; i < G_N_ELEMENTS(batches); i++) {
+    MscTensor *in = rand_input(g->inputs[0], batches[i], 5);
+    MscCpuStats before = stats();
+    MscTensor **out = NULL;
+    msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e);
+    g_assert_no_error(e);
+    MscCpuStats after = stats();
+    g_assert_cmpuint(after.plans_built - before.plans_built, ==, (guint64)expect_new[i]);
+    g_assert_cmpuint(after.run_allocs, ==, before.run_allocs);
+    g_assert_cmpint(out[0]->dims[0], ==, batches[i]);
+    free_outputs(out, g->n_outputs);
+    msc_tensor_free(in);
+  }
+  msc_session_free(s);
+}
+
+static void test_threads_identical(gconstpointer data) {
+  g_test_summary("threads=1 and threads=2 give bitwise identical outputs");
+  NEED_CPU();
+  GError *e = NULL;
+  g_autoptr(MscGraph) g = msc_zoo_build(data, &e);
+  g_assert_no_error(e);
+  verify(g);
+  MscTensor *in = rand_input(g->inputs[0], 2, 9);
+  const char *k[] = {"threads"}, *v1[] = {"1"}, *v2[] = {"2"};
+  MscTensor **a = run_on(g, "cpu", k, v1, 1, &in);
+  MscTensor **b = run_on(g, "cpu", k, v2, 1, &in);
+  for (uint32_t j = 0; j < g->n_outputs; j++) {
+    g_assert_cmpuint(a[j]->nbytes, ==, b[j]->nbytes);
+    g_assert_cmpint(memcmp(a[j]->data, b[j]->data, a[j]->nbytes), ==, 0);
+  }
+  free_outputs(a, g->n_outputs);
+  free_outputs(b, g->n_outputs);
+  msc_tensor_free(in);
+}
+
+typedef struct {
+  int before, after;
+  const MscNode *first_after;
+  int stop_at;
+} HookLog;
+
+static int hook(void *user, MscHookPhase ph, const MscNode *n, const MscTensor *const *in, uint32_t ni,
+                const MscTensor *const *out, uint32_t no, double ms) {
+  HookLog *h = user;
+  if (ph == MSC_HOOK_BEFORE) {
+    h->before++;
+    g_assert_cmpuint(ni, ==, n->n_inputs);
+  } else {
+    h->after++;
+    g_assert_cmpuint(no, >=, 1);
+    g_assert_nonnull(out[0]);
+    g_assert_cmpfloat(ms, >=, 0.0);
+    if (!h->first_after) h->first_after = n;
+  }
+  return h->stop_at && h->after == h->stop_at;
+}
+
+static void test_hooks(void) {
+  g_test_summary("hooks: one BEFORE/AFTER pair per executed step, a fused group names its Conv; non-zero stops");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = conv_bn_relu();
+  GError *e = NULL;
+  MscSession *s = msc_session_new(g, "cpu", NULL, &e);
+  g_assert_no_error(e);
+  MscTensor *in = rand_input(g->inputs[0], 1, 3);
+  HookLog h = {0};
+  MscRunHooks hooks = {hook, &h};
+  MscTensor **out = NULL;
+  msc_session_run(s, (const MscTensor *const *)&in, 1, &out, &hooks, &e);
+  g_assert_no_error(e);
+  free_outputs(out, 1);
+  g_assert_cmpint(h.before, ==, 1);
+  g_assert_cmpint(h.after, ==, 1);
+  g_assert_cmpstr(h.first_after->name, ==, "conv");
+  HookLog stop = {.stop_at = 1};
+  hooks.user = &stop;
+  out = NULL;
+  g_assert_false(msc_session_run(s, (const MscTensor *const *)&in, 1, &out, &hooks, &e));
+  g_assert_nonnull(e);
+  g_assert_nonnull(strstr(e->message, "stopped by hook"));
+  g_clear_error(&e);
+  msc_session_free(s);
+  msc_tensor_free(in);
+}
+
+static void test_bad_options(void) {
+  g_test_summary("bad runner options are refused at compile with a message naming the option");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = conv_bn_relu();
+  const char *cases[][2] = {{"threads", "0"}, {"threads", "x"}, {"isa", "sse9"}, {"fast_conv", "maybe"}, {"bogus", "1"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    GError *e = NULL;
+    MscOptions o = {&cases[i][0], &cases[i][1], 1};
+    MscSession *s = msc_session_new(g, "cpu", &o, &e);
+    g_assert_null(s);
+    g_assert_nonnull(e);
+    g_assert_nonnull(strstr(e->message, cases[i][0]));
+    g_error_free(e);
+  }
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  GError *e = NULL;
+  if (!msc_ops_register_builtins(&e) || !msc_plugins_load_all(&e)) {
+    g_printerr("test-cpu-runner: init: %s\n", e->message);
+    return 1;
+  }
+  have_cpu = msc_registry_get("msc.runner.cpu", MSC_REG_RUNNER, TRUE, NULL) != NULL &&
+             msc_registry_get("msc.runner.ref", MSC_REG_RUNNER, TRUE, NULL) != NULL;
+  void *fp = msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
+  memcpy(&stats_fn, &fp, sizeof fp);
+  have_cpu = have_cpu && stats_fn;
+  g_test_add_func("/cpu/fusion/conv-bn-relu", test_conv_bn_relu);
+  g_test_add_func("/cpu/fusion/conv-add-relu-fold-dead", test_conv_add_relu);
+  g_test_add_func("/cpu/fusion/not-when-shared", test_no_fusion_when_shared);
+  for (const char *const *n = msc_zoo_names(); *n; n++) {
+    g_autofree char *m = g_strdelimit(g_strdup(*n), "_", '-');
+    g_autofree char *p1 = g_strdup_printf("/cpu/zoo/%s/matches-ref-every-isa", m);
+    g_autofree char *p2 = g_strdup_printf("/cpu/plan/%s/bounds", m);
+    g_autofree char *p3 = g_strdup_printf("/cpu/threads/%s/1-vs-2-identical", m);
+    g_test_add_data_func(p1, *n, test_zoo);
+    g_test_add_data_func(p2, *n, test_plan_bounds);
+    g_test_add_data_func(p3, *n, test_threads_identical);
+  }
+  g_test_add_func("/cpu/plan/replan-per-shape", test_replan);
+  g_test_add_func("/cpu/hooks/fused-group", test_hooks);
+  g_test_add_func("/cpu/options/bad", test_bad_options);
+  return g_test_run();
+}
