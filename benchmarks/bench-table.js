@@ -67,6 +67,7 @@ function msc(m, threads) {
 const pad = (s, n) => String(s).padStart(n);
 const f2 = (x) => (x == null || !isFinite(x) ? '-' : x.toFixed(2));
 let isa = '?';
+let peak = 0; // FP32 FMA GFLOP/s per core, measured by msc bench in this run (best seen)
 const rows = [];
 for (const m of models) {
   if (o.only && !m.name.includes(o.only)) continue;
@@ -84,6 +85,7 @@ for (const m of models) {
             bm = Math.min(bm, j.median_ms);
             r.gflop = j.gflop;
             isa = j.isa || isa;
+            if (j.peak_gflops > peak) peak = j.peak_gflops;
           }
         } catch (e) {
           err = (who + ': ' + String(e.stderr || e.message).trim().split('\n').pop()).slice(0, 100);
@@ -99,9 +101,10 @@ for (const m of models) {
 }
 
 console.log(`msc cpu runner vs ONNX Runtime: best median of ${o.repeat} alternating runs x ${o.iters} iters; ISA ${isa}; ` +
-  `${require('os').cpus()[0].model}`);
+  `FP32 FMA peak ${peak ? peak.toFixed(1) : '?'} GFLOP/s per core (measured in this run); ${require('os').cpus()[0].model}`);
+const pk = (g, ms, t) => (peak && g && ms ? (100 * g / ms * 1e3 / (peak * t)).toFixed(0) + '%' : '-');
 let head = pad('model', 26) + pad('GFLOP', 8);
-for (const t of o.threads) head += pad(`ORT ${t}t ms`, 12) + pad(`msc ${t}t ms`, 12) + pad('msc/ORT', 9) + pad('ORT GF/s', 10) + pad('msc GF/s', 10);
+for (const t of o.threads) head += pad(`ORT ${t}t ms`, 12) + pad(`msc ${t}t ms`, 12) + pad('msc/ORT', 9) + pad('ORT GF/s', 10) + pad('msc GF/s', 10) + pad('ORT %pk', 8) + pad('msc %pk', 8);
 console.log(head);
 console.log('-'.repeat(head.length));
 for (const r of rows) {
@@ -109,7 +112,8 @@ for (const r of rows) {
   for (const t of o.threads) {
     const a = r['ort' + t], b = r['msc' + t];
     line += pad(f2(a), 12) + pad(f2(b), 12) + pad(a && b ? (b / a).toFixed(2) : '-', 9) +
-      pad(a && r.gflop ? f2(r.gflop / a * 1e3) : '-', 10) + pad(b && r.gflop ? f2(r.gflop / b * 1e3) : '-', 10);
+      pad(a && r.gflop ? f2(r.gflop / a * 1e3) : '-', 10) + pad(b && r.gflop ? f2(r.gflop / b * 1e3) : '-', 10) +
+      pad(pk(r.gflop, a, t), 8) + pad(pk(r.gflop, b, t), 8);
   }
   if (r.err) line += '  (' + r.err + ')';
   console.log(line);

@@ -4,6 +4,7 @@
  * warm-up runs), throughput, GFLOP/s, and a per-node time table from extra
  * profiled runs (node hooks cost time, so they are not in the timed runs).
  * --json prints one line with the keys of shared/bench/ort-bench.js. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 /* The kernel layer may be absent from this libmsc: then no ISA is shown. */
 #pragma weak msc_isa_detect
 #pragma weak msc_isa_name
+#pragma weak msc_isa_fma_peak_gflops
 
 typedef struct {
   const MscNode *node;
@@ -245,11 +247,21 @@ int cmd_bench(int argc, char **argv) {
     stats_fn(&cs);
     isa = cs.isa;
   }
+  /* this machine's FP32 FMA peak per core, measured now (thread CPU time):
+   * at the ISA the runner used, for "% of peak" (x threads) */
+  double peak = 0;
+  if (msc_isa_fma_peak_gflops && msc_isa_detect) {
+    MscIsa pi = msc_isa_detect();
+    if (!strcmp(isa, "scalar")) pi = MSC_ISA_SCALAR;
+    else if (!strcmp(isa, "avx2")) pi = MSC_ISA_AVX2;
+    peak = msc_isa_fma_peak_gflops(pi, 0.05);
+  }
+  double pct = peak > 0 && flops > 0 ? 100.0 * (flops / 1e6 / median) / (peak * threads) : 0;
   if (json) {
     g_autofree char *model_esc = g_strescape(argv[1], NULL);
     printf("{\"model\":\"%s\",\"runner\":\"%s\",\"threads\":%d,\"median_ms\":%.3f,\"min_ms\":%.3f,\"iters\":%d,"
-           "\"isa\":\"%s\",\"gflop\":%.3f,\"inputs\":\"%s\"}\n",
-           model_esc, runner, threads, median, best, iters, isa, flops / 1e9, shape_str);
+           "\"isa\":\"%s\",\"gflop\":%.3f,\"peak_gflops\":%.2f,\"pct_peak\":%.2f,\"inputs\":\"%s\"}\n",
+           model_esc, runner, threads, median, best, iters, isa, flops / 1e9, peak, pct, shape_str);
     g_hash_table_destroy(prof.by_node);
     return CLI_OK;
   }
@@ -261,6 +273,9 @@ int cmd_bench(int argc, char **argv) {
   if (flops > 0)
     printf("compute  %.3f GFLOP per run, %.2f GFLOP/s at the median, %.2f at the min\n", flops / 1e9,
            flops / 1e6 / median, flops / 1e6 / best);
+  if (peak > 0)
+    printf("peak     %.1f GFLOP/s FP32 FMA per core (%s, measured now); median = %.1f%% of %d x peak\n", peak, isa,
+           pct, threads);
   if (stats_fn)
     printf("plan     arena %.2f MB (lower bound %.2f MB, %.3fx; %.2f MB without reuse); %u nodes -> %u steps "
            "(%u BN folded, %u Add + %u activations fused, %u of %u convs on fast kernels, %u const-folded, %u dead)\n",
@@ -268,6 +283,9 @@ int cmd_bench(int argc, char **argv) {
            cs.lower_bound_bytes ? (double)cs.arena_bytes / cs.lower_bound_bytes : 1.0, cs.sum_bytes / 1e6, cs.n_nodes,
            cs.n_steps, cs.n_bn_folded, cs.n_add_fused, cs.n_act_fused, cs.n_fast_convs, cs.n_convs,
            cs.n_const_folded, cs.n_dead);
+  if (stats_fn && cs.struct_size >= offsetof(MscCpuStats, n_alias) + sizeof cs.n_alias)
+    printf("         %u affine chains (%u nodes), %u non-conv steps on fast kernels, %u alias-only steps\n",
+           cs.n_affine_steps, cs.n_affine_nodes, cs.n_fast_ops, cs.n_alias);
   if (top > 0) {
     g_autoptr(GPtrArray) rows = g_ptr_array_new();
     GHashTableIter it;

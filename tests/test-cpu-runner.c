@@ -2,7 +2,8 @@
  * (Conv+BN+Relu, Conv+Add+Relu, the zoo models), constant folding and
  * dead-node removal, the memory plan (bounds, no overlap, re-plan per input
  * shape, no allocation in the run loop), threads, every ISA level this CPU
- * supports, node hooks and options. */
+ * supports, node hooks and options; the non-conv fast paths (pools, Gemm,
+ * MatMul, elementwise, affine chains, LRN, Concat, aliases). */
 #include <math.h>
 #include <string.h>
 
@@ -132,6 +133,89 @@ static MscGraph *conv_add_relu(void) {
   node(g, "kmul", "Mul", "k1,k2", "k");
   node(g, "add2", "Add", "r,k", "y");
   msc_graph_add_output(g, val(g, "y"));
+  verify(g);
+  return g;
+}
+
+
+static void attr_int(MscNode *n, const char *name, int64_t v) {
+  MscAttr a = {0};
+  a.name = g_strdup(name);
+  a.type = MSC_ATTR_INT;
+  a.i = v;
+  msc_node_add_attr(n, &a);
+}
+
+static void attr_float(MscNode *n, const char *name, float v) {
+  MscAttr a = {0};
+  a.name = g_strdup(name);
+  a.type = MSC_ATTR_FLOAT;
+  a.f = v;
+  msc_node_add_attr(n, &a);
+}
+
+static void init_i64(MscGraph *g, const char *name, int64_t n, const int64_t *v) {
+  int64_t d[1] = {n};
+  MscTensor *t = msc_tensor_new(MSC_DTYPE_INT64, 1, d, NULL);
+  memcpy(t->data, v, (size_t)n * sizeof *v);
+  msc_graph_add_initializer(g, name, t);
+}
+
+/* Every non-conv fast path: x[N,16,48,48] -> MaxPool / AveragePool
+ * (count_include_pad) -> Concat -> BN+Relu (affine chain) -> Mul[C,1,1] +
+ * Add[1,C,1,1] + Clip (affine chain) -> GlobalAveragePool -> Mul per plane
+ * (runtime) -> Add (same shape) -> LRN -> GlobalMaxPool -> Flatten ->
+ * Dropout -> Gemm(transB, alpha, beta) -> Sub(scalar, .) -> MatMul -> y;
+ * also Reshape -> Gemm -> y3 and the Concat output as a graph output. */
+static MscGraph *fastops_graph(void) {
+  MscGraph *g = msc_graph_new("fastops");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {-1, 16, 48, 48}, k3[] = {3, 3}, s2[] = {2, 2}, p1[] = {1, 1, 1, 1}, c32[] = {32};
+  int64_t kc[] = {32, 1, 1}, kc4[] = {1, 32, 1, 1}, wd[] = {20, 32}, bd[] = {20}, md[] = {20, 10}, one[] = {1};
+  int64_t w2[] = {8, 32 * 24 * 24}, shp[] = {0, -1};
+  input(g, "x", 4, xd);
+  MscNode *n = node(g, "mp", "MaxPool", "x", "mp");
+  attr_ints(n, "kernel_shape", 2, k3), attr_ints(n, "strides", 2, s2), attr_ints(n, "pads", 4, p1);
+  n = node(g, "ap", "AveragePool", "x", "ap");
+  attr_ints(n, "kernel_shape", 2, k3), attr_ints(n, "strides", 2, s2), attr_ints(n, "pads", 4, p1);
+  attr_int(n, "count_include_pad", 1);
+  attr_int(node(g, "cat", "Concat", "mp,ap", "cat"), "axis", 1);
+  init_rand(g, "gamma", 1, c32, 0.5f, 1.5f, 21);
+  init_rand(g, "beta", 1, c32, -0.5f, 0.5f, 22);
+  init_rand(g, "mean", 1, c32, -0.2f, 0.2f, 23);
+  init_rand(g, "var", 1, c32, 0.5f, 2.0f, 24);
+  node(g, "bn", "BatchNormalization", "cat,gamma,beta,mean,var", "bn");
+  node(g, "relu", "Relu", "bn", "r");
+  init_rand(g, "k1", 3, kc, 0.5f, 2.0f, 25);
+  init_rand(g, "k2", 4, kc4, -1.0f, 1.0f, 26);
+  init_rand(g, "lo", 0, one, 0.0f, 0.1f, 27);
+  init_rand(g, "hi", 0, one, 3.0f, 4.0f, 28);
+  node(g, "mul", "Mul", "k1,r", "m1");
+  node(g, "add", "Add", "m1,k2", "a1");
+  node(g, "clip", "Clip", "a1,lo,hi", "c1");
+  node(g, "gap", "GlobalAveragePool", "c1", "gp");
+  node(g, "se", "Mul", "c1,gp", "se");
+  node(g, "res", "Add", "se,c1", "s2");
+  n = node(g, "lrn", "LRN", "s2", "l");
+  attr_int(n, "size", 5), attr_float(n, "alpha", 1e-3f), attr_float(n, "beta", 0.75f), attr_float(n, "bias", 2.0f);
+  node(g, "gmp", "GlobalMaxPool", "l", "gm");
+  node(g, "flat", "Flatten", "gm", "f");
+  node(g, "drop", "Dropout", "f", "d");
+  init_rand(g, "w", 2, wd, -0.3f, 0.3f, 29);
+  init_rand(g, "b", 1, bd, -0.5f, 0.5f, 30);
+  n = node(g, "gemm", "Gemm", "d,w,b", "g1");
+  attr_int(n, "transB", 1), attr_float(n, "alpha", 0.5f), attr_float(n, "beta", 2.0f);
+  init_rand(g, "ks", 0, one, 1.0f, 2.0f, 31);
+  node(g, "neg", "Sub", "ks,g1", "ng");
+  init_rand(g, "bm", 2, md, -0.3f, 0.3f, 32);
+  node(g, "mm", "MatMul", "ng,bm", "y");
+  init_i64(g, "shape", 2, shp);
+  node(g, "reshape", "Reshape", "s2,shape", "rs");
+  init_rand(g, "w2", 2, w2, -0.01f, 0.01f, 33);
+  attr_int(node(g, "gemm2", "Gemm", "rs,w2", "y3"), "transB", 1);
+  msc_graph_add_output(g, val(g, "y"));
+  msc_graph_add_output(g, val(g, "y3"));
+  msc_graph_add_output(g, val(g, "cat"));
   verify(g);
   return g;
 }
@@ -405,6 +489,78 @@ static void test_bad_options(void) {
   }
 }
 
+
+static void test_fastops(void) {
+  g_test_summary("Pools, Concat, affine chains (BN+Relu, Mul+Add+Clip), per-plane and same-shape binary ops, LRN, "
+                 "Flatten/Dropout/Reshape aliases, Gemm and MatMul on fast kernels match ref at every ISA level");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = fastops_graph();
+  check_every_isa(g, 2);
+  check_every_isa(g, 1);
+  const char *k[] = {"fast_ops"}, *v[] = {"false"};
+  check_against_ref(g, 2, k, v, 1);
+  /* the passes took the fast paths (batch 1: the last plan) */
+  check_against_ref(g, 1, NULL, NULL, 0);
+  MscCpuStats st = stats();
+  g_assert_cmpuint(st.n_affine_steps, ==, 2); /* BN+Relu, Mul+Add+Clip */
+  g_assert_cmpuint(st.n_affine_nodes, ==, 5);
+  g_assert_cmpuint(st.n_alias, ==, 3);                         /* Flatten, Dropout, Reshape */
+  g_assert_cmpuint(st.n_fast_ops, ==, 12); /* every other non-conv step */
+  g_assert_cmpuint(st.arena_bytes, <=, st.sum_bytes);
+  g_assert_cmpint(st.overlap_ok, ==, 1);
+}
+
+static void test_fastops_threads(void) {
+  g_test_summary("the fast non-conv kernels give bitwise identical outputs at 1 and 2 threads (sizes past the "
+                 "pool threshold), and Concat/aliases are bitwise equal to ref");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = fastops_graph();
+  MscTensor *in = rand_input(g->inputs[0], 3, 5);
+  const char *k[] = {"threads"}, *v1[] = {"1"}, *v2[] = {"2"};
+  MscTensor **a = run_on(g, "cpu", k, v1, 1, &in);
+  MscTensor **b = run_on(g, "cpu", k, v2, 1, &in);
+  MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
+  for (uint32_t j = 0; j < g->n_outputs; j++) {
+    g_assert_cmpuint(a[j]->nbytes, ==, b[j]->nbytes);
+    g_assert_cmpint(memcmp(a[j]->data, b[j]->data, a[j]->nbytes), ==, 0);
+  }
+  /* output 2 is the Concat of MaxPool (exact) and AveragePool: the MaxPool half is bitwise */
+  size_t half = r[2]->nbytes / 2 / 3; /* per image: [16 max | 16 avg] planes */
+  for (int n = 0; n < 3; n++)
+    g_assert_cmpint(memcmp((char *)a[2]->data + 2 * n * half, (char *)r[2]->data + 2 * n * half, half), ==, 0);
+  free_outputs(a, g->n_outputs);
+  free_outputs(b, g->n_outputs);
+  free_outputs(r, g->n_outputs);
+  msc_tensor_free(in);
+}
+
+/* x -> Reshape -> Flatten -> Identity -> y: views only, bitwise the input */
+static void test_alias_chain(void) {
+  g_test_summary("Reshape -> Flatten -> Identity run as views of the input (no buffers) and give its bytes");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = msc_graph_new("alias");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {2, 4, 6, 6}, shp[] = {2, 4, 36};
+  input(g, "x", 4, xd);
+  init_i64(g, "shape", 3, shp);
+  node(g, "rs", "Reshape", "x,shape", "r");
+  node(g, "fl", "Flatten", "r", "f");
+  node(g, "id", "Identity", "f", "y");
+  msc_graph_add_output(g, val(g, "y"));
+  verify(g);
+  MscTensor *in = rand_input(g->inputs[0], 2, 3);
+  MscTensor **a = run_on(g, "cpu", NULL, NULL, 0, &in);
+  MscCpuStats st = stats();
+  g_assert_cmpuint(st.n_alias, ==, 3);
+  g_assert_cmpuint(st.n_buffers, ==, 0);
+  g_assert_cmpint(a[0]->rank, ==, 2);
+  g_assert_cmpint(a[0]->dims[1], ==, 4 * 36);
+  g_assert_cmpuint(a[0]->nbytes, ==, in->nbytes);
+  g_assert_cmpint(memcmp(a[0]->data, in->data, in->nbytes), ==, 0);
+  free_outputs(a, 1);
+  msc_tensor_free(in);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   GError *e = NULL;
@@ -432,5 +588,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/plan/replan-per-shape", test_replan);
   g_test_add_func("/cpu/hooks/fused-group", test_hooks);
   g_test_add_func("/cpu/options/bad", test_bad_options);
+  g_test_add_func("/cpu/fastops/match-ref-every-isa", test_fastops);
+  g_test_add_func("/cpu/fastops/threads-identical", test_fastops_threads);
+  g_test_add_func("/cpu/fastops/alias-chain", test_alias_chain);
   return g_test_run();
 }

@@ -12,6 +12,7 @@
 
 #include "cpu-stats.h"
 #include "kernels/conv2d-plan.h"
+#include "kernels/cpu-kernels.h"
 #include "msc-plugin.h"
 #include "threadpool.h"
 
@@ -28,13 +29,17 @@ extern const MscHostApi *cpu_host;
 #pragma weak msc_threadpool_new
 #pragma weak msc_threadpool_free
 #pragma weak msc_threadpool_parallel_for
+#pragma weak msc_threadpool_size
 
 /* The fast kernels live in libmsc and may be missing from an older
  * libmsc: they are weak references, checked before use. */
 gboolean cpu_have_fast_conv(void);
 gboolean cpu_have_threadpool(void);
 
-typedef enum { CPU_STEP_OP = 0, CPU_STEP_CONV = 1 } CpuStepKind;
+/* STEP_AFFINE: a chain of per-channel (or scalar) affine ops on one input
+ * (Mul/Add/Sub/Div by a constant, BatchNormalization) ending in an optional
+ * activation, or a lone activation: y = act(x * scale[c] + shift[c]). */
+typedef enum { CPU_STEP_OP = 0, CPU_STEP_CONV = 1, CPU_STEP_AFFINE = 2 } CpuStepKind;
 
 typedef struct {
   CpuStepKind kind;
@@ -49,16 +54,64 @@ typedef struct {
   MscTensor *w_t;      /* tensor view of w for the reference Conv kernel; owned (data borrowed) */
   MscActivation act;
   float act_a, act_b;
+  /* STEP_AFFINE (x, y, act above): n_ch 1 (scalar) or the channel count (axis 1) */
+  float *scale, *shift; /* owned */
+  int64_t n_ch;
   char desc[96];       /* "Conv+BN+Add+Relu" */
 } CpuStep;
 
 typedef struct CpuShapePlan CpuShapePlan;
+
+/* The fast path of one STEP_OP for one shape (fastops.c). */
+typedef enum {
+  CPU_FAST_NONE = 0, /* the reference kernel */
+  CPU_FAST_ALIAS,    /* output = a view of input 0 (no buffer of its own) */
+  CPU_FAST_POOL,
+  CPU_FAST_GPOOL,
+  CPU_FAST_GEMM,
+  CPU_FAST_BINARY,
+  CPU_FAST_CONCAT,
+  CPU_FAST_LRN,
+} CpuFastKind;
+
+typedef enum {
+  CPU_BMODE_SAME = 0,
+  CPU_BMODE_B_SCALAR,
+  CPU_BMODE_A_SCALAR,
+  CPU_BMODE_A_PLANE, /* b full, a one value per plane */
+  CPU_BMODE_B_PLANE, /* a full, b one value per plane */
+} CpuBMode;
+
+#define CPU_POOL_TMP_MAX 4096 /* floats of a pooling row scratch (on the stack) */
+#define CPU_LRN_BLOCK 1024    /* pixels per LRN task */
+
+typedef struct {
+  CpuFastKind kind;
+  int use_pool;
+  int64_t planes, inner, total, outer, esize;
+  CpuPool2d pool;
+  int gmax;
+  /* gemm: packed alpha*B and beta*C (owned, aligned) */
+  float *bp, *bias;
+  int64_t M, K, N, panels;
+  int has_bias;
+  /* binary */
+  CpuBinOp op;
+  CpuBMode bmode;
+  int32_t split;
+  int64_t ostride[MSC_MAX_RANK], ydims[MSC_MAX_RANK];
+  /* lrn */
+  int64_t lrn_size, C;
+  float alpha, beta, lbias;
+} CpuFast;
 
 typedef struct {
   const MscGraph *g;
   int threads;
   MscIsa isa;
   gboolean fast; /* create fast conv plans (isa valid and kernels present) */
+  gboolean fast_ops; /* fast non-conv kernels and aliases (option fast_ops) */
+  const CpuKernels *kern; /* the non-conv kernel table for isa */
   uint32_t nv;
   const MscTensor **konst; /* per value: compile-time constant or NULL (borrowed or in owned_konst) */
   MscTensor **owned_konst; /* per value: folded here (owned) */
@@ -86,8 +139,9 @@ struct CpuShapePlan {
   MscConv2dPlan **conv;    /* fast plan or NULL (reference kernel + epilogue) */
   int64_t *ws_offset;      /* conv workspace offset in the arena */
   unsigned char *use_pool; /* conv big enough to split over threads */
+  CpuFast *fast;           /* per step: fast path of a STEP_OP */
   size_t arena_bytes, lower_bound, sum_bytes;
-  uint32_t n_buffers, n_fast;
+  uint32_t n_buffers, n_fast, n_fast_ops, n_alias;
   int overlap_ok;
 };
 
@@ -112,6 +166,12 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
 void cpu_shape_plan_free(CpuShapePlan *p);
 /* The conv geometry of step @s for input dims @xd: params (act included). */
 MscStatus cpu_conv_params(const CpuStep *s, const int64_t *xd, MscConv2dParams *p, MscMessage *msg);
+
+/* fastops.c */
+void cpu_fast_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si);
+void cpu_fast_free(CpuFast *f);
+void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, const MscTensor *const *in,
+                  uint32_t n_in, MscTensor *y);
 
 /* exec.c */
 typedef struct {

@@ -28,6 +28,11 @@ typedef struct MscCpuStats {
   uint64_t sum_bytes;      /* all buffers without reuse */
   int32_t overlap_ok;      /* debug walk: 1 when no two simultaneously live buffers overlap */
   char isa[16];            /* kernel ISA of the last compile ("scalar", "avx2", "avx512", "none") */
+  /* appended (read them only when struct_size covers them) */
+  uint32_t n_affine_steps; /* per-channel affine/activation chains run as one step */
+  uint32_t n_affine_nodes; /* graph nodes in those chains */
+  uint32_t n_fast_ops;     /* last shape plan: non-conv steps on fast kernels (aliases excluded) */
+  uint32_t n_alias;        /* last shape plan: steps whose output is a view of their input */
 } MscCpuStats;
 
 /* Fills @out (caller storage; set out->struct_size first). */

@@ -46,6 +46,8 @@ void cpu_stats_note_plan(const CpuModel *m, const CpuShapePlan *p) {
   stats_last.lower_bound_bytes = p->lower_bound;
   stats_last.sum_bytes = p->sum_bytes;
   stats_last.overlap_ok = p->overlap_ok;
+  stats_last.n_fast_ops = p->n_fast_ops;
+  stats_last.n_alias = p->n_alias;
   g_mutex_unlock(&stats_lock);
 }
 
@@ -73,6 +75,9 @@ static const MscOptionSpec cpu_options[] = {
     {"isa", MSC_OPT_STRING, "auto",
      "kernel ISA: auto (best this CPU has, lowered by MSC_ISA), scalar, avx2, avx512"},
     {"fast_conv", MSC_OPT_BOOL, "true", "use the fast conv kernels (false: reference Conv kernel + fused epilogue)"},
+    {"fast_ops", MSC_OPT_BOOL, "true",
+     "fast non-conv kernels (Gemm/MatMul, pools, elementwise, Concat, LRN), affine chains and alias-only ops "
+     "(false: reference kernels, for checking)"},
 };
 
 static gboolean parse_bool(const char *s, gboolean *out) {
@@ -85,7 +90,7 @@ static gboolean parse_bool(const char *s, gboolean *out) {
 static MscStatus parse_options(CpuModel *m, const MscOptions *o, MscMessage *msg) {
   m->threads = 1;
   const char *isa = "auto";
-  gboolean fast = TRUE;
+  gboolean fast = TRUE, fast_ops = TRUE;
   for (uint32_t i = 0; o && i < o->n; i++) {
     const char *k = o->keys[i], *v = o->values[i] ? o->values[i] : "";
     if (!strcmp(k, "threads")) {
@@ -103,8 +108,13 @@ static MscStatus parse_options(CpuModel *m, const MscOptions *o, MscMessage *msg
         cpu_host->message_set(msg, "option 'fast_conv': '%s' is not true|false", v);
         return MSC_ERR_INVALID_ARG;
       }
+    } else if (!strcmp(k, "fast_ops")) {
+      if (!parse_bool(v, &fast_ops)) {
+        cpu_host->message_set(msg, "option 'fast_ops': '%s' is not true|false", v);
+        return MSC_ERR_INVALID_ARG;
+      }
     } else {
-      cpu_host->message_set(msg, "unknown option '%s' (options: threads, isa, fast_conv)", k);
+      cpu_host->message_set(msg, "unknown option '%s' (options: threads, isa, fast_conv, fast_ops)", k);
       return MSC_ERR_INVALID_ARG;
     }
   }
@@ -128,6 +138,8 @@ static MscStatus parse_options(CpuModel *m, const MscOptions *o, MscMessage *msg
     m->isa = MSC_ISA_SCALAR;
     g_strlcpy(m->stats.isa, "none", sizeof m->stats.isa);
   }
+  m->fast_ops = fast_ops;
+  m->kern = cpu_kernels_get(m->isa);
   return MSC_OK;
 }
 

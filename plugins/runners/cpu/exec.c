@@ -188,6 +188,59 @@ static MscStatus run_conv(CpuContext *x, const CpuShapePlan *p, uint32_t si, Msc
   return MSC_OK;
 }
 
+typedef struct {
+  const CpuStep *s;
+  const CpuKernels *k;
+  const float *x;
+  float *y;
+  int64_t inner, planes, chunk;
+} AffineJob;
+
+static void affine_task(void *ctx, int64_t t, int thread) {
+  const AffineJob *j = ctx;
+  const CpuStep *s = j->s;
+  (void)thread;
+  if (s->n_ch == 1) { /* one scalar pair: chunks of the whole tensor */
+    int64_t i0 = t * j->chunk, i1 = MIN(j->inner, i0 + j->chunk);
+    if (i0 < i1) j->k->affine_act(j->x + i0, j->y + i0, i1 - i0, s->scale[0], s->shift[0], s->act, s->act_a, s->act_b);
+    return;
+  }
+  int64_t p0 = t * j->chunk, p1 = MIN(j->planes, p0 + j->chunk);
+  for (int64_t pl = p0; pl < p1; pl++) {
+    int64_t c = pl % s->n_ch;
+    j->k->affine_act(j->x + pl * j->inner, j->y + pl * j->inner, j->inner, s->scale[c], s->shift[c], s->act, s->act_a,
+                     s->act_b);
+  }
+}
+
+static void run_affine(CpuContext *x, const CpuShapePlan *p, uint32_t si, MscTensor *y) {
+  const CpuStep *s = &x->m->steps[si];
+  const MscTensor *xt = x->slot[s->x];
+  int64_t total = msc_tensor_numel(xt);
+  AffineJob j = {s, x->m->kern, xt->data, y->data, total, 1, 1};
+  MscThreadPool *tp = p->use_pool[si] ? x->pool : NULL;
+  int nt = tp && msc_threadpool_size ? msc_threadpool_size(tp) : 1;
+  if (s->n_ch > 1) {
+    j.planes = xt->dims[0] * xt->dims[1];
+    j.inner = j.planes ? total / j.planes : 0;
+  }
+  int64_t units = s->n_ch > 1 ? j.planes : total, want = nt > 1 ? 4 * nt : 1;
+  j.chunk = MAX(1, (units + want - 1) / want);
+  if (s->n_ch == 1) j.chunk = (j.chunk + 63) / 64 * 64;
+  msc_threadpool_parallel_for(tp, (units + j.chunk - 1) / j.chunk, affine_task, &j);
+}
+
+/* The planned view of value @v in the arena (or, for an alias, over @src). */
+static MscTensor *plan_view(CpuContext *x, const CpuShapePlan *p, uint32_t v, const MscTensor *src) {
+  MscTensor *t = &x->views[v];
+  t->dtype = p->dtype[v];
+  t->rank = p->rank[v];
+  memcpy(t->dims, p->dims[v], sizeof t->dims);
+  t->data = src ? src->data : (char *)x->arena + p->offset[v];
+  t->nbytes = p->nbytes[v];
+  return t;
+}
+
 MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inputs, MscTensor **outputs,
                   uint32_t n_outputs, const MscRunHooks *hooks, MscMessage *msg) {
   CpuModel *m = x->m;
@@ -242,6 +295,21 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
       out_buf[0] = y;
       no = 1;
       x->slot[s->y] = y;
+    } else if (s->kind == CPU_STEP_AFFINE) {
+      MscTensor *y = plan_view(x, p, (uint32_t)s->y, NULL);
+      run_affine(x, p, si, y);
+      out_buf[0] = y;
+      no = 1;
+      x->slot[s->y] = y;
+    } else if (p->fast[si].kind != CPU_FAST_NONE) {
+      const CpuFast *f = &p->fast[si];
+      uint32_t yv = n->outputs[0]->index;
+      MscTensor *y = plan_view(x, p, yv, f->kind == CPU_FAST_ALIAS ? in_buf[0] : NULL);
+      cpu_fast_run(f, m->kern, x->pool, in_buf, n->n_inputs, y);
+      for (uint32_t j = 0; j < n->n_outputs; j++) out_buf[j] = NULL; /* unused extra outputs (Dropout mask) */
+      out_buf[0] = y;
+      no = 1;
+      x->slot[yv] = y;
     } else {
       st = run_op(x, p, n, in_buf, out_buf, msg);
       no = n->n_outputs;

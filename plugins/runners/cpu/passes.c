@@ -275,6 +275,167 @@ static void build_conv_group(CpuModel *m, Pass *p, const MscNode *conv, CpuStep 
   m->stats.n_convs++;
 }
 
+/* ---------------------------------------------------------------------- */
+/* affine chains: per-channel (axis 1) or scalar affine ops + activation   */
+
+/* Per-channel parameter of an input of rank @r: numel 1, or one non-1 dim
+ * that lands on axis 1 when right-aligned. Sets *n_ch (1 or C). */
+static gboolean channel_param(const MscTensor *t, int32_t r, int64_t *n_ch) {
+  int64_t ne = msc_tensor_numel(t);
+  if (ne == 1 && t->rank <= r) {
+    *n_ch = 1;
+    return TRUE;
+  }
+  if (r < 2 || t->rank > r || ne < 1) return FALSE;
+  for (int32_t i = 0; i < t->rank; i++) {
+    int32_t ax = i + (r - t->rank);
+    if (t->dims[i] != 1 && ax != 1) return FALSE;
+  }
+  *n_ch = ne;
+  return TRUE;
+}
+
+/* One affine link y = x*s + t (s, t per channel, length n) read from @n
+ * applied to the value @cur, or FALSE. */
+static gboolean affine_link(const CpuModel *m, const MscNode *n, const MscValue *cur, double **s, double **t,
+                            int64_t *n_ch) {
+  if (n->n_outputs < 1 || !n->outputs[0] || n->outputs[0]->dtype != MSC_DTYPE_FLOAT32) return FALSE;
+  int32_t r = cur->rank;
+  if (r < 0) return FALSE;
+  if (is_op(n, "BatchNormalization")) {
+    if (n->n_inputs != 5 || n->inputs[0] != cur || n->n_outputs != 1 || attr_int(n, "training_mode", 0) ||
+        attr_int(n, "spatial", 1) != 1 || (n->opset < 7 && attr_int(n, "is_test", 0) == 0) || r < 2)
+      return FALSE;
+    const MscTensor *p[4];
+    for (int i = 0; i < 4; i++) {
+      if (!is_f32_const(m, n->inputs[1 + i], -1)) return FALSE;
+      p[i] = m->konst[n->inputs[1 + i]->index];
+      if (p[i]->rank != 1 || (i && p[i]->dims[0] != p[0]->dims[0])) return FALSE;
+    }
+    int64_t C = p[0]->dims[0];
+    if (cur->dims[1] >= 0 && cur->dims[1] != C) return FALSE;
+    double eps = attr_float(n, "epsilon", 1e-5f);
+    *n_ch = C;
+    *s = g_new(double, C);
+    *t = g_new(double, C);
+    const float *g = p[0]->data, *b = p[1]->data, *mu = p[2]->data, *var = p[3]->data;
+    for (int64_t c = 0; c < C; c++) {
+      (*s)[c] = g[c] / sqrt((double)var[c] + eps);
+      (*t)[c] = b[c] - mu[c] * (*s)[c];
+    }
+    return TRUE;
+  }
+  int op = is_op(n, "Add") ? 0 : is_op(n, "Sub") ? 1 : is_op(n, "Mul") ? 2 : is_op(n, "Div") ? 3 : -1;
+  if (op < 0 || n->opset < 7 || n->n_inputs != 2 || n->n_outputs != 1) return FALSE;
+  int ci = n->inputs[0] == cur ? 1 : n->inputs[1] == cur ? 0 : -1;
+  if (ci < 0 || n->inputs[0] == n->inputs[1] || !is_f32_const(m, n->inputs[ci], -1)) return FALSE;
+  if (cur->dtype != MSC_DTYPE_FLOAT32) return FALSE;
+  const MscTensor *k = m->konst[n->inputs[ci]->index];
+  if (!channel_param(k, r, n_ch)) return FALSE;
+  if (*n_ch > 1 && cur->dims[1] >= 0 && cur->dims[1] != *n_ch) return FALSE;
+  if (*n_ch > 1 && cur->dims[1] < 0) return FALSE;
+  if (op == 3 && ci == 0) return FALSE; /* k / x is no affine map */
+  const float *kv = k->data;
+  *s = g_new(double, *n_ch);
+  *t = g_new(double, *n_ch);
+  for (int64_t c = 0; c < *n_ch; c++) {
+    double v = kv[c];
+    switch (op) {
+    case 0: (*s)[c] = 1, (*t)[c] = v; break;
+    case 1: (*s)[c] = ci == 1 ? 1 : -1, (*t)[c] = ci == 1 ? -v : v; break;
+    case 2: (*s)[c] = v, (*t)[c] = 0; break;
+    default: (*s)[c] = 1 / v, (*t)[c] = 0; break;
+    }
+  }
+  return TRUE;
+}
+
+/* Chains starting at @head (not in a group yet): links while each output
+ * has a sole reader, then an optional activation. */
+static gboolean build_affine_group(CpuModel *m, Pass *p, const MscNode *head, CpuStep *st) {
+  const MscValue *x = head->n_inputs ? head->inputs[0] : NULL;
+  double *S = NULL, *T = NULL;
+  int64_t nc = 1;
+  const MscNode *n = head, *last = NULL;
+  uint32_t count = 0;
+  char desc[96] = "";
+  /* the chain input: the non-constant operand of the head */
+  if (!x) return FALSE;
+  if ((is_op(head, "Add") || is_op(head, "Mul") || is_op(head, "Sub") || is_op(head, "Div")) && head->n_inputs == 2 &&
+      m->konst[x->index])
+    x = head->inputs[1];
+  if (m->konst[x->index] || x->dtype != MSC_DTYPE_FLOAT32) return FALSE;
+  const MscValue *cur = x;
+  while (n) {
+    double *s1, *t1;
+    int64_t n1;
+    if (!affine_link(m, n, cur, &s1, &t1, &n1)) break;
+    if (!S) {
+      S = s1, T = t1, nc = n1;
+    } else {
+      int64_t nn = MAX(nc, n1);
+      double *S2 = g_new(double, nn), *T2 = g_new(double, nn);
+      for (int64_t c = 0; c < nn; c++) {
+        double a = S[nc == 1 ? 0 : c], b = T[nc == 1 ? 0 : c], s = s1[n1 == 1 ? 0 : c], t = t1[n1 == 1 ? 0 : c];
+        S2[c] = a * s;
+        T2[c] = b * s + t;
+      }
+      g_free(S), g_free(T), g_free(s1), g_free(t1);
+      S = S2, T = T2, nc = nn;
+    }
+    if (count) p->owner[n->index] = (int32_t)head->index;
+    g_strlcat(desc, count ? "+" : "", sizeof desc);
+    g_strlcat(desc, n->op_type, sizeof desc);
+    count++;
+    last = n;
+    cur = n->outputs[0];
+    n = sole_reader(m, p, cur);
+  }
+  MscActivation act = MSC_ACT_NONE;
+  float a = 0, b = 0;
+  if (n && n->n_inputs >= 1 && n->inputs[0] == cur && n->n_outputs == 1 && n->outputs[0] &&
+      activation_of(m, n, &act, &a, &b)) {
+    if (count) p->owner[n->index] = (int32_t)head->index;
+    g_strlcat(desc, count ? "+" : "", sizeof desc);
+    g_strlcat(desc, n->op_type, sizeof desc);
+    count++;
+    last = n;
+    cur = n->outputs[0];
+  } else {
+    act = MSC_ACT_NONE;
+  }
+  if (!count || (count == 1 && act == MSC_ACT_NONE && nc == 1 && !is_op(head, "BatchNormalization"))) {
+    /* a lone scalar Add/Mul: the binary fast path does it exactly */
+    for (uint32_t i = 0; i < m->g->n_nodes; i++)
+      if (p->owner[i] == (int32_t)head->index) p->owner[i] = -1;
+    g_free(S), g_free(T);
+    return FALSE;
+  }
+  memset(st, 0, sizeof *st);
+  st->kind = CPU_STEP_AFFINE;
+  st->node = head;
+  st->last = last;
+  st->n_group = count;
+  st->x = (int32_t)x->index;
+  st->y = (int32_t)cur->index;
+  st->res = -1;
+  st->act = act;
+  st->act_a = a;
+  st->act_b = b;
+  st->n_ch = nc;
+  st->scale = g_new(float, nc);
+  st->shift = g_new(float, nc);
+  for (int64_t c = 0; c < nc; c++) {
+    st->scale[c] = S ? (float)S[c] : 1.0f;
+    st->shift[c] = T ? (float)T[c] : 0.0f;
+  }
+  g_free(S), g_free(T);
+  g_strlcpy(st->desc, desc, sizeof st->desc);
+  m->stats.n_affine_steps++;
+  m->stats.n_affine_nodes += count;
+  return TRUE;
+}
+
 MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
   const MscGraph *g = m->g;
   Pass p = {0};
@@ -293,6 +454,11 @@ MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
     if (p.dead[i] || p.owner[i] >= 0 || !conv_eligible(m, n)) continue;
     build_conv_group(m, &p, n, &groups[i]);
     is_head[i] = TRUE;
+  }
+  for (uint32_t i = 0; i < g->n_nodes && m->fast_ops; i++) {
+    const MscNode *n = g->nodes[i];
+    if (p.dead[i] || p.owner[i] >= 0 || is_head[i]) continue;
+    if (build_affine_group(m, &p, n, &groups[i])) is_head[i] = TRUE;
   }
   /* emit steps in node order; a fused group takes its last node's place */
   m->steps = g_new0(CpuStep, nn);
@@ -322,7 +488,7 @@ MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
   for (uint32_t v = 0; v < m->nv; v++) m->def[v] = m->last[v] = -1;
   for (uint32_t si = 0; si < m->n_steps; si++) {
     const CpuStep *s = &m->steps[si];
-    if (s->kind == CPU_STEP_CONV) {
+    if (s->kind == CPU_STEP_CONV || s->kind == CPU_STEP_AFFINE) {
       m->last[s->x] = (int32_t)si;
       if (s->res >= 0) m->last[s->res] = (int32_t)si;
       m->def[s->y] = (int32_t)si;
@@ -350,6 +516,8 @@ MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
 void cpu_steps_free(CpuModel *m) {
   for (uint32_t i = 0; m->steps && i < m->n_steps; i++) {
     CpuStep *s = &m->steps[i];
+    g_free(s->scale);
+    g_free(s->shift);
     if (s->kind != CPU_STEP_CONV) continue;
     msc_tensor_free(s->w_t);
     g_free(s->w);

@@ -169,6 +169,7 @@ void cpu_shape_plan_free(CpuShapePlan *p) {
   g_free(p->use_pool);
   g_free(p->shape_konst);
   g_free(p->conv);
+  g_free(p->fast);
   g_free(p);
 }
 
@@ -177,6 +178,7 @@ static void plan_free_full(CpuModel *m, CpuShapePlan *p) {
   for (uint32_t v = 0; p->shape_konst && v < m->nv; v++) msc_tensor_free(p->shape_konst[v]);
   for (uint32_t s = 0; p->conv && s < m->n_steps; s++)
     if (p->conv[s]) msc_conv2d_plan_free(p->conv[s]);
+  for (uint32_t s = 0; p->fast && s < m->n_steps; s++) cpu_fast_free(&p->fast[s]);
   g_free(p->conv);
   p->conv = NULL;
   g_free(p->shape_konst);
@@ -306,6 +308,7 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
   p->conv = g_new0(MscConv2dPlan *, ns);
   p->ws_offset = g_new0(int64_t, ns);
   p->use_pool = g_new0(unsigned char, ns);
+  p->fast = g_new0(CpuFast, ns);
   size_t *ws = g_new0(size_t, ns);
   for (uint32_t v = 0; v < m->nv; v++) {
     const MscValue *val = g->values[v];
@@ -326,6 +329,25 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
     CpuStep *s = &m->steps[si];
     if (s->kind == CPU_STEP_OP) {
       st = propagate_op(m, p, si, msg);
+      if (st == MSC_OK) cpu_fast_prepare(m, p, si);
+      if (p->fast[si].kind == CPU_FAST_ALIAS) p->n_alias++;
+      else if (p->fast[si].kind != CPU_FAST_NONE) p->n_fast_ops++;
+      continue;
+    }
+    if (s->kind == CPU_STEP_AFFINE) {
+      int64_t e = p->rank[s->x] >= 0 ? msc_shape_numel(p->rank[s->x], p->dims[s->x]) : -1;
+      if (e < 0 || p->dtype[s->x] != MSC_DTYPE_FLOAT32 ||
+          (s->n_ch > 1 && (p->rank[s->x] < 2 || p->dims[s->x][1] != s->n_ch))) {
+        cpu_host->message_set(msg, "node '%s' (%s): input shape does not fit the per-channel parameters",
+                              s->node->name, s->node->op_type);
+        st = MSC_ERR_INVALID_ARG;
+        break;
+      }
+      p->rank[s->y] = p->rank[s->x];
+      p->dtype[s->y] = MSC_DTYPE_FLOAT32;
+      memcpy(p->dims[s->y], p->dims[s->x], sizeof p->dims[s->y]);
+      p->nbytes[s->y] = (size_t)e * sizeof(float);
+      p->use_pool[si] = e >= 262144;
       continue;
     }
     MscConv2dParams cp;
@@ -373,8 +395,20 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
   CpuBuf *bufs = g_new0(CpuBuf, m->nv + m->n_steps + 1);
   int32_t *buf_of = g_new(int32_t, nv); /* value -> buffer */
   uint32_t nb = 0;
+  /* alias steps: the output shares its input's storage (root of the chain) */
+  int32_t *alias = g_new(int32_t, nv);
+  for (uint32_t v = 0; v < nv; v++) alias[v] = -1;
+  for (uint32_t si = 0; si < m->n_steps; si++) {
+    if (p->fast[si].kind != CPU_FAST_ALIAS) continue;
+    uint32_t in = m->steps[si].node->inputs[0]->index, out = m->steps[si].node->outputs[0]->index;
+    alias[out] = alias[in] >= 0 ? alias[in] : (int32_t)in;
+  }
   for (uint32_t v = 0; v < m->nv; v++) {
     buf_of[v] = -1;
+    if (alias[v] >= 0) {
+      p->offset[v] = -3;
+      continue;
+    }
     if (m->def[v] < 0 || m->konst[v] || p->shape_konst[v] || p->offset[v] == -2) continue;
     if (p->skip[m->def[v]]) continue;
     bufs[nb].size = p->nbytes[v];
@@ -382,6 +416,10 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
     bufs[nb].last = m->last[v];
     buf_of[v] = (int32_t)nb++;
   }
+  for (uint32_t v = 0; v < m->nv; v++) /* a root lives as long as its views */
+    if (alias[v] >= 0 && buf_of[alias[v]] >= 0)
+      bufs[buf_of[alias[v]]].last = MAX(bufs[buf_of[alias[v]]].last, m->last[v]);
+  g_free(alias);
   int32_t *buf_of_ws = g_new(int32_t, ns);
   for (uint32_t si = 0; si < m->n_steps; si++) {
     buf_of_ws[si] = -1;

@@ -1,0 +1,456 @@
+/* fastops.c: the `cpu` runner's fast paths for the non-conv ops, chosen per
+ * step when a shape is planned (cpu_fast_prepare) and run on arena buffers
+ * (cpu_fast_run): Gemm/MatMul with constant B (packed once into
+ * CPU_GEMM_NR-column panels, alpha and beta*C folded), Max/AveragePool 2-D,
+ * global pools, elementwise Add/Sub/Mul/Div (same shape, scalar or
+ * per-plane broadcast), Concat (plain copies), LRN, and the alias-only ops
+ * (Identity, Dropout, Reshape, Flatten, Squeeze, Unsqueeze: the output is a
+ * view of the input's buffer). Anything else, or any case these do not
+ * cover, runs the reference kernel. Work splits over the context's pool
+ * only past a size threshold (waking the pool costs more than tiny ops). */
+#include <math.h>
+#include <string.h>
+
+#include "cpu-internal.h"
+#include "pad-utils.h"
+#include "tensor.h"
+
+/* elements (or multiply-adds) below which an op runs on the caller alone */
+#define POOL_MIN_WORK 65536
+
+static gboolean is_op(const MscNode *n, const char *type) {
+  return n->domain[0] == '\0' && !strcmp(n->op_type, type);
+}
+
+static const MscAttr *find_attr(const MscNode *n, const char *name) {
+  for (uint32_t i = 0; i < n->n_attrs; i++)
+    if (!strcmp(n->attrs[i].name, name)) return &n->attrs[i];
+  return NULL;
+}
+
+static int64_t attr_int(const MscNode *n, const char *name, int64_t dflt) {
+  const MscAttr *a = find_attr(n, name);
+  return a && a->type == MSC_ATTR_INT ? a->i : dflt;
+}
+
+static float attr_float(const MscNode *n, const char *name, float dflt) {
+  const MscAttr *a = find_attr(n, name);
+  return a && a->type == MSC_ATTR_FLOAT ? a->f : dflt;
+}
+
+static const MscTensor *konst_of(const CpuModel *m, const CpuShapePlan *p, const MscValue *v) {
+  if (!v) return NULL;
+  return m->konst[v->index] ? m->konst[v->index] : p->shape_konst[v->index];
+}
+
+/* A planned value with concrete dims of @dt (UNDEFINED: any dtype). */
+static gboolean known(const CpuShapePlan *p, const MscValue *v, MscDType dt) {
+  return v && p->rank[v->index] >= 0 && msc_shape_numel(p->rank[v->index], p->dims[v->index]) >= 0 &&
+         (dt == MSC_DTYPE_UNDEFINED || p->dtype[v->index] == dt);
+}
+
+static int64_t numel_of(const CpuShapePlan *p, uint32_t v) {
+  return msc_shape_numel(p->rank[v], p->dims[v]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* preparation                                                             */
+
+static gboolean prep_pool(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
+  gboolean mx = is_op(n, "MaxPool"), avg = is_op(n, "AveragePool");
+  gboolean gmax = is_op(n, "GlobalMaxPool"), gavg = is_op(n, "GlobalAveragePool");
+  if (!mx && !avg && !gmax && !gavg) return FALSE;
+  if (n->n_inputs != 1 || !known(p, n->inputs[0], MSC_DTYPE_FLOAT32)) return FALSE;
+  for (uint32_t j = 1; j < n->n_outputs; j++)
+    if (n->outputs[j]) return FALSE; /* MaxPool Indices */
+  uint32_t xv = n->inputs[0]->index, yv = n->outputs[0]->index;
+  const int64_t *xd = p->dims[xv], *yd = p->dims[yv];
+  if (gmax || gavg) {
+    if (p->rank[xv] < 3) return FALSE;
+    f->kind = CPU_FAST_GPOOL;
+    f->gmax = gmax;
+    f->planes = xd[0] * xd[1];
+    f->inner = msc_shape_numel(p->rank[xv] - 2, xd + 2);
+    f->use_pool = f->planes * f->inner >= POOL_MIN_WORK && f->planes > 1;
+    return TRUE;
+  }
+  if (p->rank[xv] != 4 || p->rank[yv] != 4) return FALSE;
+  MscOpCtx ctx = {0};
+  ctx.node = n;
+  ctx.n_in = 1;
+  MscWindow win;
+  if (msc_window_from_attrs(&ctx, 2, xd + 2, NULL, 1, &win) != MSC_OK || ctx.status != MSC_OK) return FALSE;
+  if (win.out[0] != yd[2] || win.out[1] != yd[3]) return FALSE;
+  CpuPool2d *g = &f->pool;
+  g->H = xd[2];
+  g->W = xd[3];
+  g->OH = yd[2];
+  g->OW = yd[3];
+  g->kh = win.kernel[0];
+  g->kw = win.kernel[1];
+  g->sh = win.stride[0];
+  g->sw = win.stride[1];
+  g->dh = win.dilation[0];
+  g->dw = win.dilation[1];
+  g->pt = win.pads[0];
+  g->pl = win.pads[1];
+  g->pb = win.pads[2];
+  g->pr = win.pads[3];
+  g->avg = avg;
+  g->count_include_pad = avg && n->opset >= 7 ? (int)attr_int(n, "count_include_pad", 0) : 0;
+  int64_t end = (g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+  g->tmp_w = MAX(end, g->pl + g->W);
+  if (g->tmp_w > CPU_POOL_TMP_MAX) return FALSE;
+  f->kind = CPU_FAST_POOL;
+  f->planes = xd[0] * xd[1];
+  f->use_pool = f->planes > 1 && f->planes * g->OH * g->OW * g->kh * g->kw >= POOL_MIN_WORK;
+  (void)m;
+  return TRUE;
+}
+
+/* Gemm (transA=0) or 2-D MatMul with a constant B: packs alpha*B into
+ * panels and folds beta*C into a per-column bias. */
+static gboolean prep_gemm(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
+  gboolean gemm = is_op(n, "Gemm"), mm = is_op(n, "MatMul");
+  if (!gemm && !mm) return FALSE;
+  if (n->n_inputs < 2 || !known(p, n->inputs[0], MSC_DTYPE_FLOAT32) || n->n_outputs != 1) return FALSE;
+  const MscTensor *B = konst_of(m, p, n->inputs[1]);
+  if (!B || B->dtype != MSC_DTYPE_FLOAT32 || B->rank != 2) return FALSE;
+  uint32_t av = n->inputs[0]->index, yv = n->outputs[0]->index;
+  int32_t ar = p->rank[av];
+  float alpha = 1.0f, beta = 1.0f;
+  int64_t tb = 0;
+  if (gemm) {
+    if (ar != 2 || attr_int(n, "transA", 0)) return FALSE;
+    if (n->opset < 7 && attr_int(n, "broadcast", 0) == 0 && n->n_inputs > 2) return FALSE;
+    alpha = attr_float(n, "alpha", 1.0f);
+    beta = attr_float(n, "beta", 1.0f);
+    tb = attr_int(n, "transB", 0);
+  } else if (ar < 2) {
+    return FALSE;
+  }
+  int64_t K = p->dims[av][ar - 1], M = msc_shape_numel(ar - 1, p->dims[av]);
+  int64_t Kb = tb ? B->dims[1] : B->dims[0], N = tb ? B->dims[0] : B->dims[1];
+  if (Kb != K || K < 1 || N < 1 || M < 1) return FALSE;
+  if (numel_of(p, yv) != M * N) return FALSE;
+  const float *C = NULL;
+  int64_t cn = 0;
+  if (gemm && n->n_inputs > 2 && n->inputs[2]) {
+    const MscTensor *ct = konst_of(m, p, n->inputs[2]);
+    if (!ct || ct->dtype != MSC_DTYPE_FLOAT32) return FALSE;
+    cn = msc_tensor_numel(ct);
+    /* [N], [1, N] or a scalar: the same bias for every row */
+    if (!(cn == 1 || (cn == N && ct->dims[ct->rank - 1] == N))) return FALSE;
+    C = ct->data;
+  }
+  int64_t panels = (N + CPU_GEMM_NR - 1) / CPU_GEMM_NR;
+  f->bp = msc_aligned_alloc0((size_t)(panels * K * CPU_GEMM_NR) * sizeof(float));
+  f->bias = msc_aligned_alloc0((size_t)(panels * CPU_GEMM_NR) * sizeof(float));
+  if (!f->bp || !f->bias) {
+    msc_aligned_free(f->bp);
+    msc_aligned_free(f->bias);
+    f->bp = f->bias = NULL;
+    return FALSE;
+  }
+  const float *b = B->data;
+  for (int64_t pn = 0; pn < panels; pn++)
+    for (int64_t k = 0; k < K; k++) {
+      float *dst = f->bp + (pn * K + k) * CPU_GEMM_NR;
+      for (int64_t j = 0; j < CPU_GEMM_NR; j++) {
+        int64_t col = pn * CPU_GEMM_NR + j;
+        if (col >= N) break;
+        float v = tb ? b[col * K + k] : b[k * N + col];
+        dst[j] = alpha == 1.0f ? v : alpha * v;
+      }
+    }
+  for (int64_t j = 0; j < N && C; j++) f->bias[j] = beta * C[cn == 1 ? 0 : j];
+  f->kind = CPU_FAST_GEMM;
+  f->M = M;
+  f->K = K;
+  f->N = N;
+  f->panels = panels;
+  f->has_bias = C != NULL;
+  f->use_pool = M * N * K >= POOL_MIN_WORK;
+  return TRUE;
+}
+
+/* Right-aligned dims of @v padded to rank @r with 1s. */
+static void aligned_dims(const CpuShapePlan *p, uint32_t v, int32_t r, int64_t *d) {
+  int32_t vr = p->rank[v];
+  for (int32_t i = 0; i < r; i++) d[i] = i - (r - vr) >= 0 ? p->dims[v][i - (r - vr)] : 1;
+}
+
+/* Operand @o of an output of dims @yd (rank r): the same shape, or one
+ * value per "plane" (dims after some axis k all 1). Returns the split axis
+ * k+1 (r for the same shape), -1 when neither. */
+static int32_t bcast_split(const CpuShapePlan *p, uint32_t o, const int64_t *yd, int32_t r, int64_t *ostride) {
+  int64_t d[MSC_MAX_RANK];
+  aligned_dims(p, o, r, d);
+  int32_t k = r;
+  while (k > 0 && d[k - 1] == 1) k--;
+  for (int32_t i = 0; i < k; i++)
+    if (d[i] != yd[i] && d[i] != 1) return -1;
+  int64_t st = 1;
+  for (int32_t i = k - 1; i >= 0; i--) {
+    ostride[i] = d[i] == 1 ? 0 : st;
+    st *= d[i];
+  }
+  return k;
+}
+
+static gboolean prep_binary(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
+  CpuBinOp op;
+  if (is_op(n, "Add")) op = CPU_BIN_ADD;
+  else if (is_op(n, "Sub")) op = CPU_BIN_SUB;
+  else if (is_op(n, "Mul")) op = CPU_BIN_MUL;
+  else if (is_op(n, "Div")) op = CPU_BIN_DIV;
+  else return FALSE;
+  if (n->opset < 7 || n->n_inputs != 2 || n->n_outputs != 1) return FALSE;
+  if (!known(p, n->inputs[0], MSC_DTYPE_FLOAT32) || !known(p, n->inputs[1], MSC_DTYPE_FLOAT32)) return FALSE;
+  uint32_t a = n->inputs[0]->index, b = n->inputs[1]->index, y = n->outputs[0]->index;
+  int32_t r = p->rank[y];
+  const int64_t *yd = p->dims[y];
+  int64_t total = numel_of(p, y);
+  f->op = op;
+  f->total = total;
+  if (numel_of(p, a) == total && numel_of(p, b) == total) {
+    f->bmode = CPU_BMODE_SAME;
+  } else if (numel_of(p, b) == 1 && numel_of(p, a) == total) {
+    f->bmode = CPU_BMODE_B_SCALAR;
+  } else if (numel_of(p, a) == 1 && numel_of(p, b) == total) {
+    f->bmode = CPU_BMODE_A_SCALAR;
+  } else {
+    /* one side full, the other per plane */
+    int full = numel_of(p, a) == total ? 0 : numel_of(p, b) == total ? 1 : -1;
+    if (full < 0 || r > MSC_MAX_RANK) return FALSE;
+    int32_t k = bcast_split(p, full ? a : b, yd, r, f->ostride);
+    if (k <= 0 || k >= r) return FALSE;
+    f->bmode = full ? CPU_BMODE_A_PLANE : CPU_BMODE_B_PLANE;
+    f->split = k;
+    f->planes = msc_shape_numel(k, yd);
+    f->inner = total / MAX(f->planes, 1);
+    memcpy(f->ydims, yd, sizeof f->ydims);
+  }
+  f->kind = CPU_FAST_BINARY;
+  f->use_pool = total >= 4 * POOL_MIN_WORK;
+  (void)m;
+  return TRUE;
+}
+
+static gboolean prep_concat(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
+  if (!is_op(n, "Concat") || n->n_outputs != 1 || n->n_inputs < 1) return FALSE;
+  uint32_t y = n->outputs[0]->index;
+  int32_t r = p->rank[y];
+  int64_t axis = attr_int(n, "axis", n->opset < 4 ? 1 : G_MININT64);
+  if (r < 1 || axis == G_MININT64) return FALSE;
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) return FALSE;
+  for (uint32_t k = 0; k < n->n_inputs; k++)
+    if (!known(p, n->inputs[k], p->dtype[y]) || p->rank[n->inputs[k]->index] != r) return FALSE;
+  f->kind = CPU_FAST_CONCAT;
+  f->outer = msc_shape_numel((int32_t)axis, p->dims[y]);
+  f->esize = (int64_t)msc_dtype_size(p->dtype[y]);
+  (void)m;
+  return f->esize > 0;
+}
+
+static gboolean prep_lrn(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
+  if (!is_op(n, "LRN") || n->n_inputs != 1 || !known(p, n->inputs[0], MSC_DTYPE_FLOAT32)) return FALSE;
+  uint32_t x = n->inputs[0]->index;
+  int64_t size = attr_int(n, "size", -1);
+  if (p->rank[x] < 2 || size < 1) return FALSE;
+  f->kind = CPU_FAST_LRN;
+  f->lrn_size = size;
+  f->alpha = attr_float(n, "alpha", 1e-4f);
+  f->beta = attr_float(n, "beta", 0.75f);
+  f->lbias = attr_float(n, "bias", 1.0f);
+  f->planes = p->dims[x][0];
+  f->C = p->dims[x][1];
+  f->inner = msc_shape_numel(p->rank[x] - 2, p->dims[x] + 2);
+  f->use_pool = f->planes * f->C * f->inner >= POOL_MIN_WORK;
+  (void)m;
+  return TRUE;
+}
+
+/* Ops whose output is the input's bytes under other dims. */
+static gboolean prep_alias(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
+  gboolean dropout = is_op(n, "Dropout");
+  if (!dropout && !is_op(n, "Identity") && !is_op(n, "Reshape") && !is_op(n, "Flatten") && !is_op(n, "Squeeze") &&
+      !is_op(n, "Unsqueeze"))
+    return FALSE;
+  if (n->n_inputs < 1 || !n->inputs[0] || !n->outputs[0]) return FALSE;
+  if (dropout) {
+    for (uint32_t j = 1; j < n->n_outputs; j++)
+      if (n->outputs[j] && (m->last[n->outputs[j]->index] > m->def[n->outputs[j]->index] || (n->outputs[j]->flags & MSC_VALUE_GRAPH_OUTPUT)))
+        return FALSE; /* the mask is used */
+    if (n->n_inputs > 2 && n->inputs[2]) { /* training_mode must be a known false */
+      const MscTensor *t = konst_of(m, p, n->inputs[2]);
+      if (!t || t->dtype != MSC_DTYPE_BOOL || msc_tensor_numel(t) != 1 || *(const uint8_t *)t->data) return FALSE;
+    }
+    if (n->opset < 7 && attr_int(n, "is_test", 0) == 0) return FALSE;
+  } else if (n->n_outputs != 1) {
+    return FALSE;
+  }
+  uint32_t x = n->inputs[0]->index, y = n->outputs[0]->index;
+  if (!known(p, n->inputs[0], p->dtype[y]) || !known(p, n->outputs[0], MSC_DTYPE_UNDEFINED)) return FALSE;
+  if (numel_of(p, x) != numel_of(p, y)) return FALSE;
+  f->kind = CPU_FAST_ALIAS;
+  return TRUE;
+}
+
+void cpu_fast_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si) {
+  const CpuStep *s = &m->steps[si];
+  CpuFast *f = &p->fast[si];
+  memset(f, 0, sizeof *f);
+  if (!m->fast_ops || s->kind != CPU_STEP_OP || p->skip[si]) return;
+  const MscNode *n = s->node;
+  if (!n->outputs[0] || n->n_outputs < 1) return;
+  uint32_t y = n->outputs[0]->index;
+  if (p->offset[y] == -2 || !known(p, n->outputs[0], MSC_DTYPE_UNDEFINED) || p->shape_konst[y]) return;
+  for (uint32_t j = 1; j < n->n_outputs; j++)
+    if (n->outputs[j] && p->offset[n->outputs[j]->index] == -2) return;
+  if (prep_alias(m, p, n, f) || prep_pool(m, p, n, f) || prep_gemm(m, p, n, f) || prep_binary(m, p, n, f) ||
+      prep_concat(m, p, n, f) || prep_lrn(m, p, n, f))
+    return;
+  memset(f, 0, sizeof *f);
+  cpu_host->log(MSC_LOG_DEBUG, "cpu", "node '%s' (%s): reference kernel", n->name, n->op_type);
+}
+
+void cpu_fast_free(CpuFast *f) {
+  msc_aligned_free(f->bp);
+  msc_aligned_free(f->bias);
+  f->bp = f->bias = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* running                                                                 */
+
+typedef struct {
+  const CpuKernels *k;
+  const CpuFast *f;
+  const float *a, *b;
+  float *y;
+  int64_t chunk, n_chunks; /* binary / gemm split */
+  int64_t rows_blocks;
+} Job;
+
+static void pool_task(void *ctx, int64_t t, int thread) {
+  const Job *j = ctx;
+  const CpuPool2d *g = &j->f->pool;
+  float tmp[CPU_POOL_TMP_MAX];
+  (void)thread;
+  j->k->pool2d(g, j->a + t * g->H * g->W, j->y + t * g->OH * g->OW, tmp);
+}
+
+static void gpool_task(void *ctx, int64_t t, int thread) {
+  const Job *j = ctx;
+  int64_t n = j->f->inner;
+  (void)thread;
+  j->y[t] = j->f->gmax ? j->k->max(j->a + t * n, n) : j->k->sum(j->a + t * n, n) / (float)n;
+}
+
+static void gemm_task(void *ctx, int64_t t, int thread) {
+  const Job *j = ctx;
+  const CpuFast *f = j->f;
+  int64_t rb = t % j->rows_blocks, pc = t / j->rows_blocks;
+  int64_t rows_per = (f->M + j->rows_blocks - 1) / j->rows_blocks;
+  rows_per = (rows_per + CPU_GEMM_MR - 1) / CPU_GEMM_MR * CPU_GEMM_MR;
+  int64_t m0 = rb * rows_per, m1 = MIN(f->M, m0 + rows_per);
+  int64_t p0 = pc * j->chunk, p1 = MIN(f->panels, p0 + j->chunk);
+  (void)thread;
+  if (m0 < m1 && p0 < p1)
+    j->k->gemm(j->a, f->K, f->bp, f->K, f->has_bias ? f->bias : NULL, j->y, f->N, f->N, m0, m1, p0, p1, MSC_ACT_NONE,
+               0, 0);
+}
+
+static void binary_task(void *ctx, int64_t t, int thread) {
+  const Job *j = ctx;
+  const CpuFast *f = j->f;
+  (void)thread;
+  if (f->bmode == CPU_BMODE_A_PLANE || f->bmode == CPU_BMODE_B_PLANE) {
+    int64_t p0 = t * j->chunk, p1 = MIN(f->planes, p0 + j->chunk);
+    for (int64_t pl = p0; pl < p1; pl++) {
+      int64_t off = 0, rem = pl;
+      for (int32_t i = f->split - 1; i >= 0; i--) {
+        off += (rem % f->ydims[i]) * f->ostride[i];
+        rem /= f->ydims[i];
+      }
+      int64_t base = pl * f->inner;
+      if (f->bmode == CPU_BMODE_B_PLANE)
+        j->k->binary(j->a + base, j->b + off, j->y + base, f->inner, f->op, CPU_BC_B_SCALAR);
+      else
+        j->k->binary(j->a + off, j->b + base, j->y + base, f->inner, f->op, CPU_BC_A_SCALAR);
+    }
+    return;
+  }
+  int64_t i0 = t * j->chunk, i1 = MIN(f->total, i0 + j->chunk);
+  if (i0 >= i1) return;
+  CpuBcast bc = f->bmode == CPU_BMODE_B_SCALAR ? CPU_BC_B_SCALAR : f->bmode == CPU_BMODE_A_SCALAR ? CPU_BC_A_SCALAR
+                                                                                                   : CPU_BC_SAME;
+  j->k->binary(bc == CPU_BC_A_SCALAR ? j->a : j->a + i0, bc == CPU_BC_B_SCALAR ? j->b : j->b + i0, j->y + i0, i1 - i0,
+               f->op, bc);
+}
+
+static void lrn_task(void *ctx, int64_t t, int thread) {
+  const Job *j = ctx;
+  const CpuFast *f = j->f;
+  int64_t n = t / j->n_chunks, c = t % j->n_chunks;
+  int64_t h0 = c * j->chunk, h1 = MIN(f->inner, h0 + j->chunk);
+  float tmp[CPU_LRN_BLOCK];
+  (void)thread;
+  if (h0 < h1)
+    j->k->lrn(j->a + n * f->C * f->inner, j->y + n * f->C * f->inner, f->C, f->inner, h0, h1, f->lrn_size, f->alpha,
+              f->beta, f->lbias, tmp);
+}
+
+void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, const MscTensor *const *in,
+                  uint32_t n_in, MscTensor *y) {
+  Job j = {k, f, in[0] ? in[0]->data : NULL, n_in > 1 && in[1] ? in[1]->data : NULL, y->data, 0, 0, 1};
+  MscThreadPool *tp = f->use_pool ? pool : NULL;
+  int nt = tp && msc_threadpool_size ? msc_threadpool_size(tp) : 1;
+  switch (f->kind) {
+  case CPU_FAST_NONE:
+  case CPU_FAST_ALIAS:
+    return;
+  case CPU_FAST_POOL:
+    msc_threadpool_parallel_for(tp, f->planes, pool_task, &j);
+    return;
+  case CPU_FAST_GPOOL:
+    msc_threadpool_parallel_for(tp, f->planes, gpool_task, &j);
+    return;
+  case CPU_FAST_GEMM: {
+    /* rows split only when there are many; columns (panels) always */
+    j.rows_blocks = MAX(1, MIN((f->M + 31) / 32, nt));
+    int64_t want = nt > 1 ? 4 * nt : 1;
+    j.chunk = MAX(1, (f->panels + want - 1) / want);
+    int64_t pcs = (f->panels + j.chunk - 1) / j.chunk;
+    msc_threadpool_parallel_for(tp, j.rows_blocks * pcs, gemm_task, &j);
+    return;
+  }
+  case CPU_FAST_BINARY: {
+    int64_t units = f->bmode >= CPU_BMODE_A_PLANE ? f->planes : f->total;
+    int64_t want = nt > 1 ? 4 * nt : 1;
+    j.chunk = MAX(1, (units + want - 1) / want);
+    if (f->bmode < CPU_BMODE_A_PLANE) j.chunk = (j.chunk + 63) / 64 * 64;
+    msc_threadpool_parallel_for(tp, (units + j.chunk - 1) / j.chunk, binary_task, &j);
+    return;
+  }
+  case CPU_FAST_CONCAT: {
+    char *dst = y->data;
+    for (int64_t o = 0; o < f->outer; o++)
+      for (uint32_t i = 0; i < n_in; i++) {
+        const MscTensor *t = in[i];
+        size_t bytes = (size_t)(msc_tensor_numel(t) / MAX(f->outer, 1) * f->esize);
+        if (bytes) memcpy(dst, (const char *)t->data + o * bytes, bytes);
+        dst += bytes;
+      }
+    return;
+  }
+  case CPU_FAST_LRN: {
+    j.chunk = MIN(f->inner, CPU_LRN_BLOCK);
+    j.n_chunks = (f->inner + j.chunk - 1) / MAX(j.chunk, 1);
+    msc_threadpool_parallel_for(tp, f->planes * j.n_chunks, lrn_task, &j);
+    return;
+  }
+  }
+}

@@ -1,0 +1,312 @@
+/* cpu-kernels.inc.h: the ONE body of the cpu runner's non-conv kernels,
+ * generic over vector width. The including file defines KSUFFIX, VL, vec_t
+ * and VZERO VSET1 VLOAD VSTORE VFMA(a,b,c)=a*b+c VADD VSUB VMUL VDIV VMAX
+ * VMIN VSQRT VHSUM VHMAX, then includes this; only the table is extern. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "cpu-kernels.h"
+
+#define KCAT_(a, b) a##b
+#define KCAT(a, b) KCAT_(a, b)
+#define KTABLE KCAT(cpu_kernels_, KSUFFIX)
+#define KSTR_(a) #a
+#define KSTR(a) KSTR_(a)
+#define KALWAYS inline __attribute__((always_inline))
+
+static KALWAYS vec_t k_act_vec(vec_t v, MscActivation act, float a, float b) {
+  switch (act) {
+  case MSC_ACT_NONE: return v;
+  case MSC_ACT_RELU: return VMAX(v, VZERO());
+  case MSC_ACT_CLIP: return VMIN(VMAX(v, VSET1(a)), VSET1(b));
+  case MSC_ACT_LEAKY_RELU: return VFMA(VSET1(a), VMIN(v, VZERO()), VMAX(v, VZERO()));
+  case MSC_ACT_HARD_SWISH:
+    return VMUL(v, VMIN(VMAX(VFMA(v, VSET1(1.0f / 6.0f), VSET1(0.5f)), VZERO()), VSET1(1.0f)));
+  case MSC_ACT_HARD_SIGMOID: return VMIN(VMAX(VFMA(v, VSET1(a), VSET1(b)), VZERO()), VSET1(1.0f));
+  case MSC_ACT_SIGMOID: {
+    float t[VL];
+    VSTORE(t, v);
+    for (int i = 0; i < VL; i++) t[i] = 1.0f / (1.0f + expf(-t[i]));
+    return VLOAD(t);
+  }
+  }
+  return v;
+}
+
+static KALWAYS float k_act(float v, MscActivation act, float a, float b) {
+  switch (act) {
+  case MSC_ACT_NONE: return v;
+  case MSC_ACT_RELU: return v > 0.0f ? v : 0.0f;
+  case MSC_ACT_CLIP: return fminf(fmaxf(v, a), b);
+  case MSC_ACT_LEAKY_RELU: return v < 0.0f ? a * v : v;
+  case MSC_ACT_HARD_SWISH: return v * fminf(fmaxf(v * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
+  case MSC_ACT_HARD_SIGMOID: return fminf(fmaxf(a * v + b, 0.0f), 1.0f);
+  case MSC_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+  }
+  return v;
+}
+
+static void k_affine_act(const float *x, float *y, int64_t n, float s, float t, MscActivation act, float a, float b) {
+  int64_t i = 0;
+  vec_t vs = VSET1(s), vt = VSET1(t);
+  for (; i + VL <= n; i += VL) VSTORE(y + i, k_act_vec(VFMA(VLOAD(x + i), vs, vt), act, a, b));
+  for (; i < n; i++) y[i] = k_act(x[i] * s + t, act, a, b);
+}
+
+static KALWAYS vec_t k_bin_vec(vec_t a, vec_t b, CpuBinOp op) {
+  switch (op) {
+  case CPU_BIN_ADD: return VADD(a, b);
+  case CPU_BIN_SUB: return VSUB(a, b);
+  case CPU_BIN_MUL: return VMUL(a, b);
+  case CPU_BIN_DIV: return VDIV(a, b);
+  }
+  return a;
+}
+
+static KALWAYS float k_bin(float a, float b, CpuBinOp op) {
+  switch (op) {
+  case CPU_BIN_ADD: return a + b;
+  case CPU_BIN_SUB: return a - b;
+  case CPU_BIN_MUL: return a * b;
+  case CPU_BIN_DIV: return a / b;
+  }
+  return a;
+}
+
+static void k_binary(const float *a, const float *b, float *y, int64_t n, CpuBinOp op, CpuBcast bc) {
+  int64_t i = 0;
+  if (bc == CPU_BC_SAME) {
+    for (; i + VL <= n; i += VL) VSTORE(y + i, k_bin_vec(VLOAD(a + i), VLOAD(b + i), op));
+    for (; i < n; i++) y[i] = k_bin(a[i], b[i], op);
+  } else if (bc == CPU_BC_B_SCALAR) {
+    float bs = b[0];
+    vec_t vb = VSET1(bs);
+    for (; i + VL <= n; i += VL) VSTORE(y + i, k_bin_vec(VLOAD(a + i), vb, op));
+    for (; i < n; i++) y[i] = k_bin(a[i], bs, op);
+  } else {
+    float as = a[0];
+    vec_t va = VSET1(as);
+    for (; i + VL <= n; i += VL) VSTORE(y + i, k_bin_vec(va, VLOAD(b + i), op));
+    for (; i < n; i++) y[i] = k_bin(as, b[i], op);
+  }
+}
+
+/* Taps of a window starting at @start (kernel k, dilation d) landing in
+ * [0, lim). */
+static KALWAYS int64_t k_taps(int64_t start, int64_t k, int64_t d, int64_t lim) {
+  int64_t lo = start < 0 ? (-start + d - 1) / d : 0, hi = start < lim ? (lim - 1 - start) / d + 1 : 0;
+  if (lo > k) lo = k;
+  if (hi > k) hi = k;
+  return hi > lo ? hi - lo : 0;
+}
+
+/* Taps landing before @lim, the begin padding included (the
+ * count_include_pad divisor). */
+static KALWAYS int64_t k_taps_pad(int64_t start, int64_t k, int64_t d, int64_t lim) {
+  int64_t hi = start < lim ? (lim - 1 - start) / d + 1 : 0;
+  return hi > k ? k : hi;
+}
+
+/* Separable pooling: per output row, the kh input rows reduce into @tmp
+ * (vectorized over the width, padding filled with -inf or 0), then each
+ * output reduces kw entries of @tmp. */
+static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
+  const int64_t W = g->W, pl = g->pl, tw = g->tmp_w;
+  const float fill = g->avg ? 0.0f : -INFINITY;
+  for (int64_t i = 0; i < pl; i++) tmp[i] = fill;
+  for (int64_t i = pl + W; i < tw; i++) tmp[i] = fill;
+  float *t = tmp + pl;
+  for (int64_t oh = 0; oh < g->OH; oh++) {
+    int64_t r0 = oh * g->sh - g->pt, nrows = 0;
+    for (int64_t i = 0; i < g->kh; i++) {
+      int64_t r = r0 + i * g->dh;
+      if (r < 0 || r >= g->H) continue;
+      const float *row = x + r * W;
+      int64_t j = 0;
+      if (!nrows) {
+        memcpy(t, row, (size_t)W * sizeof(float));
+      } else if (g->avg) {
+        for (; j + VL <= W; j += VL) VSTORE(t + j, VADD(VLOAD(t + j), VLOAD(row + j)));
+        for (; j < W; j++) t[j] += row[j];
+      } else {
+        for (; j + VL <= W; j += VL) VSTORE(t + j, VMAX(VLOAD(t + j), VLOAD(row + j)));
+        for (; j < W; j++) t[j] = t[j] > row[j] ? t[j] : row[j];
+      }
+      nrows++;
+    }
+    float *yr = y + oh * g->OW;
+    if (!nrows) { /* the window is all padding */
+      for (int64_t ow = 0; ow < g->OW; ow++) yr[ow] = g->avg ? 0.0f : -FLT_MAX;
+      continue;
+    }
+    int64_t rdiv = g->avg && g->count_include_pad ? k_taps_pad(r0, g->kh, g->dh, g->H + g->pb) : nrows;
+    if (!g->avg && g->sw == 1 && g->dw == 1) {
+      int64_t ow = 0;
+      for (; ow + VL <= g->OW; ow += VL) {
+        vec_t m = VLOAD(tmp + ow);
+        for (int64_t k = 1; k < g->kw; k++) m = VMAX(m, VLOAD(tmp + ow + k));
+        VSTORE(yr + ow, m);
+      }
+      for (; ow < g->OW; ow++) {
+        float m = tmp[ow];
+        for (int64_t k = 1; k < g->kw; k++) m = tmp[ow + k] > m ? tmp[ow + k] : m;
+        yr[ow] = m;
+      }
+    } else {
+      for (int64_t ow = 0; ow < g->OW; ow++) {
+        const float *p = tmp + ow * g->sw;
+        if (!g->avg) {
+          float m = p[0];
+          for (int64_t k = 1; k < g->kw; k++) m = p[k * g->dw] > m ? p[k * g->dw] : m;
+          yr[ow] = k_taps(ow * g->sw - pl, g->kw, g->dw, W) ? m : -FLT_MAX;
+        } else {
+          float s = 0.0f;
+          for (int64_t k = 0; k < g->kw; k++) s += p[k * g->dw];
+          int64_t c0 = ow * g->sw - pl;
+          int64_t cnt = rdiv * (g->count_include_pad ? k_taps_pad(c0, g->kw, g->dw, W + g->pr) : k_taps(c0, g->kw, g->dw, W));
+          yr[ow] = cnt > 0 ? s / (float)cnt : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+static float k_sum(const float *x, int64_t n) {
+  vec_t a0 = VZERO(), a1 = VZERO();
+  int64_t i = 0;
+  for (; i + 2 * VL <= n; i += 2 * VL) {
+    a0 = VADD(a0, VLOAD(x + i));
+    a1 = VADD(a1, VLOAD(x + i + VL));
+  }
+  for (; i + VL <= n; i += VL) a0 = VADD(a0, VLOAD(x + i));
+  float s = VHSUM(VADD(a0, a1));
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
+static float k_max(const float *x, int64_t n) {
+  float m = -INFINITY;
+  int64_t i = 0;
+  if (n >= VL) {
+    vec_t a = VLOAD(x);
+    for (i = VL; i + VL <= n; i += VL) a = VMAX(a, VLOAD(x + i));
+    m = VHMAX(a);
+  }
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+#define NRV (CPU_GEMM_NR / VL)
+
+/* One MR x NR tile (mr <= MR rows, nc <= NR valid columns). */
+static KALWAYS void k_gemm_tile(const float *A, int64_t lda, const float *Bp, int64_t K, const float *bias, float *Y,
+                                int64_t ldy, int mr, int64_t nc, MscActivation act, float fa, float fb) {
+  vec_t acc[CPU_GEMM_MR][NRV];
+  for (int r = 0; r < CPU_GEMM_MR; r++)
+    for (int v = 0; v < NRV; v++) acc[r][v] = VZERO();
+  if (mr == CPU_GEMM_MR) {
+    for (int64_t k = 0; k < K; k++) {
+      const float *b = Bp + k * CPU_GEMM_NR;
+      vec_t bv[NRV];
+      for (int v = 0; v < NRV; v++) bv[v] = VLOAD(b + v * VL);
+      for (int r = 0; r < CPU_GEMM_MR; r++) {
+        vec_t a = VSET1(A[r * lda + k]);
+        for (int v = 0; v < NRV; v++) acc[r][v] = VFMA(a, bv[v], acc[r][v]);
+      }
+    }
+  } else if (mr == 1) {
+    /* memory-bound FC: two K halves in flight for more independent chains */
+    vec_t acc2[NRV];
+    for (int v = 0; v < NRV; v++) acc2[v] = VZERO();
+    int64_t k = 0;
+    for (; k + 2 <= K; k += 2) {
+      const float *b = Bp + k * CPU_GEMM_NR;
+      vec_t a0 = VSET1(A[k]), a1 = VSET1(A[k + 1]);
+      for (int v = 0; v < NRV; v++) {
+        acc[0][v] = VFMA(a0, VLOAD(b + v * VL), acc[0][v]);
+        acc2[v] = VFMA(a1, VLOAD(b + CPU_GEMM_NR + v * VL), acc2[v]);
+      }
+    }
+    for (; k < K; k++) {
+      const float *b = Bp + k * CPU_GEMM_NR;
+      vec_t a0 = VSET1(A[k]);
+      for (int v = 0; v < NRV; v++) acc[0][v] = VFMA(a0, VLOAD(b + v * VL), acc[0][v]);
+    }
+    for (int v = 0; v < NRV; v++) acc[0][v] = VADD(acc[0][v], acc2[v]);
+  } else {
+    for (int64_t k = 0; k < K; k++) {
+      const float *b = Bp + k * CPU_GEMM_NR;
+      vec_t bv[NRV];
+      for (int v = 0; v < NRV; v++) bv[v] = VLOAD(b + v * VL);
+      for (int r = 0; r < mr; r++) {
+        vec_t a = VSET1(A[r * lda + k]);
+        for (int v = 0; v < NRV; v++) acc[r][v] = VFMA(a, bv[v], acc[r][v]);
+      }
+    }
+  }
+  for (int r = 0; r < mr; r++) {
+    float out[CPU_GEMM_NR];
+    for (int v = 0; v < NRV; v++) {
+      vec_t o = acc[r][v];
+      if (bias) o = VADD(o, VLOAD(bias + v * VL));
+      VSTORE(out + v * VL, k_act_vec(o, act, fa, fb));
+    }
+    memcpy(Y + r * ldy, out, (size_t)nc * sizeof(float));
+  }
+}
+
+static void k_gemm(const float *A, int64_t lda, const float *Bp, int64_t K, const float *bias, float *Y, int64_t ldy,
+                   int64_t N, int64_t m0, int64_t m1, int64_t p0, int64_t p1, MscActivation act, float a, float b) {
+  for (int64_t p = p0; p < p1; p++) {
+    int64_t n0 = p * CPU_GEMM_NR, nc = N - n0 < CPU_GEMM_NR ? N - n0 : CPU_GEMM_NR;
+    const float *bp = Bp + p * K * CPU_GEMM_NR;
+    for (int64_t m = m0; m < m1; m += CPU_GEMM_MR) {
+      int mr = (int)(m1 - m < CPU_GEMM_MR ? m1 - m : CPU_GEMM_MR);
+      k_gemm_tile(A + m * lda, lda, bp, K, bias ? bias + n0 : NULL, Y + m * ldy + n0, ldy, mr, nc, act, a, b);
+    }
+  }
+}
+
+/* LRN: per channel, the window's sum of squares (recomputed, no running
+ * difference, so no cancellation), then the scaling. */
+static void k_lrn(const float *x, float *y, int64_t C, int64_t HW, int64_t hw0, int64_t hw1, int64_t size, float alpha,
+                  float beta, float bias, float *tmp) {
+  const int64_t n = hw1 - hw0, lo = (size - 1) / 2, hi = size - 1 - lo; /* window [c-lo, c+hi] */
+  const float as = alpha / (float)size;
+  const int b075 = beta == 0.75f;
+  for (int64_t c = 0; c < C; c++) {
+    int64_t c0 = c - lo < 0 ? 0 : c - lo, c1 = c + hi >= C ? C - 1 : c + hi;
+    memset(tmp, 0, (size_t)n * sizeof(float));
+    for (int64_t q = c0; q <= c1; q++) {
+      const float *xa = x + q * HW + hw0;
+      int64_t i = 0;
+      for (; i + VL <= n; i += VL) {
+        vec_t v = VLOAD(xa + i);
+        VSTORE(tmp + i, VFMA(v, v, VLOAD(tmp + i)));
+      }
+      for (; i < n; i++) tmp[i] += xa[i] * xa[i];
+    }
+    const float *xc = x + c * HW + hw0;
+    float *yc = y + c * HW + hw0;
+    int64_t i = 0;
+    if (b075)
+      for (; i + VL <= n; i += VL) {
+        vec_t d = VFMA(VLOAD(tmp + i), VSET1(as), VSET1(bias)); /* d^0.75 = sqrt(d) * sqrt(sqrt(d)) */
+        vec_t s = VSQRT(d);
+        VSTORE(yc + i, VDIV(VLOAD(xc + i), VMUL(s, VSQRT(s))));
+      }
+    for (; i < n; i++) yc[i] = xc[i] / powf(bias + as * tmp[i], beta);
+  }
+}
+
+const CpuKernels KTABLE = {
+    .affine_act = k_affine_act,
+    .binary = k_binary,
+    .pool2d = k_pool2d,
+    .sum = k_sum,
+    .max = k_max,
+    .gemm = k_gemm,
+    .lrn = k_lrn,
+    .name = KSTR(KSUFFIX),
+};
