@@ -7,7 +7,7 @@
  * of peak (x threads) and, for depthwise, % of the copy bandwidth. Times are
  * the best of R medians of I runs each (shared machines are noisy).
  *
- * Usage: conv-bench [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2]
+ * Usage: conv-bench [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -103,7 +103,7 @@ static void *xalloc(size_t bytes) {
 }
 
 int main(int argc, char **argv) {
-  const char *isa_arg = NULL, *threads_arg = "1,2";
+  const char *isa_arg = NULL, *threads_arg = "1,2", *only = NULL;
   int rounds = 5, iters = 7;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--isa") && i + 1 < argc)
@@ -114,8 +114,10 @@ int main(int argc, char **argv) {
       iters = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
       threads_arg = argv[++i];
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
     else {
-      fprintf(stderr, "usage: %s [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR]\n", argv[0]);
       return 2;
     }
   }
@@ -156,6 +158,8 @@ int main(int argc, char **argv) {
     printf("[%-6s] %-34s %3s %9s %9s %8s %s\n", iname, "layer", "thr", "ms", "GFLOP/s", "%peak", "(algo / depthwise: GB/s, %copy-bw)");
     for (size_t li = 0; li < G_N_ELEMENTS(layers); li++) {
       const Layer *L = &layers[li];
+      if (only && !strstr(L->name, only))
+        continue;
       MscConv2dParams p = {
           .batch = 1, .in_channels = L->c, .in_h = L->h, .in_w = L->w, .out_channels = L->m, .kernel_h = L->k,
           .kernel_w = L->k, .stride_h = L->s, .stride_w = L->s, .dilation_h = 1, .dilation_w = 1,

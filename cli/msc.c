@@ -116,6 +116,7 @@ static const struct {
     {"zoo", cmd_zoo, "write small demo CNNs as ONNX models"},
     {"config", cmd_config, "describe configuration schemas and check INI files"},
     {"bench", cmd_bench, "measure a model's latency on a runner, with a per-node time table"},
+    {"run", cmd_run, "run the optimization pipeline of an INI config (or re-check an export)"},
 };
 
 static void usage(FILE *f) {

@@ -153,7 +153,11 @@ static gboolean infer_node(MscNode *n, GError **error) {
       continue;
     }
     all_const = FALSE;
-    if (v->rank < 0 || v->dtype == MSC_DTYPE_UNDEFINED) return TRUE; /* unknown: leave outputs unknown */
+    if (v->rank < 0 || v->dtype == MSC_DTYPE_UNDEFINED) {
+      /* unknown: leave outputs unknown, but arity is checkable anyway */
+      for (uint32_t k = 0; k < ni; k++) in[k] = n->inputs[k] ? &infos[k] : NULL;
+      return check_arity(n, in, error);
+    }
     infos[i].dtype = v->dtype;
     infos[i].rank = v->rank;
     memcpy(infos[i].dims, v->dims, sizeof v->dims);

@@ -171,7 +171,25 @@ typedef struct MscToolApi {
   MscStatus (*apply)(void *state, MscGraph *graph, MscMessage *msg);
   MscStatus (*export_plan)(void *state, const char *path, MscMessage *msg);
   void (*destroy)(void *state);
+  /* Appended, optional (NULL, or absent when struct_size is smaller: test
+   * with MSC_TOOL_HAS). Hosts that predate them never call them.
+   * begin_stage: the following observe/on_node calls come from pipeline
+   *   stage @stage ("baseline", "prune:NAME", "quantize:NAME",
+   *   "compile:RUNNER"); tools that compare stages (tracker) key on it.
+   * on_node: called after observe for each node with the node's inputs
+   *   and its elapsed time (ms), all borrowed for the call (profiler).
+   * load_plan: read back a plan this tool exported earlier, instead of
+   *   observe + plan, when the pipeline re-uses a saved plan file (same
+   *   model hash, options and calibration data); then apply is called. */
+  MscStatus (*begin_stage)(void *state, const char *stage, MscMessage *msg);
+  MscStatus (*on_node)(void *state, const MscNode *node, const MscTensor *const *inputs, uint32_t n_inputs,
+                       const MscTensor *const *outputs, uint32_t n_outputs, double elapsed_ms, MscMessage *msg);
+  MscStatus (*load_plan)(void *state, const char *path, MscMessage *msg);
 } MscToolApi;
+
+/* TRUE when @api (an MscToolApi *) was built with @field and sets it. */
+#define MSC_TOOL_HAS(api, field) \
+  ((api)->struct_size >= offsetof(MscToolApi, field) + sizeof(((MscToolApi *)0)->field) && (api)->field)
 
 /* ---------------------------------------------------------------------- */
 /* Host API table handed to init.                                          */

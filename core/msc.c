@@ -9,6 +9,8 @@
 #include "graph.h"
 #include "msc-config.h"
 #include "onnx.h"
+#include "config.h"
+#include "pipeline.h"
 #include "ops.h"
 #include "plugin.h"
 #include "session.h"
@@ -280,4 +282,28 @@ MscStatus msc_tensor_write(const MscTensor *tensor, const char *path, char **err
   GError *e = NULL;
   if (!msc_tensor_save_file(tensor, path, &e)) return edge(e, error_message);
   return MSC_OK;
+}
+
+MscStatus msc_optimize(const char *config_path, char **report_json, char **error_message) {
+  if (report_json) *report_json = NULL;
+  if (error_message) *error_message = NULL;
+  if (!config_path) {
+    if (error_message) *error_message = g_strdup("msc_optimize: config_path is NULL");
+    return MSC_ERR_INVALID_ARG;
+  }
+  MscStatus st = msc_init(error_message);
+  if (st != MSC_OK) return st;
+  GError *e = NULL;
+  MscConfig *cfg = msc_config_load_file(config_path, &e);
+  JsonNode *report = NULL;
+  gboolean ok = cfg && msc_pipeline_run(cfg, NULL, &report, &e);
+  msc_config_free(cfg);
+  if (report && report_json) *report_json = msc_pipeline_report_text(report);
+  if (report) json_node_unref(report);
+  if (ok) return MSC_OK;
+  st = e ? msc_status_from_error(e) : MSC_ERR_INTERNAL;
+  if (st == MSC_OK) st = MSC_ERR_INTERNAL;
+  if (error_message) *error_message = g_strdup(e ? e->message : "msc_optimize: failed");
+  g_clear_error(&e);
+  return st;
 }

@@ -319,6 +319,29 @@ MscStatus msc_tensor_read(const char *path, MscTensor **out, char **error_messag
  */
 MscStatus msc_tensor_write(const MscTensor *tensor, const char *path, char **error_message);
 
+/**
+ * msc_optimize:
+ * @config_path: an INI pipeline configuration (docs/pipeline.md,
+ *   docs/config.md).
+ * @report_json: (out) (optional) (nullable) (transfer full): the pipeline
+ *   report as JSON text (also when a stage failed, if the pipeline
+ *   started); free with msc_free().
+ * @error_message: (out) (optional) (nullable): see the conventions above;
+ *   for a bad config the one-line "FILE:LINE: ..." message, for a failed
+ *   stage "stage 'NAME': ...".
+ *
+ * The one-call pipeline: calls msc_init(), loads and validates the
+ * config, runs every stage (setup, prepare, parse, baseline, optimize,
+ * compile, summary, export) and writes the export folder. Never aborts
+ * the host: every failure is a status and a message.
+ *
+ * Returns: MSC_OK when every stage succeeded; MSC_ERR_INVALID_ARG (bad
+ * config, failed check, NULL @config_path), MSC_ERR_IO, or the failing
+ * stage's status. MT safe (each call has its own state; two calls must
+ * not share an export folder).
+ */
+MscStatus msc_optimize(const char *config_path, char **report_json, char **error_message);
+
 #ifdef __cplusplus
 }
 #endif

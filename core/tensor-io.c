@@ -605,6 +605,7 @@ msc_tensor_from_proto_in_dir(const Onnx__TensorProto *tp, const char *where,
     msc_tensor_free(t);
     return NULL;
   }
+  msc_tensor_normalize_bool(t);
   if (tp->name && tp->name[0])
     msc_tensor_set_name(t, tp->name);
   return t;
@@ -1046,9 +1047,7 @@ msc_tensor_load_npy_buffer(const uint8_t *data, size_t len, const char *source_n
   }
   if (nbytes > 0)
     memcpy(t->data, data + hstart + hlen, nbytes);
-  if (dt == MSC_DTYPE_BOOL) /* numpy bools are 0/1, but normalise a stray byte */
-    for (size_t i = 0; i < nbytes; i++)
-      ((uint8_t *)t->data)[i] = ((uint8_t *)t->data)[i] != 0;
+  msc_tensor_normalize_bool(t);
   return t;
 }
 

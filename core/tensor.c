@@ -387,3 +387,9 @@ void msc_tensor_fill_random(MscTensor *t, uint32_t seed) {
     }
   }
 }
+
+void msc_tensor_normalize_bool(MscTensor *t) {
+  if (!t || t->dtype != MSC_DTYPE_BOOL || !t->data) return;
+  uint8_t *b = t->data;
+  for (size_t i = 0; i < t->nbytes; i++) b[i] = b[i] != 0;
+}

@@ -54,6 +54,10 @@ double msc_tensor_get_f64(const MscTensor *t, int64_t i);
 void msc_tensor_set_f64(MscTensor *t, int64_t i, double v); /* integer dtypes: round half to even, saturate */
 int64_t msc_tensor_get_i64(const MscTensor *t, int64_t i);
 
+/* Bool tensors hold bytes 0/1 only: every reader maps a stray non-zero
+ * byte to 1, so kernels never see other values. No-op for other dtypes. */
+void msc_tensor_normalize_bool(MscTensor *t);
+
 /* Fills @t like shared/bench/make-case.js (NAME=SHAPE@SEED): mulberry32(@seed),
  * floats 2r-1 (uniform [-1,1)), integers floor(10r), bool r >= 0.5. */
 void msc_tensor_fill_random(MscTensor *t, uint32_t seed);

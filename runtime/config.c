@@ -35,6 +35,7 @@ enum {
   K_MODEL = 1 << 5,    /* existing file or zoo:NAME */
   K_DIR = 1 << 6,      /* existing directory */
   K_PLUGIN = 1 << 7,   /* declared by a plugin (copied strings, owned) */
+  K_FILE = 1 << 8,     /* existing regular file */
 };
 
 typedef struct {
@@ -72,6 +73,9 @@ static const KeySpec dataset_keys[] = {
      K_RANGE, 1, 1000000, NULL},
     {{"seed", MSC_OPT_INT, "0", "PRNG seed of random inputs (sample k uses seed + k)"}, K_RANGE, 0, 4294967295.0,
      NULL},
+    {{"labels", MSC_OPT_STRING, NULL,
+      "optional text file of class labels, one integer per line (line k: sample k); enables top-1/top-5"},
+     K_PATH | K_FILE, 0, 0, NULL},
 };
 
 static const KeySpec runner_keys[] = {
@@ -682,6 +686,13 @@ static void check_value(Loader *L, const Section *s, const Entry *e, const KeySp
       if (!g_file_test(p, G_FILE_TEST_IS_DIR)) {
         g_autofree char *tp = show(p);
         fail(L, e->line, "[%s] %s: no such folder (%s)", s->name, e->key, tp);
+      }
+    }
+    if ((k->flags & K_FILE) && e->value[0]) {
+      g_autofree char *p = resolve(L->cfg, e->value);
+      if (!g_file_test(p, G_FILE_TEST_IS_REGULAR)) {
+        g_autofree char *tp = show(p);
+        fail(L, e->line, "[%s] %s: no such file (%s)", s->name, e->key, tp);
       }
     }
     return;

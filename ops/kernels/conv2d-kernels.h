@@ -38,12 +38,14 @@ typedef struct {
 /* Depthwise: one (image, channel) plane per call. Input rows are padded
  * and phase-split on the fly into a small ring of row buffers (scratch),
  * so the inner loop is contiguous and branch-free. */
+#define MSC_DW_MAX_SW 16 /* wider strides take the dense path */
 typedef struct {
   int64_t H, W, OH, OW;
   int kh, kw, sh, sw, dh, dw;
   int64_t pt, pl;
   int64_t Wqd;  /* floats per phase in a row buffer */
-  int nring;    /* rows in the ring */
+  int nring;    /* rows in the ring: dilated kernel height + 1 */
+  int64_t q0[MSC_DW_MAX_SW], q1[MSC_DW_MAX_SW]; /* real columns [q0, q1) of each phase */
   MscActivation act;
   float act_a, act_b;
 } MscDwArgs;

@@ -185,7 +185,14 @@ static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float
   const int64_t need = (pl->OW + step - 1) / step * step + (p->kernel_w - 1) * p->dilation_w / p->stride_w;
   const int64_t real = (p->in_w - 1 + p->pad_left) / p->stride_w + 1;
   a->Wqd = (MAX(need, real) + 1 + 15) & ~(int64_t) 15;
-  a->nring = (int) ((p->kernel_h - 1) * p->dilation_h + 1);
+  /* +1 row: 3x3 stride-1 planes are computed two output rows at a time */
+  a->nring = (int) ((p->kernel_h - 1) * p->dilation_h + 2);
+  for (int64_t px = 0; px < p->stride_w; px++) {
+    /* real columns of this phase: 0 <= q*sw + px - pl < W */
+    const int64_t sw = p->stride_w, l = p->pad_left, W = p->in_w;
+    a->q0[px] = l - px > 0 ? (l - px + sw - 1) / sw : 0;
+    a->q1[px] = W - 1 + l - px >= 0 ? (W - 1 + l - px) / sw + 1 : 0;
+  }
   a->act = p->act;
   a->act_a = p->act_a;
   a->act_b = p->act_b;
@@ -226,7 +233,7 @@ MscConv2dPlan *msc_conv2d_plan_create(const MscConv2dParams *p, const float *wei
   pl->OW = ow;
   pl->Cg = p->in_channels / p->groups;
   pl->Mg = p->out_channels / p->groups;
-  if (pl->Cg == 1 && pl->Mg == 1 && p->kernel_h <= 32 && p->kernel_w <= 64) {
+  if (pl->Cg == 1 && pl->Mg == 1 && p->kernel_h <= 32 && p->kernel_w <= 64 && p->stride_w <= MSC_DW_MAX_SW) {
     pl->algo = ALGO_DEPTHWISE;
     setup_depthwise(pl, weights, bias);
   } else {

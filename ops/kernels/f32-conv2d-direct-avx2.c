@@ -29,6 +29,10 @@ typedef __m256 vec_t;
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \
       _mm256_castps_pd(_mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8), 0x88)), 0xD8))
+/* p[1], p[3], ..., p[15] */
+#define VDEINT2_ODD(p)                                                                                              \
+  _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \
+      _mm256_castps_pd(_mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8), 0xDD)), 0xD8))
 #include "f32-conv2d-direct.inc.h"
 #if defined(__clang__)
 #pragma clang attribute pop

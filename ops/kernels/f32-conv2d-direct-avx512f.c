@@ -30,6 +30,11 @@ typedef __m512 vec_t;
   _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                                       \
                          _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),             \
                          _mm512_loadu_ps((p) + 16))
+/* p[1], p[3], ..., p[31] */
+#define VDEINT2_ODD(p)                                                                                              \
+  _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                                       \
+                         _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),             \
+                         _mm512_loadu_ps((p) + 16))
 #include "f32-conv2d-direct.inc.h"
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -103,17 +103,21 @@ static ALWAYS_INLINE void dense_store(const MscDenseArgs *a, vec_t acc, float bi
 }
 
 /* The register-blocked micro-kernel: MB channels x rw vectors, reduction
- * over C x taps; rw is a compile-time constant after inlining. */
-static ALWAYS_INLINE void dense_block(const MscDenseArgs *a, int64_t o0, int64_t mblk, const int rw, const int NT) {
+ * over input channels [c0, c1) x taps; rw is a compile-time constant after
+ * inlining. With channel chunks, partial sums live in part[] (one L1-sized
+ * [MB][RW*VL] slot per block) between chunks: first chunk starts from
+ * zero, the last one runs the epilogue. */
+static ALWAYS_INLINE void dense_block(const MscDenseArgs *a, int64_t o0, int64_t mblk, const int rw, const int NT,
+                                      int64_t c0, int64_t c1, float *part, const int first, const int last) {
   vec_t acc[MB][RW];
   UNROLL for (int m = 0; m < MB; m++) {
-    UNROLL for (int r = 0; r < rw; r++) acc[m][r] = VZERO();
+    UNROLL for (int r = 0; r < rw; r++) acc[m][r] = first ? VZERO() : VLOAD(part + (m * RW + r) * VL);
   }
-  const float *wp = a->w + mblk * a->C * a->ntaps * MB;
-  const float *xc = a->x + o0;
   const int ntaps = NT ? NT : a->ntaps; /* NT: taps known at compile time (1x1, 3x3) */
+  const float *wp = a->w + (mblk * a->C + c0) * ntaps * MB;
+  const float *xc = a->x + o0 + c0 * a->cstride;
   const int64_t *toff = a->toff;
-  for (int64_t c = 0; c < a->C; c++, xc += a->cstride) {
+  for (int64_t c = c0; c < c1; c++, xc += a->cstride) {
     /* the next tile's lines of this channel: C strided streams are too
      * many for the hardware prefetcher (1x1 layers read x in place) */
     __builtin_prefetch(xc + toff[0] + RW * VL * 2);
@@ -126,6 +130,12 @@ static ALWAYS_INLINE void dense_block(const MscDenseArgs *a, int64_t o0, int64_t
         UNROLL for (int r = 0; r < rw; r++) acc[m][r] = VFMA(wv, xv[r], acc[m][r]);
       }
     }
+  }
+  if (!last) {
+    UNROLL for (int m = 0; m < MB; m++) {
+      UNROLL for (int r = 0; r < rw; r++) VSTORE(part + (m * RW + r) * VL, acc[m][r]);
+    }
+    return;
   }
   const int64_t mcount = a->M - mblk * MB;
   /* constant trip count keeps acc[][] in registers (no dynamic index) */
@@ -140,58 +150,164 @@ static ALWAYS_INLINE void dense_block(const MscDenseArgs *a, int64_t o0, int64_t
   }
 }
 
-static ALWAYS_INLINE void dense_tiles(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1,
-                                       const int NT) {
+/* partial-sum slots per pass over the channel chunks (32 KB) */
+#define PART_FLOATS 8192
+#define PART_BLOCKS (PART_FLOATS / (MB * RW * VL))
+
+/* One out-of-line function per (rw, taps, first, last): inlined all into
+ * one big dense() GCC spills the accumulators. */
+typedef void (*DenseBlockFn)(const MscDenseArgs *a, int64_t o0, int64_t mb, int64_t c0, int64_t c1, float *part);
+#define DB_FN(R, N, F, L)                                                                                           \
+  static __attribute__((noinline)) void dense_block_##R##_##N##_##F##L(const MscDenseArgs *a, int64_t o0,         \
+                                                                       int64_t mb, int64_t c0, int64_t c1,         \
+                                                                       float *part) {                              \
+    dense_block(a, o0, mb, R, N, c0, c1, part, F, L);                                                               \
+  }
+#define DB_FL(R, N) DB_FN(R, N, 0, 0) DB_FN(R, N, 0, 1) DB_FN(R, N, 1, 0) DB_FN(R, N, 1, 1)
+#define DB_TAPS(R) DB_FL(R, 0) DB_FL(R, 1) DB_FL(R, 9)
+#define DB_ROW(R, N) {dense_block_##R##_##N##_00, dense_block_##R##_##N##_01, dense_block_##R##_##N##_10,            \
+                      dense_block_##R##_##N##_11}
+DB_TAPS(1)
+#if RW >= 2
+DB_TAPS(2)
+#endif
+#if RW >= 3
+DB_TAPS(3)
+#endif
+#if RW >= 4
+DB_TAPS(4)
+#endif
+#if RW > 4
+#error "dense: add rows to the block table for RW > 4"
+#endif
+/* [taps variant: 0 generic, 1 1x1, 2 3x3][rw-1][first*2 + last] */
+static const DenseBlockFn dense_block_table[3][RW][4] = {
+    {DB_ROW(1, 0),
+#if RW >= 2
+     DB_ROW(2, 0),
+#endif
+#if RW >= 3
+     DB_ROW(3, 0),
+#endif
+#if RW >= 4
+     DB_ROW(4, 0),
+#endif
+    },
+    {DB_ROW(1, 1),
+#if RW >= 2
+     DB_ROW(2, 1),
+#endif
+#if RW >= 3
+     DB_ROW(3, 1),
+#endif
+#if RW >= 4
+     DB_ROW(4, 1),
+#endif
+    },
+    {DB_ROW(1, 9),
+#if RW >= 2
+     DB_ROW(2, 9),
+#endif
+#if RW >= 3
+     DB_ROW(3, 9),
+#endif
+#if RW >= 4
+     DB_ROW(4, 9),
+#endif
+    },
+};
+
+/* Input channels are split into chunks whose tile footprint fits in L1
+ * (with 256 channels a tile's input is ~100 KB and would be re-read from
+ * L2 for every output-channel block); each chunk sweeps the blocks. */
+static void dense_tiles(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1, int nt,
+                        int64_t cb) {
   const int64_t tile_pts = (int64_t) RW * VL;
+  float part[PART_FLOATS] __attribute__((aligned(64)));
+  if (cb >= a->C)
+    cb = a->C;
   for (int64_t tile = tile0; tile < tile1; tile++) {
     const int64_t o0 = tile * tile_pts;
     int64_t rw = (a->P - o0 + VL - 1) / VL;
     if (rw > RW)
       rw = RW;
-    for (int64_t mb = mb0; mb < mb1; mb++) {
-      switch (rw) {
-#if RW >= 6
-      case 6: dense_block(a, o0, mb, 6, NT); break;
-      case 5: dense_block(a, o0, mb, 5, NT); break;
-#endif
-#if RW >= 4
-      case 4: dense_block(a, o0, mb, 4, NT); break;
-#endif
-#if RW >= 3
-      case 3: dense_block(a, o0, mb, 3, NT); break;
-#endif
-#if RW >= 2
-      case 2: dense_block(a, o0, mb, 2, NT); break;
-#endif
-      default: dense_block(a, o0, mb, 1, NT); break;
+    const DenseBlockFn *fns = dense_block_table[nt][rw - 1];
+    if (cb == a->C) {
+      for (int64_t mb = mb0; mb < mb1; mb++)
+        fns[3](a, o0, mb, 0, a->C, NULL);
+      continue;
+    }
+    for (int64_t g0 = mb0; g0 < mb1; g0 += PART_BLOCKS) {
+      const int64_t g1 = MIN(mb1, g0 + PART_BLOCKS);
+      for (int64_t c0 = 0; c0 < a->C; c0 += cb) {
+        const int64_t c1 = MIN(a->C, c0 + cb);
+        const DenseBlockFn fn = fns[(c0 == 0) * 2 + (c1 == a->C)];
+        float *pp = part;
+        for (int64_t mb = g0; mb < g1; mb++, pp += MB * RW * VL)
+          fn(a, o0, mb, c0, c1, pp);
       }
     }
   }
 }
 
 static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1) {
-  if (a->ntaps == 1 && a->toff[0] == 0)
-    dense_tiles(a, tile0, tile1, mb0, mb1, 1);
-  else if (a->ntaps == 9)
-    dense_tiles(a, tile0, tile1, mb0, mb1, 9);
-  else
-    dense_tiles(a, tile0, tile1, mb0, mb1, 0);
+  /* chunk: ~16 KB of input lines per tile (a tap row spans ~2 lines) */
+  const int64_t rows = a->ntaps == 1 ? 1 : (a->ntaps == 9 ? 3 : a->ntaps);
+  int64_t cb = 16384 / (rows * 2 * 64);
+  if (cb < 8)
+    cb = 8;
+  /* up to 2 chunks' worth (~32 KB) still fits L1 whole; else equal chunks */
+  if (a->C <= 2 * cb) {
+    cb = a->C;
+  } else {
+    const int64_t nchunks = (a->C + cb - 1) / cb;
+    cb = (a->C + nchunks - 1) / nchunks;
+  }
+  const int nt = a->ntaps == 1 && a->toff[0] == 0 ? 1 : a->ntaps == 9 ? 2 : 0;
+  dense_tiles(a, tile0, tile1, mb0, mb1, nt, cb);
 }
 
 /* Fills the real columns of ring row buffer for input row ih ([sw
  * phases][Wqd]); the pad columns were zeroed once per plane and are never
- * written, since every row of a plane has the same column layout. */
-static void dw_build_row(const MscDwArgs *a, const float *x, int64_t ih, float *buf) {
+ * written, since every row of a plane has the same column layout. The
+ * column ranges per phase come from the plan (no division per row). */
+static ALWAYS_INLINE void dw_build_row(const MscDwArgs *a, const float *x, int64_t ih, float *buf) {
   const int64_t sw = a->sw, W = a->W, pl = a->pl, Wqd = a->Wqd;
   const gboolean zero = ih < 0 || ih >= a->H;
   const float *row = x + (zero ? 0 : ih * W);
+  {
+    /* the row built a few passes from now (past the plane end: the next
+     * channel's first rows; prefetches never fault): a plane per task is
+     * too short a stream for the hardware prefetcher to ramp up */
+    const char *pf = (const char *) (x + (ih + 2 * (int64_t) a->sh + 2) * W);
+    for (int64_t off = 0; off < W * (int64_t) sizeof(float); off += 64)
+      __builtin_prefetch(pf + off);
+  }
+#if defined(VDEINT2_EVEN) && defined(VDEINT2_ODD)
+  if (sw == 2 && !zero) {
+    /* one pass over the row: row[i] belongs to phase (i+pl)%2, column
+     * (i+pl)/2, so evens and odds of each 2*VL block go to one phase each */
+    float *be = buf + (pl & 1) * Wqd + (pl >> 1), *bo = buf + ((pl + 1) & 1) * Wqd + ((pl + 1) >> 1);
+    int64_t k = 0;
+    for (; 2 * (k + VL) <= W; k += VL) {
+      VSTORE(be + k, VDEINT2_EVEN(row + 2 * k));
+      VSTORE(bo + k, VDEINT2_ODD(row + 2 * k));
+    }
+    for (; 2 * k < W; k++) {
+      be[k] = row[2 * k];
+      if (2 * k + 1 < W)
+        bo[k] = row[2 * k + 1];
+    }
+    return;
+  }
+#endif
   for (int64_t px = 0; px < sw; px++) {
     float *b = buf + px * Wqd;
-    /* real columns of this phase: 0 <= q*sw + px - pl < W */
-    const int64_t q0 = pl - px > 0 ? (pl - px + sw - 1) / sw : 0;
-    const int64_t q1 = W - 1 + pl - px >= 0 ? (W - 1 + pl - px) / sw + 1 : 0;
+    const int64_t q0 = a->q0[px], q1 = a->q1[px];
     int64_t q = q0;
     if (zero) {
+      for (; q + VL <= q1; q += VL)
+        VSTORE(b + q, VZERO());
       for (; q < q1; q++)
         b[q] = 0.0f;
     } else if (sw == 1) {
@@ -214,53 +330,120 @@ static void dw_build_row(const MscDwArgs *a, const float *x, int64_t ih, float *
   }
 }
 
-/* One output row: RWD vectors per step, taps unrolled when KH/KW are
- * compile-time constants (3x3, 5x5), generic otherwise (KH = KW = 0). */
-static ALWAYS_INLINE void dw_row(const MscDwArgs *a, const float *const *rows, const int64_t *coff, const float *w,
-                                 float bias, const float *rrow, float *yrow, const int KH, const int KW) {
+/* nv output vectors of NR output rows starting at column ow; rows[] holds
+ * the input row buffers of the first output row, then one more per extra
+ * output row (stride 1, dilation 1 only when NR > 1), so a loaded input
+ * vector feeds up to NR accumulators. tail: valid lanes of the last vector
+ * (0 = all). Taps unrolled when KH/KW are compile-time constants. */
+static ALWAYS_INLINE void dw_step(const MscDwArgs *a, const float *const *rows, const int64_t *coff, const float *w,
+                                  const vec_t vb, const float *rrow, float *yrow, int64_t ow, const int nv,
+                                  int64_t tail, const int NR, const int KH, const int KW, const int UW,
+                                  const MscActivation ACT) {
   const int kh = KH ? KH : a->kh, kw = KW ? KW : a->kw;
-  const MscActivation act = a->act;
-  for (int64_t ow = 0; ow < a->OW; ow += (int64_t) RWD * VL) {
-    vec_t acc[RWD];
-    UNROLL for (int r = 0; r < RWD; r++) acc[r] = VSET1(bias);
-    UNROLL for (int i = 0; i < kh; i++) {
-      const float *rp = rows[i] + ow;
-      UNROLL for (int j = 0; j < kw; j++) {
+  vec_t acc[2][RWD];
+  UNROLL for (int s = 0; s < NR; s++) {
+    UNROLL for (int r = 0; r < nv; r++) acc[s][r] = vb;
+  }
+  UNROLL for (int i = 0; i < kh + NR - 1; i++) {
+    const float *rp = rows[i] + ow;
+    UNROLL for (int j = 0; j < kw; j++) {
+      const float *p = rp + (UW ? (int64_t) j : coff[j]);
+      if (NR == 1) {
         const vec_t wv = VBCAST(w + i * kw + j);
-        const float *p = rp + coff[j];
-        UNROLL for (int r = 0; r < RWD; r++) acc[r] = VFMA(wv, VLOAD(p + r * VL), acc[r]);
+        UNROLL for (int r = 0; r < nv; r++) acc[0][r] = VFMA(wv, VLOAD(p + r * VL), acc[0][r]);
+      } else {
+        vec_t xv[RWD];
+        UNROLL for (int r = 0; r < nv; r++) xv[r] = VLOAD(p + r * VL);
+        UNROLL for (int s = 0; s < NR; s++) {
+          if (i - s < 0 || i - s >= kh)
+            continue;
+          const vec_t wv = VBCAST(w + (i - s) * kw + j);
+          UNROLL for (int r = 0; r < nv; r++) acc[s][r] = VFMA(wv, xv[r], acc[s][r]);
+        }
       }
     }
-    if (ow + (int64_t) RWD * VL <= a->OW) {
-      UNROLL for (int r = 0; r < RWD; r++) {
-        vec_t v = acc[r];
-        if (rrow)
-          v = VADD(v, VLOAD(rrow + ow + r * VL));
-        VSTORE(yrow + ow + r * VL, act_vec(v, act, a->act_a, a->act_b));
-      }
-      continue;
-    }
-    UNROLL for (int r = 0; r < RWD; r++) {
-      const int64_t o = ow + (int64_t) r * VL;
-      if (o >= a->OW)
-        break;
-      if (o + VL <= a->OW) {
-        vec_t v = acc[r];
-        if (rrow)
-          v = VADD(v, VLOAD(rrow + o));
-        VSTORE(yrow + o, act_vec(v, act, a->act_a, a->act_b));
-        continue;
-      }
-      float t[VL];
-      VSTORE(t, acc[r]);
-      const int64_t n = a->OW - o < VL ? a->OW - o : VL;
-      for (int64_t i = 0; i < n; i++) {
-        float v = t[i];
-        if (rrow)
-          v += rrow[o + i];
-        yrow[o + i] = act_scalar(v, act, a->act_a, a->act_b);
+  }
+  UNROLL for (int s = 0; s < NR; s++) {
+    float *yo = yrow + s * a->OW + ow;
+    const float *ro = rrow ? rrow + s * a->OW + ow : NULL;
+    UNROLL for (int r = 0; r < nv; r++) {
+      vec_t v = acc[s][r];
+      if (r == nv - 1 && tail) {
+        float t[VL];
+        if (ro) {
+          memset(t, 0, sizeof t);
+          memcpy(t, ro + r * VL, sizeof(float) * (size_t) tail);
+          v = VADD(v, VLOAD(t));
+        }
+        VSTORE(t, act_vec(v, ACT, a->act_a, a->act_b));
+        memcpy(yo + r * VL, t, sizeof(float) * (size_t) tail);
+      } else {
+        if (ro)
+          v = VADD(v, VLOAD(ro + r * VL));
+        VSTORE(yo + r * VL, act_vec(v, ACT, a->act_a, a->act_b));
       }
     }
+  }
+}
+
+/* NR output rows: full steps of RWD vectors, then one step of the 1..RWD
+ * remaining vectors (the last one masked), so no column is computed twice
+ * and none past the row but the last vector's lanes. */
+static ALWAYS_INLINE void dw_rows(const MscDwArgs *a, const float *const *rows, const int64_t *coff, const float *w,
+                                  float bias, const float *rrow, float *yrow, const int NR, const int KH,
+                                  const int KW, const int UW, const MscActivation ACT) {
+  const int64_t nfull = a->OW / VL, tail = a->OW % VL, nvec = nfull + (tail ? 1 : 0);
+  const vec_t vb = VSET1(bias);
+  int64_t v = 0;
+  for (; v + RWD <= nfull; v += RWD)
+    dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, RWD, 0, NR, KH, KW, UW, ACT);
+  switch (nvec - v) {
+#if RWD >= 4
+  case 4: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 4, tail, NR, KH, KW, UW, ACT); break;
+#endif
+#if RWD >= 3
+  case 3: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 3, tail, NR, KH, KW, UW, ACT); break;
+#endif
+#if RWD >= 2
+  case 2: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 2, tail, NR, KH, KW, UW, ACT); break;
+#endif
+  case 1: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 1, tail, NR, KH, KW, UW, ACT); break;
+  default: break;
+  }
+}
+
+/* Picks the compile-time variant: output rows per pass, kernel size,
+ * unit column offsets, activation (a per-vector switch costs ~10%). */
+#define DW_SHAPES(ACT)                                                                                              \
+  do {                                                                                                              \
+    if (nr == 2)                                                                                                    \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 2, 3, 3, 1, ACT);                                                 \
+    else if (kh == 3 && kw == 3 && unit)                                                                            \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 3, 3, 1, ACT);                                                 \
+    else if (kh == 3 && kw == 3)                                                                                    \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 3, 3, 0, ACT);                                                 \
+    else if (kh == 5 && kw == 5 && unit)                                                                            \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 5, 5, 1, ACT);                                                 \
+    else if (kh == 5 && kw == 5)                                                                                    \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 5, 5, 0, ACT);                                                 \
+    else                                                                                                            \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 0, 0, 0, ACT);                                                 \
+  } while (0)
+
+static void dw_dispatch(const MscDwArgs *a, const float *const *rows, const int64_t *coff, const float *w, float bias,
+                        const float *rrow, float *yrow, int nr) {
+  const int kh = a->kh, kw = a->kw;
+  const gboolean unit = a->sw == 1 && a->dw == 1;
+  switch (a->act) {
+  case MSC_ACT_NONE: DW_SHAPES(MSC_ACT_NONE); break;
+  case MSC_ACT_RELU: DW_SHAPES(MSC_ACT_RELU); break;
+  case MSC_ACT_CLIP: DW_SHAPES(MSC_ACT_CLIP); break;
+  default: /* rarer epilogues: the activation stays a runtime switch */
+    if (nr == 2)
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 2, 3, 3, 1, a->act);
+    else
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 0, 0, 0, a->act);
+    break;
   }
 }
 
@@ -268,36 +451,48 @@ static void depthwise(const MscDwArgs *a, const float *x, const float *w, float 
                       float *scratch) {
   const int kh = a->kh, kw = a->kw, dh = a->dh, dw = a->dw, sw = a->sw, nring = a->nring;
   const int64_t rowsz = (int64_t) sw * a->Wqd;
-  int64_t built = -a->pt - 1; /* last input row already in the ring */
   int64_t coff[64]; /* per-tap column offsets into a row buffer */
   for (int j = 0; j < kw; j++)
     coff[j] = (int64_t) ((j * dw) % sw) * a->Wqd + (j * dw) / sw;
-  int slot0 = 0; /* ring slot of input row (oh*sh - pt) */
   memset(scratch, 0, sizeof(float) * (size_t) (nring * rowsz));
-  for (int64_t oh = 0; oh < a->OH; oh++) {
+  /* Ring: input row ih lives in slot (ih + pt) % nring; the slots advance
+   * incrementally (no division per row). */
+  int64_t next = -a->pt; /* next input row to build */
+  int nslot = 0;         /* its slot */
+  int slot0 = 0;         /* slot of the first input row of output row oh */
+  const int sh_mod = a->sh % nring, dh_mod = dh % nring;
+  /* 3x3 stride 1: two output rows per pass share their input loads */
+  const gboolean pair = kh == 3 && kw == 3 && a->sh == 1 && sw == 1 && dh == 1 && dw == 1 && nring >= 4;
+  const int step = pair ? 2 : 1;
+  for (int64_t oh = 0; oh < a->OH; oh += step) {
+    const int nr = pair && oh + 1 < a->OH ? 2 : 1;
     const int64_t ih0 = oh * a->sh - a->pt;
-    const int64_t ihl = ih0 + (int64_t) (kh - 1) * dh;
-    slot0 = (int) ((ih0 + a->pt) % nring);
-    for (int64_t ih = built + 1 > ih0 ? built + 1 : ih0; ih <= ihl; ih++)
-      dw_build_row(a, x, ih, scratch + ((ih + a->pt) % nring) * rowsz);
-    if (ihl > built)
-      built = ihl;
-    const float *rows[32];
+    const int64_t ihl = ih0 + (int64_t) (kh - 1) * dh + (nr - 1);
+    if (next < ih0) { /* stride taller than the kernel: skip unused rows */
+      nslot = (int) ((nslot + (ih0 - next)) % nring);
+      next = ih0;
+    }
+    for (; next <= ihl; next++) {
+      dw_build_row(a, x, next, scratch + nslot * rowsz);
+      if (++nslot == nring)
+        nslot = 0;
+    }
+    const float *rows[34];
     int slot = slot0;
-    for (int i = 0; i < kh; i++) {
+    for (int i = 0; i < kh + nr - 1; i++) {
       rows[i] = scratch + slot * rowsz;
-      slot += dh;
-      while (slot >= nring)
+      slot += i < kh - 1 ? dh_mod : 1;
+      if (slot >= nring)
         slot -= nring;
     }
     float *yrow = y + oh * a->OW;
     const float *rrow = res ? res + oh * a->OW : NULL;
-    if (kh == 3 && kw == 3)
-      dw_row(a, rows, coff, w, bias, rrow, yrow, 3, 3);
-    else if (kh == 5 && kw == 5)
-      dw_row(a, rows, coff, w, bias, rrow, yrow, 5, 5);
-    else
-      dw_row(a, rows, coff, w, bias, rrow, yrow, 0, 0);
+    dw_dispatch(a, rows, coff, w, bias, rrow, yrow, nr);
+    for (int s = 0; s < nr; s++) {
+      slot0 += sh_mod;
+      if (slot0 >= nring)
+        slot0 -= nring;
+    }
   }
 }
 
