@@ -2,6 +2,7 @@
  * Append-only (SQLite's discipline): new entries go at the end of the
  * struct in msc-plugin.h under a "since 1.N" comment; retired slots stay
  * NULL. Every entry converts the core's GError into MscStatus + message. */
+#include <stddef.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ static gboolean check_interface(const MscPlugin *self, const char *name, const v
   } else if (kind == MSC_KIND_TOOL) {
     const MscToolApi *t = ptr;
     have = t->struct_size;
-    need = sizeof(MscToolApi);
+    need = offsetof(MscToolApi, begin_stage); /* the 1.0 prefix; later fields are optional */
     if (have >= need)
       missing = !t->setup ? "setup" : !t->observe ? "observe" : !t->plan ? "plan" : !t->apply ? "apply"
               : !t->export_plan ? "export_plan" : !t->destroy ? "destroy" : NULL;

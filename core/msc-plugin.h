@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define MSC_ABI_MAJOR 1
-#define MSC_ABI_MINOR 0
+#define MSC_ABI_MINOR 1
 
 typedef enum {
   MSC_PLUGIN_TOOL = 1,
@@ -171,8 +171,9 @@ typedef struct MscToolApi {
   MscStatus (*apply)(void *state, MscGraph *graph, MscMessage *msg);
   MscStatus (*export_plan)(void *state, const char *path, MscMessage *msg);
   void (*destroy)(void *state);
-  /* Appended, optional (NULL, or absent when struct_size is smaller: test
-   * with MSC_TOOL_HAS). Hosts that predate them never call them.
+  /* since 1.1: appended, optional (NULL, or absent when struct_size is
+   * smaller: test with MSC_TOOL_HAS). Hosts that predate them never call
+   * them; registration requires only the 1.0 prefix up to destroy.
    * begin_stage: the following observe/on_node calls come from pipeline
    *   stage @stage ("baseline", "prune:NAME", "quantize:NAME",
    *   "compile:RUNNER"); tools that compare stages (tracker) key on it.
