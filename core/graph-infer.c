@@ -58,8 +58,10 @@ static gboolean check_arity(const MscNode *n, const MscTensor *const *in, GError
   return TRUE;
 }
 
-static gboolean run_infer(const MscNode *n, const MscTensor *const *in, MscTensor *const *out, int static_infer,
-                          GError **error) {
+/* Calls the op's infer (@kernel FALSE) or run (@kernel TRUE) on one node;
+ * a failure becomes a GError prefixed with the node. */
+static gboolean call_op(const MscNode *n, const MscTensor *const *in, MscTensor *const *out, gboolean kernel,
+                        int static_infer, GError **error) {
   char desc[256];
   MscOpCtx ctx = {0};
   ctx.node = n;
@@ -68,7 +70,7 @@ static gboolean run_infer(const MscNode *n, const MscTensor *const *in, MscTenso
   ctx.out = out;
   ctx.n_out = n->n_outputs;
   ctx.static_infer = static_infer;
-  MscStatus st = n->op->infer(&ctx);
+  MscStatus st = kernel ? n->op->run(&ctx) : n->op->infer(&ctx);
   if (st == MSC_OK) st = ctx.status;
   if (st != MSC_OK) {
     msc_set_error(error, st, "%s: %s", msc_node_describe(n, desc, sizeof desc),
@@ -78,22 +80,13 @@ static gboolean run_infer(const MscNode *n, const MscTensor *const *in, MscTenso
   return TRUE;
 }
 
+static gboolean run_infer(const MscNode *n, const MscTensor *const *in, MscTensor *const *out, int static_infer,
+                          GError **error) {
+  return call_op(n, in, out, FALSE, static_infer, error);
+}
+
 static gboolean run_kernel(const MscNode *n, const MscTensor *const *in, MscTensor *const *out, GError **error) {
-  char desc[256];
-  MscOpCtx ctx = {0};
-  ctx.node = n;
-  ctx.in = in;
-  ctx.n_in = n->n_inputs;
-  ctx.out = out;
-  ctx.n_out = n->n_outputs;
-  MscStatus st = n->op->run(&ctx);
-  if (st == MSC_OK) st = ctx.status;
-  if (st != MSC_OK) {
-    msc_set_error(error, st, "%s: %s", msc_node_describe(n, desc, sizeof desc),
-                  ctx.message[0] ? ctx.message : msc_status_name(st));
-    return FALSE;
-  }
-  return TRUE;
+  return call_op(n, in, out, TRUE, 0, error);
 }
 
 gboolean msc_node_execute(const MscNode *n, const MscTensor *const *inputs, MscTensor **outputs, GError **error) {
