@@ -736,19 +736,27 @@ msc_tensor_save_pb_buffer(const MscTensor *t, uint8_t **data, size_t *len, GErro
   return TRUE;
 }
 
-gboolean
-msc_tensor_save_pb(const MscTensor *t, const char *path, GError **error)
+/* Encodes @t with @encode and writes the bytes atomically to @path. */
+static gboolean
+save_encoded(gboolean (*encode)(const MscTensor *, uint8_t **, size_t *, GError **), const MscTensor *t,
+             const char *path, GError **error)
 {
-  g_return_val_if_fail(t != NULL && path != NULL, FALSE);
   uint8_t *buf = NULL;
   size_t n = 0;
-  if (!msc_tensor_save_pb_buffer(t, &buf, &n, error)) {
+  if (!encode(t, &buf, &n, error)) {
     g_prefix_error(error, "%s: ", path);
     return FALSE;
   }
   gboolean ok = msc_file_write_atomic(path, buf, n, error);
   g_free(buf);
   return ok;
+}
+
+gboolean
+msc_tensor_save_pb(const MscTensor *t, const char *path, GError **error)
+{
+  g_return_val_if_fail(t != NULL && path != NULL, FALSE);
+  return save_encoded(msc_tensor_save_pb_buffer, t, path, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1149,15 +1157,7 @@ gboolean
 msc_tensor_save_npy(const MscTensor *t, const char *path, GError **error)
 {
   g_return_val_if_fail(t != NULL && path != NULL, FALSE);
-  uint8_t *buf = NULL;
-  size_t n = 0;
-  if (!msc_tensor_save_npy_buffer(t, &buf, &n, error)) {
-    g_prefix_error(error, "%s: ", path);
-    return FALSE;
-  }
-  gboolean ok = msc_file_write_atomic(path, buf, n, error);
-  g_free(buf);
-  return ok;
+  return save_encoded(msc_tensor_save_npy_buffer, t, path, error);
 }
 
 /* ------------------------------------------------------------------ */
