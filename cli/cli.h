@@ -40,5 +40,8 @@ int cmd_export(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_tool(int argc, char **argv);
 
 #endif

@@ -117,6 +117,9 @@ static const struct {
     {"config", cmd_config, "describe configuration schemas and check INI files"},
     {"bench", cmd_bench, "measure a model's latency on a runner, with a per-node time table"},
     {"run", cmd_run, "run the optimization pipeline of an INI config (or re-check an export)"},
+    {"quantize", cmd_quantize, "post-training int8 quantization of a model (tool plugin quantizer)"},
+    {"prune", cmd_prune, "structured channel pruning of a model (tool plugin pruner)"},
+    {"tool", cmd_tool, "apply any tool plugin to a model: msc tool NAME MODEL -o OUT"},
 };
 
 static void usage(FILE *f) {

@@ -36,6 +36,7 @@ enum {
   K_DIR = 1 << 6,      /* existing directory */
   K_PLUGIN = 1 << 7,   /* declared by a plugin (copied strings, owned) */
   K_FILE = 1 << 8,     /* existing regular file */
+  K_FLOATS = 1 << 9,   /* 1-4 comma-separated finite numbers */
 };
 
 typedef struct {
@@ -65,10 +66,19 @@ static const KeySpec model_keys[] = {
 
 static const KeySpec dataset_keys[] = {
     {{"source", MSC_OPT_STRING, "random",
-      "random: seeded inputs uniform in [-1,1); files: test_data_set_N/input_K.pb under path"},
-     0, 0, 0, "random|files"},
-    {{"path", MSC_OPT_STRING, NULL, "folder holding test_data_set_N/ (required when source = files)"},
+      "random: seeded inputs uniform in [-1,1); glyphs / glyphs-nhwc: seeded text-like images as "
+      "shared/bench/make-case.js draws them; files: test_data_set_N/input_K.pb folders (or, one-input models, "
+      "flat .pb/.npy files) under path; images: PNG/JPEG files under path, resized and normalised; auto: glyphs "
+      "for a 4-D float input, else random"},
+     0, 0, 0, "random|glyphs|glyphs-nhwc|files|images|auto"},
+    {{"path", MSC_OPT_STRING, NULL, "folder of the samples (required when source = files or images)"},
      K_PATH | K_DIR, 0, 0, NULL},
+    {{"mean", MSC_OPT_STRING, "0.5", "images: per-channel mean of v/255 (comma list, last repeats)"},
+     K_FLOATS, 0, 0, NULL},
+    {{"std", MSC_OPT_STRING, "0.5", "images: per-channel std: value = (v/255 - mean) / std"}, K_FLOATS, 0, 0, NULL},
+    {{"layout", MSC_OPT_STRING, "auto",
+      "images and glyphs: nchw, nhwc, or auto (channels-last when the last dim is 1/3/4 and dim 1 is not)"},
+     0, 0, 0, "auto|nchw|nhwc"},
     {{"samples", MSC_OPT_INT, "8", "input samples to use (random: generated; files: at most this many)"},
      K_RANGE, 1, 1000000, NULL},
     {{"seed", MSC_OPT_INT, "0", "PRNG seed of random inputs (sample k uses seed + k)"}, K_RANGE, 0, 4294967295.0,
@@ -580,6 +590,24 @@ static char *resolve(const MscConfig *cfg, const char *v) {
   return g_canonicalize_filename(v, cfg->base_dir);
 }
 
+static void check_floats(Loader *L, const Section *s, const Entry *e) {
+  g_auto(GStrv) items = g_strsplit(e->value, ",", -1);
+  guint n = g_strv_length(items);
+  g_autofree char *t = show(e->value);
+  if (n < 1 || n > 4) {
+    fail(L, e->line, "[%s] %s: want 1 to 4 comma-separated numbers (%s)", s->name, e->key, t);
+    return;
+  }
+  for (char **it = items; *it; it++) {
+    double x = 0;
+    if (parse_float(g_strstrip(*it), &x) != 0 || (!strcmp(e->key, "std") && x == 0)) {
+      fail(L, e->line, "[%s] %s: '%s' is not a finite%s number (%s)", s->name, e->key, *it,
+           strcmp(e->key, "std") ? "" : " non-zero", t);
+      return;
+    }
+  }
+}
+
 static void check_shapes(Loader *L, const Section *s, const Entry *e) {
   g_auto(GStrv) items = g_strsplit(e->value, ",", -1);
   g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
@@ -680,6 +708,7 @@ static void check_value(Loader *L, const Section *s, const Entry *e, const KeySp
       return;
     }
     if (k->flags & K_SHAPES) check_shapes(L, s, e);
+    if (k->flags & K_FLOATS) check_floats(L, s, e);
     if (k->flags & K_MODEL) check_model(L, s, e);
     if ((k->flags & K_DIR) && e->value[0]) {
       g_autofree char *p = resolve(L->cfg, e->value);
@@ -759,8 +788,8 @@ static void validate(Loader *L) {
   /* the one conditional requirement */
   const Section *ds = find_section(L->cfg, "dataset");
   const Entry *src = find_entry(ds, "source");
-  if (src && !strcmp(src->value, "files") && !find_entry(ds, "path"))
-    fail(L, src->line, "[dataset] path: required when source = files");
+  if (src && (!strcmp(src->value, "files") || !strcmp(src->value, "images")) && !find_entry(ds, "path"))
+    fail(L, src->line, "[dataset] path: required when source = %s", src->value);
 }
 
 /* Refuses binary and oversized input before parsing: size, NUL bytes,

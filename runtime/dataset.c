@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset-gen.h"
 #include "error.h"
 #include "tensor-io.h"
 #include "tensor.h"
@@ -53,9 +54,9 @@ void msc_dataset_set_golden(MscDataset *ds, guint k, MscTensor **outputs, guint 
   ds->golden[k] = outputs;
 }
 
-/* Random input for @v: dims from "NAME=DxD" in @shapes, else the declared
- * dim, else 1. */
-static MscTensor *random_input(const MscValue *v, char **shapes, guint32 seed, GError **error) {
+/* An input tensor for @v (zeroed): dims from "NAME=DxD" in @shapes, else
+ * the declared dim, else 1. */
+static MscTensor *alloc_input(const MscValue *v, char **shapes, GError **error) {
   int64_t dims[MSC_MAX_RANK];
   int32_t rank = v->rank;
   const char *given = NULL;
@@ -71,10 +72,12 @@ static MscTensor *random_input(const MscValue *v, char **shapes, guint32 seed, G
       return NULL;
     }
     for (int32_t k = 0; k < rank; k++) {
-      dims[k] = g_ascii_strtoll(parts[k], NULL, 10);
-      if (v->rank >= 0 && v->dims[k] >= 0 && v->dims[k] != dims[k]) {
+      char *end = NULL;
+      dims[k] = g_ascii_strtoll(parts[k], &end, 10);
+      if (!end || *end || end == parts[k] || dims[k] < 0 ||
+          (v->rank >= 0 && v->dims[k] >= 0 && v->dims[k] != dims[k])) {
         msc_set_error(error, MSC_ERR_INVALID_ARG, "[model] shapes: %s=%s: dim %d must be %" G_GINT64_FORMAT, v->name,
-                      given, k, v->dims[k]);
+                      given, k, v->rank >= 0 && v->dims[k] >= 0 ? v->dims[k] : (gint64)1);
         return NULL;
       }
     }
@@ -87,10 +90,12 @@ static MscTensor *random_input(const MscValue *v, char **shapes, guint32 seed, G
     for (int32_t k = 0; k < rank; k++) dims[k] = v->dims[k] >= 0 ? v->dims[k] : 1;
   }
   MscTensor *t = msc_tensor_new(v->dtype == MSC_DTYPE_UNDEFINED ? MSC_DTYPE_FLOAT32 : v->dtype, rank, dims, error);
-  if (!t) return NULL;
-  msc_tensor_fill_random(t, seed);
-  msc_tensor_set_name(t, v->name);
+  if (t) msc_tensor_set_name(t, v->name);
   return t;
+}
+
+static gint cmp_str(gconstpointer a, gconstpointer b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Sorted numerically: test_data_set_2 before test_data_set_10. */
@@ -174,60 +179,210 @@ static gboolean read_labels(MscDataset *ds, const char *path, GError **error) {
   return TRUE;
 }
 
-MscDataset *msc_dataset_from_config(const MscConfig *cfg, const MscGraph *g, GError **error) {
-  g_autoptr(MscDataset) ds = g_new0(MscDataset, 1);
-  ds->n_inputs = g->n_inputs;
-  gint64 want = msc_config_get_int(cfg, "dataset", "samples");
-  guint n = (guint)MIN(want, MSC_DATASET_MAX_SAMPLES);
-  ds->truncated = want > n;
-  ds->inputs = g_new0(MscTensor **, n);
+/* Files of @dir whose names end in one of @exts, sorted by name. */
+static GPtrArray *list_files(const char *dir, const char *const *exts, GError **error) {
+  GDir *d = g_dir_open(dir, 0, NULL);
+  if (!d) {
+    msc_set_error(error, MSC_ERR_IO, "%s: cannot open the dataset folder", dir);
+    return NULL;
+  }
+  GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+  const char *name;
+  while ((name = g_dir_read_name(d))) {
+    g_autofree char *lower = g_ascii_strdown(name, -1);
+    for (const char *const *e = exts; *e; e++)
+      if (g_str_has_suffix(lower, *e)) {
+        char *p = g_build_filename(dir, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_REGULAR)) g_ptr_array_add(files, p);
+        else g_free(p);
+        break;
+      }
+  }
+  g_dir_close(d);
+  g_ptr_array_sort(files, cmp_str);
+  return files;
+}
+
+static gboolean load_sets(MscDataset *ds, const MscDatasetSpec *spec, const MscGraph *g, guint n, GError **error) {
+  g_autoptr(GPtrArray) sets = list_sets(spec->path, error);
+  if (!sets) return FALSE;
+  gboolean flat = sets->len == 0;
+  static const char *const tensor_exts[] = {".pb", ".npy", NULL};
+  g_autoptr(GPtrArray) files = flat ? list_files(spec->path, tensor_exts, error) : NULL;
+  if (flat && !files) return FALSE;
+  if (flat && (files->len == 0 || g->n_inputs != 1)) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG,
+                  files->len ? "%s: flat tensor files need a one-input model (this one has %u inputs): use "
+                               "test_data_set_N/input_J.pb folders"
+                             : "%s: no test_data_set_N folder and no .pb/.npy file",
+                  spec->path, g->n_inputs);
+    return FALSE;
+  }
+  guint have = flat ? files->len : sets->len;
+  if (spec->skip >= have) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG, "%s: %u samples, none left after skipping %u", spec->path, have,
+                  spec->skip);
+    return FALSE;
+  }
+  n = MIN(n, have - spec->skip);
   size_t bytes = 0;
-  if (!g_strcmp0(msc_config_get_string(cfg, "dataset", "source"), "files")) {
-    g_autofree char *dir = msc_config_get_path(cfg, "dataset", "path");
-    g_autoptr(GPtrArray) sets = list_sets(dir, error);
-    if (!sets) return NULL;
-    if (sets->len == 0) {
-      msc_set_error(error, MSC_ERR_INVALID_ARG, "%s: no test_data_set_N folder", dir);
-      return NULL;
-    }
-    if (sets->len < n) n = sets->len;
-    for (guint k = 0; k < n && bytes <= MSC_DATASET_MAX_BYTES; k++) {
-      g_autofree char *set_dir = g_build_filename(dir, (char *)sets->pdata[k], NULL);
-      ds->inputs[k] = g_new0(MscTensor *, g->n_inputs);
-      ds->n_samples = k + 1;
-      for (guint j = 0; j < g->n_inputs; j++) {
-        g_autofree char *f = tensor_file(set_dir, "input", j);
-        if (!f) {
-          msc_set_error(error, MSC_ERR_IO, "%s: no input_%u.pb or input_%u.npy (the model has %u inputs)", set_dir, j,
-                        j, g->n_inputs);
-          return NULL;
-        }
-        MscTensor *t = msc_tensor_load_file(f, error);
-        if (!t) return NULL;
-        ds->inputs[k][j] = t;
-        if (!check_fits(g->inputs[j], t, f, error)) return NULL;
-        bytes += t->nbytes;
+  for (guint k = 0; k < n && bytes <= MSC_DATASET_MAX_BYTES; k++) {
+    g_autofree char *set_dir = flat ? NULL : g_build_filename(spec->path, (char *)sets->pdata[spec->skip + k], NULL);
+    ds->inputs[k] = g_new0(MscTensor *, MAX(g->n_inputs, 1));
+    ds->n_samples = k + 1;
+    for (guint j = 0; j < g->n_inputs; j++) {
+      g_autofree char *f = flat ? g_strdup(files->pdata[spec->skip + k]) : tensor_file(set_dir, "input", j);
+      if (!f) {
+        msc_set_error(error, MSC_ERR_IO, "%s: no input_%u.pb or input_%u.npy (the model has %u inputs)", set_dir, j, j,
+                      g->n_inputs);
+        return FALSE;
       }
-    }
-  } else {
-    g_auto(GStrv) shapes = msc_config_dup_shapes(cfg);
-    guint32 seed = (guint32)msc_config_get_int(cfg, "dataset", "seed");
-    for (guint k = 0; k < n && bytes <= MSC_DATASET_MAX_BYTES; k++) {
-      ds->inputs[k] = g_new0(MscTensor *, g->n_inputs);
-      ds->n_samples = k + 1;
-      for (guint j = 0; j < g->n_inputs; j++) {
-        /* sample k uses seed + k; inputs of one sample differ by j */
-        MscTensor *t = random_input(g->inputs[j], shapes, seed + k + 7919u * j, error);
-        if (!t) return NULL;
-        ds->inputs[k][j] = t;
-        bytes += t->nbytes;
-      }
+      MscTensor *t = msc_tensor_load_file(f, error);
+      if (!t) return FALSE;
+      ds->inputs[k][j] = t;
+      if (!check_fits(g->inputs[j], t, f, error)) return FALSE;
+      bytes += t->nbytes;
     }
   }
-  if (ds->n_samples < n || (gint64)ds->n_samples < want) ds->truncated = TRUE;
-  g_autofree char *labels = msc_config_get_path(cfg, "dataset", "labels");
-  if (labels && !read_labels(ds, labels, error)) return NULL;
+  return TRUE;
+}
+
+static int layout_of(const char *s) {
+  return !g_strcmp0(s, "nhwc") ? MSC_LAYOUT_NHWC : !g_strcmp0(s, "nchw") ? MSC_LAYOUT_NCHW : MSC_LAYOUT_AUTO;
+}
+
+/* Generated (random, glyphs) or image samples. */
+static gboolean make_samples(MscDataset *ds, const MscDatasetSpec *spec, const char *source, const MscGraph *g, guint n,
+                             GError **error) {
+  gboolean images = !strcmp(source, "images");
+  g_autoptr(GPtrArray) files = NULL;
+  if (images) {
+    static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", NULL};
+    files = list_files(spec->path, image_exts, error);
+    if (!files) return FALSE;
+    if (g->n_inputs != 1) {
+      msc_set_error(error, MSC_ERR_INVALID_ARG, "%s: images need a one-input model (this one has %u inputs)",
+                    spec->path, g->n_inputs);
+      return FALSE;
+    }
+  }
+  int layout = !strcmp(source, "glyphs-nhwc") ? MSC_LAYOUT_NHWC : layout_of(spec->layout);
+  size_t bytes = 0;
+  guint next_image = 0;
+  for (guint k = 0; k < n && bytes <= MSC_DATASET_MAX_BYTES; k++) {
+    ds->inputs[k] = g_new0(MscTensor *, MAX(g->n_inputs, 1));
+    ds->n_samples = k + 1;
+    for (guint j = 0; j < g->n_inputs; j++) {
+      MscTensor *t = alloc_input(g->inputs[j], spec->shapes, error);
+      if (!t) return FALSE;
+      ds->inputs[k][j] = t;
+      bytes += t->nbytes;
+    }
+    guint32 seed = spec->seed + spec->skip + k;
+    if (images) {
+      MscTensor *t = ds->inputs[k][0];
+      guint batch = t->rank == 4 ? (guint)MAX(t->dims[0], 1) : 1;
+      if (k == 0) next_image = spec->skip * batch;
+      if (next_image + batch > files->len) {
+        ds->n_samples = k; /* fewer images than samples asked for */
+        msc_tensor_free(t);
+        g_free(ds->inputs[k]);
+        ds->inputs[k] = NULL;
+        if (k == 0) {
+          msc_set_error(error, MSC_ERR_INVALID_ARG, "%s: %u images, none left after skipping %u samples", spec->path,
+                        files->len, spec->skip);
+          return FALSE;
+        }
+        break;
+      }
+      if (!msc_fill_images(t, (const char *const *)files->pdata + next_image, batch, spec->mean, spec->std,
+                           spec->n_norm, layout, error))
+        return FALSE;
+      next_image += batch;
+    } else if (g_str_has_prefix(source, "glyphs")) {
+      if (!msc_fill_glyphs(ds->inputs[k], g->n_inputs, seed, layout, error)) return FALSE;
+    } else {
+      /* inputs of one sample differ by j */
+      for (guint j = 0; j < g->n_inputs; j++) msc_tensor_fill_random(ds->inputs[k][j], seed + 7919u * j);
+    }
+  }
+  return TRUE;
+}
+
+/* auto: glyphs when an input is a 4-D float image, else random. */
+static const char *auto_source(const MscGraph *g) {
+  for (guint j = 0; j < g->n_inputs; j++)
+    if (g->inputs[j]->dtype == MSC_DTYPE_FLOAT32 && g->inputs[j]->rank == 4) return "glyphs";
+  return "random";
+}
+
+MscDataset *msc_dataset_new(const MscDatasetSpec *spec, const MscGraph *g, GError **error) {
+  const char *source = spec->source && g_strcmp0(spec->source, "auto") ? spec->source : auto_source(g);
+  static const char *const known[] = {"random", "glyphs", "glyphs-nhwc", "files", "images"};
+  gboolean ok = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS(known); i++) ok |= !strcmp(source, known[i]);
+  if (!ok) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG,
+                  "dataset source '%s': unknown (random, glyphs, glyphs-nhwc, files, images, auto)", source);
+    return NULL;
+  }
+  if ((!strcmp(source, "files") || !strcmp(source, "images")) && !spec->path) {
+    msc_set_error(error, MSC_ERR_INVALID_ARG, "dataset source '%s' needs a folder", source);
+    return NULL;
+  }
+  g_autoptr(MscDataset) ds = g_new0(MscDataset, 1);
+  ds->n_inputs = g->n_inputs;
+  guint n = MIN(spec->samples, MSC_DATASET_MAX_SAMPLES);
+  ds->inputs = g_new0(MscTensor **, MAX(n, 1));
+  if (!strcmp(source, "files") ? !load_sets(ds, spec, g, n, error) : !make_samples(ds, spec, source, g, n, error))
+    return NULL;
+  ds->truncated = ds->n_samples < spec->samples;
   ds->hash = msc_tensors_hash((MscTensor *const *const *)ds->inputs, ds->n_samples, ds->n_inputs);
+  return g_steal_pointer(&ds);
+}
+
+/* "0.5,0.5,0.5" into @out (at most 4); the config validated the text. */
+static guint parse_floats(const char *s, double *out) {
+  if (!s || !*s) return 0;
+  g_auto(GStrv) parts = g_strsplit(s, ",", 4);
+  guint n = 0;
+  for (char **p = parts; *p && n < 4; p++) out[n++] = g_ascii_strtod(*p, NULL);
+  return n;
+}
+
+MscDataset *msc_dataset_from_config(const MscConfig *cfg, const MscGraph *g, GError **error) {
+  return msc_dataset_from_config_range(cfg, g, 0, 0, error);
+}
+
+MscDataset *msc_dataset_from_config_range(const MscConfig *cfg, const MscGraph *g, guint skip, guint samples,
+                                          GError **error) {
+  g_autofree char *dir = msc_config_get_path(cfg, "dataset", "path");
+  g_auto(GStrv) shapes = msc_config_dup_shapes(cfg);
+  gint64 want = msc_config_get_int(cfg, "dataset", "samples");
+  double mean[4], std[4];
+  guint nm = parse_floats(msc_config_get_string(cfg, "dataset", "mean"), mean);
+  guint ns = parse_floats(msc_config_get_string(cfg, "dataset", "std"), std);
+  /* the last value repeats over the remaining channels */
+  for (guint c = MAX(nm, 1); c < 4; c++) mean[c] = nm ? mean[nm - 1] : 0.5;
+  for (guint c = MAX(ns, 1); c < 4; c++) std[c] = ns ? std[ns - 1] : 0.5;
+  if (!nm) mean[0] = 0.5;
+  if (!ns) std[0] = 0.5;
+  MscDatasetSpec spec = {
+      .source = msc_config_get_string(cfg, "dataset", "source"),
+      .path = dir,
+      .samples = samples ? samples : (guint)MIN(want, (gint64)G_MAXUINT),
+      .skip = skip,
+      .seed = (guint32)msc_config_get_int(cfg, "dataset", "seed"),
+      .shapes = shapes,
+      .mean = mean,
+      .std = std,
+      .n_norm = 4,
+      .layout = msc_config_get_string(cfg, "dataset", "layout"),
+  };
+  g_autoptr(MscDataset) ds = msc_dataset_new(&spec, g, error);
+  if (!ds) return NULL;
+  g_autofree char *labels = msc_config_get_path(cfg, "dataset", "labels");
+  if (labels && skip == 0 && !read_labels(ds, labels, error)) return NULL;
   return g_steal_pointer(&ds);
 }
 

@@ -40,6 +40,49 @@ typedef struct MscDataset {
  */
 MscDataset *msc_dataset_from_config(const MscConfig *cfg, const MscGraph *graph, GError **error);
 
+/* As msc_dataset_from_config, but @samples samples (0: the config's count)
+ * after the first @skip (a held-out split: folders skip files,
+ * generators start at seed + @skip). Labels are read only when @skip is 0. */
+MscDataset *msc_dataset_from_config_range(const MscConfig *cfg, const MscGraph *graph, guint skip, guint samples,
+                                          GError **error);
+
+/**
+ * MscDatasetSpec: where samples come from.
+ * @source: "random" (uniform [-1,1), sample k seeded @seed + k), "glyphs"
+ *   (text-like images exactly as shared/bench/make-case.js :glyphs with
+ *   seed @seed + k; layout from @layout), "glyphs-nhwc", "files" (@path
+ *   holds test_data_set_N/input_J.{pb,npy} folders, or for one-input
+ *   models flat *.pb / *.npy files, one sample each, in name order),
+ *   "images" (@path holds *.png / *.jpg / *.jpeg / *.bmp, one batch item
+ *   each, in name order); NULL or "auto": glyphs for a 4-D float input,
+ *   random otherwise.
+ * @samples: how many; @skip: folder sources start after the first @skip
+ *   samples, generators at seed + @skip (a held-out split).
+ * @shapes: (nullable): NAME=DxD... for dynamic dims (default 1).
+ * @mean, @std, @n_norm: images: per-channel normalisation.
+ * @layout: "nchw", "nhwc" or NULL (auto) for glyphs and images.
+ */
+typedef struct MscDatasetSpec {
+  const char *source;
+  const char *path;
+  guint samples, skip;
+  guint32 seed;
+  char **shapes;
+  const double *mean, *std;
+  guint n_norm;
+  const char *layout;
+} MscDatasetSpec;
+
+/**
+ * msc_dataset_new:
+ * @spec: (transfer none): the samples wanted.
+ * @graph: (transfer none): a verified graph (inputs: names, dtypes, ranks).
+ * Returns: (transfer full) (nullable): inputs, no golden outputs; NULL
+ * with @error (MSC_ERR_IO / CORRUPT / INVALID_ARG naming the file or
+ * input) otherwise.
+ */
+MscDataset *msc_dataset_new(const MscDatasetSpec *spec, const MscGraph *graph, GError **error);
+
 /**
  * msc_dataset_load_dir:
  * @dir: a folder written by msc_dataset_save_dir().
