@@ -252,10 +252,12 @@ gboolean msc_worker_observe(MscWorker *w, const MscDataset *ds, guint max_sample
 
 gboolean msc_worker_apply_tool(MscWorker *w, MscToolHandle *t, GError **error) {
   MscMessage m = {0};
+  /* runners may point into the graph until compiled_destroy: drop the
+   * build before the tool rewrites it */
+  msc_session_free(w->session);
+  w->session = NULL;
   MscStatus st = t->api->apply(t->state, w->graph, &m);
   if (st != MSC_OK) return tool_fail(error, t, "apply", st, &m);
-  msc_session_free(w->session); /* compiled against the old graph */
-  w->session = NULL;
   if (!msc_graph_verify(w->graph, error)) {
     g_prefix_error(error, "tool '%s': apply: the rewritten graph does not verify: ", t->name);
     return FALSE;
