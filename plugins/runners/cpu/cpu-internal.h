@@ -15,6 +15,7 @@
 #include "kernels/cpu-kernels.h"
 #include "msc-plugin.h"
 #include "threadpool.h"
+#include "int8/qstep.h"
 
 extern const MscHostApi *cpu_host;
 
@@ -39,7 +40,8 @@ gboolean cpu_have_threadpool(void);
 /* STEP_AFFINE: a chain of per-channel (or scalar) affine ops on one input
  * (Mul/Add/Sub/Div by a constant, BatchNormalization) ending in an optional
  * activation, or a lone activation: y = act(x * scale[c] + shift[c]). */
-typedef enum { CPU_STEP_OP = 0, CPU_STEP_CONV = 1, CPU_STEP_AFFINE = 2 } CpuStepKind;
+/* STEP_QCONV / STEP_QOP: int8 steps (int8/qstep.h): read q->xs, write q->y. */
+typedef enum { CPU_STEP_OP = 0, CPU_STEP_CONV = 1, CPU_STEP_AFFINE = 2, CPU_STEP_QCONV = 3, CPU_STEP_QOP = 4 } CpuStepKind;
 
 typedef struct {
   CpuStepKind kind;
@@ -57,6 +59,7 @@ typedef struct {
   /* STEP_AFFINE (x, y, act above): n_ch 1 (scalar) or the channel count (axis 1) */
   float *scale, *shift; /* owned */
   int64_t n_ch;
+  CpuQStep *q;         /* STEP_QCONV / STEP_QOP; owned */
   char desc[96];       /* "Conv+BN+Add+Relu" */
 } CpuStep;
 
@@ -111,6 +114,7 @@ typedef struct {
   MscIsa isa;
   gboolean fast; /* create fast conv plans (isa valid and kernels present) */
   gboolean fast_ops; /* fast non-conv kernels and aliases (option fast_ops) */
+  gboolean int8;     /* int8 pass (option int8) */
   const CpuKernels *kern; /* the non-conv kernel table for isa */
   uint32_t nv;
   const MscTensor **konst; /* per value: compile-time constant or NULL (borrowed or in owned_konst) */
@@ -140,6 +144,7 @@ struct CpuShapePlan {
   int64_t *ws_offset;      /* conv workspace offset in the arena */
   unsigned char *use_pool; /* conv big enough to split over threads */
   CpuFast *fast;           /* per step: fast path of a STEP_OP */
+  void **qprep;            /* per step: int8 per-shape data (qops.c) */
   size_t arena_bytes, lower_bound, sum_bytes;
   uint32_t n_buffers, n_fast, n_fast_ops, n_alias;
   int overlap_ok;
@@ -172,6 +177,16 @@ void cpu_fast_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si);
 void cpu_fast_free(CpuFast *f);
 void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, const MscTensor *const *in,
                   uint32_t n_in, MscTensor *y);
+
+/* int8/qpass.c: the int8 pass (after folding, before conv fusion) */
+void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, int32_t *owner, gboolean *is_head,
+                   CpuStep *groups);
+/* int8/qops.c: per-shape preparation (dims of the step output set in @p;
+ * workspace bytes in *@ws) and running of int8 steps */
+MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, MscMessage *msg);
+void cpu_q_prep_free(const CpuStep *s, void *prep);
+void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *y, void *ws,
+               MscThreadPool *pool);
 
 /* exec.c */
 typedef struct {

@@ -33,6 +33,8 @@ typedef struct MscCpuStats {
   uint32_t n_affine_nodes; /* graph nodes in those chains */
   uint32_t n_fast_ops;     /* last shape plan: non-conv steps on fast kernels (aliases excluded) */
   uint32_t n_alias;        /* last shape plan: steps whose output is a view of their input */
+  uint32_t n_int8_steps;   /* int8 steps (QDQ groups, QLinearConv, ConvInteger, ...; docs/int8.md) */
+  uint32_t n_int8_dq_removed; /* activation DequantizeLinear nodes no longer run */
 } MscCpuStats;
 
 /* Fills @out (caller storage; set out->struct_size first). */

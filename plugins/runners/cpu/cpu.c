@@ -78,6 +78,9 @@ static const MscOptionSpec cpu_options[] = {
     {"fast_ops", MSC_OPT_BOOL, "true",
      "fast non-conv kernels (Gemm/MatMul, pools, elementwise, Concat, LRN), affine chains and alias-only ops "
      "(false: reference kernels, for checking)"},
+    {"int8", MSC_OPT_BOOL, "true",
+     "run QDQ groups and QLinearConv/ConvInteger/QLinearMatMul/MatMulInteger as int8 steps (false: the float "
+     "simulation node by node, for checking; docs/int8.md)"},
 };
 
 static gboolean parse_bool(const char *s, gboolean *out) {
@@ -90,7 +93,7 @@ static gboolean parse_bool(const char *s, gboolean *out) {
 static MscStatus parse_options(CpuModel *m, const MscOptions *o, MscMessage *msg) {
   m->threads = 1;
   const char *isa = "auto";
-  gboolean fast = TRUE, fast_ops = TRUE;
+  gboolean fast = TRUE, fast_ops = TRUE, int8 = TRUE;
   for (uint32_t i = 0; o && i < o->n; i++) {
     const char *k = o->keys[i], *v = o->values[i] ? o->values[i] : "";
     if (!strcmp(k, "threads")) {
@@ -113,8 +116,13 @@ static MscStatus parse_options(CpuModel *m, const MscOptions *o, MscMessage *msg
         cpu_host->message_set(msg, "option 'fast_ops': '%s' is not true|false", v);
         return MSC_ERR_INVALID_ARG;
       }
+    } else if (!strcmp(k, "int8")) {
+      if (!parse_bool(v, &int8)) {
+        cpu_host->message_set(msg, "option 'int8': '%s' is not true|false", v);
+        return MSC_ERR_INVALID_ARG;
+      }
     } else {
-      cpu_host->message_set(msg, "unknown option '%s' (options: threads, isa, fast_conv, fast_ops)", k);
+      cpu_host->message_set(msg, "unknown option '%s' (options: threads, isa, fast_conv, fast_ops, int8)", k);
       return MSC_ERR_INVALID_ARG;
     }
   }
@@ -139,6 +147,7 @@ static MscStatus parse_options(CpuModel *m, const MscOptions *o, MscMessage *msg
     g_strlcpy(m->stats.isa, "none", sizeof m->stats.isa);
   }
   m->fast_ops = fast_ops;
+  m->int8 = int8;
   m->kern = cpu_kernels_get(m->isa);
   return MSC_OK;
 }
@@ -253,8 +262,9 @@ static MscStatus cpu_run_api(void *context, const MscTensor *const *inputs, uint
 static const MscRunnerApi cpu_runner = {
     .struct_size = sizeof(MscRunnerApi),
     .name = "cpu",
-    .doc = "fast CPU runner: BN folding, fused conv epilogues, static memory plan, threads; a fused group "
-           "calls the node hook once, naming its first node (the Conv) with the group's output",
+    .doc = "fast CPU runner: BN folding, fused conv epilogues, int8 QDQ execution, static memory plan, threads; a "
+           "fused group calls the node hook once, naming its first node (the Conv) with the group's output (int8 "
+           "steps: the op node, with the 8-bit input tensors)",
     .options = cpu_options,
     .n_options = G_N_ELEMENTS(cpu_options),
     .compile = cpu_compile,

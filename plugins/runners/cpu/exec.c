@@ -277,8 +277,14 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
       st = MSC_ERR_UNSUPPORTED;
       break;
     }
-    for (uint32_t k = 0; k < n->n_inputs; k++) in_buf[k] = n->inputs[k] ? x->slot[n->inputs[k]->index] : NULL;
-    if (call_hook(hooks, MSC_HOOK_BEFORE, n, in_buf, n->n_inputs, NULL, 0, 0.0, msg)) {
+    uint32_t ni = n->n_inputs;
+    if (s->q) { /* int8 step: its 8-bit inputs (the float ones never exist) */
+      ni = s->q->n_x;
+      for (uint32_t k = 0; k < ni; k++) in_buf[k] = x->slot[s->q->xs[k]];
+    } else {
+      for (uint32_t k = 0; k < ni; k++) in_buf[k] = n->inputs[k] ? x->slot[n->inputs[k]->index] : NULL;
+    }
+    if (call_hook(hooks, MSC_HOOK_BEFORE, n, in_buf, ni, NULL, 0, 0.0, msg)) {
       st = MSC_ERR_INTERNAL;
       break;
     }
@@ -292,6 +298,13 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
       y->data = (char *)x->arena + p->offset[s->y];
       y->nbytes = p->nbytes[s->y];
       st = run_conv(x, p, si, y, msg);
+      out_buf[0] = y;
+      no = 1;
+      x->slot[s->y] = y;
+    } else if (s->q) {
+      MscTensor *y = plan_view(x, p, (uint32_t)s->y, NULL);
+      cpu_q_run(s, p->qprep[si], in_buf, y, p->ws_offset[si] >= 0 ? (char *)x->arena + p->ws_offset[si] : NULL,
+                p->use_pool[si] ? x->pool : NULL);
       out_buf[0] = y;
       no = 1;
       x->slot[s->y] = y;
@@ -318,7 +331,7 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
     }
     if (st != MSC_OK) break;
     double dt = hooks && hooks->on_node ? now_ms() - t0 : 0;
-    if (call_hook(hooks, MSC_HOOK_AFTER, n, in_buf, n->n_inputs, (const MscTensor *const *)out_buf, no, dt, msg))
+    if (call_hook(hooks, MSC_HOOK_AFTER, n, in_buf, ni, (const MscTensor *const *)out_buf, no, dt, msg))
       st = MSC_ERR_INTERNAL;
   }
   for (uint32_t j = 0; st == MSC_OK && j < n_outputs; j++) {

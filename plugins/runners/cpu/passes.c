@@ -95,6 +95,18 @@ static void fold_constants(CpuModel *m, Pass *p) {
   }
 }
 
+/* Live readers per value. */
+static void recount_readers(CpuModel *m, Pass *p) {
+  const MscGraph *g = m->g;
+  memset(p->readers, 0, m->nv * sizeof *p->readers);
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    if (p->dead[i]) continue;
+    const MscNode *n = g->nodes[i];
+    for (uint32_t k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k]) p->readers[n->inputs[k]->index]++;
+  }
+}
+
 /* Dead-node removal: keep nodes some graph output depends on. */
 static void remove_dead(CpuModel *m, Pass *p) {
   const MscGraph *g = m->g;
@@ -449,9 +461,13 @@ MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
 
   fold_constants(m, &p);
   remove_dead(m, &p);
+  if (m->int8) {
+    cpu_qpass_run(m, p.readers, p.dead, p.owner, is_head, groups);
+    recount_readers(m, &p);
+  }
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const MscNode *n = g->nodes[i];
-    if (p.dead[i] || p.owner[i] >= 0 || !conv_eligible(m, n)) continue;
+    if (p.dead[i] || p.owner[i] >= 0 || is_head[i] || !conv_eligible(m, n)) continue;
     build_conv_group(m, &p, n, &groups[i]);
     is_head[i] = TRUE;
   }
@@ -488,7 +504,10 @@ MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
   for (uint32_t v = 0; v < m->nv; v++) m->def[v] = m->last[v] = -1;
   for (uint32_t si = 0; si < m->n_steps; si++) {
     const CpuStep *s = &m->steps[si];
-    if (s->kind == CPU_STEP_CONV || s->kind == CPU_STEP_AFFINE) {
+    if (s->kind == CPU_STEP_QCONV || s->kind == CPU_STEP_QOP) {
+      for (uint32_t k = 0; k < s->q->n_x; k++) m->last[s->q->xs[k]] = (int32_t)si;
+      m->def[s->y] = (int32_t)si;
+    } else if (s->kind == CPU_STEP_CONV || s->kind == CPU_STEP_AFFINE) {
       m->last[s->x] = (int32_t)si;
       if (s->res >= 0) m->last[s->res] = (int32_t)si;
       m->def[s->y] = (int32_t)si;
@@ -518,6 +537,7 @@ void cpu_steps_free(CpuModel *m) {
     CpuStep *s = &m->steps[i];
     g_free(s->scale);
     g_free(s->shift);
+    cpu_qstep_free(s->q);
     if (s->kind != CPU_STEP_CONV) continue;
     msc_tensor_free(s->w_t);
     g_free(s->w);

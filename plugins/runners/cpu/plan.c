@@ -170,6 +170,7 @@ void cpu_shape_plan_free(CpuShapePlan *p) {
   g_free(p->shape_konst);
   g_free(p->conv);
   g_free(p->fast);
+  g_free(p->qprep);
   g_free(p);
 }
 
@@ -179,6 +180,8 @@ static void plan_free_full(CpuModel *m, CpuShapePlan *p) {
   for (uint32_t s = 0; p->conv && s < m->n_steps; s++)
     if (p->conv[s]) msc_conv2d_plan_free(p->conv[s]);
   for (uint32_t s = 0; p->fast && s < m->n_steps; s++) cpu_fast_free(&p->fast[s]);
+  for (uint32_t s = 0; p->qprep && s < m->n_steps; s++)
+    if (m->steps[s].q) cpu_q_prep_free(&m->steps[s], p->qprep[s]);
   g_free(p->conv);
   p->conv = NULL;
   g_free(p->shape_konst);
@@ -309,6 +312,7 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
   p->ws_offset = g_new0(int64_t, ns);
   p->use_pool = g_new0(unsigned char, ns);
   p->fast = g_new0(CpuFast, ns);
+  p->qprep = g_new0(void *, ns);
   size_t *ws = g_new0(size_t, ns);
   for (uint32_t v = 0; v < m->nv; v++) {
     const MscValue *val = g->values[v];
@@ -332,6 +336,11 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
       if (st == MSC_OK) cpu_fast_prepare(m, p, si);
       if (p->fast[si].kind == CPU_FAST_ALIAS) p->n_alias++;
       else if (p->fast[si].kind != CPU_FAST_NONE) p->n_fast_ops++;
+      continue;
+    }
+    if (s->kind == CPU_STEP_QCONV || s->kind == CPU_STEP_QOP) {
+      st = cpu_q_prepare(m, p, si, &ws[si], msg);
+      if (st == MSC_OK && s->kind == CPU_STEP_QCONV && !s->q->gemm) p->n_fast++;
       continue;
     }
     if (s->kind == CPU_STEP_AFFINE) {

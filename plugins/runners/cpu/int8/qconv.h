@@ -1,0 +1,139 @@
+/* qconv.h: the `cpu` runner's int8 convolution (and 1x1-as-GEMM) plans.
+ *
+ * y[n, m, p] = requant(sum_k (x[n, c(k), p(k)] - zx) * (w[m, k] - zw[m]) + bias[m])
+ * with int32 accumulation: the integer sum is exact (it is the integer
+ * arithmetic a QDQ graph or QLinearConv/ConvInteger defines). Requantization
+ * (ydt UINT8/INT8) computes, in float32,
+ *   v = (float)(acc + bias) * mult[m] + fbias[m]
+ * clamps v to [lo - zy, hi - zy], rounds half to even (cvtps2dq / nearbyintf
+ * in the default rounding mode) and adds zy: the QuantizeLinear rounding on
+ * acc * sx * sw[m] / sy, with mult rounded once to float (relative error
+ * <= 2^-24) and the int32 -> float conversion exact below 2^24 (relative
+ * error <= 2^-24 above): the result can differ from exact rational rounding
+ * only when the value lies within ~1e-7 (relative) of a .5 boundary.
+ * ydt INT32 stores the raw accumulators (ConvInteger).
+ *
+ * Kernels (one template, qkern.inc.h, per ISA file): activations packed per
+ * panel of NR output pixels, weights broadcast as 32-bit words of KG
+ * k-values, accumulators over pixels (NCHW rows are stored directly):
+ *   KG=2: int16 pairs, vpmaddwd (exact for any int8/uint8 data, never saturates)
+ *   KG=4: uint8 x int8 quads: vpdpbusd (VNNI, exact), or on AVX2 vpmaddubsw
+ *         + vpmaddwd, used ONLY when every w - zw is in [-64, 63] (7-bit
+ *         weights: the int16 pair sum cannot saturate), checked at plan time.
+ * The scalar kernels are the same template on plain C arrays (CPU_QK_EMU4
+ * runs the VNNI data layout in portable C, for tests). */
+#ifndef MSC_CPU_QCONV_H
+#define MSC_CPU_QCONV_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "msc-types.h"
+#include "threadpool.h"
+
+typedef enum {
+  CPU_QK_SCALAR = 0, /* KG=2 on C arrays */
+  CPU_QK_EMU4,       /* KG=4 (VNNI layout) on C arrays: tests only */
+  CPU_QK_AVX2,       /* KG=2 vpmaddwd */
+  CPU_QK_AVX2_U7,    /* KG=4 vpmaddubsw+vpmaddwd, 7-bit weights only */
+  CPU_QK_AVXVNNI,    /* KG=4 vpdpbusd ymm (AVX-VNNI) */
+  CPU_QK_AVX512,     /* KG=2 vpmaddwd zmm (AVX512BW) */
+  CPU_QK_AVX512VNNI, /* KG=4 vpdpbusd zmm (AVX512-VNNI) */
+  CPU_QK_N
+} CpuQKernelId;
+
+typedef struct {
+  int64_t N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+  MscDType xdt; /* UINT8 or INT8 */
+  int32_t zx;
+  MscDType ydt; /* UINT8 / INT8 (requantized) or INT32 (raw accumulators) */
+  int32_t zy, lo, hi; /* requant: zero point, clamp bounds (quantized values, activation folded in) */
+} CpuQConvDesc;
+
+/* Shape-independent weights (made once at compile time). */
+typedef struct {
+  int64_t M, Cg, kh, kw; /* [M, Cg, kh, kw] */
+  int16_t *w;            /* w - zw[m], owned */
+  int32_t *bias;         /* [M] integer bias in accumulator units, owned */
+  float *fbias;          /* [M] float bias added after mult (0: bias fully integer), owned */
+  float *mult;           /* [M] sx * sw[m] / sy (1 for INT32 output), owned */
+  int32_t wmin, wmax;    /* range of w - zw */
+} CpuQWeights;
+
+typedef struct CpuQConv CpuQConv;
+
+/* Per-ISA kernel table (qkern.inc.h). */
+typedef struct {
+  int kg, esize, nr, vl;
+  const char *name;
+  /* packs output pixels p0..p0+np of image @x (channels c0.., pre-offset) into @xp */
+  void (*pack)(const CpuQConv *q, const uint8_t *x, int64_t p0, int64_t np, void *xp);
+  /* accumulates + requantizes rows m0..m1 of one panel into y (row stride ystride elements) */
+  void (*panel)(const CpuQConv *q, const void *xp, const int32_t *wp, int64_t m0, int64_t m1, void *y, int64_t np);
+  /* depthwise (Cg == 1): output channel @oc of one image from its input plane @x; @ws: ws_per_thread bytes */
+  void (*dw)(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
+} CpuQKernel;
+
+struct CpuQConv {
+  CpuQConvDesc d;
+  const CpuQKernel *k;
+  CpuQKernelId kid;
+  int64_t OH, OW, P, Cg, Mg, K, Kg; /* K = Cg*kh*kw, Kg = ceil(K / kg) */
+  int32_t xoff, xpad;               /* stored x = x + xoff; padding value (zx + xoff) */
+  int depthwise;                    /* Cg == 1: direct kernel */
+  int interior_1x1;                 /* 1x1, stride 1, no pad */
+  int32_t *wp;                      /* packed weights [M][Kg] words; owned (aligned) */
+  int16_t *wd;                      /* depthwise: [M][kh*kw] */
+  int32_t *corr;                    /* [M] bias - xpad * sum_k w'; owned */
+  float *mult, *fbias;              /* [M]; owned */
+  float flo, fhi;                   /* lo - zy, hi - zy */
+  size_t ws_per_thread;
+};
+
+/**
+ * cpu_qweights_new:
+ * @w: weights [M, Cg, kh, kw] of @wdt (INT8 or UINT8); @wzp: per-output
+ * channel zero points (@n_wzp 1 or M; nullable = 0); @bias: nullable int32
+ * [M]; @fbias: nullable float [M]; @mult: nullable [M] (NULL = 1).
+ * Returns: (transfer full): the weights, free with cpu_qweights_free.
+ */
+CpuQWeights *cpu_qweights_new(int64_t M, int64_t Cg, int64_t kh, int64_t kw, MscDType wdt, const void *w,
+                              const int32_t *wzp, int64_t n_wzp, const int32_t *bias, const float *fbias,
+                              const float *mult);
+void cpu_qweights_free(CpuQWeights *w);
+
+/* The best kernel for @isa (an MscIsa level: 0 scalar, 1 avx2, 2 avx512)
+ * that can run weights @w exactly on this CPU. MSC_INT8_KERNEL=<name> picks
+ * another one (when exact and supported: else ignored). */
+CpuQKernelId cpu_qkernel_pick(int isa, const CpuQWeights *w);
+/* TRUE when @id runs on this CPU and exactly for weights @w. */
+gboolean cpu_qkernel_usable(CpuQKernelId id, const CpuQWeights *w);
+const char *cpu_qkernel_name(CpuQKernelId id);
+
+/**
+ * cpu_qconv_new:
+ * Returns: (transfer full) (nullable): the plan for @d with weights @w
+ * (borrowed for the call) on kernel @kid; NULL with @error set when the
+ * geometry is invalid or @kid is not usable.
+ */
+CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelId kid, GError **error);
+void cpu_qconv_free(CpuQConv *q);
+/* Workspace bytes for @n_threads threads. */
+size_t cpu_qconv_workspace(const CpuQConv *q, int n_threads);
+/* y = qconv(x); @ws: cpu_qconv_workspace bytes (64-byte aligned); @pool nullable. */
+void cpu_qconv_run(const CpuQConv *q, const void *x, void *y, void *ws, MscThreadPool *pool);
+
+/* Scalar requantization of one value (the reference for the kernels). */
+static inline int32_t cpu_qrequant(int32_t acc, float mult, float fbias, float flo, float fhi, int32_t zy) {
+  float v = (float)acc * mult + fbias;
+  v = v < flo ? flo : v > fhi ? fhi : v;
+  return (int32_t)__builtin_nearbyintf(v) + zy;
+}
+
+extern const CpuQKernel cpu_qkernel_scalar, cpu_qkernel_emu4;
+#if defined(__x86_64__) || defined(__i386__)
+extern const CpuQKernel cpu_qkernel_avx2, cpu_qkernel_avx2_u7, cpu_qkernel_avxvnni, cpu_qkernel_avx512,
+    cpu_qkernel_avx512vnni;
+#endif
+
+#endif

@@ -1,0 +1,160 @@
+/* qkern.inc.h: the int8 conv kernels, included once per ISA file (see
+ * qconv.h). The including file defines:
+ *   KSUF      name suffix
+ *   KG        k-values per 32-bit weight word (2: int16 pairs, 4: u8 x s8 quads)
+ *   XELEM     packed activation element (int16_t for KG 2, uint8_t for KG 4)
+ *   VL, NV    int32 lanes per vector, vectors per panel (NR = VL * NV pixels)
+ *   MR        output channels per micro-tile
+ *   acc_t, xv_t, w_t and AZERO(), XLOAD(p), WSET1(word), MADD(acc, x, w),
+ *   ACC_ADD(acc, int32), STORE_I32(dst, acc, n), STORE_Q(dst, acc, mult, fbias, flo, fhi, zy, sgn, n)
+ * Packed panel: element (g, j, e) at ((g * NR + j) * KG + e) = x at k = g*KG+e
+ * for pixel p0 + j (k >= K: 0). Weights: wp[m * Kg + g] = KG values of w'. */
+#include <string.h>
+
+#define QCAT2(a, b) a##_##b
+#define QCAT(a, b) QCAT2(a, b)
+#define QFN(name) QCAT(name, KSUF)
+#define NR (VL * NV)
+
+static inline XELEM QFN(xval)(uint8_t b, int sgn, int32_t xoff) {
+  int32_t v = sgn ? (int32_t)(int8_t)b : (int32_t)b;
+  return (XELEM)(v + xoff);
+}
+
+static void QFN(pack)(const CpuQConv *q, const uint8_t *x, int64_t p0, int64_t np, void *xpv) {
+  XELEM *xp = xpv;
+  const CpuQConvDesc *d = &q->d;
+  const int64_t H = d->H, W = d->W, OW = q->OW, kh = d->kh, kw = d->kw, dh = d->dh, dw = d->dw;
+  const int sgn = d->xdt == MSC_DTYPE_INT8;
+  const int32_t xoff = q->xoff;
+  const XELEM pad = (XELEM)q->xpad;
+  int64_t ih0[NR], iw0[NR], off[NR];
+  int interior = 1;
+  for (int64_t j = 0; j < NR; j++) {
+    int64_t p = p0 + (j < np ? j : np - 1); /* tail: repeat the last pixel */
+    int64_t oh = p / OW, ow = p % OW;
+    ih0[j] = oh * d->sh - d->pt;
+    iw0[j] = ow * d->sw - d->pl;
+    off[j] = ih0[j] * W + iw0[j];
+    if (ih0[j] < 0 || ih0[j] + (kh - 1) * dh >= H || iw0[j] < 0 || iw0[j] + (kw - 1) * dw >= W) interior = 0;
+  }
+  int64_t k = 0;
+  for (int64_t c = 0; c < q->Cg; c++) {
+    const uint8_t *xc = x + c * H * W;
+    for (int64_t i = 0; i < kh; i++)
+      for (int64_t jj = 0; jj < kw; jj++, k++) {
+        XELEM *dst = xp + (k / KG) * NR * KG + k % KG;
+        int64_t dk = i * dh * W + jj * dw;
+        if (interior) {
+          for (int64_t j = 0; j < NR; j++) dst[j * KG] = QFN(xval)(xc[off[j] + dk], sgn, xoff);
+        } else {
+          for (int64_t j = 0; j < NR; j++) {
+            int64_t ih = ih0[j] + i * dh, iw = iw0[j] + jj * dw;
+            dst[j * KG] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? QFN(xval)(xc[ih * W + iw], sgn, xoff) : pad;
+          }
+        }
+      }
+  }
+  for (; k < q->Kg * KG; k++) {
+    XELEM *dst = xp + (k / KG) * NR * KG + k % KG;
+    for (int64_t j = 0; j < NR; j++) dst[j * KG] = 0;
+  }
+}
+
+static inline __attribute__((always_inline)) void QFN(tile)(const CpuQConv *q, const XELEM *xp, const int32_t *wp,
+                                                            int64_t m, const int rows, void *y, int64_t np) {
+  acc_t acc[MR][NV];
+  const int64_t Kg = q->Kg, P = q->P;
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = AZERO();
+  const int32_t *wr = wp + m * Kg;
+  for (int64_t g = 0; g < Kg; g++) {
+    xv_t xv[NV];
+    for (int v = 0; v < NV; v++) xv[v] = XLOAD(xp + (g * NR + v * VL) * KG);
+    for (int r = 0; r < rows; r++) {
+      w_t wv = WSET1(wr[r * Kg + g]);
+      for (int v = 0; v < NV; v++) acc[r][v] = MADD(acc[r][v], xv[v], wv);
+    }
+  }
+  const int sgn = q->d.ydt == MSC_DTYPE_INT8;
+  for (int r = 0; r < rows; r++) {
+    int64_t oc = m + r;
+    for (int v = 0; v < NV; v++) {
+      int64_t n = np - v * VL;
+      if (n <= 0) break;
+      if (n > VL) n = VL;
+      acc_t a = ACC_ADD(acc[r][v], q->corr[oc]);
+      if (q->d.ydt == MSC_DTYPE_INT32)
+        STORE_I32((int32_t *)y + oc * P + v * VL, a, n);
+      else
+        STORE_Q((uint8_t *)y + oc * P + v * VL, a, q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, sgn, n);
+    }
+  }
+}
+
+/* Rows m0..m1 (absolute output channels) of one packed panel; @y points at
+ * pixel p0 of channel 0 of this image. */
+static void QFN(panel)(const CpuQConv *q, const void *xpv, const int32_t *wp, int64_t m0, int64_t m1, void *y,
+                       int64_t np) {
+  const XELEM *xp = xpv;
+  int64_t m = m0;
+  for (; m + MR <= m1; m += MR) QFN(tile)(q, xp, wp, m, MR, y, np);
+  for (; m < m1; m++) QFN(tile)(q, xp, wp, m, 1, y, np);
+}
+
+/* ---------------------------------------------------------------------- */
+/* depthwise: one input channel per group, direct (compiled per ISA)      */
+
+static void QFN(dw)(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws) {
+  const CpuQConvDesc *d = &q->d;
+  int64_t PH = d->H + d->pt + d->pb, PW = d->W + d->pl + d->pr, OW = q->OW, kh = d->kh, kw = d->kw;
+  int16_t *pad = ws;
+  int32_t *acc = (int32_t *)(void *)((char *)ws + (((size_t)(PH * PW) * sizeof(int16_t) + 63) / 64 * 64));
+  int sgn = d->xdt == MSC_DTYPE_INT8;
+  int16_t zx = (int16_t)d->zx;
+  for (int64_t i = 0; i < PH; i++) {
+    int16_t *row = pad + i * PW;
+    int64_t ih = i - d->pt;
+    if (ih < 0 || ih >= d->H) {
+      for (int64_t j = 0; j < PW; j++) row[j] = zx;
+      continue;
+    }
+    for (int64_t j = 0; j < d->pl; j++) row[j] = zx;
+    const uint8_t *src = x + ih * d->W;
+    if (sgn)
+      for (int64_t j = 0; j < d->W; j++) row[d->pl + j] = (int8_t)src[j];
+    else
+      for (int64_t j = 0; j < d->W; j++) row[d->pl + j] = src[j];
+    for (int64_t j = d->pl + d->W; j < PW; j++) row[j] = zx;
+  }
+  const int16_t *wt = q->wd + oc * kh * kw;
+  int32_t c = q->corr[oc];
+  int osgn = d->ydt == MSC_DTYPE_INT8;
+  for (int64_t oh = 0; oh < q->OH; oh++) {
+    for (int64_t ow = 0; ow < OW; ow++) acc[ow] = c;
+    for (int64_t i = 0; i < kh; i++)
+      for (int64_t j = 0; j < kw; j++) {
+        int32_t wv = wt[i * kw + j];
+        if (!wv) continue;
+        const int16_t *src = pad + (oh * d->sh + i * d->dh) * PW + j * d->dw;
+        if (d->sw == 1)
+          for (int64_t ow = 0; ow < OW; ow++) acc[ow] += src[ow] * wv;
+        else
+          for (int64_t ow = 0; ow < OW; ow++) acc[ow] += src[ow * d->sw] * wv;
+      }
+    if (d->ydt == MSC_DTYPE_INT32) {
+      memcpy((int32_t *)(void *)y + oh * OW, acc, (size_t)OW * sizeof(int32_t));
+      continue;
+    }
+    uint8_t *dst = y + oh * OW;
+    float mult = q->mult[oc], fb = q->fbias[oc];
+    for (int64_t ow = 0; ow < OW; ow++) {
+      int32_t v = cpu_qrequant(acc[ow], mult, fb, q->flo, q->fhi, d->zy);
+      dst[ow] = osgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+    }
+  }
+}
+
+const CpuQKernel QCAT(cpu_qkernel, KSUF) = {KG, (int)sizeof(XELEM), NR, VL, QKNAME, QFN(pack), QFN(panel), QFN(dw)};
+
+#undef NR

@@ -1,0 +1,346 @@
+/* qops.c: per-shape preparation and running of the `cpu` runner's int8
+ * steps (qstep.h): conv plans (qconv.h), and the table-driven ops
+ * (elementwise tables, max pool, concat) and the integer global average. */
+#include <math.h>
+#include <string.h>
+
+#include "../cpu-internal.h"
+#include "pad-utils.h"
+#include "tensor.h"
+
+typedef enum { QB_SAME = 0, QB_A_SCALAR, QB_B_SCALAR, QB_A_PLANE, QB_B_PLANE } QBMode;
+
+typedef struct {
+  int64_t numel, outer, inner, planes;
+  QBMode bmode;
+  int64_t cat_inner[CPU_Q_MAX_IN]; /* concat: bytes per outer step of each input */
+  CpuPool2d pool;
+} QPrep;
+
+/* Static infer of @n on the plan's dims; writes its outputs' dims. */
+static MscStatus infer_node(CpuModel *m, CpuShapePlan *p, const MscNode *n, MscMessage *msg) {
+  MscTensor infos[16], oinfo[4];
+  const MscTensor *in[16];
+  MscTensor *out[4];
+  if (n->n_inputs > 16 || n->n_outputs > 4) return MSC_ERR_UNSUPPORTED;
+  for (uint32_t k = 0; k < n->n_inputs; k++) {
+    const MscValue *v = n->inputs[k];
+    in[k] = NULL;
+    if (!v) continue;
+    const MscTensor *c = m->konst[v->index] ? m->konst[v->index] : p->shape_konst[v->index];
+    if (c) {
+      in[k] = c;
+      continue;
+    }
+    memset(&infos[k], 0, sizeof infos[k]);
+    infos[k].dtype = p->dtype[v->index];
+    infos[k].rank = p->rank[v->index];
+    memcpy(infos[k].dims, p->dims[v->index], sizeof infos[k].dims);
+    in[k] = &infos[k];
+  }
+  for (uint32_t j = 0; j < n->n_outputs; j++) {
+    memset(&oinfo[j], 0, sizeof oinfo[j]);
+    oinfo[j].rank = -1;
+    out[j] = n->outputs[j] ? &oinfo[j] : NULL;
+  }
+  MscOpCtx ctx = {0};
+  ctx.node = n;
+  ctx.in = in;
+  ctx.n_in = n->n_inputs;
+  ctx.out = out;
+  ctx.n_out = n->n_outputs;
+  ctx.static_infer = 1;
+  MscStatus st = n->op->infer(&ctx);
+  if (st == MSC_OK) st = ctx.status;
+  if (st != MSC_OK) {
+    cpu_host->message_set(msg, "node '%s' (%s): %s", n->name, n->op_type, ctx.message[0] ? ctx.message : "infer failed");
+    return st;
+  }
+  for (uint32_t j = 0; j < n->n_outputs; j++) {
+    if (!out[j]) continue;
+    uint32_t v = n->outputs[j]->index;
+    p->dtype[v] = oinfo[j].dtype;
+    p->rank[v] = oinfo[j].rank;
+    memcpy(p->dims[v], oinfo[j].dims, sizeof p->dims[v]);
+  }
+  return MSC_OK;
+}
+
+static int64_t numel_v(const CpuShapePlan *p, int32_t v) {
+  return p->rank[v] >= 0 ? msc_shape_numel(p->rank[v], p->dims[v]) : -1;
+}
+
+static MscStatus fail(const CpuStep *s, MscMessage *msg, const char *what) {
+  cpu_host->message_set(msg, "node '%s' (%s): int8: %s", s->node->name, s->node->op_type, what);
+  return MSC_ERR_INVALID_ARG;
+}
+
+/* b (full rank-aligned dims @bd) is one value per plane of y: dims after
+ * some axis all 1, dims before it equal to y's. Returns the planes, -1. */
+static int64_t plane_of(const CpuShapePlan *p, int32_t b, int32_t y) {
+  int32_t r = p->rank[y], br = p->rank[b];
+  if (br > r) return -1;
+  int64_t d[MSC_MAX_RANK];
+  for (int32_t i = 0; i < r; i++) d[i] = i - (r - br) >= 0 ? p->dims[b][i - (r - br)] : 1;
+  int32_t k = r;
+  while (k > 0 && d[k - 1] == 1) k--;
+  for (int32_t i = 0; i < k; i++)
+    if (d[i] != p->dims[y][i]) return -1;
+  return msc_shape_numel(k, p->dims[y]);
+}
+
+MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, MscMessage *msg) {
+  CpuStep *s = &m->steps[si];
+  CpuQStep *q = s->q;
+  *ws = 0;
+  for (uint32_t k = 0; k < q->n_x; k++)
+    if (p->rank[q->xs[k]] < 0 || numel_v(p, q->xs[k]) < 0 || !(p->dtype[q->xs[k]] == MSC_DTYPE_UINT8 ||
+                                                                 p->dtype[q->xs[k]] == MSC_DTYPE_INT8))
+      return fail(s, msg, "input shape or dtype unknown");
+  if (q->kind == CPU_Q_CONV) {
+    int32_t x = q->xs[0];
+    CpuQConvDesc d = {0};
+    int64_t yd[MSC_MAX_RANK];
+    int32_t yr;
+    if (p->dtype[x] != q->xdt) return fail(s, msg, "input dtype differs from its zero point's");
+    if (q->gemm) {
+      int32_t r = p->rank[x];
+      if (r < 1 || p->dims[x][r - 1] != s->C) return fail(s, msg, "input's last dim differs from the weights' K");
+      d.N = numel_v(p, x) / s->C;
+      d.C = s->C, d.H = d.W = 1;
+      yr = r;
+      memcpy(yd, p->dims[x], sizeof yd);
+      yd[r - 1] = s->M;
+      d.kh = d.kw = d.sh = d.sw = d.dh = d.dw = 1;
+      d.group = 1;
+    } else {
+      MscConv2dParams cp;
+      if (p->rank[x] != 4) return fail(s, msg, "input rank is not 4");
+      MscStatus st = cpu_conv_params(s, p->dims[x], &cp, msg);
+      if (st != MSC_OK) return st;
+      d.N = cp.batch, d.C = cp.in_channels, d.H = cp.in_h, d.W = cp.in_w, d.kh = cp.kernel_h, d.kw = cp.kernel_w;
+      d.sh = cp.stride_h, d.sw = cp.stride_w, d.dh = cp.dilation_h, d.dw = cp.dilation_w;
+      d.pt = cp.pad_top, d.pl = cp.pad_left, d.pb = cp.pad_bottom, d.pr = cp.pad_right, d.group = cp.groups;
+      yr = 4;
+    }
+    d.M = s->M;
+    d.xdt = q->xdt, d.zx = q->zx, d.ydt = q->ydt, d.zy = q->zy, d.lo = q->lo, d.hi = q->hi;
+    GError *e = NULL;
+    CpuQConv *c = cpu_qconv_new(&d, q->w, cpu_qkernel_pick(m->isa, q->w), &e);
+    if (!c) {
+      MscStatus st = fail(s, msg, e ? e->message : "no plan");
+      g_clear_error(&e);
+      return st;
+    }
+    if (!q->gemm) {
+      yd[0] = d.N, yd[1] = d.M, yd[2] = c->OH, yd[3] = c->OW;
+    }
+    p->rank[s->y] = yr;
+    memcpy(p->dims[s->y], yd, sizeof yd);
+    p->dtype[s->y] = q->ydt;
+    p->nbytes[s->y] = (size_t)msc_shape_numel(yr, yd) * (q->ydt == MSC_DTYPE_INT32 ? 4 : 1);
+    p->qprep[si] = c;
+    *ws = cpu_qconv_workspace(c, m->threads);
+    double macs = (double)msc_shape_numel(yr, yd) * (double)(c->K);
+    p->use_pool[si] = macs >= 1e6;
+    return MSC_OK;
+  }
+  for (uint32_t i = 0; i < q->n_nodes; i++) {
+    MscStatus st = infer_node(m, p, q->nodes[i], msg);
+    if (st != MSC_OK) return st;
+  }
+  int32_t y = s->y;
+  int64_t ny = numel_v(p, y);
+  if (ny < 0 || p->dtype[y] != q->ydt) return fail(s, msg, "output shape not inferred");
+  p->nbytes[y] = (size_t)ny;
+  QPrep *r = g_new0(QPrep, 1);
+  r->numel = ny;
+  gboolean ok = TRUE;
+  switch (q->kind) {
+  case CPU_Q_LUT1: ok = numel_v(p, q->xs[0]) == ny; break;
+  case CPU_Q_LUT2: {
+    int64_t na = numel_v(p, q->xs[0]), nb = numel_v(p, q->xs[1]);
+    if (na == ny && nb == ny) r->bmode = QB_SAME;
+    else if (na == ny && nb == 1) r->bmode = QB_B_SCALAR;
+    else if (nb == ny && na == 1) r->bmode = QB_A_SCALAR;
+    else if (na == ny && (r->planes = plane_of(p, q->xs[1], y)) > 0 && r->planes == nb) r->bmode = QB_B_PLANE;
+    else if (nb == ny && (r->planes = plane_of(p, q->xs[0], y)) > 0 && r->planes == na) r->bmode = QB_A_PLANE;
+    else ok = FALSE;
+    if (ok && r->planes) r->inner = ny / r->planes;
+    break;
+  }
+  case CPU_Q_MAXPOOL: {
+    int32_t x = q->xs[0];
+    const MscNode *n = q->op;
+    if (p->rank[x] != 4 || p->rank[y] != 4) {
+      ok = FALSE;
+      break;
+    }
+    MscOpCtx ctx = {0};
+    ctx.node = n;
+    ctx.n_in = 1;
+    MscWindow win;
+    if (msc_window_from_attrs(&ctx, 2, p->dims[x] + 2, NULL, 1, &win) != MSC_OK || ctx.status != MSC_OK ||
+        win.out[0] != p->dims[y][2] || win.out[1] != p->dims[y][3]) {
+      ok = FALSE;
+      break;
+    }
+    CpuPool2d *g = &r->pool;
+    g->H = p->dims[x][2], g->W = p->dims[x][3], g->OH = p->dims[y][2], g->OW = p->dims[y][3];
+    g->kh = win.kernel[0], g->kw = win.kernel[1], g->sh = win.stride[0], g->sw = win.stride[1];
+    g->dh = win.dilation[0], g->dw = win.dilation[1], g->pt = win.pads[0], g->pl = win.pads[1];
+    r->planes = p->dims[x][0] * p->dims[x][1];
+    *ws = (size_t)g->W + 64;
+    break;
+  }
+  case CPU_Q_CONCAT: {
+    int32_t rk = p->rank[y];
+    int64_t axis = 0;
+    for (uint32_t i = 0; i < q->op->n_attrs; i++)
+      if (!strcmp(q->op->attrs[i].name, "axis")) axis = q->op->attrs[i].i;
+    if (axis < 0) axis += rk;
+    if (axis < 0 || axis >= rk) {
+      ok = FALSE;
+      break;
+    }
+    r->outer = msc_shape_numel((int32_t)axis, p->dims[y]);
+    for (uint32_t k = 0; k < q->n_x && ok; k++) r->cat_inner[k] = r->outer ? numel_v(p, q->xs[k]) / r->outer : 0;
+    break;
+  }
+  case CPU_Q_GAP: {
+    int32_t x = q->xs[0];
+    r->planes = p->dims[x][0] * p->dims[x][1];
+    r->inner = r->planes ? numel_v(p, x) / r->planes : 0;
+    ok = r->planes == ny;
+    break;
+  }
+  default: ok = FALSE;
+  }
+  if (!ok) {
+    g_free(r);
+    return fail(s, msg, "shapes not supported by the int8 step");
+  }
+  p->qprep[si] = r;
+  return MSC_OK;
+}
+
+void cpu_q_prep_free(const CpuStep *s, void *prep) {
+  if (!prep) return;
+  if (s->q->kind == CPU_Q_CONV) cpu_qconv_free(prep);
+  else g_free(prep);
+}
+
+/* Max over raw values (signed ones biased by 0x80 so bytes compare
+ * unsigned): per output row, the column max over the window's rows, then
+ * the window max along the row; out-of-range positions never win. */
+static void maxpool_plane(const CpuPool2d *g, const uint8_t *x, uint8_t *y, int sgn, const uint8_t *lut,
+                          uint8_t *colmax /* W */) {
+  uint8_t bias = sgn ? 0x80 : 0;
+  for (int64_t oh = 0; oh < g->OH; oh++) {
+    int any = 0;
+    for (int64_t i = 0; i < g->kh; i++) {
+      int64_t ih = oh * g->sh - g->pt + i * g->dh;
+      if (ih < 0 || ih >= g->H) continue;
+      const uint8_t *row = x + ih * g->W;
+      if (!any)
+        for (int64_t w = 0; w < g->W; w++) colmax[w] = row[w] ^ bias;
+      else
+        for (int64_t w = 0; w < g->W; w++) {
+          uint8_t v = row[w] ^ bias;
+          colmax[w] = v > colmax[w] ? v : colmax[w];
+        }
+      any = 1;
+    }
+    for (int64_t ow = 0; ow < g->OW; ow++) {
+      uint8_t best = 0;
+      for (int64_t j = 0; j < g->kw; j++) {
+        int64_t iw = ow * g->sw - g->pl + j * g->dw;
+        if (iw < 0 || iw >= g->W) continue;
+        best = colmax[iw] > best ? colmax[iw] : best;
+      }
+      y[oh * g->OW + ow] = lut[(uint8_t)(best ^ bias)];
+    }
+  }
+}
+
+void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
+               MscThreadPool *pool) {
+  const CpuQStep *q = s->q;
+  if (q->kind == CPU_Q_CONV) {
+    cpu_qconv_run(prep, in[0]->data, yt->data, ws, pool);
+    return;
+  }
+  const QPrep *r = prep;
+  uint8_t *y = yt->data;
+  const uint8_t *lut = q->lut;
+  switch (q->kind) {
+  case CPU_Q_LUT1: {
+    const uint8_t *x = in[0]->data;
+    for (int64_t i = 0; i < r->numel; i++) y[i] = lut[x[i]];
+    return;
+  }
+  case CPU_Q_LUT2: {
+    const uint8_t *a = in[0]->data, *b = in[1]->data;
+    switch (r->bmode) {
+    case QB_SAME:
+      for (int64_t i = 0; i < r->numel; i++) y[i] = lut[a[i] << 8 | b[i]];
+      return;
+    case QB_B_SCALAR:
+      for (int64_t i = 0; i < r->numel; i++) y[i] = lut[a[i] << 8 | b[0]];
+      return;
+    case QB_A_SCALAR:
+      for (int64_t i = 0; i < r->numel; i++) y[i] = lut[a[0] << 8 | b[i]];
+      return;
+    case QB_B_PLANE:
+      for (int64_t pl = 0; pl < r->planes; pl++) {
+        const uint8_t *row = lut + b[pl];
+        for (int64_t i = 0; i < r->inner; i++) y[pl * r->inner + i] = row[(size_t)a[pl * r->inner + i] << 8];
+      }
+      return;
+    case QB_A_PLANE:
+      for (int64_t pl = 0; pl < r->planes; pl++) {
+        const uint8_t *row = lut + ((size_t)a[pl] << 8);
+        for (int64_t i = 0; i < r->inner; i++) y[pl * r->inner + i] = row[b[pl * r->inner + i]];
+      }
+      return;
+    }
+    return;
+  }
+  case CPU_Q_MAXPOOL: {
+    const CpuPool2d *g = &r->pool;
+    const uint8_t *x = in[0]->data;
+    uint8_t *colmax = ws;
+    for (int64_t pl = 0; pl < r->planes; pl++)
+      maxpool_plane(g, x + pl * g->H * g->W, y + pl * g->OH * g->OW, q->xdt == MSC_DTYPE_INT8, lut, colmax);
+    return;
+  }
+  case CPU_Q_CONCAT: {
+    for (int64_t o = 0; o < r->outer; o++)
+      for (uint32_t k = 0; k < q->n_x; k++) {
+        const uint8_t *x = (const uint8_t *)in[k]->data + o * r->cat_inner[k], *t = lut + 256 * k;
+        for (int64_t i = 0; i < r->cat_inner[k]; i++) y[i] = t[x[i]];
+        y += r->cat_inner[k];
+      }
+    return;
+  }
+  case CPU_Q_GAP: {
+    const uint8_t *x = in[0]->data;
+    int sgn = in[0]->dtype == MSC_DTYPE_INT8, osgn = q->ydt == MSC_DTYPE_INT8;
+    float lo = osgn ? -128.0f : 0.0f, hi = osgn ? 127.0f : 255.0f;
+    for (int64_t pl = 0; pl < r->planes; pl++) {
+      const uint8_t *row = x + pl * r->inner;
+      int64_t sum = 0;
+      if (sgn)
+        for (int64_t i = 0; i < r->inner; i++) sum += (int8_t)row[i];
+      else
+        for (int64_t i = 0; i < r->inner; i++) sum += row[i];
+      float mean = (float)((double)(sum - r->inner * (int64_t)q->zx) * q->sx / (double)r->inner);
+      float v = nearbyintf(mean / q->sy) + (float)q->zy;
+      v = v < lo ? lo : v > hi ? hi : v;
+      y[pl] = osgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+    }
+    return;
+  }
+  default: return;
+  }
+}

@@ -1,0 +1,622 @@
+/* qpass.c: the `cpu` runner's int8 pass: recognizes QDQ groups
+ * (DequantizeLinear -> op -> QuantizeLinear, as ONNX Runtime's
+ * quantize_static and our quantizer write them) and the QOperator nodes
+ * QLinearConv, ConvInteger, QLinearMatMul, MatMulInteger, and turns each
+ * into one int8 step (qstep.h). Runs after constant folding (weight and
+ * bias DequantizeLinear nodes are folded; their integer inputs are read
+ * here) and before the float conv fusion. DequantizeLinear nodes left
+ * without readers are removed. */
+#include <math.h>
+#include <string.h>
+
+#include "../cpu-internal.h"
+#include "graph.h"
+#include "tensor.h"
+
+typedef struct {
+  CpuModel *m;
+  const uint32_t *readers;
+  unsigned char *dead;
+  int32_t *owner;
+  gboolean *is_head;
+  CpuStep *groups;
+} QPass;
+
+static gboolean is_op(const MscNode *n, const char *type) {
+  return n && n->domain[0] == '\0' && !strcmp(n->op_type, type);
+}
+
+static const MscAttr *find_attr(const MscNode *n, const char *name) {
+  for (uint32_t i = 0; i < n->n_attrs; i++)
+    if (!strcmp(n->attrs[i].name, name)) return &n->attrs[i];
+  return NULL;
+}
+
+static int64_t attr_int(const MscNode *n, const char *name, int64_t dflt) {
+  const MscAttr *a = find_attr(n, name);
+  return a && a->type == MSC_ATTR_INT ? a->i : dflt;
+}
+
+static float attr_float(const MscNode *n, const char *name, float dflt) {
+  const MscAttr *a = find_attr(n, name);
+  return a && a->type == MSC_ATTR_FLOAT ? a->f : dflt;
+}
+
+static const MscTensor *kon(const QPass *q, const MscValue *v) {
+  return v ? q->m->konst[v->index] : NULL;
+}
+
+static gboolean is8(MscDType dt) {
+  return dt == MSC_DTYPE_UINT8 || dt == MSC_DTYPE_INT8;
+}
+
+static int32_t byte_val(const MscTensor *t, int64_t i) {
+  return t->dtype == MSC_DTYPE_INT8 ? ((const int8_t *)t->data)[i] : ((const uint8_t *)t->data)[i];
+}
+
+static gboolean free_node(const QPass *q, const MscNode *n) {
+  return n && !q->dead[n->index] && q->owner[n->index] < 0 && !q->is_head[n->index];
+}
+
+/* Per-tensor parameters of a QuantizeLinear / DequantizeLinear node. */
+static gboolean qparams(const QPass *q, const MscNode *n, float *scale, int32_t *zp, MscDType *dt) {
+  if (n->n_inputs < 2 || n->n_outputs != 1 || !n->outputs[0]) return FALSE;
+  const MscTensor *s = kon(q, n->inputs[1]);
+  if (!s || s->dtype != MSC_DTYPE_FLOAT32 || msc_tensor_numel(s) != 1) return FALSE;
+  *scale = *(const float *)s->data;
+  if (!(*scale > 0) || !isfinite(*scale)) return FALSE;
+  const MscTensor *z = n->n_inputs > 2 ? kon(q, n->inputs[2]) : NULL;
+  if (n->n_inputs > 2 && n->inputs[2] && !z) return FALSE;
+  if (z) {
+    if (!is8(z->dtype) || msc_tensor_numel(z) != 1) return FALSE;
+    *zp = byte_val(z, 0);
+    *dt = z->dtype;
+  } else {
+    *zp = 0;
+    *dt = is_op(n, "DequantizeLinear") ? n->inputs[0]->dtype : n->outputs[0]->dtype;
+    if (*dt == MSC_DTYPE_UNDEFINED) *dt = MSC_DTYPE_UINT8;
+  }
+  return is8(*dt);
+}
+
+/* The live DequantizeLinear producing @v from a non-constant 8-bit tensor. */
+static const MscNode *act_dq(const QPass *q, const MscValue *v, float *s, int32_t *z, MscDType *dt) {
+  const MscNode *d = v ? v->producer : NULL;
+  if (!is_op(d, "DequantizeLinear") || q->dead[d->index] || !d->inputs[0] || kon(q, d->inputs[0])) return NULL;
+  if (!qparams(q, d, s, z, dt) || d->inputs[0]->dtype != *dt) return NULL;
+  return d;
+}
+
+/* The only live reader of @v (no graph output). */
+static const MscNode *sole(const QPass *q, const MscValue *v) {
+  if (!v || (v->flags & MSC_VALUE_GRAPH_OUTPUT) || q->readers[v->index] != 1) return NULL;
+  const MscGraph *g = q->m->g;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *n = g->nodes[i];
+    if (q->dead[i]) continue;
+    uint32_t uses = 0;
+    for (uint32_t k = 0; k < n->n_inputs; k++) uses += n->inputs[k] == v;
+    if (uses) return uses == 1 && free_node(q, n) ? n : NULL;
+  }
+  return NULL;
+}
+
+/* The QuantizeLinear that solely reads @v, with per-tensor params. */
+static const MscNode *q_reader(const QPass *q, const MscValue *v, float *s, int32_t *z, MscDType *dt) {
+  const MscNode *r = sole(q, v);
+  if (!is_op(r, "QuantizeLinear") || r->inputs[0] != v || !qparams(q, r, s, z, dt)) return NULL;
+  if (r->outputs[0]->dtype != MSC_DTYPE_UNDEFINED && r->outputs[0]->dtype != *dt) return NULL;
+  return r;
+}
+
+static int32_t quantize1(float v, float s, int32_t z, MscDType dt) {
+  float r = nearbyintf(v / s) + (float)z;
+  float lo = dt == MSC_DTYPE_INT8 ? -128.0f : 0.0f, hi = dt == MSC_DTYPE_INT8 ? 127.0f : 255.0f;
+  return (int32_t)(r < lo ? lo : r > hi ? hi : r);
+}
+
+static void mark(QPass *q, const MscNode *head, const MscNode *n) {
+  if (n && n != head) q->owner[n->index] = (int32_t)head->index;
+}
+
+static CpuStep *new_step(QPass *q, const MscNode *head, const MscNode *last, CpuStepKind kind, CpuQStep *qs) {
+  CpuStep *s = &q->groups[head->index];
+  memset(s, 0, sizeof *s);
+  s->kind = kind;
+  s->node = head;
+  s->last = last;
+  s->res = -1;
+  s->q = qs;
+  s->x = qs->xs[0];
+  s->y = qs->y;
+  q->is_head[head->index] = TRUE;
+  return s;
+}
+
+/* ---------------------------------------------------------------------- */
+/* conv / gemm                                                              */
+
+/* Per-channel (n == M) or per-tensor float / 8-bit / int32 constants. */
+static gboolean chan_f(const MscTensor *t, int64_t M, float *out) {
+  int64_t ne = t ? msc_tensor_numel(t) : -1;
+  if (!t || t->dtype != MSC_DTYPE_FLOAT32 || (ne != 1 && ne != M)) return FALSE;
+  for (int64_t m = 0; m < M; m++) out[m] = ((const float *)t->data)[ne == 1 ? 0 : m];
+  return TRUE;
+}
+
+static gboolean chan_i(const MscTensor *t, int64_t M, int32_t *out) {
+  int64_t ne = t ? msc_tensor_numel(t) : -1;
+  if (!t || (ne != 1 && ne != M)) return FALSE;
+  for (int64_t m = 0; m < M; m++) {
+    int64_t i = ne == 1 ? 0 : m;
+    if (is8(t->dtype)) out[m] = byte_val(t, i);
+    else if (t->dtype == MSC_DTYPE_INT32) out[m] = ((const int32_t *)t->data)[i];
+    else return FALSE;
+  }
+  return TRUE;
+}
+
+typedef struct {
+  const MscTensor *wq; /* 8-bit weights */
+  float *ws;           /* [M] */
+  int32_t *wz;         /* [M] */
+  int transpose;       /* wq is [K, M] */
+} QW;
+
+/* Constant weights from a folded DequantizeLinear (per channel on @axis). */
+static gboolean weights_dq(const QPass *q, const MscValue *v, int64_t M, int axis, int transpose, QW *w) {
+  const MscNode *d = v ? v->producer : NULL;
+  if (!is_op(d, "DequantizeLinear") || d->n_inputs < 2) return FALSE;
+  const MscTensor *wq = kon(q, d->inputs[0]);
+  if (!wq || !is8(wq->dtype)) return FALSE;
+  const MscTensor *s = kon(q, d->inputs[1]), *z = d->n_inputs > 2 ? kon(q, d->inputs[2]) : NULL;
+  if (d->n_inputs > 2 && d->inputs[2] && !z) return FALSE;
+  if (!s || (msc_tensor_numel(s) > 1 && ((attr_int(d, "axis", 1) + wq->rank) % wq->rank) != axis)) return FALSE;
+  w->wq = wq;
+  w->transpose = transpose;
+  w->ws = g_new(float, M);
+  w->wz = g_new0(int32_t, M);
+  if (!chan_f(s, M, w->ws) || (z && (z->dtype != wq->dtype || !chan_i(z, M, w->wz)))) {
+    g_free(w->ws), g_free(w->wz);
+    return FALSE;
+  }
+  for (int64_t m = 0; m < M; m++)
+    if (!(w->ws[m] > 0) || !isfinite(w->ws[m])) {
+      g_free(w->ws), g_free(w->wz);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Bias: int32 through DequantizeLinear (integer when its scale is sx*sw),
+ * or a float constant. Fills the integer and float parts. */
+static gboolean bias_of(const QPass *q, const MscValue *v, int64_t M, float sx, const float *ws, float sy,
+                        int32_t *bi, float *bf) {
+  if (!v) return TRUE;
+  const MscTensor *c = kon(q, v);
+  const MscNode *d = v->producer;
+  if (is_op(d, "DequantizeLinear") && d->n_inputs >= 2) {
+    const MscTensor *b = kon(q, d->inputs[0]), *s = kon(q, d->inputs[1]);
+    const MscTensor *z = d->n_inputs > 2 ? kon(q, d->inputs[2]) : NULL;
+    if (d->n_inputs > 2 && d->inputs[2] && !z) return FALSE;
+    if (b && b->dtype == MSC_DTYPE_INT32 && msc_tensor_numel(b) == M && s) {
+      float *sb = g_new(float, M);
+      int32_t *zb = g_new0(int32_t, M);
+      gboolean ok = chan_f(s, M, sb) && (!z || chan_i(z, M, zb));
+      for (int64_t m = 0; ok && m < M; m++) {
+        int64_t iv = (int64_t)((const int32_t *)b->data)[m] - zb[m];
+        float prod = sx * ws[m];
+        if (fabsf(sb[m] - prod) <= 1e-6f * fabsf(prod) && iv >= INT32_MIN / 2 && iv <= INT32_MAX / 2)
+          bi[m] = (int32_t)iv;
+        else
+          bf[m] = (float)((double)iv * sb[m] / sy);
+      }
+      g_free(sb), g_free(zb);
+      return ok;
+    }
+  }
+  if (c && c->dtype == MSC_DTYPE_FLOAT32 && msc_tensor_numel(c) == M) {
+    for (int64_t m = 0; m < M; m++) bf[m] = ((const float *)c->data)[m] / sy;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* Builds the weights [M][K] (transposing [K][M] when asked). */
+static CpuQWeights *make_weights(const QW *w, int64_t M, int64_t Cg, int64_t kh, int64_t kw, const int32_t *bi,
+                                 const float *bf, const float *mult) {
+  int64_t K = Cg * kh * kw;
+  const void *src = w->wq->data;
+  uint8_t *tmp = NULL;
+  if (w->transpose) {
+    tmp = g_new(uint8_t, M * K);
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t m = 0; m < M; m++) tmp[m * K + k] = ((const uint8_t *)w->wq->data)[k * M + m];
+    src = tmp;
+  }
+  CpuQWeights *r = cpu_qweights_new(M, Cg, kh, kw, w->wq->dtype, src, w->wz, M, bi, bf, mult);
+  g_free(tmp);
+  return r;
+}
+
+/* Relu / Clip after the op: folded into the output clamp. */
+static const MscNode *clamp_act(const QPass *q, const MscNode *a, float *lo, float *hi) {
+  if (is_op(a, "Relu")) {
+    *lo = 0.0f, *hi = INFINITY;
+    return a;
+  }
+  if (!is_op(a, "Clip")) return NULL;
+  *lo = -INFINITY, *hi = INFINITY;
+  if (a->opset < 11) {
+    *lo = attr_float(a, "min", -INFINITY);
+    *hi = attr_float(a, "max", INFINITY);
+    return a;
+  }
+  for (uint32_t k = 1; k < a->n_inputs && k < 3; k++) {
+    if (!a->inputs[k]) continue;
+    const MscTensor *t = kon(q, a->inputs[k]);
+    if (!t || t->dtype != MSC_DTYPE_FLOAT32 || msc_tensor_numel(t) != 1) return NULL;
+    if (k == 1) *lo = *(const float *)t->data;
+    else *hi = *(const float *)t->data;
+  }
+  return isnan(*lo) || isnan(*hi) ? NULL : a;
+}
+
+static void set_range(CpuQStep *s, MscDType ydt, int32_t zy, float sy, float flo, float fhi) {
+  s->ydt = ydt;
+  s->zy = zy;
+  s->lo = ydt == MSC_DTYPE_INT8 ? -128 : 0;
+  s->hi = ydt == MSC_DTYPE_INT8 ? 127 : 255;
+  if (flo > -INFINITY) s->lo = MAX(s->lo, quantize1(flo, sy, zy, ydt));
+  if (fhi < INFINITY) s->hi = MIN(s->hi, quantize1(fhi, sy, zy, ydt));
+  if (s->hi < s->lo) s->hi = s->lo;
+}
+
+static gboolean try_conv_qdq(QPass *q, const MscNode *n) {
+  gboolean conv = is_op(n, "Conv"), mm = is_op(n, "MatMul"), gemm = is_op(n, "Gemm");
+  if ((!conv && !mm && !gemm) || n->n_inputs < 2 || n->n_outputs != 1 || !n->outputs[0]) return FALSE;
+  float sx, sy;
+  int32_t zx, zy;
+  MscDType xdt, ydt;
+  const MscNode *dqx = act_dq(q, n->inputs[0], &sx, &zx, &xdt);
+  if (!dqx) return FALSE;
+  const MscValue *wv = n->inputs[1];
+  const MscTensor *wf = kon(q, wv);
+  if (!wf || wf->dtype != MSC_DTYPE_FLOAT32) return FALSE;
+  int64_t M, Cg, kh = 1, kw = 1, group = 1;
+  int axis, transpose = 0;
+  if (conv) {
+    if (n->inputs[0]->rank != 4 || wf->rank != 4) return FALSE;
+    group = attr_int(n, "group", 1);
+    M = wf->dims[0], Cg = wf->dims[1], kh = wf->dims[2], kw = wf->dims[3];
+    axis = 0;
+  } else {
+    if (wf->rank != 2 || n->inputs[0]->rank < 1) return FALSE;
+    if (gemm && (attr_int(n, "transA", 0) || attr_float(n, "alpha", 1.0f) != 1.0f ||
+                 attr_float(n, "beta", 1.0f) != 1.0f || n->inputs[0]->rank != 2))
+      return FALSE;
+    int tb = gemm && attr_int(n, "transB", 0);
+    M = tb ? wf->dims[0] : wf->dims[1];
+    Cg = tb ? wf->dims[1] : wf->dims[0];
+    axis = tb ? 0 : 1;
+    transpose = !tb;
+  }
+  if (M < 1 || Cg < 1 || group < 1 || M % group) return FALSE;
+  /* output chain: [Relu|Clip] -> QuantizeLinear */
+  const MscValue *cur = n->outputs[0];
+  const MscNode *nx = sole(q, cur), *act = NULL, *qn;
+  float flo = -INFINITY, fhi = INFINITY;
+  if (nx && nx->inputs[0] == cur && (act = clamp_act(q, nx, &flo, &fhi))) cur = act->outputs[0];
+  if (!(qn = q_reader(q, cur, &sy, &zy, &ydt))) return FALSE;
+  QW w;
+  if (!weights_dq(q, wv, M, axis, transpose, &w)) return FALSE;
+  int32_t *bi = g_new0(int32_t, M);
+  float *bf = g_new0(float, M), *mult = g_new(float, M);
+  gboolean ok = bias_of(q, (conv || gemm) && n->n_inputs > 2 ? n->inputs[2] : NULL, M, sx, w.ws, sy, bi, bf);
+  if (ok && gemm && n->n_inputs > 2 && n->inputs[2] && kon(q, n->inputs[2]) &&
+      msc_tensor_numel(kon(q, n->inputs[2])) != M)
+    ok = FALSE;
+  for (int64_t m = 0; m < M; m++) mult[m] = (float)((double)sx * w.ws[m] / sy);
+  if (ok) {
+    CpuQStep *s = g_new0(CpuQStep, 1);
+    s->kind = CPU_Q_CONV;
+    s->op = n;
+    s->xs[0] = (int32_t)dqx->inputs[0]->index;
+    s->n_x = 1;
+    s->y = (int32_t)qn->outputs[0]->index;
+    s->xdt = xdt;
+    s->zx = zx;
+    s->gemm = !conv;
+    set_range(s, ydt, zy, sy, flo, fhi);
+    s->w = make_weights(&w, M, Cg, kh, kw, bi, bf, mult);
+    CpuStep *st = new_step(q, n, qn, CPU_STEP_QCONV, s);
+    st->M = M, st->C = Cg * group, st->kh = kh, st->kw = kw, st->group = group;
+    st->n_group = act ? 3 : 2;
+    mark(q, n, act);
+    mark(q, n, qn);
+    g_snprintf(st->desc, sizeof st->desc, "QDQ %s%s%s int8 (%s)", n->op_type, act ? "+" : "", act ? act->op_type : "",
+               cpu_qkernel_name(cpu_qkernel_pick(q->m->isa, s->w)));
+    q->m->stats.n_convs += conv;
+  }
+  g_free(w.ws), g_free(w.wz), g_free(bi), g_free(bf), g_free(mult);
+  return ok;
+}
+
+/* QLinearConv, ConvInteger, QLinearMatMul, MatMulInteger with constant weights. */
+static gboolean try_qlinear(QPass *q, const MscNode *n) {
+  gboolean qconv = is_op(n, "QLinearConv"), cint = is_op(n, "ConvInteger");
+  gboolean qmm = is_op(n, "QLinearMatMul"), mint = is_op(n, "MatMulInteger");
+  if (!qconv && !cint && !qmm && !mint) return FALSE;
+  if (n->n_outputs != 1 || !n->outputs[0] || !n->inputs[0] || kon(q, n->inputs[0])) return FALSE;
+  const MscValue *x = n->inputs[0];
+  gboolean lin = qconv || qmm;
+  const MscValue *wv = lin ? (n->n_inputs > 3 ? n->inputs[3] : NULL) : (n->n_inputs > 1 ? n->inputs[1] : NULL);
+  const MscTensor *wq = kon(q, wv);
+  if (!wq || !is8(wq->dtype) || !is8(x->dtype)) return FALSE;
+  gboolean conv = qconv || cint;
+  if (conv && (wq->rank != 4 || x->rank != 4)) return FALSE;
+  if (!conv && (wq->rank != 2 || x->rank < 1)) return FALSE;
+  int64_t M = conv ? wq->dims[0] : wq->dims[1], Cg = conv ? wq->dims[1] : wq->dims[0];
+  int64_t kh = conv ? wq->dims[2] : 1, kw = conv ? wq->dims[3] : 1, group = conv ? attr_int(n, "group", 1) : 1;
+  if (M < 1 || group < 1 || M % group) return FALSE;
+  /* zero points / scales */
+  const MscTensor *xs = NULL, *xz, *ws = NULL, *wz, *ys = NULL, *yz = NULL, *b = NULL;
+  if (lin) {
+    if (n->n_inputs < 8) return FALSE;
+    xs = kon(q, n->inputs[1]), xz = kon(q, n->inputs[2]), ws = kon(q, n->inputs[4]), wz = kon(q, n->inputs[5]);
+    ys = kon(q, n->inputs[6]), yz = kon(q, n->inputs[7]);
+    if (qconv && n->n_inputs > 8 && n->inputs[8] && !(b = kon(q, n->inputs[8]))) return FALSE;
+    if (!xs || !xz || !ws || !wz || !ys || !yz || msc_tensor_numel(xs) != 1 || msc_tensor_numel(ys) != 1 ||
+        msc_tensor_numel(yz) != 1 || !is8(yz->dtype))
+      return FALSE;
+  } else {
+    xz = n->n_inputs > 2 && n->inputs[2] ? kon(q, n->inputs[2]) : NULL;
+    wz = n->n_inputs > 3 && n->inputs[3] ? kon(q, n->inputs[3]) : NULL;
+    if ((n->n_inputs > 2 && n->inputs[2] && !xz) || (n->n_inputs > 3 && n->inputs[3] && !wz)) return FALSE;
+  }
+  if (xz && (msc_tensor_numel(xz) != 1 || !is8(xz->dtype))) return FALSE;
+  QW w = {wq, g_new(float, M), g_new0(int32_t, M), !conv};
+  int32_t *bi = g_new0(int32_t, M);
+  float *mult = g_new(float, M);
+  gboolean ok = (!wz || (wz->dtype == wq->dtype && chan_i(wz, M, w.wz))) && (!ws || chan_f(ws, M, w.ws));
+  ok = ok && (!b || (b->dtype == MSC_DTYPE_INT32 && msc_tensor_numel(b) == M && chan_i(b, M, bi)));
+  float sx = xs ? *(const float *)xs->data : 1.0f, sy = ys ? *(const float *)ys->data : 1.0f;
+  for (int64_t m = 0; ok && m < M; m++) mult[m] = lin ? (float)((double)sx * w.ws[m] / sy) : 1.0f;
+  if (ok) {
+    CpuQStep *s = g_new0(CpuQStep, 1);
+    s->kind = CPU_Q_CONV;
+    s->op = n;
+    s->xs[0] = (int32_t)x->index;
+    s->n_x = 1;
+    s->y = (int32_t)n->outputs[0]->index;
+    s->xdt = x->dtype;
+    s->zx = xz ? byte_val(xz, 0) : 0;
+    s->gemm = !conv;
+    if (lin) {
+      set_range(s, yz->dtype, byte_val(yz, 0), sy, -INFINITY, INFINITY);
+    } else {
+      s->ydt = MSC_DTYPE_INT32;
+    }
+    s->w = make_weights(&w, M, Cg, kh, kw, bi, NULL, mult);
+    CpuStep *st = new_step(q, n, n, CPU_STEP_QCONV, s);
+    st->M = M, st->C = Cg * group, st->kh = kh, st->kw = kw, st->group = group;
+    st->n_group = 1;
+    g_snprintf(st->desc, sizeof st->desc, "%s int8 (%s)", n->op_type,
+               cpu_qkernel_name(cpu_qkernel_pick(q->m->isa, s->w)));
+    q->m->stats.n_convs += conv;
+  }
+  g_free(w.ws), g_free(w.wz), g_free(bi), g_free(mult);
+  return ok;
+}
+
+/* ---------------------------------------------------------------------- */
+/* table-driven ops                                                         */
+
+static gboolean elementwise1(const MscNode *n) {
+  static const char *ops[] = {"Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "Sigmoid", "Tanh", "Add",
+                              "Sub", "Mul", "Div", "Abs", "Neg", "Elu", "Selu", "Softplus", "Softsign", "Exp",
+                              "Erf", "Sqrt", "Pow", "Max", "Min", "PRelu"};
+  for (unsigned i = 0; i < G_N_ELEMENTS(ops); i++)
+    if (is_op(n, ops[i])) return TRUE;
+  return FALSE;
+}
+
+static gboolean view_op(const MscNode *n) {
+  return is_op(n, "Reshape") || is_op(n, "Flatten") || is_op(n, "Squeeze") || is_op(n, "Unsqueeze") ||
+         is_op(n, "Identity");
+}
+
+/* Runs @n on @in (inputs it does not list come from constants). */
+static MscTensor *exec1(const QPass *q, const MscNode *n, const MscValue *v, MscTensor *t, const MscValue *v2,
+                        MscTensor *t2) {
+  const MscTensor *in[16];
+  MscTensor *out[4] = {0};
+  if (n->n_inputs > 16 || n->n_outputs > 4) return NULL;
+  for (uint32_t k = 0; k < n->n_inputs; k++) {
+    const MscValue *iv = n->inputs[k];
+    in[k] = !iv ? NULL : iv == v ? t : (v2 && iv == v2) ? t2 : kon(q, iv);
+    if (iv && !in[k]) return NULL;
+  }
+  if (!msc_node_execute(n, in, out, NULL)) return NULL;
+  for (uint32_t j = 1; j < n->n_outputs; j++) msc_tensor_free(out[j]);
+  return out[0];
+}
+
+/* All 8-bit values as a [dims] tensor: along axis @ax of a rank-2 [256,1]/[1,256] or [256]. */
+static MscTensor *all_values(MscDType dt, int rank, int ax) {
+  int64_t d[2] = {1, 1};
+  d[ax] = 256;
+  MscTensor *t = msc_tensor_new(dt, rank, rank == 1 ? (int64_t[]){256} : d, NULL);
+  for (int i = 0; i < 256; i++) ((uint8_t *)t->data)[i] = (uint8_t)i;
+  return t;
+}
+
+/* lut[v] = Q(op(DQ(v))) (op NULL: identity) through the graph's kernels. */
+static uint8_t *table1(const QPass *q, const MscNode *dq, const MscNode *op, const MscNode *qn, MscDType xdt) {
+  MscTensor *t = all_values(xdt, 1, 0), *f = exec1(q, dq, dq->inputs[0], t, NULL, NULL), *g = NULL, *r = NULL;
+  uint8_t *lut = NULL;
+  if (f) g = op ? exec1(q, op, dq->outputs[0], f, NULL, NULL) : f;
+  if (g && g->dtype == MSC_DTYPE_FLOAT32 && msc_tensor_numel(g) == 256) r = exec1(q, qn, qn->inputs[0], g, NULL, NULL);
+  if (r && msc_tensor_numel(r) == 256 && r->nbytes == 256) lut = g_memdup2(r->data, 256);
+  msc_tensor_free(t);
+  if (g != f) msc_tensor_free(g);
+  msc_tensor_free(f);
+  msc_tensor_free(r);
+  return lut;
+}
+
+static uint8_t *table2(const QPass *q, const MscNode *da, const MscNode *db, const MscNode *op, const MscNode *qn,
+                       MscDType adt, MscDType bdt) {
+  MscTensor *ta = all_values(adt, 2, 0), *tb = all_values(bdt, 2, 1);
+  MscTensor *fa = exec1(q, da, da->inputs[0], ta, NULL, NULL), *fb = exec1(q, db, db->inputs[0], tb, NULL, NULL);
+  MscTensor *g = NULL, *r = NULL;
+  uint8_t *lut = NULL;
+  if (fa && fb) g = exec1(q, op, da->outputs[0], fa, db->outputs[0], fb);
+  if (g && g->dtype == MSC_DTYPE_FLOAT32 && msc_tensor_numel(g) == 65536)
+    r = exec1(q, qn, qn->inputs[0], g, NULL, NULL);
+  if (r && r->nbytes == 65536) lut = g_memdup2(r->data, 65536);
+  msc_tensor_free(ta), msc_tensor_free(tb), msc_tensor_free(fa), msc_tensor_free(fb), msc_tensor_free(g),
+      msc_tensor_free(r);
+  return lut;
+}
+
+static CpuQStep *qop_new(CpuQKind kind, const MscNode *op, const MscNode *qn, MscDType ydt) {
+  CpuQStep *s = g_new0(CpuQStep, 1);
+  s->kind = kind;
+  s->op = op;
+  s->y = (int32_t)qn->outputs[0]->index;
+  s->ydt = ydt;
+  return s;
+}
+
+static void add_node(CpuQStep *s, const MscNode *n) {
+  for (uint32_t i = 0; i < s->n_nodes; i++)
+    if (s->nodes[i] == n) return;
+  if (s->n_nodes < CPU_Q_MAX_NODES) s->nodes[s->n_nodes++] = n;
+}
+
+static gboolean try_table_op(QPass *q, const MscNode *n) {
+  if (n->n_outputs < 1 || !n->outputs[0] || n->n_inputs < 1 || !n->inputs[0]) return FALSE;
+  for (uint32_t j = 1; j < n->n_outputs; j++)
+    if (n->outputs[j] && (q->readers[n->outputs[j]->index] || (n->outputs[j]->flags & MSC_VALUE_GRAPH_OUTPUT)))
+      return FALSE;
+  gboolean concat = is_op(n, "Concat"), maxpool = is_op(n, "MaxPool"), gap = is_op(n, "GlobalAveragePool");
+  gboolean elem = elementwise1(n), view = view_op(n);
+  if (!concat && !maxpool && !gap && !elem && !view) return FALSE;
+  float sy;
+  int32_t zy;
+  MscDType ydt;
+  const MscNode *qn = q_reader(q, n->outputs[0], &sy, &zy, &ydt);
+  if (!qn) return FALSE;
+  /* the quantized inputs */
+  const MscNode *dq[CPU_Q_MAX_IN];
+  float sx[CPU_Q_MAX_IN];
+  int32_t zx[CPU_Q_MAX_IN];
+  MscDType xdt[CPU_Q_MAX_IN];
+  uint32_t nq = 0;
+  for (uint32_t k = 0; k < n->n_inputs; k++) {
+    const MscValue *v = n->inputs[k];
+    if (!v || kon(q, v)) continue;
+    if (nq >= CPU_Q_MAX_IN || !(dq[nq] = act_dq(q, v, &sx[nq], &zx[nq], &xdt[nq]))) return FALSE;
+    nq++;
+  }
+  if (!nq) return FALSE;
+  CpuQStep *s = NULL;
+  if (concat) {
+    if (nq != n->n_inputs) return FALSE;
+    s = qop_new(CPU_Q_CONCAT, n, qn, ydt);
+    s->lut = g_malloc(256 * (size_t)nq);
+    for (uint32_t k = 0; k < nq && s; k++) {
+      uint8_t *t = table1(q, dq[k], NULL, qn, xdt[k]);
+      if (!t) {
+        cpu_qstep_free(s);
+        return FALSE;
+      }
+      memcpy(s->lut + 256 * k, t, 256);
+      g_free(t);
+    }
+  } else if (maxpool || view || (elem && nq == 1)) {
+    if (nq != 1 || n->inputs[0] != dq[0]->outputs[0]) {
+      if (!(elem && nq == 1)) return FALSE;
+    }
+    if (maxpool && (n->inputs[0]->rank != 4 || attr_int(n, "storage_order", 0))) return FALSE;
+    if (elem) /* scalar constants only: the output has the input's shape */
+      for (uint32_t k = 0; k < n->n_inputs; k++) {
+        const MscTensor *c = kon(q, n->inputs[k]);
+        if (n->inputs[k] && c && (msc_tensor_numel(c) != 1 || c->rank > n->inputs[0]->rank)) return FALSE;
+      }
+    uint8_t *t = table1(q, dq[0], (maxpool || view) ? NULL : n, qn, xdt[0]);
+    if (!t) return FALSE;
+    s = qop_new(maxpool ? CPU_Q_MAXPOOL : CPU_Q_LUT1, n, qn, ydt);
+    s->lut = t;
+  } else if (elem && nq == 2 && n->n_inputs == 2) {
+    uint8_t *t = table2(q, dq[0], dq[1], n, qn, xdt[0], xdt[1]);
+    if (!t) return FALSE;
+    s = qop_new(CPU_Q_LUT2, n, qn, ydt);
+    s->lut = t;
+  } else if (gap && nq == 1) {
+    if (n->inputs[0]->rank < 3) return FALSE;
+    s = qop_new(CPU_Q_GAP, n, qn, ydt);
+    s->sx = sx[0], s->zx = zx[0], s->sy = sy, s->zy = zy;
+  } else {
+    return FALSE;
+  }
+  for (uint32_t k = 0; k < nq; k++) {
+    s->xs[k] = (int32_t)dq[k]->inputs[0]->index;
+    add_node(s, dq[k]);
+  }
+  s->n_x = nq;
+  s->xdt = xdt[0];
+  add_node(s, n);
+  add_node(s, qn);
+  CpuStep *st = new_step(q, n, qn, CPU_STEP_QOP, s);
+  st->n_group = 2;
+  mark(q, n, qn);
+  g_snprintf(st->desc, sizeof st->desc, "QDQ %s int8", n->op_type);
+  return TRUE;
+}
+
+void cpu_qstep_free(CpuQStep *q) {
+  if (!q) return;
+  cpu_qweights_free(q->w);
+  g_free(q->lut);
+  g_free(q);
+}
+
+void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, int32_t *owner, gboolean *is_head,
+                   CpuStep *groups) {
+  QPass q = {m, readers, dead, owner, is_head, groups};
+  const MscGraph *g = m->g;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *n = g->nodes[i];
+    if (!free_node(&q, n)) continue;
+    if (try_conv_qdq(&q, n) || try_qlinear(&q, n)) continue;
+    try_table_op(&q, n);
+  }
+  /* DequantizeLinear nodes whose every reader went into an int8 step */
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *n = g->nodes[i];
+    if (!is_op(n, "DequantizeLinear") || dead[i] || owner[i] >= 0 || is_head[i] || !n->outputs[0] ||
+        (n->outputs[0]->flags & MSC_VALUE_GRAPH_OUTPUT))
+      continue;
+    gboolean used = FALSE;
+    for (uint32_t j = 0; j < g->n_nodes && !used; j++) {
+      const MscNode *r = g->nodes[j];
+      if (dead[j]) continue;
+      for (uint32_t k = 0; k < r->n_inputs; k++)
+        if (r->inputs[k] == n->outputs[0]) {
+          /* a reader inside an int8 step reads the 8-bit tensor instead */
+          gboolean absorbed = (is_head[j] && groups[j].q) ||
+                              (owner[j] >= 0 && groups[owner[j]].q && r != groups[owner[j]].last);
+          if (!absorbed) used = TRUE;
+        }
+    }
+    if (!used) {
+      dead[i] = 1;
+      m->stats.n_dead++;
+      m->stats.n_int8_dq_removed++;
+    }
+  }
+  for (uint32_t i = 0; i < g->n_nodes; i++)
+    if (is_head[i] && groups[i].q) m->stats.n_int8_steps++;
+}

@@ -1,0 +1,355 @@
+/* test-int8.c: int8 execution in the `cpu` runner.
+ * - kernels: every int8 conv kernel this CPU runs (scalar, the VNNI layout
+ *   emulated in C, AVX2, AVX2 7-bit, and AVX-VNNI / AVX-512 where present)
+ *   equals a naive integer reference bit for bit: 3x3, 1x1, strided,
+ *   padded, dilated, grouped, depthwise, per-channel scales and weight zero
+ *   points, uint8 and int8 inputs, requantized and raw int32 outputs;
+ * - models: the QDQ conformance models (../shared/conformance/quantized,
+ *   skipped when absent) on `cpu` (int8 steps) against `ref` (the float
+ *   simulation), every 8-bit tensor the int8 steps make compared with the
+ *   float simulation's (fraction within one step printed; >= 0.90 asserted:
+ *   the first layers agree 100%, deeper layers of these nets amplify
+ *   one-step rounding differences), outputs against ref and ORT reported. */
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+
+/* the kernels are compiled into this test directly (the plugin exports
+ * only its descriptor); every ISA file scopes its own target */
+#include "../plugins/runners/cpu/int8/qconv.c"
+#include "../plugins/runners/cpu/int8/qkern-scalar.c"
+#include "../plugins/runners/cpu/int8/qkern-avx2.c"
+#include "../plugins/runners/cpu/int8/qkern-vnni.c"
+
+#include "../plugins/runners/cpu/cpu-stats.h"
+#include "graph.h"
+#include "onnx.h"
+#include "ops.h"
+#include "plugin.h"
+#include "registry.h"
+#include "session.h"
+#include "tensor-io.h"
+
+static uint32_t rng_state = 12345;
+static uint32_t rnd(void) {
+  rng_state = rng_state * 1664525u + 1013904223u;
+  return rng_state >> 8;
+}
+static int32_t rnd_in(int32_t lo, int32_t hi) {
+  return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+typedef struct {
+  const char *name;
+  int64_t N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+  MscDType xdt, ydt;
+  int wzp;  /* nonzero weight zero points */
+  int w7;   /* 7-bit weights */
+  int relu; /* clamp at zy */
+} ConvCase;
+
+static const ConvCase cases[] = {
+    {"3x3-pad1-u8", 1, 16, 9, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    {"1x1-u8-relu", 2, 32, 7, 5, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"3x3-s2-pad-asym-s8", 1, 8, 13, 10, 9, 3, 3, 2, 2, 1, 1, 0, 1, 2, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 0, 0, 0},
+    {"5x5-dil2-s8-wzp", 1, 5, 12, 12, 7, 5, 5, 1, 1, 2, 2, 2, 2, 2, 2, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
+    {"grouped-3x3", 1, 12, 8, 8, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    {"depthwise-3x3", 2, 16, 10, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"depthwise-5x5-s2-x2", 1, 6, 11, 11, 12, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 6, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
+    {"1x1-int32-out", 1, 9, 4, 6, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT32, 1, 0, 0},
+    {"3x3-int32-s8", 1, 7, 6, 6, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT32, 0, 0, 0},
+    {"3x3-w7", 1, 24, 9, 9, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 1, 0},
+    {"1x1-w7-s8", 1, 64, 6, 6, 17, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 1, 1},
+    {"7x7-s2-rgb", 1, 3, 23, 21, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
+};
+
+static int32_t xval(const uint8_t *x, int64_t i, MscDType dt) {
+  return dt == MSC_DTYPE_INT8 ? (int32_t)(int8_t)x[i] : (int32_t)x[i];
+}
+
+static void check_case(gconstpointer data) {
+  const ConvCase *c = data;
+  g_test_summary("int8 conv kernels equal the naive integer reference bit for bit");
+  rng_state = 777u + (uint32_t)c->C * 31u + (uint32_t)c->M;
+  int64_t Cg = c->C / c->group, Mg = c->M / c->group, K = Cg * c->kh * c->kw;
+  int64_t OH = (c->H + c->pt + c->pb - ((c->kh - 1) * c->dh + 1)) / c->sh + 1;
+  int64_t OW = (c->W + c->pl + c->pr - ((c->kw - 1) * c->dw + 1)) / c->sw + 1;
+  int64_t nx = c->N * c->C * c->H * c->W, ny = c->N * c->M * OH * OW;
+  uint8_t *x = g_new(uint8_t, nx);
+  int8_t *w = g_new(int8_t, c->M * K);
+  int32_t *wzp = g_new0(int32_t, c->M), *bias = g_new(int32_t, c->M);
+  float *mult = g_new(float, c->M);
+  for (int64_t i = 0; i < nx; i++) x[i] = (uint8_t)rnd();
+  for (int64_t i = 0; i < c->M * K; i++) w[i] = (int8_t)(c->w7 ? rnd_in(-64, 63) : rnd_in(-128, 127));
+  for (int64_t m = 0; m < c->M; m++) {
+    if (c->wzp) wzp[m] = rnd_in(-20, 20);
+    if (c->w7) wzp[m] = 0;
+    bias[m] = rnd_in(-5000, 5000);
+    mult[m] = c->ydt == MSC_DTYPE_INT32 ? 1.0f : (float)(0.5 + (rnd() % 1000) / 1000.0) / (float)(K * 64);
+  }
+  int32_t zx = c->xdt == MSC_DTYPE_INT8 ? rnd_in(-20, 20) : rnd_in(100, 140);
+  int32_t lo = c->ydt == MSC_DTYPE_INT8 ? -128 : 0, hi = c->ydt == MSC_DTYPE_INT8 ? 127 : 255;
+  int32_t zy = c->ydt == MSC_DTYPE_INT8 ? rnd_in(-10, 10) : rnd_in(110, 130);
+  if (c->relu) lo = zy;
+  /* the reference: integers straight from the definition */
+  int64_t *ref = g_new(int64_t, ny);
+  for (int64_t n = 0; n < c->N; n++)
+    for (int64_t m = 0; m < c->M; m++) {
+      int64_t g = m / Mg;
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+          int64_t acc = bias[m];
+          for (int64_t ci = 0; ci < Cg; ci++)
+            for (int64_t i = 0; i < c->kh; i++)
+              for (int64_t j = 0; j < c->kw; j++) {
+                int64_t ih = oh * c->sh - c->pt + i * c->dh, iw = ow * c->sw - c->pl + j * c->dw;
+                if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W) continue;
+                int32_t xv = xval(x, ((n * c->C + g * Cg + ci) * c->H + ih) * c->W + iw, c->xdt);
+                int32_t wv = w[(m * Cg + ci) * c->kh * c->kw + i * c->kw + j];
+                acc += (int64_t)(xv - zx) * (wv - wzp[m]);
+              }
+          int64_t at = ((n * c->M + m) * OH + oh) * OW + ow;
+          ref[at] = c->ydt == MSC_DTYPE_INT32 ? acc : cpu_qrequant((int32_t)acc, mult[m], 0.0f, (float)(lo - zy), (float)(hi - zy), zy);
+        }
+    }
+  CpuQWeights *qw = cpu_qweights_new(c->M, Cg, c->kh, c->kw, MSC_DTYPE_INT8, w, wzp, c->M, bias, NULL, mult);
+  CpuQConvDesc d = {c->N, c->C, c->H, c->W, c->M, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl, c->pb,
+                    c->pr, c->group, c->xdt, zx, c->ydt, zy, lo, hi};
+  size_t es = c->ydt == MSC_DTYPE_INT32 ? 4 : 1;
+  int ran = 0;
+  MscThreadPool *pool = msc_threadpool_new(2);
+  for (int kid = 0; kid < CPU_QK_N; kid++) {
+    if (!cpu_qkernel_usable(kid, qw)) {
+      if (g_test_verbose()) g_test_message("%s: kernel %s not usable here", c->name, cpu_qkernel_name(kid));
+      continue;
+    }
+    GError *e = NULL;
+    CpuQConv *q = cpu_qconv_new(&d, qw, kid, &e);
+    g_assert_no_error(e);
+    g_assert_nonnull(q);
+    for (int threaded = 0; threaded < 2; threaded++) {
+      void *ws = msc_aligned_alloc0(cpu_qconv_workspace(q, 2) + 64);
+      uint8_t *y = g_malloc0((size_t)ny * es + 1);
+      cpu_qconv_run(q, x, y, ws, threaded ? pool : NULL);
+      int64_t bad = 0, first = -1;
+      for (int64_t i = 0; i < ny; i++) {
+        int64_t got = c->ydt == MSC_DTYPE_INT32 ? ((int32_t *)(void *)y)[i]
+                      : c->ydt == MSC_DTYPE_INT8 ? (int8_t)y[i] : y[i];
+        if (got != ref[i] && bad++ == 0) first = i;
+      }
+      if (bad)
+        g_test_message("%s kernel %s: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " differ, first at %" G_GINT64_FORMAT,
+                       c->name, cpu_qkernel_name(kid), bad, ny, first);
+      g_assert_cmpint(bad, ==, 0);
+      g_free(y);
+      msc_aligned_free(ws);
+    }
+    cpu_qconv_free(q);
+    ran++;
+  }
+  g_assert_cmpint(ran, >=, 1);
+  msc_threadpool_free(pool);
+  cpu_qweights_free(qw);
+  g_free(x), g_free(w), g_free(wzp), g_free(bias), g_free(mult), g_free(ref);
+}
+
+/* The kernel choice never takes a saturating path. */
+static void test_pick(void) {
+  g_test_summary("vpmaddubsw only for 7-bit weights; VNNI only for int8-range weights");
+  int8_t w[8] = {-128, 127, 5, -3, 0, 1, 2, 3};
+  int32_t zp = 0;
+  CpuQWeights *full = cpu_qweights_new(1, 8, 1, 1, MSC_DTYPE_INT8, w, &zp, 1, NULL, NULL, NULL);
+  g_assert_false(cpu_qkernel_usable(CPU_QK_AVX2_U7, full));
+  g_assert_true(cpu_qkernel_usable(CPU_QK_SCALAR, full));
+  g_assert_true(cpu_qkernel_usable(CPU_QK_EMU4, full));
+  w[0] = -64, w[1] = 63;
+  CpuQWeights *w7 = cpu_qweights_new(1, 8, 1, 1, MSC_DTYPE_INT8, w, &zp, 1, NULL, NULL, NULL);
+  g_assert_cmpint(w7->wmin, ==, -64);
+  g_assert_cmpint(w7->wmax, ==, 63);
+  zp = -100; /* w - zw reaches 163: no 8-bit layout */
+  CpuQWeights *wide = cpu_qweights_new(1, 8, 1, 1, MSC_DTYPE_INT8, w, &zp, 1, NULL, NULL, NULL);
+  g_assert_false(cpu_qkernel_usable(CPU_QK_EMU4, wide));
+  g_assert_false(cpu_qkernel_usable(CPU_QK_AVXVNNI, wide));
+  g_assert_false(cpu_qkernel_usable(CPU_QK_AVX512VNNI, wide));
+  CpuQKernelId k = cpu_qkernel_pick(2, wide);
+  g_assert_true(k == CPU_QK_SCALAR || k == CPU_QK_AVX2 || k == CPU_QK_AVX512);
+  g_assert_cmpint(cpu_qkernel_pick(0, full), ==, CPU_QK_SCALAR);
+  cpu_qweights_free(full), cpu_qweights_free(w7), cpu_qweights_free(wide);
+}
+
+/* ---------------------------------------------------------------------- */
+/* models: cpu (int8) against ref (float simulation) and ONNX Runtime      */
+
+static gboolean have_runners;
+
+/* The key of an 8-bit tensor: the op node whose output a QuantizeLinear reads. */
+static const char *q_key(const MscNode *qn) {
+  const MscNode *p = qn->inputs[0] ? qn->inputs[0]->producer : NULL;
+  if (p && (!strcmp(p->op_type, "Relu") || !strcmp(p->op_type, "Clip")) && p->inputs[0] && p->inputs[0]->producer)
+    p = p->inputs[0]->producer;
+  return p ? p->name : qn->name;
+}
+
+typedef struct {
+  GHashTable *t; /* key -> MscTensor copy */
+  int is_ref;
+} Trace;
+
+static int trace_hook(void *user, MscHookPhase ph, const MscNode *n, const MscTensor *const *in, uint32_t ni,
+                      const MscTensor *const *out, uint32_t no, double ms) {
+  Trace *tr = user;
+  if (ph != MSC_HOOK_AFTER || no < 1 || !out[0]) return 0;
+  const char *key = NULL;
+  if (tr->is_ref && !strcmp(n->op_type, "QuantizeLinear")) key = q_key(n);
+  else if (!tr->is_ref && (out[0]->dtype == MSC_DTYPE_UINT8 || out[0]->dtype == MSC_DTYPE_INT8) &&
+           strcmp(n->op_type, "QuantizeLinear"))
+    key = n->name;
+  if (!key || (out[0]->dtype != MSC_DTYPE_UINT8 && out[0]->dtype != MSC_DTYPE_INT8)) return 0;
+  MscTensor *c = msc_tensor_new(out[0]->dtype, out[0]->rank, out[0]->dims, NULL);
+  memcpy(c->data, out[0]->data, out[0]->nbytes);
+  g_hash_table_replace(tr->t, g_strdup(key), c);
+  return 0;
+}
+
+static MscTensor **run_model(MscGraph *g, const char *runner, const char *int8, MscTensor *in, Trace *tr) {
+  const char *keys[1] = {"int8"}, *vals[1] = {int8};
+  MscOptions o = {keys, vals, int8 ? 1 : 0};
+  GError *e = NULL;
+  MscSession *s = msc_session_new(g, runner, &o, &e);
+  g_assert_no_error(e);
+  MscTensor **out = NULL;
+  MscRunHooks h = {trace_hook, tr};
+  gboolean ok = msc_session_run(s, (const MscTensor *const *)&in, 1, &out, tr ? &h : NULL, &e);
+  g_assert_no_error(e);
+  g_assert_true(ok);
+  msc_session_free(s);
+  return out;
+}
+
+/* Fraction of elements within @tol and cosine similarity. */
+static void compare(const MscTensor *a, const MscTensor *b, double tol, double *frac, double *cosine) {
+  int64_t n = msc_tensor_numel(a), ok = 0;
+  g_assert_cmpint(n, ==, msc_tensor_numel(b));
+  double ab = 0, aa = 0, bb = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double x, y;
+    if (a->dtype == MSC_DTYPE_FLOAT32) x = ((const float *)a->data)[i], y = ((const float *)b->data)[i];
+    else if (a->dtype == MSC_DTYPE_INT8) x = ((const int8_t *)a->data)[i], y = ((const int8_t *)b->data)[i];
+    else x = ((const uint8_t *)a->data)[i], y = ((const uint8_t *)b->data)[i];
+    ok += fabs(x - y) <= tol * (1 + 1e-6);
+    ab += x * y, aa += x * x, bb += y * y;
+  }
+  *frac = n ? (double)ok / (double)n : 1.0;
+  *cosine = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0);
+}
+
+static double out_step(const MscGraph *g) {
+  const MscNode *d = g->outputs[0]->producer;
+  if (d && !strcmp(d->op_type, "DequantizeLinear") && d->inputs[1] && d->inputs[1]->value)
+    return *(const float *)d->inputs[1]->value->data;
+  return 1.0 / 255.0;
+}
+
+static void test_corpus_model(gconstpointer data) {
+  const char *name = data;
+  g_test_summary("a QDQ model from ../shared/conformance/quantized on cpu (int8) vs ref (float simulation) and "
+                 "ONNX Runtime's stored outputs: intermediate 8-bit tensors within one step, outputs close");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  const char *shared = g_getenv("MSC_SHARED_DIR");
+  g_autofree char *dir = g_build_filename(shared ? shared : "../shared", "conformance", "quantized", name, NULL);
+  g_autofree char *model = g_build_filename(dir, "model.onnx", NULL);
+  if (!g_file_test(model, G_FILE_TEST_EXISTS)) {
+    g_test_skip("../shared/conformance/quantized is absent");
+    return;
+  }
+  GError *e = NULL;
+  MscGraph *g = msc_onnx_load_file(model, &e);
+  g_assert_no_error(e);
+  g_assert_true(msc_graph_verify(g, &e));
+  double step = out_step(g);
+  int64_t inter_n = 0, inter_ok = 0, inter_exact = 0;
+  for (int set = 0; set < 8; set++) {
+    g_autofree char *ip = g_strdup_printf("%s/test_data_set_%d/input_0.pb", dir, set);
+    g_autofree char *op = g_strdup_printf("%s/test_data_set_%d/output_0.pb", dir, set);
+    if (!g_file_test(ip, G_FILE_TEST_EXISTS)) break;
+    MscTensor *in = msc_tensor_load_pb(ip, &e);
+    g_assert_no_error(e);
+    MscTensor *ort = msc_tensor_load_pb(op, &e);
+    g_assert_no_error(e);
+    Trace tref = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)msc_tensor_free), 1};
+    Trace tcpu = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)msc_tensor_free), 0};
+    MscTensor **r = run_model(g, "ref", NULL, in, &tref);
+    MscTensor **c = run_model(g, "cpu", NULL, in, &tcpu);
+    MscTensor **f = run_model(g, "cpu", "false", in, NULL);
+    /* every 8-bit tensor the int8 steps made, against the float simulation's */
+    GHashTableIter it;
+    gpointer k, v;
+    int64_t tensors = 0;
+    g_hash_table_iter_init(&it, tcpu.t);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+      const MscTensor *rt = g_hash_table_lookup(tref.t, k), *ct = v;
+      if (!rt || rt->nbytes != ct->nbytes) continue;
+      tensors++;
+      int64_t t_ok = 0;
+      for (int64_t i = 0; i < msc_tensor_numel(ct); i++) {
+        int32_t a0 = ct->dtype == MSC_DTYPE_INT8 ? ((int8_t *)ct->data)[i] : ((uint8_t *)ct->data)[i];
+        int32_t b0 = rt->dtype == MSC_DTYPE_INT8 ? ((int8_t *)rt->data)[i] : ((uint8_t *)rt->data)[i];
+        t_ok += abs(a0 - b0) <= 1;
+      }
+      if (g_getenv("INT8_TRACE")) g_test_message("  %s: %.5f", (const char *)k, (double)t_ok / (double)msc_tensor_numel(ct));
+      for (int64_t i = 0; i < msc_tensor_numel(ct); i++) {
+        int32_t a = ct->dtype == MSC_DTYPE_INT8 ? ((int8_t *)ct->data)[i] : ((uint8_t *)ct->data)[i];
+        int32_t b = rt->dtype == MSC_DTYPE_INT8 ? ((int8_t *)rt->data)[i] : ((uint8_t *)rt->data)[i];
+        inter_n++, inter_ok += abs(a - b) <= 1, inter_exact += a == b;
+      }
+    }
+    g_assert_cmpint(tensors, >=, 10);
+    double fr, cr, fo, co, ff, cf, fro, cro;
+    compare(c[0], r[0], step, &fr, &cr);
+    compare(c[0], ort, step, &fo, &co);
+    compare(f[0], r[0], 1e-5, &ff, &cf);
+    compare(r[0], ort, step, &fro, &cro);
+    g_test_message("%s set %d: %" G_GINT64_FORMAT " int8 tensors; output within 1 step (%.5f): cpu-int8 vs ref %.4f "
+                   "(cos %.5f), cpu-int8 vs ORT %.4f (cos %.5f), ref vs ORT %.4f (cos %.5f), cpu int8=false vs "
+                   "ref %.4f",
+                   name, set, tensors, step, fr, cr, fo, co, fro, cro, ff);
+    (void)ff;
+    msc_tensor_free(r[0]), msc_tensor_free(c[0]), msc_tensor_free(f[0]);
+    g_free(r), g_free(c), g_free(f);
+    g_hash_table_destroy(tref.t), g_hash_table_destroy(tcpu.t);
+    msc_tensor_free(in), msc_tensor_free(ort);
+  }
+  double frac = inter_n ? (double)inter_ok / (double)inter_n : 0;
+  g_test_message("%s: intermediate 8-bit elements cpu-int8 vs ref: %.5f within 1 step, %.5f exact (%" G_GINT64_FORMAT
+                 " elements)",
+                 name, frac, inter_n ? (double)inter_exact / (double)inter_n : 0, inter_n);
+  g_assert_cmpint(inter_n, >, 0);
+  /* deep layers of these random/real nets amplify one-step differences (ORT int vs ORT float differ
+   * far more at the outputs); the first layers agree exactly within one step */
+  g_assert_cmpfloat(frac, >=, 0.90);
+  msc_graph_free(g);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  GError *e = NULL;
+  if (!msc_ops_register_builtins(&e) || !msc_plugins_load_all(&e)) {
+    g_printerr("test-int8: init: %s\n", e->message);
+    return 1;
+  }
+  have_runners = msc_registry_get("msc.runner.cpu", MSC_REG_RUNNER, TRUE, NULL) != NULL &&
+                 msc_registry_get("msc.runner.ref", MSC_REG_RUNNER, TRUE, NULL) != NULL;
+  for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *path = g_strdup_printf("/int8/kernels/%s", cases[i].name);
+    g_test_add_data_func(path, &cases[i], check_case);
+    g_free(path);
+  }
+  g_test_add_func("/int8/kernels/pick", test_pick);
+  g_test_add_data_func("/int8/models/squeezenet-rand-qdq", "squeezenet_rand_qdq", test_corpus_model);
+  g_test_add_data_func("/int8/models/ppocr-cls-mobile-v2-qdq", "ppocr_cls_mobile_v2_qdq", test_corpus_model);
+  return g_test_run();
+}
