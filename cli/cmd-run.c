@@ -17,15 +17,15 @@ int cmd_run(int argc, char **argv) {
   g_autofree char *from = NULL;
   gboolean json = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
-      {"from", 0, 0, G_OPTION_ARG_FILENAME, &from, "re-run the checks and benchmark of an export folder", "DIR"},
+      {"from", 0, 0, G_OPTION_ARG_FILENAME, &from, "re-run the checks and benchmark of an export folder or .tar.gz", "DIR|ARCHIVE"},
       {"json", 0, 0, G_OPTION_ARG_NONE, &json, "print the report JSON instead of the table", NULL},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress lines", NULL},
       {NULL}};
-  g_autoptr(GOptionContext) ctx = g_option_context_new("CONFIG.ini | --from DIR - run the optimization pipeline");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("CONFIG.ini | --from DIR|ARCHIVE - run the optimization pipeline");
   g_option_context_add_main_entries(ctx, entries, NULL);
   if (!cli_parse(ctx, &argc, &argv)) return CLI_USAGE;
   if ((from && argc != 1) || (!from && argc != 2)) {
-    cli_error("run: expected one CONFIG.ini, or --from DIR (see --help)");
+    cli_error("run: expected one CONFIG.ini, or --from DIR|ARCHIVE (see --help)");
     return CLI_USAGE;
   }
   GError *e = NULL;

@@ -37,6 +37,10 @@ cfg="$out/gen/msc-config.h.tmp"
   echo "#define MSC_VERSION \"${version:-0}\""
   echo "#define MSC_BUILD_PLUGIN_DIR \"${FUZZ_PLUGIN_DIR:-$src/build/plugins}\""
   echo "#define MSC_INSTALL_PLUGIN_DIR \"$out/plugins-installed\""
+  # as meson's conf.set10(): 1 when runtime/export-archive.c builds with libarchive
+  if grep -q "'export-archive.c'" "$src/runtime/meson.build"; then
+    if pkg-config --exists libarchive; then echo "#define MSC_HAVE_LIBARCHIVE 1"; else echo "#define MSC_HAVE_LIBARCHIVE 0"; fi
+  fi
 } >"$cfg"
 if cmp -s "$cfg" "$out/gen/msc-config.h"; then rm -f "$cfg"; else mv "$cfg" "$out/gen/msc-config.h"; fi
 

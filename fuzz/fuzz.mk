@@ -7,6 +7,9 @@
 #   INCS     -I flags: every directory of core/ ops/ runtime/ holding headers
 CC := clang
 PKGS := glib-2.0 gmodule-2.0 json-glib-1.0 inih libprotobuf-c
+# libraries of newer runtime sources, when installed (image datasets,
+# .tar.gz exports); the top meson.build makes them required
+PKGS += $(foreach p,gdk-pixbuf-2.0 libarchive,$(shell pkg-config --exists $(p) && echo $(p)))
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -ldl -lm -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined

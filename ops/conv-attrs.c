@@ -43,12 +43,21 @@ msc_conv_check_xw(MscOpCtx *ctx, const MscTensor *x, const MscTensor *w, const c
     if (w->dims[0] == 0 || w->dims[1] == 0)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input '%s': empty shape %s", wn,
                          msc_shape_format(w->rank, w->dims, sw, sizeof sw));
-    cd->M = w->dims[1] >= 0 ? w->dims[1] * cd->group : -1;
+    if (w->dims[1] >= 0 && __builtin_mul_overflow(w->dims[1], cd->group, &cd->M))
+      return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
+                         "input '%s': dims[1] %" G_GINT64_FORMAT " * group %" G_GINT64_FORMAT " overflows", wn,
+                         w->dims[1], cd->group);
+    if (w->dims[1] < 0) cd->M = -1;
     return MSC_OK;
   }
   /* W is [M, C/group, k...] */
   cd->M = w->dims[0];
-  if (cd->C >= 0 && w->dims[1] >= 0 && cd->C != w->dims[1] * cd->group)
+  int64_t cg = 0;
+  if (w->dims[1] >= 0 && __builtin_mul_overflow(w->dims[1], cd->group, &cg))
+    return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
+                       "input '%s': dims[1] %" G_GINT64_FORMAT " * group %" G_GINT64_FORMAT " overflows", wn,
+                       w->dims[1], cd->group);
+  if (cd->C >= 0 && w->dims[1] >= 0 && cd->C != cg)
     return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,
                        "input channels %" G_GINT64_FORMAT " of '%s' %s != %s.dims[1] %" G_GINT64_FORMAT
                        " * group %" G_GINT64_FORMAT " (%s %s)",

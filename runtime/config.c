@@ -115,8 +115,11 @@ static const KeySpec benchmark_keys[] = {
 };
 
 static const KeySpec export_keys[] = {
-    {{"dir", MSC_OPT_STRING, "msc-out", "output folder (created; relative to the INI file's folder)"}, K_PATH, 0,
-     0, NULL},
+    {{"dir", MSC_OPT_STRING, "msc-out",
+      "output folder (created; relative to the INI file's folder), or NAME.tar.gz / NAME.tgz for one archive"},
+     K_PATH, 0, 0, NULL},
+    {{"archive", MSC_OPT_BOOL, "false", "write dir + .tar.gz (one gzip'ed tar, written atomically) instead of a folder"},
+     0, 0, 0, NULL},
     {{"format", MSC_OPT_STRING, "onnx",
       "model format written to dir: onnx, or none (plans and reports only; they are always JSON)"},
      0, 0, 0, "onnx|none"},

@@ -15,6 +15,31 @@
 #include "tensor.h"
 #include "worker.h"
 
+/* .tar.gz exports: runtime/export-archive.c, built when the top meson.build
+ * defines MSC_HAVE_LIBARCHIVE (1 with libarchive, 0 without). */
+#ifdef MSC_HAVE_LIBARCHIVE
+#include "export-archive.h"
+#define ARCHIVES_BUILT MSC_HAVE_LIBARCHIVE
+#else
+#define ARCHIVES_BUILT 0
+static gboolean msc_export_archive_name(const char *path) {
+  return g_str_has_suffix(path, ".tar.gz") || g_str_has_suffix(path, ".tgz");
+}
+static gboolean msc_export_archive_write(const char *dir, const char *archive_path, GError **error) {
+  msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: UNSUPPORTED: .tar.gz exports are not built in", archive_path);
+  return FALSE;
+}
+static char *msc_export_archive_extract(const char *archive_path, GError **error) {
+  msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: UNSUPPORTED: .tar.gz exports are not built in", archive_path);
+  return NULL;
+}
+static char *msc_export_archive_root(const char *dir) {
+  return g_strdup(dir);
+}
+static void msc_export_dir_remove(const char *dir) {
+}
+#endif
+
 /* Calibration samples a tool observes (bounded: observation costs a run
  * with hooks per sample). */
 #define CALIB_MAX_SAMPLES 16
@@ -28,7 +53,9 @@ typedef struct {
 typedef struct {
   const MscConfig *cfg;
   const MscPipelineOptions *opts;
-  char *export_dir;
+  char *export_dir;    /* the folder written (a private temp one for an archive) */
+  char *archive;       /* [export] dir naming a .tar.gz (or archive = true), else NULL */
+  char *work_dir;      /* with an archive: the temp folder holding export_dir */
   gboolean export_ready;
   MscDataset *ds;
   MscWorker *base; /* the float model on the ref runner */
@@ -139,9 +166,94 @@ static gboolean run_bench(Pipe *p, const char *stage, MscWorker *w, JsonObject *
 
 /* ---- stages ---- */
 
+/* Where the export goes, as the report shows it: the archive or the folder. */
+static const char *shown_dir(const Pipe *p) {
+  return p->archive ? p->archive : p->export_dir;
+}
+
+/* A file of the export as the report shows it ("out.tar.gz:plans/x.json"
+ * for an archive). (transfer full) */
+static char *shown_file(const Pipe *p, const char *path) {
+  if (!p->archive || !g_str_has_prefix(path, p->export_dir)) return g_strdup(path);
+  return g_strdup_printf("%s:%s", p->archive, path + strlen(p->export_dir) + 1);
+}
+
+/* An archive export: the files are written into a private temp folder and
+ * packed at the end (pipeline_pack). The plans of an existing archive are
+ * taken over so that they can be re-used; an unreadable old archive only
+ * means re-planning. */
+static gboolean setup_archive(Pipe *p, char *path, GError **error) {
+#if ARCHIVES_BUILT
+  if (!msc_export_archive_name(path)) {
+    p->archive = g_strconcat(path, ".tar.gz", NULL);
+    g_free(path);
+  } else {
+    p->archive = path;
+  }
+  g_autoptr(GError) te = NULL;
+  p->work_dir = g_dir_make_tmp("msc-export-XXXXXX", &te);
+  if (!p->work_dir) {
+    msc_set_error(error, MSC_ERR_IO, "%s: cannot create a temp folder: %s", p->archive, te->message);
+    return FALSE;
+  }
+  p->export_dir = g_build_filename(p->work_dir, "export", NULL);
+  if (!g_file_test(p->archive, G_FILE_TEST_EXISTS)) return TRUE;
+  g_autoptr(GError) xe = NULL;
+  g_autofree char *old = msc_export_archive_extract(p->archive, &xe);
+  if (!old) {
+    progress(p, "setup", "previous archive not used (plans are made again): %s", xe->message);
+    return TRUE;
+  }
+  g_autofree char *root = msc_export_archive_root(old);
+  g_autofree char *plans = g_build_filename(root, "plans", NULL);
+  g_autofree char *dest = g_build_filename(p->export_dir, "plans", NULL);
+  if (g_file_test(plans, G_FILE_TEST_IS_DIR) && g_mkdir_with_parents(p->export_dir, 0700) == 0 &&
+      g_rename(plans, dest) == 0)
+    progress(p, "setup", "plans of %s taken over for re-use", p->archive);
+  msc_export_dir_remove(old);
+  return TRUE;
+#else
+  msc_set_error(error, MSC_ERR_UNSUPPORTED, "%s: UNSUPPORTED: .tar.gz exports need libarchive (this libmsc is built without it)",
+                path);
+  g_free(path);
+  return FALSE;
+#endif
+}
+
+/* After report.json: packs the archive of a successful run (a failed run
+ * leaves an existing archive as it was) and removes the temp folder. */
+static gboolean pipeline_pack(Pipe *p, gboolean success, GError **error) {
+  gboolean ok = TRUE;
+  if (success) {
+    progress(p, "export", "packing %s", p->archive);
+    ok = msc_export_archive_write(p->export_dir, p->archive, error);
+  }
+  msc_export_dir_remove(p->work_dir);
+  return ok;
+}
+
+/* [export] archive = true, when the schema has that key (runtime/config.c). */
+static gboolean archive_key_set(const MscConfig *c) {
+  static gsize known;
+  static gboolean have;
+  if (g_once_init_enter(&known)) {
+    g_autofree char *d = msc_config_describe("export", NULL);
+    g_auto(GStrv) lines = g_strsplit(d ? d : "", "\n", -1);
+    for (char **l = lines; *l; l++)
+      if (g_str_has_prefix(g_strchug(*l), "archive ")) have = TRUE;
+    g_once_init_leave(&known, 1);
+  }
+  return have && msc_config_get_bool(c, "export", "archive");
+}
+
 static gboolean stage_setup(Pipe *p, JsonObject *st, GError **error) {
   const MscConfig *c = p->cfg;
-  p->export_dir = msc_config_get_path(c, "export", "dir");
+  char *dir = msc_config_get_path(c, "export", "dir");
+  if (msc_export_archive_name(dir) || archive_key_set(c)) {
+    if (!setup_archive(p, dir, error)) return FALSE;
+  } else {
+    p->export_dir = dir;
+  }
   if (g_mkdir_with_parents(p->export_dir, 0755) != 0) {
     msc_set_error(error, MSC_ERR_IO, "%s: cannot create the export folder: %s", p->export_dir, g_strerror(errno));
     return FALSE;
@@ -157,7 +269,7 @@ static gboolean stage_setup(Pipe *p, JsonObject *st, GError **error) {
   p->spec.max_error_rate = msc_config_get_float(c, "checks", "max_error_rate");
   p->spec.cosine = msc_config_get_float(c, "checks", "cosine");
   p->warn_only = !g_strcmp0(msc_config_get_string(c, "checks", "on_fail"), "warn");
-  json_object_set_string_member(st, "export_dir", p->export_dir);
+  json_object_set_string_member(st, "export_dir", shown_dir(p));
   json_object_set_string_member(st, "runner", msc_config_get_string(c, "runner", "name"));
   return TRUE;
 }
@@ -383,8 +495,9 @@ static gboolean run_tool(Pipe *p, const char *name, Phase phase, JsonObject *sub
     if (!reused) why = "saved plan unreadable";
   }
   g_autofree char *stage = g_strdup_printf("%s:%s", phase_names[phase], name);
+  g_autofree char *plan_shown = shown_file(p, plan_path);
   if (reused) {
-    progress(p, "optimize", "%s: re-using plan %s (model, options and calibration data unchanged)", stage, plan_path);
+    progress(p, "optimize", "%s: re-using plan %s (model, options and calibration data unchanged)", stage, plan_shown);
   } else {
     progress(p, "optimize", "%s: planning (%s)", stage, why);
     g_remove(key_path); /* a plan without a matching key is never re-used */
@@ -399,7 +512,7 @@ static gboolean run_tool(Pipe *p, const char *name, Phase phase, JsonObject *sub
     if (!msc_tool_export_plan(t, plan_path, error)) goto out;
     if (!write_json(key_node, key_path, error)) goto out;
   }
-  json_object_set_string_member(sub, "plan", plan_path);
+  json_object_set_string_member(sub, "plan", plan_shown);
   json_object_set_boolean_member(sub, "plan_reused", reused);
   json_object_set_string_member(sub, "plan_status", reused ? "re-used" : "re-planned");
   if (why) json_object_set_string_member(sub, "plan_reason", load_err ? load_err->message : why);
@@ -407,7 +520,7 @@ static gboolean run_tool(Pipe *p, const char *name, Phase phase, JsonObject *sub
   JsonObject *pl = json_object_new();
   json_object_set_string_member(pl, "tool", name);
   json_object_set_string_member(pl, "phase", phase_names[phase]);
-  json_object_set_string_member(pl, "file", plan_path);
+  json_object_set_string_member(pl, "file", plan_shown);
   json_object_set_string_member(pl, "status", reused ? "re-used" : "re-planned");
   if (why) json_object_set_string_member(pl, "reason", why);
   json_array_add_object_element(p->plans, pl);
@@ -505,6 +618,7 @@ static gboolean stage_export(Pipe *p, JsonObject *st, GError **error) {
   json_array_add_string_element(files, "config.ini");
   json_array_add_string_element(files, "plans/");
   json_array_add_string_element(files, "report.json");
+  if (p->archive) json_object_set_string_member(st, "archive", p->archive);
   return TRUE;
 }
 
@@ -599,7 +713,7 @@ gboolean msc_pipeline_run(const MscConfig *cfg, const MscPipelineOptions *opts, 
     json_object_set_null_member(rep, "error");
   }
   json_object_set_int_member(rep, "warnings", p.n_warn);
-  if (p.export_dir) json_object_set_string_member(rep, "export_dir", p.export_dir);
+  if (p.export_dir) json_object_set_string_member(rep, "export_dir", shown_dir(&p));
   json_object_set_object_member(rep, "durations", durations(st_arr, total));
   json_object_set_array_member(rep, "stages", st_arr);
   json_object_set_array_member(rep, "plans", json_array_ref(p.plans));
@@ -614,12 +728,26 @@ gboolean msc_pipeline_run(const MscConfig *cfg, const MscPipelineOptions *opts, 
       failed = failed ? failed : "export";
     }
   }
+  if (p.archive) {
+    GError *ae = NULL;
+    if (!pipeline_pack(&p, failed == NULL, &ae)) {
+      g_prefix_error(&ae, "stage 'export': ");
+      json_object_set_boolean_member(rep, "success", FALSE);
+      json_object_set_string_member(rep, "failed_stage", "export");
+      json_object_set_string_member(rep, "error", ae->message);
+      failed = "export";
+      if (!err) err = ae;
+      else g_error_free(ae);
+    }
+  }
   json_array_unref(p.plans);
   g_ptr_array_unref(p.snapshots);
   msc_worker_free(p.base);
   msc_worker_free(p.cur);
   msc_dataset_free(p.ds);
   g_free(p.export_dir);
+  g_free(p.archive);
+  g_free(p.work_dir);
   if (report) *report = root;
   else json_node_unref(root);
   if (err) g_propagate_error(error, err);
@@ -672,13 +800,13 @@ static MscConfig *export_config(const char *dir, GError **error) {
   return cfg;
 }
 
-gboolean msc_pipeline_rerun(const char *export_dir_arg, const MscPipelineOptions *opts, JsonNode **report,
-                            GError **error) {
-  g_autofree char *export_dir = g_canonicalize_filename(export_dir_arg, NULL);
+/* The re-run of an export folder; @shown is what the report names. */
+static gboolean rerun_dir(const char *export_dir, const char *shown, const MscPipelineOptions *opts, JsonNode **report,
+                          GError **error) {
   JsonObject *rep = json_object_new();
   json_object_set_string_member(rep, "msc_version", MSC_VERSION);
   json_object_set_string_member(rep, "mode", "rerun");
-  json_object_set_string_member(rep, "export_dir", export_dir);
+  json_object_set_string_member(rep, "export_dir", shown);
   Pipe p = {0};
   p.opts = opts;
   GError *err = NULL;
@@ -742,6 +870,38 @@ gboolean msc_pipeline_rerun(const char *export_dir_arg, const MscPipelineOptions
   if (report) *report = root;
   else json_node_unref(root);
   if (err) g_propagate_error(error, err);
+  return ok;
+}
+
+/* A report for a re-run that could not start (the archive was refused). */
+static JsonNode *rerun_failure(const char *shown, const GError *e) {
+  JsonObject *rep = json_object_new();
+  json_object_set_string_member(rep, "msc_version", MSC_VERSION);
+  json_object_set_string_member(rep, "mode", "rerun");
+  json_object_set_string_member(rep, "export_dir", shown);
+  json_object_set_array_member(rep, "stages", json_array_new());
+  json_object_set_boolean_member(rep, "success", FALSE);
+  json_object_set_string_member(rep, "error", e->message);
+  JsonNode *root = json_node_init_object(json_node_alloc(), rep);
+  json_object_unref(rep);
+  return root;
+}
+
+gboolean msc_pipeline_rerun(const char *export_path, const MscPipelineOptions *opts, JsonNode **report,
+                            GError **error) {
+  g_autofree char *path = g_canonicalize_filename(export_path, NULL);
+  if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) return rerun_dir(path, path, opts, report, error);
+  /* an archive: extracted (and checked) into a private temp folder */
+  GError *e = NULL;
+  g_autofree char *tmp = msc_export_archive_extract(path, &e);
+  if (!tmp) {
+    if (report) *report = rerun_failure(path, e);
+    g_propagate_error(error, e);
+    return FALSE;
+  }
+  g_autofree char *root = msc_export_archive_root(tmp);
+  gboolean ok = rerun_dir(root, path, opts, report, error);
+  msc_export_dir_remove(tmp);
   return ok;
 }
 

@@ -1,7 +1,10 @@
 /* test-conv-kernels.c: the fast conv plans (ops/kernels) at every ISA level
  * this CPU supports, against a naive double-accumulating NCHW reference,
  * plus the thread pool. Cases are named by shape, XNNPACK-style:
- * /conv-kernels/<isa>/<shape>. */
+ * /conv-kernels/<isa>/<shape>; /conv-kernels/<isa>/winograd/<shape> force
+ * Winograd F(4,3). Tolerance: max |error| <= 1e-4 x max |reference| for
+ * every algorithm; Winograd's measured worst is ~2e-5 (benchmarks/
+ * conv-kernels, random data, C up to 512), direct/depthwise ~1e-6. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* posix_memalign */
 #endif
@@ -22,6 +25,7 @@ typedef struct {
   MscActivation act;
   float act_a, act_b;
   gboolean residual, no_bias;
+  int wino; /* 0: the plan's own rule; 1: force Winograd (MSC_WINOGRAD=2), which must be chosen */
 } ConvCase;
 
 typedef struct {
@@ -104,9 +108,19 @@ static void test_conv_kernels_case(gconstpointer data) {
   fill(rng, bias, (size_t) t->m, -1, 1);
 
   GError *err = NULL;
+  char *saved_wino = g_strdup(g_getenv("MSC_WINOGRAD"));
+  if (t->wino)
+    g_setenv("MSC_WINOGRAD", "2", TRUE);
   MscConv2dPlan *plan = msc_conv2d_plan_create(&p, w, t->no_bias ? NULL : bias, ct->isa, &err);
+  if (saved_wino)
+    g_setenv("MSC_WINOGRAD", saved_wino, TRUE);
+  else
+    g_unsetenv("MSC_WINOGRAD");
+  g_free(saved_wino);
   g_assert_no_error(err);
   g_assert_nonnull(plan);
+  if (t->wino)
+    g_assert_nonnull(strstr(msc_conv2d_plan_describe(plan), "winograd"));
   int64_t dims[4];
   msc_conv2d_plan_output_shape(plan, dims);
   const int64_t oh = (t->h + t->pt + t->pb - ((t->kh - 1) * t->dh + 1)) / t->sh + 1;
@@ -132,8 +146,12 @@ static void test_conv_kernels_case(gconstpointer data) {
   void *ws = NULL;
   g_assert_cmpint(posix_memalign(&ws, 64, wsb + 64), ==, 0);
 
-  MscThreadPool *pool = msc_threadpool_new(2);
-  for (int run = 0; run < 2; run++) {
+  /* run 0 inline, run 1 on 2 threads (y aliasing the residual), run 2 on
+   * 3 threads: more threads than the per-thread scratch slots of a
+   * Winograd plan on this 2-core machine */
+  MscThreadPool *pool = msc_threadpool_new(2), *pool3 = msc_threadpool_new(3);
+  double worst_rel = 0;
+  for (int run = 0; run < 3; run++) {
     float *out = y;
     const float *r = res;
     if (run == 1 && res) { /* y may alias the residual */
@@ -143,7 +161,7 @@ static void test_conv_kernels_case(gconstpointer data) {
       for (size_t i = 0; i < ny; i++)
         y[i] = NAN; /* every output must be written */
     }
-    msc_conv2d_plan_run(plan, x, r, out, ws, run ? pool : NULL);
+    msc_conv2d_plan_run(plan, x, r, out, ws, run == 0 ? NULL : run == 1 ? pool : pool3);
     double maxerr = 0;
     size_t worst = 0;
     for (size_t i = 0; i < ny; i++) {
@@ -157,8 +175,11 @@ static void test_conv_kernels_case(gconstpointer data) {
       g_test_message("%s (%s, run %d): worst at %zu: got %g want %g", t->name, msc_conv2d_plan_describe(plan), run,
                      worst, out[worst], ref[worst]);
     g_assert_cmpfloat(maxerr, <=, tol);
+    worst_rel = fmax(worst_rel, maxerr / fmax(scale, 1e-2));
   }
+  g_test_message("%s: max |error| / max |ref| = %.2e (%s)", t->name, worst_rel, msc_conv2d_plan_describe(plan));
   msc_threadpool_free(pool);
+  msc_threadpool_free(pool3);
   free(ws);
   msc_conv2d_plan_free(plan);
   g_free(x);
@@ -209,6 +230,35 @@ static const ConvCase cases[] = {
     D("depthwise-3x3s1-c4-p1-3x40", 1, 4, 3, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),
     D("depthwise-3x3s1-c8-p1-batch2", 2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8),
     D("depthwise-mult2-3x3-c8-m16-p1", 1, 8, 10, 10, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8),
+    /* 3x3 stride-1 depthwise reads x in place: interior vectors, edge
+     * windows, partial vectors, 4-row passes with 1..3 rows left over */
+    D("depthwise-3x3s1-c3-p1-14x70", 1, 3, 14, 70, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),
+    D("depthwise-3x3s1-c2-p0-7x33", 1, 2, 7, 33, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 2),
+    D("depthwise-3x3s1-c2-asym-p-10x17", 1, 2, 10, 17, 2, 3, 3, 1, 1, 1, 1, 0, 2, 2, 0, 2),
+    D("depthwise-3x3s1-c2-p2-5x9", 1, 2, 5, 9, 2, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 2),
+    D("depthwise-3x3s1-c3-p1-6x1", 1, 3, 6, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),
+    D("depthwise-3x3s1-c3-p1-1x2", 1, 3, 1, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),
+    D("depthwise-3x3s1-c4-p1-9x16", 1, 4, 9, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),
+    D("depthwise-3x3s2-c4-p1-11x37", 1, 4, 11, 37, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4),
+};
+
+#define WINO(...) {.cc = D(__VA_ARGS__), .wino = 1}
+/* Winograd F(4,3), forced: 3x3 stride-1 dense, any pads and sizes */
+static const struct {
+  ConvCase cc;
+  int wino;
+} wino_cases[] = {
+    WINO("c16-m24-p1-13x17", 1, 16, 13, 17, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    WINO("c32-m32-p1-28x28", 1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    WINO("c17-m33-p0-9x23", 1, 17, 9, 23, 33, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    WINO("c16-m16-asym-pads-11x9", 1, 16, 11, 9, 16, 3, 3, 1, 1, 1, 1, 0, 2, 2, 0, 1),
+    WINO("c8-m12-p2-10x10", 1, 8, 10, 10, 12, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 1),
+    WINO("c16-m16-p1-batch2-12x12", 2, 16, 12, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    WINO("c5-m7-p1-batch2-7x30", 2, 5, 7, 30, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    WINO("c16-m8-p1-1x1", 1, 16, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    WINO("c4-m4-p0-3x3", 1, 4, 3, 3, 4, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    WINO("c3-m70-p1-6x5", 1, 3, 6, 5, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    WINO("c64-m64-p1-14x14", 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
 };
 
 typedef struct {
@@ -250,6 +300,40 @@ static void test_conv_kernels_bad_params(void) {
     g_assert_cmpint(err->code, ==, 1 /* MSC_ERR_INVALID_ARG */);
     g_error_free(err);
   }
+}
+
+static void test_conv_kernels_winograd_rule(void) {
+  g_test_summary("Winograd is off by default, MSC_WINOGRAD=1 applies the measured rule, 2 forces eligible shapes");
+  float *w = g_new0(float, 64 * 64 * 9);
+  const ConvCase big = D("x", 1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase few_ch = D("x", 1, 8, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase strided = D("x", 1, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+  char *saved = g_strdup(g_getenv("MSC_WINOGRAD"));
+  g_unsetenv("MSC_WINOGRAD");
+  const struct {
+    const ConvCase *c;
+    const char *env;
+    gboolean want;
+  } rows[] = {{&big, NULL, FALSE}, {&big, "1", TRUE}, {&big, "0", FALSE}, {&few_ch, "1", FALSE},
+              {&few_ch, "2", TRUE}, {&strided, "1", FALSE}, {&strided, "2", FALSE}};
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    if (rows[i].env)
+      g_setenv("MSC_WINOGRAD", rows[i].env, TRUE);
+    else
+      g_unsetenv("MSC_WINOGRAD");
+    MscConv2dParams p = params_of(rows[i].c);
+    GError *err = NULL;
+    MscConv2dPlan *plan = msc_conv2d_plan_create(&p, w, NULL, MSC_ISA_SCALAR, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(strstr(msc_conv2d_plan_describe(plan), "winograd") != NULL, ==, rows[i].want);
+    msc_conv2d_plan_free(plan);
+  }
+  if (saved)
+    g_setenv("MSC_WINOGRAD", saved, TRUE);
+  else
+    g_unsetenv("MSC_WINOGRAD");
+  g_free(saved);
+  g_free(w);
 }
 
 static void test_conv_kernels_isa_env(void) {
@@ -370,6 +454,36 @@ int main(int argc, char **argv) {
       }
     }
   }
+  for (int isa = MSC_ISA_SCALAR; isa <= (int) top; isa++) {
+    if (!msc_isa_supported((MscIsa) isa))
+      continue;
+    for (size_t i = 0; i < G_N_ELEMENTS(wino_cases); i++) {
+      ConvTest *ct = g_new0(ConvTest, 1);
+      ct->cc = wino_cases[i].cc;
+      ct->cc.wino = wino_cases[i].wino;
+      ct->isa = (MscIsa) isa;
+      char *path = g_strdup_printf("/conv-kernels/%s/winograd/%s", msc_isa_name((MscIsa) isa), ct->cc.name);
+      g_test_add_data_func(path, ct, test_conv_kernels_case);
+      g_free(path);
+    }
+    /* every epilogue on one Winograd shape */
+    for (size_t e = 0; e < G_N_ELEMENTS(epilogues); e++) {
+      ConvTest *ce = g_new0(ConvTest, 1);
+      ce->cc = wino_cases[0].cc;
+      ce->cc.wino = 1;
+      ce->cc.act = epilogues[e].act;
+      ce->cc.act_a = epilogues[e].a;
+      ce->cc.act_b = epilogues[e].b;
+      ce->cc.residual = epilogues[e].residual;
+      ce->cc.no_bias = epilogues[e].no_bias;
+      ce->isa = (MscIsa) isa;
+      char *path = g_strdup_printf("/conv-kernels/%s/winograd/%s-%s", msc_isa_name((MscIsa) isa), ce->cc.name,
+                                   epilogues[e].suffix);
+      g_test_add_data_func(path, ce, test_conv_kernels_case);
+      g_free(path);
+    }
+  }
+  g_test_add_func("/conv-kernels/plan/winograd-rule", test_conv_kernels_winograd_rule);
   g_test_add_func("/conv-kernels/plan/bad-params", test_conv_kernels_bad_params);
   g_test_add_func("/conv-kernels/isa/env-lowers-only", test_conv_kernels_isa_env);
   g_test_add_func("/conv-kernels/threadpool/1-thread", test_conv_kernels_pool_1_thread);

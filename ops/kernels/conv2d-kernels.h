@@ -50,6 +50,36 @@ typedef struct {
   float act_a, act_b;
 } MscDwArgs;
 
+/* Winograd F(4,3) for 3x3 stride-1 convs (f32-conv2d-winograd.inc.h).
+ *
+ * The padded input is phase-split 4x4 (the dense "phase grid" with stride
+ * 4), so the 6x6 input patch of output tile (th, tw) is 36 loads at fixed
+ * offsets toff[] from grid point g = th*TWq + tw, contiguous over g: tiles
+ * are the vector lanes of every stage. Grid columns tw >= TW are computed
+ * and dropped. One call runs one block of TB grid points for output-channel
+ * blocks [mb0, mb1): input transform (all C) -> 36 GEMMs -> output
+ * transform with the fused epilogue, in sub-chunks of output channels. */
+#define MSC_WINO_T 6   /* input tile side (F(4,3): 4 + 3 - 1) */
+#define MSC_WINO_R 4   /* output tile side */
+#define MSC_WINO_XI 36 /* transformed points */
+typedef struct {
+  const float *xp;   /* phase grid of this image, channel 0 */
+  int64_t cstride;   /* floats between channels of xp */
+  int64_t toff[MSC_WINO_XI]; /* patch tap (i, j) offset from grid point g */
+  int64_t C, M;
+  const float *u;    /* transformed weights [36][mblocks][C][MB] */
+  int64_t mblocks;
+  const float *bias; /* mblocks*MB (zero padded) */
+  const float *res;  /* (nullable) residual, NCHW, this image */
+  float *y;          /* output, NCHW, this image */
+  int64_t P;         /* grid points TH*TWq */
+  int64_t TWq, TW, OH, OW;
+  int64_t TB;        /* grid points per block, a multiple of RW*VL */
+  int64_t msub;      /* output-channel blocks per GEMM/output sub-chunk */
+  MscActivation act;
+  float act_a, act_b;
+} MscWinoArgs;
+
 typedef struct {
   MscIsa isa;
   int vl; /* floats per vector */
@@ -61,6 +91,13 @@ typedef struct {
   /* x: one input plane [H][W]; w: kh*kw taps; scratch: nring*sw*Wqd floats. */
   void (*depthwise)(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                     float *scratch);
+  /* Winograd block at grid point g0 (see MscWinoArgs); v: 36*C*TB floats,
+   * mo: 36*msub*MB*TB floats of scratch. */
+  void (*winograd)(const MscWinoArgs *a, int64_t g0, int64_t mb0, int64_t mb1, float *v, float *mo);
+  /* Pads and 4x4-phase-splits one input plane into a zeroed channel of
+   * the Winograd phase grid (nrows grid rows of TWq per phase plane). */
+  void (*wino_pack)(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t TWq, int64_t plane,
+                    int64_t nrows, float *dst);
   /* Register-resident FMA loop; returns the FLOPs it did (for peak measurement). */
   double (*fma_loop)(int64_t iters);
 } MscConv2dKernels;

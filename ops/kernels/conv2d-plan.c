@@ -4,29 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conv2d-kernels.h"
+#include "conv2d-plan-private.h"
 #include "error.h"
-
-typedef enum { ALGO_DENSE, ALGO_DEPTHWISE } Algo;
-
-struct MscConv2dPlan {
-  MscConv2dParams p;
-  const MscConv2dKernels *k;
-  Algo algo;
-  int64_t OH, OW, Cg, Mg;
-  /* dense */
-  int64_t Hq, Wq, P, cstride, mblocks, ntiles;
-  gboolean direct_input; /* 1x1/s1/p0: the kernel reads x in place */
-  int ntaps;
-  int64_t *toff;
-  float *wpack; /* [G][mblocks][Cg][ntaps][MB] */
-  float *bias;  /* [G][mblocks*MB] */
-  /* depthwise */
-  MscDwArgs dw;
-  float *wdw;   /* [C][kh*kw] */
-  size_t ws_floats;
-  char desc[96];
-};
 
 #define MAX_DIM (((int64_t) 1) << 31)
 
@@ -236,6 +215,8 @@ MscConv2dPlan *msc_conv2d_plan_create(const MscConv2dParams *p, const float *wei
   if (pl->Cg == 1 && pl->Mg == 1 && p->kernel_h <= 32 && p->kernel_w <= 64 && p->stride_w <= MSC_DW_MAX_SW) {
     pl->algo = ALGO_DEPTHWISE;
     setup_depthwise(pl, weights, bias);
+  } else if (msc_conv2d_winograd_wanted(p, oh, ow, k)) {
+    msc_conv2d_winograd_setup(pl, weights, bias);
   } else {
     pl->algo = ALGO_DENSE;
     setup_dense(pl, weights, bias);
@@ -250,6 +231,7 @@ void msc_conv2d_plan_free(MscConv2dPlan *plan) {
   g_free(plan->wpack);
   g_free(plan->bias);
   g_free(plan->wdw);
+  g_free(plan->wu);
   g_free(plan);
 }
 
@@ -365,6 +347,10 @@ void msc_conv2d_plan_run(const MscConv2dPlan *plan, const float *x, const float 
   RunCtx r = {.pl = plan, .x = x, .res = residual, .y = y, .ws = workspace};
   if (plan->algo == ALGO_DEPTHWISE) {
     msc_threadpool_parallel_for(pool, p->batch * p->in_channels, dw_task, &r);
+    return;
+  }
+  if (plan->algo == ALGO_WINOGRAD) {
+    msc_conv2d_winograd_run(plan, x, residual, y, workspace, pool);
     return;
   }
   if (!plan->direct_input)

@@ -22,6 +22,7 @@ typedef __m256 vec_t;
 #define VBCAST(p) _mm256_broadcast_ss(p)
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm256_add_ps((a), (b))
+#define VSUB(a, b) _mm256_sub_ps((a), (b))
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VMAX(a, b) _mm256_max_ps((a), (b))
 #define VMIN(a, b) _mm256_min_ps((a), (b))
@@ -33,6 +34,32 @@ typedef __m256 vec_t;
 #define VDEINT2_ODD(p)                                                                                              \
   _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \
       _mm256_castps_pd(_mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8), 0xDD)), 0xD8))
+/* o0..o3 = the 32 floats b0[0] b1[0] b2[0] b3[0] b0[1] ... b3[7] */
+#define VINTERLEAVE4(b0, b1, b2, b3, o0, o1, o2, o3)                                                               \
+  do {                                                                                                              \
+    const __m256 t0_ = _mm256_unpacklo_ps((b0), (b1)), t1_ = _mm256_unpackhi_ps((b0), (b1));                        \
+    const __m256 t2_ = _mm256_unpacklo_ps((b2), (b3)), t3_ = _mm256_unpackhi_ps((b2), (b3));                        \
+    const __m256 u0_ = _mm256_shuffle_ps(t0_, t2_, 0x44), u1_ = _mm256_shuffle_ps(t0_, t2_, 0xEE);                  \
+    const __m256 u2_ = _mm256_shuffle_ps(t1_, t3_, 0x44), u3_ = _mm256_shuffle_ps(t1_, t3_, 0xEE);                  \
+    (o0) = _mm256_permute2f128_ps(u0_, u1_, 0x20);                                                                  \
+    (o1) = _mm256_permute2f128_ps(u2_, u3_, 0x20);                                                                  \
+    (o2) = _mm256_permute2f128_ps(u0_, u1_, 0x31);                                                                  \
+    (o3) = _mm256_permute2f128_ps(u2_, u3_, 0x31);                                                                  \
+  } while (0)
+/* inverse: p0..p3 with pk[l] = x[4l + k] for the 32 floats at x */
+#define VDEINTERLEAVE4(x, p0, p1, p2, p3)                                                                          \
+  do {                                                                                                              \
+    const __m256 o0_ = _mm256_loadu_ps(x), o1_ = _mm256_loadu_ps((x) + 8);                                          \
+    const __m256 o2_ = _mm256_loadu_ps((x) + 16), o3_ = _mm256_loadu_ps((x) + 24);                                  \
+    const __m256 u0_ = _mm256_permute2f128_ps(o0_, o2_, 0x20), u1_ = _mm256_permute2f128_ps(o0_, o2_, 0x31);        \
+    const __m256 u2_ = _mm256_permute2f128_ps(o1_, o3_, 0x20), u3_ = _mm256_permute2f128_ps(o1_, o3_, 0x31);        \
+    const __m256 t0_ = _mm256_unpacklo_ps(u0_, u1_), t1_ = _mm256_unpackhi_ps(u0_, u1_);                            \
+    const __m256 t2_ = _mm256_unpacklo_ps(u2_, u3_), t3_ = _mm256_unpackhi_ps(u2_, u3_);                            \
+    (p0) = _mm256_shuffle_ps(t0_, t2_, 0x44);                                                                       \
+    (p1) = _mm256_shuffle_ps(t0_, t2_, 0xEE);                                                                       \
+    (p2) = _mm256_shuffle_ps(t1_, t3_, 0x44);                                                                       \
+    (p3) = _mm256_shuffle_ps(t1_, t3_, 0xEE);                                                                       \
+  } while (0)
 #include "f32-conv2d-direct.inc.h"
 #if defined(__clang__)
 #pragma clang attribute pop

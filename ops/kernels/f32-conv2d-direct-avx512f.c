@@ -22,6 +22,7 @@ typedef __m512 vec_t;
 #define VBCAST(p) _mm512_set1_ps(*(const float *) (p))
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm512_add_ps((a), (b))
+#define VSUB(a, b) _mm512_sub_ps((a), (b))
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VMAX(a, b) _mm512_max_ps((a), (b))
 #define VMIN(a, b) _mm512_min_ps((a), (b))
@@ -35,6 +36,21 @@ typedef __m512 vec_t;
   _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                                       \
                          _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),             \
                          _mm512_loadu_ps((p) + 16))
+/* o0..o3 = the 64 floats b0[0] b1[0] b2[0] b3[0] b0[1] ... b3[15]: the
+ * AVX2 4x4 transpose in every 128-bit lane, then a 4x4 transpose of lanes */
+#define VINTERLEAVE4(b0, b1, b2, b3, o0, o1, o2, o3)                                                               \
+  do {                                                                                                              \
+    const __m512 t0_ = _mm512_unpacklo_ps((b0), (b1)), t1_ = _mm512_unpackhi_ps((b0), (b1));                        \
+    const __m512 t2_ = _mm512_unpacklo_ps((b2), (b3)), t3_ = _mm512_unpackhi_ps((b2), (b3));                        \
+    const __m512 u0_ = _mm512_shuffle_ps(t0_, t2_, 0x44), u1_ = _mm512_shuffle_ps(t0_, t2_, 0xEE);                  \
+    const __m512 u2_ = _mm512_shuffle_ps(t1_, t3_, 0x44), u3_ = _mm512_shuffle_ps(t1_, t3_, 0xEE);                  \
+    const __m512 w0_ = _mm512_shuffle_f32x4(u0_, u1_, 0x44), w1_ = _mm512_shuffle_f32x4(u0_, u1_, 0xEE);            \
+    const __m512 w2_ = _mm512_shuffle_f32x4(u2_, u3_, 0x44), w3_ = _mm512_shuffle_f32x4(u2_, u3_, 0xEE);            \
+    (o0) = _mm512_shuffle_f32x4(w0_, w2_, 0x88);                                                                    \
+    (o1) = _mm512_shuffle_f32x4(w0_, w2_, 0xDD);                                                                    \
+    (o2) = _mm512_shuffle_f32x4(w1_, w3_, 0x88);                                                                    \
+    (o3) = _mm512_shuffle_f32x4(w1_, w3_, 0xDD);                                                                    \
+  } while (0)
 #include "f32-conv2d-direct.inc.h"
 #if defined(__clang__)
 #pragma clang attribute pop

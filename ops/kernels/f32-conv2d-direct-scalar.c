@@ -14,6 +14,7 @@ typedef float vec_t;
 #define VBCAST(p) (*(const float *) (p))
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VADD(a, b) ((a) + (b))
+#define VSUB(a, b) ((a) - (b))
 #define VMUL(a, b) ((a) * (b))
 #define VMAX(a, b) fmaxf((a), (b))
 #define VMIN(a, b) fminf((a), (b))

@@ -9,6 +9,7 @@
  * Everything is static except the kernel table, so the same names can be
  * compiled once per ISA with that ISA's target flags. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv2d-kernels.h"
@@ -447,8 +448,14 @@ static void dw_dispatch(const MscDwArgs *a, const float *const *rows, const int6
   }
 }
 
+#include "f32-conv2d-dw3x3.inc.h"
+
 static void depthwise(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                       float *scratch) {
+  if (a->kh == 3 && a->kw == 3 && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1) {
+    dw3x3s1(a, x, w, bias, res, y, scratch);
+    return;
+  }
   const int kh = a->kh, kw = a->kw, dh = a->dh, dw = a->dw, sw = a->sw, nring = a->nring;
   const int64_t rowsz = (int64_t) sw * a->Wqd;
   int64_t coff[64]; /* per-tap column offsets into a row buffer */
@@ -519,6 +526,8 @@ static double fma_loop(int64_t iters) {
   return (double) iters * 12.0 * VL * 2.0;
 }
 
+#include "f32-conv2d-winograd.inc.h"
+
 const MscConv2dKernels KTABLE = {
   .isa = MSC_ISA_ENUM,
   .vl = VL,
@@ -527,5 +536,7 @@ const MscConv2dKernels KTABLE = {
   .rwd = RWD,
   .dense = dense,
   .depthwise = depthwise,
+  .winograd = winograd,
+  .wino_pack = wino_pack,
   .fma_loop = fma_loop,
 };

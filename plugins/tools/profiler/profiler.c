@@ -346,8 +346,9 @@ static MscStatus profiler_export(void *state, const char *path, MscMessage *msg)
     free(trace_path);
     return MSC_ERR_IO;
   }
-  fprintf(f, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [");
-  int first = 1;
+  fprintf(f, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n"
+             "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 0, \"args\": {\"name\": \"msc profiler\"}}");
+  int first = 0;
   for (uint32_t si = 0; si < p->n_stages; si++) {
     const StageProf *s = &p->stages[si];
     fprintf(f, "%s\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"args\": {\"name\": ",

@@ -5,14 +5,20 @@
  * "quantize:Y", "compile:RUNNER"); observe records, for the first sample
  * of each stage, the float32 outputs of nodes whose output name matches
  * `pattern`. export_plan writes, per later stage and in execution order,
- * each tensor's max abs error and cosine vs the first stage, the first
- * tensor whose cosine falls below `cosine` (where accuracy broke) and the
- * worst one. apply leaves the graph alone; load_plan accepts a plan it
+ * each tensor's max abs error, relative L2 error (||x - ref|| / ||ref||)
+ * and cosine vs the first stage; per stage the first tensor whose cosine
+ * falls below `cosine`, the first tensor whose relative error jumps (more
+ * than `jump` times the largest relative error of the tensors before it,
+ * counting at least JUMP_FLOOR so float rounding is no jump: the layer
+ * where the error is introduced), and the worst one; and "broke_at", the
+ * first stage and layer where that happened. A text table goes to
+ * PLAN.txt. apply leaves the graph alone; load_plan accepts a plan it
  * exported.
  *
  * Options: pattern (string, default "*"): comma-separated globs over
  * output value names; max_tensors (int, default 256) per stage;
- * cosine (float, default 0.999) drift threshold.
+ * cosine (float, default 0.999) drift threshold; jump (float, default 10)
+ * error growth factor that marks a layer.
  *
  * ABI headers only (no GLib). */
 #include <fnmatch.h>
@@ -26,6 +32,7 @@
 static const MscHostApi *host;
 
 #define MAX_ELEMS (1 << 24) /* tensors larger than this are not kept */
+#define JUMP_FLOOR 1e-5      /* relative errors below this are rounding, never a jump */
 
 typedef struct {
   char *name, *node, *op_type;
@@ -45,6 +52,7 @@ typedef struct {
   char *pattern;
   uint32_t max_tensors;
   double cosine;
+  double jump;
   Stage *stages;
   uint32_t n_stages;
 } Tracker;
@@ -53,6 +61,9 @@ static const MscOptionSpec tracker_options[] = {
     {"pattern", MSC_OPT_STRING, "*", "comma-separated globs over output tensor names to track"},
     {"max_tensors", MSC_OPT_INT, "256", "tensors recorded per stage at most"},
     {"cosine", MSC_OPT_FLOAT, "0.999", "a tensor whose cosine vs baseline is below this has drifted"},
+    {"jump", MSC_OPT_FLOAT, "10",
+     "a tensor whose relative error exceeds this many times the largest one before it (at least 1e-5) is where the "
+     "error jumps"},
 };
 
 static char *dupstr(const char *s) {
@@ -88,6 +99,7 @@ static MscStatus tracker_setup(const MscOptions *o, void **state, MscMessage *ms
   t->pattern = dupstr("*");
   t->max_tensors = 256;
   t->cosine = 0.999;
+  t->jump = 10;
   for (uint32_t i = 0; o && i < o->n; i++) {
     const char *k = o->keys[i], *v = o->values[i];
     char *end = NULL;
@@ -110,8 +122,16 @@ static MscStatus tracker_setup(const MscOptions *o, void **state, MscMessage *ms
         return MSC_ERR_INVALID_ARG;
       }
       t->cosine = c;
+    } else if (!strcmp(k, "jump")) {
+      double j = strtod(v, &end);
+      if (!end || *end || !(j >= 1 && j <= 1e12)) {
+        host->message_set(msg, "tracker: option 'jump': '%s' is not a number in [1, 1e12]", v);
+        tracker_destroy(t);
+        return MSC_ERR_INVALID_ARG;
+      }
+      t->jump = j;
     } else {
-      host->message_set(msg, "tracker: unknown option '%s' (known: pattern, max_tensors, cosine)", k);
+      host->message_set(msg, "tracker: unknown option '%s' (known: pattern, max_tensors, cosine, jump)", k);
       tracker_destroy(t);
       return MSC_ERR_INVALID_ARG;
     }
@@ -214,65 +234,68 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static MscStatus tracker_export(void *state, const char *path, MscMessage *msg) {
-  Tracker *t = state;
-  size_t pl = strlen(path);
-  char *tmp = malloc(pl + 5);
-  if (!tmp) return MSC_ERR_NOMEM;
-  sprintf(tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    free(tmp);
-    host->message_set(msg, "%s: tracker: cannot open for writing", path);
-    return MSC_ERR_IO;
+/* Drift of one tensor vs its reference. */
+typedef struct {
+  const Rec *r;
+  double max_abs, rel, cosv;
+  int jump; /* the stage's first jump */
+} Drift;
+
+static Drift drift_of(const Rec *r, const Rec *b) {
+  Drift d = {r, 0, 0, 1, 0};
+  double dot = 0, na = 0, nb = 0, nd = 0;
+  for (int64_t e = 0; e < r->n; e++) {
+    double x = r->data[e], y = b->data[e], a = fabs(x - y);
+    if (a > d.max_abs || isnan(a)) d.max_abs = a;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+    nd += (x - y) * (x - y);
   }
-  const Stage *ref = t->n_stages ? &t->stages[0] : NULL;
-  fprintf(f, "{\n  \"tool\": \"tracker\",\n  \"reference\": ");
-  json_str(f, ref ? ref->name : "");
-  fprintf(f, ",\n  \"cosine_threshold\": %g,\n  \"tracked\": %u,\n  \"stages\": [", t->cosine, ref ? ref->n_recs : 0);
-  for (uint32_t si = 1; si < t->n_stages; si++) {
-    const Stage *s = &t->stages[si];
-    const char *first_bad = NULL, *worst = NULL;
-    double worst_cos = 2;
-    fprintf(f, "%s\n    {\"stage\": ", si > 1 ? "," : "");
-    json_str(f, s->name);
-    fprintf(f, ", \"tensors\": [");
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < s->n_recs; i++) {
-      const Rec *r = &s->recs[i], *b = find_rec(ref, r->name);
-      if (!b || b->n != r->n) continue;
-      double maxabs = 0, dot = 0, na = 0, nb = 0;
-      for (int64_t e = 0; e < r->n; e++) {
-        double x = r->data[e], y = b->data[e], d = fabs(x - y);
-        if (d > maxabs || isnan(d)) maxabs = d;
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-      }
-      double cosv = na == 0 && nb == 0 ? 1 : (na == 0 || nb == 0) ? 0 : dot / sqrt(na * nb);
-      if (!first_bad && !(cosv >= t->cosine)) first_bad = r->name;
-      if (!(cosv >= worst_cos)) {
-        worst_cos = cosv;
-        worst = r->name;
-      }
-      fprintf(f, "%s\n      {\"name\": ", k++ ? "," : "");
-      json_str(f, r->name);
-      fprintf(f, ", \"node\": ");
-      json_str(f, r->node);
-      fprintf(f, ", \"op_type\": ");
-      json_str(f, r->op_type);
-      if (isfinite(maxabs) && isfinite(cosv)) fprintf(f, ", \"max_abs\": %.9g, \"cosine\": %.9f}", maxabs, cosv);
-      else fprintf(f, ", \"max_abs\": null, \"cosine\": null}");
-    }
-    fprintf(f, "%s], \"first_drifted\": ", k ? "\n    " : "");
-    if (first_bad) json_str(f, first_bad);
-    else fprintf(f, "null");
-    fprintf(f, ", \"worst\": ");
-    if (worst) json_str(f, worst);
-    else fprintf(f, "null");
-    fprintf(f, "}");
+  d.cosv = na == 0 && nb == 0 ? 1 : (na == 0 || nb == 0) ? 0 : dot / sqrt(na * nb);
+  d.rel = nb > 0 ? sqrt(nd / nb) : nd > 0 ? INFINITY : 0;
+  return d;
+}
+
+static void json_num(FILE *f, const char *key, double v) {
+  if (isfinite(v)) fprintf(f, ", \"%s\": %.9g", key, v);
+  else fprintf(f, ", \"%s\": null", key);
+}
+
+static void json_layer(FILE *f, const char *key, const Drift *d) {
+  fprintf(f, ", \"%s\": ", key);
+  if (!d) {
+    fprintf(f, "null");
+    return;
   }
-  fprintf(f, "%s]\n}\n", t->n_stages > 1 ? "\n  " : "");
+  fprintf(f, "{\"name\": ");
+  json_str(f, d->r->name);
+  fprintf(f, ", \"node\": ");
+  json_str(f, d->r->node);
+  fprintf(f, ", \"op_type\": ");
+  json_str(f, d->r->op_type);
+  json_num(f, "rel_error", d->rel);
+  json_num(f, "cosine", d->cosv);
+  fprintf(f, "}");
+}
+
+static void text_layer(FILE *t, const char *what, const Drift *d) {
+  if (!t) return;
+  if (!d) fprintf(t, "  %-22s none\n", what);
+  else
+    fprintf(t, "  %-22s %s (node %s, %s): rel error %.3g, cosine %.6f\n", what, d->r->name, d->r->node,
+            d->r->op_type, d->rel, d->cosv);
+}
+
+/* Writes @path via PATH.tmp + rename. */
+static FILE *open_tmp(const char *path, char **tmp) {
+  *tmp = malloc(strlen(path) + 5);
+  if (!*tmp) return NULL;
+  sprintf(*tmp, "%s.tmp", path);
+  return fopen(*tmp, "w");
+}
+
+static MscStatus commit(FILE *f, char *tmp, const char *path, MscMessage *msg) {
   int bad = ferror(f) | (fclose(f) != 0);
   if (bad || rename(tmp, path) != 0) {
     remove(tmp);
@@ -282,6 +305,140 @@ static MscStatus tracker_export(void *state, const char *path, MscMessage *msg) 
   }
   free(tmp);
   return MSC_OK;
+}
+
+static MscStatus tracker_export(void *state, const char *path, MscMessage *msg) {
+  Tracker *t = state;
+  char *tmp = NULL;
+  FILE *f = open_tmp(path, &tmp);
+  if (!f) {
+    free(tmp);
+    host->message_set(msg, "%s: tracker: cannot open for writing", path);
+    return MSC_ERR_IO;
+  }
+  size_t pl = strlen(path);
+  char *txt_path = malloc(pl + 5), *txt_tmp = NULL;
+  if (txt_path) {
+    memcpy(txt_path, path, pl + 1);
+    if (pl > 5 && !strcmp(txt_path + pl - 5, ".json")) txt_path[pl - 5] = 0;
+    strcat(txt_path, ".txt");
+  }
+  FILE *tx = txt_path ? open_tmp(txt_path, &txt_tmp) : NULL;
+  const Stage *ref = t->n_stages ? &t->stages[0] : NULL;
+  fprintf(f, "{\n  \"tool\": \"tracker\",\n  \"reference\": ");
+  json_str(f, ref ? ref->name : "");
+  fprintf(f, ",\n  \"cosine_threshold\": %g,\n  \"jump_factor\": %g,\n  \"tracked\": %u,\n  \"stages\": [", t->cosine,
+          t->jump, ref ? ref->n_recs : 0);
+  if (tx) fprintf(tx, "tracker: %u tensors of stage %s as reference\n", ref ? ref->n_recs : 0, ref ? ref->name : "-");
+  Drift broke = {0};
+  const char *broke_stage = NULL;
+  for (uint32_t si = 1; si < t->n_stages; si++) {
+    const Stage *s = &t->stages[si];
+    Drift *ds = calloc(s->n_recs ? s->n_recs : 1, sizeof *ds);
+    if (!ds) {
+      fclose(f);
+      remove(tmp);
+      free(tmp);
+      if (tx) {
+        fclose(tx);
+        remove(txt_tmp);
+      }
+      free(txt_tmp);
+      free(txt_path);
+      return MSC_ERR_NOMEM;
+    }
+    uint32_t k = 0;
+    int first_bad = -1, first_jump = -1, worst = -1;
+    double prev_max = 0, max_rel = 0;
+    for (uint32_t i = 0; i < s->n_recs; i++) {
+      const Rec *r = &s->recs[i], *b = find_rec(ref, r->name);
+      if (!b || b->n != r->n) continue;
+      ds[k] = drift_of(r, b);
+      Drift *d = &ds[k];
+      if (first_bad < 0 && !(d->cosv >= t->cosine)) first_bad = (int)k;
+      if (worst < 0 || !(d->cosv >= ds[worst].cosv)) worst = (int)k;
+      double floor = prev_max > JUMP_FLOOR ? prev_max : JUMP_FLOOR;
+      if (first_jump < 0 && !(d->rel <= t->jump * floor)) {
+        first_jump = (int)k;
+        d->jump = 1;
+      }
+      if (!(d->rel <= prev_max)) prev_max = isnan(d->rel) ? INFINITY : d->rel;
+      k++;
+    }
+    max_rel = prev_max;
+    fprintf(f, "%s\n    {\"stage\": ", si > 1 ? "," : "");
+    json_str(f, s->name);
+    fprintf(f, ", \"compared\": %u", k);
+    json_num(f, "max_rel_error", max_rel);
+    fprintf(f, ", \"tensors\": [");
+    for (uint32_t i = 0; i < k; i++) {
+      const Drift *d = &ds[i];
+      fprintf(f, "%s\n      {\"name\": ", i ? "," : "");
+      json_str(f, d->r->name);
+      fprintf(f, ", \"node\": ");
+      json_str(f, d->r->node);
+      fprintf(f, ", \"op_type\": ");
+      json_str(f, d->r->op_type);
+      json_num(f, "max_abs", d->max_abs);
+      json_num(f, "rel_error", d->rel);
+      json_num(f, "cosine", d->cosv);
+      if (d->jump) fprintf(f, ", \"jump\": true");
+      fprintf(f, "}");
+    }
+    fprintf(f, "%s]", k ? "\n    " : "");
+    /* kept as plain names for readers of the first version */
+    fprintf(f, ", \"first_drifted\": ");
+    if (first_bad >= 0) json_str(f, ds[first_bad].r->name);
+    else fprintf(f, "null");
+    fprintf(f, ", \"worst\": ");
+    if (worst >= 0) json_str(f, ds[worst].r->name);
+    else fprintf(f, "null");
+    json_layer(f, "first_jump", first_jump >= 0 ? &ds[first_jump] : NULL);
+    json_layer(f, "first_below_cosine", first_bad >= 0 ? &ds[first_bad] : NULL);
+    json_layer(f, "worst_layer", worst >= 0 ? &ds[worst] : NULL);
+    fprintf(f, "}");
+    if (tx) {
+      fprintf(tx, "stage %s: %u tensors compared, max rel error %.3g\n", s->name, k, max_rel);
+      text_layer(tx, "error jumps at", first_jump >= 0 ? &ds[first_jump] : NULL);
+      text_layer(tx, "first below cosine", first_bad >= 0 ? &ds[first_bad] : NULL);
+      text_layer(tx, "worst", worst >= 0 ? &ds[worst] : NULL);
+    }
+    int at = first_jump >= 0 && first_jump < first_bad ? first_jump : first_bad;
+    if (!broke_stage && at >= 0) {
+      broke_stage = s->name;
+      broke = ds[at];
+    }
+    free(ds);
+  }
+  fprintf(f, "%s]", t->n_stages > 1 ? "\n  " : "");
+  /* the first stage where a tensor fell below the cosine threshold, and
+   * there the layer where the error jumped (or the first one below it) */
+  fprintf(f, ",\n  \"broke_at\": ");
+  if (broke_stage) {
+    fprintf(f, "{\"stage\": ");
+    json_str(f, broke_stage);
+    json_layer(f, "layer", &broke);
+    fprintf(f, "}");
+  } else {
+    fprintf(f, "null");
+  }
+  fprintf(f, "\n}\n");
+  if (tx) {
+    if (broke_stage)
+      fprintf(tx, "accuracy broke at stage %s, layer %s (node %s, %s)\n", broke_stage, broke.r->name, broke.r->node,
+              broke.r->op_type);
+    else
+      fprintf(tx, "no tensor fell below cosine %g in any stage\n", t->cosine);
+  }
+  MscStatus st = commit(f, tmp, path, msg);
+  if (tx) {
+    MscStatus st2 = commit(tx, txt_tmp, txt_path, msg);
+    if (st == MSC_OK) st = st2;
+  } else {
+    free(txt_tmp);
+  }
+  free(txt_path);
+  return st;
 }
 
 static MscStatus tracker_load_plan(void *state, const char *path, MscMessage *msg) {

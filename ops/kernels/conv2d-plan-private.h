@@ -1,0 +1,48 @@
+/* conv2d-plan-private.h: the conv2d plan struct, shared by the plan files
+ * (conv2d-plan.c: validation, direct and depthwise setup, run loop;
+ * conv2d-winograd.c: Winograd setup and run). Not installed. */
+#ifndef MSC_CONV2D_PLAN_PRIVATE_H
+#define MSC_CONV2D_PLAN_PRIVATE_H
+
+#include "conv2d-kernels.h"
+
+typedef enum { ALGO_DENSE, ALGO_DEPTHWISE, ALGO_WINOGRAD } Algo;
+
+struct MscConv2dPlan {
+  MscConv2dParams p;
+  const MscConv2dKernels *k;
+  Algo algo;
+  int64_t OH, OW, Cg, Mg;
+  /* dense */
+  int64_t Hq, Wq, P, cstride, mblocks, ntiles;
+  gboolean direct_input; /* 1x1/s1/p0: the kernel reads x in place */
+  int ntaps;
+  int64_t *toff;
+  float *wpack; /* [G][mblocks][Cg][ntaps][MB] */
+  float *bias;  /* [G][mblocks*MB] */
+  /* depthwise */
+  MscDwArgs dw;
+  float *wdw;   /* [C][kh*kw] */
+  /* winograd */
+  MscWinoArgs wa;      /* per-image fields filled at run time */
+  float *wu;           /* [36][mblocks][C][MB] */
+  int64_t wplane;      /* floats per phase plane of the 4x4 phase grid */
+  int64_t wnblocks;    /* grid blocks per image */
+  int64_t wmbpc;       /* output-channel blocks per task */
+  int64_t wnmc;        /* output-channel chunks (tasks per block) */
+  int64_t wslots;      /* per-thread scratch slots */
+  size_t wslot_floats; /* v + mo of one slot */
+  size_t ws_floats;
+  char desc[96];
+};
+
+/* Winograd F(4,3) (conv2d-winograd.c). */
+/* TRUE if @p is a 3x3 stride-1 dilation-1 dense conv where Winograd is
+ * expected to beat the direct kernel, and MSC_WINOGRAD is not "0". */
+gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_t OW, const MscConv2dKernels *k);
+/* Transforms the weights and sizes the workspace; sets algo/desc. */
+void msc_conv2d_winograd_setup(MscConv2dPlan *pl, const float *weights, const float *bias);
+void msc_conv2d_winograd_run(const MscConv2dPlan *pl, const float *x, const float *res, float *y, float *ws,
+                             MscThreadPool *pool);
+
+#endif
