@@ -48,3 +48,4 @@ fuzz-ci: build
 .PHONY: bench
 bench: build
 	./scripts/bench $(BUILD)
+	benchmarks/prune-bench.sh $(BUILD)/cli/msc
