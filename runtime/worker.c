@@ -183,15 +183,44 @@ gboolean msc_worker_check(MscWorker *w, const MscDataset *ds, const MscCheckSpec
                   ds->n_outputs);
     return FALSE;
   }
+  /* element-wise checks per sample; the cosine per output over all samples
+   * flattened together (one borderline sample of a 2-class softmax does
+   * not decide it alone) */
+  MscCheckSpec elementwise = *spec;
+  elementwise.cosine = NAN;
+  g_autofree double *acc = g_new0(double, 3 * (gsize)MAX(ds->n_outputs, 1));
   for (guint k = 0; k < ds->n_samples; k++) {
     MscTensor **o = NULL;
     if (!msc_worker_run(w, ds->inputs[k], &o, NULL, error)) {
       g_prefix_error(error, "sample %u: ", k);
       return FALSE;
     }
-    for (guint j = 0; j < ds->n_outputs; j++) msc_check_accumulate(o[j], ds->golden[k][j], spec, out);
+    for (guint j = 0; j < ds->n_outputs; j++) {
+      const MscTensor *got = o[j], *want = ds->golden[k][j];
+      msc_check_accumulate(got, want, &elementwise, out);
+      if (!got || !msc_dtype_is_float(want->dtype) || msc_tensor_numel(got) != msc_tensor_numel(want)) continue;
+      for (int64_t i = 0, n = msc_tensor_numel(want); i < n; i++) {
+        double x = msc_tensor_get_f64(got, i), y = msc_tensor_get_f64(want, i);
+        acc[3 * j] += x * y;
+        acc[3 * j + 1] += x * x;
+        acc[3 * j + 2] += y * y;
+      }
+    }
     if (ds->labels && ds->n_outputs > 0) msc_check_topk(o[0], ds->labels[k], out);
     free_outputs(w, o);
+  }
+  out->min_cosine = 1.0; /* the per-sample values msc_check_accumulate kept */
+  for (guint j = 0; j < ds->n_outputs && ds->n_samples; j++) {
+    if (!msc_dtype_is_float(ds->golden[0][j]->dtype)) continue;
+    double dot = acc[3 * j], ng = acc[3 * j + 1], nw = acc[3 * j + 2];
+    double cosv = ng == 0 && nw == 0 ? 1.0 : (ng == 0 || nw == 0) ? 0.0 : dot / sqrt(ng * nw);
+    if (isnan(cosv) || cosv < out->min_cosine) out->min_cosine = cosv;
+    if (!isnan(spec->cosine) && !(cosv >= spec->cosine)) {
+      out->passed = FALSE;
+      if (!out->failure[0])
+        g_snprintf(out->failure, sizeof out->failure, "output '%s': cosine %.6f < %g over %u samples",
+                   ds->golden[0][j]->name ? ds->golden[0][j]->name : "?", cosv, spec->cosine, ds->n_samples);
+    }
   }
   out->error_rate = out->n ? (double)out->n_bad / (double)out->n : 0;
   if (!isnan(spec->max_error_rate) && out->error_rate > spec->max_error_rate) {

@@ -72,12 +72,15 @@ gboolean msc_worker_run(MscWorker *w, MscTensor *const *inputs, MscTensor ***out
 gboolean msc_worker_benchmark(MscWorker *w, MscTensor *const *inputs, int warmup, int repeat, MscBenchResult *out,
                               GError **error);
 
-/* Runs every sample of @ds and compares with its golden outputs. FALSE
+/* Runs every sample of @ds and compares with its golden outputs: atol/rtol
+ * per element, the cosine per output over all samples flattened together
+ * (min_cosine: the lowest over outputs). FALSE
  * only on a run error; a failed check is out->passed == FALSE. */
 gboolean msc_worker_check(MscWorker *w, const MscDataset *ds, const MscCheckSpec *spec, MscCheckResult *out,
                           GError **error);
 
-/* Compares one output with its reference (used by msc_worker_check). */
+/* Compares one output of one sample with its reference (element-wise
+ * checks and this sample's cosine). */
 void msc_check_accumulate(const MscTensor *got, const MscTensor *want, const MscCheckSpec *spec, MscCheckResult *r);
 /* Top-1/top-5 hits of @logits (class scores on its last axis, first row)
  * against @label. */
