@@ -162,7 +162,7 @@ gboolean msc_tool_run(const MscConfig *cfg, const MscToolRun *run, JsonObject **
   MscOptions *opts = msc_config_to_options(cfg, section);
   MscToolHandle *t = msc_tool_handle_new(run->tool, opts, error);
   msc_config_options_free(opts);
-  if (!t) return step_failed(error, "setup");
+  if (!t) return FALSE; /* the message names the tool and setup */
   gboolean ok = FALSE;
   g_autofree char *plan = run->plan_out ? g_strdup(run->plan_out) : g_strdup_printf("%s.plan.json", run->output);
   g_autofree char *stage = g_strdup_printf("%s:%s", run->phase, run->tool);

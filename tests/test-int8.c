@@ -62,6 +62,13 @@ static const ConvCase cases[] = {
     {"3x3-w7", 1, 24, 9, 9, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 1, 0},
     {"1x1-w7-s8", 1, 64, 6, 6, 17, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 1, 1},
     {"7x7-s2-rgb", 1, 3, 23, 21, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    {"1x1-s2-s8", 1, 19, 11, 9, 21, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    {"3x3-wide-many-tiles", 2, 37, 17, 31, 29, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 1, 0, 1},
+    {"3x3-s2-w7-s8-int32", 1, 20, 15, 14, 11, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT32, 0, 1, 0},
+    {"3x2-s3x2-dil", 1, 6, 16, 13, 10, 3, 2, 3, 2, 2, 3, 2, 1, 0, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    {"depthwise-3x3-dil2-int32", 1, 8, 13, 19, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 8, MSC_DTYPE_INT8, MSC_DTYPE_INT32, 1, 0, 0},
+    {"depthwise-3x3-s2-wide", 1, 5, 22, 37, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"depthwise-3x3-s2-wide-s8", 1, 4, 9, 70, 8, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 4, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
 };
 
 static int32_t xval(const uint8_t *x, int64_t i, MscDType dt) {
@@ -119,17 +126,22 @@ static void check_case(gconstpointer data) {
   size_t es = c->ydt == MSC_DTYPE_INT32 ? 4 : 1;
   int ran = 0;
   MscThreadPool *pool = msc_threadpool_new(2);
-  for (int kid = 0; kid < CPU_QK_N; kid++) {
+  /* every kernel, on both dense paths: direct (blocked input) and im2col panels */
+  for (int kp = 0; kp < 2 * CPU_QK_N; kp++) {
+    int kid = kp / 2;
+    g_setenv("MSC_INT8_DIRECT", kp % 2 ? "0" : "1", TRUE);
     if (!cpu_qkernel_usable(kid, qw)) {
+      if (kp % 2) continue;
       if (g_test_verbose()) g_test_message("%s: kernel %s not usable here", c->name, cpu_qkernel_name(kid));
       continue;
     }
     GError *e = NULL;
     CpuQConv *q = cpu_qconv_new(&d, qw, kid, &e);
+    g_unsetenv("MSC_INT8_DIRECT");
     g_assert_no_error(e);
     g_assert_nonnull(q);
     for (int threaded = 0; threaded < 2; threaded++) {
-      void *ws = msc_aligned_alloc0(cpu_qconv_workspace(q, 2) + 64);
+      void *ws = msc_aligned_alloc0(MAX(cpu_qconv_workspace(q, 2), 1)); /* exact size: overruns show under ASan */
       uint8_t *y = g_malloc0((size_t)ny * es + 1);
       cpu_qconv_run(q, x, y, ws, threaded ? pool : NULL);
       int64_t bad = 0, first = -1;
@@ -139,8 +151,9 @@ static void check_case(gconstpointer data) {
         if (got != ref[i] && bad++ == 0) first = i;
       }
       if (bad)
-        g_test_message("%s kernel %s: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " differ, first at %" G_GINT64_FORMAT,
-                       c->name, cpu_qkernel_name(kid), bad, ny, first);
+        g_test_message("%s kernel %s (%s): %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " differ, first at %" G_GINT64_FORMAT,
+                       c->name, cpu_qkernel_name(kid), q->direct ? "direct" : q->depthwise ? "depthwise" : "im2col", bad,
+                       ny, first);
       g_assert_cmpint(bad, ==, 0);
       g_free(y);
       msc_aligned_free(ws);
@@ -148,6 +161,7 @@ static void check_case(gconstpointer data) {
     cpu_qconv_free(q);
     ran++;
   }
+  g_unsetenv("MSC_INT8_DIRECT");
   g_assert_cmpint(ran, >=, 1);
   msc_threadpool_free(pool);
   cpu_qweights_free(qw);
@@ -157,6 +171,7 @@ static void check_case(gconstpointer data) {
 /* The kernel choice never takes a saturating path. */
 static void test_pick(void) {
   g_test_summary("vpmaddubsw only for 7-bit weights; VNNI only for int8-range weights");
+  g_unsetenv("MSC_INT8_KERNEL"); /* the default choice (an override would change it) */
   int8_t w[8] = {-128, 127, 5, -3, 0, 1, 2, 3};
   int32_t zp = 0;
   CpuQWeights *full = cpu_qweights_new(1, 8, 1, 1, MSC_DTYPE_INT8, w, &zp, 1, NULL, NULL, NULL);
@@ -175,6 +190,12 @@ static void test_pick(void) {
   CpuQKernelId k = cpu_qkernel_pick(2, wide);
   g_assert_true(k == CPU_QK_SCALAR || k == CPU_QK_AVX2 || k == CPU_QK_AVX512);
   g_assert_cmpint(cpu_qkernel_pick(0, full), ==, CPU_QK_SCALAR);
+  /* AVX2 level: 7-bit weights take vpmaddubsw automatically (or VNNI); full-range weights never */
+  if (cpu_qkernel_usable(CPU_QK_AVX2, full)) {
+    CpuQKernelId k7 = cpu_qkernel_pick(1, w7);
+    g_assert_true(k7 == CPU_QK_AVX2_U7 || k7 == CPU_QK_AVXVNNI);
+    g_assert_cmpint(cpu_qkernel_pick(1, full), !=, CPU_QK_AVX2_U7);
+  }
   cpu_qweights_free(full), cpu_qweights_free(w7), cpu_qweights_free(wide);
 }
 

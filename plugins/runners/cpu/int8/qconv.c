@@ -1,7 +1,9 @@
 /* qconv.c: int8 conv plans (see qconv.h): weights prepared once, kernel
- * choice by ISA and weight range, panel packing + micro-kernels split over
- * the thread pool, and the direct depthwise kernel (one input channel per
- * group), which is plain C (int16 products into int32 rows). */
+ * choice by ISA and weight range (7-bit weights take vpmaddubsw on AVX2
+ * automatically), the direct dense path (input re-blocked once per run,
+ * tiles of output channels x positions over the thread pool), the panel
+ * path for gemm-shaped steps, and depthwise (one input channel per group:
+ * per-ISA kernels, AVX2 in qkern-avx2.c). */
 #include "qconv.h"
 
 #include <math.h>
@@ -117,7 +119,7 @@ CpuQKernelId cpu_qkernel_pick(int isa, const CpuQWeights *w) {
     for (int i = 0; i < CPU_QK_N; i++)
       if (!strcmp(env, cpu_qkernel_name(i)) && cpu_qkernel_usable(i, w)) return i;
   static const CpuQKernelId order512[] = {CPU_QK_AVX512VNNI, CPU_QK_AVX512};
-  static const CpuQKernelId order2[] = {CPU_QK_AVXVNNI, CPU_QK_AVX2};
+  static const CpuQKernelId order2[] = {CPU_QK_AVXVNNI, CPU_QK_AVX2_U7, CPU_QK_AVX2};
   if (isa >= 2)
     for (unsigned i = 0; i < G_N_ELEMENTS(order512); i++)
       if (cpu_qkernel_usable(order512[i], w)) return order512[i];
@@ -130,6 +132,7 @@ CpuQKernelId cpu_qkernel_pick(int isa, const CpuQWeights *w) {
 void cpu_qconv_free(CpuQConv *q) {
   if (!q) return;
   msc_aligned_free(q->wp);
+  g_free(q->toff);
   g_free(q->wd);
   g_free(q->corr);
   g_free(q->mult);
@@ -176,13 +179,57 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
     for (int64_t k = 0; k < q->K; k++) s += w->w[m * q->K + k];
     q->corr[m] = (int32_t)(w->bias[m] - (int64_t)(q->depthwise ? d->zx : q->xpad) * s);
   }
+  /* stride-phase geometry (direct dense kernel and the vector depthwise kernels) */
+  int kg = q->k->kg;
+  int64_t PH = d->H + d->pt + d->pb, PW = d->W + d->pl + d->pr;
+  q->T = d->kh * d->kw;
+  q->Gc = q->depthwise ? 1 : (q->Cg + kg - 1) / kg;
+  q->PHs = (PH + d->sh - 1) / d->sh;
+  q->PWs = (PW + d->sw - 1) / d->sw;
+  q->PS = q->PHs * q->PWs;
+  q->nph = d->sh * d->sw;
+  q->nf = (OH - 1) * q->PWs + OW;
+  q->toff = g_new(int64_t, q->T);
+  for (int64_t i = 0; i < d->kh; i++)
+    for (int64_t j = 0; j < d->kw; j++) {
+      int64_t a = i * d->dh, b = j * d->dw, ph = (a % d->sh) * d->sw + b % d->sw;
+      q->toff[i * d->kw + j] = ph * q->Gc * q->PS + (a / d->sh) * q->PWs + b / d->sw;
+    }
   if (q->depthwise) {
     q->wd = g_memdup2(w->w, (size_t)(d->M * q->K) * sizeof(int16_t));
-    int64_t PH = d->H + d->pt + d->pb, PW = d->W + d->pl + d->pr;
-    q->ws_per_thread = qalign((size_t)(PH * PW) * sizeof(int16_t)) + qalign((size_t)OW * sizeof(int32_t));
+    /* generic kernel: padded plane + one int32 row; vector kernels: phase planes + flat output */
+    size_t generic = qalign((size_t)(PH * PW) * sizeof(int16_t)) + qalign((size_t)OW * sizeof(int32_t));
+    size_t vec = qalign((size_t)(q->nph * q->PS + CPU_QDW_SLACK + q->PWs) * sizeof(int16_t)) +
+                 qalign((size_t)(q->nf + CPU_QDW_SLACK) * sizeof(int32_t));
+    q->ws_per_thread = MAX(generic, vec);
     return q;
   }
-  int kg = q->k->kg;
+  const char *denv = g_getenv("MSC_INT8_DIRECT");
+  q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && !(denv && !strcmp(denv, "0"));
+  if (q->direct) {
+    q->Kg = q->T * q->Gc;
+    q->xin_elems = (size_t)((q->nph * q->Gc * q->PS + q->k->nr + q->PWs + 16) * kg);
+    const int64_t MR = q->k->mr, nbg = (q->Mg + MR - 1) / MR;
+    q->wp = msc_aligned_alloc0((size_t)(d->group * nbg * MR * q->Kg) * sizeof(int32_t) + QALIGN);
+    for (int64_t m = 0; m < d->M; m++)
+      for (int64_t t = 0; t < q->T; t++)
+        for (int64_t g = 0; g < q->Gc; g++) {
+          int32_t word = 0;
+          int16_t e2[2] = {0, 0};
+          int8_t e4[4] = {0, 0, 0, 0};
+          for (int e = 0; e < kg; e++) {
+            int64_t c = g * kg + e;
+            int16_t v = c < q->Cg ? w->w[(m * q->Cg + c) * q->T + t] : 0;
+            if (kg == 2) e2[e] = v;
+            else e4[e] = (int8_t)v;
+          }
+          memcpy(&word, kg == 2 ? (void *)e2 : (void *)e4, 4);
+          int64_t grp = m / q->Mg, ml = m % q->Mg;
+          q->wp[((grp * nbg + ml / MR) * q->Kg + t * q->Gc + g) * MR + ml % MR] = word;
+        }
+    q->ws_per_thread = 0;
+    return q;
+  }
   q->Kg = (q->K + kg - 1) / kg;
   q->wp = msc_aligned_alloc0((size_t)(d->M * q->Kg) * sizeof(int32_t) + QALIGN);
   for (int64_t m = 0; m < d->M; m++)
@@ -206,6 +253,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
 }
 
 size_t cpu_qconv_workspace(const CpuQConv *q, int n_threads) {
+  if (q->direct) return qalign(q->xin_elems * (size_t)q->k->esize) * (size_t)(q->d.N * q->d.group);
   return q->ws_per_thread * (size_t)(n_threads < 1 ? 1 : n_threads);
 }
 
@@ -243,8 +291,125 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
   q->k->panel(q, xp, q->wp, g * q->Mg, (g + 1) * q->Mg, j->y + (n * q->d.M * q->P + p0) * ysize(q), np);
 }
 
+/* Blocked input of the direct kernel, one task per (image, group, channel
+ * group): stride phases of the padded planes, kg channels interleaved,
+ * padding = xpad (zx, + 128 for int8 inputs of the KG=4 kernels). Rows are
+ * copied phase by phase with the kg channels innermost (contiguous writes). */
+#define XFORM_BODY(T_, KG_)                                                                                      \
+  do {                                                                                                          \
+    T_ *dst = (T_ *)(void *)(j->ws + (size_t)ng * xb);                                                          \
+    const T_ pad = (T_)q->xpad;                                                                                 \
+    const int32_t xo = q->xoff;                                                                                 \
+    if (d->sh == 1 && d->sw == 1 && (gc + 1) * KG_ <= q->Cg) { /* only the border is not written below */     \
+      T_ *pl = dst + (size_t)(gc * q->PS) * KG_;                                                                \
+      int64_t W_ = q->PWs * KG_, a = d->pl * KG_, b = (d->pl + d->W) * KG_;                                     \
+      for (int64_t i = 0; i < d->pt * W_; i++) pl[i] = pad;                                                     \
+      for (int64_t i = (d->pt + d->H) * W_; i < q->PS * KG_; i++) pl[i] = pad;                                  \
+      for (int64_t r = d->pt; r < d->pt + d->H && (a || b < W_); r++) {                                         \
+        for (int64_t i = 0; i < a; i++) pl[r * W_ + i] = pad;                                                   \
+        for (int64_t i = b; i < W_; i++) pl[r * W_ + i] = pad;                                                  \
+      }                                                                                                         \
+    } else                                                                                                      \
+      for (int64_t ph = 0; ph < q->nph; ph++) {                                                                 \
+        T_ *pl = dst + (size_t)((ph * q->Gc + gc) * q->PS) * KG_;                                               \
+        for (int64_t i = 0; i < q->PS * KG_; i++) pl[i] = pad;                                                  \
+      }                                                                                                         \
+    if (gc == q->Gc - 1)                                                                                        \
+      for (size_t i = (size_t)(q->nph * q->Gc * q->PS) * KG_; i < q->xin_elems; i++) dst[i] = pad;              \
+    const uint8_t *xr[KG_];                                                                                     \
+    int ne = (int)MIN((int64_t)KG_, q->Cg - gc * KG_);                                                          \
+    for (int e = 0; e < KG_; e++)                                                                               \
+      xr[e] = j->x + ((n * d->C + g * q->Cg + gc * KG_ + (e < ne ? e : 0)) * d->H) * d->W;                      \
+    for (int64_t ih = 0; ih < d->H; ih++) {                                                                     \
+      int64_t rh = ih + d->pt;                                                                                  \
+      for (int64_t pw = 0; pw < d->sw; pw++) {                                                                  \
+        int64_t iw0 = ((pw - d->pl) % d->sw + d->sw) % d->sw; /* first iw with (iw + pl) % sw == pw */         \
+        if (iw0 >= d->W) continue;                                                                              \
+        int64_t ph = (rh % d->sh) * d->sw + pw;                                                                 \
+        T_ *o = dst + ((ph * q->Gc + gc) * q->PS + (rh / d->sh) * q->PWs + (iw0 + d->pl) / d->sw) * KG_;        \
+        int64_t cnt = (d->W - iw0 + d->sw - 1) / d->sw, sw_ = d->sw;                                            \
+        const int64_t rb = ih * d->W + iw0;                                                                     \
+        if (ne == KG_ && sw_ == 1) {                                                                            \
+          if (sgn)                                                                                              \
+            for (int64_t u = 0; u < cnt; u++)                                                                   \
+              for (int e = 0; e < KG_; e++) o[u * KG_ + e] = (T_)((int8_t)xr[e][rb + u] + xo);                  \
+          else                                                                                                  \
+            for (int64_t u = 0; u < cnt; u++)                                                                   \
+              for (int e = 0; e < KG_; e++) o[u * KG_ + e] = (T_)(xr[e][rb + u] + xo);                          \
+        } else if (ne == KG_) {                                                                                 \
+          if (sgn)                                                                                              \
+            for (int64_t u = 0; u < cnt; u++)                                                                   \
+              for (int e = 0; e < KG_; e++) o[u * KG_ + e] = (T_)((int8_t)xr[e][rb + u * sw_] + xo);            \
+          else                                                                                                  \
+            for (int64_t u = 0; u < cnt; u++)                                                                   \
+              for (int e = 0; e < KG_; e++) o[u * KG_ + e] = (T_)(xr[e][rb + u * sw_] + xo);                    \
+        } else {                                                                                                \
+          for (int64_t u = 0; u < cnt; u++)                                                                     \
+            for (int e = 0; e < ne; e++) {                                                                      \
+              int32_t v = sgn ? (int32_t)(int8_t)xr[e][rb + u * sw_] : (int32_t)xr[e][rb + u * sw_];            \
+              o[u * KG_ + e] = (T_)(v + xo);                                                                    \
+            }                                                                                                   \
+        }                                                                                                       \
+      }                                                                                                         \
+    }                                                                                                           \
+  } while (0)
+
+static void xform_task(void *ctx, int64_t t, int thread) {
+  (void)thread;
+  const QJob *j = ctx;
+  const CpuQConv *q = j->q;
+  const CpuQConvDesc *d = &q->d;
+  int64_t gc = t % q->Gc, ng = t / q->Gc, n = ng / d->group, g = ng % d->group;
+  int sgn = d->xdt == MSC_DTYPE_INT8;
+  size_t xb = qalign(q->xin_elems * (size_t)q->k->esize);
+  if (q->k->kg == 2) XFORM_BODY(int16_t, 2);
+  else XFORM_BODY(uint8_t, 4);
+}
+
+typedef struct {
+  const QJob *j;
+  int64_t ftiles, fchunk, mchunk, nfc, nmc;
+} QDirect;
+
+static void direct_task(void *ctx, int64_t t, int thread) {
+  (void)thread;
+  const QDirect *dj = ctx;
+  const QJob *j = dj->j;
+  const CpuQConv *q = j->q;
+  int64_t mc = t % dj->nmc, fc = (t / dj->nmc) % dj->nfc, ng = t / (dj->nmc * dj->nfc);
+  int64_t n = ng / q->d.group, g = ng % q->d.group, nr = q->k->nr;
+  int64_t f0 = fc * dj->fchunk * nr, f1 = MIN(f0 + dj->fchunk * nr, dj->ftiles * nr);
+  int64_t m0 = g * q->Mg + mc * dj->mchunk, m1 = MIN(m0 + dj->mchunk, (g + 1) * q->Mg);
+  size_t xb = qalign(q->xin_elems * (size_t)q->k->esize);
+  if (m0 >= m1) return;
+  q->k->direct(q, j->ws + (size_t)ng * xb, f0, f1, m0, m1, j->y + (size_t)(n * q->d.M * q->P) * ysize(q));
+}
+
+static void run_direct(const CpuQConv *q, QJob *j, MscThreadPool *pool) {
+  gboolean par = pool && msc_threadpool_parallel_for;
+  int64_t ng = q->d.N * q->d.group, tasks = ng * q->Gc;
+  if (par) msc_threadpool_parallel_for(pool, tasks, xform_task, j);
+  else
+    for (int64_t t = 0; t < tasks; t++) xform_task(j, t, 0);
+  QDirect dj = {j, (q->nf + q->k->nr - 1) / q->k->nr, 4, q->Mg, 0, 1};
+  dj.nfc = (dj.ftiles + dj.fchunk - 1) / dj.fchunk;
+  if (par && ng * dj.nfc < 16) { /* split output channels too (multiples of 2 weight blocks) */
+    int64_t want = (16 + ng * dj.nfc - 1) / (ng * dj.nfc), a = 2 * q->k->mr;
+    dj.mchunk = MAX(a, ((q->Mg + want - 1) / want + a - 1) / a * a);
+  }
+  dj.nmc = (q->Mg + dj.mchunk - 1) / dj.mchunk;
+  tasks = ng * dj.nfc * dj.nmc;
+  if (par) msc_threadpool_parallel_for(pool, tasks, direct_task, &dj);
+  else
+    for (int64_t t = 0; t < tasks; t++) direct_task(&dj, t, 0);
+}
+
 void cpu_qconv_run(const CpuQConv *q, const void *x, void *y, void *ws, MscThreadPool *pool) {
   QJob j = {q, x, y, ws, (q->P + q->k->nr - 1) / q->k->nr};
+  if (q->direct) {
+    run_direct(q, &j, pool);
+    return;
+  }
   if (q->depthwise) {
     int64_t tasks = q->d.N * q->d.M;
     if (pool && msc_threadpool_parallel_for) msc_threadpool_parallel_for(pool, tasks, dw_task, &j);

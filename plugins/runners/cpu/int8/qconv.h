@@ -13,9 +13,13 @@
  * only when the value lies within ~1e-7 (relative) of a .5 boundary.
  * ydt INT32 stores the raw accumulators (ConvInteger).
  *
- * Kernels (one template, qkern.inc.h, per ISA file): activations packed per
- * panel of NR output pixels, weights broadcast as 32-bit words of KG
- * k-values, accumulators over pixels (NCHW rows are stored directly):
+ * Kernels (one template, qkern.inc.h, per ISA file). Dense convs run
+ * `direct`: the input is re-blocked once per run (KG channels interleaved
+ * per padded position, split into stride phases), each tap then reads
+ * consecutive positions, no im2col; gemm-shaped steps (1x1 on 1x1 images)
+ * use panels of NR packed pixels (MSC_INT8_DIRECT=0 forces panels). Weights
+ * are broadcast as 32-bit words of KG k-values, accumulators run over
+ * output positions (NCHW rows are stored directly):
  *   KG=2: int16 pairs, vpmaddwd (exact for any int8/uint8 data, never saturates)
  *   KG=4: uint8 x int8 quads: vpdpbusd (VNNI, exact), or on AVX2 vpmaddubsw
  *         + vpmaddwd, used ONLY when every w - zw is in [-64, 63] (7-bit
@@ -64,12 +68,15 @@ typedef struct CpuQConv CpuQConv;
 
 /* Per-ISA kernel table (qkern.inc.h). */
 typedef struct {
-  int kg, esize, nr, vl;
+  int kg, esize, nr, vl, mr; /* mr: output channels per direct tile (weight block rows) */
   const char *name;
   /* packs output pixels p0..p0+np of image @x (channels c0.., pre-offset) into @xp */
   void (*pack)(const CpuQConv *q, const uint8_t *x, int64_t p0, int64_t np, void *xp);
   /* accumulates + requantizes rows m0..m1 of one panel into y (row stride ystride elements) */
   void (*panel)(const CpuQConv *q, const void *xp, const int32_t *wp, int64_t m0, int64_t m1, void *y, int64_t np);
+  /* direct dense conv: channels m0..m1 x output positions [f0, f1) (tiles of nr) from the blocked
+   * input @xin (cpu_qconv_run's transform) of one image and group into image output @y */
+  void (*direct)(const CpuQConv *q, const void *xin, int64_t f0, int64_t f1, int64_t m0, int64_t m1, void *y);
   /* depthwise (Cg == 1): output channel @oc of one image from its input plane @x; @ws: ws_per_thread bytes */
   void (*dw)(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
 } CpuQKernel;
@@ -82,6 +89,12 @@ struct CpuQConv {
   int32_t xoff, xpad;               /* stored x = x + xoff; padding value (zx + xoff) */
   int depthwise;                    /* Cg == 1: direct kernel */
   int interior_1x1;                 /* 1x1, stride 1, no pad */
+  /* direct (dense, no im2col): input transformed once per run into xin[phase][Gc][PS][kg] (kg
+   * consecutive channels of a padded position, split into sh*sw stride phases), wp[m][t][g] */
+  int direct;
+  int64_t T, Gc, PHs, PWs, PS, nph, nf; /* taps, channel groups, phase plane h/w/size, phases, positions */
+  int64_t *toff;                        /* [T] position offset of tap t in xin; owned */
+  size_t xin_elems;                     /* per image and group, incl. overrun slack */
   int32_t *wp;                      /* packed weights [M][Kg] words; owned (aligned) */
   int16_t *wd;                      /* depthwise: [M][kh*kw] */
   int32_t *corr;                    /* [M] bias - xpad * sum_k w'; owned */
@@ -130,10 +143,15 @@ static inline int32_t cpu_qrequant(int32_t acc, float mult, float fbias, float f
   return (int32_t)__builtin_nearbyintf(v) + zy;
 }
 
+/* Depthwise vector kernels: positions of overrun slack after the phase planes. */
+#define CPU_QDW_SLACK 64
+
 extern const CpuQKernel cpu_qkernel_scalar, cpu_qkernel_emu4;
 #if defined(__x86_64__) || defined(__i386__)
 extern const CpuQKernel cpu_qkernel_avx2, cpu_qkernel_avx2_u7, cpu_qkernel_avxvnni, cpu_qkernel_avx512,
     cpu_qkernel_avx512vnni;
+/* The AVX2 depthwise kernel (vpmaddwd on tap pairs over stride-phase planes), shared by the 256-bit kernels. */
+void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
 #endif
 
 #endif

@@ -17,3 +17,4 @@
 #undef ACC_ADD
 #undef STORE_I32
 #undef STORE_Q
+#undef QDW_CUSTOM

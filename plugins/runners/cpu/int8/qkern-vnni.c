@@ -39,6 +39,7 @@ static inline void qv_store_q(uint8_t *dst, __m256i a, float mult, float fbias, 
 }
 #define STORE_I32 qv_store_i32
 #define STORE_Q qv_store_q
+#define QDW_CUSTOM cpu_qdw_avx2
 #define KSUF avxvnni
 #define QKNAME "avxvnni"
 #define KG 4

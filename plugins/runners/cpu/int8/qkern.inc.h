@@ -103,8 +103,92 @@ static void QFN(panel)(const CpuQConv *q, const void *xpv, const int32_t *wp, in
 }
 
 /* ---------------------------------------------------------------------- */
+/* direct dense conv (no im2col) on the blocked input of cpu_qconv_xform:  */
+/* xin[phase][g][PS][KG]: KG consecutive input channels of one (strided-   */
+/* phase) padded position; output position f = oh * PWs + ow (ow >= OW:   */
+/* computed and dropped). Tap t reads position f + toff[t]. Accumulators   */
+/* are MR output channels x NR consecutive positions; weights are          */
+/* broadcast 32-bit words wp[m][t][g].                                     */
+
+static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, const XELEM *xin, int64_t f0,
+                                                             const int32_t *wb, int64_t m, int rows, uint8_t *y) {
+  acc_t acc[MR][NV];
+  const int64_t Gc = q->Gc, T = q->T, gs = q->PS * KG;
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = AZERO();
+  for (int64_t t = 0; t < T; t++) {
+    const XELEM *xt = xin + (q->toff[t] + f0) * KG;
+    const int32_t *wt = wb + t * Gc * MR;
+    for (int64_t g = 0; g < Gc; g++) {
+      xv_t xv[NV];
+      for (int v = 0; v < NV; v++) xv[v] = XLOAD(xt + g * gs + v * VL * KG);
+      for (int r = 0; r < MR; r++) {
+        w_t wv = WSET1(wt[g * MR + r]);
+        for (int v = 0; v < NV; v++) acc[r][v] = MADD(acc[r][v], xv[v], wv);
+      }
+    }
+  }
+  const int sgn = q->d.ydt == MSC_DTYPE_INT8;
+  const int i32 = q->d.ydt == MSC_DTYPE_INT32;
+  const size_t ys = i32 ? 4 : 1;
+  const int64_t P = q->P, PWs = q->PWs, OW = q->OW, nf = q->nf;
+  for (int v = 0; v < NV; v++) {
+    int64_t fv = f0 + v * VL, n = nf - fv;
+    if (n <= 0) break;
+    if (n > VL) n = VL;
+    int64_t oh = fv / PWs, ow = fv % PWs;
+    int contig = PWs == OW || ow + n <= OW; /* one output row segment */
+    for (int r = 0; r < rows; r++) {
+      int64_t oc = m + r;
+      acc_t a = ACC_ADD(acc[r][v], q->corr[oc]);
+      uint8_t *yr = y + (size_t)(oc * P) * ys;
+      if (contig) {
+        int64_t at = PWs == OW ? fv : oh * OW + ow;
+        int64_t cnt = PWs == OW ? n : MIN(n, OW - ow);
+        if (cnt <= 0) continue;
+        if (i32) STORE_I32((int32_t *)(void *)yr + at, a, cnt);
+        else STORE_Q(yr + at, a, q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, sgn, cnt);
+        continue;
+      }
+      int32_t tmp[VL];
+      uint8_t *tb = (uint8_t *)tmp;
+      if (i32) STORE_I32(tmp, a, n);
+      else STORE_Q(tb, a, q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, sgn, n);
+      int64_t h = oh, w = ow;
+      for (int64_t l = 0; l < n; l++) {
+        if (w < OW) {
+          if (i32) ((int32_t *)(void *)yr)[h * OW + w] = tmp[l];
+          else yr[h * OW + w] = tb[l];
+        }
+        if (++w == PWs) w = 0, h++;
+      }
+    }
+  }
+}
+
+/* Output channels m0..m1 (absolute; m0 - group start a multiple of MR) x
+ * tiles [f0, f1) of NR positions of one image and group; @y: the image's
+ * output at channel 0. Weights: blocks of MR channels (zero rows past the
+ * group's end), words [t][g][MR]. */
+static void QFN(direct)(const CpuQConv *q, const void *xinv, int64_t f0, int64_t f1, int64_t m0, int64_t m1,
+                        void *y) {
+  const XELEM *xin = xinv;
+  const int64_t grp = m0 / q->Mg, nbg = (q->Mg + MR - 1) / MR;
+  for (int64_t m = m0; m < m1; m += MR) {
+    const int32_t *wb = q->wp + (grp * nbg + (m - grp * q->Mg) / MR) * q->Kg * MR;
+    int rows = (int)MIN((int64_t)MR, m1 - m);
+    for (int64_t f = f0; f < f1; f += NR) QFN(dtile)(q, xin, f, wb, m, rows, y);
+  }
+}
+
+/* ---------------------------------------------------------------------- */
 /* depthwise: one input channel per group, direct (compiled per ISA)      */
 
+/* QDW_CUSTOM (optional): an ISA file's own depthwise kernel replaces this one */
+#ifdef QDW_CUSTOM
+#define QDW_FN QDW_CUSTOM
+#else
+#define QDW_FN QFN(dw)
 static void QFN(dw)(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws) {
   const CpuQConvDesc *d = &q->d;
   int64_t PH = d->H + d->pt + d->pb, PW = d->W + d->pl + d->pr, OW = q->OW, kh = d->kh, kw = d->kw;
@@ -155,6 +239,10 @@ static void QFN(dw)(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y,
   }
 }
 
-const CpuQKernel QCAT(cpu_qkernel, KSUF) = {KG, (int)sizeof(XELEM), NR, VL, QKNAME, QFN(pack), QFN(panel), QFN(dw)};
+#endif
+
+const CpuQKernel QCAT(cpu_qkernel, KSUF) = {KG,        (int)sizeof(XELEM), NR,          VL,    MR,
+                                           QKNAME,    QFN(pack),          QFN(panel), QFN(direct), QDW_FN};
+#undef QDW_FN
 
 #undef NR

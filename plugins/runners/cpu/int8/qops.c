@@ -190,7 +190,8 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     g->kh = win.kernel[0], g->kw = win.kernel[1], g->sh = win.stride[0], g->sw = win.stride[1];
     g->dh = win.dilation[0], g->dw = win.dilation[1], g->pt = win.pads[0], g->pl = win.pads[1];
     r->planes = p->dims[x][0] * p->dims[x][1];
-    *ws = (size_t)g->W + 64;
+    *ws = (size_t)(g->W + 64) * (size_t)MAX(m->threads, 1); /* one column-max row per thread */
+    p->use_pool[si] = r->planes > 1 && (double)r->planes * (double)(g->OH * g->OW * g->kh * g->kw) >= 1e6;
     break;
   }
   case CPU_Q_CONCAT: {
@@ -233,34 +234,79 @@ void cpu_q_prep_free(const CpuStep *s, void *prep) {
 /* Max over raw values (signed ones biased by 0x80 so bytes compare
  * unsigned): per output row, the column max over the window's rows, then
  * the window max along the row; out-of-range positions never win. */
-static void maxpool_plane(const CpuPool2d *g, const uint8_t *x, uint8_t *y, int sgn, const uint8_t *lut,
-                          uint8_t *colmax /* W */) {
-  uint8_t bias = sgn ? 0x80 : 0;
-  for (int64_t oh = 0; oh < g->OH; oh++) {
+/* TRUE when the 256-entry table maps every value to itself. */
+static gboolean lut_identity(const uint8_t *lut) {
+  for (int v = 0; v < 256; v++)
+    if (lut[v] != v) return FALSE;
+  return TRUE;
+}
+
+static void maxpool_plane(const CpuPool2d *g, const uint8_t *restrict x, uint8_t *restrict y, int sgn,
+                          const uint8_t *restrict lut, int ident, uint8_t *restrict colmax /* W */) {
+  /* geometry in locals: byte stores may alias *g, which would keep the loops scalar */
+  const uint8_t bias = sgn ? 0x80 : 0;
+  const int64_t W = g->W, H = g->H, OW = g->OW, OH = g->OH, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
+  const int64_t dh = g->dh, dw = g->dw, pt = g->pt, pl = g->pl;
+  /* windows fully inside the row: [lo, hi) */
+  int64_t lo = (pl + sw - 1) / sw, hi = (W - 1 + pl - (kw - 1) * dw) / sw + 1;
+  lo = MIN(lo, OW), hi = MAX(lo, MIN(hi, OW));
+  for (int64_t oh = 0; oh < OH; oh++) {
     int any = 0;
-    for (int64_t i = 0; i < g->kh; i++) {
-      int64_t ih = oh * g->sh - g->pt + i * g->dh;
-      if (ih < 0 || ih >= g->H) continue;
-      const uint8_t *row = x + ih * g->W;
+    for (int64_t i = 0; i < kh; i++) {
+      int64_t ih = oh * sh - pt + i * dh;
+      if (ih < 0 || ih >= H) continue;
+      const uint8_t *restrict row = x + ih * W;
       if (!any)
-        for (int64_t w = 0; w < g->W; w++) colmax[w] = row[w] ^ bias;
+        for (int64_t w = 0; w < W; w++) colmax[w] = row[w] ^ bias;
       else
-        for (int64_t w = 0; w < g->W; w++) {
+        for (int64_t w = 0; w < W; w++) {
           uint8_t v = row[w] ^ bias;
           colmax[w] = v > colmax[w] ? v : colmax[w];
         }
       any = 1;
     }
-    for (int64_t ow = 0; ow < g->OW; ow++) {
+    uint8_t *restrict yr = y + oh * OW;
+    const uint8_t *restrict c0 = colmax + lo * sw - pl;
+    if (sw == 2 && dw == 1 && kw == 3)
+      for (int64_t o = 0; o < hi - lo; o++) {
+        uint8_t a = c0[2 * o], b = c0[2 * o + 1], c = c0[2 * o + 2];
+        a = a > b ? a : b;
+        yr[lo + o] = (a > c ? a : c) ^ bias;
+      }
+    else
+      for (int64_t o = 0; o < hi - lo; o++) {
+        uint8_t best = c0[o * sw];
+        for (int64_t j = 1; j < kw; j++) best = c0[o * sw + j * dw] > best ? c0[o * sw + j * dw] : best;
+        yr[lo + o] = best ^ bias;
+      }
+    if (!ident)
+      for (int64_t o = lo; o < hi; o++) yr[o] = lut[yr[o]];
+    for (int64_t ow = 0; ow < OW; ow++) {
+      if (ow == lo) ow = hi;
+      if (ow >= OW) break;
       uint8_t best = 0;
-      for (int64_t j = 0; j < g->kw; j++) {
-        int64_t iw = ow * g->sw - g->pl + j * g->dw;
-        if (iw < 0 || iw >= g->W) continue;
+      for (int64_t j = 0; j < kw; j++) {
+        int64_t iw = ow * sw - pl + j * dw;
+        if (iw < 0 || iw >= W) continue;
         best = colmax[iw] > best ? colmax[iw] : best;
       }
-      y[oh * g->OW + ow] = lut[(uint8_t)(best ^ bias)];
+      yr[ow] = lut[(uint8_t)(best ^ bias)];
     }
   }
+}
+
+typedef struct {
+  const CpuPool2d *g;
+  const uint8_t *x, *lut;
+  uint8_t *y, *ws;
+  int sgn, ident;
+} MpJob;
+
+static void maxpool_task(void *ctx, int64_t pl, int thread) {
+  const MpJob *j = ctx;
+  const CpuPool2d *g = j->g;
+  maxpool_plane(g, j->x + pl * g->H * g->W, j->y + pl * g->OH * g->OW, j->sgn, j->lut, j->ident,
+                j->ws + (size_t)thread * (size_t)(g->W + 64));
 }
 
 void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
@@ -276,6 +322,10 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
   switch (q->kind) {
   case CPU_Q_LUT1: {
     const uint8_t *x = in[0]->data;
+    if (lut_identity(lut)) {
+      if (y != x) memmove(y, x, (size_t)r->numel);
+      return;
+    }
     for (int64_t i = 0; i < r->numel; i++) y[i] = lut[x[i]];
     return;
   }
@@ -309,16 +359,20 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
   case CPU_Q_MAXPOOL: {
     const CpuPool2d *g = &r->pool;
     const uint8_t *x = in[0]->data;
-    uint8_t *colmax = ws;
-    for (int64_t pl = 0; pl < r->planes; pl++)
-      maxpool_plane(g, x + pl * g->H * g->W, y + pl * g->OH * g->OW, q->xdt == MSC_DTYPE_INT8, lut, colmax);
+    int ident = lut_identity(lut); /* same scale and zero point in and out (the usual QDQ MaxPool) */
+    MpJob j = {g, x, lut, y, ws, q->xdt == MSC_DTYPE_INT8, ident};
+    if (pool && msc_threadpool_parallel_for) msc_threadpool_parallel_for(pool, r->planes, maxpool_task, &j);
+    else
+      for (int64_t pl = 0; pl < r->planes; pl++) maxpool_task(&j, pl, 0);
     return;
   }
   case CPU_Q_CONCAT: {
     for (int64_t o = 0; o < r->outer; o++)
       for (uint32_t k = 0; k < q->n_x; k++) {
         const uint8_t *x = (const uint8_t *)in[k]->data + o * r->cat_inner[k], *t = lut + 256 * k;
-        for (int64_t i = 0; i < r->cat_inner[k]; i++) y[i] = t[x[i]];
+        if (lut_identity(t)) memcpy(y, x, (size_t)r->cat_inner[k]); /* same scale and zero point */
+        else
+          for (int64_t i = 0; i < r->cat_inner[k]; i++) y[i] = t[x[i]];
         y += r->cat_inner[k];
       }
     return;
