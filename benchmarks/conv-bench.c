@@ -8,6 +8,7 @@
  * the best of R medians of I runs each (shared machines are noisy).
  *
  * Usage: conv-bench [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR]
+ *                   [--layer C,H,W,M,K,S,P[,G]]   (one custom layer instead of the table)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -104,6 +105,9 @@ static void *xalloc(size_t bytes) {
 
 int main(int argc, char **argv) {
   const char *isa_arg = NULL, *threads_arg = "1,2", *only = NULL;
+  Layer custom;
+  const Layer *table = layers;
+  size_t n_layers = G_N_ELEMENTS(layers);
   int rounds = 5, iters = 7;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--isa") && i + 1 < argc)
@@ -116,8 +120,21 @@ int main(int argc, char **argv) {
       threads_arg = argv[++i];
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
+    else if (!strcmp(argv[i], "--layer") && i + 1 < argc) {
+      /* a custom shape C,H,W,M,K,S,P[,G] replaces the table */
+      long v[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+      int n = sscanf(argv[++i], "%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                     &v[7]);
+      if (n < 7 || v[0] < 1 || v[1] < 1 || v[2] < 1 || v[3] < 1 || v[4] < 1 || v[5] < 1 || v[6] < 0 || v[7] < 1) {
+        fprintf(stderr, "conv-bench: --layer wants C,H,W,M,K,S,P[,G] (positive), got '%s'\n", argv[i]);
+        return 2;
+      }
+      custom = (Layer){argv[i], v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+      table = &custom;
+      n_layers = 1;
+    }
     else {
-      fprintf(stderr, "usage: %s [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR] [--layer C,H,W,M,K,S,P[,G]]\n", argv[0]);
       return 2;
     }
   }
@@ -156,8 +173,8 @@ int main(int argc, char **argv) {
     printf("[%s] fp32 fma peak (1 thread, measured): %.1f GFLOP/s; times: best of %d medians of %d runs, "
            "thread CPU time at 1 thread, wall time above\n", iname, peak, rounds, iters);
     printf("[%-6s] %-34s %3s %9s %9s %8s %s\n", iname, "layer", "thr", "ms", "GFLOP/s", "%peak", "(algo / depthwise: GB/s, %copy-bw)");
-    for (size_t li = 0; li < G_N_ELEMENTS(layers); li++) {
-      const Layer *L = &layers[li];
+    for (size_t li = 0; li < n_layers; li++) {
+      const Layer *L = &table[li];
       if (only && !strstr(L->name, only))
         continue;
       MscConv2dParams p = {

@@ -26,6 +26,8 @@ typedef struct {
   const MscNode *node;
   double ms;
   int64_t calls;
+  double flops;   /* per run (first profiled run) */
+  char shape[48]; /* conv: "KxK/S C->M @HxW" of the run's tensors */
 } NodeTime;
 
 typedef struct {
@@ -76,7 +78,21 @@ static int profile_hook(void *user, MscHookPhase phase, const MscNode *node, con
   }
   t->ms += ms;
   t->calls++;
-  if (p->count_flops) p->flops += node_flops(node, in, ni, out);
+  if (p->count_flops) {
+    t->flops = node_flops(node, in, ni, out);
+    p->flops += t->flops;
+    const MscTensor *w = ni > 1 ? in[1] : NULL, *y = no > 0 ? out[0] : NULL;
+    if (!strcmp(node->op_type, "Conv") && !node->domain[0] && w && y && w->rank == 4 && y->rank == 4 && ni > 0 &&
+        in[0] && in[0]->rank == 4) {
+      int64_t s = 1;
+      for (uint32_t i = 0; i < node->n_attrs; i++)
+        if (!strcmp(node->attrs[i].name, "strides") && node->attrs[i].n > 0) s = node->attrs[i].ints[0];
+      g_snprintf(t->shape, sizeof t->shape, "%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+                 " %" G_GINT64_FORMAT "->%" G_GINT64_FORMAT "%s @%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT,
+                 w->dims[2], w->dims[3], s, in[0]->dims[1], y->dims[1],
+                 w->dims[1] != in[0]->dims[1] ? (w->dims[1] == 1 ? " dw" : " grp") : "", y->dims[2], y->dims[3]);
+    }
+  }
   return 0;
 }
 
@@ -297,11 +313,14 @@ int cmd_bench(int argc, char **argv) {
     for (guint i = 0; i < rows->len; i++) total += ((NodeTime *)g_ptr_array_index(rows, i))->ms;
     printf("\nper node (mean of %d profiled runs, hooks on; %u timed steps, %.3f ms total):\n", n_prof,
            rows->len, total / n_prof);
-    printf("  %9s %6s  %-18s %s\n", "ms", "%", "op", "node");
+    printf("  %9s %6s %8s  %-18s %-28s %s\n", "ms", "%", "GFLOP/s", "op", "shape", "node");
     for (guint i = 0; i < rows->len && i < (guint)top; i++) {
       NodeTime *r = g_ptr_array_index(rows, i);
-      printf("  %9.3f %5.1f%%  %-18s %s\n", r->ms / n_prof, total > 0 ? 100 * r->ms / total : 0,
-             r->node->op_type, r->node->name);
+      const double ms = r->ms / n_prof;
+      char gf[16] = "";
+      if (r->flops > 0 && ms > 0) g_snprintf(gf, sizeof gf, "%.1f", r->flops / 1e6 / ms);
+      printf("  %9.3f %5.1f%% %8s  %-18s %-28s %s\n", ms, total > 0 ? 100 * r->ms / total : 0, gf,
+             r->node->op_type, r->shape, r->node->name);
     }
   }
   g_hash_table_destroy(prof.by_node);
