@@ -15,6 +15,7 @@
  *
  * Usage: conv-kernels [--isa scalar|avx2|avx512] [--threads N] [--rounds R] [--iters I] [--only SUBSTR]
  *                     [--crossover]   (also sweep channel/size grids for the Winograd rule)
+ *                     [--crossover-m M]  (the same sweep with M output channels fixed)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -225,10 +226,14 @@ static void bench_depthwise(const Layer *l, MscIsa isa, MscThreadPool *pool, int
 
 /* Winograd/direct speed ratio over a grid of channels x sizes: the data
  * behind the rule in conv2d-winograd.c (msc_conv2d_winograd_wanted). */
-static void crossover(MscIsa isa, MscThreadPool *pool, int rounds, int iters) {
+static void crossover(MscIsa isa, MscThreadPool *pool, int rounds, int iters, int64_t fixed_m) {
   static const int64_t chans[] = {8, 16, 24, 32, 64, 128, 256};
   static const int64_t sizes[] = {4, 7, 8, 12, 14, 16, 28, 56};
-  printf("[%-6s] crossover: direct time / Winograd time (> 1: Winograd faster), C = M, 3x3 p1\n", msc_isa_name(isa));
+  if (fixed_m > 0)
+    printf("[%-6s] crossover: direct time / Winograd time (> 1: Winograd faster), M = %" G_GINT64_FORMAT ", 3x3 p1\n",
+           msc_isa_name(isa), fixed_m);
+  else
+    printf("[%-6s] crossover: direct time / Winograd time (> 1: Winograd faster), C = M, 3x3 p1\n", msc_isa_name(isa));
   printf("[%-6s] %6s", msc_isa_name(isa), "C\\HxW");
   for (size_t j = 0; j < G_N_ELEMENTS(sizes); j++)
     printf(" %6" G_GINT64_FORMAT, sizes[j]);
@@ -236,7 +241,7 @@ static void crossover(MscIsa isa, MscThreadPool *pool, int rounds, int iters) {
   for (size_t i = 0; i < G_N_ELEMENTS(chans); i++) {
     printf("[%-6s] %6" G_GINT64_FORMAT, msc_isa_name(isa), chans[i]);
     for (size_t j = 0; j < G_N_ELEMENTS(sizes); j++) {
-      Layer l = {"x", chans[i], sizes[j], sizes[j], chans[i], 3, 1, 1, 1};
+      Layer l = {"x", chans[i], sizes[j], sizes[j], fixed_m > 0 ? fixed_m : chans[i], 3, 1, 1, 1};
       DenseResult r;
       if (bench_dense(&l, isa, pool, rounds, iters, &r))
         printf(" %6.2f", r.direct_s / r.wino_s);
@@ -252,6 +257,7 @@ int main(int argc, char **argv) {
   const char *isa_arg = NULL, *only = NULL;
   int rounds = 5, iters = 7, nthreads = 1;
   gboolean cross = FALSE;
+  int64_t cross_m = 0; /* --crossover-m M: fixed output channels (default M = C) */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--isa") && i + 1 < argc)
       isa_arg = argv[++i];
@@ -265,10 +271,14 @@ int main(int argc, char **argv) {
       only = argv[++i];
     else if (!strcmp(argv[i], "--crossover"))
       cross = TRUE;
+    else if (!strcmp(argv[i], "--crossover-m") && i + 1 < argc) {
+      cross = TRUE;
+      cross_m = atoi(argv[++i]);
+    }
     else {
       fprintf(stderr,
               "usage: %s [--isa scalar|avx2|avx512] [--threads N] [--rounds R] [--iters I] [--only SUBSTR] "
-              "[--crossover]\n",
+              "[--crossover] [--crossover-m M]\n",
               argv[0]);
       return 2;
     }
@@ -297,7 +307,7 @@ int main(int argc, char **argv) {
          "direct and Winograd alternated; effective GFLOP/s = direct FLOPs / time\n",
          msc_isa_name(isa), peak, nthreads, rounds, iters);
   if (cross) {
-    crossover(isa, pool, rounds, iters);
+    crossover(isa, pool, rounds, iters, cross_m);
   } else {
     printf("[%-6s] %-26s %3s %8s %8s %7s | %8s %8s %7s | %6s | %s\n", msc_isa_name(isa), "layer", "thr", "dir ms",
            "GFLOP/s", "%peak", "wino ms", "eff GF/s", "%peak", "speedup", "wino err: max|d|/max|ref| (abs)");

@@ -303,19 +303,25 @@ static void test_conv_kernels_bad_params(void) {
 }
 
 static void test_conv_kernels_winograd_rule(void) {
-  g_test_summary("Winograd is off by default, MSC_WINOGRAD=1 applies the measured rule, 2 forces eligible shapes");
+  g_test_summary("Winograd follows the measured rule by default (=1), MSC_WINOGRAD=0 turns it off, 2 forces eligible shapes");
   float *w = g_new0(float, 64 * 64 * 9);
   const ConvCase big = D("x", 1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase few_ch = D("x", 1, 8, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase strided = D("x", 1, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+  /* 14x14 (16 tiles): the direct kernel is as fast, the rule says no */
+  const ConvCase small_map = D("x", 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  /* 28x28 (49 tiles) with 16 output channels: needs 196 tiles */
+  const ConvCase thin_28 = D("x", 1, 64, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   char *saved = g_strdup(g_getenv("MSC_WINOGRAD"));
   g_unsetenv("MSC_WINOGRAD");
   const struct {
     const ConvCase *c;
     const char *env;
     gboolean want;
-  } rows[] = {{&big, NULL, FALSE}, {&big, "1", TRUE}, {&big, "0", FALSE}, {&few_ch, "1", FALSE},
-              {&few_ch, "2", TRUE}, {&strided, "1", FALSE}, {&strided, "2", FALSE}};
+  } rows[] = {{&big, NULL, TRUE},        {&big, "1", TRUE},       {&big, "0", FALSE},
+              {&few_ch, "1", FALSE},     {&few_ch, "2", TRUE},    {&strided, "1", FALSE},
+              {&strided, "2", FALSE},    {&small_map, NULL, FALSE}, {&small_map, "2", TRUE},
+              {&thin_28, NULL, FALSE}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     if (rows[i].env)
       g_setenv("MSC_WINOGRAD", rows[i].env, TRUE);

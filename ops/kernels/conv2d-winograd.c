@@ -21,29 +21,27 @@ static int64_t env_int(const char *name, int64_t dflt) {
 
 /**
  * msc_conv2d_winograd_wanted:
- * The measured rule (`conv-kernels --crossover`, docs/kernels.md): Winograd
- * wins once the GEMM dominates the transforms (16+ channels on both sides)
- * and the output is at least 8x8; with more than 64x64 channel pairs the
- * transformed weights (36*C*M floats, 4x the direct ones) stream from L3 or
- * DRAM for each tile block, so it also needs 25+ tiles of 4x4 (20x20+).
+ * The measured rule (`conv-kernels --crossover` and `--crossover-m M`,
+ * docs/kernels.md, against the direct kernel of the same build): Winograd
+ * F(4,3) is clearly faster (>= 1.2x) once there are enough 4x4 tiles to
+ * amortize the transforms over the output channels: 49+ tiles (28x28+)
+ * with 64+ output channels, or 196+ tiles (56x56+) with 16+; below that
+ * (14x14 and smaller maps) the direct kernel is as fast or faster.
  * Returns: TRUE to use Winograd for this shape.
  */
 gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_t OW, const MscConv2dKernels *k) {
   if (p->groups != 1 || p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 1 || p->stride_w != 1 ||
       p->dilation_h != 1 || p->dilation_w != 1)
     return FALSE;
-  /* Off by default: F(4,3)'s fp32 error (~1e-5 of max|y| per layer)
-   * accumulates past the conformance tolerance of densenet121_rand
-   * (docs/kernels.md); MSC_WINOGRAD=1 turns the rule on. */
-  const int64_t mode = env_int("MSC_WINOGRAD", 0);
+  /* MSC_WINOGRAD: 0 = never, 1 = the rule (default), 2 = always */
+  const int64_t mode = env_int("MSC_WINOGRAD", 1);
   if (mode == 0)
     return FALSE;
   if (mode == 2) /* force (tests, measurements) */
     return TRUE;
   (void) k;
   const int64_t tiles = ((OH + 3) / 4) * ((OW + 3) / 4);
-  return p->in_channels >= 16 && p->out_channels >= 16 && OH >= 8 && OW >= 8 &&
-         (p->in_channels * p->out_channels <= 64 * 64 || tiles >= 25);
+  return p->in_channels >= 16 && ((p->out_channels >= 64 && tiles >= 49) || (p->out_channels >= 16 && tiles >= 196));
 }
 
 /* G g G^T for one 3x3 kernel g (row-major) into 36 values, in double. */
