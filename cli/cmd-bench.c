@@ -34,6 +34,7 @@ typedef struct {
   GHashTable *by_node; /* MscNode* -> NodeTime* */
   gboolean count_flops; /* on the first profiled run only */
   double flops;
+  double t_before; /* --cpu-time: CPU ms at the node's BEFORE hook */
 } Profile;
 
 static int64_t numel(const MscTensor *t) {
@@ -66,9 +67,26 @@ static double node_flops(const MscNode *n, const MscTensor *const *in, uint32_t 
   return 0;
 }
 
+/* --cpu-time (1 thread only): the calling thread's CPU time, which the
+ * runner's 1-thread pool runs on, so time-slicing by other processes on a
+ * shared machine does not count. */
+static gboolean use_cpu_time;
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static int profile_hook(void *user, MscHookPhase phase, const MscNode *node, const MscTensor *const *in, uint32_t ni,
                         const MscTensor *const *out, uint32_t no, double ms) {
   Profile *p = user;
+  if (use_cpu_time) { /* per node in thread CPU time too */
+    if (phase == MSC_HOOK_BEFORE) {
+      p->t_before = now_ms();
+      return 0;
+    }
+    if (phase == MSC_HOOK_AFTER) ms = now_ms() - p->t_before;
+  }
   if (phase != MSC_HOOK_AFTER) return 0;
   NodeTime *t = g_hash_table_lookup(p->by_node, node);
   if (!t) {
@@ -104,12 +122,6 @@ static gint cmp_time_desc(gconstpointer a, gconstpointer b) {
 static gint cmp_double(gconstpointer a, gconstpointer b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
-}
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static int fail_with(GError *e) {
@@ -149,6 +161,8 @@ int cmd_bench(int argc, char **argv) {
       {"profile-iters", 0, 0, G_OPTION_ARG_INT, &profile_iters,
        "profiled runs for the per-node table and FLOP count (default min(iters, 5), at least 1)", "P"},
       {"json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON line (ort-bench.js keys)", NULL},
+      {"cpu-time", 0, 0, G_OPTION_ARG_NONE, &use_cpu_time,
+       "time with the thread's CPU time instead of wall time (1 thread; for A/B runs on a loaded machine)", NULL},
       {NULL}};
   g_autoptr(GOptionContext) ctx = g_option_context_new("MODEL - measure a model's latency on a runner");
   g_option_context_add_main_entries(ctx, entries, NULL);
@@ -160,6 +174,10 @@ int cmd_bench(int argc, char **argv) {
   }
   if (threads < 1 || threads > 256 || warmup < 0 || iters < 1 || top < 0) {
     cli_error("bench: --threads must be in 1..256, --iters >= 1, --warmup and --top >= 0");
+    return CLI_USAGE;
+  }
+  if (use_cpu_time && threads != 1) {
+    cli_error("bench: --cpu-time measures one thread: use it with --threads 1");
     return CLI_USAGE;
   }
   if (profile_iters < 0) profile_iters = MIN(iters, 5);
@@ -237,7 +255,7 @@ int cmd_bench(int argc, char **argv) {
     ok = run_once(s, g, inputs, NULL, &e);
     t[i] = now_ms() - t0;
   }
-  Profile prof = {g_hash_table_new_full(NULL, NULL, NULL, g_free), TRUE, 0};
+  Profile prof = {g_hash_table_new_full(NULL, NULL, NULL, g_free), TRUE, 0, 0};
   MscRunHooks hooks = {profile_hook, &prof};
   int n_prof = MAX(profile_iters, 1);
   for (int i = 0; ok && i < n_prof; i++) {

@@ -73,12 +73,24 @@ static inline float act_scalar(float v, MscActivation act, float a, float b) {
   return v;
 }
 
-/* Stores one accumulator vector of output channel plane yp (grid point o):
- * the common case (all VL points in one output row) is one vector epilogue;
- * a vector straddling rows or dropped columns goes lane by lane. */
-static ALWAYS_INLINE void dense_store(const MscDenseArgs *a, vec_t acc, float bias, float *yp, const float *rp, int64_t o) {
-  const int64_t oh = o / a->Wq, ow = o - oh * a->Wq;
-  if (ow + VL <= a->OW && o + VL <= a->P) {
+/* Where the VL grid points from o land in the output plane: *off is the
+ * output offset of the first one; TRUE when all VL are real outputs in
+ * one contiguous run (a vector store). With Wq == OW (1x1, no pad) the
+ * grid is the output itself; otherwise grid columns >= OW are dropped and
+ * a vector crossing a row end goes lane by lane. */
+static inline gboolean dense_vec_pos(const MscDenseArgs *a, int64_t o, int64_t *oh, int64_t *ow) {
+  *oh = o / a->Wq;
+  *ow = o - *oh * a->Wq;
+  if (o + VL > a->P)
+    return FALSE;
+  return a->Wq == a->OW || *ow + VL <= a->OW;
+}
+
+/* Stores one accumulator vector of output channel plane yp at grid
+ * point (oh, ow) (see dense_vec_pos; fast = one vector store). */
+static ALWAYS_INLINE void dense_store(const MscDenseArgs *a, vec_t acc, float bias, float *yp, const float *rp,
+                                      int64_t oh, int64_t ow, gboolean fast) {
+  if (fast) {
     const int64_t off = oh * a->OW + ow;
     vec_t v = VADD(acc, VSET1(bias));
     if (rp)
@@ -88,11 +100,14 @@ static ALWAYS_INLINE void dense_store(const MscDenseArgs *a, vec_t acc, float bi
   }
   float t[VL];
   VSTORE(t, acc);
-  for (int i = 0; i < VL; i++) {
-    const int64_t g = o + i;
-    if (g >= a->P)
+  int64_t h = oh, w = ow;
+  for (int i = 0; i < VL; i++, w++) {
+    if (w >= a->Wq) {
+      w = 0;
+      h++;
+    }
+    if (h * a->Wq + w >= a->P)
       break;
-    const int64_t h = g / a->Wq, w = g - h * a->Wq;
     if (w >= a->OW)
       continue;
     const int64_t off = h * a->OW + w;
@@ -140,19 +155,62 @@ static ALWAYS_INLINE void dense_block(const MscDenseArgs *a, int64_t o0, int64_t
   }
 }
 
-/* Bias, residual and activation of one block's finished sums in part[],
- * stored to the output planes (rw a compile-time constant). */
-static ALWAYS_INLINE void dense_epilogue(const MscDenseArgs *a, int64_t o0, int64_t mblk, const int rw,
-                                         const float *part) {
-  const int64_t mcount = a->M - mblk * MB;
+/* The same micro-kernel over a packed panel: xp holds the tile's input
+ * as [K][RW*VL] (K = channels x taps of the chunk, 64-byte aligned), so
+ * every load is aligned and contiguous whatever the taps, stride or
+ * channel stride, and the K loop is one uniform stream. */
+static ALWAYS_INLINE void dense_block_packed(const float *xp, const float *wp, int64_t K, const int rw, float *part,
+                                             const int first) {
+  vec_t acc[MB][RW];
   UNROLL for (int m = 0; m < MB; m++) {
-    if (m >= mcount)
-      break;
-    const int64_t ch = mblk * MB + m;
-    float *yp = a->y + ch * a->OHW;
-    const float *rp = a->res ? a->res + ch * a->OHW : NULL;
-    const float bias = a->bias[ch];
-    UNROLL for (int r = 0; r < rw; r++) dense_store(a, VLOAD(part + (m * RW + r) * VL), bias, yp, rp, o0 + r * VL);
+    UNROLL for (int r = 0; r < rw; r++) acc[m][r] = first ? VZERO() : VLOAD(part + (m * RW + r) * VL);
+  }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 4
+#endif
+  for (int64_t k = 0; k < K; k++, xp += RW * VL, wp += MB) {
+    vec_t xv[RW];
+    UNROLL for (int r = 0; r < rw; r++) xv[r] = VLOAD(xp + r * VL);
+    UNROLL for (int m = 0; m < MB; m++) {
+      const vec_t wv = VBCAST(wp + m);
+      UNROLL for (int r = 0; r < rw; r++) acc[m][r] = VFMA(wv, xv[r], acc[m][r]);
+    }
+  }
+  UNROLL for (int m = 0; m < MB; m++) {
+    UNROLL for (int r = 0; r < rw; r++) VSTORE(part + (m * RW + r) * VL, acc[m][r]);
+  }
+}
+
+/* Bias, residual and activation of the finished sums of blocks
+ * [mb0, mb1) (consecutive MB*RW*VL slots of part[]), stored to the output
+ * planes. rw and act are compile-time constants after inlining; the grid
+ * positions of the tile's vectors are computed once per call. */
+static ALWAYS_INLINE void dense_epilogue(const MscDenseArgs *a, int64_t o0, int64_t mb0, int64_t mb1, const int rw,
+                                         const float *part, const MscActivation act) {
+  int64_t oh[RW], ow[RW];
+  gboolean fast[RW];
+  UNROLL for (int r = 0; r < rw; r++) fast[r] = dense_vec_pos(a, o0 + r * VL, &oh[r], &ow[r]);
+  const float aa = a->act_a, ab = a->act_b;
+  for (int64_t mblk = mb0; mblk < mb1; mblk++, part += MB * RW * VL) {
+    const int64_t mcount = MIN((int64_t) MB, a->M - mblk * MB);
+    for (int64_t m = 0; m < mcount; m++) {
+      const int64_t ch = mblk * MB + m;
+      float *yp = a->y + ch * a->OHW;
+      const float *rp = a->res ? a->res + ch * a->OHW : NULL;
+      const vec_t bias = VSET1(a->bias[ch]);
+      UNROLL for (int r = 0; r < rw; r++) {
+        const vec_t acc = VLOAD(part + (m * RW + r) * VL);
+        if (fast[r]) {
+          const int64_t off = oh[r] * a->OW + ow[r];
+          vec_t v = VADD(acc, bias);
+          if (rp)
+            v = VADD(v, VLOAD(rp + off));
+          VSTORE(yp + off, act_vec(v, act, aa, ab));
+        } else {
+          dense_store(a, acc, a->bias[ch], yp, rp, oh[r], ow[r], FALSE);
+        }
+      }
+    }
   }
 }
 
@@ -163,7 +221,7 @@ static ALWAYS_INLINE void dense_epilogue(const MscDenseArgs *a, int64_t o0, int6
 /* One out-of-line function per (rw, taps, first) and per rw for the
  * epilogue: inlined all into one big dense() GCC spills the accumulators. */
 typedef void (*DenseBlockFn)(const MscDenseArgs *a, int64_t o0, int64_t mb, int64_t c0, int64_t c1, float *part);
-typedef void (*DenseEpiFn)(const MscDenseArgs *a, int64_t o0, int64_t mb, const float *part);
+typedef void (*DenseEpiFn)(const MscDenseArgs *a, int64_t o0, int64_t mb0, int64_t mb1, const float *part);
 #define DB_FN(R, N, F)                                                                                              \
   static __attribute__((noinline)) void dense_block_##R##_##N##_##F(const MscDenseArgs *a, int64_t o0, int64_t mb, \
                                                                     int64_t c0, int64_t c1, float *part) {         \
@@ -171,11 +229,24 @@ typedef void (*DenseEpiFn)(const MscDenseArgs *a, int64_t o0, int64_t mb, const 
   }
 #define DB_TAPS(R)                                                                                                  \
   DB_FN(R, 0, 0) DB_FN(R, 0, 1) DB_FN(R, 1, 0) DB_FN(R, 1, 1) DB_FN(R, 9, 0) DB_FN(R, 9, 1)                        \
-  static __attribute__((noinline)) void dense_epi_##R(const MscDenseArgs *a, int64_t o0, int64_t mb,               \
-                                                      const float *part) {                                          \
-    dense_epilogue(a, o0, mb, R, part);                                                                             \
-  }
+  static __attribute__((noinline)) void dense_epi_##R(const MscDenseArgs *a, int64_t o0, int64_t mb0,              \
+                                                      int64_t mb1, const float *part) {                             \
+    switch (a->act) {                                                                                               \
+    case MSC_ACT_NONE: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_NONE); break;                               \
+    case MSC_ACT_RELU: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_RELU); break;                               \
+    case MSC_ACT_CLIP: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_CLIP); break;                               \
+    default: dense_epilogue(a, o0, mb0, mb1, R, part, a->act); break;                                               \
+    }                                                                                                               \
+  }                                                                                                                 \
+  DBP_FN(R, 0) DBP_FN(R, 1)
 #define DB_ROW(R, N) {dense_block_##R##_##N##_0, dense_block_##R##_##N##_1}
+typedef void (*DensePackedFn)(const float *xp, const float *wp, int64_t K, float *part);
+#define DBP_FN(R, F)                                                                                                \
+  static __attribute__((noinline)) void dense_packed_##R##_##F(const float *xp, const float *wp, int64_t K,         \
+                                                               float *part) {                                      \
+    dense_block_packed(xp, wp, K, R, part, F);                                                                      \
+  }
+#define DBP_ROW(R) {dense_packed_##R##_0, dense_packed_##R##_1}
 DB_TAPS(1)
 #if RW >= 2
 DB_TAPS(2)
@@ -225,6 +296,18 @@ static const DenseBlockFn dense_block_table[3][RW][2] = {
 #endif
     },
 };
+static const DensePackedFn dense_packed_table[RW][2] = {
+    DBP_ROW(1),
+#if RW >= 2
+    DBP_ROW(2),
+#endif
+#if RW >= 3
+    DBP_ROW(3),
+#endif
+#if RW >= 4
+    DBP_ROW(4),
+#endif
+};
 static const DenseEpiFn dense_epi_table[RW] = {
     dense_epi_1,
 #if RW >= 2
@@ -257,7 +340,7 @@ static void dense_tiles(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int
     if (cb == a->C) {
       for (int64_t mb = mb0; mb < mb1; mb++) {
         fns[1](a, o0, mb, 0, a->C, part);
-        epi(a, o0, mb, part);
+        epi(a, o0, mb, mb + 1, part);
       }
       continue;
     }
@@ -270,14 +353,88 @@ static void dense_tiles(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int
         for (int64_t mb = g0; mb < g1; mb++, pp += MB * RW * VL)
           fn(a, o0, mb, c0, c1, pp);
       }
-      const float *pp = part;
-      for (int64_t mb = g0; mb < g1; mb++, pp += MB * RW * VL)
-        epi(a, o0, mb, pp);
+      epi(a, o0, g0, g1, part);
     }
   }
 }
 
+/* panel floats: [K][RW*VL] for K = chunk channels x taps (16 KB) */
+#define PACK_FLOATS 4096
+#define PACK_K (PACK_FLOATS / (RW * VL))
+
+/* Copies rw vectors of grid points from o0 for channels [c0, c1) x taps
+ * into the panel (row stride RW*VL). */
+static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, int64_t c1, float *xp) {
+  const float *xc = a->x + o0 + c0 * a->cstride;
+  for (int64_t c = c0; c < c1; c++, xc += a->cstride) {
+    for (int t = 0; t < a->ntaps; t++, xp += RW * VL) {
+      const float *src = xc + a->toff[t];
+      for (int r = 0; r < rw; r++)
+        VSTORE(xp + r * VL, VLOAD(src + r * VL));
+    }
+  }
+}
+
+/* dense_tiles over packed panels. Output-channel blocks go in groups
+ * whose weights stay in L2 (~256 KB; at most PART_BLOCKS partial-sum
+ * slots): per group, per tile and chunk of cb channels (cb * taps <=
+ * PACK_K), pack the tile's input once, sweep the group's blocks, then
+ * run their epilogues. Weights bigger than L2 (deep layers: 1-9 MB) are
+ * read from L3 once per run instead of once per tile. */
+static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1,
+                               int64_t cb) {
+  const int64_t tile_pts = (int64_t) RW * VL;
+  float part[PART_FLOATS] __attribute__((aligned(64)));
+  float xp[PACK_FLOATS] __attribute__((aligned(64)));
+  const int64_t kstride = a->ntaps * MB; /* weight floats per input channel of one block */
+  const int64_t wblock = a->C * kstride * (int64_t) sizeof(float);
+  int64_t gm = (256 * 1024) / (wblock > 0 ? wblock : 1);
+  gm = MAX(1, MIN(gm, (int64_t) PART_BLOCKS));
+  for (int64_t g0 = mb0; g0 < mb1; g0 += gm) {
+    const int64_t g1 = MIN(mb1, g0 + gm);
+    for (int64_t tile = tile0; tile < tile1; tile++) {
+      const int64_t o0 = tile * tile_pts;
+      int64_t rw = (a->P - o0 + VL - 1) / VL;
+      if (rw > RW)
+        rw = RW;
+      const DensePackedFn *fns = dense_packed_table[rw - 1];
+      const DenseEpiFn epi = dense_epi_table[rw - 1];
+      for (int64_t c0 = 0; c0 < a->C; c0 += cb) {
+        const int64_t c1 = MIN(a->C, c0 + cb);
+        dense_pack(a, o0, (int) rw, c0, c1, xp);
+        const DensePackedFn fn = fns[c0 == 0];
+        const int64_t K = (c1 - c0) * a->ntaps;
+        float *pp = part;
+        for (int64_t mb = g0; mb < g1; mb++, pp += MB * RW * VL)
+          fn(xp, a->w + (mb * a->C + c0) * kstride, K, pp);
+      }
+      epi(a, o0, g0, g1, part);
+    }
+  }
+}
+
+static int dense_pack_mode = -1; /* MSC_DENSE_PACK: 0 never, 1 always, unset: by shape */
+
 static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1) {
+  int mode = __atomic_load_n(&dense_pack_mode, __ATOMIC_RELAXED);
+  if (mode < 0) {
+    const char *e = getenv("MSC_DENSE_PACK");
+    mode = e && *e ? (atoi(e) != 0) : 2;
+    __atomic_store_n(&dense_pack_mode, mode, __ATOMIC_RELAXED);
+  }
+  /* packing costs one copy of the tile's input per chunk, amortized over
+   * the output-channel blocks: worth it from 4 blocks on */
+  if (a->ntaps <= PACK_K && (mode == 1 || (mode == 2 && mb1 - mb0 >= 4))) {
+    int64_t cb = PACK_K / a->ntaps;
+    if (cb < 1)
+      cb = 1;
+    if (cb < a->C) { /* equal chunks */
+      const int64_t nchunks = (a->C + cb - 1) / cb;
+      cb = (a->C + nchunks - 1) / nchunks;
+    }
+    dense_tiles_packed(a, tile0, tile1, mb0, mb1, cb);
+    return;
+  }
   /* chunk: ~16 KB of input lines per tile (a tap row spans ~2 lines) */
   const int64_t rows = a->ntaps == 1 ? 1 : (a->ntaps == 9 ? 3 : a->ntaps);
   int64_t cb = 16384 / (rows * 2 * 64);
