@@ -153,6 +153,29 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
         for (int64_t k = 1; k < g->kw; k++) m = tmp[ow + k] > m ? tmp[ow + k] : m;
         yr[ow] = m;
       }
+    } else if (!g->avg && g->dw == 1) {
+      /* strided max: the stride-1 window max in place (vectors; each
+       * store lands behind every later load), then every sw-th of it */
+      const int64_t nh = (g->OW - 1) * g->sw + 1;
+      int64_t j = 0;
+      for (; j + VL <= nh; j += VL) {
+        vec_t m = VLOAD(tmp + j);
+        for (int64_t k = 1; k < g->kw; k++) m = VMAX(m, VLOAD(tmp + j + k));
+        VSTORE(tmp + j, m);
+      }
+      for (; j < nh; j++) {
+        float m = tmp[j];
+        for (int64_t k = 1; k < g->kw; k++) m = tmp[j + k] > m ? tmp[j + k] : m;
+        tmp[j] = m;
+      }
+      for (int64_t ow = 0; ow < g->OW; ow++) {
+        const float m = tmp[ow * g->sw];
+        /* a window over padding only: -FLT_MAX, as the reference */
+        yr[ow] = m == -INFINITY && !k_taps(ow * g->sw - pl, g->kw, 1, W) ? -FLT_MAX : m;
+      }
+      /* the in-place pass overwrote the pad fills the next rows rely on */
+      for (int64_t i = 0; i < pl; i++) tmp[i] = fill;
+      for (int64_t i = pl + W; i < nh && i < tw; i++) tmp[i] = fill;
     } else {
       for (int64_t ow = 0; ow < g->OW; ow++) {
         const float *p = tmp + ow * g->sw;
