@@ -50,6 +50,25 @@ typedef struct {
   float act_a, act_b;
 } MscDwArgs;
 
+/* 3x3 stride-1 depthwise (f32-conv2d-dw3x3.inc.h): output vectors at
+ * ow0 = 0, VL, 2VL, ...; the interior ones [i0, i1) read x with plain
+ * loads, the others ("edges", whose 3-tap window crosses a row end) with
+ * masked loads. Returns the edge count; *ws_floats: scratch floats one
+ * plane needs (a zero row). */
+static inline int64_t msc_dw3_layout(int64_t H, int64_t W, int64_t OW, int64_t pl, int64_t vl, int64_t *i0,
+                                     int64_t *i1, int64_t *ws_floats) {
+  *i0 = (pl + vl - 1) / vl * vl;
+  const int64_t last = W + pl - vl - 2 < OW - vl ? W + pl - vl - 2 : OW - vl; /* largest interior ow0 */
+  *i1 = last >= *i0 ? *i0 + ((last - *i0) / vl + 1) * vl : *i0;
+  if (*i1 > OW) /* no interior vector fits: every vector is an edge */
+    *i0 = *i1 = 0;
+  const int64_t ne = *i0 / vl + (OW > *i1 ? (OW - *i1 + vl - 1) / vl : 0);
+  const int64_t zlen = (W > 2 * vl + 2 ? W : 2 * vl + 2);
+  *ws_floats = zlen;
+  (void) H;
+  return ne;
+}
+
 /* Winograd F(4,3) for 3x3 stride-1 convs (f32-conv2d-winograd.inc.h).
  *
  * The padded input is phase-split 4x4 (the dense "phase grid" with stride

@@ -33,6 +33,7 @@ struct MscConv2dPlan {
   int64_t wslots;      /* per-thread scratch slots */
   size_t wslot_floats; /* v + mo of one slot */
   size_t ws_floats;
+  size_t dw_task_floats; /* depthwise: scratch floats per (image, channel) task */
   char desc[96];
 };
 

@@ -182,7 +182,14 @@ static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float
   if (bias)
     memcpy(pl->bias, bias, sizeof(float) * (size_t) C);
   /* one ring per (image, channel) task: tasks never share scratch */
-  pl->ws_floats = (size_t) (p->batch * C) * (size_t) (a->nring * a->sw * a->Wqd);
+  size_t per_task = (size_t) (a->nring * a->sw * a->Wqd);
+  if (a->kh == 3 && a->kw == 3 && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1) {
+    int64_t i0, i1, dw3_ws;
+    msc_dw3_layout(a->H, a->W, a->OW, a->pl, k->vl, &i0, &i1, &dw3_ws);
+    per_task = MAX(per_task, (size_t) dw3_ws);
+  }
+  pl->dw_task_floats = per_task;
+  pl->ws_floats = (size_t) (p->batch * C) * per_task;
   g_snprintf(pl->desc, sizeof pl->desc, "depthwise-rows-%dv %s", k->rwd, msc_isa_name(k->isa));
 }
 
@@ -335,7 +342,7 @@ static void dw_task(void *vctx, int64_t task, int thread) {
   const MscConv2dParams *p = &pl->p;
   const int64_t c = task % p->in_channels;
   const int64_t ihw = p->in_h * p->in_w, ohw = pl->OH * pl->OW;
-  const size_t ring = (size_t) (pl->dw.nring * pl->dw.sw * pl->dw.Wqd);
+  const size_t ring = pl->dw_task_floats;
   pl->k->depthwise(&pl->dw, r->x + task * ihw, pl->wdw + c * p->kernel_h * p->kernel_w, pl->bias[c],
                    r->res ? r->res + task * ohw : NULL, r->y + task * ohw, r->ws + (size_t) task * ring);
 }

@@ -26,6 +26,12 @@ typedef __m256 vec_t;
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VMAX(a, b) _mm256_max_ps((a), (b))
 #define VMIN(a, b) _mm256_min_ps((a), (b))
+/* lanes [lo, hi) of a load (0 <= lo, hi <= VL), the others read as 0 and never touched */
+typedef __m256i vmask_t;
+#define VMASK_RANGE(lo, hi)                                                                                         \
+  _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int) (hi)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),    \
+                   _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int) (lo) - 1)))
+#define VLOAD_MASK(p, m) _mm256_maskload_ps((p), (m))
 /* p[0], p[2], ..., p[14]: stride-2 deinterleave for depthwise rows */
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \

@@ -26,6 +26,10 @@ typedef __m512 vec_t;
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VMAX(a, b) _mm512_max_ps((a), (b))
 #define VMIN(a, b) _mm512_min_ps((a), (b))
+/* lanes [lo, hi) of a load (0 <= lo, hi <= VL), the others read as 0 and never touched */
+typedef __mmask16 vmask_t;
+#define VMASK_RANGE(lo, hi) ((__mmask16) (((1u << (unsigned) (hi)) - 1u) & ~((1u << (unsigned) (lo)) - 1u)))
+#define VLOAD_MASK(p, m) _mm512_maskz_loadu_ps((m), (p))
 /* p[0], p[2], ..., p[30]: stride-2 deinterleave for depthwise rows */
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                                       \

@@ -18,4 +18,8 @@ typedef float vec_t;
 #define VMUL(a, b) ((a) * (b))
 #define VMAX(a, b) fmaxf((a), (b))
 #define VMIN(a, b) fminf((a), (b))
+/* lanes [lo, hi) of a load (0 <= lo, hi <= VL), the others read as 0 and never touched */
+typedef int vmask_t;
+#define VMASK_RANGE(lo, hi) ((lo) <= 0 && 0 < (hi))
+#define VLOAD_MASK(p, m) ((m) ? *(const float *) (p) : 0.0f)
 #include "f32-conv2d-direct.inc.h"

@@ -6,36 +6,33 @@
  * 36 FMAs at NR=4), the 9 weights stay in registers (9 + NR accumulators +
  * 1 input = 14 of AVX2's 16). Rows above/below the image read a zero row
  * (scratch); the first/last vector of a row, whose 3-tap window crosses the
- * left/right edge, reads a small zero-padded window copy instead. */
+ * left/right edge, uses masked loads (lanes outside the row read as 0 and
+ * are never touched). An earlier version copied zero-padded windows per
+ * row: its loads spanned two stores still in flight (failed store
+ * forwarding), and the 2 edge vectors of a 56-wide row cost more than its
+ * 5 interior ones. */
 #define DW3_NR 4
 
-/* win[t] = row[c0 + t] inside [0, W), else 0, for t in [0, VL + 2). */
-static ALWAYS_INLINE void dw3_window(const float *row, int64_t c0, int64_t W, float *win) {
-  const int64_t lo = MAX(c0, 0), hi = MIN(c0 + VL + 2, W);
-  VSTORE(win, VZERO());
-  VSTORE(win + VL, VZERO());
-  win[2 * VL] = 0.0f;
-  win[2 * VL + 1] = 0.0f;
-  int64_t t = lo;
-  if (hi - lo >= VL) {
-    VSTORE(win + (lo - c0), VLOAD(row + lo));
-    t = lo + VL;
-  }
-  for (; t < hi; t++)
-    win[t - c0] = row[t];
-}
-
 /* One vector column of NR output rows at output column ow0; rp[i]: input
- * row i of the pass, already offset to the window start. */
+ * row i of the pass, already offset to the window start column c0 =
+ * ow0 - pl. MASKED (edge vectors): lanes whose column is outside [0, W)
+ * are loaded as zeros. */
 static ALWAYS_INLINE void dw3_vec(const MscDwArgs *a, const float *const *rp, const vec_t *wv, const vec_t vb,
                                   const float *rr, float *yr, int64_t ow0, int64_t n, const int NR,
-                                  const MscActivation ACT) {
+                                  const MscActivation ACT, const int MASKED) {
   const int64_t OW = a->OW;
   vec_t acc[DW3_NR];
+  vmask_t mk[3];
+  if (MASKED) {
+    UNROLL for (int j = 0; j < 3; j++) {
+      const int64_t c = ow0 - a->pl + j; /* column of lane 0 */
+      mk[j] = VMASK_RANGE(MIN(MAX(-c, (int64_t) 0), (int64_t) VL), MIN(MAX(a->W - c, (int64_t) 0), (int64_t) VL));
+    }
+  }
   UNROLL for (int s = 0; s < NR; s++) acc[s] = vb;
   UNROLL for (int i = 0; i < NR + 2; i++) {
     UNROLL for (int j = 0; j < 3; j++) {
-      const vec_t xv = VLOAD(rp[i] + j);
+      const vec_t xv = MASKED ? VLOAD_MASK(rp[i] + j, mk[j]) : VLOAD(rp[i] + j);
       UNROLL for (int s = 0; s < NR; s++) {
         if (i - s >= 0 && i - s < 3)
           acc[s] = VFMA(wv[(i - s) * 3 + j], xv, acc[s]);
@@ -63,8 +60,8 @@ static ALWAYS_INLINE void dw3_vec(const MscDwArgs *a, const float *const *rp, co
   }
 }
 
-/* NR output rows from oh: edge vectors through windows, the interior
- * straight from x. */
+/* NR output rows from oh: the interior vectors straight from x, the
+ * edge vectors with masked loads. */
 static ALWAYS_INLINE void dw3_rows(const MscDwArgs *a, const float *x, const float *zrow, const float *w,
                                    float bias, const float *res, float *y, int64_t oh, const int NR,
                                    const MscActivation ACT) {
@@ -79,27 +76,22 @@ static ALWAYS_INLINE void dw3_rows(const MscDwArgs *a, const float *x, const flo
   }
   float *yr = y + oh * OW;
   const float *rr = res ? res + oh * OW : NULL;
-  /* interior vectors [i0, i1): ow0 - pl >= 0, ow0 - pl + VL + 2 <= W, ow0 + VL <= OW */
-  const int64_t i0 = (pl + VL - 1) / VL * VL;
-  const int64_t last = MIN(W + pl - VL - 2, OW - VL); /* largest interior ow0 */
-  const int64_t i1 = last >= i0 ? i0 + ((last - i0) / VL + 1) * VL : i0;
+  int64_t i0, i1, ws;
+  msc_dw3_layout(H, W, OW, pl, VL, &i0, &i1, &ws);
   for (int64_t ow0 = 0; ow0 < OW; ow0 += VL) {
     const float *rp[DW3_NR + 2];
     if (ow0 == i0 && i1 > i0) {
       for (; ow0 < i1; ow0 += VL) {
         UNROLL for (int i = 0; i < NR + 2; i++) rp[i] = rows[i] + ow0 - pl;
-        dw3_vec(a, rp, wv, vb, rr, yr, ow0, VL, NR, ACT);
+        dw3_vec(a, rp, wv, vb, rr, yr, ow0, VL, NR, ACT, 0);
       }
       if (ow0 >= OW)
         break;
     }
-    const int64_t c0 = ow0 - pl, n = MIN((int64_t) VL, OW - ow0);
-    float win[DW3_NR + 2][2 * VL + 2];
-    UNROLL for (int i = 0; i < NR + 2; i++) {
-      dw3_window(rows[i], c0, W, win[i]);
-      rp[i] = win[i];
-    }
-    dw3_vec(a, rp, wv, vb, rr, yr, ow0, n, NR, ACT);
+    const int64_t n = MIN((int64_t) VL, OW - ow0);
+    /* rows[i] + ow0 - pl may point before the row: only lanes inside it load */
+    UNROLL for (int i = 0; i < NR + 2; i++) rp[i] = (const float *) ((uintptr_t) rows[i] + (uintptr_t) ((ow0 - pl) * (int64_t) sizeof(float)));
+    dw3_vec(a, rp, wv, vb, rr, yr, ow0, n, NR, ACT, 1);
   }
 }
 
@@ -121,10 +113,11 @@ DW3_ACTS(4)
 #define DW3_ROW(NR) {dw3_rows_##NR##_none, dw3_rows_##NR##_relu, dw3_rows_##NR##_clip, dw3_rows_##NR##_any}
 static const Dw3RowsFn dw3_table[DW3_NR][4] = {DW3_ROW(1), DW3_ROW(2), DW3_ROW(3), DW3_ROW(4)};
 
-/* One (image, channel) plane; scratch: at least W floats (the zero row). */
+/* One (image, channel) plane; scratch: msc_dw3_layout()'s ws_floats (the
+ * zero row read for rows above and below the image). */
 static void dw3x3s1(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                     float *scratch) {
-  memset(scratch, 0, sizeof(float) * (size_t) a->W);
+  memset(scratch, 0, sizeof(float) * (size_t) MAX(a->W, (int64_t) (2 * VL + 2)));
   const int act = a->act == MSC_ACT_NONE ? 0 : a->act == MSC_ACT_RELU ? 1 : a->act == MSC_ACT_CLIP ? 2 : 3;
   int64_t oh = 0;
   for (; oh + DW3_NR <= a->OH; oh += DW3_NR)
