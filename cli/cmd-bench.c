@@ -320,6 +320,10 @@ int cmd_bench(int argc, char **argv) {
   if (stats_fn && cs.struct_size >= offsetof(MscCpuStats, n_alias) + sizeof cs.n_alias)
     printf("         %u affine chains (%u nodes), %u non-conv steps on fast kernels, %u alias-only steps\n",
            cs.n_affine_steps, cs.n_affine_nodes, cs.n_fast_ops, cs.n_alias);
+  if (stats_fn && cs.struct_size >= offsetof(MscCpuStats, n_int8_fused_tables) + sizeof cs.n_int8_fused_tables &&
+      cs.n_int8_steps > 0)
+    printf("         %u int8 steps, %u activation DequantizeLinear removed, %u table steps fused into the next\n",
+           cs.n_int8_steps, cs.n_int8_dq_removed, cs.n_int8_fused_tables);
   if (top > 0) {
     g_autoptr(GPtrArray) rows = g_ptr_array_new();
     GHashTableIter it;

@@ -355,6 +355,56 @@ static void test_corpus_model(gconstpointer data) {
   msc_graph_free(g);
 }
 
+/* Table fusion (qpass.c fuse_tables) folds chains of 8-bit table steps
+ * (PP-OCR's hardswish: Add -> Clip -> Div -> Mul(x, .)) into one table:
+ * the outputs must equal the unfused run's bit for bit, with fewer steps. */
+static void test_table_fusion(void) {
+  g_test_summary("int8 table fusion: PP-OCR cls QDQ runs in fewer steps with outputs identical to MSC_INT8_FUSE=0");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  const char *shared = g_getenv("MSC_SHARED_DIR");
+  g_autofree char *dir =
+      g_build_filename(shared ? shared : "../shared", "conformance", "quantized", "ppocr_cls_mobile_v2_qdq", NULL);
+  g_autofree char *model = g_build_filename(dir, "model.onnx", NULL);
+  g_autofree char *ip = g_build_filename(dir, "test_data_set_0", "input_0.pb", NULL);
+  if (!g_file_test(model, G_FILE_TEST_EXISTS) || !g_file_test(ip, G_FILE_TEST_EXISTS)) {
+    g_test_skip("../shared/conformance/quantized is absent");
+    return;
+  }
+  MscCpuStatsFn stats = (MscCpuStatsFn)msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
+  g_assert_nonnull(stats);
+  GError *e = NULL;
+  MscGraph *g = msc_onnx_load_file(model, &e);
+  g_assert_no_error(e);
+  g_assert_true(msc_graph_verify(g, &e));
+  MscTensor *in = msc_tensor_load_pb(ip, &e);
+  g_assert_no_error(e);
+  uint32_t steps[2], fused[2];
+  MscTensor **out[2];
+  for (int k = 0; k < 2; k++) {
+    if (k == 1) g_setenv("MSC_INT8_FUSE", "0", TRUE);
+    out[k] = run_model(g, "cpu", NULL, in, NULL);
+    MscCpuStats st = {.struct_size = sizeof st};
+    stats(&st);
+    steps[k] = st.n_steps, fused[k] = st.n_int8_fused_tables;
+    g_unsetenv("MSC_INT8_FUSE");
+  }
+  g_test_message("PP-OCR cls QDQ: %u steps with %u tables fused, %u steps unfused", steps[0], fused[0], steps[1]);
+  g_assert_cmpuint(fused[0], >, 0);
+  g_assert_cmpuint(fused[1], ==, 0);
+  g_assert_cmpuint(steps[0], <, steps[1]);
+  g_assert_cmpuint(out[0][0]->nbytes, ==, out[1][0]->nbytes);
+  g_assert_cmpint(memcmp(out[0][0]->data, out[1][0]->data, out[0][0]->nbytes), ==, 0);
+  for (int k = 0; k < 2; k++) {
+    msc_tensor_free(out[k][0]);
+    g_free(out[k]);
+  }
+  msc_tensor_free(in);
+  msc_graph_free(g);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   GError *e = NULL;
@@ -372,5 +422,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/int8/kernels/pick", test_pick);
   g_test_add_data_func("/int8/models/squeezenet-rand-qdq", "squeezenet_rand_qdq", test_corpus_model);
   g_test_add_data_func("/int8/models/ppocr-cls-mobile-v2-qdq", "ppocr_cls_mobile_v2_qdq", test_corpus_model);
+  g_test_add_func("/int8/fusion/tables", test_table_fusion);
   return g_test_run();
 }

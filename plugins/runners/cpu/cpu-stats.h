@@ -35,6 +35,7 @@ typedef struct MscCpuStats {
   uint32_t n_alias;        /* last shape plan: steps whose output is a view of their input */
   uint32_t n_int8_steps;   /* int8 steps (QDQ groups, QLinearConv, ConvInteger, ...; docs/int8.md) */
   uint32_t n_int8_dq_removed; /* activation DequantizeLinear nodes no longer run */
+  uint32_t n_int8_fused_tables; /* 8-bit table steps folded into the next table step */
 } MscCpuStats;
 
 /* Fills @out (caller storage; set out->struct_size first). */

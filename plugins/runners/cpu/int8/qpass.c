@@ -583,6 +583,104 @@ void cpu_qstep_free(CpuQStep *q) {
   g_free(q);
 }
 
+/* ---------------------------------------------------------------------- */
+/* table fusion: a chain of 8-bit table steps is one table                */
+
+/* The LUT1 step (head index) that writes value @v, or -1. */
+static int32_t lut1_producer(const QPass *q, int32_t v) {
+  const MscGraph *g = q->m->g;
+  for (uint32_t j = 0; j < g->n_nodes; j++) {
+    const CpuQStep *s = q->is_head[j] && !q->dead[j] ? q->groups[j].q : NULL;
+    if (s && s->kind == CPU_Q_LUT1 && s->n_x == 1 && s->y == v) return (int32_t)j;
+  }
+  return -1;
+}
+
+/* Step @s may take over producer @j's input when the value @v between
+ * them is read by nothing else: one DequantizeLinear, inside @s, whose
+ * output only @s's op reads, and no graph output. */
+static gboolean private_link(const QPass *q, const CpuQStep *s, int32_t j, int32_t v) {
+  const CpuStep *ps = &q->groups[j];
+  if (!ps->last || !ps->last->outputs[0] || (ps->last->outputs[0]->flags & MSC_VALUE_GRAPH_OUTPUT)) return FALSE;
+  if (q->readers[v] != 1 || ps->q->n_nodes + s->n_nodes > CPU_Q_MAX_NODES) return FALSE;
+  for (uint32_t k = 0; k < s->n_nodes; k++) {
+    const MscNode *d = s->nodes[k];
+    if (is_op(d, "DequantizeLinear") && d->inputs[0] && (int32_t)d->inputs[0]->index == v)
+      return d->outputs[0] && q->readers[d->outputs[0]->index] == 1;
+  }
+  return FALSE;
+}
+
+/* Step @s absorbs producer @j: its nodes go first (shape propagation
+ * walks them in order) and the producer's op and Q nodes stop running. */
+static void absorb(QPass *q, CpuQStep *s, int32_t j) {
+  CpuQStep *p = q->groups[j].q;
+  const MscNode *keep[CPU_Q_MAX_NODES];
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < p->n_nodes; k++) keep[n++] = p->nodes[k];
+  for (uint32_t k = 0; k < s->n_nodes; k++) keep[n++] = s->nodes[k];
+  memcpy(s->nodes, keep, sizeof(keep[0]) * n);
+  s->n_nodes = n;
+  q->dead[j] = 1;
+  if (q->groups[j].last) q->dead[q->groups[j].last->index] = 1;
+  q->is_head[j] = FALSE;
+  cpu_qstep_free(p);
+  q->groups[j].q = NULL;
+  q->m->stats.n_int8_fused_tables++;
+}
+
+/* In node order: a LUT1 step whose input comes from a LUT1 step through a
+ * private link composes the two tables (y = t2[t1[x]]); a LUT2 step whose
+ * two inputs are x and t1[x] (hardswish x * hsig(x), x * x, ...) becomes
+ * the LUT1 y = t2[x, t1[x]]. Bit-identical: the tables are the same maps. */
+static void fuse_tables(QPass *q) {
+  const MscGraph *g = q->m->g;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    CpuQStep *s = q->is_head[i] && !q->dead[i] ? q->groups[i].q : NULL;
+    if (!s) continue;
+    if (s->kind == CPU_Q_LUT1 && s->n_x == 1) {
+      const int32_t j = lut1_producer(q, s->xs[0]);
+      if (j < 0 || !private_link(q, s, j, s->xs[0])) continue;
+      const CpuQStep *p = q->groups[j].q;
+      uint8_t t[256];
+      for (int v = 0; v < 256; v++) t[v] = s->lut[p->lut[v]];
+      memcpy(s->lut, t, 256);
+      s->xs[0] = p->xs[0];
+      s->xdt = p->xdt;
+      q->groups[i].x = s->xs[0];
+      absorb(q, s, j);
+    } else if (s->kind == CPU_Q_LUT2 && s->n_x == 2) {
+      uint8_t *t = g_malloc(256);
+      int32_t x = -1, j = -1;
+      if (s->xs[0] == s->xs[1]) {
+        for (int v = 0; v < 256; v++) t[v] = s->lut[v << 8 | v];
+        x = s->xs[0];
+      } else if ((j = lut1_producer(q, s->xs[1])) >= 0 && q->groups[j].q->xs[0] == s->xs[0] &&
+                 private_link(q, s, j, s->xs[1])) {
+        for (int v = 0; v < 256; v++) t[v] = s->lut[v << 8 | q->groups[j].q->lut[v]];
+        x = s->xs[0];
+      } else if ((j = lut1_producer(q, s->xs[0])) >= 0 && q->groups[j].q->xs[0] == s->xs[1] &&
+                 private_link(q, s, j, s->xs[0])) {
+        for (int v = 0; v < 256; v++) t[v] = s->lut[(int)q->groups[j].q->lut[v] << 8 | v];
+        x = s->xs[1];
+        s->xdt = q->groups[j].q->xdt;
+      }
+      if (x < 0) {
+        g_free(t);
+        continue;
+      }
+      g_free(s->lut);
+      s->lut = t;
+      s->kind = CPU_Q_LUT1;
+      s->xs[0] = x;
+      s->n_x = 1;
+      q->groups[i].x = x;
+      if (j >= 0) absorb(q, s, j);
+      else q->m->stats.n_int8_fused_tables++;
+    }
+  }
+}
+
 void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, int32_t *owner, gboolean *is_head,
                    CpuStep *groups) {
   QPass q = {m, readers, dead, owner, is_head, groups};
@@ -593,6 +691,8 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
     if (try_conv_qdq(&q, n) || try_qlinear(&q, n)) continue;
     try_table_op(&q, n);
   }
+  const char *fz = g_getenv("MSC_INT8_FUSE"); /* 0: keep every table step (A/B checks) */
+  if (!fz || strcmp(fz, "0") != 0) fuse_tables(&q);
   /* DequantizeLinear nodes whose every reader went into an int8 step */
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const MscNode *n = g->nodes[i];
