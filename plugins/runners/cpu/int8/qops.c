@@ -13,6 +13,8 @@ typedef enum { QB_SAME = 0, QB_A_SCALAR, QB_B_SCALAR, QB_A_PLANE, QB_B_PLANE } Q
 typedef struct {
   int64_t numel, outer, inner, planes;
   QBMode bmode;
+  uint8_t *lut_t; /* LUT2 with b broadcast: the table transposed, lut_t[b << 8 | a], so a fixed b reads 256
+                   * contiguous bytes instead of 256 cache lines */
   int64_t cat_inner[CPU_Q_MAX_IN]; /* concat: bytes per outer step of each input */
   CpuPool2d pool;
 } QPrep;
@@ -167,6 +169,11 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     else if (nb == ny && (r->planes = plane_of(p, q->xs[0], y)) > 0 && r->planes == na) r->bmode = QB_A_PLANE;
     else ok = FALSE;
     if (ok && r->planes) r->inner = ny / r->planes;
+    if (ok && (r->bmode == QB_B_PLANE || r->bmode == QB_B_SCALAR)) {
+      r->lut_t = g_malloc(65536);
+      for (int a = 0; a < 256; a++)
+        for (int b = 0; b < 256; b++) r->lut_t[b << 8 | a] = q->lut[a << 8 | b];
+    }
     break;
   }
   case CPU_Q_MAXPOOL: {
@@ -227,8 +234,12 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
 
 void cpu_q_prep_free(const CpuStep *s, void *prep) {
   if (!prep) return;
-  if (s->q->kind == CPU_Q_CONV) cpu_qconv_free(prep);
-  else g_free(prep);
+  if (s->q->kind == CPU_Q_CONV) {
+    cpu_qconv_free(prep);
+    return;
+  }
+  g_free(((QPrep *)prep)->lut_t);
+  g_free(prep);
 }
 
 /* Max over raw values (signed ones biased by 0x80 so bytes compare
@@ -335,16 +346,18 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     case QB_SAME:
       for (int64_t i = 0; i < r->numel; i++) y[i] = lut[a[i] << 8 | b[i]];
       return;
-    case QB_B_SCALAR:
-      for (int64_t i = 0; i < r->numel; i++) y[i] = lut[a[i] << 8 | b[0]];
+    case QB_B_SCALAR: {
+      const uint8_t *row = r->lut_t + ((size_t)b[0] << 8);
+      for (int64_t i = 0; i < r->numel; i++) y[i] = row[a[i]];
       return;
+    }
     case QB_A_SCALAR:
       for (int64_t i = 0; i < r->numel; i++) y[i] = lut[a[0] << 8 | b[i]];
       return;
     case QB_B_PLANE:
       for (int64_t pl = 0; pl < r->planes; pl++) {
-        const uint8_t *row = lut + b[pl];
-        for (int64_t i = 0; i < r->inner; i++) y[pl * r->inner + i] = row[(size_t)a[pl * r->inner + i] << 8];
+        const uint8_t *row = r->lut_t + ((size_t)b[pl] << 8);
+        for (int64_t i = 0; i < r->inner; i++) y[pl * r->inner + i] = row[a[pl * r->inner + i]];
       }
       return;
     case QB_A_PLANE:
