@@ -275,10 +275,21 @@ static void pack_task(void *vctx, int64_t task, int thread) {
   const int64_t plane = (pl->Hq + 1) * pl->Wq;
   const float *src = r->x + task * H * W;
   float *dst = r->ws + task * pl->cstride;
-  memset(dst, 0, sizeof(float) * (size_t) pl->cstride);
+  /* the slack after the last phase: over-reads of the last tile */
+  memset(dst + sh * sw * plane, 0, sizeof(float) * (size_t) (pl->cstride - sh * sw * plane));
   for (int64_t py = 0; py < sh; py++) {
     for (int64_t px = 0; px < sw; px++) {
+      /* only the phases some tap reads (a strided 1x1 reads one of sh*sw):
+       * the others are not written at all; the tiles' over-reads into
+       * them land only on grid points that are dropped */
+      gboolean used = FALSE;
+      for (int64_t i = 0; i < p->kernel_h && !used; i++)
+        for (int64_t j = 0; j < p->kernel_w && !used; j++)
+          used = (i * p->dilation_h) % sh == py && (j * p->dilation_w) % sw == px;
       float *ph = dst + (py * sw + px) * plane;
+      if (!used)
+        continue;
+      memset(ph, 0, sizeof(float) * (size_t) plane);
       /* real columns of this phase: q with 0 <= q*sw + px - pl < W */
       int64_t q0 = p->pad_left - px > 0 ? (p->pad_left - px + sw - 1) / sw : 0;
       int64_t q1 = (W - 1 + p->pad_left - px) >= 0 ? (W - 1 + p->pad_left - px) / sw + 1 : 0;
