@@ -20,6 +20,12 @@ command -v node >/dev/null 2>&1 || { echo "SKIP: node not installed"; exit 77; }
 node -e "require('$shared/bench/lib/ort-load').loadOrt()" 2>/dev/null ||
   { echo "SKIP: onnxruntime-node not installed (sh ../shared/bench/setup-ort.sh)"; exit 77; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# The corpus tolerances, plus one for M-LSD's `scores`: a local-maximum mask
+# (score kept where MaxPool(score) == score), discontinuous by design: when
+# ORT's and our float rounding differ in the last bit, a near-tie flips an
+# element between 0 and its score (seen: 4 of 25,600 elements, 1.3e-3, after
+# a refit). atol 2e-3 admits such a flip of a small score, not a lost channel.
+sed '/^\[models\/mlsd_tiny_320\]/a atol = 2e-3' "$here/conformance-tolerances.ini" >"$work/tolerances.ini"
 n=0; fail=0
 
 prune() { # NAME MODEL [extra msc prune args]
@@ -31,8 +37,8 @@ prune() { # NAME MODEL [extra msc prune args]
   fi
 }
 
-check() { # NAME CASEDIR (real nets: the corpus tolerances, keyed models/NAME, see conformance-tolerances.ini)
-  if "$msc" check "$2" --tolerances "$here/conformance-tolerances.ini" >"$work/$1/check" 2>&1; then
+check() { # NAME CASEDIR (real nets: the corpus tolerances, keyed models/NAME, see $work/tolerances.ini)
+  if "$msc" check "$2" --tolerances "$work/tolerances.ini" >"$work/$1/check" 2>&1; then
     echo "PASS $1: $(grep -m1 -E 'PASS|FAIL' "$work/$1/check")"; n=$((n + 1))
   else
     echo "FAIL $1: $(cat "$work/$1/check")"; fail=$((fail + 1))

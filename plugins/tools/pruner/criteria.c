@@ -175,6 +175,9 @@ int64_t pruner_keep_count(int64_t len, double density, const PrunerOptions *o) {
   double want = density * (double)len;
   int64_t k = r * (int64_t)floor(want / (double)r + 0.5);
   if (k < r) k = r;
+  /* the whole group is a valid count too: a small group (12 channels at
+   * density 0.95) is not cut to 8 when keeping all 12 is nearer */
+  if ((double)len - want < fabs(want - (double)k)) k = len;
   int64_t floor_ = MIN(len, (int64_t)MAX(o->min_channels, 1));
   if (k < floor_) k = floor_;
   if (k > len) k = len;

@@ -3,7 +3,7 @@
  *
  * Life cycle (docs/tool.md): setup parses the options; observe gathers
  * per-channel mean |activation| of every node output (criterion
- * activation); on_node keeps up to refit_samples (<= 8) graph-input
+ * activation); on_node keeps up to refit_samples (<= 64) graph-input
  * samples; plan finds the dependency groups, scores and sizes them, turns
  * them into per-value keep masks, and (with samples) runs the unpruned, the
  * plainly pruned and the refitted model side by side to solve the
@@ -34,8 +34,8 @@ typedef struct {
   gboolean planned;
   GPtrArray *groups;
   GHashTable *masks;
-  GPtrArray *refits;
-  PrunerError plain, fitted;
+  GPtrArray *refits; /* the plan's refits: fit.refits, or read from a plan */
+  PrunerFitResult fit;
   double chosen_density;
   GString *notes;
 } Pruner;
@@ -51,8 +51,9 @@ static const MscOptionSpec pruner_options[] = {
     {"exclude_ops", MSC_OPT_STRING, NULL, "comma-separated op types: groups touching them stay whole"},
     {"reconstruct", MSC_OPT_BOOL, "true", "re-fit the consumers of pruned channels by least squares on calibration data"},
     {"report", MSC_OPT_STRING, NULL, "write a JSON report (layers, totals, groups, output error) to this path"},
-    {"refit_samples", MSC_OPT_INT, "8", "calibration samples kept for the refit and the error report (0..8)"},
-    {"ridge", MSC_OPT_FLOAT, "0.01", "ridge of the refit, relative to the mean input energy (pulls to the sliced weights)"},
+    {"refit_samples", MSC_OPT_INT, "16", "calibration samples kept for the refit and the error report (0..64; the last quarter validates each layer's refit)"},
+    {"ridge", MSC_OPT_FLOAT, "0.01", "middle ridge of the refit, relative to the mean input energy (pulls to the sliced weights); 0.01x..100x are tried per output channel on the validation samples"},
+    {"refit_drift", MSC_OPT_BOOL, "true", "also refit Conv/Gemm layers whose input kept its channels but drifted (each guarded by the validation samples)"},
 };
 
 static void stats_free(PrunerActStats *s) {
@@ -76,8 +77,7 @@ static void plan_clear(Pruner *p) {
   p->groups = NULL;
   p->masks = NULL;
   p->refits = NULL;
-  pruner_error_clear(&p->plain);
-  pruner_error_clear(&p->fitted);
+  pruner_fit_result_clear(&p->fit);
   g_string_truncate(p->notes, 0);
   p->planned = FALSE;
 }
@@ -149,8 +149,9 @@ static MscStatus parse_options(PrunerOptions *o, const MscOptions *opts, GString
   o->round_to = 8;
   o->min_channels = 8;
   o->reconstruct = TRUE;
-  o->refit_samples = PRUNER_MAX_CAPTURE;
+  o->refit_samples = 16;
   o->ridge = 0.01;
+  o->refit_drift = TRUE;
   for (uint32_t i = 0; opts && i < opts->n; i++) {
     const char *k = opts->keys[i], *v = opts->values[i];
     MscStatus st = MSC_OK;
@@ -178,21 +179,22 @@ static MscStatus parse_options(PrunerOptions *o, const MscOptions *opts, GString
     } else if (!strcmp(k, "exclude_ops")) {
       g_strfreev(o->exclude_ops);
       o->exclude_ops = split_list(v);
-    } else if (!strcmp(k, "reconstruct")) {
-      if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on")) o->reconstruct = TRUE;
-      else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off")) o->reconstruct = FALSE;
+    } else if (!strcmp(k, "reconstruct") || !strcmp(k, "refit_drift")) {
+      gboolean *dst = !strcmp(k, "reconstruct") ? &o->reconstruct : &o->refit_drift;
+      if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on")) *dst = TRUE;
+      else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off")) *dst = FALSE;
       else return bad(msg, k, v, "is not a bool (true|false)");
     } else if (!strcmp(k, "report")) {
       if (!*v) return bad(msg, k, v, "is an empty path");
       g_free(o->report);
       o->report = g_strdup(v);
     } else if (!strcmp(k, "refit_samples")) {
-      if (!parse_int(v, 0, PRUNER_MAX_CAPTURE, &o->refit_samples)) return bad(msg, k, v, "is not an integer in 0..8");
+      if (!parse_int(v, 0, PRUNER_MAX_CAPTURE, &o->refit_samples)) return bad(msg, k, v, "is not an integer in 0..64");
     } else if (!strcmp(k, "ridge")) {
       if (!parse_double(v, &o->ridge) || !(o->ridge >= 0 && o->ridge <= 1e6)) return bad(msg, k, v, "is not a number in [0, 1e6]");
     } else {
       host->message_set(msg, "pruner: unknown option '%s' (known: density, flops_target, layer_density, criterion, "
-                             "round_to, min_channels, exclude, exclude_ops, reconstruct, report, refit_samples, ridge)", k);
+                             "round_to, min_channels, exclude, exclude_ops, reconstruct, report, refit_samples, ridge, refit_drift)", k);
       return MSC_ERR_INVALID_ARG;
     }
     if (st != MSC_OK) return st;
@@ -323,7 +325,8 @@ static MscStatus pruner_plan(void *state, const MscGraph *graph, MscMessage *msg
   guint n = 0;
   MscTensor ***samples = captured_inputs(p, graph, &n);
   if (n == 0) g_string_append(p->notes, "no calibration samples captured: no refit and no output error; ");
-  gboolean ok = pruner_refit_run(graph, p->masks, samples, n, &p->o, &p->refits, &p->plain, &p->fitted, p->notes, &e);
+  gboolean ok = pruner_refit_run(graph, p->masks, samples, n, &p->o, &p->fit, p->notes, &e);
+  if (ok) p->refits = g_ptr_array_ref(p->fit.refits);
   for (guint i = 0; i < n; i++) g_free(samples[i]);
   g_free(samples);
   if (!ok) return fail_error(msg, e);
@@ -348,7 +351,7 @@ static MscStatus pruner_apply(void *state, MscGraph *graph, MscMessage *msg) {
   }
   pruner_layer_rows_after(rows, graph);
   if (p->o.report) {
-    PrunerReportData d = {p->groups, p->masks, p->refits, p->plain, p->fitted, p->chosen_density, rows,
+    PrunerReportData d = {p->groups, p->masks, p->refits, &p->fit, p->chosen_density, rows,
                           params_before, (double)msc_graph_param_count(graph), flops_before,
                           (double)msc_graph_flops(graph), &p->o, p->options_text, p->notes};
     ok = pruner_report_write(p->o.report, &d, &e);
@@ -364,7 +367,7 @@ static MscStatus pruner_export_plan(void *state, const char *path, MscMessage *m
     host->message_set(msg, "%s: pruner: nothing planned yet", path);
     return MSC_ERR_INVALID_ARG;
   }
-  PrunerReportData d = {p->groups, p->masks, p->refits, {0}, {0}, p->chosen_density, NULL, 0, 0, 0, 0, &p->o,
+  PrunerReportData d = {p->groups, p->masks, p->refits, NULL, p->chosen_density, NULL, 0, 0, 0, 0, &p->o,
                         p->options_text, p->notes};
   return pruner_plan_write(path, &d, &e) ? MSC_OK : fail_error(msg, e);
 }

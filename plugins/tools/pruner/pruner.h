@@ -20,7 +20,7 @@
 
 G_BEGIN_DECLS
 
-#define PRUNER_MAX_CAPTURE 8 /* graph-input samples kept for the refit and the report */
+#define PRUNER_MAX_CAPTURE 64 /* graph-input samples kept for the refit and the report */
 
 typedef enum { PRUNER_L1, PRUNER_L2, PRUNER_FPGM, PRUNER_ACTIVATION } PrunerCriterion;
 
@@ -42,6 +42,7 @@ typedef struct {
   char *report; /* nullable path */
   int refit_samples;
   double ridge;
+  gboolean refit_drift; /* also refit layers whose inputs kept their channels but drifted */
 } PrunerOptions;
 
 /* Channel i of a group <-> [off + i*block, off + (i+1)*block) on @axis of @value. */
@@ -155,20 +156,45 @@ gboolean pruner_install_refits(MscGraph *g, MscNode *const *order, GPtrArray *re
 /* Copy of @t keeping @keep entries along @axis. (transfer full) */
 MscTensor *pruner_tensor_slice(const MscTensor *t, int axis, const gboolean *keep, GError **error);
 
+/* One layer the refit considered (its input channels were pruned, or its
+ * input drifted with refit_drift). Errors are the layer output's squared
+ * error relative to its energy on the validation rows (NAN without them). */
+typedef struct {
+  char *node_name, *op_type;
+  int regressors, targets;
+  int64_t rows_fit, rows_val;
+  double err_plain, err_fit;
+  int cols_plain;       /* target columns left with the plainly sliced weights */
+  gboolean refitted;    /* new weights installed */
+  gboolean drift_only;  /* input channels kept, input drifted */
+} PrunerFitStat;
+
+/* Everything the refit run produces. */
+typedef struct {
+  GPtrArray *refits;                  /* PrunerRefit* */
+  GArray *stats;                      /* PrunerFitStat */
+  PrunerError plain, fitted;          /* vs the unpruned model, all captured samples */
+  PrunerError val_plain, val_fitted;  /* the validation split only (valid when n_val > 0) */
+  guint n_fit, n_val;
+} PrunerFitResult;
+
 /* refit.c */
 /**
  * pruner_refit_run:
  * @g0: (transfer none): the unpruned, verified graph.
  * @masks: value name -> PrunerMask.
- * @inputs: captured samples [n_samples][g0->n_inputs].
- * @reconstruct: refit consumers (else only measure the plain error).
- * @refits: (out) (transfer full): PrunerRefit* array.
- * @plain, @fitted: (out): model output error of the plainly sliced and the refitted model vs @g0.
- * @layer_notes: (nullable): per refitted layer, JSON-ish notes appended.
+ * @inputs: captured samples [n_samples][g0->n_inputs]; the last quarter
+ *   (from 4 samples on) is the validation split.
+ * @o: options (reconstruct, ridge, refit_drift).
+ * @res: (out caller-allocates): refits, per-layer statistics, output errors
+ *   of the plainly sliced and the refitted model vs @g0; cleared first.
+ * @notes: (nullable): layers that could not be refitted are appended.
+ * Returns: FALSE with @error when a graph copy or a node run fails.
  */
 gboolean pruner_refit_run(const MscGraph *g0, GHashTable *masks, MscTensor ***inputs, guint n_samples,
-                          const PrunerOptions *o, GPtrArray **refits, PrunerError *plain, PrunerError *fitted,
-                          GString *layer_notes, GError **error);
+                          const PrunerOptions *o, PrunerFitResult *res, GString *notes, GError **error);
+/* Frees the members of @r and zeroes it. */
+void pruner_fit_result_clear(PrunerFitResult *r);
 void pruner_error_clear(PrunerError *e);
 
 /* report.c */
@@ -188,7 +214,7 @@ typedef struct {
   GPtrArray *groups;
   GHashTable *masks;
   GPtrArray *refits;
-  PrunerError plain, fitted;
+  const PrunerFitResult *fit; /* nullable (a loaded plan) */
   double chosen_density;
   GArray *rows;
   double params_before, params_after, flops_before, flops_after;

@@ -3,18 +3,28 @@
  * The unpruned graph, the plainly sliced graph and (with reconstruct) a
  * second sliced graph that gets refitted are run side by side, node by
  * node in topological order, on the captured samples (msc_node_execute,
- * the reference kernels). When the refitted graph reaches a layer whose
- * input channels were pruned (Conv with group=1, Gemm, MatMul with a
- * constant weight), its new weights are solved first, ThiNet-style but
- * sequential: the target is the unpruned layer's output on the unpruned
- * inputs, the regressors are the refitted graph's own (pruned, already
- * corrected upstream) inputs, so each fit also absorbs the drift of the
- * layers before it. Output positions are sampled (a bounded number of rows
- * per layer), the normal equations are accumulated and solved in double
- * (Cholesky) with a ridge that pulls towards the plainly sliced weights,
- * and the bias is fitted too (it absorbs the mean contribution of the
- * removed channels). Then the refitted layer runs and the walk goes on.
- * Memory: only live tensors are kept (freed after their last consumer). */
+ * the reference kernels). When the refitted graph reaches a Conv (group 1),
+ * Gemm or MatMul with a constant weight whose input channels were pruned
+ * (or, with refit_drift, whose input drifted), its weights and bias are
+ * solved first, in the "channel pruning" / ThiNet formulation applied
+ * sequentially: the target is the UNPRUNED layer's pre-activation output
+ * (on the unpruned inputs), the regressors are the REFITTED graph's own
+ * inputs (pruned, already corrected upstream), so each fit also absorbs
+ * the drift of the layers before it. Then the layer runs with its new
+ * weights and the walk goes on.
+ *
+ * The captured samples are split: the first three quarters give the
+ * fitting rows, the last quarter (from 4 samples on) the validation rows
+ * (output positions sampled without replacement, a bounded number per
+ * layer). Normal equations are accumulated in double; ridges of 0.01x to
+ * 100x `ridge` (relative to the mean input energy, pulling towards the
+ * plainly sliced weights) and a bias-only fit are solved by Cholesky, and
+ * each output channel keeps the candidate with the lowest validation error
+ * -- or its plainly sliced weights when none beats them (the guard; the
+ * report lists per layer the validation error before/after and how many
+ * channels stayed plain). The chosen candidates are re-solved on fitting +
+ * validation rows. Memory: only live tensors are kept (freed after their
+ * last consumer). */
 #pragma GCC optimize("O3")
 #include <math.h>
 #include <string.h>
@@ -115,39 +125,84 @@ static void release(Run *r, uint32_t i, guint S) {
   }
 }
 
-/* ---- least squares ---- */
+/* ---- least squares ----
+ * Normal equations accumulated in double from blocks of rows: G = X'X
+ * (upper triangle), XY = X'Y, yy = per target column sum of y^2. Four rows
+ * at a time per G row keep the update in cache for wide layers. */
+
+#define LSQ_BLOCK 64
 
 typedef struct {
-  int D, M;   /* regressors (incl. the bias column when used), targets */
+  int D, M;
   double *G;  /* D x D, upper triangle accumulated */
   double *XY; /* D x M */
+  double *yy; /* M */
   int64_t rows;
+  int nb;            /* buffered rows */
+  double *Xb, *Yb;   /* LSQ_BLOCK x D, LSQ_BLOCK x M */
 } Lsq;
 
 static void lsq_init(Lsq *l, int D, int M) {
+  memset(l, 0, sizeof *l);
   l->D = D;
   l->M = M;
   l->G = g_new0(double, (size_t)D * D);
   l->XY = g_new0(double, (size_t)D * M);
-  l->rows = 0;
+  l->yy = g_new0(double, M);
+  l->Xb = g_new0(double, (size_t)LSQ_BLOCK * D);
+  l->Yb = g_new0(double, (size_t)LSQ_BLOCK * M);
 }
 
 static void lsq_clear(Lsq *l) {
   g_free(l->G);
   g_free(l->XY);
+  g_free(l->yy);
+  g_free(l->Xb);
+  g_free(l->Yb);
+  memset(l, 0, sizeof *l);
 }
 
-static void lsq_add(Lsq *l, const double *x, const double *y) {
+static void lsq_flush(Lsq *l) {
   const int D = l->D, M = l->M;
-  for (int a = 0; a < D; a++) {
-    const double xa = x[a];
-    if (xa == 0) continue;
-    double *restrict ga = l->G + (size_t)a * D;
-    for (int b = a; b < D; b++) ga[b] += xa * x[b];
-    double *restrict xy = l->XY + (size_t)a * M;
-    for (int m = 0; m < M; m++) xy[m] += xa * y[m];
+  if (!l->nb) return;
+  while (l->nb % 4) { /* zero rows add nothing */
+    memset(l->Xb + (size_t)l->nb * D, 0, sizeof(double) * D);
+    memset(l->Yb + (size_t)l->nb * M, 0, sizeof(double) * M);
+    l->nb++;
   }
+  enum { TA = 16 };
+  for (int a0 = 0; a0 < D; a0 += TA) {
+    const int a1 = MIN(D, a0 + TA);
+    for (int r = 0; r < l->nb; r += 4) {
+      const double *restrict x0 = l->Xb + (size_t)r * D, *restrict x1 = x0 + D, *restrict x2 = x1 + D,
+                             *restrict x3 = x2 + D;
+      const double *restrict y0 = l->Yb + (size_t)r * M, *restrict y1 = y0 + M, *restrict y2 = y1 + M,
+                             *restrict y3 = y2 + M;
+      for (int a = a0; a < a1; a++) {
+        const double c0 = x0[a], c1 = x1[a], c2 = x2[a], c3 = x3[a];
+        if (c0 == 0 && c1 == 0 && c2 == 0 && c3 == 0) continue;
+        double *restrict g = l->G + (size_t)a * D;
+        for (int b = a; b < D; b++) g[b] += c0 * x0[b] + c1 * x1[b] + c2 * x2[b] + c3 * x3[b];
+        double *restrict xy = l->XY + (size_t)a * M;
+        for (int m = 0; m < M; m++) xy[m] += c0 * y0[m] + c1 * y1[m] + c2 * y2[m] + c3 * y3[m];
+      }
+    }
+  }
+  for (int r = 0; r < l->nb; r++)
+    for (int m = 0; m < M; m++) l->yy[m] += l->Yb[(size_t)r * M + m] * l->Yb[(size_t)r * M + m];
+  l->nb = 0;
+}
+
+/* Adds one row; @x and @y are copied (D and M entries). */
+static inline double *lsq_row_x(Lsq *l) {
+  return l->Xb + (size_t)l->nb * l->D;
+}
+static inline double *lsq_row_y(Lsq *l) {
+  return l->Yb + (size_t)l->nb * l->M;
+}
+static inline void lsq_row_done(Lsq *l) {
   l->rows++;
+  if (++l->nb == LSQ_BLOCK) lsq_flush(l);
 }
 
 /* In-place Cholesky of the D x D SPD matrix A (lower). FALSE when not positive definite. */
@@ -169,31 +224,37 @@ static gboolean cholesky(double *A, int D) {
   return TRUE;
 }
 
-/* Solves (G + lambda*I_w + lambda_b*I_b) W = XY + lambda*W0 for W (D x M), in @sol.
- * @bias: the last regressor is the constant 1 (small ridge on it). */
-static gboolean lsq_solve(const Lsq *l, const double *W0, double ridge, gboolean bias, double *sol) {
-  const int D = l->D, M = l->M, Dw = bias ? D - 1 : D;
+/* Mean diagonal of the weight part of G (the ridge scale). */
+static double lsq_mean_diag(const Lsq *l, int Dw) {
   double tr = 0;
-  for (int a = 0; a < Dw; a++) tr += l->G[(size_t)a * D + a];
-  double mean_diag = Dw > 0 ? tr / Dw : 1.0;
-  if (!(mean_diag > 0)) mean_diag = 1.0;
-  double scale = MAX(1.0, (double)Dw / (double)MAX(l->rows, 1));
-  double lambda = ridge * mean_diag * scale + 1e-12 * mean_diag;
-  /* fewer rows than weights (a classifier fed one row per sample): the
-   * weights would only memorize the samples; keep them and fit the bias,
-   * i.e. correct the mean shift the removed channels leave */
-  if (l->rows < Dw) lambda = 1e6 * mean_diag;
+  for (int a = 0; a < Dw; a++) tr += l->G[(size_t)a * l->D + a];
+  double md = Dw > 0 ? tr / Dw : 1.0;
+  return md > 0 && isfinite(md) ? md : 1.0;
+}
+
+/* Solves (G_a [+ G_b] + lambda*I_w + eps*I_b) W = XY_a [+ XY_b] + lambda*W0 + eps*W0_b
+ * for all M columns into @sol (D x M). The bias row (last when @bias) gets a
+ * tiny ridge. Raises lambda tenfold while the matrix is not positive
+ * definite (at most 6 times); FALSE when it never is. */
+static gboolean lsq_solve(const Lsq *la, const Lsq *lb, const double *W0, double lambda, gboolean bias,
+                          double mean_diag, double *sol) {
+  const int D = la->D, M = la->M, Dw = bias ? D - 1 : D;
+  const double eps_b = 1e-6 * mean_diag + 1e-12;
   g_autofree double *A = g_new(double, (size_t)D * D);
+  g_autofree double *z = g_new(double, D);
   for (int attempt = 0; attempt < 6; attempt++, lambda *= 10) {
     for (int a = 0; a < D; a++)
-      for (int b = 0; b < D; b++) A[(size_t)a * D + b] = a <= b ? l->G[(size_t)a * D + b] : l->G[(size_t)b * D + a];
+      for (int b = 0; b < D; b++) {
+        size_t ix = a <= b ? (size_t)a * D + b : (size_t)b * D + a;
+        A[(size_t)a * D + b] = la->G[ix] + (lb ? lb->G[ix] : 0.0);
+      }
     for (int a = 0; a < Dw; a++) A[(size_t)a * D + a] += lambda;
-    if (bias) A[(size_t)(D - 1) * D + D - 1] += 1e-6 * mean_diag + 1e-12;
+    if (bias) A[(size_t)(D - 1) * D + D - 1] += eps_b;
     if (!cholesky(A, D)) continue;
-    g_autofree double *z = g_new(double, D);
     for (int m = 0; m < M; m++) {
       for (int a = 0; a < D; a++) {
-        double rhs = l->XY[(size_t)a * M + m] + (a < Dw ? lambda : 1e-6 * mean_diag) * W0[(size_t)a * M + m];
+        size_t ix = (size_t)a * M + m;
+        double rhs = la->XY[ix] + (lb ? lb->XY[ix] : 0.0) + (a < Dw ? lambda : eps_b) * W0[ix];
         for (int k = 0; k < a; k++) rhs -= A[(size_t)a * D + k] * z[k];
         z[a] = rhs / A[(size_t)a * D + a];
       }
@@ -208,6 +269,27 @@ static gboolean lsq_solve(const Lsq *l, const double *W0, double ridge, gboolean
   return FALSE;
 }
 
+/* Squared error per column of W (D x M) on the rows of @l: w'Gw - 2w'xy + yy.
+ * @Gf: @l's G made symmetric (D x D); @T: scratch D x M. */
+static void lsq_col_err(const Lsq *l, const double *Gf, const double *W, double *T, double *err) {
+  const int D = l->D, M = l->M;
+  memset(T, 0, sizeof(double) * (size_t)D * M);
+  for (int a = 0; a < D; a++) {
+    double *restrict t = T + (size_t)a * M;
+    for (int b = 0; b < D; b++) {
+      const double gab = Gf[(size_t)a * D + b];
+      if (gab == 0) continue;
+      const double *restrict w = W + (size_t)b * M;
+      for (int m = 0; m < M; m++) t[m] += gab * w[m];
+    }
+  }
+  for (int m = 0; m < M; m++) err[m] = l->yy[m];
+  for (int a = 0; a < D; a++) {
+    const double *w = W + (size_t)a * M, *t = T + (size_t)a * M, *xy = l->XY + (size_t)a * M;
+    for (int m = 0; m < M; m++) err[m] += w[m] * (t[m] - 2.0 * xy[m]);
+  }
+  for (int m = 0; m < M; m++) err[m] = MAX(err[m], 0.0);
+}
 static int64_t attr_i(const MscNode *n, const char *name, int64_t def) {
   for (uint32_t i = 0; i < n->n_attrs; i++)
     if (!strcmp(n->attrs[i].name, name) && n->attrs[i].type == MSC_ATTR_INT) return n->attrs[i].i;
@@ -240,90 +322,247 @@ static int64_t *kept_outputs(GHashTable *masks, const MscValue *y, int64_t full,
 typedef struct {
   const MscGraph *g0;
   Run *r0, *r1;
-  guint S;
+  guint S, S_fit; /* samples [0, S_fit) fit the weights, [S_fit, S) validate them */
   GHashTable *masks;
   const PrunerOptions *o;
   uint32_t seed;
+  GArray *stats; /* PrunerFitStat */
 } Fit;
 
+/* Rows per layer from the fitting samples (the validation samples give
+ * proportionally as many): several per regressor, bounded for time. */
 static int64_t row_budget(int D) {
-  int64_t r = 2 * (int64_t)D;
-  return CLAMP(r, 512, 4096);
+  int64_t r = 8 * (int64_t)D;
+  return CLAMP(r, 2048, 16384);
 }
 
-/* Conv (group 1, 2-D): returns the refit or NULL (not fittable, no error) */
-static PrunerRefit *fit_conv(Fit *f, uint32_t i, GError **error) {
+/* Regression rows of one layer: output position @p of sample @s gives the
+ * refitted graph's input patch (x, plus the constant 1 of the bias) and the
+ * unpruned graph's kept outputs (y). */
+typedef struct {
+  gboolean conv;
+  const MscNode *n0, *n1;
+  const Run *r0, *r1;
+  int D, M;
+  const int64_t *ko; /* kept output index of each target */
+  gboolean bias;
+  /* conv */
+  int64_t C1, KH, KW, H, W, Ho, Wo, stride[2], dil[2], pads[4];
+  /* dense */
+  int64_t K1;
+} RowSrc;
+
+static int64_t src_positions(const RowSrc *r, guint s) {
+  const MscTensor *X = get(r->r1, s, r->n1->inputs[0]), *Y = get(r->r0, s, r->n0->outputs[0]);
+  if (!X || !Y || X->dtype != MSC_DTYPE_FLOAT32 || Y->dtype != MSC_DTYPE_FLOAT32) return 0;
+  if (r->conv) {
+    if (X->rank != 4 || Y->rank != 4 || X->dims[1] != r->C1 || X->dims[2] != r->H || X->dims[3] != r->W ||
+        Y->dims[2] != r->Ho || Y->dims[3] != r->Wo || Y->dims[0] != X->dims[0])
+      return 0;
+    return X->dims[0] * r->Ho * r->Wo;
+  }
+  if (X->dims[X->rank - 1] != r->K1 || msc_tensor_numel(X) / r->K1 != msc_tensor_numel(Y) / Y->dims[Y->rank - 1])
+    return 0;
+  return msc_tensor_numel(X) / r->K1;
+}
+
+static void src_row(const RowSrc *r, guint s, int64_t p, double *x, double *y) {
+  const MscTensor *X = get(r->r1, s, r->n1->inputs[0]), *Y = get(r->r0, s, r->n0->outputs[0]);
+  const float *xd = X->data, *yd = Y->data;
+  if (r->conv) {
+    const int64_t Ho = r->Ho, Wo = r->Wo, H = r->H, W = r->W, C1 = r->C1, Mfull = Y->dims[1];
+    const int64_t nb = p / (Ho * Wo), oh = (p / Wo) % Ho, ow = p % Wo;
+    int q = 0;
+    for (int64_t c = 0; c < C1; c++)
+      for (int64_t ky = 0; ky < r->KH; ky++) {
+        const int64_t ih = oh * r->stride[0] - r->pads[0] + ky * r->dil[0];
+        for (int64_t kx = 0; kx < r->KW; kx++) {
+          const int64_t iw = ow * r->stride[1] - r->pads[1] + kx * r->dil[1];
+          x[q++] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? xd[((nb * C1 + c) * H + ih) * W + iw] : 0.0;
+        }
+      }
+    if (r->bias) x[q] = 1.0;
+    for (int m = 0; m < r->M; m++) y[m] = yd[((nb * Mfull + r->ko[m]) * Ho + oh) * Wo + ow];
+  } else {
+    const int64_t Nfull = Y->dims[Y->rank - 1];
+    for (int64_t k = 0; k < r->K1; k++) x[k] = xd[p * r->K1 + k];
+    if (r->bias) x[r->K1] = 1.0;
+    for (int m = 0; m < r->M; m++) y[m] = yd[p * Nfull + r->ko[m]];
+  }
+}
+
+/* Rows of samples [s0, s1) into @l: every position when a sample has at most
+ * @per, else @per distinct positions drawn at random. */
+static void collect(const RowSrc *src, guint s0, guint s1, int64_t per, Lsq *l, uint32_t *st) {
+  for (guint s = s0; s < s1; s++) {
+    const int64_t P = src_positions(src, s);
+    if (P <= 0) continue;
+    const int64_t take = MIN(P, per);
+    g_autofree int64_t *idx = NULL;
+    if (take < P) { /* partial Fisher-Yates */
+      idx = g_new(int64_t, P);
+      for (int64_t t = 0; t < P; t++) idx[t] = t;
+      for (int64_t t = 0; t < take; t++) {
+        int64_t j = t + (int64_t)(msc_mulberry32(st) % (uint32_t)(P - t));
+        int64_t tmp = idx[t];
+        idx[t] = idx[j];
+        idx[j] = tmp;
+      }
+    }
+    for (int64_t t = 0; t < take; t++) {
+      src_row(src, s, idx ? idx[t] : t, lsq_row_x(l), lsq_row_y(l));
+      lsq_row_done(l);
+    }
+  }
+  lsq_flush(l);
+}
+
+/* Solves the refit of one layer into @sol (D x M, W0's layout). With
+ * validation rows, each target column takes the ridge (or the plainly
+ * sliced weights) with the lowest error on them, and the chosen columns are
+ * re-solved on fitting + validation rows. FALSE when no column changed. */
+static gboolean solve_layer(const Fit *f, Lsq *lf, Lsq *lv, const double *W0, gboolean bias, double *sol,
+                            PrunerFitStat *st) {
+  const int D = lf->D, M = lf->M, Dw = bias ? D - 1 : D;
+  const double md = lsq_mean_diag(lf, Dw), ridge = f->o->ridge;
+  st->rows_fit = lf->rows;
+  st->rows_val = lv->rows;
+  if (lf->rows == 0) return FALSE;
+  if (lv->rows == 0) { /* no validation split: one ridge */
+    double lambda = ridge * md * MAX(1.0, (double)Dw / (double)lf->rows) + 1e-12 * md;
+    /* fewer rows than weights (a classifier fed one row per sample): keep
+     * the weights, fit the bias (the mean shift the removed channels leave) */
+    if (lf->rows < Dw) lambda = 1e6 * md;
+    st->cols_plain = 0;
+    return lsq_solve(lf, NULL, W0, lambda, bias, md, sol);
+  }
+  double lam[8];
+  int nl = 0;
+  static const double mult[] = {1e-2, 1e-1, 1.0, 10.0, 100.0};
+  const gboolean wide = (double)D * D * (D + M) > 4e9; /* Cholesky + error per candidate */
+  for (guint k = 0; k < G_N_ELEMENTS(mult); k++)
+    if (!wide || mult[k] == 1.0 || mult[k] == 10.0) lam[nl++] = ridge * mult[k] * md + 1e-12 * md;
+  if (bias) lam[nl++] = 1e6 * md; /* plain weights, refitted bias */
+  g_autofree double *Gv = g_new(double, (size_t)D * D);
+  for (int a = 0; a < D; a++)
+    for (int b = 0; b < D; b++) Gv[(size_t)a * D + b] = lv->G[a <= b ? (size_t)a * D + b : (size_t)b * D + a];
+  g_autofree double *T = g_new(double, (size_t)D * M);
+  g_autofree double *W = g_new(double, (size_t)D * M);
+  g_autofree double *e = g_new(double, M);
+  g_autofree double *best = g_new(double, M);
+  g_autofree int *choice = g_new(int, M);
+  lsq_col_err(lv, Gv, W0, T, best);
+  double e_plain = 0, yy = 0;
+  for (int m = 0; m < M; m++) {
+    choice[m] = -1;
+    e_plain += best[m];
+    yy += lv->yy[m];
+  }
+  for (int k = 0; k < nl; k++) {
+    if (!lsq_solve(lf, NULL, W0, lam[k], bias, md, W)) continue;
+    lsq_col_err(lv, Gv, W, T, e);
+    for (int m = 0; m < M; m++)
+      if (e[m] < best[m]) {
+        best[m] = e[m];
+        choice[m] = k;
+      }
+  }
+  memcpy(sol, W0, sizeof(double) * (size_t)D * M);
+  double e_fit = 0;
+  st->cols_plain = 0;
+  for (int m = 0; m < M; m++) {
+    e_fit += best[m];
+    st->cols_plain += choice[m] < 0;
+  }
+  st->err_plain = yy > 0 ? e_plain / yy : NAN;
+  st->err_fit = yy > 0 ? e_fit / yy : NAN;
+  if (st->cols_plain == M) return FALSE;
+  for (int k = 0; k < nl; k++) {
+    gboolean used = FALSE;
+    for (int m = 0; m < M && !used; m++) used = choice[m] == k;
+    if (!used) continue;
+    if (!lsq_solve(lf, lv, W0, lam[k], bias, md, W)) { /* keep the fitting-rows solution */
+      if (!lsq_solve(lf, NULL, W0, lam[k], bias, md, W)) return FALSE;
+    }
+    for (int a = 0; a < D; a++)
+      for (int m = 0; m < M; m++)
+        if (choice[m] == k) sol[(size_t)a * M + m] = W[(size_t)a * M + m];
+  }
+  return TRUE;
+}
+
+static PrunerRefit *refit_new(const MscNode *n1, uint32_t i) {
+  PrunerRefit *r = g_new0(PrunerRefit, 1);
+  r->index = i;
+  r->node_name = g_strdup(n1->name);
+  r->op_type = g_strdup(n1->op_type);
+  return r;
+}
+
+/* Conv (group 1, 2-D): returns the refit or NULL (not fittable or no column improved; no error) */
+static PrunerRefit *fit_conv(Fit *f, uint32_t i, PrunerFitStat *st, GError **error) {
   const MscNode *n0 = f->g0->nodes[i], *n1 = f->r1->order[i];
   const MscTensor *w1 = n1->inputs[1]->value;
   if (!w1 || w1->rank != 4 || w1->dtype != MSC_DTYPE_FLOAT32) return NULL;
-  const int64_t M1 = w1->dims[0], C1 = w1->dims[1], KH = w1->dims[2], KW = w1->dims[3];
   const MscTensor *b1 = n1->n_inputs > 2 && n1->inputs[2] ? n1->inputs[2]->value : NULL;
+  if (n1->n_inputs > 2 && n1->inputs[2] && !b1) return NULL; /* computed bias */
   const MscTensor *x_first = get(f->r1, 0, n1->inputs[0]);
   const MscTensor *y_first = get(f->r0, 0, n0->outputs[0]);
   if (!x_first || !y_first || x_first->rank != 4 || y_first->rank != 4 || x_first->dtype != MSC_DTYPE_FLOAT32)
     return NULL;
-  int64_t H = x_first->dims[2], W = x_first->dims[3], Ho = y_first->dims[2], Wo = y_first->dims[3];
-  int64_t stride[2] = {1, 1}, dil[2] = {1, 1}, kernel[2] = {KH, KW}, in[2] = {H, W}, pads[4] = {0};
+  RowSrc src = {.conv = TRUE, .n0 = n0, .n1 = n1, .r0 = f->r0, .r1 = f->r1, .bias = TRUE};
+  src.C1 = w1->dims[1];
+  src.KH = w1->dims[2];
+  src.KW = w1->dims[3];
+  src.H = x_first->dims[2];
+  src.W = x_first->dims[3];
+  src.Ho = y_first->dims[2];
+  src.Wo = y_first->dims[3];
+  if (x_first->dims[1] != src.C1) return NULL;
+  int64_t kernel[2] = {src.KH, src.KW}, in[2] = {src.H, src.W};
+  src.stride[0] = src.stride[1] = src.dil[0] = src.dil[1] = 1;
   const MscAttr *a;
-  if ((a = attr_ints(n1, "strides")) && a->n == 2) memcpy(stride, a->ints, sizeof stride);
-  if ((a = attr_ints(n1, "dilations")) && a->n == 2) memcpy(dil, a->ints, sizeof dil);
+  if ((a = attr_ints(n1, "strides")) && a->n == 2) memcpy(src.stride, a->ints, sizeof src.stride);
+  if ((a = attr_ints(n1, "dilations")) && a->n == 2) memcpy(src.dil, a->ints, sizeof src.dil);
   MscAutoPad ap = MSC_AUTO_PAD_NOTSET;
   for (uint32_t k = 0; k < n1->n_attrs; k++)
     if (!strcmp(n1->attrs[k].name, "auto_pad") && n1->attrs[k].type == MSC_ATTR_STRING &&
         !msc_auto_pad_parse(n1->attrs[k].s, &ap, NULL))
       return NULL;
   const MscAttr *pa = attr_ints(n1, "pads");
-  if (!msc_get_pad_tuple_2d(in, kernel, stride, dil, ap, pa ? pa->ints : NULL, pa ? pa->n : 0, pads, NULL))
+  if (!msc_get_pad_tuple_2d(in, kernel, src.stride, src.dil, ap, pa ? pa->ints : NULL, pa ? pa->n : 0, src.pads,
+                            NULL))
     return NULL;
   int64_t n_kept = 0;
   g_autofree int64_t *ko = kept_outputs(f->masks, n1->outputs[0], y_first->dims[1], &n_kept);
-  if (n_kept != M1) return NULL;
-  const int D = (int)(C1 * KH * KW) + 1, M = (int)M1;
-  Lsq l;
-  lsq_init(&l, D, M);
-  g_autofree double *x = g_new(double, D);
-  g_autofree double *y = g_new(double, M);
-  int64_t per = (row_budget(D) + f->S - 1) / f->S;
-  uint32_t st = f->seed ^ (i * 2654435761u);
-  for (guint s = 0; s < f->S; s++) {
-    const MscTensor *X = get(f->r1, s, n1->inputs[0]), *Y = get(f->r0, s, n0->outputs[0]);
-    if (!X || !Y) continue;
-    const float *xd = X->data, *yd = Y->data;
-    int64_t N = X->dims[0], P = N * Ho * Wo, Mfull = Y->dims[1];
-    int64_t take = MIN(P, per);
-    for (int64_t t = 0; t < take; t++) {
-      int64_t p = take == P ? t : (int64_t)(msc_mulberry32(&st) % (uint32_t)P);
-      int64_t nb = p / (Ho * Wo), oh = (p / Wo) % Ho, ow = p % Wo;
-      int q = 0;
-      for (int64_t c = 0; c < C1; c++)
-        for (int64_t ky = 0; ky < KH; ky++) {
-          int64_t ih = oh * stride[0] - pads[0] + ky * dil[0];
-          for (int64_t kx = 0; kx < KW; kx++) {
-            int64_t iw = ow * stride[1] - pads[1] + kx * dil[1];
-            x[q++] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? xd[((nb * C1 + c) * H + ih) * W + iw] : 0.0;
-          }
-        }
-      x[q] = 1.0;
-      for (int m = 0; m < M; m++) y[m] = yd[((nb * Mfull + ko[m]) * Ho + oh) * Wo + ow];
-      lsq_add(&l, x, y);
-    }
-  }
+  if (n_kept != w1->dims[0]) return NULL;
+  src.ko = ko;
+  const int Dw = (int)(src.C1 * src.KH * src.KW), D = Dw + 1, M = (int)n_kept;
+  src.D = D;
+  src.M = M;
+  st->regressors = D;
+  st->targets = M;
+  Lsq lf, lv;
+  lsq_init(&lf, D, M);
+  lsq_init(&lv, D, M);
+  const int64_t per = (row_budget(D) + f->S_fit - 1) / f->S_fit;
+  uint32_t rs = f->seed ^ (i * 2654435761u);
+  collect(&src, 0, f->S_fit, per, &lf, &rs);
+  collect(&src, f->S_fit, f->S, per, &lv, &rs);
   g_autofree double *W0 = g_new0(double, (size_t)D * M);
   g_autofree double *sol = g_new0(double, (size_t)D * M);
   const float *wd = w1->data;
   for (int m = 0; m < M; m++) {
-    for (int a2 = 0; a2 < D - 1; a2++) W0[(size_t)a2 * M + m] = wd[(size_t)m * (D - 1) + a2];
-    W0[(size_t)(D - 1) * M + m] = b1 ? msc_tensor_get_f64(b1, m) : 0.0;
+    for (int a2 = 0; a2 < Dw; a2++) W0[(size_t)a2 * M + m] = wd[(size_t)m * Dw + a2];
+    W0[(size_t)Dw * M + m] = b1 ? msc_tensor_get_f64(b1, m) : 0.0;
   }
-  gboolean ok = l.rows > 0 && lsq_solve(&l, W0, f->o->ridge, TRUE, sol);
-  lsq_clear(&l);
+  gboolean ok = solve_layer(f, &lf, &lv, W0, TRUE, sol, st);
+  lsq_clear(&lf);
+  lsq_clear(&lv);
   if (!ok) return NULL;
-  PrunerRefit *r = g_new0(PrunerRefit, 1);
-  r->index = i;
-  r->node_name = g_strdup(n1->name);
-  r->op_type = g_strdup(n1->op_type);
+  PrunerRefit *r = refit_new(n1, i);
   r->weight = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, w1->dims, error);
-  int64_t bd[1] = {M1};
+  int64_t bd[1] = {M};
   r->bias = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, bd, error);
   if (!r->weight || !r->bias) {
     pruner_refit_free(r);
@@ -331,14 +570,14 @@ static PrunerRefit *fit_conv(Fit *f, uint32_t i, GError **error) {
   }
   float *nw = r->weight->data, *nbias = r->bias->data;
   for (int m = 0; m < M; m++) {
-    for (int a2 = 0; a2 < D - 1; a2++) nw[(size_t)m * (D - 1) + a2] = (float)sol[(size_t)a2 * M + m];
-    nbias[m] = (float)sol[(size_t)(D - 1) * M + m];
+    for (int a2 = 0; a2 < Dw; a2++) nw[(size_t)m * Dw + a2] = (float)sol[(size_t)a2 * M + m];
+    nbias[m] = (float)sol[(size_t)Dw * M + m];
   }
   return r;
 }
 
 /* Gemm (transA 0) / MatMul with a constant 2-D weight. */
-static PrunerRefit *fit_dense(Fit *f, uint32_t i, GError **error) {
+static PrunerRefit *fit_dense(Fit *f, uint32_t i, PrunerFitStat *st, GError **error) {
   const MscNode *n0 = f->g0->nodes[i], *n1 = f->r1->order[i];
   gboolean gemm = !strcmp(n1->op_type, "Gemm");
   const MscTensor *b = n1->inputs[1]->value;
@@ -351,31 +590,22 @@ static PrunerRefit *fit_dense(Fit *f, uint32_t i, GError **error) {
   gboolean bias = gemm && beta != 0 && (!c1 || msc_tensor_numel(c1) == N1) && alpha != 0;
   if (alpha == 0) return NULL;
   const MscTensor *y_first = get(f->r0, 0, n0->outputs[0]);
-  if (!y_first) return NULL;
+  if (!y_first || y_first->rank < 1) return NULL;
   int64_t n_kept = 0;
   g_autofree int64_t *ko = kept_outputs(f->masks, n1->outputs[0], y_first->dims[y_first->rank - 1], &n_kept);
   if (n_kept != N1) return NULL;
   const int D = (int)K1 + (bias ? 1 : 0), M = (int)N1;
-  Lsq l;
-  lsq_init(&l, D, M);
-  g_autofree double *x = g_new(double, D);
-  g_autofree double *y = g_new(double, M);
-  int64_t per = (row_budget(D) + f->S - 1) / f->S;
-  uint32_t st = f->seed ^ (i * 2654435761u);
-  for (guint s = 0; s < f->S; s++) {
-    const MscTensor *X = get(f->r1, s, n1->inputs[0]), *Y = get(f->r0, s, n0->outputs[0]);
-    if (!X || !Y || X->dtype != MSC_DTYPE_FLOAT32 || X->dims[X->rank - 1] != K1) continue;
-    const float *xd = X->data, *yd = Y->data;
-    int64_t P = msc_tensor_numel(X) / K1, Nfull = Y->dims[Y->rank - 1];
-    int64_t take = MIN(P, per);
-    for (int64_t t = 0; t < take; t++) {
-      int64_t p = take == P ? t : (int64_t)(msc_mulberry32(&st) % (uint32_t)P);
-      for (int64_t k = 0; k < K1; k++) x[k] = xd[p * K1 + k];
-      if (bias) x[K1] = 1.0;
-      for (int m = 0; m < M; m++) y[m] = yd[p * Nfull + ko[m]];
-      lsq_add(&l, x, y);
-    }
-  }
+  RowSrc src = {.conv = FALSE, .n0 = n0, .n1 = n1, .r0 = f->r0, .r1 = f->r1, .D = D, .M = M, .ko = ko,
+                .bias = bias, .K1 = K1};
+  st->regressors = D;
+  st->targets = M;
+  Lsq lf, lv;
+  lsq_init(&lf, D, M);
+  lsq_init(&lv, D, M);
+  const int64_t per = (row_budget(D) + f->S_fit - 1) / f->S_fit;
+  uint32_t rs = f->seed ^ (i * 2654435761u);
+  collect(&src, 0, f->S_fit, per, &lf, &rs);
+  collect(&src, f->S_fit, f->S, per, &lv, &rs);
   g_autofree double *W0 = g_new0(double, (size_t)D * M);
   g_autofree double *sol = g_new0(double, (size_t)D * M);
   const float *bd = b->data;
@@ -383,13 +613,11 @@ static PrunerRefit *fit_dense(Fit *f, uint32_t i, GError **error) {
     for (int m = 0; m < M; m++) W0[(size_t)k * M + m] = alpha * (tb ? bd[(size_t)m * K1 + k] : bd[(size_t)k * N1 + m]);
   if (bias)
     for (int m = 0; m < M; m++) W0[(size_t)K1 * M + m] = c1 ? beta * msc_tensor_get_f64(c1, m) : 0.0;
-  gboolean ok = l.rows > 0 && lsq_solve(&l, W0, f->o->ridge, bias, sol);
-  lsq_clear(&l);
+  gboolean ok = solve_layer(f, &lf, &lv, W0, bias, sol, st);
+  lsq_clear(&lf);
+  lsq_clear(&lv);
   if (!ok) return NULL;
-  PrunerRefit *r = g_new0(PrunerRefit, 1);
-  r->index = i;
-  r->node_name = g_strdup(n1->name);
-  r->op_type = g_strdup(n1->op_type);
+  PrunerRefit *r = refit_new(n1, i);
   r->weight = msc_tensor_new(MSC_DTYPE_FLOAT32, 2, b->dims, error);
   if (!r->weight) {
     pruner_refit_free(r);
@@ -414,31 +642,59 @@ static PrunerRefit *fit_dense(Fit *f, uint32_t i, GError **error) {
   return r;
 }
 
-static gboolean refit_target(const MscNode *n, GHashTable *masks) {
-  const PrunerMask *mi = n->n_inputs ? g_hash_table_lookup(masks, n->inputs[0] ? n->inputs[0]->name : "") : NULL;
-  if (!mi || mi->kept >= mi->dim || n->n_inputs < 2 || !n->inputs[1] || !n->inputs[1]->value) return FALSE;
+/* Conv (group 1), Gemm, MatMul with a constant weight. */
+static gboolean fittable(const MscNode *n) {
+  if (n->n_inputs < 2 || !n->inputs[0] || !n->inputs[1] || !n->inputs[1]->value || !n->n_outputs || !n->outputs[0])
+    return FALSE;
   if (!strcmp(n->op_type, "Conv")) return attr_i(n, "group", 1) == 1;
   return !strcmp(n->op_type, "Gemm") || !strcmp(n->op_type, "MatMul");
 }
 
-static void measure(const Run *r0, const Run *r, guint S, PrunerError *e) {
+/* Input channels of @n were pruned. */
+static gboolean input_pruned(const MscNode *n, GHashTable *masks) {
+  const PrunerMask *mi = g_hash_table_lookup(masks, n->inputs[0]->name);
+  return mi && mi->kept < mi->dim;
+}
+
+/* The refitted graph's input of node @i differs from the unpruned one's (first samples). */
+static gboolean input_drifted(const Fit *f, uint32_t i) {
+  const MscNode *n0 = f->g0->nodes[i], *n1 = f->r1->order[i];
+  for (guint s = 0; s < MIN(f->S, 2u); s++) {
+    const MscTensor *a = get(f->r0, s, n0->inputs[0]), *b = get(f->r1, s, n1->inputs[0]);
+    if (!a || !b || a->dtype != MSC_DTYPE_FLOAT32 || b->dtype != MSC_DTYPE_FLOAT32 ||
+        msc_tensor_numel(a) != msc_tensor_numel(b))
+      return FALSE;
+    const float *x = a->data, *y = b->data;
+    double d = 0, n = 0;
+    for (int64_t k = 0; k < msc_tensor_numel(a); k++) {
+      d += ((double)x[k] - y[k]) * ((double)x[k] - y[k]);
+      n += (double)x[k] * x[k];
+    }
+    if (d > 1e-10 * n) return TRUE;
+  }
+  return FALSE;
+}
+
+/* Output error of run @r against @r0 on samples [s0, s1): per output, the
+ * cosine of all samples flattened together (as the held-out evaluation). */
+static void measure(const Run *r0, const Run *r, guint s0, guint s1, PrunerError *e) {
   const MscGraph *g = r0->g;
   pruner_error_clear(e);
   e->valid = TRUE;
   e->n_outputs = g->n_outputs;
-  e->n_samples = S;
+  e->n_samples = s1 - s0;
   e->cosine = g_new(double, g->n_outputs ? g->n_outputs : 1);
   e->maxabs = g_new0(double, g->n_outputs ? g->n_outputs : 1);
   e->min_cosine = 1.0;
   for (uint32_t j = 0; j < g->n_outputs; j++) {
-    e->cosine[j] = 1.0;
-    for (guint s = 0; s < S; s++) {
+    double dot = 0, na = 0, nb = 0, mx = 0;
+    gboolean bad = FALSE;
+    for (guint s = s0; s < s1; s++) {
       const MscTensor *a = get(r0, s, g->outputs[j]), *b = get(r, s, r->g->outputs[j]);
       if (!a || !b || msc_tensor_numel(a) != msc_tensor_numel(b) || !msc_dtype_is_float(a->dtype)) {
-        e->cosine[j] = NAN;
+        bad = TRUE;
         continue;
       }
-      double dot = 0, na = 0, nb = 0, mx = 0;
       for (int64_t k = 0; k < msc_tensor_numel(a); k++) {
         double x = msc_tensor_get_f64(a, k), y = msc_tensor_get_f64(b, k);
         dot += x * y;
@@ -446,10 +702,9 @@ static void measure(const Run *r0, const Run *r, guint S, PrunerError *e) {
         nb += y * y;
         mx = MAX(mx, fabs(x - y));
       }
-      double c = na == 0 && nb == 0 ? 1.0 : (na == 0 || nb == 0) ? 0.0 : dot / sqrt(na * nb);
-      if (c < e->cosine[j] || isnan(c)) e->cosine[j] = c;
-      e->maxabs[j] = MAX(e->maxabs[j], mx);
     }
+    e->cosine[j] = bad ? NAN : na == 0 && nb == 0 ? 1.0 : (na == 0 || nb == 0) ? 0.0 : dot / sqrt(na * nb);
+    e->maxabs[j] = mx;
     if (!(e->cosine[j] >= e->min_cosine)) e->min_cosine = e->cosine[j];
     e->max_abs = MAX(e->max_abs, e->maxabs[j]);
   }
@@ -492,10 +747,27 @@ static MscGraph *sliced_copy(const MscGraph *g0, GHashTable *masks, MscNode ***o
   return g_steal_pointer(&g);
 }
 
+void pruner_fit_result_clear(PrunerFitResult *r) {
+  if (r->refits) g_ptr_array_unref(r->refits);
+  if (r->stats) {
+    for (guint i = 0; i < r->stats->len; i++) {
+      g_free(g_array_index(r->stats, PrunerFitStat, i).node_name);
+      g_free(g_array_index(r->stats, PrunerFitStat, i).op_type);
+    }
+    g_array_unref(r->stats);
+  }
+  pruner_error_clear(&r->plain);
+  pruner_error_clear(&r->fitted);
+  pruner_error_clear(&r->val_plain);
+  pruner_error_clear(&r->val_fitted);
+  memset(r, 0, sizeof *r);
+}
+
 gboolean pruner_refit_run(const MscGraph *g0, GHashTable *masks, MscTensor ***inputs, guint S,
-                          const PrunerOptions *o, GPtrArray **refits, PrunerError *plain, PrunerError *fitted,
-                          GString *notes, GError **error) {
-  *refits = g_ptr_array_new_with_free_func((GDestroyNotify)pruner_refit_free);
+                          const PrunerOptions *o, PrunerFitResult *res, GString *notes, GError **error) {
+  pruner_fit_result_clear(res);
+  res->refits = g_ptr_array_new_with_free_func((GDestroyNotify)pruner_refit_free);
+  res->stats = g_array_new(FALSE, TRUE, sizeof(PrunerFitStat));
   MscNode **op = NULL, **of = NULL;
   g_autoptr(MscGraph) gp = sliced_copy(g0, masks, &op, error);
   if (!gp) return FALSE;
@@ -509,28 +781,42 @@ gboolean pruner_refit_run(const MscGraph *g0, GHashTable *masks, MscTensor ***in
     g_free(of);
     return TRUE;
   }
+  /* a quarter of the samples (from 4 on) validates every layer's refit */
+  const guint n_val = S >= 4 ? S / 4 : 0;
+  res->n_fit = S - n_val;
+  res->n_val = n_val;
   Run r0, rp, rf = {0};
   run_init(&r0, (MscGraph *)g0, g_memdup2(g0->nodes, sizeof(MscNode *) * g0->n_nodes), inputs, S);
   run_init(&rp, gp, op, inputs, S);
   if (gf) run_init(&rf, gf, of, inputs, S);
-  Fit fit = {g0, &r0, &rf, S, masks, o, 0x9e3779b9u};
+  Fit fit = {g0, &r0, &rf, S, S - n_val, masks, o, 0x9e3779b9u, res->stats};
   gboolean ok = TRUE;
   for (uint32_t i = 0; i < g0->n_nodes && ok; i++) {
     for (guint s = 0; s < S && ok; s++) ok = exec_node(&r0, i, s, error) && exec_node(&rp, i, s, error);
     if (!ok) break;
     if (gf) {
       const MscNode *n1 = rf.order[i];
-      if (refit_target(n1, masks)) {
-        PrunerRefit *r = !strcmp(n1->op_type, "Conv") ? fit_conv(&fit, i, error) : fit_dense(&fit, i, error);
+      gboolean pruned = fittable(n1) && input_pruned(n1, masks);
+      gboolean drift = !pruned && o->refit_drift && fittable(n1) && input_drifted(&fit, i);
+      if (pruned || drift) {
+        PrunerFitStat st = {0};
+        st.node_name = g_strdup(n1->name);
+        st.op_type = g_strdup(n1->op_type);
+        st.err_plain = st.err_fit = NAN;
+        st.drift_only = drift;
+        PrunerRefit *r = !strcmp(n1->op_type, "Conv") ? fit_conv(&fit, i, &st, error) : fit_dense(&fit, i, &st, error);
         if (r) {
           GPtrArray *one = g_ptr_array_new();
           g_ptr_array_add(one, r);
           ok = pruner_install_refits(gf, rf.order, one, error);
           g_ptr_array_unref(one);
-          g_ptr_array_add(*refits, r);
-        } else if (notes) {
-          g_string_append_printf(notes, "node '%s' (%s): not refitted; ", n1->name, n1->op_type);
+          g_ptr_array_add(res->refits, r);
+          st.refitted = TRUE;
+        } else if (notes && pruned && st.rows_fit == 0) {
+          g_string_append_printf(notes, "node '%s' (%s): not refitted (unsupported layout); ", n1->name,
+                                 n1->op_type);
         }
+        g_array_append_val(res->stats, st);
       }
       for (guint s = 0; s < S && ok; s++) ok = exec_node(&rf, i, s, error);
       release(&rf, i, S);
@@ -539,8 +825,12 @@ gboolean pruner_refit_run(const MscGraph *g0, GHashTable *masks, MscTensor ***in
     release(&rp, i, S);
   }
   if (ok) {
-    measure(&r0, &rp, S, plain);
-    if (gf) measure(&r0, &rf, S, fitted);
+    measure(&r0, &rp, 0, S, &res->plain);
+    if (gf) measure(&r0, &rf, 0, S, &res->fitted);
+    if (n_val) {
+      measure(&r0, &rp, S - n_val, S, &res->val_plain);
+      if (gf) measure(&r0, &rf, S - n_val, S, &res->val_fitted);
+    }
   }
   run_clear(&r0, S);
   run_clear(&rp, S);

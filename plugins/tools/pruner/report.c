@@ -129,6 +129,30 @@ static void add_error(JsonBuilder *b, const char *k, const PrunerError *e) {
   json_builder_end_object(b);
 }
 
+/* "refit_layers": every layer the refit considered, with its validation error. */
+static void add_fit_stats(JsonBuilder *b, GArray *stats) {
+  json_builder_set_member_name(b, "refit_layers");
+  json_builder_begin_array(b);
+  for (guint i = 0; stats && i < stats->len; i++) {
+    const PrunerFitStat *st = &g_array_index(stats, PrunerFitStat, i);
+    json_builder_begin_object(b);
+    add_str(b, "name", st->node_name);
+    add_str(b, "op_type", st->op_type);
+    add_str(b, "why", st->drift_only ? "input drifted" : "input channels pruned");
+    add_int(b, "regressors", st->regressors);
+    add_int(b, "targets", st->targets);
+    add_int(b, "rows_fit", st->rows_fit);
+    add_int(b, "rows_validation", st->rows_val);
+    add_double(b, "validation_rel_error_plain", st->err_plain);
+    add_double(b, "validation_rel_error_refit", st->err_fit);
+    add_int(b, "targets_kept_plain", st->cols_plain);
+    json_builder_set_member_name(b, "refitted");
+    json_builder_add_boolean_value(b, st->refitted);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+}
+
 static void add_groups(JsonBuilder *b, GPtrArray *groups) {
   json_builder_set_member_name(b, "groups");
   json_builder_begin_array(b);
@@ -171,11 +195,22 @@ gboolean pruner_report_write(const char *path, const PrunerReportData *d, GError
   json_builder_end_object(b);
   json_builder_set_member_name(b, "output_error");
   json_builder_begin_object(b);
-  add_int(b, "samples", d->plain.valid ? d->plain.n_samples : 0);
-  add_error(b, "plain", &d->plain);
-  add_error(b, "reconstructed", &d->fitted);
+  const PrunerError none = {0};
+  const PrunerFitResult *f = d->fit;
+  add_int(b, "samples", f && f->plain.valid ? f->plain.n_samples : 0);
+  add_error(b, "plain", f ? &f->plain : &none);
+  add_error(b, "reconstructed", f ? &f->fitted : &none);
   add_int(b, "refitted_layers", d->refits ? d->refits->len : 0);
+  /* the last quarter of the captured samples: each layer's refit was
+   * checked on them (not fitted on them) */
+  json_builder_set_member_name(b, "validation");
+  json_builder_begin_object(b);
+  add_int(b, "samples", f ? f->n_val : 0);
+  add_error(b, "plain", f ? &f->val_plain : &none);
+  add_error(b, "reconstructed", f ? &f->val_fitted : &none);
   json_builder_end_object(b);
+  json_builder_end_object(b);
+  add_fit_stats(b, f ? f->stats : NULL);
   json_builder_set_member_name(b, "layers");
   json_builder_begin_array(b);
   for (guint i = 0; d->rows && i < d->rows->len; i++) {
