@@ -15,7 +15,10 @@
 G_BEGIN_DECLS
 
 #define MSC_QUANT_TARGET_OPSET 13
-#define MSC_QUANT_EVAL_SAMPLES 8
+/* Calibration inputs kept for the accuracy-aware search (all of the
+ * default 32) and the first ones for the per-layer report (ref runner). */
+#define MSC_QUANT_EVAL_SAMPLES 32
+#define MSC_QUANT_REPORT_SAMPLES 8
 
 typedef enum { MSC_QFORMAT_QDQ = 0, MSC_QFORMAT_QOPERATOR = 1 } MscQFormat;
 
@@ -40,6 +43,12 @@ typedef struct {
   MscQFormat format;
   char *report;      /* nullable */
   double tolerance;  /* NAN: off */
+  double tolerance_margin; /* the search aims at tolerance + margin on the calibration samples */
+  gboolean range_alternatives; /* the search tries other range methods before reverting a layer */
+  char **tolerance_outputs; /* NULL-terminated output names the tolerance applies to; empty: all */
+  gboolean greedy;   /* accuracy-aware search: one-by-one greedy (else sensitivity-ordered) */
+  char *search_runner; /* runner of the search's evaluations */
+  gboolean guard_discrete; /* outputs read (through float ops) by discrete ops stay float */
 } MscQOptions;
 
 /* What apply does; computed by plan or read back by load_plan. */
@@ -54,10 +63,28 @@ typedef struct {
   GHashTable *bn_folded;       /* Conv name -> name of the BatchNormalization folded into its weights */
   GPtrArray *reverted;         /* char*: kept in float by the accuracy-aware mode */
   GPtrArray *skipped;          /* char*: "node: reason" candidates left in float */
+  GPtrArray *float_out;        /* char*: quantized nodes whose output stays float (guard_discrete) */
 } MscQPlan;
 
 MscQPlan *msc_qplan_new(void);
 void msc_qplan_free(MscQPlan *p);
+
+/* ---- options.c ---- */
+#define MSC_QUANT_N_OPTIONS 22
+/* The option schema (MscToolApi.options). */
+extern const MscOptionSpec msc_quant_options[MSC_QUANT_N_OPTIONS];
+/**
+ * msc_qopt_parse:
+ * Fills @o (defaults, then @opts); on a bad key or value sets @msg through
+ * @host (naming the option and what it accepts) and returns
+ * MSC_ERR_INVALID_ARG. @o must be cleared with msc_qopt_clear either way.
+ */
+MscStatus msc_qopt_parse(const MscHostApi *host, const MscOptions *opts, MscQOptions *o, MscMessage *msg);
+void msc_qopt_clear(MscQOptions *o);
+/* (transfer full) the options as the plan and report echo them. */
+JsonObject *msc_qopt_to_json(const MscQOptions *o);
+/* "minmax", "percentile", "entropy", "mse" (transfer none). */
+const char *msc_qcalib_method_name(MscQCalibMethod m);
 
 /* Activation grid of the options: [qmin, qmax] and symmetry. */
 void msc_qopt_act_grid(const MscQOptions *o, int *qmin, int *qmax, gboolean *symmetric);
@@ -152,6 +179,64 @@ gboolean msc_quant_evaluate(const MscGraph *float_g, const MscGraph *quant_g, GP
                             GPtrArray **outputs, GError **error);
 void msc_qmetric_free(MscQMetric *m);
 JsonNode *msc_qmetric_to_json(const MscQMetric *m);
+
+/* Output-only evaluation against float outputs computed once: what the
+ * accuracy-aware search runs many times. */
+typedef struct MscQOutEval MscQOutEval;
+/**
+ * msc_quant_outeval_new:
+ * @float_g: (transfer none): the float graph; its outputs on @samples
+ *   (MscTensor** in input order, referenced, not copied) are kept.
+ * @runner: runner name ("cpu": the int8 kernels that will run the model).
+ * Returns: (transfer full) (nullable): NULL with @error when the runner
+ * cannot build or run the float graph.
+ */
+MscQOutEval *msc_quant_outeval_new(const MscGraph *float_g, GPtrArray *samples, const char *runner, GError **error);
+void msc_quant_outeval_free(MscQOutEval *ev);
+uint32_t msc_quant_outeval_n_outputs(const MscQOutEval *ev);
+/* Cosine per graph output (all samples flattened) of @quant_g against the
+ * float outputs, into @cos (n_outputs entries). FALSE with @error. */
+gboolean msc_quant_outeval_cosines(MscQOutEval *ev, const MscGraph *quant_g, double *cos, GError **error);
+
+/* ---- search.c: which layers stay in float ---- */
+/* Evaluates the model with exactly the nodes in @quantized (char*)
+ * quantized: the cosine of every output into @cos. */
+typedef gboolean (*MscQEvalFn)(void *user, GPtrArray *quantized, double *cos, GError **error);
+/* Switches @node to its alternative @k (0, 1, ...: e.g. another range
+ * method for its tensors); FALSE when there is no alternative @k. With
+ * @k == MSC_QALT_RESET, returns @node to its default. */
+#define MSC_QALT_RESET G_MAXUINT
+typedef gboolean (*MscQAltFn)(void *user, const char *node, guint k);
+
+typedef struct {
+  GPtrArray *order;    /* char*: candidates by decreasing sensitivity */
+  GArray *sensitivity; /* double per entry of @order: worst 1 - cosine with only that node quantized */
+  GPtrArray *reverted; /* char*: kept in float, graph order */
+  double *cos;         /* n_outputs: cosines of the final choice */
+  double initial_min_cos, final_min_cos;
+  gboolean met;
+  guint evaluations;
+  guint failing_alone; /* candidates that miss the tolerance even alone in int8 */
+  GPtrArray *alternatives; /* char* "node:k": restored with alternative k */
+  JsonArray *steps;    /* {"phase", "reverted" count or node, "min_output_cosine", "met"} */
+} MscQSearch;
+
+/**
+ * msc_quant_search:
+ * @candidates: (transfer none): char* quantizable nodes, graph order.
+ * @mask: (nullable): n_outputs flags: the outputs the tolerance applies to
+ *   (NULL: all).
+ * Sensitivity-ordered mixed precision: each candidate's sensitivity is
+ * measured once (only it quantized); the most sensitive are reverted,
+ * their number found by bisection, then each reverted node is tried back
+ * in int8 (least sensitive first) and kept there when the tolerance still
+ * holds, first as is, then with each alternative @alt (nullable) offers.
+ * @out is filled (free with msc_qsearch_clear); FALSE only on an
+ * evaluation error.
+ */
+gboolean msc_quant_search(GPtrArray *candidates, guint n_outputs, const gboolean *mask, double tolerance,
+                          MscQEvalFn eval, MscQAltFn alt, void *user, MscQSearch *out, GError **error);
+void msc_qsearch_clear(MscQSearch *s);
 
 G_END_DECLS
 #endif

@@ -1,9 +1,10 @@
 /* quantizer.c: the `quantizer` tool plugin (msc.tool.quantizer):
  * post-training static (and dynamic MatMul/Gemm) quantization to a
  * standard ONNX QDQ or QOperator model. Life cycle:
- *   setup(options) -> on_node per node per calibration sample (bounded
- *   statistics: calib.c) -> plan(graph) (selection, scales, optional
- *   accuracy report and accuracy-aware reverts: report.c) ->
+ *   setup(options: options.c) -> on_node per node per calibration sample
+ *   (bounded statistics: calib.c) -> plan(graph) (selection, scales,
+ *   outputs kept float before discrete ops, optional accuracy report:
+ *   report.c, accuracy-aware choice of float layers: search.c) ->
  *   export_plan / load_plan (JSON of every scale and zero point) ->
  *   apply(graph) (qdq.c; the host re-verifies).
  * One state is used from one thread at a time (the host's contract). */
@@ -21,33 +22,15 @@ static const MscHostApi *host;
 
 #define PROGRESS_EVERY 8
 
-static const MscOptionSpec options[] = {
-    {"method", MSC_OPT_STRING, "minmax", "activation range: minmax | percentile | entropy | mse"},
-    {"percentile", MSC_OPT_FLOAT, "99.99", "percentile method: % of values kept inside the range (each tail)"},
-    {"moving_average", MSC_OPT_BOOL, "false", "minmax: moving average (0.01) of per-sample min/max"},
-    {"per_tensor", MSC_OPT_BOOL, "false", "per-tensor weights (default per output channel)"},
-    {"symmetric_activations", MSC_OPT_BOOL, "false", "symmetric activation ranges"},
-    {"activation_type", MSC_OPT_STRING, "uint8", "activation integer type: uint8 | int8"},
-    {"weight_bits", MSC_OPT_INT, "8", "8, or 7: weights in [-63, 63] so AVX2 vpmaddubsw never saturates"},
-    {"op_types", MSC_OPT_STRING, "Conv,Gemm,MatMul", "comma-separated op types to quantize"},
-    {"exclude", MSC_OPT_STRING, "", "comma-separated glob patterns of node names kept in float"},
-    {"keep_first", MSC_OPT_BOOL, "false", "keep the first quantizable layer(s) (reached from the inputs) in float"},
-    {"keep_last", MSC_OPT_BOOL, "false", "keep the last quantizable layer(s) (reaching an output) in float"},
-    {"overrides", MSC_OPT_STRING, "", "per-tensor parameters: NAME:SCALE:ZERO_POINT;NAME2:SCALE:ZP"},
-    {"format", MSC_OPT_STRING, "qdq", "qdq (QuantizeLinear/DequantizeLinear pairs) | qoperator (QLinearConv ...)"},
-    {"report", MSC_OPT_STRING, NULL, "accuracy report JSON path (per layer and per output)"},
-    {"tolerance", MSC_OPT_FLOAT, NULL, "accuracy-aware: revert layers to float until every output cosine >= this"},
-    {"dynamic", MSC_OPT_BOOL, "false", "dynamic quantization of MatMul/Gemm (activation scale per call)"},
-};
-#define N_OPTIONS (sizeof options / sizeof options[0])
 
 typedef struct {
   MscQOptions o;
   GHashTable *stats; /* tensor name -> MscQHist* */
+  GHashTable *method_of; /* tensor name -> GINT method + 1: the search's per-tensor range method */
   gint last_index;
   guint64 sample; /* current sample number (1-based once running) */
   GHashTable *seen_in_sample; /* tensor name -> sample number last counted */
-  GPtrArray *captured;        /* GHashTable* name -> MscTensor*, at most MSC_QUANT_EVAL_SAMPLES */
+  GPtrArray *captured;        /* GHashTable* name -> MscTensor*, at most capture_max() */
   MscQPlan *plan;
   JsonObject *weights_info; /* for the plan JSON */
   int64_t model_opset;
@@ -64,6 +47,7 @@ MscQPlan *msc_qplan_new(void) {
   p->bn_folded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   p->reverted = g_ptr_array_new_with_free_func(g_free);
   p->skipped = g_ptr_array_new_with_free_func(g_free);
+  p->float_out = g_ptr_array_new_with_free_func(g_free);
   return p;
 }
 
@@ -76,6 +60,7 @@ void msc_qplan_free(MscQPlan *p) {
   g_hash_table_unref(p->bn_folded);
   g_ptr_array_unref(p->reverted);
   g_ptr_array_unref(p->skipped);
+  g_ptr_array_unref(p->float_out);
   g_free(p->opset_note);
   g_free(p);
 }
@@ -93,179 +78,14 @@ void msc_qopt_act_grid(const MscQOptions *o, int *qmin, int *qmax, gboolean *sym
 
 /* ---- options ----------------------------------------------------------------------------- */
 
-static void qopt_clear(MscQOptions *o) {
-  g_strfreev(o->op_types);
-  g_strfreev(o->exclude);
-  if (o->overrides) g_hash_table_unref(o->overrides);
-  g_free(o->overrides_text);
-  g_free(o->report);
-  memset(o, 0, sizeof *o);
-}
-
-static gboolean parse_bool(const char *v, gboolean *out) {
-  if (!g_ascii_strcasecmp(v, "true") || !strcmp(v, "1") || !g_ascii_strcasecmp(v, "yes") || !*v) *out = TRUE;
-  else if (!g_ascii_strcasecmp(v, "false") || !strcmp(v, "0") || !g_ascii_strcasecmp(v, "no")) *out = FALSE;
-  else return FALSE;
-  return TRUE;
-}
-
-static gboolean parse_double(const char *v, double *out) {
-  char *end = NULL;
-  *out = g_ascii_strtod(v, &end);
-  return end && end != v && *end == '\0' && isfinite(*out);
-}
-
-static char **split_list(const char *v) {
-  char **parts = g_strsplit(v, ",", -1);
-  GPtrArray *a = g_ptr_array_new();
-  for (char **p = parts; *p; p++) {
-    char *s = g_strstrip(*p);
-    if (*s) g_ptr_array_add(a, g_strdup(s));
-  }
-  g_strfreev(parts);
-  g_ptr_array_add(a, NULL);
-  return (char **)g_ptr_array_free(a, FALSE);
-}
-
-/* "NAME:SCALE:ZP;..." parsed from the right (tensor names may hold ':'). */
-static gboolean parse_overrides(const char *v, GHashTable *out, char **bad) {
-  char **items = g_strsplit(v, ";", -1);
-  gboolean ok = TRUE;
-  for (char **it = items; *it && ok; it++) {
-    char *s = g_strstrip(*it);
-    if (!*s) continue;
-    char *c2 = strrchr(s, ':');
-    char *c1 = NULL;
-    if (c2) {
-      *c2 = '\0';
-      c1 = strrchr(s, ':');
-    }
-    double scale, zp;
-    if (!c1 || c1 == s || !parse_double(c1 + 1, &scale) || !parse_double(c2 + 1, &zp) || !(scale > 0) ||
-        zp != floor(zp)) {
-      if (c2) *c2 = ':';
-      *bad = g_strdup(s);
-      ok = FALSE;
-      break;
-    }
-    *c1 = '\0';
-    MscQParam *p = g_new0(MscQParam, 1);
-    p->scale = (float)scale;
-    p->zp = (int32_t)zp;
-    p->overridden = TRUE;
-    g_hash_table_insert(out, g_strdup(s), p);
-  }
-  g_strfreev(items);
-  return ok;
-}
-
-static MscStatus bad_option(MscMessage *msg, const char *key, const char *value, const char *accepted) {
-  host->message_set(msg, "quantizer: option '%s': invalid value '%s' (accepted: %s)", key, value, accepted);
-  return MSC_ERR_INVALID_ARG;
-}
-
-static MscStatus parse_options(const MscOptions *opts, MscQOptions *o, MscMessage *msg) {
-  o->method = MSC_QCALIB_MINMAX;
-  o->percentile = 99.99;
-  o->act_type = MSC_DTYPE_UINT8;
-  o->weight_bits = 8;
-  o->op_types = split_list("Conv,Gemm,MatMul");
-  o->exclude = split_list("");
-  o->overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  o->tolerance = NAN;
-  for (uint32_t i = 0; opts && i < opts->n; i++) {
-    const char *k = opts->keys[i], *v = opts->values[i] ? opts->values[i] : "";
-    double d;
-    gboolean b;
-    if (!strcmp(k, "method")) {
-      if (!strcmp(v, "minmax")) o->method = MSC_QCALIB_MINMAX;
-      else if (!strcmp(v, "percentile")) o->method = MSC_QCALIB_PERCENTILE;
-      else if (!strcmp(v, "entropy") || !strcmp(v, "kl")) o->method = MSC_QCALIB_ENTROPY;
-      else if (!strcmp(v, "mse")) o->method = MSC_QCALIB_MSE;
-      else return bad_option(msg, k, v, "minmax|percentile|entropy|mse");
-    } else if (!strcmp(k, "percentile")) {
-      if (!parse_double(v, &d) || d <= 50 || d > 100) return bad_option(msg, k, v, "a number in (50, 100]");
-      o->percentile = d;
-    } else if (!strcmp(k, "moving_average") || !strcmp(k, "per_tensor") || !strcmp(k, "symmetric_activations") ||
-               !strcmp(k, "keep_first") || !strcmp(k, "keep_last") || !strcmp(k, "dynamic")) {
-      if (!parse_bool(v, &b)) return bad_option(msg, k, v, "true|false");
-      if (!strcmp(k, "moving_average")) o->moving_average = b;
-      else if (!strcmp(k, "per_tensor")) o->per_tensor = b;
-      else if (!strcmp(k, "symmetric_activations")) o->symmetric_activations = b;
-      else if (!strcmp(k, "keep_first")) o->keep_first = b;
-      else if (!strcmp(k, "keep_last")) o->keep_last = b;
-      else o->dynamic = b;
-    } else if (!strcmp(k, "activation_type")) {
-      if (!strcmp(v, "uint8")) o->act_type = MSC_DTYPE_UINT8;
-      else if (!strcmp(v, "int8")) o->act_type = MSC_DTYPE_INT8;
-      else return bad_option(msg, k, v, "uint8|int8");
-    } else if (!strcmp(k, "weight_bits")) {
-      if (!strcmp(v, "8")) o->weight_bits = 8;
-      else if (!strcmp(v, "7")) o->weight_bits = 7;
-      else return bad_option(msg, k, v, "8|7");
-    } else if (!strcmp(k, "op_types")) {
-      g_strfreev(o->op_types);
-      o->op_types = split_list(v);
-      if (!o->op_types[0]) return bad_option(msg, k, v, "a comma-separated list of op types, e.g. Conv,Gemm,MatMul");
-      for (char **t = o->op_types; *t; t++)
-        if (!strcmp(*t, "QuantizeLinear") || !strcmp(*t, "DequantizeLinear"))
-          return bad_option(msg, k, v, "op types other than QuantizeLinear/DequantizeLinear");
-    } else if (!strcmp(k, "exclude")) {
-      g_strfreev(o->exclude);
-      o->exclude = split_list(v);
-    } else if (!strcmp(k, "overrides")) {
-      g_autofree char *bad = NULL;
-      g_free(o->overrides_text);
-      o->overrides_text = g_strdup(v);
-      if (!parse_overrides(v, o->overrides, &bad)) {
-        host->message_set(msg, "quantizer: option 'overrides': invalid entry '%s' (expected NAME:SCALE:ZERO_POINT, "
-                          "scale > 0, integer zero point; entries separated by ';')", bad);
-        return MSC_ERR_INVALID_ARG;
-      }
-    } else if (!strcmp(k, "format")) {
-      if (!strcmp(v, "qdq")) o->format = MSC_QFORMAT_QDQ;
-      else if (!strcmp(v, "qoperator")) o->format = MSC_QFORMAT_QOPERATOR;
-      else return bad_option(msg, k, v, "qdq|qoperator");
-    } else if (!strcmp(k, "report")) {
-      g_free(o->report);
-      o->report = *v ? g_strdup(v) : NULL;
-    } else if (!strcmp(k, "tolerance")) {
-      if (!*v || !g_ascii_strcasecmp(v, "off")) o->tolerance = NAN;
-      else if (!parse_double(v, &d) || d <= -1 || d > 1) return bad_option(msg, k, v, "a cosine in (-1, 1], or off");
-      else o->tolerance = d;
-    } else {
-      host->message_set(msg, "quantizer: unknown option '%s' (known: method, percentile, moving_average, per_tensor, "
-                        "symmetric_activations, activation_type, weight_bits, op_types, exclude, keep_first, "
-                        "keep_last, overrides, format, report, tolerance, dynamic)", k);
-      return MSC_ERR_INVALID_ARG;
-    }
-  }
-  /* overrides must fit the activation grid */
-  int qmin, qmax;
-  gboolean sym;
-  msc_qopt_act_grid(o, &qmin, &qmax, &sym);
-  GHashTableIter it;
-  gpointer key, val;
-  g_hash_table_iter_init(&it, o->overrides);
-  while (g_hash_table_iter_next(&it, &key, &val)) {
-    MscQParam *p = val;
-    if (p->zp < qmin || p->zp > qmax) {
-      host->message_set(msg, "quantizer: option 'overrides': tensor '%s': zero point %d outside [%d, %d] of %s",
-                        (char *)key, p->zp, qmin, qmax, o->act_type == MSC_DTYPE_INT8 ? "int8" : "uint8");
-      return MSC_ERR_INVALID_ARG;
-    }
-    p->lo = (qmin - p->zp) * (double)p->scale;
-    p->hi = (qmax - p->zp) * (double)p->scale;
-  }
-  return MSC_OK;
-}
 
 /* ---- setup / observe ------------------------------------------------------------------------ */
 
 static void state_free(QState *st) {
   if (!st) return;
-  qopt_clear(&st->o);
+  msc_qopt_clear(&st->o);
   g_hash_table_unref(st->stats);
+  g_hash_table_unref(st->method_of);
   g_hash_table_unref(st->seen_in_sample);
   g_ptr_array_unref(st->captured);
   msc_qplan_free(st->plan);
@@ -280,10 +100,11 @@ static void captured_free(gpointer h) {
 static MscStatus q_setup(const MscOptions *opts, void **state, MscMessage *msg) {
   QState *st = g_new0(QState, 1);
   st->stats = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  st->method_of = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   st->seen_in_sample = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   st->captured = g_ptr_array_new_with_free_func(captured_free);
   st->last_index = G_MAXINT;
-  MscStatus s = parse_options(opts, &st->o, msg);
+  MscStatus s = msc_qopt_parse(host, opts, &st->o, msg);
   if (s != MSC_OK) {
     state_free(st);
     return s;
@@ -323,6 +144,13 @@ static MscStatus q_begin_stage(void *state, const char *stage, MscMessage *msg) 
   return MSC_OK;
 }
 
+/* Calibration inputs kept for evaluation: all the search uses, the
+ * report's first ones, or none. */
+static guint capture_max(const QState *st) {
+  if (!isnan(st->o.tolerance)) return st->o.greedy ? MSC_QUANT_REPORT_SAMPLES : MSC_QUANT_EVAL_SAMPLES;
+  return st->o.report ? MSC_QUANT_REPORT_SAMPLES : 0;
+}
+
 static MscStatus q_on_node(void *state, const MscNode *node, const MscTensor *const *inputs, uint32_t n_inputs,
                            const MscTensor *const *outputs, uint32_t n_outputs, double ms, MscMessage *msg) {
   QState *st = state;
@@ -332,14 +160,14 @@ static MscStatus q_on_node(void *state, const MscNode *node, const MscTensor *co
     if (st->sample > 1 && (st->sample - 1) % PROGRESS_EVERY == 0)
       host->log(MSC_LOG_INFO, "quantizer", "calibration: %llu samples observed, %u tensors tracked",
                 (unsigned long long)(st->sample - 1), g_hash_table_size(st->stats));
-    if (st->captured->len < MSC_QUANT_EVAL_SAMPLES)
+    if (st->captured->len < capture_max(st))
       g_ptr_array_add(st->captured,
                       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)msc_tensor_free));
-    else if (st->captured->len == MSC_QUANT_EVAL_SAMPLES)
+    else if (st->captured->len == capture_max(st))
       g_ptr_array_add(st->captured, NULL); /* sentinel: stop capturing */
   }
   st->last_index = (gint)node->index;
-  GHashTable *cap = st->captured->len && st->captured->len <= MSC_QUANT_EVAL_SAMPLES
+  GHashTable *cap = st->captured->len && st->captured->len <= capture_max(st)
                         ? g_ptr_array_index(st->captured, st->captured->len - 1) : NULL;
   for (uint32_t i = 0; i < n_inputs && i < node->n_inputs; i++) {
     const MscValue *v = node->inputs[i];
@@ -444,7 +272,9 @@ static MscQParam *param_for(QState *st, const char *name) {
   int qmin, qmax;
   gboolean sym;
   msc_qopt_act_grid(&st->o, &qmin, &qmax, &sym);
-  if (!h || !msc_qhist_range(h, st->o.method, st->o.percentile, st->o.moving_average, qmin, qmax, sym, &p->lo, &p->hi)) {
+  int mo = GPOINTER_TO_INT(g_hash_table_lookup(st->method_of, name));
+  MscQCalibMethod method = mo ? (MscQCalibMethod)(mo - 1) : st->o.method;
+  if (!h || !msc_qhist_range(h, method, st->o.percentile, st->o.moving_average, qmin, qmax, sym, &p->lo, &p->hi)) {
     g_free(p);
     return NULL;
   }
@@ -474,11 +304,55 @@ static gboolean clip_bounds(const MscNode *n, double *lo, double *hi) {
   return TRUE;
 }
 
+static gboolean is_discrete(const MscNode *n) {
+  static const char *const ops[] = {"Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "ArgMax",
+                                    "ArgMin", "TopK", "NonMaxSuppression"};
+  if (n->domain && *n->domain) return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS(ops); i++)
+    if (!strcmp(n->op_type, ops[i])) return TRUE;
+  return FALSE;
+}
+
+/* TRUE when @v reaches a discrete op through nodes outside @qset only. */
+static gboolean reaches_discrete(Topo *t, const MscValue *v, GHashTable *qset) {
+  GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+  GQueue q = G_QUEUE_INIT;
+  g_queue_push_tail(&q, (gpointer)v);
+  gboolean found = FALSE;
+  while (!found && !g_queue_is_empty(&q)) {
+    const MscValue *x = g_queue_pop_head(&q);
+    if (g_hash_table_contains(seen, x)) continue;
+    g_hash_table_add(seen, (gpointer)x);
+    GPtrArray *cs = consumers(t, x->name);
+    for (guint i = 0; cs && i < cs->len && !found; i++) {
+      const MscNode *n = g_ptr_array_index(cs, i);
+      if (g_hash_table_contains(qset, n->name)) continue;
+      if (is_discrete(n)) found = TRUE;
+      for (uint32_t j = 0; j < n->n_outputs; j++)
+        if (n->outputs[j]) g_queue_push_tail(&q, n->outputs[j]);
+    }
+  }
+  g_queue_clear(&q);
+  g_hash_table_unref(seen);
+  return found;
+}
+
+/* TRUE when a node of @qset reads @v. */
+static gboolean read_by(Topo *t, const MscValue *v, GHashTable *qset) {
+  GPtrArray *cs = consumers(t, v->name);
+  for (guint i = 0; cs && i < cs->len; i++)
+    if (g_hash_table_contains(qset, ((const MscNode *)g_ptr_array_index(cs, i))->name)) return TRUE;
+  return FALSE;
+}
+
 /* Fills plan->act and plan->fused for plan->nodes (and dynamic nodes). */
 static void plan_tensors(QState *st, const MscGraph *g, Topo *t, MscQPlan *p) {
   g_hash_table_remove_all(p->act);
   g_hash_table_remove_all(p->fused);
   g_hash_table_remove_all(p->bn_folded);
+  g_ptr_array_set_size(p->float_out, 0);
+  GHashTable *qset = g_hash_table_new(g_str_hash, g_str_equal);
+  for (guint k = 0; k < p->nodes->len; k++) g_hash_table_add(qset, g_ptr_array_index(p->nodes, k));
   int qmin, qmax;
   gboolean sym;
   msc_qopt_act_grid(&st->o, &qmin, &qmax, &sym);
@@ -515,6 +389,10 @@ static void plan_tensors(QState *st, const MscGraph *g, Topo *t, MscQPlan *p) {
           a = cs && cs->len == 1 ? g_ptr_array_index(cs, 0) : NULL;
         }
       }
+      if (st->o.guard_discrete && !read_by(t, y, qset) && reaches_discrete(t, y, qset)) {
+        g_ptr_array_add(p->float_out, g_strdup(n->name));
+        continue;
+      }
       double clo, chi;
       if (a && (!strcmp(a->op_type, "Relu") || !strcmp(a->op_type, "Clip")) && a->inputs[0] == y &&
           a->outputs[0] && !(a->outputs[0]->flags & MSC_VALUE_GRAPH_OUTPUT) && clip_bounds(a, &clo, &chi) &&
@@ -536,6 +414,7 @@ static void plan_tensors(QState *st, const MscGraph *g, Topo *t, MscQPlan *p) {
       if (qp) g_hash_table_insert(p->act, g_strdup(y->name), qp);
     }
   }
+  g_hash_table_unref(qset);
 }
 
 /* The tensor a quantized node's result is compared on (after a folded activation). */
@@ -648,9 +527,9 @@ static void collect_weights(QState *st, const MscGraph *g) {
 
 /* ---- evaluation and accuracy-aware mode ---------------------------------------------------- */
 
-static GPtrArray *samples_in_order(QState *st, const MscGraph *g) {
+static GPtrArray *samples_in_order(QState *st, const MscGraph *g, guint max) {
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-  for (guint k = 0; k < st->captured->len && k < MSC_QUANT_EVAL_SAMPLES; k++) {
+  for (guint k = 0; k < st->captured->len && k < max; k++) {
     GHashTable *cap = g_ptr_array_index(st->captured, k);
     if (!cap) break;
     MscTensor **arr = g_new0(MscTensor *, g->n_inputs + 1);
@@ -748,10 +627,6 @@ static JsonArray *strv_json(GPtrArray *a) {
   return j;
 }
 
-static const char *method_name(MscQCalibMethod m) {
-  static const char *const n[] = {"minmax", "percentile", "entropy", "mse"};
-  return n[m];
-}
 
 static gboolean write_json(const char *path, JsonNode *root, GError **error) {
   g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -763,35 +638,235 @@ static gboolean write_json(const char *path, JsonNode *root, GError **error) {
   return msc_file_write_atomic(path, (const uint8_t *)withnl, len + 1, error);
 }
 
-static JsonObject *options_json(const MscQOptions *o) {
-  JsonObject *j = json_object_new();
-  json_object_set_string_member(j, "activation_type", o->act_type == MSC_DTYPE_INT8 ? "int8" : "uint8");
-  json_object_set_boolean_member(j, "dynamic", o->dynamic);
-  g_autofree char *ex = g_strjoinv(",", o->exclude);
-  json_object_set_string_member(j, "exclude", ex);
-  json_object_set_string_member(j, "format", o->format == MSC_QFORMAT_QOPERATOR ? "qoperator" : "qdq");
-  json_object_set_boolean_member(j, "keep_first", o->keep_first);
-  json_object_set_boolean_member(j, "keep_last", o->keep_last);
-  json_object_set_string_member(j, "method", method_name(o->method));
-  json_object_set_boolean_member(j, "moving_average", o->moving_average);
-  g_autofree char *ops = g_strjoinv(",", o->op_types);
-  json_object_set_string_member(j, "op_types", ops);
-  json_object_set_string_member(j, "overrides", o->overrides_text ? o->overrides_text : "");
-  json_object_set_double_member(j, "percentile", o->percentile);
-  json_object_set_boolean_member(j, "per_tensor", o->per_tensor);
-  json_object_set_boolean_member(j, "symmetric_activations", o->symmetric_activations);
-  if (!isnan(o->tolerance)) json_object_set_double_member(j, "tolerance", o->tolerance);
-  json_object_set_int_member(j, "weight_bits", o->weight_bits);
-  return j;
+
+/* ---- sensitivity search --------------------------------------------------------------------- */
+
+typedef struct {
+  QState *st;
+  const MscGraph *g;
+  MscQOutEval *ev;
+  Topo t;
+  GHashTable *saved; /* tensor -> GINT previous method_of entry (0: none) */
+} SearchCtx;
+
+static void set_nodes(MscQPlan *p, GPtrArray *names) {
+  g_ptr_array_set_size(p->nodes, 0);
+  for (guint i = 0; i < names->len; i++) g_ptr_array_add(p->nodes, g_strdup(g_ptr_array_index(names, i)));
+}
+
+static void replan(QState *st, const MscGraph *g) {
+  Topo t;
+  topo_init(&t, g);
+  plan_tensors(st, g, &t, st->plan);
+  g_hash_table_unref(t.consumers);
+}
+
+static gboolean search_eval(void *user, GPtrArray *set, double *cos, GError **error) {
+  SearchCtx *c = user;
+  set_nodes(c->st->plan, set);
+  replan(c->st, c->g);
+  MscQOptions o = c->st->o;
+  o.format = MSC_QFORMAT_QDQ;
+  g_autoptr(MscGraph) qg = msc_quant_rewrite(c->g, &o, c->st->plan, error);
+  return qg && msc_quant_outeval_cosines(c->ev, qg, cos, error);
+}
+
+/* The activation tensors a quantized node reads and writes: its float
+ * inputs, its output and the outputs of a sole BatchNormalization /
+ * Relu / Clip chain after it (where its quantization may be folded). */
+static GPtrArray *node_tensors(Topo *t, const MscNode *n) {
+  GPtrArray *a = g_ptr_array_new();
+  for (uint32_t i = 0; i < n->n_inputs; i++)
+    if (is_act_input(n, i)) g_ptr_array_add(a, n->inputs[i]->name);
+  const MscValue *y = n->n_outputs ? n->outputs[0] : NULL;
+  for (int depth = 0; y && depth < 3; depth++) {
+    g_ptr_array_add(a, y->name);
+    GPtrArray *cs = consumers(t, y->name);
+    const MscNode *c = cs && cs->len == 1 ? g_ptr_array_index(cs, 0) : NULL;
+    y = c && (!strcmp(c->op_type, "BatchNormalization") || !strcmp(c->op_type, "Relu") || !strcmp(c->op_type, "Clip"))
+            ? c->outputs[0] : NULL;
+  }
+  return a;
+}
+
+/* Alternative k of a node: the k-th of minmax, percentile, mse other than
+ * the configured method, for all its tensors. */
+static gboolean search_alt(void *user, const char *name, guint k) {
+  SearchCtx *c = user;
+  const MscNode *n = find_node(c->g, name);
+  if (!n) return FALSE;
+  g_autoptr(GPtrArray) ts = node_tensors(&c->t, n);
+  if (k == MSC_QALT_RESET) {
+    for (guint i = 0; i < ts->len; i++) {
+      gpointer prev;
+      if (!g_hash_table_lookup_extended(c->saved, g_ptr_array_index(ts, i), NULL, &prev)) continue;
+      if (GPOINTER_TO_INT(prev)) g_hash_table_insert(c->st->method_of, g_strdup(g_ptr_array_index(ts, i)), prev);
+      else g_hash_table_remove(c->st->method_of, g_ptr_array_index(ts, i));
+    }
+    g_hash_table_remove_all(c->saved);
+    return TRUE;
+  }
+  static const MscQCalibMethod alts[] = {MSC_QCALIB_MINMAX, MSC_QCALIB_PERCENTILE, MSC_QCALIB_MSE};
+  MscQCalibMethod m = 0;
+  guint seen = 0;
+  gboolean found = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS(alts) && !found; i++)
+    if (alts[i] != c->st->o.method && seen++ == k) m = alts[i], found = TRUE;
+  if (!found) return FALSE;
+  if (k == 0) {
+    g_hash_table_remove_all(c->saved);
+    for (guint i = 0; i < ts->len; i++)
+      g_hash_table_insert(c->saved, g_ptr_array_index(ts, i),
+                          g_hash_table_lookup(c->st->method_of, g_ptr_array_index(ts, i)));
+  }
+  for (guint i = 0; i < ts->len; i++)
+    g_hash_table_insert(c->st->method_of, g_strdup(g_ptr_array_index(ts, i)), GINT_TO_POINTER((int)m + 1));
+  return TRUE;
+}
+
+/* Multiply-adds of a Conv / Gemm / MatMul node (0 when shapes are unknown). */
+static double node_macs(const MscNode *n) {
+  if (!n->n_outputs || !n->outputs[0] || n->outputs[0]->rank < 1 || n->n_inputs < 2 || !n->inputs[1] ||
+      n->inputs[1]->rank < 1)
+    return 0;
+  double out = 1;
+  for (int d = 0; d < n->outputs[0]->rank; d++) out *= n->outputs[0]->dims[d] > 0 ? n->outputs[0]->dims[d] : 1;
+  const MscValue *w = n->inputs[1];
+  double k = 1;
+  if (!strcmp(n->op_type, "Conv")) {
+    for (int d = 1; d < w->rank; d++) k *= w->dims[d] > 0 ? w->dims[d] : 1;
+  } else {
+    const MscValue *x = n->inputs[0];
+    k = x && x->rank > 0 && x->dims[x->rank - 1] > 0 ? x->dims[x->rank - 1] : 1;
+  }
+  return out * k;
+}
+
+static gboolean sensitivity_search(QState *st, const MscGraph *g, GPtrArray *samples, JsonObject *aa, GError **error) {
+  const char *runner = st->o.search_runner;
+  GError *e1 = NULL;
+  MscQOutEval *ev = msc_quant_outeval_new(g, samples, runner, &e1);
+  if (!ev && strcmp(runner, "ref") != 0) {
+    host->log(MSC_LOG_WARNING, "quantizer", "accuracy-aware: runner '%s' unavailable (%s): using ref", runner,
+              e1->message);
+    g_clear_error(&e1);
+    runner = "ref";
+    ev = msc_quant_outeval_new(g, samples, runner, &e1);
+  }
+  if (!ev) {
+    g_propagate_error(error, e1);
+    return FALSE;
+  }
+  GPtrArray *cands = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < st->plan->nodes->len; i++)
+    g_ptr_array_add(cands, g_strdup(g_ptr_array_index(st->plan->nodes, i)));
+  SearchCtx c = {st, g, ev, {0}, g_hash_table_new(g_str_hash, g_str_equal)};
+  topo_init(&c.t, g);
+  guint no = msc_quant_outeval_n_outputs(ev);
+  gint64 t0 = g_get_monotonic_time();
+  gboolean *mask = g_new0(gboolean, no + 1), ok = TRUE;
+  guint n_named = g_strv_length(st->o.tolerance_outputs);
+  for (guint j = 0; j < no; j++)
+    mask[j] = n_named == 0 || g_strv_contains((const char *const *)st->o.tolerance_outputs, g->outputs[j]->name);
+  for (guint i = 0; i < n_named && ok; i++) {
+    gboolean found = FALSE;
+    for (guint j = 0; j < no; j++) found |= !strcmp(g->outputs[j]->name, st->o.tolerance_outputs[i]);
+    if (!found) {
+      msc_set_error(error, MSC_ERR_INVALID_ARG, "quantizer: option 'tolerance_outputs': '%s' is not a graph output",
+                    st->o.tolerance_outputs[i]);
+      ok = FALSE;
+    }
+  }
+  MscQSearch s = {0};
+  double target = st->o.tolerance + fmin(st->o.tolerance_margin, (1.0 - st->o.tolerance) / 2);
+  if (ok) ok = msc_quant_search(cands, no, mask, target, search_eval, st->o.range_alternatives ? search_alt : NULL, &c,
+                                &s, error);
+  if (ok) {
+    GHashTable *rev = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < s.reverted->len; i++) g_hash_table_add(rev, g_ptr_array_index(s.reverted, i));
+    GPtrArray *keep = g_ptr_array_new();
+    double macs_all = 0, macs_rev = 0;
+    for (guint i = 0; i < cands->len; i++) {
+      const char *nm = g_ptr_array_index(cands, i);
+      const MscNode *n = find_node(g, nm);
+      double m = n ? node_macs(n) : 0;
+      macs_all += m;
+      if (g_hash_table_contains(rev, nm)) macs_rev += m;
+      else g_ptr_array_add(keep, (gpointer)nm);
+    }
+    set_nodes(st->plan, keep);
+    for (guint i = 0; i < s.reverted->len; i++)
+      g_ptr_array_add(st->plan->reverted, g_strdup(g_ptr_array_index(s.reverted, i)));
+    replan(st, g);
+    json_object_set_string_member(aa, "search", "sensitivity");
+    json_object_set_double_member(aa, "target_on_calibration", target);
+    json_object_set_string_member(aa, "runner", runner);
+    json_object_set_int_member(aa, "evaluation_samples", samples->len);
+    json_object_set_int_member(aa, "evaluations", s.evaluations);
+    json_object_set_double_member(aa, "seconds", (g_get_monotonic_time() - t0) / 1e6);
+    json_object_set_double_member(aa, "initial_min_output_cosine", s.initial_min_cos);
+    json_object_set_double_member(aa, "final_min_output_cosine", s.final_min_cos);
+    JsonArray *oc = json_array_new();
+    for (guint j = 0; j < no; j++) {
+      JsonObject *o = json_object_new();
+      json_object_set_string_member(o, "tensor", g->outputs[j]->name);
+      json_object_set_double_member(o, "cosine", s.cos[j]);
+      json_object_set_boolean_member(o, "in_tolerance", mask[j]);
+      json_array_add_object_element(oc, o);
+    }
+    json_object_set_array_member(aa, "final_outputs", oc);
+    JsonArray *sa = json_array_new();
+    for (guint i = 0; i < s.order->len; i++) {
+      JsonObject *o = json_object_new();
+      json_object_set_string_member(o, "node", g_ptr_array_index(s.order, i));
+      json_object_set_double_member(o, "sensitivity", g_array_index(s.sensitivity, double, i));
+      json_array_add_object_element(sa, o);
+    }
+    json_object_set_array_member(aa, "sensitivity", sa);
+    json_object_set_array_member(aa, "steps", json_array_ref(s.steps));
+    json_object_set_array_member(aa, "reverted", strv_json(s.reverted));
+    JsonArray *alts = json_array_new();
+    for (guint i = 0; i < s.alternatives->len; i++) {
+      const char *a = g_ptr_array_index(s.alternatives, i), *colon = strrchr(a, ':');
+      g_autofree char *node = g_strndup(a, colon - a);
+      const MscNode *n = find_node(g, node);
+      g_autoptr(GPtrArray) ts = n ? node_tensors(&c.t, n) : g_ptr_array_new();
+      JsonObject *o = json_object_new();
+      json_object_set_string_member(o, "node", node);
+      int mo = ts->len ? GPOINTER_TO_INT(g_hash_table_lookup(st->method_of, g_ptr_array_index(ts, 0))) : 0;
+      json_object_set_string_member(o, "method", mo ? msc_qcalib_method_name((MscQCalibMethod)(mo - 1)) : "?");
+      json_array_add_object_element(alts, o);
+    }
+    json_object_set_array_member(aa, "range_alternatives", alts);
+    json_object_set_int_member(aa, "candidates", cands->len);
+    json_object_set_int_member(aa, "failing_alone", s.failing_alone);
+    json_object_set_double_member(aa, "float_macs_share", macs_all > 0 ? macs_rev / macs_all : 0);
+    json_object_set_boolean_member(aa, "met", s.met);
+    host->log(MSC_LOG_INFO, "quantizer",
+              "accuracy-aware (sensitivity search, %u evaluations on %s): %u of %u layers kept in float "
+              "(%.1f%% of their multiply-adds), min output cosine %.5f -> %.5f (target %.4f)%s",
+              s.evaluations, runner, s.reverted->len, cands->len, macs_all > 0 ? 100 * macs_rev / macs_all : 0.0,
+              s.initial_min_cos, s.final_min_cos, target, s.met ? "" : " (tolerance NOT met)");
+    g_ptr_array_unref(keep);
+    g_hash_table_unref(rev);
+  }
+  msc_qsearch_clear(&s);
+  g_hash_table_unref(c.t.consumers);
+  g_hash_table_unref(c.saved);
+  g_free(mask);
+  g_ptr_array_unref(cands);
+  msc_quant_outeval_free(ev);
+  return ok;
 }
 
 static gboolean report_and_refine(QState *st, const MscGraph *g, GError **error) {
   gboolean want_report = st->o.report != NULL, aware = !isnan(st->o.tolerance);
   if (!want_report && !aware) return TRUE;
-  g_autoptr(GPtrArray) samples = samples_in_order(st, g);
+  g_autoptr(GPtrArray) samples = samples_in_order(st, g, MSC_QUANT_REPORT_SAMPLES);
+  g_autoptr(GPtrArray) search_samples = samples_in_order(st, g, MSC_QUANT_EVAL_SAMPLES);
   JsonObject *r = json_object_new();
   json_object_set_string_member(r, "tool", "quantizer");
-  json_object_set_object_member(r, "options", options_json(&st->o));
+  json_object_set_object_member(r, "options", msc_qopt_to_json(&st->o));
   json_object_set_int_member(r, "calibration_samples", (gint64)st->sample);
   json_object_set_int_member(r, "evaluation_samples", samples->len);
   json_object_set_string_member(r, "evaluation", "QDQ model vs float on the ref runner, over the first calibration "
@@ -815,8 +890,14 @@ static gboolean report_and_refine(QState *st, const MscGraph *g, GError **error)
   if (samples->len == 0) {
     json_object_set_string_member(r, "note", "no captured calibration inputs: nothing evaluated");
   } else {
-    ok = evaluate(st, g, samples, tn, &e, error);
-    if (ok && aware) {
+    if (aware && !st->o.greedy) {
+      JsonObject *aa = json_object_new();
+      json_object_set_double_member(aa, "tolerance", st->o.tolerance);
+      ok = sensitivity_search(st, g, search_samples, aa, error);
+      json_object_set_object_member(r, "accuracy_aware", aa);
+    }
+    if (ok && (want_report || st->o.greedy)) ok = evaluate(st, g, samples, tn, &e, error);
+    if (ok && aware && st->o.greedy) {
       JsonObject *aa = json_object_new();
       json_object_set_double_member(aa, "tolerance", st->o.tolerance);
       json_object_set_array_member(aa, "initial_outputs", metrics_json(e.outputs, FALSE));
@@ -850,7 +931,7 @@ static gboolean report_and_refine(QState *st, const MscGraph *g, GError **error)
       json_object_set_boolean_member(aa, "met", ok && e.min_cos >= st->o.tolerance);
       json_object_set_object_member(r, "accuracy_aware", aa);
     }
-    if (ok) {
+    if (ok && e.layers) {
       json_object_set_array_member(r, "layers", metrics_json(e.layers, TRUE));
       json_object_set_array_member(r, "outputs", metrics_json(e.outputs, FALSE));
       json_object_set_double_member(r, "min_output_cosine", e.min_cos);
@@ -859,6 +940,7 @@ static gboolean report_and_refine(QState *st, const MscGraph *g, GError **error)
   json_object_set_int_member(r, "quantized_nodes", st->plan->nodes->len);
   json_object_set_int_member(r, "dynamic_nodes", st->plan->dyn_nodes->len);
   json_object_set_array_member(r, "reverted", strv_json(st->plan->reverted));
+  json_object_set_array_member(r, "float_outputs", strv_json(st->plan->float_out));
   eval_clear(&e);
   g_hash_table_unref(tn);
   if (ok && want_report) {
@@ -883,6 +965,7 @@ static MscStatus q_plan(void *state, const MscGraph *graph, MscMessage *msg) {
   QState *st = state;
   msc_qplan_free(st->plan);
   st->plan = msc_qplan_new();
+  g_hash_table_remove_all(st->method_of);
   GError *e = NULL;
   Topo t;
   topo_init(&t, graph);
@@ -941,7 +1024,7 @@ static MscStatus q_export_plan(void *state, const char *path, MscMessage *msg) {
   JsonObject *r = json_object_new();
   json_object_set_string_member(r, "tool", "quantizer");
   json_object_set_int_member(r, "version", 1);
-  json_object_set_object_member(r, "options", options_json(&st->o));
+  json_object_set_object_member(r, "options", msc_qopt_to_json(&st->o));
   json_object_set_int_member(r, "opset", p->opset);
   if (p->opset_note) json_object_set_string_member(r, "opset_note", p->opset_note);
   json_object_set_boolean_member(r, "per_tensor_weights", p->per_tensor_weights);
@@ -949,6 +1032,7 @@ static MscStatus q_export_plan(void *state, const char *path, MscMessage *msg) {
   json_object_set_array_member(r, "dynamic_nodes", strv_json(p->dyn_nodes));
   json_object_set_array_member(r, "reverted", strv_json(p->reverted));
   json_object_set_array_member(r, "skipped", strv_json(p->skipped));
+  json_object_set_array_member(r, "float_outputs", strv_json(p->float_out));
   JsonObject *fu = json_object_new();
   g_autoptr(GPtrArray) keys = sorted_keys(p->fused);
   for (guint i = 0; i < keys->len; i++)
@@ -1063,7 +1147,8 @@ static gboolean load_plan_file(QState *st, const char *path, GError **error) {
   const char *note = json_object_get_string_member_with_default(r, "opset_note", NULL);
   p->opset_note = g_strdup(note);
   gboolean ok = read_strv(r, "nodes", p->nodes, path, error) && read_strv(r, "dynamic_nodes", p->dyn_nodes, path, error) &&
-                read_strv(r, "reverted", p->reverted, path, error) && read_strv(r, "skipped", p->skipped, path, error);
+                read_strv(r, "reverted", p->reverted, path, error) && read_strv(r, "skipped", p->skipped, path, error) &&
+                read_strv(r, "float_outputs", p->float_out, path, error);
   /* the options that shape the rewrite come from the plan */
   JsonObject *po = ok && json_object_has_member(r, "options") ? json_object_get_object_member(r, "options") : NULL;
   if (po) {
@@ -1131,8 +1216,8 @@ static const MscToolApi api = {
     .name = "quantizer",
     .doc = "post-training quantization to ONNX QDQ / QOperator: calibration (minmax, percentile, entropy, mse), "
            "per-channel int8 weights, accuracy report and accuracy-aware mode",
-    .options = options,
-    .n_options = N_OPTIONS,
+    .options = msc_quant_options,
+    .n_options = G_N_ELEMENTS(msc_quant_options),
     .setup = q_setup,
     .observe = q_observe,
     .plan = q_plan,

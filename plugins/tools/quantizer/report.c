@@ -106,18 +106,20 @@ static int eval_hook(void *user, MscHookPhase phase, const MscNode *node, const 
   return 0;
 }
 
-static MscWorker *worker_for(const MscGraph *g, GError **error) {
+static MscWorker *worker_on(const MscGraph *g, const char *runner, GError **error) {
   uint8_t *data = NULL;
   size_t len = 0;
   if (!msc_onnx_save_buffer(g, &data, &len, error)) return NULL;
   MscWorker *w = msc_worker_new_from_buffer(data, len, g->name ? g->name : "model", error);
   g_free(data);
-  if (w && !msc_worker_build(w, "ref", NULL, error)) {
+  if (w && !msc_worker_build(w, runner, NULL, error)) {
     msc_worker_free(w);
     return NULL;
   }
   return w;
 }
+
+static MscWorker *worker_for(const MscGraph *g, GError **error) { return worker_on(g, "ref", error); }
 
 static void free_outputs(MscTensor **o, uint32_t n) {
   if (!o) return;
@@ -197,4 +199,59 @@ gboolean msc_quant_evaluate(const MscGraph *float_g, const MscGraph *quant_g, GP
   *layers = h.metrics;
   *outputs = om;
   return TRUE;
+}
+
+/* ---- output-only evaluation (the accuracy-aware search) ------------------------------------- */
+
+struct MscQOutEval {
+  char *runner;
+  GPtrArray *samples;   /* MscTensor** (borrowed) */
+  MscTensor ***ref;     /* [sample][output] float outputs */
+  uint32_t n_outputs;
+};
+
+MscQOutEval *msc_quant_outeval_new(const MscGraph *float_g, GPtrArray *samples, const char *runner, GError **error) {
+  g_autoptr(MscWorker) w = worker_on(float_g, runner, error);
+  if (!w) return NULL;
+  MscQOutEval *ev = g_new0(MscQOutEval, 1);
+  ev->runner = g_strdup(runner);
+  ev->samples = g_ptr_array_ref(samples);
+  ev->n_outputs = float_g->n_outputs;
+  ev->ref = g_new0(MscTensor **, samples->len + 1);
+  for (guint k = 0; k < samples->len; k++)
+    if (!msc_worker_run(w, g_ptr_array_index(samples, k), &ev->ref[k], NULL, error)) {
+      msc_quant_outeval_free(ev);
+      return NULL;
+    }
+  return ev;
+}
+
+void msc_quant_outeval_free(MscQOutEval *ev) {
+  if (!ev) return;
+  for (guint k = 0; k < ev->samples->len; k++) free_outputs(ev->ref[k], ev->n_outputs);
+  g_free(ev->ref);
+  g_ptr_array_unref(ev->samples);
+  g_free(ev->runner);
+  g_free(ev);
+}
+
+uint32_t msc_quant_outeval_n_outputs(const MscQOutEval *ev) { return ev->n_outputs; }
+
+gboolean msc_quant_outeval_cosines(MscQOutEval *ev, const MscGraph *quant_g, double *cos, GError **error) {
+  g_autoptr(MscWorker) w = worker_on(quant_g, ev->runner, error);
+  if (!w) {
+    g_prefix_error(error, "quantized graph: ");
+    return FALSE;
+  }
+  MscQMetric *m = g_new0(MscQMetric, ev->n_outputs);
+  gboolean ok = TRUE;
+  for (guint k = 0; k < ev->samples->len && ok; k++) {
+    MscTensor **qo = NULL;
+    ok = msc_worker_run(w, g_ptr_array_index(ev->samples, k), &qo, NULL, error);
+    for (uint32_t j = 0; ok && j < ev->n_outputs; j++) accumulate(&m[j], ev->ref[k][j], qo[j]);
+    free_outputs(qo, ev->n_outputs);
+  }
+  for (uint32_t j = 0; ok && j < ev->n_outputs; j++) cos[j] = msc_qmetric_cosine(&m[j]);
+  g_free(m);
+  return ok;
 }
