@@ -32,6 +32,7 @@ typedef __m256i vmask_t;
   _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int) (hi)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),    \
                    _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int) (lo) - 1)))
 #define VLOAD_MASK(p, m) _mm256_maskload_ps((p), (m))
+#define VSTORE_MASK(p, m, v) _mm256_maskstore_ps((p), (m), (v))
 /* p[0], p[2], ..., p[14]: stride-2 deinterleave for depthwise rows */
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \

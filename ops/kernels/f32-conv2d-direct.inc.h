@@ -118,6 +118,32 @@ static ALWAYS_INLINE void dense_store(const MscDenseArgs *a, vec_t acc, float bi
   }
 }
 
+/* A vector whose grid points cross a row end (Wq > OW: dropped columns
+ * between the rows): two masked runs, the end of row oh and the start of
+ * row oh + 1, instead of 8 scalar stores (the stride-2 squeezenet stem
+ * has one such vector per 14: lane by lane they cost twice the rest of
+ * its epilogue). Needs Wq >= VL and OW >= VL (at most two runs). */
+static ALWAYS_INLINE void dense_store_split(const MscDenseArgs *a, vec_t acc, vec_t bias, float *yp, const float *rp,
+                                            int64_t o, int64_t oh, int64_t ow, const MscActivation act) {
+  const int64_t hi = MIN((int64_t) VL, a->P - o);         /* lanes inside the grid */
+  const int64_t k1 = MIN(MAX(a->OW - ow, (int64_t) 0), hi); /* lanes [0, k1): row oh */
+  const int64_t j0 = MIN(a->Wq - ow, hi);                   /* lanes [j0, hi): row oh + 1 */
+  const vmask_t m1 = VMASK_RANGE(0, k1), m2 = VMASK_RANGE(j0, hi);
+  /* lane j of run 1 at yp[oh*OW + ow + j], of run 2 at yp[(oh+1)*OW + ow - Wq + j]: base
+   * addresses may lie before the plane; masked lanes are never touched */
+  const intptr_t b1 = (intptr_t) (oh * a->OW + ow), b2 = (intptr_t) ((oh + 1) * a->OW + ow - a->Wq);
+  vec_t v = VADD(acc, bias);
+  if (rp) {
+    const float *r1 = (const float *) ((uintptr_t) rp + (uintptr_t) (b1 * (intptr_t) sizeof(float)));
+    const float *r2 = (const float *) ((uintptr_t) rp + (uintptr_t) (b2 * (intptr_t) sizeof(float)));
+    v = VADD(v, VADD(VLOAD_MASK(r1, m1), VLOAD_MASK(r2, m2)));
+  }
+  v = act_vec(v, act, a->act_a, a->act_b);
+  VSTORE_MASK((float *) ((uintptr_t) yp + (uintptr_t) (b1 * (intptr_t) sizeof(float))), m1, v);
+  if (j0 < hi)
+    VSTORE_MASK((float *) ((uintptr_t) yp + (uintptr_t) (b2 * (intptr_t) sizeof(float))), m2, v);
+}
+
 /* The register-blocked micro-kernel: MB channels x rw vectors, reduction
  * over input channels [c0, c1) x taps; rw is a compile-time constant after
  * inlining. Partial sums live in part[] (one L1-sized [MB][RW*VL] slot per
@@ -230,6 +256,8 @@ static ALWAYS_INLINE void dense_epilogue(const MscDenseArgs *a, int64_t o0, int6
           if (rp)
             v = VADD(v, VLOAD(rp + off));
           VSTORE(yp + off, act_vec(v, act, aa, ab));
+        } else if (a->Wq >= VL && a->OW >= VL && a->Wq > a->OW) {
+          dense_store_split(a, acc, bias, yp, rp, o0 + r * VL, oh[r], ow[r], act);
         } else {
           dense_store(a, acc, a->bias[ch], yp, rp, oh[r], ow[r], FALSE);
         }
