@@ -12,6 +12,18 @@
  * enough for shape arithmetic (Shape->Gather->Concat->Reshape), small
  * enough that weight generators (ConstantOfShape) stay lazy. */
 #define FOLD_MAX_ELEMS 65536
+/* Views of constants (a caffe2 export's Reshape(classifier_w, shape) feeding
+ * Gemm) fold up to this size, so tools see such a weight as a constant:
+ * a copy, no arithmetic; weight generators stay lazy. */
+#define FOLD_MAX_VIEW_ELEMS (16 * 1024 * 1024)
+
+static gboolean is_view_op(const MscNode *n) {
+  static const char *const views[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", NULL};
+  if (n->domain && n->domain[0]) return FALSE;
+  for (int i = 0; views[i]; i++)
+    if (!strcmp(n->op_type, views[i])) return TRUE;
+  return FALSE;
+}
 
 static gboolean ensure_builtins(GError **error) {
   return msc_ops_register_builtins(error);
@@ -183,7 +195,8 @@ static gboolean infer_node(MscNode *n, GError **error) {
       fold_elems = -1;
     }
   }
-  gboolean foldable = !(n->op->flags & MSC_OP_NO_FOLD) && fold_elems >= 0 && fold_elems <= FOLD_MAX_ELEMS &&
+  const int64_t fold_max = all_const && is_view_op(n) ? FOLD_MAX_VIEW_ELEMS : FOLD_MAX_ELEMS;
+  gboolean foldable = !(n->op->flags & MSC_OP_NO_FOLD) && fold_elems >= 0 && fold_elems <= fold_max &&
                       (all_const || ((n->op->flags & MSC_OP_FOLD_FROM_SHAPE) && all_dims));
   if (foldable && n->op->flags & MSC_OP_FOLD_FROM_SHAPE && !all_const) {
     /* Shape-only inputs: run the kernel directly, it reads dims only. */

@@ -476,6 +476,60 @@ static void test_pruner_groups_concat_depthwise(void) {
   pruned_clear(&p);
 }
 
+/* A caffe2-style classifier: Gemm(flatten(GAP(conv)), Reshape(W[1,1,N,C], [N,C]), transB=1),
+ * the weight a view of a constant larger than the small-tensor fold limit. */
+static MscGraph *reshaped_fc_graph(void) {
+  MscValue *x;
+  MscGraph *g = new_graph("reshaped_fc", 3, 8, &x);
+  MscValue *a = relu(g, "r1", conv(g, "conv1", x, 3, 1024, 3, 1));
+  MscValue *gp = node1(g, "gap", "GlobalAveragePool", a, NULL, NULL, "gap.y")->outputs[0];
+  MscValue *f = node1(g, "flat", "Flatten", gp, NULL, NULL, "flat.y")->outputs[0];
+  int64_t wd[4] = {1, 1, 100, 1024}, sd[1] = {2}, bd[1] = {100};
+  MscValue *w4 = init_rand(g, "fc.w4", 4, wd);
+  MscTensor *st = msc_tensor_new(MSC_DTYPE_INT64, 1, sd, NULL);
+  ((int64_t *)st->data)[0] = 100;
+  ((int64_t *)st->data)[1] = 1024;
+  msc_tensor_set_name(st, "fc.shape");
+  MscValue *shape = msc_graph_add_initializer(g, "fc.shape", st);
+  MscValue *w = node1(g, "fc.reshape", "Reshape", w4, shape, NULL, "fc.w")->outputs[0];
+  MscNode *fc = node1(g, "fc", "Gemm", f, w, init_rand(g, "fc.b", 1, bd), "y");
+  attr_int(fc, "transB", 1);
+  finish(g, fc->outputs[0]);
+  return g;
+}
+
+static void test_pruner_slice_reshaped_weight(void) {
+  g_test_summary("a classifier weight that is Reshape(constant) (caffe2 export) is pruned at its source: "
+                 "no stale copy of the weight stays in the model");
+  NEED_PRUNER();
+  g_autoptr(MscGraph) g = reshaped_fc_graph();
+  const char *kv[] = {"density=0.5", "reconstruct=false", NULL};
+  Pruned p;
+  g_autoptr(GError) err = NULL;
+  gboolean ok = run_pruner(g, kv, 2, "reshaped-fc", &p, &err);
+  g_assert_no_error(err);
+  g_assert_true(ok);
+  g_assert_cmpint(weight_of(p.pruned, "conv1")->dims[0], ==, 512);
+  /* the Reshape still feeds the Gemm; its source and its shape were sliced */
+  const MscNode *rs = NULL, *fc = NULL;
+  for (uint32_t i = 0; i < p.pruned->n_nodes; i++) {
+    if (!strcmp(p.pruned->nodes[i]->name, "fc.reshape")) rs = p.pruned->nodes[i];
+    if (!strcmp(p.pruned->nodes[i]->name, "fc")) fc = p.pruned->nodes[i];
+  }
+  g_assert_nonnull(rs);
+  g_assert_nonnull(fc);
+  g_assert_true(fc->inputs[1]->producer == rs);
+  g_assert_nonnull(rs->inputs[0]->value);
+  g_assert_cmpint(rs->inputs[0]->value->dims[3], ==, 512);
+  g_assert_cmpint(rs->inputs[0]->value->dims[2], ==, 100);
+  g_assert_cmpint(((const int64_t *)rs->inputs[1]->value->data)[1], ==, 512);
+  /* half the parameters: no stale 100x1024 copy */
+  const int64_t before = msc_graph_param_count(g), after = msc_graph_param_count(p.pruned);
+  g_assert_cmpint(after, <, before * 55 / 100);
+  check_masked_equivalence(g, &p, 1e-4);
+  pruned_clear(&p);
+}
+
 static void test_pruner_slice_masked_equivalence(void) {
   g_test_summary("pruned residual model == unpruned model with the removed channels' weights and biases zeroed");
   NEED_PRUNER();
@@ -917,6 +971,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/pruner/groups/concat-depthwise-flatten", test_pruner_groups_concat_depthwise);
   g_test_add_func("/pruner/groups/blocked", test_pruner_groups_blocked);
   g_test_add_func("/pruner/slice/masked-equivalence", test_pruner_slice_masked_equivalence);
+  g_test_add_func("/pruner/slice/reshaped-weight", test_pruner_slice_reshaped_weight);
   g_test_add_func("/pruner/criteria/l1-l2-fpgm", test_pruner_criteria);
   g_test_add_func("/pruner/criteria/activation", test_pruner_criteria_activation);
   g_test_add_func("/pruner/targets/round-to", test_pruner_targets_round_to);

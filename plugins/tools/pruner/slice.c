@@ -200,12 +200,16 @@ static gboolean slice_chain_source(SCtx *c, MscValue *v, int axis, const gboolea
   return TRUE;
 }
 
+static gboolean slice_view_source(SCtx *c, MscValue *v, int axis, const gboolean *keep, gboolean *done,
+                                  GError **error);
+
 static gboolean slice_const(SCtx *c, MscNode *n, uint32_t k, int axis, const gboolean *keep, GError **error) {
   MscValue *v = n->inputs[k];
   if (!v || !v->value) return TRUE;
   if (!(v->flags & MSC_VALUE_INITIALIZER) && !find_producer_constant(v)) {
     gboolean done = FALSE;
     if (!slice_chain_source(c, v, axis, keep, &done, error)) return FALSE;
+    if (!done && !slice_view_source(c, v, axis, keep, &done, error)) return FALSE;
     if (done) return TRUE;
   }
   MscTensor *t = pruner_tensor_slice(v->value, axis, keep, error);
@@ -285,6 +289,55 @@ fail:
     msc_set_error(error, MSC_ERR_UNSUPPORTED, "shape input '%s' is computed: cannot set its entry %" G_GINT64_FORMAT
                   " to %" G_GINT64_FORMAT " (UNSUPPORTED)", v ? v->name : "?", pos, val);
   return FALSE;
+}
+
+/* A weight that is a same-shape view of a constant (Reshape(W, shape) with
+ * W already of the view's shape, as caffe2 exports a classifier): slice W
+ * itself and, for a Reshape with an explicit size on @axis, that entry of
+ * its shape, so the model keeps its form and no stale copy of W remains.
+ * *done FALSE when @v is not such a view. */
+static gboolean slice_view_source(SCtx *c, MscValue *v, int axis, const gboolean *keep, gboolean *done,
+                                  GError **error) {
+  *done = FALSE;
+  MscNode *p = v->producer;
+  if (!p || uses_of(c, v) != 1 || (p->domain && p->domain[0])) return TRUE;
+  const char *op = p->op_type;
+  if (strcmp(op, "Reshape") && strcmp(op, "Identity") && strcmp(op, "Flatten") && strcmp(op, "Squeeze") &&
+      strcmp(op, "Unsqueeze"))
+    return TRUE;
+  MscValue *src = p->inputs[0];
+  if (!src || !src->value || uses_of(c, src) != 1 ||
+      (!(src->flags & MSC_VALUE_INITIALIZER) && !find_producer_constant(src)))
+    return TRUE;
+  const MscTensor *sv = src->value, *vv = v->value;
+  /* the same dims up to size-1 axes ([1,1,1000,1024] -> [1000,1024]); sa: @axis in W */
+  int sa = -1, j = 0;
+  for (int i = 0; i < vv->rank; i++) {
+    if (vv->dims[i] == 1) continue;
+    while (j < sv->rank && sv->dims[j] == 1) j++;
+    if (j >= sv->rank || sv->dims[j] != vv->dims[i]) return TRUE;
+    if (i == axis) sa = j;
+    j++;
+  }
+  while (j < sv->rank && sv->dims[j] == 1) j++;
+  if (j != sv->rank || sa < 0) return TRUE;
+  int64_t kept = 0;
+  for (int64_t i = 0; i < vv->dims[axis]; i++) kept += keep[i] != 0;
+  if (!strcmp(op, "Reshape")) {
+    const MscValue *shp = p->n_inputs > 1 ? p->inputs[1] : NULL;
+    if (!shp || !shp->value || msc_tensor_numel(shp->value) != vv->rank) return TRUE;
+    double e = msc_tensor_get_f64(shp->value, axis);
+    if (e > 0 && !set_shape_entry(c, p, 1, axis, kept, 0, error)) return FALSE;
+  }
+  MscTensor *t = pruner_tensor_slice(sv, sa, keep, error);
+  if (!t || !replace_const(c, p, 0, t, error)) return FALSE;
+  MscTensor *fv = pruner_tensor_slice(vv, axis, keep, error); /* the folded copy, until re-verification */
+  if (!fv) return FALSE;
+  msc_tensor_free(v->value);
+  v->value = fv;
+  v->dims[axis] = kept;
+  *done = TRUE;
+  return TRUE;
 }
 
 static const char *const eltwise_ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean", "PRelu", "Pow",
