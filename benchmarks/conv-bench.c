@@ -19,13 +19,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "kernels/conv2d-plan.h"
 #include "threadpool.h"
 
-typedef struct {
-  const char *name;
-  int64_t c, h, w, m, k, s, p, groups;
-} Layer;
+typedef BenchLayer Layer;
 
 /* N=1; square kernels; symmetric pads. */
 static const Layer layers[] = {
@@ -38,37 +36,19 @@ static const Layer layers[] = {
     {"mobilenetv2-1x1-c144-m24@56", 144, 56, 56, 24, 1, 1, 0, 1},
 };
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
 /* 1 thread: thread CPU time (the machine is shared: wall time would time
  * the scheduler); more threads: wall time. */
 static gboolean use_cpu_clock;
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(use_cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
 
 /* best over rounds of the median over iters, in seconds */
-typedef void (*BenchFn)(void *ctx);
 static double time_best_median(BenchFn fn, void *ctx, int rounds, int iters) {
   double best = 1e30;
-  double *t = g_new(double, iters);
   fn(ctx); /* warm-up: page faults, caches */
   for (int r = 0; r < rounds; r++) {
-    for (int i = 0; i < iters; i++) {
-      double t0 = now_seconds();
-      fn(ctx);
-      t[i] = now_seconds() - t0;
-    }
-    qsort(t, (size_t) iters, sizeof(double), cmp_double);
-    if (t[iters / 2] < best)
-      best = t[iters / 2];
+    const double m = bench_median(fn, ctx, iters, use_cpu_clock);
+    if (m < best)
+      best = m;
   }
-  g_free(t);
   return best;
 }
 
@@ -93,14 +73,6 @@ typedef struct {
 static void copy_run(void *vctx) {
   CopyRun *c = vctx;
   memcpy(c->dst, c->src, c->n);
-}
-
-static void *xalloc(size_t bytes) {
-  void *p = NULL;
-  if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
-    abort();
-  memset(p, 0, bytes);
-  return p;
 }
 
 int main(int argc, char **argv) {
@@ -199,10 +171,10 @@ int main(int argc, char **argv) {
       int64_t d[4];
       msc_conv2d_plan_output_shape(plan, d);
       const size_t nx = (size_t) (L->c * L->h * L->w), ny = (size_t) (d[1] * d[2] * d[3]);
-      float *x = xalloc(nx * sizeof(float)), *y = xalloc(ny * sizeof(float));
+      float *x = bench_xalloc(nx * sizeof(float)), *y = bench_xalloc(ny * sizeof(float));
       for (size_t i = 0; i < nx; i++)
         x[i] = (float) (i % 17) * 0.1f - 0.8f;
-      void *ws = xalloc(msc_conv2d_plan_workspace_size(plan) + 64);
+      void *ws = bench_xalloc(msc_conv2d_plan_workspace_size(plan) + 64);
       const double flops = 2.0 * (double) ny * (double) (L->c / L->groups) * (double) (L->k * L->k);
       const gboolean dw = L->groups == L->c && L->groups == L->m;
       double copy_gbs = 0;
@@ -211,8 +183,8 @@ int main(int argc, char **argv) {
         /* memcpy between two halves of an (in+out)-sized footprint */
         CopyRun cr = {.n = (nx + ny) * sizeof(float) / 2};
         use_cpu_clock = TRUE;
-        cr.src = xalloc(cr.n);
-        cr.dst = xalloc(cr.n);
+        cr.src = bench_xalloc(cr.n);
+        cr.dst = bench_xalloc(cr.n);
         double t = time_best_median(copy_run, &cr, rounds, iters * 3);
         copy_gbs = 2.0 * (double) cr.n / t * 1e-9;
         free(cr.src);

@@ -27,13 +27,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "kernels/conv2d-plan.h"
 #include "threadpool.h"
 
-typedef struct {
-  const char *name;
-  int64_t c, h, w, m, k, s, p, groups;
-} Layer;
+typedef BenchLayer Layer;
 
 /* N=1, square kernels, symmetric pads */
 static const Layer layers[] = {
@@ -54,30 +52,10 @@ static const Layer layers[] = {
 };
 
 static gboolean use_cpu_clock;
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(use_cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-typedef void (*BenchFn)(void *ctx);
 /* median of iters runs */
 static double time_median(BenchFn fn, void *ctx, int iters) {
-  double *t = g_new(double, iters);
-  for (int i = 0; i < iters; i++) {
-    double t0 = now_seconds();
-    fn(ctx);
-    t[i] = now_seconds() - t0;
-  }
-  qsort(t, (size_t) iters, sizeof(double), cmp_double);
-  double m = t[iters / 2];
-  g_free(t);
-  return m;
+  return bench_median(fn, ctx, iters, use_cpu_clock);
 }
 
 typedef struct {
@@ -103,14 +81,6 @@ static void copy_run(void *vctx) {
   memcpy(c->dst, c->src, c->n);
 }
 
-static void *xalloc(size_t bytes) {
-  void *p = NULL;
-  if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
-    abort();
-  memset(p, 0, bytes);
-  return p;
-}
-
 static MscConv2dPlan *make_plan(const Layer *l, const float *w, const float *b, MscIsa isa, const char *wino,
                                 void **ws) {
   MscConv2dParams p = {
@@ -128,7 +98,7 @@ static MscConv2dPlan *make_plan(const Layer *l, const float *w, const float *b, 
     g_clear_error(&err);
     return NULL;
   }
-  *ws = xalloc(msc_conv2d_plan_workspace_size(plan) + 64);
+  *ws = bench_xalloc(msc_conv2d_plan_workspace_size(plan) + 64);
   return plan;
 }
 
@@ -143,8 +113,8 @@ static gboolean bench_dense(const Layer *l, MscIsa isa, MscThreadPool *pool, int
   const int64_t oh = (l->h + 2 * l->p - l->k) / l->s + 1, ow = (l->w + 2 * l->p - l->k) / l->s + 1;
   const size_t nx = (size_t) (l->c * l->h * l->w), ny = (size_t) (l->m * oh * ow);
   const size_t nw = (size_t) (l->m * (l->c / l->groups) * l->k * l->k);
-  float *x = xalloc(nx * 4), *w = xalloc(nw * 4), *b = xalloc((size_t) l->m * 4);
-  float *y0 = xalloc(ny * 4), *y1 = xalloc(ny * 4);
+  float *x = bench_xalloc(nx * 4), *w = bench_xalloc(nw * 4), *b = bench_xalloc((size_t) l->m * 4);
+  float *y0 = bench_xalloc(ny * 4), *y1 = bench_xalloc(ny * 4);
   const double wscale = 1.0 / sqrt((double) (l->c / l->groups * l->k * l->k));
   for (size_t i = 0; i < nx; i++)
     x[i] = (float) g_rand_double_range(rng, -1, 1);
@@ -194,7 +164,7 @@ static void bench_depthwise(const Layer *l, MscIsa isa, MscThreadPool *pool, int
                             int nthreads) {
   const int64_t oh = (l->h + 2 * l->p - l->k) / l->s + 1, ow = (l->w + 2 * l->p - l->k) / l->s + 1;
   const size_t nx = (size_t) (l->c * l->h * l->w), ny = (size_t) (l->m * oh * ow);
-  float *x = xalloc(nx * 4), *w = xalloc((size_t) (l->m * l->k * l->k) * 4), *y = xalloc(ny * 4);
+  float *x = bench_xalloc(nx * 4), *w = bench_xalloc((size_t) (l->m * l->k * l->k) * 4), *y = bench_xalloc(ny * 4);
   for (size_t i = 0; i < nx; i++)
     x[i] = (float) (i % 13) * 0.1f;
   void *ws = NULL;
@@ -202,7 +172,7 @@ static void bench_depthwise(const Layer *l, MscIsa isa, MscThreadPool *pool, int
   if (!plan)
     return;
   const size_t bytes = (nx + ny) * sizeof(float);
-  CopyRun cr = {xalloc(bytes), xalloc(bytes), bytes};
+  CopyRun cr = {bench_xalloc(bytes), bench_xalloc(bytes), bytes};
   ConvRun r = {plan, x, y, ws, pool};
   conv_run(&r);
   copy_run(&cr);

@@ -21,15 +21,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "kernels/conv2d-plan.h"
 #include "qconv.h"
 #include "tensor.h"
 #include "threadpool.h"
 
-typedef struct {
-  const char *name;
-  int64_t c, h, w, m, k, s, p, groups;
-} Layer;
+typedef BenchLayer Layer;
 
 static const Layer layers[] = {
     {"sq-3x3s2-c3-m64@224", 3, 224, 224, 64, 3, 2, 0, 1},
@@ -54,13 +52,7 @@ static const Layer layers[] = {
 
 static int threads = 1;
 static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
+  return bench_now(threads == 1);
 }
 
 enum { V_F32_DIRECT, V_F32_DEFAULT, V_I8_EXACT, V_I8_U7, V_I8_IM2COL, V_N };
@@ -157,7 +149,7 @@ int main(int argc, char **argv) {
           else cpu_qconv_run(var[v].qp, xq, yq, var[v].ws, pool);
           t[i] = now_seconds() - t0;
         }
-        qsort(t, (size_t)iters, sizeof(double), cmp_double);
+        qsort(t, (size_t)iters, sizeof(double), bench_cmp_double);
         if (r > 0 && t[iters / 2] < best[v]) best[v] = t[iters / 2];
       }
     printf("%-24s", L->name);
