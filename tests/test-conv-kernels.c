@@ -2,7 +2,8 @@
  * this CPU supports, against a naive double-accumulating NCHW reference,
  * plus the thread pool. Cases are named by shape, XNNPACK-style:
  * /conv-kernels/<isa>/<shape>; /conv-kernels/<isa>/winograd/<shape> force
- * Winograd F(4,3). Tolerance: max |error| <= 1e-4 x max |reference| for
+ * Winograd F(4,3), /conv-kernels/<isa>/cvec/<shape> the channel-vectorized
+ * direct kernel. Tolerance: max |error| <= 1e-4 x max |reference| for
  * every algorithm; Winograd's measured worst is ~2e-5 (benchmarks/
  * conv-kernels, random data, C up to 512), direct/depthwise ~1e-6. */
 #ifndef _GNU_SOURCE
@@ -25,8 +26,12 @@ typedef struct {
   MscActivation act;
   float act_a, act_b;
   gboolean residual, no_bias;
-  int wino; /* 0: the plan's own rule; 1: force Winograd (MSC_WINOGRAD=2), which must be chosen */
+  int force; /* FORCE_*: the plan's own rule, or an algorithm that must be chosen */
 } ConvCase;
+
+enum { FORCE_NONE, FORCE_WINO /* MSC_WINOGRAD=2 */, FORCE_CVEC /* MSC_CONV_CVEC=2 */ };
+static const char *const force_env[] = {NULL, "MSC_WINOGRAD", "MSC_CONV_CVEC"};
+static const char *const force_desc[] = {NULL, "winograd", "cvec"};
 
 typedef struct {
   ConvCase cc;
@@ -108,19 +113,20 @@ static void test_conv_kernels_case(gconstpointer data) {
   fill(rng, bias, (size_t) t->m, -1, 1);
 
   GError *err = NULL;
-  char *saved_wino = g_strdup(g_getenv("MSC_WINOGRAD"));
-  if (t->wino)
-    g_setenv("MSC_WINOGRAD", "2", TRUE);
+  const char *env = force_env[t->force];
+  char *saved = env ? g_strdup(g_getenv(env)) : NULL;
+  if (env)
+    g_setenv(env, "2", TRUE);
   MscConv2dPlan *plan = msc_conv2d_plan_create(&p, w, t->no_bias ? NULL : bias, ct->isa, &err);
-  if (saved_wino)
-    g_setenv("MSC_WINOGRAD", saved_wino, TRUE);
-  else
-    g_unsetenv("MSC_WINOGRAD");
-  g_free(saved_wino);
+  if (env && saved)
+    g_setenv(env, saved, TRUE);
+  else if (env)
+    g_unsetenv(env);
+  g_free(saved);
   g_assert_no_error(err);
   g_assert_nonnull(plan);
-  if (t->wino)
-    g_assert_nonnull(strstr(msc_conv2d_plan_describe(plan), "winograd"));
+  if (t->force)
+    g_assert_nonnull(strstr(msc_conv2d_plan_describe(plan), force_desc[t->force]));
   int64_t dims[4];
   msc_conv2d_plan_output_shape(plan, dims);
   const int64_t oh = (t->h + t->pt + t->pb - ((t->kh - 1) * t->dh + 1)) / t->sh + 1;
@@ -242,12 +248,16 @@ static const ConvCase cases[] = {
     D("depthwise-3x3s2-c4-p1-11x37", 1, 4, 11, 37, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4),
 };
 
-#define WINO(...) {.cc = D(__VA_ARGS__), .wino = 1}
-/* Winograd F(4,3), forced: 3x3 stride-1 dense, any pads and sizes */
+#define WINO(...) {.cc = D(__VA_ARGS__), .force = FORCE_WINO}
+#define CVEC(...) {.cc = D(__VA_ARGS__), .force = FORCE_CVEC}
+/* Forced algorithms. Winograd F(4,3): 3x3 stride-1 dense, any pads and
+ * sizes. Channel-vectorized direct: any dense conv; pixel counts and
+ * channel counts off the block sizes, channel chunks (C x taps past one
+ * 16 KB weight chunk), pixel passes past 128, groups, batches. */
 static const struct {
   ConvCase cc;
-  int wino;
-} wino_cases[] = {
+  int force;
+} forced_cases[] = {
     WINO("c16-m24-p1-13x17", 1, 16, 13, 17, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
     WINO("c32-m32-p1-28x28", 1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
     WINO("c17-m33-p0-9x23", 1, 17, 9, 23, 33, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1),
@@ -259,6 +269,15 @@ static const struct {
     WINO("c4-m4-p0-3x3", 1, 4, 3, 3, 4, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1),
     WINO("c3-m70-p1-6x5", 1, 3, 6, 5, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
     WINO("c64-m64-p1-14x14", 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    CVEC("3x3-c48-m40-p1-13x13", 1, 48, 13, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    CVEC("3x3-c64-m64-p1-14x14", 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    CVEC("3x3-c70-m17-p1-7x7", 1, 70, 7, 7, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    CVEC("1x1-c300-m33-9x9", 1, 300, 9, 9, 33, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    CVEC("1x1-c16-m16-16x16-direct", 1, 16, 16, 16, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    CVEC("3x3s2-c16-m24-p1-15x15", 1, 16, 15, 15, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+    CVEC("5x5d2-c6-m10-p4-11x12", 1, 6, 11, 12, 10, 5, 5, 1, 1, 2, 2, 4, 4, 4, 4, 1),
+    CVEC("3x3-g2-c32-m48-p1-batch2-9x9", 2, 32, 9, 9, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),
+    CVEC("1x1-c3-m5-1x1", 1, 3, 1, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
 };
 
 typedef struct {
@@ -338,6 +357,43 @@ static void test_conv_kernels_winograd_rule(void) {
     g_setenv("MSC_WINOGRAD", saved, TRUE);
   else
     g_unsetenv("MSC_WINOGRAD");
+  g_free(saved);
+  g_free(w);
+}
+
+static void test_conv_kernels_cvec_rule(void) {
+  g_test_summary("the channel-vectorized kernel takes small maps with long reductions by default, MSC_CONV_CVEC=0 "
+                 "never, 2 always (dense only)");
+  float *w = g_new0(float, 256 * 256 * 9);
+  const ConvCase c14 = D("x", 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase c7 = D("x", 1, 512, 7, 7, 128, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
+  const ConvCase c28 = D("x", 1, 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1); /* 14x14 out */
+  const ConvCase c56 = D("x", 1, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase short_k = D("x", 1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase dw = D("x", 1, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32);
+  char *saved = g_strdup(g_getenv("MSC_CONV_CVEC"));
+  const struct {
+    const ConvCase *c;
+    const char *env;
+    gboolean want;
+  } rows[] = {{&c14, NULL, TRUE},  {&c7, NULL, TRUE},        {&c28, "1", TRUE},  {&c14, "0", FALSE},
+              {&c56, NULL, FALSE}, {&c56, "2", TRUE},        {&short_k, NULL, FALSE}, {&dw, "2", FALSE}};
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    if (rows[i].env)
+      g_setenv("MSC_CONV_CVEC", rows[i].env, TRUE);
+    else
+      g_unsetenv("MSC_CONV_CVEC");
+    MscConv2dParams p = params_of(rows[i].c);
+    GError *err = NULL;
+    MscConv2dPlan *plan = msc_conv2d_plan_create(&p, w, NULL, msc_isa_detect(), &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(strstr(msc_conv2d_plan_describe(plan), "cvec") != NULL, ==, rows[i].want);
+    msc_conv2d_plan_free(plan);
+  }
+  if (saved)
+    g_setenv("MSC_CONV_CVEC", saved, TRUE);
+  else
+    g_unsetenv("MSC_CONV_CVEC");
   g_free(saved);
   g_free(w);
 }
@@ -463,33 +519,32 @@ int main(int argc, char **argv) {
   for (int isa = MSC_ISA_SCALAR; isa <= (int) top; isa++) {
     if (!msc_isa_supported((MscIsa) isa))
       continue;
-    for (size_t i = 0; i < G_N_ELEMENTS(wino_cases); i++) {
-      ConvTest *ct = g_new0(ConvTest, 1);
-      ct->cc = wino_cases[i].cc;
-      ct->cc.wino = wino_cases[i].wino;
-      ct->isa = (MscIsa) isa;
-      char *path = g_strdup_printf("/conv-kernels/%s/winograd/%s", msc_isa_name((MscIsa) isa), ct->cc.name);
-      g_test_add_data_func(path, ct, test_conv_kernels_case);
-      g_free(path);
-    }
-    /* every epilogue on one Winograd shape */
-    for (size_t e = 0; e < G_N_ELEMENTS(epilogues); e++) {
-      ConvTest *ce = g_new0(ConvTest, 1);
-      ce->cc = wino_cases[0].cc;
-      ce->cc.wino = 1;
-      ce->cc.act = epilogues[e].act;
-      ce->cc.act_a = epilogues[e].a;
-      ce->cc.act_b = epilogues[e].b;
-      ce->cc.residual = epilogues[e].residual;
-      ce->cc.no_bias = epilogues[e].no_bias;
-      ce->isa = (MscIsa) isa;
-      char *path = g_strdup_printf("/conv-kernels/%s/winograd/%s-%s", msc_isa_name((MscIsa) isa), ce->cc.name,
-                                   epilogues[e].suffix);
-      g_test_add_data_func(path, ce, test_conv_kernels_case);
-      g_free(path);
+    for (size_t i = 0; i < G_N_ELEMENTS(forced_cases); i++) {
+      const int force = forced_cases[i].force;
+      /* every epilogue on the first shape of each forced algorithm */
+      const gboolean all_epi = i == 0 || forced_cases[i - 1].force != force;
+      for (size_t e = 0; e <= (all_epi ? G_N_ELEMENTS(epilogues) : 0); e++) {
+        ConvTest *ct = g_new0(ConvTest, 1);
+        ct->cc = forced_cases[i].cc;
+        ct->cc.force = force;
+        ct->isa = (MscIsa) isa;
+        if (e > 0) {
+          const Epilogue *ep = &epilogues[e - 1];
+          ct->cc.act = ep->act;
+          ct->cc.act_a = ep->a;
+          ct->cc.act_b = ep->b;
+          ct->cc.residual = ep->residual;
+          ct->cc.no_bias = ep->no_bias;
+        }
+        char *path = g_strdup_printf("/conv-kernels/%s/%s/%s%s%s", msc_isa_name((MscIsa) isa), force_desc[force],
+                                     ct->cc.name, e > 0 ? "-" : "", e > 0 ? epilogues[e - 1].suffix : "");
+        g_test_add_data_func(path, ct, test_conv_kernels_case);
+        g_free(path);
+      }
     }
   }
   g_test_add_func("/conv-kernels/plan/winograd-rule", test_conv_kernels_winograd_rule);
+  g_test_add_func("/conv-kernels/plan/cvec-rule", test_conv_kernels_cvec_rule);
   g_test_add_func("/conv-kernels/plan/bad-params", test_conv_kernels_bad_params);
   g_test_add_func("/conv-kernels/isa/env-lowers-only", test_conv_kernels_isa_env);
   g_test_add_func("/conv-kernels/threadpool/1-thread", test_conv_kernels_pool_1_thread);

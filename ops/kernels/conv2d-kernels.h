@@ -35,6 +35,26 @@ typedef struct {
   float act_a, act_b;
 } MscDenseArgs;
 
+/* Channel-vectorized dense conv (f32-conv2d-cvec.inc.h) for small maps:
+ * the same phase grid and tap offsets as MscDenseArgs, but vectors run
+ * along output channels: a block is cv_np real output pixels x cv_cb
+ * channels. Pixel q = oh*OW + ow reads grid point oh*Wq + ow. */
+typedef struct {
+  const float *x;      /* phase-split input of this image, channel 0 of this group */
+  int64_t cstride;     /* floats between input channels */
+  int64_t C;           /* input channels in the group */
+  const int64_t *toff; /* per tap offsets into a channel */
+  int ntaps;
+  const float *w;    /* this group's weights: [cblocks][C][ntaps][cv_cb] */
+  const float *bias; /* this group's bias, cblocks*cv_cb entries (zero padded) */
+  const float *res;  /* (nullable) residual, NCHW, this image + group */
+  float *y;          /* output, NCHW, this image + group */
+  int64_t M;         /* output channels in the group */
+  int64_t Wq, OW, OHW;
+  MscActivation act;
+  float act_a, act_b;
+} MscCvecArgs;
+
 /* Depthwise: one (image, channel) plane per call. Input rows are padded
  * and phase-split on the fly into a small ring of row buffers (scratch),
  * so the inner loop is contiguous and branch-free. */
@@ -107,6 +127,10 @@ typedef struct {
   int rwd; /* vectors per step (depthwise) */
   /* Runs grid tiles [tile0, tile1) (tile = rw*vl grid points) for output-channel blocks [mb0, mb1). */
   void (*dense)(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1);
+  int cv_np; /* pixels per register block (channel-vectorized) */
+  int cv_cb; /* output channels per register block (channel-vectorized) */
+  /* Output pixels [q0, q1) of channel blocks [cb0, cb1). */
+  void (*cvec)(const MscCvecArgs *a, int64_t q0, int64_t q1, int64_t cb0, int64_t cb1);
   /* x: one input plane [H][W]; w: kh*kw taps; scratch: nring*sw*Wqd floats. */
   void (*depthwise)(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                     float *scratch);

@@ -6,19 +6,19 @@
 
 #include "conv2d-kernels.h"
 
-typedef enum { ALGO_DENSE, ALGO_DEPTHWISE, ALGO_WINOGRAD } Algo;
+typedef enum { ALGO_DENSE, ALGO_CVEC, ALGO_DEPTHWISE, ALGO_WINOGRAD } Algo;
 
 struct MscConv2dPlan {
   MscConv2dParams p;
   const MscConv2dKernels *k;
   Algo algo;
   int64_t OH, OW, Cg, Mg;
-  /* dense */
+  /* dense and channel-vectorized (mblocks counts blocks of MB or cv_cb channels) */
   int64_t Hq, Wq, P, cstride, mblocks, ntiles;
   gboolean direct_input; /* 1x1/s1/p0: the kernel reads x in place */
   int ntaps;
   int64_t *toff;
-  float *wpack; /* [G][mblocks][Cg][ntaps][MB] */
+  float *wpack; /* [G][mblocks][Cg][ntaps][MB]; channel-vectorized: [G][mblocks][Cg][ntaps][cv_cb] */
   float *bias;  /* [G][mblocks*MB] */
   /* depthwise */
   MscDwArgs dw;

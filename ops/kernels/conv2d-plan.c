@@ -86,6 +86,28 @@ static gboolean check_params(const MscConv2dParams *p, int64_t *oh, int64_t *ow,
   return TRUE;
 }
 
+/* Channel-vectorized kernel or the grid kernel? MSC_CONV_CVEC: 0 never,
+ * 2 always, unset or 1 the rule. The grid kernel reuses a weight over one
+ * tile (RW*VL points) and keeps a group of >= 16 channel blocks' weights in
+ * L2; with long reductions (16 * K * MB floats past 256 KB) it streams them
+ * from L3 once per tile. The channel-vectorized one reuses each weight
+ * vector over a pass of up to 128 pixels from L1, so on small maps it
+ * streams the weights about once. Measured (conv-bench --layer, AVX2 Zen 3,
+ * docs/kernels.md): it wins on maps up to 14x14 with such reductions (3x3
+ * 256@14 73 -> 84%, 1x1 2048->512@7 50 -> 61%) and on 7x7 maps from a
+ * quarter of that (1x1 512->2048@7 61 -> 70%); on 28x28 maps, short
+ * reductions and 1x1 @14 the grid kernel is as fast or faster. */
+static gboolean cvec_wanted(const MscConv2dPlan *pl) {
+  const char *e = g_getenv("MSC_CONV_CVEC");
+  const int m = e && *e ? atoi(e) : 1;
+  if (m == 0 || !pl->k->cvec)
+    return FALSE;
+  if (m == 2)
+    return TRUE;
+  const int64_t ohw = pl->OH * pl->OW, kmb = pl->Cg * pl->ntaps * pl->k->mb;
+  return pl->Cg * pl->ntaps >= 64 && ((ohw <= 256 && kmb >= 4096) || (ohw <= 64 && kmb >= 1024));
+}
+
 static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bias) {
   const MscConv2dParams *p = &pl->p;
   const MscConv2dKernels *k = pl->k;
@@ -123,25 +145,31 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
     pl->ws_floats = (size_t) (p->batch * p->in_channels * pl->cstride) + (size_t) (k->rw * k->vl) + 64;
   }
   pl->P = pl->OH * pl->Wq;
-  pl->mblocks = (pl->Mg + k->mb - 1) / k->mb;
   pl->ntiles = (pl->P + (int64_t) k->rw * k->vl - 1) / ((int64_t) k->rw * k->vl);
-  const int64_t mbs = pl->mblocks * k->mb;
+  pl->algo = cvec_wanted(pl) ? ALGO_CVEC : ALGO_DENSE;
+  /* weights [G][mblocks][Cg][ntaps][mb], mb = channels per block */
+  const int64_t mb = pl->algo == ALGO_CVEC ? k->cv_cb : k->mb;
+  pl->mblocks = (pl->Mg + mb - 1) / mb;
+  const int64_t mbs = pl->mblocks * mb;
   pl->wpack = g_new0(float, (size_t) (G * mbs * pl->Cg * pl->ntaps));
   pl->bias = g_new0(float, (size_t) (G * mbs));
   for (int64_t g = 0; g < G; g++) {
     for (int64_t m = 0; m < pl->Mg; m++) {
-      const int64_t blk = m / k->mb, mi = m % k->mb;
+      const int64_t blk = m / mb, mi = m % mb;
       if (bias)
         pl->bias[g * mbs + m] = bias[g * pl->Mg + m];
       for (int64_t c = 0; c < pl->Cg; c++) {
         for (int t = 0; t < pl->ntaps; t++) {
           const float v = weights[((g * pl->Mg + m) * pl->Cg + c) * pl->ntaps + t];
-          pl->wpack[(((g * pl->mblocks + blk) * pl->Cg + c) * pl->ntaps + t) * k->mb + mi] = v;
+          pl->wpack[(((g * pl->mblocks + blk) * pl->Cg + c) * pl->ntaps + t) * mb + mi] = v;
         }
       }
     }
   }
-  g_snprintf(pl->desc, sizeof pl->desc, "direct-grid-%dx%d %s", k->mb, k->rw * k->vl, msc_isa_name(k->isa));
+  if (pl->algo == ALGO_CVEC)
+    g_snprintf(pl->desc, sizeof pl->desc, "direct-cvec-%dx%d %s", k->cv_np, k->cv_cb, msc_isa_name(k->isa));
+  else
+    g_snprintf(pl->desc, sizeof pl->desc, "direct-grid-%dx%d %s", k->mb, k->rw * k->vl, msc_isa_name(k->isa));
 }
 
 static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float *bias) {
@@ -225,8 +253,7 @@ MscConv2dPlan *msc_conv2d_plan_create(const MscConv2dParams *p, const float *wei
   } else if (msc_conv2d_winograd_wanted(p, oh, ow, k)) {
     msc_conv2d_winograd_setup(pl, weights, bias);
   } else {
-    pl->algo = ALGO_DENSE;
-    setup_dense(pl, weights, bias);
+    setup_dense(pl, weights, bias); /* sets algo: ALGO_DENSE or ALGO_CVEC */
   }
   return pl;
 }
@@ -347,6 +374,42 @@ static void dense_task(void *vctx, int64_t task, int thread) {
   pl->k->dense(&a, t0, t1, m0, m1);
 }
 
+static void cvec_task(void *vctx, int64_t task, int thread) {
+  const RunCtx *r = vctx;
+  const MscConv2dPlan *pl = r->pl;
+  const MscConv2dParams *p = &pl->p;
+  const int64_t mt = task % r->nm_tasks;
+  int64_t rest = task / r->nm_tasks;
+  const int64_t tt = rest % r->ntile_tasks;
+  rest /= r->ntile_tasks;
+  const int64_t g = rest % p->groups, n = rest / p->groups;
+  const int64_t cb = pl->k->cv_cb, mbs = pl->mblocks * cb, ohw = pl->OH * pl->OW;
+  const float *xbase = pl->direct_input ? r->x : r->ws;
+  const MscCvecArgs a = {
+      .x = xbase + (n * p->in_channels + g * pl->Cg) * pl->cstride,
+      .cstride = pl->cstride,
+      .C = pl->Cg,
+      .toff = pl->toff,
+      .ntaps = pl->ntaps,
+      .w = pl->wpack + g * mbs * pl->Cg * pl->ntaps,
+      .bias = pl->bias + g * mbs,
+      .res = r->res ? r->res + (n * p->out_channels + g * pl->Mg) * ohw : NULL,
+      .y = r->y + (n * p->out_channels + g * pl->Mg) * ohw,
+      .M = pl->Mg,
+      .Wq = pl->Wq,
+      .OW = pl->OW,
+      .OHW = ohw,
+      .act = p->act,
+      .act_a = p->act_a,
+      .act_b = p->act_b,
+  };
+  /* tiles_per_task counts pixels here */
+  const int64_t q0 = tt * r->tiles_per_task, q1 = MIN(ohw, q0 + r->tiles_per_task);
+  const int64_t m0 = mt * r->mblocks_per_task, m1 = MIN(pl->mblocks, m0 + r->mblocks_per_task);
+  pl->k->cvec(&a, q0, q1, m0, m1);
+  (void) thread;
+}
+
 static void dw_task(void *vctx, int64_t task, int thread) {
   const RunCtx *r = vctx;
   const MscConv2dPlan *pl = r->pl;
@@ -373,12 +436,26 @@ void msc_conv2d_plan_run(const MscConv2dPlan *plan, const float *x, const float 
   }
   if (!plan->direct_input)
     msc_threadpool_parallel_for(pool, p->batch * p->in_channels, pack_task, &r);
+  const int64_t outer = p->batch * p->groups;
+  const int64_t want = nthreads > 1 ? 4 * (int64_t) nthreads : 1;
+  if (plan->algo == ALGO_CVEC) {
+    /* channel blocks first (each task reads the whole small input from
+     * L2); pixel ranges (multiples of the block) only when too few */
+    int64_t m_tasks = MIN(plan->mblocks, (want + outer - 1) / outer);
+    r.mblocks_per_task = (plan->mblocks + m_tasks - 1) / m_tasks;
+    r.nm_tasks = (plan->mblocks + r.mblocks_per_task - 1) / r.mblocks_per_task;
+    const int64_t ohw = plan->OH * plan->OW, np = plan->k->cv_np;
+    const int64_t nblk = (ohw + np - 1) / np;
+    int64_t q_tasks = MIN(nblk, (want + outer * r.nm_tasks - 1) / (outer * r.nm_tasks));
+    r.tiles_per_task = (nblk + q_tasks - 1) / q_tasks * np;
+    r.ntile_tasks = (ohw + r.tiles_per_task - 1) / r.tiles_per_task;
+    msc_threadpool_parallel_for(pool, outer * r.ntile_tasks * r.nm_tasks, cvec_task, &r);
+    return;
+  }
   /* Split: every task sweeps all output-channel blocks of its grid tiles
    * (the input tile stays in L1/L2 while the weights stream from L2);
    * about 4 tasks per thread so uneven tails balance. With too few tiles
    * (small late layers) the channel blocks are split as well. */
-  const int64_t outer = p->batch * p->groups;
-  const int64_t want = nthreads > 1 ? 4 * (int64_t) nthreads : 1;
   int64_t tile_tasks = (want + outer - 1) / outer;
   if (tile_tasks > plan->ntiles)
     tile_tasks = plan->ntiles;

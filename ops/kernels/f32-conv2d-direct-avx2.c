@@ -14,6 +14,8 @@
 #define MB 4
 #define RW 3
 #define RWD 4
+#define CV_NP 6 /* channel-vectorized block: pixels x channel vectors */
+#define CV_MV 2
 typedef __m256 vec_t;
 #define VZERO() _mm256_setzero_ps()
 #define VSET1(f) _mm256_set1_ps(f)

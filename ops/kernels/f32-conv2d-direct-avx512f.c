@@ -14,6 +14,8 @@
 #define MB 8
 #define RW 3
 #define RWD 4
+#define CV_NP 12 /* channel-vectorized block: pixels x channel vectors */
+#define CV_MV 2
 typedef __m512 vec_t;
 #define VZERO() _mm512_setzero_ps()
 #define VSET1(f) _mm512_set1_ps(f)

@@ -6,6 +6,8 @@
 #define MB 4
 #define RW 4
 #define RWD 4
+#define CV_NP 4 /* channel-vectorized block: pixels x channel vectors */
+#define CV_MV 4
 typedef float vec_t;
 #define VZERO() 0.0f
 #define VSET1(f) ((float) (f))

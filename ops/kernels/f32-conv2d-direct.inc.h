@@ -769,6 +769,7 @@ static double fma_loop(int64_t iters) {
 }
 
 #include "f32-conv2d-winograd.inc.h"
+#include "f32-conv2d-cvec.inc.h"
 
 const MscConv2dKernels KTABLE = {
   .isa = MSC_ISA_ENUM,
@@ -777,6 +778,9 @@ const MscConv2dKernels KTABLE = {
   .rw = RW,
   .rwd = RWD,
   .dense = dense,
+  .cv_np = CV_NP,
+  .cv_cb = CV_CB,
+  .cvec = cvec,
   .depthwise = depthwise,
   .winograd = winograd,
   .wino_pack = wino_pack,

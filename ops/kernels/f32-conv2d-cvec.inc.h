@@ -1,0 +1,133 @@
+/* f32-conv2d-cvec.inc.h: the channel-vectorized dense conv kernel, generic
+ * over vector width; included by f32-conv2d-direct.inc.h (same ISA macros).
+ *
+ * For small output maps (7x7, 13x13, 14x14) the grid kernel's vectors run
+ * along padded output rows and lose lanes to the pad columns and the last
+ * tile (3x3 @13x13: 169 real of 216 computed points, 78%). Here vectors
+ * run along output CHANNELS instead: a register block is CV_NP real output
+ * pixels x CV_MV vectors of channels; per reduction step (input channel,
+ * tap) it loads CV_MV weight vectors and broadcasts CV_NP input values
+ * straight from the phase grid (the same grid and tap offsets as the grid
+ * kernel, no packing). The sums come out pixel-major ([pixel][channel]);
+ * bias and activation are applied to them in registers, and a transpose
+ * pass writes the NCHW planes (adding the residual, if any, there). */
+
+#ifndef CV_NP
+#define CV_NP 6 /* pixels per register block */
+#endif
+#ifndef CV_MV
+#define CV_MV 2 /* channel vectors per register block */
+#endif
+#define CV_CB (CV_MV * VL) /* output channels per block */
+
+/* One register block: pixels at grid offsets go[0 .. CV_NP-1] of
+ * channel block cb, sums over input channels [c0, c1) x taps, added to
+ * out[p][CV_CB] unless first; when last, bias (+ activation when there is
+ * no residual) is applied. out is pixel-major, in L1. */
+static ALWAYS_INLINE void cvec_block(const MscCvecArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1,
+                                     float *out, const int NT, const int first, const int last) {
+  const int ntaps = NT ? NT : a->ntaps;
+  const float *xb[CV_NP];
+  UNROLL for (int p = 0; p < CV_NP; p++) xb[p] = a->x + c0 * a->cstride + go[p];
+  vec_t acc[CV_NP][CV_MV];
+  UNROLL for (int p = 0; p < CV_NP; p++) {
+    UNROLL for (int v = 0; v < CV_MV; v++) acc[p][v] = first ? VZERO() : VLOAD(out + p * CV_CB + v * VL);
+  }
+  const float *wp = a->w + (cb * a->C + c0) * ntaps * CV_CB;
+  const int64_t *toff = a->toff, cs = a->cstride;
+  for (int64_t c = c0, co = 0; c < c1; c++, co += cs) {
+    UNROLL for (int t = 0; t < ntaps; t++, wp += CV_CB) {
+      const int64_t o = co + (NT == 1 ? 0 : toff[t]);
+      vec_t wv[CV_MV];
+      UNROLL for (int v = 0; v < CV_MV; v++) wv[v] = VLOAD(wp + v * VL);
+      UNROLL for (int p = 0; p < CV_NP; p++) {
+        const vec_t xv = VBCAST(xb[p] + o);
+        UNROLL for (int v = 0; v < CV_MV; v++) acc[p][v] = VFMA(wv[v], xv, acc[p][v]);
+      }
+    }
+  }
+  if (!last) {
+    UNROLL for (int p = 0; p < CV_NP; p++) {
+      UNROLL for (int v = 0; v < CV_MV; v++) VSTORE(out + p * CV_CB + v * VL, acc[p][v]);
+    }
+    return;
+  }
+  const float *bp = a->bias + cb * CV_CB;
+  UNROLL for (int v = 0; v < CV_MV; v++) {
+    const vec_t bv = VLOAD(bp + v * VL);
+    UNROLL for (int p = 0; p < CV_NP; p++) {
+      vec_t s = VADD(acc[p][v], bv);
+      if (!a->res)
+        s = act_vec(s, a->act, a->act_a, a->act_b);
+      VSTORE(out + p * CV_CB + v * VL, s);
+    }
+  }
+}
+
+typedef void (*CvecBlockFn)(const MscCvecArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1, float *out);
+#define CVB_FN(N, F, L)                                                                                             \
+  static __attribute__((noinline)) void cvec_block_##N##_##F##L(const MscCvecArgs *a, const int64_t *go,           \
+                                                                int64_t cb, int64_t c0, int64_t c1, float *out) {   \
+    cvec_block(a, go, cb, c0, c1, out, N, F, L);                                                                    \
+  }
+#define CVB_TAPS(N) CVB_FN(N, 0, 0) CVB_FN(N, 0, 1) CVB_FN(N, 1, 0) CVB_FN(N, 1, 1)
+CVB_TAPS(0)
+CVB_TAPS(1)
+CVB_TAPS(9)
+#define CVB_ROW(N) {cvec_block_##N##_00, cvec_block_##N##_01, cvec_block_##N##_10, cvec_block_##N##_11}
+static const CvecBlockFn cvec_block_table[3][4] = {CVB_ROW(0), CVB_ROW(1), CVB_ROW(9)};
+
+/* pixels per pass: their pixel-major sums (8-16 KB) stay in L1 */
+#define CV_QCHUNK 128
+/* weight floats per block and channel chunk (16 KB, in L1 across the
+ * pixel blocks of a pass) */
+#define CV_WCHUNK 4096
+
+/* Pixels [q0, q1) of channel blocks [cb0, cb1): per pass of up to
+ * CV_QCHUNK pixels and chunk of input channels, every pixel block. */
+static void cvec(const MscCvecArgs *a, int64_t q0, int64_t q1, int64_t cb0, int64_t cb1) {
+  float scratch[(CV_QCHUNK + CV_NP) * CV_CB] __attribute__((aligned(64)));
+  int64_t go[CV_QCHUNK + CV_NP];
+  const CvecBlockFn *fns = cvec_block_table[a->ntaps == 9 ? 2 : a->ntaps == 1 ? 1 : 0];
+  int64_t ck = MAX((int64_t) 1, CV_WCHUNK / (a->ntaps * CV_CB));
+  if (ck < a->C) { /* equal chunks */
+    const int64_t n = (a->C + ck - 1) / ck;
+    ck = (a->C + n - 1) / n;
+  }
+  for (int64_t p0 = q0; p0 < q1; p0 += CV_QCHUNK) {
+    const int64_t p1 = MIN(q1, p0 + CV_QCHUNK), nq = p1 - p0;
+    /* grid offsets of the pass's pixels; past the end: the last pixel again (computed, never stored) */
+    int64_t oh = p0 / a->OW, ow = p0 - oh * a->OW;
+    for (int64_t i = 0; i < nq; i++) {
+      go[i] = oh * a->Wq + ow;
+      if (++ow == a->OW) {
+        ow = 0;
+        oh++;
+      }
+    }
+    for (int64_t i = nq; i < nq + CV_NP; i++)
+      go[i] = go[nq - 1];
+    for (int64_t cb = cb0; cb < cb1; cb++) {
+      for (int64_t c0 = 0; c0 < a->C; c0 += ck) {
+        const int64_t c1 = MIN(a->C, c0 + ck);
+        const CvecBlockFn fn = fns[(c0 == 0) * 2 + (c1 == a->C)];
+        for (int64_t i = 0; i < nq; i += CV_NP)
+          fn(a, go + i, cb, c0, c1, scratch + i * CV_CB);
+      }
+      /* transpose [pixel][channel] -> NCHW planes */
+      const int64_t m0 = cb * CV_CB, mn = MIN((int64_t) CV_CB, a->M - m0);
+      for (int64_t j = 0; j < mn; j++) {
+        float *yp = a->y + (m0 + j) * a->OHW + p0;
+        const float *sp = scratch + j;
+        if (a->res) {
+          const float *rp = a->res + (m0 + j) * a->OHW + p0;
+          for (int64_t i = 0; i < nq; i++)
+            yp[i] = act_scalar(sp[i * CV_CB] + rp[i], a->act, a->act_a, a->act_b);
+        } else {
+          for (int64_t i = 0; i < nq; i++)
+            yp[i] = sp[i * CV_CB];
+        }
+      }
+    }
+  }
+}
