@@ -421,6 +421,12 @@ static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, in
   for (int64_t c = c0; c < c1; c++, xc += a->cstride) {
     for (int t = 0; t < a->ntaps; t++, xp += RW * VL) {
       const float *src = xc + a->toff[t];
+      /* the next tile's lines of this tap (prefetches never fault): the
+       * tile reads C x taps short runs, too many streams for the hardware
+       * prefetcher, and without this ~3/4 of the packing time (7% of
+       * ResNet-50) went waiting on those loads */
+      UNROLL for (int l = 0; l <= RW * VL / 16; l++)
+        __builtin_prefetch(src + RW * VL + l * 16);
       for (int r = 0; r < rw; r++)
         VSTORE(xp + r * VL, VLOAD(src + r * VL));
     }
