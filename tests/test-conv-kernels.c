@@ -491,11 +491,11 @@ int main(int argc, char **argv) {
     if (!msc_isa_supported((MscIsa) isa))
       continue;
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-      ConvTest *ct = g_new0(ConvTest, 1); /* leaked: lives for the whole run */
+      ConvTest *ct = g_new0(ConvTest, 1); /* freed with the test (g_free) */
       ct->cc = cases[i];
       ct->isa = (MscIsa) isa;
       char *path = g_strdup_printf("/conv-kernels/%s/%s", msc_isa_name((MscIsa) isa), cases[i].name);
-      g_test_add_data_func(path, ct, test_conv_kernels_case);
+      g_test_add_data_func_full(path, ct, test_conv_kernels_case, g_free);
       g_free(path);
       /* every epilogue on one dense and one depthwise shape */
       if (i == 1 || i == 9 || i == 12 || i == 26) {
@@ -510,7 +510,7 @@ int main(int argc, char **argv) {
           ce->isa = (MscIsa) isa;
           path = g_strdup_printf("/conv-kernels/%s/%s-%s", msc_isa_name((MscIsa) isa), cases[i].name,
                                  epilogues[e].suffix);
-          g_test_add_data_func(path, ce, test_conv_kernels_case);
+          g_test_add_data_func_full(path, ce, test_conv_kernels_case, g_free);
           g_free(path);
         }
       }
@@ -538,7 +538,7 @@ int main(int argc, char **argv) {
         }
         char *path = g_strdup_printf("/conv-kernels/%s/%s/%s%s%s", msc_isa_name((MscIsa) isa), force_desc[force],
                                      ct->cc.name, e > 0 ? "-" : "", e > 0 ? epilogues[e - 1].suffix : "");
-        g_test_add_data_func(path, ct, test_conv_kernels_case);
+        g_test_add_data_func_full(path, ct, test_conv_kernels_case, g_free);
         g_free(path);
       }
     }

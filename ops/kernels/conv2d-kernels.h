@@ -33,6 +33,10 @@ typedef struct {
   int64_t Wq, OW, OHW;
   MscActivation act;
   float act_a, act_b;
+  /* x is read in place with nothing readable past a channel's P points
+   * (1x1/s1/p0, P not a multiple of VL): the kernel must take the packed
+   * path, which loads the last partial vector masked */
+  int x_exact;
 } MscDenseArgs;
 
 /* Channel-vectorized dense conv (f32-conv2d-cvec.inc.h) for small maps:

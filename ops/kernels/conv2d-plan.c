@@ -115,8 +115,10 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
   const int64_t hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
   pl->ntaps = (int) (KH * KW);
   pl->toff = g_new(int64_t, pl->ntaps);
+  /* 1x1/s1/p0 reads x in place (when H*W is not a multiple of VL the
+   * kernel loads the last partial vector masked, MscDenseArgs.x_exact) */
   pl->direct_input = KH == 1 && KW == 1 && sh == 1 && sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
-                     p->pad_bottom == 0 && p->pad_right == 0 && (p->in_h * p->in_w) % k->vl == 0;
+                     p->pad_bottom == 0 && p->pad_right == 0;
   if (pl->direct_input) {
     pl->Hq = p->in_h;
     pl->Wq = p->in_w;
@@ -374,6 +376,7 @@ static void dense_task(void *vctx, int64_t task, int thread) {
       .act = p->act,
       .act_a = p->act_a,
       .act_b = p->act_b,
+      .x_exact = pl->direct_input && pl->P % pl->k->vl != 0,
   };
   const int64_t t0 = tt * r->tiles_per_task, t1 = MIN(pl->ntiles, t0 + r->tiles_per_task);
   const int64_t m0 = mt * r->mblocks_per_task, m1 = MIN(pl->mblocks, m0 + r->mblocks_per_task);

@@ -418,6 +418,15 @@ static void dense_tiles(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int
  * into the panel (row stride RW*VL). */
 static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, int64_t c1, float *xp) {
   const float *xc = a->x + o0 + c0 * a->cstride;
+  if (a->x_exact && o0 + rw * VL > a->P) { /* in place, last tile: the partial vector masked */
+    const vmask_t m = VMASK_RANGE(0, a->P - (o0 + (rw - 1) * VL));
+    for (int64_t c = c0; c < c1; c++, xc += a->cstride, xp += RW * VL) {
+      for (int r = 0; r < rw - 1; r++)
+        VSTORE(xp + r * VL, VLOAD(xc + r * VL));
+      VSTORE(xp + (rw - 1) * VL, VLOAD_MASK(xc + (rw - 1) * VL, m));
+    }
+    return;
+  }
   for (int64_t c = c0; c < c1; c++, xc += a->cstride) {
     for (int t = 0; t < a->ntaps; t++, xp += RW * VL) {
       const float *src = xc + a->toff[t];
@@ -489,7 +498,7 @@ static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t m
   }
   /* packing costs one copy of the tile's input per chunk, amortized over
    * the output-channel blocks: worth it from 4 blocks on */
-  if (a->ntaps <= PACK_K && (mode == 1 || (mode == 2 && mb1 - mb0 >= 4))) {
+  if (a->x_exact || (a->ntaps <= PACK_K && (mode == 1 || (mode == 2 && mb1 - mb0 >= 4)))) {
     int64_t cb = PACK_K / a->ntaps;
     if (cb < 1)
       cb = 1;
