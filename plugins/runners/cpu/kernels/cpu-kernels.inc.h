@@ -168,11 +168,18 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
         for (int64_t k = 1; k < g->kw; k++) m = tmp[j + k] > m ? tmp[j + k] : m;
         tmp[j] = m;
       }
-      for (int64_t ow = 0; ow < g->OW; ow++) {
-        const float m = tmp[ow * g->sw];
-        /* a window over padding only: -FLT_MAX, as the reference */
-        yr[ow] = m == -INFINITY && !k_taps(ow * g->sw - pl, g->kw, 1, W) ? -FLT_MAX : m;
-      }
+      /* windows over padding only (-FLT_MAX, as the reference) lie at the
+       * ends: ow < o_lo (ending before column 0) and ow >= o_hi (starting
+       * at or past W); the rest is a plain strided pick, no per-column test */
+      const int64_t sw = g->sw;
+      int64_t o_lo = pl - g->kw + 1 > 0 ? (pl - g->kw + 1 + sw - 1) / sw : 0;
+      int64_t o_hi = (W + pl + sw - 1) / sw;
+      if (o_lo > g->OW) o_lo = g->OW;
+      if (o_hi > g->OW) o_hi = g->OW;
+      if (o_hi < o_lo) o_hi = o_lo;
+      for (int64_t ow = 0; ow < o_lo; ow++) yr[ow] = -FLT_MAX;
+      for (int64_t ow = o_lo; ow < o_hi; ow++) yr[ow] = tmp[ow * sw];
+      for (int64_t ow = o_hi; ow < g->OW; ow++) yr[ow] = -FLT_MAX;
       /* the in-place pass overwrote the pad fills the next rows rely on */
       for (int64_t i = 0; i < pl; i++) tmp[i] = fill;
       for (int64_t i = pl + W; i < nh && i < tw; i++) tmp[i] = fill;
