@@ -1,11 +1,17 @@
 /* threadpool.c: persistent workers for parallel loops.
  *
  * One parallel_for at a time per pool. The caller publishes (fn, ctx,
- * n_tasks), bumps a generation counter and wakes the workers; everybody
- * (caller included) takes task indices from one atomic counter until they
- * run out; the last worker to finish wakes the caller. Waits spin briefly
- * (a parallel_for usually follows another within microseconds) and then
- * sleep on a futex, so idle workers cost nothing on a shared machine. */
+ * n_tasks), opens a claim word (generation << 32 | next index), bumps the
+ * generation counter and wakes the workers; everybody (caller included)
+ * claims task indices from the claim word by compare-and-swap, and the
+ * caller waits only until every task has COMPLETED: never for a worker
+ * that has not claimed one. (Before, the caller waited for every worker
+ * to check in; on a shared machine a worker descheduled by another process
+ * stalled every layer until it ran again, even when the caller had already
+ * done all the work.) A worker that wakes late holds a stale generation:
+ * its compare-and-swap fails and it goes back to waiting. Waits spin
+ * briefly (a parallel_for usually follows another within microseconds)
+ * and then sleep on a futex, so idle workers cost nothing. */
 #include "threadpool.h"
 
 #include <stdatomic.h>
@@ -29,18 +35,24 @@
  * enough to cover the gap between back-to-back layers. */
 #define SPIN_ITERS 4000
 
+/* claim word: generation in the high 32 bits, next task index in the low
+ * 32; CLOSED while the caller rewrites the job fields */
+#define CLAIM_CLOSED UINT32_MAX
+#define MAX_BATCH (((int64_t) 1) << 30)
+
 struct MscThreadPool {
   int n_threads; /* including the caller */
   GThread **threads;
 
-  /* Current job; written by the caller before the generation bump. */
-  MscParallelFn fn;
-  void *ctx;
-  int64_t n_tasks;
-  _Atomic int64_t next_task;
+  /* Current job: written (release) between closing and opening the claim
+   * word, read (acquire) by whoever then claims under that generation. */
+  _Atomic(MscParallelFn) fn;
+  _Atomic(void *) ctx;
+  _Atomic int64_t n_tasks;
+  _Atomic uint64_t claim;
+  _Atomic int64_t done; /* tasks completed in this generation */
 
   _Atomic uint32_t generation; /* futex word the workers sleep on */
-  _Atomic uint32_t active;     /* workers still busy with this generation */
   _Atomic uint32_t done_word;  /* futex word the caller sleeps on */
   _Atomic int stop;
   _Atomic uint32_t sleepers;      /* workers inside futex_wait(generation) */
@@ -72,14 +84,30 @@ static void futex_wake_all(_Atomic uint32_t *addr) {
 }
 #endif
 
-static void run_tasks(MscThreadPool *pool, int thread) {
-  const int64_t n = pool->n_tasks;
+/* Claims and runs tasks of generation @gen until none are left or the
+ * generation is over. Returns TRUE if this thread completed the last task. */
+static gboolean run_tasks(MscThreadPool *pool, uint32_t gen, int thread) {
+  gboolean last = FALSE;
   for (;;) {
-    int64_t t = atomic_fetch_add_explicit(&pool->next_task, 1, memory_order_relaxed);
-    if (t >= n)
+    uint64_t c = atomic_load_explicit(&pool->claim, memory_order_acquire);
+    if ((uint32_t) (c >> 32) != gen)
+      break; /* stale: that job is over */
+    const uint32_t i = (uint32_t) c;
+    /* read the job before claiming: a successful claim proves the claim
+     * word (so the job) did not change in between */
+    const int64_t n = atomic_load_explicit(&pool->n_tasks, memory_order_acquire);
+    const MscParallelFn fn = atomic_load_explicit(&pool->fn, memory_order_acquire);
+    void *const ctx = atomic_load_explicit(&pool->ctx, memory_order_acquire);
+    if (i == CLAIM_CLOSED || (int64_t) i >= n)
       break;
-    pool->fn(pool->ctx, t, thread);
+    if (!atomic_compare_exchange_weak_explicit(&pool->claim, &c, c + 1, memory_order_acq_rel,
+                                               memory_order_relaxed))
+      continue;
+    fn(ctx, i, thread);
+    if (atomic_fetch_add_explicit(&pool->done, 1, memory_order_acq_rel) + 1 == n)
+      last = TRUE;
   }
+  return last;
 }
 
 typedef struct {
@@ -110,8 +138,7 @@ static gpointer worker_main(gpointer data) {
     seen = gen;
     if (atomic_load_explicit(&pool->stop, memory_order_acquire))
       return NULL;
-    run_tasks(pool, index);
-    if (atomic_fetch_sub_explicit(&pool->active, 1, memory_order_acq_rel) == 1) {
+    if (run_tasks(pool, gen, index)) {
       atomic_store(&pool->done_word, 1);
       if (atomic_load(&pool->caller_asleep))
         futex_wake_all(&pool->done_word);
@@ -162,6 +189,17 @@ int msc_threadpool_size(const MscThreadPool *pool) {
   return pool ? pool->n_threads : 1;
 }
 
+typedef struct {
+  MscParallelFn fn;
+  void *ctx;
+  int64_t base;
+} Batch;
+
+static void batch_fn(void *vctx, int64_t task, int thread) {
+  const Batch *b = vctx;
+  b->fn(b->ctx, b->base + task, thread);
+}
+
 void msc_threadpool_parallel_for(MscThreadPool *pool, int64_t n_tasks, MscParallelFn fn, void *ctx) {
   if (n_tasks <= 0)
     return;
@@ -170,26 +208,38 @@ void msc_threadpool_parallel_for(MscThreadPool *pool, int64_t n_tasks, MscParall
       fn(ctx, t, 0);
     return;
   }
-  pool->fn = fn;
-  pool->ctx = ctx;
-  pool->n_tasks = n_tasks;
-  atomic_store_explicit(&pool->next_task, 0, memory_order_relaxed);
-  atomic_store_explicit(&pool->active, (uint32_t) (pool->n_threads - 1), memory_order_relaxed);
+  if (n_tasks > MAX_BATCH) { /* task indices live in 32 bits of the claim word */
+    for (int64_t base = 0; base < n_tasks; base += MAX_BATCH) {
+      Batch b = {fn, ctx, base};
+      msc_threadpool_parallel_for(pool, MIN(MAX_BATCH, n_tasks - base), batch_fn, &b);
+    }
+    return;
+  }
+  const uint32_t gen = atomic_load_explicit(&pool->generation, memory_order_relaxed) + 1;
+  /* close, rewrite the job, open: a late worker of an old generation
+   * either fails its claim or never sees this job's fields */
+  atomic_store(&pool->claim, ((uint64_t) gen << 32) | CLAIM_CLOSED);
+  atomic_store_explicit(&pool->fn, fn, memory_order_release);
+  atomic_store_explicit(&pool->ctx, ctx, memory_order_release);
+  atomic_store_explicit(&pool->n_tasks, n_tasks, memory_order_release);
+  atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
   atomic_store_explicit(&pool->done_word, 0, memory_order_relaxed);
-  /* The release bump publishes fn/ctx/n_tasks to the workers. */
-  atomic_fetch_add(&pool->generation, 1);
+  atomic_store_explicit(&pool->claim, (uint64_t) gen << 32, memory_order_release);
+  atomic_store(&pool->generation, gen);
   if (atomic_load(&pool->sleepers))
     futex_wake_all(&pool->generation);
 
-  run_tasks(pool, 0);
-
+  if (run_tasks(pool, gen, 0))
+    return; /* the caller completed the last task */
   int spins = 0;
-  while (atomic_load_explicit(&pool->done_word, memory_order_acquire) == 0) {
+  while (atomic_load_explicit(&pool->done, memory_order_acquire) < n_tasks) {
     if (++spins < SPIN_ITERS)
       CPU_RELAX();
     else {
       atomic_store(&pool->caller_asleep, 1);
-      futex_wait(&pool->done_word, 0);
+      /* the last task's runner sets done_word after its done increment */
+      if (atomic_load_explicit(&pool->done, memory_order_acquire) < n_tasks)
+        futex_wait(&pool->done_word, 0);
       atomic_store(&pool->caller_asleep, 0);
     }
   }

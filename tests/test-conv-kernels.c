@@ -471,6 +471,38 @@ static void test_conv_kernels_pool_reuse(void) {
   pool_check(2, 1, 1000);
   pool_check(2, 0, 10);
 }
+static void pool_fn_b(void *vctx, int64_t task, int thread) {
+  PoolCtx *c = vctx;
+  atomic_fetch_add(&c->hits[task], 1);
+  atomic_fetch_add(&c->sum, 2 * task + 1);
+  if (thread < 0 || thread >= c->n_threads)
+    atomic_store(&c->bad_thread, 1);
+}
+
+static void test_conv_kernels_pool_alternating(void) {
+  g_test_summary("back-to-back jobs alternating fn, ctx and task count: a worker that wakes late never runs a task "
+                 "of the wrong job, twice, or out of range");
+  MscThreadPool *pool = msc_threadpool_new(3);
+  PoolCtx a = {.n_threads = 3}, b = {.n_threads = 3};
+  a.hits = g_new0(_Atomic int64_t, 2);
+  b.hits = g_new0(_Atomic int64_t, 7);
+  const int rounds = 20000;
+  for (int r = 0; r < rounds; r++) {
+    msc_threadpool_parallel_for(pool, 2, pool_fn, &a);
+    msc_threadpool_parallel_for(pool, 7, pool_fn_b, &b);
+  }
+  for (int t = 0; t < 2; t++)
+    g_assert_cmpint(atomic_load(&a.hits[t]), ==, rounds);
+  for (int t = 0; t < 7; t++)
+    g_assert_cmpint(atomic_load(&b.hits[t]), ==, rounds);
+  g_assert_cmpint(atomic_load(&a.sum), ==, (int64_t) rounds * 1);
+  g_assert_cmpint(atomic_load(&b.sum), ==, (int64_t) rounds * 49);
+  g_assert_cmpint(atomic_load(&a.bad_thread) + atomic_load(&b.bad_thread), ==, 0);
+  g_free(a.hits);
+  g_free(b.hits);
+  msc_threadpool_free(pool);
+}
+
 static void test_conv_kernels_pool_null(void) {
   g_test_summary("a NULL pool runs inline with thread index 0");
   PoolCtx c = {.n_threads = 1};
@@ -553,5 +585,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/conv-kernels/threadpool/many-tiny-tasks", test_conv_kernels_pool_tiny_tasks);
   g_test_add_func("/conv-kernels/threadpool/reuse-1000-calls", test_conv_kernels_pool_reuse);
   g_test_add_func("/conv-kernels/threadpool/null-pool-inline", test_conv_kernels_pool_null);
+  g_test_add_func("/conv-kernels/threadpool/alternating-jobs", test_conv_kernels_pool_alternating);
   return g_test_run();
 }
