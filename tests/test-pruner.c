@@ -6,6 +6,7 @@
  * round trip and the least-squares refit on zoo models and the
  * conformance nets (skipped when ../shared/conformance is absent). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -920,6 +921,165 @@ static void test_pruner_refit_squeezenet(void) {
   }
 }
 
+/* x(4) -> conv 1x1 (16 channels, filter k = s_k * f: every channel is a
+ * scaled copy of one) -> relu -> GlobalAveragePool -> Flatten -> Gemm(16 -> 3) = y.
+ * The classifier sees one row per sample and its target after pruning is
+ * an exact per-output rescaling of the plainly sliced output. */
+static MscGraph *scaled_copies_graph(void) {
+  MscValue *x;
+  MscGraph *g = new_graph("scaled-copies", 4, 6, &x);
+  int64_t wd[4] = {16, 4, 1, 1}, bd[1] = {16};
+  MscValue *w = init_rand(g, "conv.w", 4, wd), *b = init_rand(g, "conv.b", 1, bd);
+  float *wv = w->value->data, *bv = b->value->data;
+  wv[0] = fabsf(wv[0]) + 0.5f; /* a positive response on average: the GAP rows vary around a mean */
+  for (int k = 0; k < 16; k++) {
+    bv[k] = 0;
+    /* filter k = (1 + 0.4 k) * filter 0: distinct L1 norms, the 8 largest are kept */
+    for (int c = 0; c < 4 && k > 0; c++) wv[k * 4 + c] = wv[c] * (1.0f + 0.4f * (float)k);
+  }
+  MscNode *cv = node1(g, "conv", "Conv", x, w, b, "conv.y");
+  MscValue *r = relu(g, "r", cv->outputs[0]);
+  MscValue *p = node1(g, "gap", "GlobalAveragePool", r, NULL, NULL, "gap.y")->outputs[0];
+  MscValue *f = node1(g, "flat", "Flatten", p, NULL, NULL, "flat.y")->outputs[0];
+  int64_t fd[2] = {3, 16}, fb[1] = {3};
+  MscValue *fw = init_rand(g, "fc.w", 2, fd);
+  float *fwv = fw->value->data;
+  for (int64_t i = 0; i < 3 * 16; i++) fwv[i] = 0.2f + fabsf(fwv[i]); /* no cancellation among the kept */
+  MscNode *fc = node1(g, "fc", "Gemm", f, fw, init_rand(g, "fc.b", 1, fb), "y");
+  attr_int(fc, "transB", 1);
+  finish(g, fc->outputs[0]);
+  return g;
+}
+
+static void test_pruner_refit_affine(void) {
+  g_test_summary("a layer with fewer calibration rows than weights (a classifier after GAP) gets the affine refit: "
+                 "its sliced weights rescaled per output (not memorized), exact on a target that is a rescaling");
+  NEED_PRUNER();
+  g_autoptr(MscGraph) g = scaled_copies_graph();
+  g_autoptr(GError) err = NULL;
+  const char *plain_kv[] = {"density=0.5", "reconstruct=false", NULL};
+  const char *fit_kv[] = {"density=0.5", "refit_samples=8", NULL};
+  Pruned a, b;
+  g_assert_true(run_pruner(g, plain_kv, 8, "affine-plain", &a, &err));
+  g_assert_no_error(err);
+  g_assert_true(run_pruner(g, fit_kv, 8, "affine-fit", &b, &err));
+  g_assert_no_error(err);
+  JsonArray *layers = json_object_get_array_member(report_obj(&b), "refit_layers");
+  gboolean seen = FALSE;
+  for (guint i = 0; i < json_array_get_length(layers); i++) {
+    JsonObject *l = json_array_get_object_element(layers, i);
+    if (strcmp(json_object_get_string_member(l, "name"), "fc")) continue;
+    seen = TRUE;
+    g_assert_true(json_object_get_boolean_member(l, "refitted"));
+    g_assert_cmpint(json_object_get_int_member(l, "rows_fit"), <, json_object_get_int_member(l, "regressors"));
+    g_assert_cmpfloat(json_object_get_double_member(l, "validation_rel_error_plain"), >, 1e-3);
+    g_assert_cmpfloat(json_object_get_double_member(l, "validation_rel_error_refit"), <, 1e-4);
+  }
+  g_assert_true(seen);
+  /* refitted weights = plainly sliced ones times one factor per output (> 1:
+   * the removed copies' share moves to the kept ones) */
+  const MscTensor *wp = weight_of(a.pruned, "fc"), *wf = weight_of(b.pruned, "fc");
+  g_assert_cmpint(wp->dims[0], ==, 3);
+  g_assert_cmpint(wp->dims[1], ==, 8);
+  g_assert_cmpint(wf->dims[1], ==, 8);
+  for (int m = 0; m < 3; m++) {
+    const float *rp = (const float *)wp->data + m * 8, *rf = (const float *)wf->data + m * 8;
+    const double ratio = rf[0] / rp[0];
+    g_assert_cmpfloat(ratio, >, 1.2);
+    for (int k = 1; k < 8; k++) g_assert_cmpfloat(fabs(rf[k] / rp[k] - ratio), <, 1e-4 * ratio);
+  }
+  /* and the outputs follow on inputs the pruner never saw */
+  g_autoptr(MscDataset) held = random_dataset(g, 4, 9000);
+  for (guint k = 0; k < held->n_samples; k++) {
+    MscTensor **y0 = run_graph(g, held->inputs[k]), **y1 = run_graph(b.pruned, held->inputs[k]);
+    double peak = 0;
+    for (int64_t i = 0; i < msc_tensor_numel(y0[0]); i++) peak = MAX(peak, fabs(msc_tensor_get_f64(y0[0], i)));
+    g_assert_cmpfloat(max_abs_diff(y0[0], y1[0]), <, 1e-3 * (1.0 + peak));
+    free_outputs(g, y0);
+    free_outputs(b.pruned, y1);
+  }
+  pruned_clear(&a);
+  pruned_clear(&b);
+}
+
+/* ppocr_cls_mobile_v2 loaded with its real input size, NULL when absent. */
+static MscGraph *load_ppocr(void) {
+  const char *shared = g_getenv("MSC_SHARED_DIR");
+  g_autofree char *path = g_build_filename(shared ? shared : "../shared", "conformance", "models",
+                                           "ppocr_cls_mobile_v2", "model.onnx", NULL);
+  if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) return NULL;
+  g_autoptr(GError) err = NULL;
+  MscGraph *g = msc_onnx_load_file(path, &err);
+  g_assert_no_error(err);
+  g_assert_true(msc_graph_verify(g, &err));
+  for (uint32_t k = 0; k < g->n_inputs; k++)
+    if (g->inputs[k]->rank == 4 && g->inputs[k]->dims[2] < 0) {
+      g->inputs[k]->dims[0] = 1;
+      g->inputs[k]->dims[2] = 48;
+      g->inputs[k]->dims[3] = 192;
+    }
+  g_assert_true(msc_graph_verify(g, &err));
+  return g;
+}
+
+static double val_cosine(const Pruned *p, const char *which) {
+  JsonObject *oe = json_object_get_object_member(report_obj(p), "output_error");
+  JsonObject *v = json_object_get_object_member(json_object_get_object_member(oe, "validation"), which);
+  return json_object_get_double_member(v, "min_cosine");
+}
+
+static void test_pruner_refit_guard(void) {
+  g_test_summary("PP-OCR cls at densities 0.75 and 0.5: the installed model is never further from the unpruned one than the "
+                 "plainly sliced model on the validation samples (a refit that is worse there is rejected whole)");
+  NEED_PRUNER();
+  g_autoptr(MscGraph) g = load_ppocr();
+  if (!g) {
+    g_test_skip("../shared/conformance/models/ppocr_cls_mobile_v2 absent");
+    return;
+  }
+  g_autoptr(MscDataset) calib = glyph_dataset(g, 16, 0);
+  g_autoptr(MscDataset) probe = glyph_dataset(g, 1, 500);
+  /* on these samples: density 0.75 with 12 samples gives a refit that is
+   * worse on the validation samples (rejected), 0.5 with 16 a better one */
+  static const struct {
+    const char *density, *count;
+  } cfg[] = {{"density=0.75", "refit_samples=12"}, {"density=0.5", "refit_samples=16"}};
+  guint rejected = 0;
+  for (guint c = 0; c < G_N_ELEMENTS(cfg); c++) {
+    const char *n = cfg[c].count + strlen("refit_samples=");
+    const char *plain_kv[] = {cfg[c].density, "reconstruct=false", cfg[c].count, NULL};
+    const char *fit_kv[] = {cfg[c].density, cfg[c].count, NULL};
+    Pruned a, b;
+    g_autoptr(GError) err = NULL;
+    g_assert_true(run_pruner_ds(g, plain_kv, calib, (guint)atoi(n), "guard-plain", &a, &err));
+    g_assert_no_error(err);
+    g_assert_true(run_pruner_ds(g, fit_kv, calib, (guint)atoi(n), "guard-fit", &b, &err));
+    g_assert_no_error(err);
+    JsonObject *oe = json_object_get_object_member(report_obj(&b), "output_error");
+    gboolean rej = json_object_get_boolean_member_with_default(oe, "refit_rejected", FALSE);
+    double vp = val_cosine(&b, "plain"), vf = val_cosine(&b, "reconstructed");
+    g_test_message("ppocr %s %s: validation cosine plain %.4f, refitted %.4f, rejected %d", cfg[c].density,
+                   cfg[c].count, vp, vf, rej);
+    g_assert_cmpfloat(vp, ==, val_cosine(&a, "plain"));
+    if (rej) {
+      rejected++;
+      g_assert_cmpfloat(vf, <, vp);
+      g_assert_cmpint(json_object_get_int_member(oe, "refitted_layers"), ==, 0);
+      /* the installed model is the plainly sliced one */
+      MscTensor **ya = run_graph(a.pruned, probe->inputs[0]), **yb = run_graph(b.pruned, probe->inputs[0]);
+      g_assert_cmpfloat(max_abs_diff(ya[0], yb[0]), ==, 0.0);
+      free_outputs(a.pruned, ya);
+      free_outputs(b.pruned, yb);
+    } else {
+      g_assert_cmpfloat(vf, >=, vp);
+      g_assert_cmpint(json_object_get_int_member(oe, "refitted_layers"), >, 0);
+    }
+    pruned_clear(&a);
+    pruned_clear(&b);
+  }
+  g_assert_cmpuint(rejected, ==, 1);
+}
+
 static void test_pruner_conformance_models(void) {
   g_test_summary("conformance nets (random-weight and real): valid pruned graphs that run, FLOPs removed on the _rand nets");
   NEED_PRUNER();
@@ -980,6 +1140,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/pruner/plan/round-trip", test_pruner_plan_round_trip);
   g_test_add_func("/pruner/refit/zoo", test_pruner_refit_zoo);
   g_test_add_func("/pruner/refit/squeezenet-rand", test_pruner_refit_squeezenet);
+  g_test_add_func("/pruner/refit/affine", test_pruner_refit_affine);
+  g_test_add_func("/pruner/refit/guard", test_pruner_refit_guard);
   g_test_add_func("/pruner/conformance/models", test_pruner_conformance_models);
   int rc = g_test_run();
   g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmp_dir);

@@ -30,6 +30,7 @@ typedef struct {
   GPtrArray *captured; /* GHashTable* */
   uint32_t last_index;
   gboolean in_run, capturing;
+  double sample_flops; /* Conv/Gemm/MatMul FLOPs of the first captured sample (from its tensors) */
   /* plan */
   gboolean planned;
   GPtrArray *groups;
@@ -51,7 +52,7 @@ static const MscOptionSpec pruner_options[] = {
     {"exclude_ops", MSC_OPT_STRING, NULL, "comma-separated op types: groups touching them stay whole"},
     {"reconstruct", MSC_OPT_BOOL, "true", "re-fit the consumers of pruned channels by least squares on calibration data"},
     {"report", MSC_OPT_STRING, NULL, "write a JSON report (layers, totals, groups, output error) to this path"},
-    {"refit_samples", MSC_OPT_INT, "16", "calibration samples kept for the refit and the error report (0..64; the last quarter validates each layer's refit)"},
+    {"refit_samples", MSC_OPT_INT, "64", "at most this many calibration samples are kept for the refit and the error report (0..64; the last quarter validates each layer's refit); unless given, fewer on big models (about 200 GFLOP of refit passes, never below 16)"},
     {"ridge", MSC_OPT_FLOAT, "0.01", "middle ridge of the refit, relative to the mean input energy (pulls to the sliced weights); 0.01x..100x are tried per output channel on the validation samples"},
     {"refit_drift", MSC_OPT_BOOL, "true", "also refit Conv/Gemm layers whose input kept its channels but drifted (each guarded by the validation samples)"},
 };
@@ -149,7 +150,7 @@ static MscStatus parse_options(PrunerOptions *o, const MscOptions *opts, GString
   o->round_to = 8;
   o->min_channels = 8;
   o->reconstruct = TRUE;
-  o->refit_samples = 16;
+  o->refit_samples = 64;
   o->ridge = 0.01;
   o->refit_drift = TRUE;
   for (uint32_t i = 0; opts && i < opts->n; i++) {
@@ -190,6 +191,7 @@ static MscStatus parse_options(PrunerOptions *o, const MscOptions *opts, GString
       o->report = g_strdup(v);
     } else if (!strcmp(k, "refit_samples")) {
       if (!parse_int(v, 0, PRUNER_MAX_CAPTURE, &o->refit_samples)) return bad(msg, k, v, "is not an integer in 0..64");
+      o->refit_samples_set = TRUE;
     } else if (!strcmp(k, "ridge")) {
       if (!parse_double(v, &o->ridge) || !(o->ridge >= 0 && o->ridge <= 1e6)) return bad(msg, k, v, "is not a number in [0, 1e6]");
     } else {
@@ -260,6 +262,25 @@ static MscStatus pruner_observe(void *state, const MscNode *node, const MscTenso
   return MSC_OK;
 }
 
+/* FLOPs of one Conv/Gemm/MatMul execution from its actual tensors (the
+ * graph's dims may be symbolic). */
+static double node_flops(const MscNode *n, const MscTensor *const *in, uint32_t n_in, const MscTensor *const *out,
+                         uint32_t n_out) {
+  if (n_in < 2 || n_out < 1 || !in[0] || !in[1] || !out[0]) return 0;
+  const double o = (double)msc_tensor_numel(out[0]);
+  if (!strcmp(n->op_type, "Conv") && in[1]->rank >= 3 && in[1]->dims[0] > 0)
+    return 2.0 * o * (double)msc_tensor_numel(in[1]) / (double)in[1]->dims[0];
+  if ((!strcmp(n->op_type, "Gemm") || !strcmp(n->op_type, "MatMul")) && in[0]->rank >= 1) {
+    int64_t k = in[0]->dims[in[0]->rank - 1];
+    if (!strcmp(n->op_type, "Gemm") && in[0]->rank == 2) {
+      for (uint32_t i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, "transA") && n->attrs[i].type == MSC_ATTR_INT && n->attrs[i].i) k = in[0]->dims[0];
+    }
+    return 2.0 * o * (double)k;
+  }
+  return 0;
+}
+
 static MscStatus pruner_on_node(void *state, const MscNode *node, const MscTensor *const *inputs, uint32_t n_inputs,
                                 const MscTensor *const *outputs, uint32_t n_outputs, double ms, MscMessage *msg) {
   Pruner *p = state;
@@ -271,6 +292,7 @@ static MscStatus pruner_on_node(void *state, const MscNode *node, const MscTenso
   }
   p->last_index = node->index;
   if (!p->capturing) return MSC_OK;
+  if (p->captured->len == 1) p->sample_flops += node_flops(node, inputs, n_inputs, outputs, n_outputs);
   GHashTable *cur = g_ptr_array_index(p->captured, p->captured->len - 1);
   for (uint32_t k = 0; k < n_inputs; k++) {
     const MscValue *v = node->inputs[k];
@@ -285,6 +307,16 @@ static MscStatus pruner_on_node(void *state, const MscNode *node, const MscTenso
     g_hash_table_insert(cur, g_strdup(v->name), c);
   }
   return MSC_OK;
+}
+
+/* Samples the refit uses: all captured ones when refit_samples was given,
+ * else as many as about PRUNER_REFIT_FLOPS of forward passes allow (three
+ * models run side by side), at least PRUNER_REFIT_MIN_SAMPLES. */
+static guint refit_sample_count(const Pruner *p, guint captured) {
+  if (p->o.refit_samples_set || p->sample_flops <= 0) return captured;
+  double cap = floor(PRUNER_REFIT_FLOPS / (3.0 * p->sample_flops));
+  guint n = cap >= captured ? captured : MAX((guint)cap, (guint)PRUNER_REFIT_MIN_SAMPLES);
+  return MIN(n, captured);
 }
 
 /* Samples with every graph input captured, as [sample][input]; count in *n. */
@@ -325,6 +357,12 @@ static MscStatus pruner_plan(void *state, const MscGraph *graph, MscMessage *msg
   guint n = 0;
   MscTensor ***samples = captured_inputs(p, graph, &n);
   if (n == 0) g_string_append(p->notes, "no calibration samples captured: no refit and no output error; ");
+  guint used = refit_sample_count(p, n);
+  if (used < n)
+    g_string_append_printf(p->notes, "refit on %u of %u captured samples (%.2f GFLOP per sample); ", used, n,
+                           p->sample_flops / 1e9);
+  for (guint i = used; i < n; i++) g_free(samples[i]);
+  n = used;
   gboolean ok = pruner_refit_run(graph, p->masks, samples, n, &p->o, &p->fit, p->notes, &e);
   if (ok) p->refits = g_ptr_array_ref(p->fit.refits);
   for (guint i = 0; i < n; i++) g_free(samples[i]);

@@ -21,6 +21,8 @@
 G_BEGIN_DECLS
 
 #define PRUNER_MAX_CAPTURE 64 /* graph-input samples kept for the refit and the report */
+#define PRUNER_REFIT_FLOPS 2e11 /* FLOPs of forward passes the refit spends by default */
+#define PRUNER_REFIT_MIN_SAMPLES 16
 
 typedef enum { PRUNER_L1, PRUNER_L2, PRUNER_FPGM, PRUNER_ACTIVATION } PrunerCriterion;
 
@@ -41,6 +43,7 @@ typedef struct {
   gboolean reconstruct;
   char *report; /* nullable path */
   int refit_samples;
+  gboolean refit_samples_set; /* given by the user: use exactly that many */
   double ridge;
   gboolean refit_drift; /* also refit layers whose inputs kept their channels but drifted */
 } PrunerOptions;
@@ -176,6 +179,7 @@ typedef struct {
   PrunerError plain, fitted;          /* vs the unpruned model, all captured samples */
   PrunerError val_plain, val_fitted;  /* the validation split only (valid when n_val > 0) */
   guint n_fit, n_val;
+  gboolean rejected; /* the refitted model was worse on the validation split: refits dropped */
 } PrunerFitResult;
 
 /* refit.c */
@@ -188,6 +192,8 @@ typedef struct {
  * @o: options (reconstruct, ridge, refit_drift).
  * @res: (out caller-allocates): refits, per-layer statistics, output errors
  *   of the plainly sliced and the refitted model vs @g0; cleared first.
+ *   When the refitted model is worse than the plain one on the validation
+ *   split, the refits are dropped (res->rejected, a note says so).
  * @notes: (nullable): layers that could not be refitted are appended.
  * Returns: FALSE with @error when a graph copy or a node run fails.
  */
@@ -196,6 +202,9 @@ gboolean pruner_refit_run(const MscGraph *g0, GHashTable *masks, MscTensor ***in
 /* Frees the members of @r and zeroes it. */
 void pruner_fit_result_clear(PrunerFitResult *r);
 void pruner_error_clear(PrunerError *e);
+/* TRUE when @a's outputs are further from the reference than @b's: the sum
+ * over outputs of 1 - cosine is larger (FALSE when either is not valid). */
+gboolean pruner_error_worse(const PrunerError *a, const PrunerError *b);
 
 /* report.c */
 typedef struct {

@@ -18,13 +18,19 @@
  * (output positions sampled without replacement, a bounded number per
  * layer). Normal equations are accumulated in double; ridges of 0.01x to
  * 100x `ridge` (relative to the mean input energy, pulling towards the
- * plainly sliced weights) and a bias-only fit are solved by Cholesky, and
- * each output channel keeps the candidate with the lowest validation error
- * -- or its plainly sliced weights when none beats them (the guard; the
+ * plainly sliced weights), a bias-only fit and the affine fit (the sliced
+ * weights rescaled per output channel, plus a bias) are solved, and each
+ * output channel keeps the candidate with the lowest validation error --
+ * or its plainly sliced weights when none beats them (the guard; the
  * report lists per layer the validation error before/after and how many
- * channels stayed plain). The chosen candidates are re-solved on fitting +
- * validation rows. Memory: only live tensors are kept (freed after their
- * last consumer). */
+ * channels stayed plain). A layer with fewer fitting rows than weights
+ * (one row per sample: squeeze-excitation, classifiers) only tries the
+ * bias-only and affine fits. The chosen candidates are re-solved on
+ * fitting + validation rows. Last, the model-level guard: when the
+ * refitted model's outputs are further from the unpruned ones than the
+ * plainly sliced model's on the validation samples, every refit is
+ * dropped. Memory: only live tensors are kept (freed after their last
+ * consumer). */
 #pragma GCC optimize("O3")
 #include <math.h>
 #include <string.h>
@@ -417,9 +423,65 @@ static void collect(const RowSrc *src, guint s0, guint s1, int64_t per, Lsq *l, 
   lsq_flush(l);
 }
 
+/* The "affine" candidate: every target column keeps the direction of its
+ * plainly sliced weights and only gets a scale and (with @bias) a new
+ * bias, y ~ a * (w0'x) + b, solved from the normal equations of @la (+ @lb)
+ * with a small ridge pulling a to 1. Two unknowns per column: well-posed
+ * with any number of rows, so it is the refit of layers fed one row per
+ * sample (squeeze-excitation, classifiers) where a full fit would memorize
+ * the samples, and it absorbs the gain and mean shift the removed
+ * channels leave. */
+static void lsq_affine(const Lsq *la, const Lsq *lb, const double *W0, gboolean bias, double *W) {
+  const int D = la->D, M = la->M, Dw = bias ? D - 1 : D;
+#define GSYM(l, a, b) ((l)->G[(a) <= (b) ? (size_t)(a) * D + (b) : (size_t)(b) * D + (a)])
+#define GALL(a, b) (GSYM(la, a, b) + (lb ? GSYM(lb, a, b) : 0.0))
+#define XYALL(a, m) (la->XY[(size_t)(a) * M + (m)] + (lb ? lb->XY[(size_t)(a) * M + (m)] : 0.0))
+  g_autofree double *Gw = g_new0(double, (size_t)Dw * M); /* G_ww W0_w, column by column */
+  for (int a = 0; a < Dw; a++)
+    for (int b = 0; b < Dw; b++) {
+      const double g = GALL(a, b);
+      if (g == 0) continue;
+      for (int m = 0; m < M; m++) Gw[(size_t)a * M + m] += g * W0[(size_t)b * M + m];
+    }
+  for (int m = 0; m < M; m++) {
+    double zz = 0, zy = 0, z1 = 0;
+    for (int a = 0; a < Dw; a++) {
+      const double w = W0[(size_t)a * M + m];
+      zz += w * Gw[(size_t)a * M + m];
+      zy += w * XYALL(a, m);
+      if (bias) z1 += w * GALL(a, Dw);
+    }
+    const double lam = 1e-6 * zz + 1e-30; /* towards a = 1 (stability only) */
+    double sc = 1.0, b = 0.0;
+    if (bias) {
+      const double n = GALL(Dw, Dw), y1 = XYALL(Dw, m), b0 = W0[(size_t)Dw * M + m];
+      const double e = 1e-6 * n + 1e-30; /* towards b = b0 */
+      const double A00 = zz + lam, A01 = z1, A11 = n + e, r0 = zy + lam, r1 = y1 + e * b0;
+      const double det = A00 * A11 - A01 * A01;
+      if (det > 0 && isfinite(det)) {
+        sc = (r0 * A11 - A01 * r1) / det;
+        b = (A00 * r1 - A01 * r0) / det;
+      } else {
+        b = b0;
+      }
+    } else if (zz > 0) {
+      sc = (zy + lam) / (zz + lam);
+    }
+    if (!isfinite(sc) || !isfinite(b)) {
+      sc = 1.0;
+      b = bias ? W0[(size_t)Dw * M + m] : 0.0;
+    }
+    for (int a = 0; a < Dw; a++) W[(size_t)a * M + m] = sc * W0[(size_t)a * M + m];
+    if (bias) W[(size_t)Dw * M + m] = b;
+  }
+#undef GSYM
+#undef GALL
+#undef XYALL
+}
+
 /* Solves the refit of one layer into @sol (D x M, W0's layout). With
- * validation rows, each target column takes the ridge (or the plainly
- * sliced weights) with the lowest error on them, and the chosen columns are
+ * validation rows, each target column takes the ridge, the affine fit (or
+ * the plainly sliced weights) with the lowest error on them, and the chosen columns are
  * re-solved on fitting + validation rows. FALSE when no column changed. */
 static gboolean solve_layer(const Fit *f, Lsq *lf, Lsq *lv, const double *W0, gboolean bias, double *sol,
                             PrunerFitStat *st) {
@@ -440,7 +502,11 @@ static gboolean solve_layer(const Fit *f, Lsq *lf, Lsq *lv, const double *W0, gb
   int nl = 0;
   static const double mult[] = {1e-2, 1e-1, 1.0, 10.0, 100.0};
   const gboolean wide = (double)D * D * (D + M) > 4e9; /* Cholesky + error per candidate */
-  for (guint k = 0; k < G_N_ELEMENTS(mult); k++)
+  /* fewer fitting rows than weights (squeeze-excitation, a classifier fed
+   * one row per sample): a full fit memorizes them, only the bias-only and
+   * affine candidates are tried */
+  const gboolean few = lf->rows < Dw;
+  for (guint k = 0; k < G_N_ELEMENTS(mult) && !few; k++)
     if (!wide || mult[k] == 1.0 || mult[k] == 10.0) lam[nl++] = ridge * mult[k] * md + 1e-12 * md;
   if (bias) lam[nl++] = 1e6 * md; /* plain weights, refitted bias */
   g_autofree double *Gv = g_new(double, (size_t)D * D);
@@ -458,8 +524,9 @@ static gboolean solve_layer(const Fit *f, Lsq *lf, Lsq *lv, const double *W0, gb
     e_plain += best[m];
     yy += lv->yy[m];
   }
-  for (int k = 0; k < nl; k++) {
-    if (!lsq_solve(lf, NULL, W0, lam[k], bias, md, W)) continue;
+  const int n_cand = nl + 1; /* the ridges, then the affine candidate */
+  for (int k = 0; k < n_cand; k++) {
+    if (k < nl ? !lsq_solve(lf, NULL, W0, lam[k], bias, md, W) : (lsq_affine(lf, NULL, W0, bias, W), FALSE)) continue;
     lsq_col_err(lv, Gv, W, T, e);
     for (int m = 0; m < M; m++)
       if (e[m] < best[m]) {
@@ -477,11 +544,13 @@ static gboolean solve_layer(const Fit *f, Lsq *lf, Lsq *lv, const double *W0, gb
   st->err_plain = yy > 0 ? e_plain / yy : NAN;
   st->err_fit = yy > 0 ? e_fit / yy : NAN;
   if (st->cols_plain == M) return FALSE;
-  for (int k = 0; k < nl; k++) {
+  for (int k = 0; k < n_cand; k++) {
     gboolean used = FALSE;
     for (int m = 0; m < M && !used; m++) used = choice[m] == k;
     if (!used) continue;
-    if (!lsq_solve(lf, lv, W0, lam[k], bias, md, W)) { /* keep the fitting-rows solution */
+    if (k == nl) {
+      lsq_affine(lf, lv, W0, bias, W);
+    } else if (!lsq_solve(lf, lv, W0, lam[k], bias, md, W)) { /* keep the fitting-rows solution */
       if (!lsq_solve(lf, NULL, W0, lam[k], bias, md, W)) return FALSE;
     }
     for (int a = 0; a < D; a++)
@@ -747,6 +816,16 @@ static MscGraph *sliced_copy(const MscGraph *g0, GHashTable *masks, MscNode ***o
   return g_steal_pointer(&g);
 }
 
+gboolean pruner_error_worse(const PrunerError *a, const PrunerError *b) {
+  if (!a->valid || !b->valid || a->n_outputs != b->n_outputs || !a->n_outputs) return FALSE;
+  double ea = 0, eb = 0;
+  for (guint j = 0; j < a->n_outputs; j++) {
+    ea += isfinite(a->cosine[j]) ? 1.0 - a->cosine[j] : 2.0;
+    eb += isfinite(b->cosine[j]) ? 1.0 - b->cosine[j] : 2.0;
+  }
+  return ea > eb;
+}
+
 void pruner_fit_result_clear(PrunerFitResult *r) {
   if (r->refits) g_ptr_array_unref(r->refits);
   if (r->stats) {
@@ -830,6 +909,19 @@ gboolean pruner_refit_run(const MscGraph *g0, GHashTable *masks, MscTensor ***in
     if (n_val) {
       measure(&r0, &rp, S - n_val, S, &res->val_plain);
       if (gf) measure(&r0, &rf, S - n_val, S, &res->val_fitted);
+    }
+    /* the model-level guard: every layer's refit lowered its own error on
+     * the validation samples, but the errors compound differently; keep the
+     * refits only when the whole model's outputs are closer to the unpruned
+     * ones on the validation samples too */
+    if (gf && n_val && res->refits->len && pruner_error_worse(&res->val_fitted, &res->val_plain)) {
+      res->rejected = TRUE;
+      g_ptr_array_set_size(res->refits, 0);
+      for (guint k = 0; k < res->stats->len; k++) g_array_index(res->stats, PrunerFitStat, k).refitted = FALSE;
+      if (notes)
+        g_string_append_printf(notes, "refit rejected: validation output cosine %.4f refitted < %.4f plain "
+                                      "(plainly sliced weights kept); ",
+                               res->val_fitted.min_cosine, res->val_plain.min_cosine);
     }
   }
   run_clear(&r0, S);

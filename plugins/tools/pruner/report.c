@@ -201,6 +201,10 @@ gboolean pruner_report_write(const char *path, const PrunerReportData *d, GError
   add_error(b, "plain", f ? &f->plain : &none);
   add_error(b, "reconstructed", f ? &f->fitted : &none);
   add_int(b, "refitted_layers", d->refits ? d->refits->len : 0);
+  if (f) {
+    json_builder_set_member_name(b, "refit_rejected");
+    json_builder_add_boolean_value(b, f->rejected);
+  }
   /* the last quarter of the captured samples: each layer's refit was
    * checked on them (not fitted on them) */
   json_builder_set_member_name(b, "validation");
