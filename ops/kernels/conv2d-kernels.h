@@ -24,7 +24,7 @@ typedef struct {
   int64_t C;           /* input channels in the group */
   const int64_t *toff; /* per tap offsets into a channel */
   int ntaps;
-  const float *w;    /* this group's packed weights: [mblocks][C][ntaps][MB] */
+  const float *w;    /* this group's packed weights: [mblocks][C][ntaps][MB] (cvec: [..][cv_cb]) */
   const float *bias; /* this group's bias, mblocks*MB entries (zero padded) */
   const float *res;  /* (nullable) residual, NCHW, this image + group */
   float *y;          /* output, NCHW, this image + group */
@@ -38,26 +38,6 @@ typedef struct {
    * path, which loads the last partial vector masked */
   int x_exact;
 } MscDenseArgs;
-
-/* Channel-vectorized dense conv (f32-conv2d-cvec.inc.h) for small maps:
- * the same phase grid and tap offsets as MscDenseArgs, but vectors run
- * along output channels: a block is cv_np real output pixels x cv_cb
- * channels. Pixel q = oh*OW + ow reads grid point oh*Wq + ow. */
-typedef struct {
-  const float *x;      /* phase-split input of this image, channel 0 of this group */
-  int64_t cstride;     /* floats between input channels */
-  int64_t C;           /* input channels in the group */
-  const int64_t *toff; /* per tap offsets into a channel */
-  int ntaps;
-  const float *w;    /* this group's weights: [cblocks][C][ntaps][cv_cb] */
-  const float *bias; /* this group's bias, cblocks*cv_cb entries (zero padded) */
-  const float *res;  /* (nullable) residual, NCHW, this image + group */
-  float *y;          /* output, NCHW, this image + group */
-  int64_t M;         /* output channels in the group */
-  int64_t Wq, OW, OHW;
-  MscActivation act;
-  float act_a, act_b;
-} MscCvecArgs;
 
 /* Depthwise: one (image, channel) plane per call. Input rows are padded
  * and phase-split on the fly into a small ring of row buffers (scratch),
@@ -133,8 +113,13 @@ typedef struct {
   void (*dense)(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1);
   int cv_np; /* pixels per register block (channel-vectorized) */
   int cv_cb; /* output channels per register block (channel-vectorized) */
-  /* Output pixels [q0, q1) of channel blocks [cb0, cb1). */
-  void (*cvec)(const MscCvecArgs *a, int64_t q0, int64_t q1, int64_t cb0, int64_t cb1);
+  /* Channel-vectorized dense conv (f32-conv2d-cvec.inc.h) for small maps:
+   * the same arguments (phase grid, tap offsets) as dense, but vectors run
+   * along output channels: a block is cv_np real output pixels (pixel
+   * q = oh*OW + ow reads grid point oh*Wq + ow) x cv_cb channels, and the
+   * weights are [cblocks][C][ntaps][cv_cb]. Output pixels [q0, q1) of
+   * channel blocks [cb0, cb1). */
+  void (*cvec)(const MscDenseArgs *a, int64_t q0, int64_t q1, int64_t cb0, int64_t cb1);
   /* x: one input plane [H][W]; w: kh*kw taps; scratch: nring*sw*Wqd floats. */
   void (*depthwise)(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                     float *scratch);

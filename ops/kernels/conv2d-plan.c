@@ -347,8 +347,11 @@ static void pack_task(void *vctx, int64_t task, int thread) {
   }
 }
 
-static void dense_task(void *vctx, int64_t task, int thread) {
-  const RunCtx *r = vctx;
+/* The kernel arguments of dense/cvec task @task: (image, group) x range
+ * of grid tiles (cvec: of pixels) x range of channel blocks; lo, hi: the
+ * tile or pixel range, m0, m1: the block range. */
+static MscDenseArgs dense_args(const RunCtx *r, int64_t task, int64_t nlo, int64_t *lo, int64_t *hi, int64_t *m0,
+                               int64_t *m1) {
   const MscConv2dPlan *pl = r->pl;
   const MscConv2dParams *p = &pl->p;
   const int64_t mt = task % r->nm_tasks;
@@ -356,45 +359,14 @@ static void dense_task(void *vctx, int64_t task, int thread) {
   const int64_t tt = rest % r->ntile_tasks;
   rest /= r->ntile_tasks;
   const int64_t g = rest % p->groups, n = rest / p->groups;
-  const int64_t mbs = pl->mblocks * pl->k->mb;
+  const int64_t mb = pl->algo == ALGO_CVEC ? pl->k->cv_cb : pl->k->mb, mbs = pl->mblocks * mb;
+  const int64_t ohw = pl->OH * pl->OW;
   const float *xbase = pl->direct_input ? r->x : r->ws;
-  MscDenseArgs a = {
-      .x = xbase + (n * p->in_channels + g * pl->Cg) * pl->cstride,
-      .cstride = pl->cstride,
-      .C = pl->Cg,
-      .toff = pl->toff,
-      .ntaps = pl->ntaps,
-      .w = pl->wpack + g * mbs * pl->Cg * pl->ntaps,
-      .bias = pl->bias + g * mbs,
-      .res = r->res ? r->res + (n * p->out_channels + g * pl->Mg) * pl->OH * pl->OW : NULL,
-      .y = r->y + (n * p->out_channels + g * pl->Mg) * pl->OH * pl->OW,
-      .M = pl->Mg,
-      .P = pl->P,
-      .Wq = pl->Wq,
-      .OW = pl->OW,
-      .OHW = pl->OH * pl->OW,
-      .act = p->act,
-      .act_a = p->act_a,
-      .act_b = p->act_b,
-      .x_exact = pl->direct_input && pl->P % pl->k->vl != 0,
-  };
-  const int64_t t0 = tt * r->tiles_per_task, t1 = MIN(pl->ntiles, t0 + r->tiles_per_task);
-  const int64_t m0 = mt * r->mblocks_per_task, m1 = MIN(pl->mblocks, m0 + r->mblocks_per_task);
-  pl->k->dense(&a, t0, t1, m0, m1);
-}
-
-static void cvec_task(void *vctx, int64_t task, int thread) {
-  const RunCtx *r = vctx;
-  const MscConv2dPlan *pl = r->pl;
-  const MscConv2dParams *p = &pl->p;
-  const int64_t mt = task % r->nm_tasks;
-  int64_t rest = task / r->nm_tasks;
-  const int64_t tt = rest % r->ntile_tasks;
-  rest /= r->ntile_tasks;
-  const int64_t g = rest % p->groups, n = rest / p->groups;
-  const int64_t cb = pl->k->cv_cb, mbs = pl->mblocks * cb, ohw = pl->OH * pl->OW;
-  const float *xbase = pl->direct_input ? r->x : r->ws;
-  const MscCvecArgs a = {
+  *lo = tt * r->tiles_per_task;
+  *hi = MIN(nlo, *lo + r->tiles_per_task);
+  *m0 = mt * r->mblocks_per_task;
+  *m1 = MIN(pl->mblocks, *m0 + r->mblocks_per_task);
+  const MscDenseArgs a = {
       .x = xbase + (n * p->in_channels + g * pl->Cg) * pl->cstride,
       .cstride = pl->cstride,
       .C = pl->Cg,
@@ -405,17 +377,32 @@ static void cvec_task(void *vctx, int64_t task, int thread) {
       .res = r->res ? r->res + (n * p->out_channels + g * pl->Mg) * ohw : NULL,
       .y = r->y + (n * p->out_channels + g * pl->Mg) * ohw,
       .M = pl->Mg,
+      .P = pl->P,
       .Wq = pl->Wq,
       .OW = pl->OW,
       .OHW = ohw,
       .act = p->act,
       .act_a = p->act_a,
       .act_b = p->act_b,
+      .x_exact = pl->direct_input && pl->P % pl->k->vl != 0,
   };
-  /* tiles_per_task counts pixels here */
-  const int64_t q0 = tt * r->tiles_per_task, q1 = MIN(ohw, q0 + r->tiles_per_task);
-  const int64_t m0 = mt * r->mblocks_per_task, m1 = MIN(pl->mblocks, m0 + r->mblocks_per_task);
-  pl->k->cvec(&a, q0, q1, m0, m1);
+  return a;
+}
+
+static void dense_task(void *vctx, int64_t task, int thread) {
+  const RunCtx *r = vctx;
+  int64_t t0, t1, m0, m1;
+  const MscDenseArgs a = dense_args(r, task, r->pl->ntiles, &t0, &t1, &m0, &m1);
+  r->pl->k->dense(&a, t0, t1, m0, m1);
+  (void) thread;
+}
+
+/* tiles_per_task counts pixels here */
+static void cvec_task(void *vctx, int64_t task, int thread) {
+  const RunCtx *r = vctx;
+  int64_t q0, q1, m0, m1;
+  const MscDenseArgs a = dense_args(r, task, r->pl->OH * r->pl->OW, &q0, &q1, &m0, &m1);
+  r->pl->k->cvec(&a, q0, q1, m0, m1);
   (void) thread;
 }
 

@@ -24,7 +24,7 @@
  * channel block cb, sums over input channels [c0, c1) x taps, added to
  * out[p][CV_CB] unless first; when last, bias (+ activation when there is
  * no residual) is applied. out is pixel-major, in L1. */
-static ALWAYS_INLINE void cvec_block(const MscCvecArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1,
+static ALWAYS_INLINE void cvec_block(const MscDenseArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1,
                                      float *out, const int NT, const int first, const int last) {
   const int ntaps = NT ? NT : a->ntaps;
   const float *xb[CV_NP];
@@ -64,9 +64,9 @@ static ALWAYS_INLINE void cvec_block(const MscCvecArgs *a, const int64_t *go, in
   }
 }
 
-typedef void (*CvecBlockFn)(const MscCvecArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1, float *out);
+typedef void (*CvecBlockFn)(const MscDenseArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1, float *out);
 #define CVB_FN(N, F, L)                                                                                             \
-  static __attribute__((noinline)) void cvec_block_##N##_##F##L(const MscCvecArgs *a, const int64_t *go,           \
+  static __attribute__((noinline)) void cvec_block_##N##_##F##L(const MscDenseArgs *a, const int64_t *go,           \
                                                                 int64_t cb, int64_t c0, int64_t c1, float *out) {   \
     cvec_block(a, go, cb, c0, c1, out, N, F, L);                                                                    \
   }
@@ -85,7 +85,7 @@ static const CvecBlockFn cvec_block_table[3][4] = {CVB_ROW(0), CVB_ROW(1), CVB_R
 
 /* Pixels [q0, q1) of channel blocks [cb0, cb1): per pass of up to
  * CV_QCHUNK pixels and chunk of input channels, every pixel block. */
-static void cvec(const MscCvecArgs *a, int64_t q0, int64_t q1, int64_t cb0, int64_t cb1) {
+static void cvec(const MscDenseArgs *a, int64_t q0, int64_t q1, int64_t cb0, int64_t cb1) {
   float scratch[(CV_QCHUNK + CV_NP) * CV_CB] __attribute__((aligned(64)));
   int64_t go[CV_QCHUNK + CV_NP];
   const CvecBlockFn *fns = cvec_block_table[a->ntaps == 9 ? 2 : a->ntaps == 1 ? 1 : 0];
