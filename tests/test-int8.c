@@ -405,6 +405,326 @@ static void test_table_fusion(void) {
   msc_graph_free(g);
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* fusions on a built QDQ graph: cpu (int8) equals ref (the float          */
+/* simulation of the unfused graph) byte for byte, and the float nodes     */
+/* between the quantized tensors never run                                 */
+
+static MscValue *gv(MscGraph *g, const char *name) {
+  return msc_graph_get_or_add_value(g, name);
+}
+
+static MscNode *gnode(MscGraph *g, const char *name, const char *op, const char *in, const char *out) {
+  MscNode *n = msc_graph_add_node(g, name, op, "", 13);
+  MscValue *ins[8], *outs[8];
+  uint32_t ni = 0, no = 0;
+  g_auto(GStrv) a = g_strsplit(in, ",", -1), b = g_strsplit(out, ",", -1);
+  for (char **p = a; *p && **p; p++) ins[ni++] = strcmp(*p, "-") ? gv(g, *p) : NULL;
+  for (char **p = b; *p && **p; p++) outs[no++] = gv(g, *p);
+  msc_node_set_io(n, ins, ni, outs, no);
+  return n;
+}
+
+static void gconst_f(MscGraph *g, const char *name, float v) {
+  MscTensor *t = msc_tensor_new(MSC_DTYPE_FLOAT32, 0, NULL, NULL);
+  *(float *)t->data = v;
+  msc_graph_add_initializer(g, name, t);
+}
+
+static void gconst_u8(MscGraph *g, const char *name, uint8_t v) {
+  MscTensor *t = msc_tensor_new(MSC_DTYPE_UINT8, 0, NULL, NULL);
+  *(uint8_t *)t->data = v;
+  msc_graph_add_initializer(g, name, t);
+}
+
+/* Q then DQ of @x with scale/zero point @p ("p_s", "p_z"): value "@x_q" (8-bit) and "@x_dq". */
+static void qdq(MscGraph *g, const char *x, const char *p, float s, uint8_t z) {
+  g_autofree char *sn = g_strdup_printf("%s_s", p), *zn = g_strdup_printf("%s_z", p);
+  if (!msc_graph_find_value(g, sn) || !msc_graph_find_value(g, sn)->value) gconst_f(g, sn, s), gconst_u8(g, zn, z);
+  g_autofree char *qi = g_strdup_printf("%s,%s,%s", x, sn, zn), *qo = g_strdup_printf("%s_q", x);
+  g_autofree char *di = g_strdup_printf("%s_q,%s,%s", x, sn, zn), *dn = g_strdup_printf("%s_dq", x);
+  g_autofree char *qn = g_strdup_printf("Q_%s", x), *dqn = g_strdup_printf("DQ_%s", x);
+  gnode(g, qn, "QuantizeLinear", qi, qo);
+  gnode(g, dqn, "DequantizeLinear", di, dn);
+}
+
+/* x -> QDQ -> hardswish as Add/Clip/Mul/Div (h) -> QDQ -> y2;
+ * GAP(h) -> QDQ -> HardSigmoid -> Mul(h, .) -> QDQ -> Pad(value 0.5) -> QDQ -> y */
+static MscGraph *region_graph(void) {
+  MscGraph *g = msc_graph_new("int8-regions");
+  msc_graph_set_opset(g, "", 13);
+  MscValue *x = gv(g, "x");
+  x->dtype = MSC_DTYPE_FLOAT32;
+  x->rank = 4;
+  int64_t xd[] = {1, 8, 12, 12};
+  memcpy(x->dims, xd, sizeof xd);
+  msc_graph_add_input(g, x);
+  gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f), gconst_f(g, "half", 0.5f);
+  MscTensor *pads = msc_tensor_new(MSC_DTYPE_INT64, 1, (int64_t[]){8}, NULL);
+  const int64_t pv[8] = {0, 0, 1, 2, 0, 0, 2, 1};
+  memcpy(pads->data, pv, sizeof pv);
+  msc_graph_add_initializer(g, "pads", pads);
+  qdq(g, "x", "px", 8.0f / 255.0f, 128);
+  gnode(g, "add3", "Add", "x_dq,three", "a3");
+  gnode(g, "clip", "Clip", "a3,zero,six", "c6");
+  gnode(g, "mulx", "Mul", "x_dq,c6", "m6");
+  gnode(g, "div6", "Div", "m6,six", "h");
+  qdq(g, "h", "ph", 4.5f / 255.0f, 21);
+  gnode(g, "out2", "Identity", "h_dq", "y2");
+  gnode(g, "gap", "GlobalAveragePool", "h", "gp");
+  qdq(g, "gp", "pg", 2.0f / 255.0f, 30);
+  gnode(g, "hsig", "HardSigmoid", "gp_dq", "hs");
+  gnode(g, "se", "Mul", "h,hs", "se");
+  qdq(g, "se", "pse", 3.0f / 255.0f, 25);
+  MscNode *pad = gnode(g, "pad", "Pad", "se_dq,pads,half", "pd");
+  (void)pad;
+  qdq(g, "pd", "pse", 3.0f / 255.0f, 25);
+  gnode(g, "out", "Identity", "pd_dq", "y");
+  /* BlazeFace's shortcut: Relu(Add(DQ(h), Concat(DQ(x2), zeros))) -> Q (vector add, 8-bit concat) */
+  MscValue *x2 = gv(g, "x2");
+  x2->dtype = MSC_DTYPE_FLOAT32;
+  x2->rank = 4;
+  int64_t x2d[] = {1, 5, 12, 12}, zd[] = {1, 3, 12, 12};
+  memcpy(x2->dims, x2d, sizeof x2d);
+  msc_graph_add_input(g, x2);
+  msc_graph_add_initializer(g, "zeros", msc_tensor_new(MSC_DTYPE_FLOAT32, 4, zd, NULL));
+  qdq(g, "x2", "px2", 5.0f / 255.0f, 100);
+  MscAttr ax = {0};
+  ax.name = g_strdup("axis");
+  ax.type = MSC_ATTR_INT;
+  ax.i = 1;
+  msc_node_add_attr(gnode(g, "cat", "Concat", "x2_dq,zeros", "cz"), &ax);
+  gnode(g, "res", "Add", "h_dq,cz", "rs");
+  gnode(g, "relu", "Relu", "rs", "rr");
+  qdq(g, "rr", "prr", 6.0f / 255.0f, 0);
+  gnode(g, "out3", "Identity", "rr_dq", "y3");
+  msc_graph_add_output(g, gv(g, "y"));
+  msc_graph_add_output(g, gv(g, "y2"));
+  msc_graph_add_output(g, gv(g, "y3"));
+  GError *e = NULL;
+  msc_graph_verify(g, &e);
+  g_assert_no_error(e);
+  return g;
+}
+
+typedef struct {
+  GPtrArray *float_ops; /* op types of steps that produced float outputs */
+} OpTrace;
+
+static int optrace_hook(void *user, MscHookPhase ph, const MscNode *n, const MscTensor *const *in, uint32_t ni,
+                        const MscTensor *const *out, uint32_t no, double ms) {
+  (void)in, (void)ni, (void)ms;
+  OpTrace *t = user;
+  if (ph == MSC_HOOK_AFTER && no > 0 && out[0] && out[0]->dtype == MSC_DTYPE_FLOAT32)
+    g_ptr_array_add(t->float_ops, g_strdup(n->op_type));
+  return 0;
+}
+
+static MscTensor **run_hooked(MscGraph *g, const char *runner, MscTensor **in, OpTrace *tr, uint32_t *n_out) {
+  GError *e = NULL;
+  MscSession *s = msc_session_new(g, runner, NULL, &e);
+  g_assert_no_error(e);
+  MscTensor **out = NULL;
+  MscRunHooks h = {optrace_hook, tr};
+  gboolean ok = msc_session_run(s, (const MscTensor *const *)in, 2, &out, tr ? &h : NULL, &e);
+  g_assert_no_error(e);
+  g_assert_true(ok);
+  *n_out = 3;
+  msc_session_free(s);
+  return out;
+}
+
+static void test_regions(void) {
+  g_test_summary("int8 regions: hardswish as Add/Clip/Mul/Div, GlobalAveragePool of it, the squeeze-excite Mul of "
+                 "two float chains and a constant Pad run as 8-bit steps; outputs equal ref's byte for byte");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscGraph *g = region_graph();
+  MscTensor *in[2] = {msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 8, 12, 12}, NULL),
+                      msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 5, 12, 12}, NULL)};
+  uint32_t st = 7;
+  for (int k = 0; k < 2; k++)
+    for (int64_t i = 0; i < msc_tensor_numel(in[k]); i++)
+      ((float *)in[k]->data)[i] = -4.5f + 9.0f * (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
+  OpTrace tc = {g_ptr_array_new_with_free_func(g_free)};
+  uint32_t nr, nc;
+  MscTensor **r = run_hooked(g, "ref", in, NULL, &nr);
+  MscTensor **c = run_hooked(g, "cpu", in, &tc, &nc);
+  for (uint32_t k = 0; k < 3; k++) {
+    g_assert_cmpuint(r[k]->nbytes, ==, c[k]->nbytes);
+    int64_t diff = 0;
+    for (int64_t i = 0; i < msc_tensor_numel(r[k]); i++)
+      diff += ((const float *)r[k]->data)[i] != ((const float *)c[k]->data)[i];
+    g_assert_cmpint(diff, ==, 0);
+  }
+  g_assert_cmpint(c[0]->dims[2], ==, 15);
+  g_assert_cmpint(c[0]->dims[3], ==, 15);
+  /* the only float steps left: the output DequantizeLinear nodes (and Identity views of them) */
+  for (guint i = 0; i < tc.float_ops->len; i++) {
+    const char *op = g_ptr_array_index(tc.float_ops, i);
+    g_test_message("float step: %s", op);
+    g_assert_true(!strcmp(op, "DequantizeLinear") || !strcmp(op, "Identity"));
+  }
+  for (uint32_t k = 0; k < 3; k++) msc_tensor_free(r[k]), msc_tensor_free(c[k]);
+  g_free(r), g_free(c);
+  g_ptr_array_unref(tc.float_ops);
+  msc_tensor_free(in[0]), msc_tensor_free(in[1]);
+  msc_graph_free(g);
+}
+
+/* Constant 8-bit / int32 weights through DequantizeLinear (per channel on axis 0) named @w. */
+static void dq_weights(MscGraph *g, const char *w, int64_t M, int64_t Cg, int64_t k, float sx, uint32_t seed) {
+  int64_t wd[4] = {M, Cg, k, k};
+  MscTensor *wq = msc_tensor_new(MSC_DTYPE_INT8, 4, wd, NULL), *ws = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, &M, NULL);
+  MscTensor *wz = msc_tensor_new(MSC_DTYPE_INT8, 1, &M, NULL), *bq = msc_tensor_new(MSC_DTYPE_INT32, 1, &M, NULL);
+  MscTensor *bs = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, &M, NULL), *bz = msc_tensor_new(MSC_DTYPE_INT32, 1, &M, NULL);
+  uint32_t st = seed;
+  for (int64_t i = 0; i < msc_tensor_numel(wq); i++) ((int8_t *)wq->data)[i] = (int8_t)(msc_mulberry32(&st) >> 24);
+  for (int64_t m = 0; m < M; m++) {
+    ((float *)ws->data)[m] = 0.002f + 0.001f * (float)m;
+    ((int8_t *)wz->data)[m] = 0;
+    ((int32_t *)bq->data)[m] = (int32_t)(msc_mulberry32(&st) % 4001) - 2000;
+    ((float *)bs->data)[m] = sx * ((float *)ws->data)[m];
+    ((int32_t *)bz->data)[m] = 0;
+  }
+  g_autofree char *n_wq = g_strdup_printf("%s_q", w), *n_ws = g_strdup_printf("%s_s", w), *n_wz = g_strdup_printf("%s_z", w);
+  g_autofree char *n_bq = g_strdup_printf("%s_bq", w), *n_bs = g_strdup_printf("%s_bs", w), *n_bz = g_strdup_printf("%s_bz", w);
+  msc_graph_add_initializer(g, n_wq, wq), msc_graph_add_initializer(g, n_ws, ws), msc_graph_add_initializer(g, n_wz, wz);
+  msc_graph_add_initializer(g, n_bq, bq), msc_graph_add_initializer(g, n_bs, bs), msc_graph_add_initializer(g, n_bz, bz);
+  g_autofree char *in_w = g_strdup_printf("%s,%s,%s", n_wq, n_ws, n_wz), *in_b = g_strdup_printf("%s,%s,%s", n_bq, n_bs, n_bz);
+  g_autofree char *o_b = g_strdup_printf("%s_b", w), *dn = g_strdup_printf("DQ_%s", w), *dbn = g_strdup_printf("DQ_%s_b", w);
+  MscAttr ax = {0};
+  ax.name = g_strdup("axis");
+  ax.type = MSC_ATTR_INT;
+  ax.i = 0;
+  msc_node_add_attr(gnode(g, dn, "DequantizeLinear", in_w, w), &ax);
+  MscAttr ax2 = {0};
+  ax2.name = g_strdup("axis");
+  ax2.type = MSC_ATTR_INT;
+  ax2.i = 0;
+  msc_node_add_attr(gnode(g, dbn, "DequantizeLinear", in_b, o_b), &ax2);
+}
+
+static void attr_ints1(MscNode *n, const char *name, size_t cnt, const int64_t *v) {
+  MscAttr a = {0};
+  a.name = g_strdup(name);
+  a.type = MSC_ATTR_INTS;
+  a.ints = g_memdup2(v, cnt * sizeof *v);
+  a.n = cnt;
+  msc_node_add_attr(n, &a);
+}
+
+/* x -> QDQ -> depthwise 3x3 conv -> QDQ -> hardswish (Add/Clip/Mul/Div) -> QDQ -> y;
+ * x -> 1x1 conv 8 -> 16 -> QDQ -> HardSigmoid -> QDQ -> y2 */
+static MscGraph *conv_table_graph(void) {
+  MscGraph *g = msc_graph_new("int8-conv-tables");
+  msc_graph_set_opset(g, "", 13);
+  MscValue *x = gv(g, "x");
+  x->dtype = MSC_DTYPE_FLOAT32;
+  x->rank = 4;
+  int64_t xd[] = {1, 8, 13, 11};
+  memcpy(x->dims, xd, sizeof xd);
+  msc_graph_add_input(g, x);
+  gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f);
+  const float sx = 8.0f / 255.0f;
+  qdq(g, "x", "px", sx, 128);
+  dq_weights(g, "wd", 8, 1, 3, sx, 5);
+  MscNode *c = gnode(g, "dw", "Conv", "x_dq,wd,wd_b", "c");
+  const int64_t pads[] = {1, 1, 1, 1}, one[] = {8};
+  attr_ints1(c, "pads", 4, pads);
+  MscAttr grp = {0};
+  grp.name = g_strdup("group");
+  grp.type = MSC_ATTR_INT;
+  grp.i = one[0];
+  msc_node_add_attr(c, &grp);
+  qdq(g, "c", "pc", 6.0f / 255.0f, 120);
+  gnode(g, "add3", "Add", "c_dq,three", "a3");
+  gnode(g, "clip", "Clip", "a3,zero,six", "c6");
+  gnode(g, "mulx", "Mul", "c_dq,c6", "m6");
+  gnode(g, "div6", "Div", "m6,six", "h");
+  qdq(g, "h", "ph", 4.0f / 255.0f, 20);
+  gnode(g, "out", "Identity", "h_dq", "y");
+  dq_weights(g, "wp", 16, 8, 1, sx, 9);
+  gnode(g, "pw", "Conv", "x_dq,wp,wp_b", "p");
+  qdq(g, "p", "pp", 5.0f / 255.0f, 128);
+  gnode(g, "hsw", "HardSigmoid", "p_dq", "hp");
+  qdq(g, "hp", "php", 4.0f / 255.0f, 20);
+  gnode(g, "out2", "Identity", "hp_dq", "y2");
+  msc_graph_add_output(g, gv(g, "y"));
+  msc_graph_add_output(g, gv(g, "y2"));
+  GError *e = NULL;
+  msc_graph_verify(g, &e);
+  g_assert_no_error(e);
+  return g;
+}
+
+static void test_conv_tables(void) {
+  g_test_summary("int8 conv + table fusion: a table step (hardswish region, HardSigmoid) after a depthwise and a "
+                 "1x1 int8 conv is applied in the conv's store; outputs equal the unfused int8 run byte for byte "
+                 "(MSC_INT8_FUSE_CONV=0) and ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStatsFn stats = (MscCpuStatsFn)msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
+  g_assert_nonnull(stats);
+  MscGraph *g = conv_table_graph();
+  MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 8, 13, 11}, NULL);
+  uint32_t st = 11;
+  for (int64_t i = 0; i < msc_tensor_numel(in); i++)
+    ((float *)in->data)[i] = -4.2f + 8.4f * (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
+  MscTensor **out[3];
+  uint32_t steps[2], fused[2];
+  for (int k = 0; k < 2; k++) {
+    if (k == 1) g_setenv("MSC_INT8_FUSE_CONV", "0", TRUE);
+    out[k] = run_model(g, "cpu", NULL, in, NULL);
+    MscCpuStats cs = {.struct_size = sizeof cs};
+    stats(&cs);
+    steps[k] = cs.n_steps, fused[k] = cs.n_int8_fused_tables;
+    g_unsetenv("MSC_INT8_FUSE_CONV");
+  }
+  out[2] = run_model(g, "ref", NULL, in, NULL);
+  g_test_message("conv+table: %u steps (%u tables fused), %u steps without conv fusion", steps[0], fused[0], steps[1]);
+  g_assert_cmpuint(steps[0] + 2, ==, steps[1]);
+  g_assert_cmpuint(fused[0], ==, fused[1] + 2);
+  for (int o = 0; o < 2; o++) {
+    g_assert_cmpuint(out[0][o]->nbytes, ==, out[1][o]->nbytes);
+    g_assert_cmpint(memcmp(out[0][o]->data, out[1][o]->data, out[0][o]->nbytes), ==, 0);
+    double frac, cosine;
+    compare(out[0][o], out[2][o], 4.0 / 255.0, &frac, &cosine);
+    g_test_message("output %d: cpu vs ref within one step %.5f (cos %.6f)", o, frac, cosine);
+    g_assert_cmpfloat(frac, >=, 0.99);
+  }
+  for (int k = 0; k < 3; k++) {
+    for (int o = 0; o < 2; o++) msc_tensor_free(out[k][o]);
+    g_free(out[k]);
+  }
+  msc_tensor_free(in);
+  msc_graph_free(g);
+}
+
+static void test_lut_span(void) {
+  g_test_summary("cpu_qlut (AVX2 vpshufb rows where present) equals y[i] = t[x[i]] for every length and "
+                 "alignment, in place too");
+  uint8_t t[256], x[1100], y[1100], z[1100];
+  for (int v = 0; v < 256; v++) t[v] = (uint8_t)rnd();
+  for (int i = 0; i < 1100; i++) x[i] = (uint8_t)rnd();
+  for (int v = 0; v < 256; v++) x[v] = (uint8_t)v; /* every value */
+  for (int64_t n = 0; n < 1000; n += 37)
+    for (int off = 0; off < 3; off++) {
+      memset(y, 0xAB, sizeof y);
+      cpu_qlut(t, x + off, y + off, n);
+      for (int64_t i = 0; i < n; i++) g_assert_cmpuint(y[off + i], ==, t[x[off + i]]);
+      g_assert_cmpuint(y[off + n], ==, 0xAB);
+      memcpy(z, x, sizeof z);
+      cpu_qlut(t, z + off, z + off, n);
+      for (int64_t i = 0; i < n; i++) g_assert_cmpuint(z[off + i], ==, t[x[off + i]]);
+    }
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   GError *e = NULL;
@@ -420,8 +740,11 @@ int main(int argc, char **argv) {
     g_free(path);
   }
   g_test_add_func("/int8/kernels/pick", test_pick);
+  g_test_add_func("/int8/kernels/lut", test_lut_span);
   g_test_add_data_func("/int8/models/squeezenet-rand-qdq", "squeezenet_rand_qdq", test_corpus_model);
   g_test_add_data_func("/int8/models/ppocr-cls-mobile-v2-qdq", "ppocr_cls_mobile_v2_qdq", test_corpus_model);
   g_test_add_func("/int8/fusion/tables", test_table_fusion);
+  g_test_add_func("/int8/fusion/regions", test_regions);
+  g_test_add_func("/int8/fusion/conv-tables", test_conv_tables);
   return g_test_run();
 }

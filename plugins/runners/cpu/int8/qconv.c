@@ -199,7 +199,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
     q->wd = g_memdup2(w->w, (size_t)(d->M * q->K) * sizeof(int16_t));
     /* generic kernel: padded plane + one int32 row; vector kernels: phase planes + flat output */
     size_t generic = qalign((size_t)(PH * PW) * sizeof(int16_t)) + qalign((size_t)OW * sizeof(int32_t));
-    size_t vec = qalign((size_t)(q->nph * q->PS + CPU_QDW_SLACK + q->PWs) * sizeof(int16_t)) +
+    size_t vec = qalign((size_t)(q->nph * q->PS + CPU_QDW_SLACK + q->PWs) * sizeof(float)) +
                  qalign((size_t)(q->nf + CPU_QDW_SLACK) * sizeof(int32_t));
     q->ws_per_thread = MAX(generic, vec);
     return q;
@@ -272,12 +272,47 @@ static size_t ysize(const CpuQConv *q) {
   return q->d.ydt == MSC_DTYPE_INT32 ? 4 : 1;
 }
 
+void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
+#if defined(__x86_64__) || defined(__i386__)
+  static int have = -1;
+  if (have < 0) {
+    const char *isa = g_getenv("MSC_ISA");
+    have = cpu_has(CPU_QK_AVX2) && !(isa && !strcmp(isa, "scalar"));
+  }
+  if (have && n >= 64) {
+    cpu_qlut_avx2(t, x, y, n);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; i++) y[i] = t[x[i]];
+}
+
+/* y[i] = t[y[i]] in place. */
+static void post_span(const uint8_t *restrict t, uint8_t *restrict y, int64_t n) {
+  if (n >= 64) {
+    cpu_qlut(t, y, y, n);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint8_t a = t[y[i]], b = t[y[i + 1]], c = t[y[i + 2]], d = t[y[i + 3]];
+    y[i] = a, y[i + 1] = b, y[i + 2] = c, y[i + 3] = d;
+  }
+  for (; i < n; i++) y[i] = t[y[i]];
+}
+
 static void dw_task(void *ctx, int64_t t, int thread) {
   const QJob *j = ctx;
   const CpuQConv *q = j->q;
   int64_t n = t / q->d.M, oc = t % q->d.M, cin = oc / q->Mg;
-  q->k->dw(q, j->x + (n * q->d.C + cin) * q->d.H * q->d.W, oc, j->y + (n * q->d.M + oc) * q->P * ysize(q),
-           j->ws + (size_t)thread * q->ws_per_thread);
+  uint8_t *y = j->y + (n * q->d.M + oc) * q->P * ysize(q);
+  q->k->dw(q, j->x + (n * q->d.C + cin) * q->d.H * q->d.W, oc, y, j->ws + (size_t)thread * q->ws_per_thread);
+#if defined(__x86_64__) || defined(__i386__)
+  const gboolean done = q->k->dw == cpu_qdw_avx2; /* applies the table in its copy-out */
+#else
+  const gboolean done = FALSE;
+#endif
+  if (q->d.post && !done) post_span(q->d.post, y, q->P);
 }
 
 static void gemm_task(void *ctx, int64_t t, int thread) {
@@ -288,7 +323,10 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
   int64_t nr = q->k->nr, p0 = pan * nr, np = MIN(nr, q->P - p0);
   void *xp = j->ws + (size_t)thread * q->ws_per_thread;
   q->k->pack(q, j->x + (n * q->d.C + g * q->Cg) * q->d.H * q->d.W, p0, np, xp);
-  q->k->panel(q, xp, q->wp, g * q->Mg, (g + 1) * q->Mg, j->y + (n * q->d.M * q->P + p0) * ysize(q), np);
+  uint8_t *y = j->y + (n * q->d.M * q->P + p0) * ysize(q);
+  q->k->panel(q, xp, q->wp, g * q->Mg, (g + 1) * q->Mg, y, np);
+  if (q->d.post)
+    for (int64_t m = g * q->Mg; m < (g + 1) * q->Mg; m++) post_span(q->d.post, y + m * q->P, np);
 }
 
 /* Blocked input of the direct kernel, one task per (image, group, channel
@@ -382,7 +420,16 @@ static void direct_task(void *ctx, int64_t t, int thread) {
   int64_t m0 = g * q->Mg + mc * dj->mchunk, m1 = MIN(m0 + dj->mchunk, (g + 1) * q->Mg);
   size_t xb = qalign(q->xin_elems * (size_t)q->k->esize);
   if (m0 >= m1) return;
-  q->k->direct(q, j->ws + (size_t)ng * xb, f0, f1, m0, m1, j->y + (size_t)(n * q->d.M * q->P) * ysize(q));
+  uint8_t *y = j->y + (size_t)(n * q->d.M * q->P) * ysize(q);
+  q->k->direct(q, j->ws + (size_t)ng * xb, f0, f1, m0, m1, y);
+  if (q->d.post) { /* the fused table on the positions just written (still in cache) */
+    const int64_t PWs = q->PWs, OW = q->OW, P = q->P, fe = MIN(f1, q->nf);
+    for (int64_t m = m0; m < m1; m++)
+      for (int64_t oh = f0 / PWs; oh * PWs < fe; oh++) {
+        int64_t a = MAX(f0 - oh * PWs, 0), b = MIN(fe - oh * PWs, OW);
+        if (a < b) post_span(q->d.post, y + m * P + oh * OW + a, b - a);
+      }
+  }
 }
 
 static void run_direct(const CpuQConv *q, QJob *j, MscThreadPool *pool) {

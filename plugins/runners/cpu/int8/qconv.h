@@ -52,6 +52,8 @@ typedef struct {
   int32_t zx;
   MscDType ydt; /* UINT8 / INT8 (requantized) or INT32 (raw accumulators) */
   int32_t zy, lo, hi; /* requant: zero point, clamp bounds (quantized values, activation folded in) */
+  const uint8_t *post; /* nullable: 256-entry table applied to the requantized bytes (a fused
+                        * elementwise int8 step); borrowed, must outlive the plan */
 } CpuQConvDesc;
 
 /* Shape-independent weights (made once at compile time). */
@@ -143,6 +145,10 @@ static inline int32_t cpu_qrequant(int32_t acc, float mult, float fbias, float f
   return (int32_t)__builtin_nearbyintf(v) + zy;
 }
 
+/* y[i] = t[x[i]] for a 256-entry table (@x may equal @y): AVX2 vpshufb rows when the CPU has
+ * it (and MSC_ISA does not ask for scalar), else plain C. */
+void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+
 /* Depthwise vector kernels: positions of overrun slack after the phase planes. */
 #define CPU_QDW_SLACK 64
 
@@ -152,6 +158,7 @@ extern const CpuQKernel cpu_qkernel_avx2, cpu_qkernel_avx2_u7, cpu_qkernel_avxvn
     cpu_qkernel_avx512vnni;
 /* The AVX2 depthwise kernel (vpmaddwd on tap pairs over stride-phase planes), shared by the 256-bit kernels. */
 void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
+void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
 #endif
 
 #endif

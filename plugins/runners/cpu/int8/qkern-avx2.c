@@ -35,7 +35,7 @@ static inline void q2_store_i32(int32_t *dst, __m256i a, int64_t n) {
 static inline void q2_store_q(uint8_t *dst, __m256i a, float mult, float fbias, float flo, float fhi, int32_t zy,
                               int sgn, int64_t n) {
   __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(a), _mm256_set1_ps(mult));
-  f = _mm256_add_ps(f, _mm256_set1_ps(fbias));
+  if (fbias != 0.0f) f = _mm256_add_ps(f, _mm256_set1_ps(fbias)); /* + 0.0 changes no rounding result */
   f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps(flo)), _mm256_set1_ps(fhi));
   __m256i i = _mm256_add_epi32(_mm256_cvtps_epi32(f), _mm256_set1_epi32(zy));
   __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
@@ -57,7 +57,49 @@ static inline void q2_store_q(uint8_t *dst, __m256i a, float mult, float fbias, 
  * pairs: vpunpck{l,h}wd of the two taps' inputs, vpmaddwd with the pair of
  * weights (exact: |x| <= 255, |w - zw| <= 255), int32 sums; requantized into a
  * flat row buffer, then the OW valid positions of each row are copied out. */
-void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws) {
+/* y[i] = t[x[i]] for 32 bytes at a time: the table as 16 rows of 16 (one vpshufb each on the low
+ * nibble), the row picked by the high nibble (vpcmpeqb + vpblendvb). @x may equal @y. */
+void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
+  int64_t i = 0;
+  if (n >= 64) {
+    __m256i tk[16];
+    for (int k = 0; k < 16; k++) tk[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t + 16 * k)));
+    const __m256i m15 = _mm256_set1_epi8(15);
+    for (; i + 32 <= n; i += 32) {
+      __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(x + i));
+      __m256i lo = _mm256_and_si256(v, m15), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m15);
+      __m256i r = _mm256_shuffle_epi8(tk[0], lo);
+      for (int k = 1; k < 16; k++)
+        r = _mm256_blendv_epi8(r, _mm256_shuffle_epi8(tk[k], lo), _mm256_cmpeq_epi8(hi, _mm256_set1_epi8((char)k)));
+      _mm256_storeu_si256((__m256i *)(void *)(y + i), r);
+    }
+  }
+  for (; i < n; i++) y[i] = t[x[i]];
+}
+
+/* Rows of OW bytes from the flat buffer (row stride PWs) through the fused table @t. */
+static void copy_post(const uint8_t *restrict t, uint8_t *restrict y, const void *tmpv, int64_t OH, int64_t OW,
+                      int64_t PWs) {
+  const uint8_t *restrict src = tmpv;
+  if (OW >= 64 || PWs == OW) {
+    if (PWs == OW) cpu_qlut_avx2(t, src, y, OH * OW);
+    else
+      for (int64_t oh = 0; oh < OH; oh++) cpu_qlut_avx2(t, src + oh * PWs, y + oh * OW, OW);
+    return;
+  }
+  for (int64_t oh = 0; oh < OH; oh++) {
+    const uint8_t *restrict r = src + oh * PWs;
+    uint8_t *restrict o = y + oh * OW;
+    int64_t i = 0;
+    for (; i + 4 <= OW; i += 4) {
+      uint8_t a = t[r[i]], b = t[r[i + 1]], c = t[r[i + 2]], e = t[r[i + 3]];
+      o[i] = a, o[i + 1] = b, o[i + 2] = c, o[i + 3] = e;
+    }
+    for (; i < OW; i++) o[i] = t[r[i]];
+  }
+}
+
+static void qdw_i16(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws) {
   const CpuQConvDesc *d = &q->d;
   const int64_t PS = q->PS, PWs = q->PWs, nph = q->nph, nf = q->nf, OW = q->OW, T = q->T;
   int16_t *pl = ws;
@@ -149,6 +191,169 @@ void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, v
     }
   }
   size_t ys = i32 ? 4 : 1;
+  if (!i32 && d->post) {
+    copy_post(d->post, y, tmp, q->OH, OW, PWs);
+    return;
+  }
+  for (int64_t oh = 0; oh < q->OH; oh++)
+    memcpy(y + (size_t)(oh * OW) * ys, (char *)tmp + (size_t)(oh * PWs) * ys, (size_t)OW * ys);
+}
+
+/* Depthwise through float FMAs, exact: the plane holds x - zx as floats
+ * (padding 0.0), weights w - zw; every product has |p| <= 255 * 255 and
+ * with T <= 258 taps every partial sum stays below 2^24, so the float sums
+ * are the exact integers (FMA rounds only unrepresentable results). The
+ * sums are converted back to int32 (exact), the bias added in int32 and
+ * requantized as the integer kernels do: bit-identical to them. */
+void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws) {
+  const CpuQConvDesc *d = &q->d;
+  const int64_t PS = q->PS, PWs = q->PWs, nph = q->nph, nf = q->nf, OW = q->OW, T = q->T;
+  if (T > 258) {
+    qdw_i16(q, x, oc, y, ws);
+    return;
+  }
+  float *pl = ws;
+  const size_t plen = (size_t)(nph * PS + CPU_QDW_SLACK + PWs);
+  void *tmp = (char *)ws + (plen * sizeof(float) + 63) / 64 * 64;
+  const int sgn = d->xdt == MSC_DTYPE_INT8;
+  const int32_t zx = d->zx;
+  if (nph == 1) { /* stride 1: only the border and the slack are not written below */
+    int64_t a = d->pl, b = d->pl + d->W;
+    memset(pl, 0, (size_t)(d->pt * PWs) * sizeof(float));
+    memset(pl + (d->pt + d->H) * PWs, 0, (plen - (size_t)((d->pt + d->H) * PWs)) * sizeof(float));
+    for (int64_t r = d->pt; r < d->pt + d->H && (a || b < PWs); r++) {
+      for (int64_t i = 0; i < a; i++) pl[r * PWs + i] = 0.0f;
+      for (int64_t i = b; i < PWs; i++) pl[r * PWs + i] = 0.0f;
+    }
+  }
+  const __m256i vzx = _mm256_set1_epi32(zx);
+  const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+  /* per column phase: first input column, count, plane column (no divisions per row) */
+  int64_t iw0s[16], cnts[16], ocol[16];
+  const int64_t sw = d->sw, sh = d->sh;
+  if (sw > 16) {
+    qdw_i16(q, x, oc, y, ws);
+    return;
+  }
+  for (int64_t pw = 0; pw < sw; pw++) {
+    iw0s[pw] = ((pw - d->pl) % sw + sw) % sw;
+    cnts[pw] = iw0s[pw] < d->W ? (d->W - iw0s[pw] + sw - 1) / sw : 0;
+    ocol[pw] = (iw0s[pw] + d->pl) / sw;
+  }
+  if (nph > 1) { /* strided: per phase plane, zero only what the rows below do not write */
+    for (int64_t rp = 0; rp < sh; rp++) {
+      int64_t f = d->pt + ((rp - d->pt) % sh + sh) % sh; /* first padded row of this row phase */
+      int64_t r0 = f < d->pt + d->H ? f / sh : q->PHs, r1 = r0;
+      if (f < d->pt + d->H) r1 = (d->pt + d->H - 1 - rp) / sh + 1;
+      for (int64_t pw = 0; pw < sw; pw++) {
+        float *P = pl + (rp * sw + pw) * PS;
+        int64_t a = cnts[pw] ? ocol[pw] : PWs, b = cnts[pw] ? ocol[pw] + cnts[pw] : PWs;
+        memset(P, 0, (size_t)(r0 * PWs) * sizeof(float));
+        if (r1 < q->PHs) memset(P + r1 * PWs, 0, (size_t)((q->PHs - r1) * PWs) * sizeof(float));
+        for (int64_t r = r0; r < r1; r++) {
+          for (int64_t i = 0; i < a; i++) P[r * PWs + i] = 0.0f;
+          for (int64_t i = b; i < PWs; i++) P[r * PWs + i] = 0.0f;
+        }
+      }
+    }
+    memset(pl + nph * PS, 0, (plen - (size_t)(nph * PS)) * sizeof(float));
+  }
+  int64_t rph = d->pt % sh, prow = d->pt / sh;
+  for (int64_t ih = 0; ih < d->H; ih++) {
+    for (int64_t pw = 0; pw < sw; pw++) {
+      const int64_t iw0 = iw0s[pw], cnt = cnts[pw];
+      if (!cnt) continue;
+      float *o = pl + (rph * sw + pw) * PS + prow * PWs + ocol[pw];
+      const uint8_t *src = x + ih * d->W + iw0;
+      int64_t u = 0;
+      if (sw == 1)
+        for (; u + 8 <= cnt; u += 8) {
+          __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(src + u));
+          __m256i v = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+          _mm256_storeu_ps(o + u, _mm256_cvtepi32_ps(_mm256_sub_epi32(v, vzx)));
+        }
+      else if (sw == 2)
+        for (; u + 8 <= cnt && iw0 + 2 * u + 16 <= d->W; u += 8) {
+          __m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(src + 2 * u)), even);
+          __m256i v = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+          _mm256_storeu_ps(o + u, _mm256_cvtepi32_ps(_mm256_sub_epi32(v, vzx)));
+        }
+      if (sgn)
+        for (; u < cnt; u++) o[u] = (float)((int8_t)src[u * sw] - zx);
+      else
+        for (; u < cnt; u++) o[u] = (float)(src[u * sw] - zx);
+    }
+    if (++rph == sh) rph = 0, prow++;
+  }
+  const int16_t *wt = q->wd + oc * T;
+  __m256 wv[258];
+  int32_t wsum = 0;
+  for (int64_t t = 0; t < T; t++) {
+    if (wt[t] > 255 || wt[t] < -255) { /* not 8-bit data: the sums could pass 2^24 */
+      qdw_i16(q, x, oc, y, ws);
+      return;
+    }
+    wv[t] = _mm256_set1_ps((float)wt[t]);
+    wsum += wt[t];
+  }
+  const int64_t *toff = q->toff;
+  /* corr = bias - zx * sum w (the integer kernels' constant): the bias alone here */
+  const __m256i bias = _mm256_set1_epi32((int32_t)((int64_t)q->corr[oc] + (int64_t)zx * wsum));
+  const int i32 = d->ydt == MSC_DTYPE_INT32, osgn = d->ydt == MSC_DTYPE_INT8;
+  const float mult = q->mult[oc], fb = q->fbias[oc];
+  const int64_t bias64 = (int64_t)q->corr[oc] + (int64_t)zx * wsum;
+  if (!i32 && (bias64 < 0 ? -bias64 : bias64) + T * 255 * 255 <= (1 << 24)) {
+    /* the bias as the accumulators' start: every partial sum is an integer below 2^24, so the
+     * float sum is the exact acc + bias, which the integer kernels convert to float (exact
+     * too); 32 outputs packed at once */
+    const __m256 fbias = _mm256_set1_ps((float)bias64), vm = _mm256_set1_ps(mult), vfb = _mm256_set1_ps(fb);
+    const __m256 lo = _mm256_set1_ps(q->flo), hi = _mm256_set1_ps(q->fhi);
+    const __m256i zy = _mm256_set1_epi32(d->zy), perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int64_t f = 0; f < nf; f += 32) {
+      __m256 a[4] = {fbias, fbias, fbias, fbias};
+      for (int64_t t = 0; t < T; t++) {
+        const float *p = pl + toff[t] + f;
+        for (int j = 0; j < 4; j++) a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8 * j), wv[t], a[j]);
+      }
+      __m256i r[4];
+      for (int j = 0; j < 4; j++) {
+        __m256 v = _mm256_mul_ps(a[j], vm);
+        __asm__("" : "+x"(v));
+        if (fb != 0.0f) v = _mm256_add_ps(v, vfb);
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+        r[j] = _mm256_add_epi32(_mm256_cvtps_epi32(v), zy);
+      }
+      __m256i p01 = _mm256_packs_epi32(r[0], r[1]), p23 = _mm256_packs_epi32(r[2], r[3]);
+      __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
+      _mm256_storeu_si256((__m256i *)(void *)((uint8_t *)tmp + f), _mm256_permutevar8x32_epi32(b, perm));
+    }
+    if (d->post) copy_post(d->post, y, tmp, q->OH, OW, PWs);
+    else
+      for (int64_t oh = 0; oh < q->OH; oh++) memcpy(y + oh * OW, (char *)tmp + oh * PWs, (size_t)OW);
+    return;
+  }
+  for (int64_t f = 0; f < nf; f += 32) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t t = 0; t < T; t++) {
+      const float *p = pl + toff[t] + f;
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p), wv[t], a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8), wv[t], a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 16), wv[t], a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 24), wv[t], a3);
+    }
+    __m256i o[4] = {_mm256_add_epi32(_mm256_cvtps_epi32(a0), bias), _mm256_add_epi32(_mm256_cvtps_epi32(a1), bias),
+                    _mm256_add_epi32(_mm256_cvtps_epi32(a2), bias), _mm256_add_epi32(_mm256_cvtps_epi32(a3), bias)};
+    for (int j = 0; j < 4; j++) {
+      if (f + 8 * j >= nf) break;
+      if (i32) _mm256_storeu_si256((__m256i *)(void *)((int32_t *)tmp + f + 8 * j), o[j]);
+      else q2_store_q((uint8_t *)tmp + f + 8 * j, o[j], mult, fb, q->flo, q->fhi, d->zy, osgn, 8);
+    }
+  }
+  size_t ys = i32 ? 4 : 1;
+  if (!i32 && d->post) {
+    copy_post(d->post, y, tmp, q->OH, OW, PWs);
+    return;
+  }
   for (int64_t oh = 0; oh < q->OH; oh++)
     memcpy(y + (size_t)(oh * OW) * ys, (char *)tmp + (size_t)(oh * PWs) * ys, (size_t)OW * ys);
 }

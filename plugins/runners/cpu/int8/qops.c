@@ -16,6 +16,14 @@ typedef struct {
   uint8_t *lut_t; /* LUT2 with b broadcast: the table transposed, lut_t[b << 8 | a], so a fixed b reads 256
                    * contiguous bytes instead of 256 cache lines */
   int64_t cat_inner[CPU_Q_MAX_IN]; /* concat: bytes per outer step of each input */
+  /* pad: input dims, output strides, leading pads (rank r) */
+  int32_t r;
+  int64_t xd[MSC_MAX_RANK], ost[MSC_MAX_RANK], pb[MSC_MAX_RANK];
+  /* GAPT: ftab[v] = gk[v] * gu exactly and |sum| < 2^53 * gu for planes of inner elements: the
+   * double sum is exact in any order, so integer sums of gk give it (gexact) */
+  int64_t gk[256];
+  double gu;
+  int gexact;
   CpuPool2d pool;
 } QPrep;
 
@@ -91,6 +99,56 @@ static int64_t plane_of(const CpuShapePlan *p, int32_t b, int32_t y) {
   return msc_shape_numel(k, p->dims[y]);
 }
 
+/* Output dims of region steps (elementwise: the inputs' broadcast shape;
+ * GAPT: [N, C, 1...]) and of CATFILL (the Concat of its inputs and zero
+ * constants), set in @p without running the float nodes' inference. */
+static MscStatus region_dims(CpuModel *m, CpuShapePlan *p, const CpuStep *s, MscMessage *msg) {
+  const CpuQStep *q = s->q;
+  int32_t y = s->y, r = 0;
+  int64_t d[MSC_MAX_RANK];
+  if (q->kind == CPU_Q_CATFILL) {
+    const MscNode *n = q->op;
+    int64_t axis = 0;
+    for (uint32_t i = 0; i < n->n_attrs; i++)
+      if (!strcmp(n->attrs[i].name, "axis")) axis = n->attrs[i].i;
+    for (uint32_t k = 0; k < q->n_cin; k++) {
+      const MscTensor *c = q->cin[k] < 0 ? m->konst[n->inputs[k]->index] : NULL;
+      int32_t xv = q->cin[k] >= 0 ? q->xs[q->cin[k]] : -1;
+      int32_t rk = c ? c->rank : p->rank[xv];
+      const int64_t *kd = c ? c->dims : p->dims[xv];
+      if (k == 0) {
+        r = rk;
+        if (axis < 0) axis += r;
+        if (axis < 0 || axis >= r) return fail(s, msg, "concat axis out of range");
+        memcpy(d, kd, sizeof(int64_t) * (size_t)r);
+        continue;
+      }
+      if (rk != r) return fail(s, msg, "concat inputs of different ranks");
+      for (int32_t i = 0; i < r; i++)
+        if (i != axis && kd[i] != d[i]) return fail(s, msg, "concat inputs of different shapes");
+      d[axis] += kd[axis];
+    }
+  } else if (q->kind == CPU_Q_GAPT || q->n_x == 1) {
+    r = p->rank[q->xs[0]];
+    memcpy(d, p->dims[q->xs[0]], sizeof(int64_t) * (size_t)r);
+    if (q->kind == CPU_Q_GAPT)
+      for (int32_t i = 2; i < r; i++) d[i] = 1;
+  } else {
+    int32_t a = q->xs[0], b = q->xs[1];
+    r = MAX(p->rank[a], p->rank[b]);
+    for (int32_t i = 0; i < r; i++) {
+      int32_t ia = i - (r - p->rank[a]), ib = i - (r - p->rank[b]);
+      int64_t da = ia >= 0 ? p->dims[a][ia] : 1, db = ib >= 0 ? p->dims[b][ib] : 1;
+      if (da != db && da != 1 && db != 1) return fail(s, msg, "inputs do not broadcast");
+      d[i] = da == 1 ? db : da;
+    }
+  }
+  p->rank[y] = r;
+  memcpy(p->dims[y], d, sizeof(int64_t) * (size_t)r);
+  p->dtype[y] = q->ydt;
+  return MSC_OK;
+}
+
 MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, MscMessage *msg) {
   CpuStep *s = &m->steps[si];
   CpuQStep *q = s->q;
@@ -127,6 +185,7 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     }
     d.M = s->M;
     d.xdt = q->xdt, d.zx = q->zx, d.ydt = q->ydt, d.zy = q->zy, d.lo = q->lo, d.hi = q->hi;
+    d.post = q->ydt == MSC_DTYPE_INT32 ? NULL : q->lut;
     GError *e = NULL;
     CpuQConv *c = cpu_qconv_new(&d, q->w, cpu_qkernel_pick(m->isa, q->w), &e);
     if (!c) {
@@ -139,7 +198,7 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     }
     p->rank[s->y] = yr;
     memcpy(p->dims[s->y], yd, sizeof yd);
-    p->dtype[s->y] = q->ydt;
+    p->dtype[s->y] = q->lut && q->ydt != MSC_DTYPE_INT32 ? q->pydt : q->ydt;
     p->nbytes[s->y] = (size_t)msc_shape_numel(yr, yd) * (q->ydt == MSC_DTYPE_INT32 ? 4 : 1);
     p->qprep[si] = c;
     *ws = cpu_qconv_workspace(c, m->threads);
@@ -147,9 +206,14 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     p->use_pool[si] = macs >= 1e6;
     return MSC_OK;
   }
-  for (uint32_t i = 0; i < q->n_nodes; i++) {
-    MscStatus st = infer_node(m, p, q->nodes[i], msg);
+  if (q->region || q->kind == CPU_Q_CATFILL) {
+    MscStatus st = region_dims(m, p, s, msg);
     if (st != MSC_OK) return st;
+  } else {
+    for (uint32_t i = 0; i < q->n_nodes; i++) {
+      MscStatus st = infer_node(m, p, q->nodes[i], msg);
+      if (st != MSC_OK) return st;
+    }
   }
   int32_t y = s->y;
   int64_t ny = numel_v(p, y);
@@ -201,6 +265,18 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     p->use_pool[si] = r->planes > 1 && (double)r->planes * (double)(g->OH * g->OW * g->kh * g->kw) >= 1e6;
     break;
   }
+  case CPU_Q_CATFILL: {
+    int64_t axis = 0;
+    for (uint32_t i = 0; i < q->op->n_attrs; i++)
+      if (!strcmp(q->op->attrs[i].name, "axis")) axis = q->op->attrs[i].i;
+    if (axis < 0) axis += p->rank[y];
+    r->outer = msc_shape_numel((int32_t)axis, p->dims[y]);
+    for (uint32_t k = 0; k < q->n_cin && ok; k++) {
+      int64_t nk = q->cin[k] < 0 ? msc_tensor_numel(m->konst[q->op->inputs[k]->index]) : numel_v(p, q->xs[q->cin[k]]);
+      r->cat_inner[k] = r->outer ? nk / r->outer : 0;
+    }
+    break;
+  }
   case CPU_Q_CONCAT: {
     int32_t rk = p->rank[y];
     int64_t axis = 0;
@@ -215,11 +291,68 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     for (uint32_t k = 0; k < q->n_x && ok; k++) r->cat_inner[k] = r->outer ? numel_v(p, q->xs[k]) / r->outer : 0;
     break;
   }
-  case CPU_Q_GAP: {
+  case CPU_Q_GAP:
+  case CPU_Q_GAPT: {
     int32_t x = q->xs[0];
+    if (p->rank[x] < 3) {
+      ok = FALSE;
+      break;
+    }
     r->planes = p->dims[x][0] * p->dims[x][1];
     r->inner = r->planes ? numel_v(p, x) / r->planes : 0;
     ok = r->planes == ny;
+    if (ok && q->kind == CPU_Q_GAPT) {
+      int emin = INT32_MAX;
+      double amax = 0;
+      for (int v = 0; v < 256; v++) {
+        float f = q->ftab[v];
+        if (f == 0.0f || !isfinite(f)) {
+          if (!isfinite(f)) emin = INT32_MIN;
+          continue;
+        }
+        int e;
+        frexpf(f, &e);
+        emin = MIN(emin, MAX(e - 24, -149));
+        amax = MAX(amax, fabs((double)f));
+      }
+      if (emin == INT32_MAX) emin = 0; /* all zero */
+      if (emin != INT32_MIN && amax * (double)r->inner < ldexp(1.0, 52 + emin)) {
+        r->gu = ldexp(1.0, emin);
+        for (int v = 0; v < 256; v++) r->gk[v] = (int64_t)((double)q->ftab[v] / r->gu);
+        r->gexact = 1;
+      }
+    }
+    break;
+  }
+  case CPU_Q_PAD: {
+    int32_t x = q->xs[0], rk = p->rank[x];
+    const MscNode *n = q->op;
+    int64_t pads[2 * MSC_MAX_RANK] = {0};
+    int64_t np = 0;
+    if (n->opset < 11) {
+      for (uint32_t i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, "pads") && n->attrs[i].n <= 2 * MSC_MAX_RANK) {
+          np = (int64_t)n->attrs[i].n;
+          memcpy(pads, n->attrs[i].ints, (size_t)np * sizeof(int64_t));
+        }
+    } else {
+      const MscTensor *t = m->konst[n->inputs[1]->index];
+      np = t ? msc_tensor_numel(t) : 0;
+      if (np <= 2 * MSC_MAX_RANK) memcpy(pads, t->data, (size_t)np * sizeof(int64_t));
+    }
+    if (rk < 1 || np != 2 * rk || p->rank[y] != rk) {
+      ok = FALSE;
+      break;
+    }
+    r->r = rk;
+    int64_t st = 1;
+    for (int32_t d = rk - 1; d >= 0; d--) {
+      r->xd[d] = p->dims[x][d];
+      r->pb[d] = pads[d];
+      r->ost[d] = st;
+      st *= p->dims[y][d];
+      if (p->dims[y][d] != p->dims[x][d] + pads[d] + pads[d + rk]) ok = FALSE;
+    }
     break;
   }
   default: ok = FALSE;
@@ -320,6 +453,76 @@ static void maxpool_task(void *ctx, int64_t pl, int thread) {
                 j->ws + (size_t)thread * (size_t)(g->W + 64));
 }
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <immintrin.h>
+/* cpu_qvadd1 on 8 lanes: the same float operations in the same order. */
+__attribute__((target("avx2"))) static void vadd_avx2(const CpuQStep *q, const uint8_t *a, int sa, const uint8_t *b,
+                                                      int sb, uint8_t *y, int64_t n) {
+  const __m256 s0 = _mm256_set1_ps(q->vs[0]), s1 = _mm256_set1_ps(q->vs[1]), sy = _mm256_set1_ps(q->vsy);
+  const __m256i z0 = _mm256_set1_epi32(q->vz[0]), z1 = _mm256_set1_epi32(q->vz[1]);
+  const __m256 big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f), magic = _mm256_set1_ps(12582912.0f);
+  const __m256 zf = _mm256_set1_ps((float)q->vzy), zero = _mm256_setzero_ps();
+  const int osg = q->ydt == MSC_DTYPE_INT8;
+  const __m256 lo = _mm256_set1_ps(osg ? -128.0f : 0.0f), hi = _mm256_set1_ps(osg ? 127.0f : 255.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i a8 = _mm_loadl_epi64((const __m128i *)(const void *)(a + i));
+    __m128i b8 = _mm_loadl_epi64((const __m128i *)(const void *)(b + i));
+    __m256i ai = sa ? _mm256_cvtepi8_epi32(a8) : _mm256_cvtepu8_epi32(a8);
+    __m256i bi = sb ? _mm256_cvtepi8_epi32(b8) : _mm256_cvtepu8_epi32(b8);
+    __m256 fa = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(ai, z0)), s0);
+    __m256 fb = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(bi, z1)), s1);
+    __asm__("" : "+x"(fa), "+x"(fb));
+    __m256 f = _mm256_add_ps(fa, fb);
+    if (q->vrelu) f = _mm256_max_ps(f, zero);
+    __m256 v = _mm256_div_ps(f, sy);
+    v = _mm256_min_ps(_mm256_max_ps(v, nbig), big);
+    __asm__("" : "+x"(v));
+    v = _mm256_sub_ps(_mm256_add_ps(v, magic), magic);
+    v = _mm256_add_ps(v, zf);
+    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+    __m256i r = _mm256_cvttps_epi32(v);
+    __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    __m128i r8 = osg ? _mm_packs_epi16(r16, r16) : _mm_packus_epi16(r16, r16);
+    _mm_storel_epi64((__m128i *)(void *)(y + i), r8);
+  }
+  for (; i < n; i++) {
+    int32_t va = sa ? (int8_t)a[i] : a[i], vb = sb ? (int8_t)b[i] : b[i];
+    y[i] = (uint8_t)cpu_qvadd1(q, va, vb);
+  }
+}
+#endif
+
+static gboolean have_avx2(void) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  static int have = -1;
+  if (have < 0) {
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    const char *isa = g_getenv("MSC_ISA");
+    if (isa && (!strcmp(isa, "scalar") || !strcmp(isa, "sse2") || !strcmp(isa, "generic"))) have = 0;
+  }
+  return have == 1;
+#else
+  return FALSE;
+#endif
+}
+
+/* y[i] = t[x[i]]: locals and restrict (a byte store may alias anything, which would reload every
+ * bound per element), four per iteration. */
+static void lut1_span(const uint8_t *restrict t, const uint8_t *restrict x, uint8_t *restrict y, int64_t n) {
+  if (n >= 64) {
+    cpu_qlut(t, x, y, n);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint8_t a = t[x[i]], b = t[x[i + 1]], c = t[x[i + 2]], d = t[x[i + 3]];
+    y[i] = a, y[i + 1] = b, y[i + 2] = c, y[i + 3] = d;
+  }
+  for (; i < n; i++) y[i] = t[x[i]];
+}
+
 void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
                MscThreadPool *pool) {
   const CpuQStep *q = s->q;
@@ -337,35 +540,43 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       if (y != x) memmove(y, x, (size_t)r->numel);
       return;
     }
-    for (int64_t i = 0; i < r->numel; i++) y[i] = lut[x[i]];
+    lut1_span(lut, x, y, r->numel);
     return;
   }
   case CPU_Q_LUT2: {
     const uint8_t *a = in[0]->data, *b = in[1]->data;
     switch (r->bmode) {
-    case QB_SAME:
-      for (int64_t i = 0; i < r->numel; i++) y[i] = lut[a[i] << 8 | b[i]];
-      return;
-    case QB_B_SCALAR: {
-      const uint8_t *row = r->lut_t + ((size_t)b[0] << 8);
-      for (int64_t i = 0; i < r->numel; i++) y[i] = row[a[i]];
+    case QB_SAME: {
+      const int64_t n = r->numel;
+      const uint8_t *restrict pa = a, *restrict pb = b, *restrict t2 = lut;
+      uint8_t *restrict py = y;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+      if (q->vadd && have_avx2()) {
+        vadd_avx2(q, a, in[0]->dtype == MSC_DTYPE_INT8, b, in[1]->dtype == MSC_DTYPE_INT8, y, r->numel);
+        return;
+      }
+#endif
+      for (int64_t i = 0; i < n; i++) py[i] = t2[pa[i] << 8 | pb[i]];
       return;
     }
+    case QB_B_SCALAR:
+      lut1_span(r->lut_t + ((size_t)b[0] << 8), a, y, r->numel);
+      return;
     case QB_A_SCALAR:
-      for (int64_t i = 0; i < r->numel; i++) y[i] = lut[a[0] << 8 | b[i]];
+      lut1_span(lut + ((size_t)a[0] << 8), b, y, r->numel);
       return;
-    case QB_B_PLANE:
-      for (int64_t pl = 0; pl < r->planes; pl++) {
-        const uint8_t *row = r->lut_t + ((size_t)b[pl] << 8);
-        for (int64_t i = 0; i < r->inner; i++) y[pl * r->inner + i] = row[a[pl * r->inner + i]];
-      }
+    case QB_B_PLANE: {
+      const int64_t planes = r->planes, inner = r->inner;
+      for (int64_t pl = 0; pl < planes; pl++)
+        lut1_span(r->lut_t + ((size_t)b[pl] << 8), a + pl * inner, y + pl * inner, inner);
       return;
-    case QB_A_PLANE:
-      for (int64_t pl = 0; pl < r->planes; pl++) {
-        const uint8_t *row = lut + ((size_t)a[pl] << 8);
-        for (int64_t i = 0; i < r->inner; i++) y[pl * r->inner + i] = row[b[pl * r->inner + i]];
-      }
+    }
+    case QB_A_PLANE: {
+      const int64_t planes = r->planes, inner = r->inner;
+      for (int64_t pl = 0; pl < planes; pl++)
+        lut1_span(lut + ((size_t)a[pl] << 8), b + pl * inner, y + pl * inner, inner);
       return;
+    }
     }
     return;
   }
@@ -379,6 +590,15 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       for (int64_t pl = 0; pl < r->planes; pl++) maxpool_task(&j, pl, 0);
     return;
   }
+  case CPU_Q_CATFILL: {
+    for (int64_t o = 0; o < r->outer; o++)
+      for (uint32_t k = 0; k < q->n_cin; k++) {
+        if (q->cin[k] < 0) memset(y, q->fill, (size_t)r->cat_inner[k]);
+        else memcpy(y, (const uint8_t *)in[q->cin[k]]->data + o * r->cat_inner[k], (size_t)r->cat_inner[k]);
+        y += r->cat_inner[k];
+      }
+    return;
+  }
   case CPU_Q_CONCAT: {
     for (int64_t o = 0; o < r->outer; o++)
       for (uint32_t k = 0; k < q->n_x; k++) {
@@ -388,6 +608,50 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
           for (int64_t i = 0; i < r->cat_inner[k]; i++) y[i] = t[x[i]];
         y += r->cat_inner[k];
       }
+    return;
+  }
+  case CPU_Q_GAPT: { /* as the float kernel: double sum in element order, float mean, then Q */
+    const uint8_t *x = in[0]->data;
+    const float *ft = q->ftab;
+    int osgn = q->ydt == MSC_DTYPE_INT8;
+    float lo = osgn ? -128.0f : 0.0f, hi = osgn ? 127.0f : 255.0f;
+    for (int64_t pl = 0; pl < r->planes; pl++) {
+      const uint8_t *row = x + pl * r->inner;
+      double acc = 0.0;
+      if (r->gexact) { /* the same (exact) sum with four independent integer chains */
+        const int64_t *restrict k = r->gk;
+        const int64_t n = r->inner;
+        int64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
+        for (; i + 4 <= n; i += 4) s0 += k[row[i]], s1 += k[row[i + 1]], s2 += k[row[i + 2]], s3 += k[row[i + 3]];
+        for (; i < n; i++) s0 += k[row[i]];
+        acc = (double)(s0 + s1 + s2 + s3) * r->gu;
+      } else {
+        for (int64_t i = 0; i < r->inner; i++) acc += ft[row[i]];
+      }
+      float mean = r->inner > 0 ? (float)(acc / (double)r->inner) : 0.0f;
+      float v = nearbyintf(mean / q->sy) + (float)q->zy;
+      v = v < lo ? lo : v > hi ? hi : v;
+      y[pl] = osgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+    }
+    return;
+  }
+  case CPU_Q_PAD: {
+    const uint8_t *x = in[0]->data;
+    memset(y, q->fill, (size_t)r->numel);
+    int64_t rows = 1, W = r->xd[r->r - 1];
+    for (int32_t d = 0; d < r->r - 1; d++) rows *= r->xd[d];
+    int ident = lut_identity(lut);
+    for (int64_t row = 0; row < rows && W > 0; row++) {
+      int64_t rem = row, off = r->pb[r->r - 1];
+      for (int32_t d = r->r - 2; d >= 0; d--) {
+        off += (rem % r->xd[d] + r->pb[d]) * r->ost[d];
+        rem /= r->xd[d];
+      }
+      const uint8_t *src = x + row * W;
+      if (ident) memcpy(y + off, src, (size_t)W);
+      else
+        for (int64_t i = 0; i < W; i++) y[off + i] = lut[src[i]];
+    }
     return;
   }
   case CPU_Q_GAP: {

@@ -576,10 +576,336 @@ static gboolean try_table_op(QPass *q, const MscNode *n) {
   return TRUE;
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* elementwise regions: float nodes between activation DQs and one Q       */
+
+#define REGION_MAX (CPU_Q_MAX_NODES - 4)
+
+typedef struct {
+  const MscNode *nodes[REGION_MAX]; /* interior nodes, graph order */
+  uint32_t n;
+  const MscNode *dq[2]; /* leaves: the DequantizeLinear (for a Concat leaf: of its inputs) */
+  const MscValue *lv[2]; /* the float value the region reads */
+  int32_t xv[2];         /* the 8-bit value the step reads */
+  const MscNode *cat[2]; /* Concat leaf (CATFILL) or NULL */
+  float sx[2];
+  int32_t zx[2];
+  MscDType xdt[2];
+  uint32_t nleaf;
+} Region;
+
+/* An elementwise node a region may hold: one output, other inputs scalar constants. */
+static gboolean region_node_ok(const QPass *q, const MscNode *n) {
+  if (!n || !elementwise1(n) || q->dead[n->index] || !free_node(q, n) || n->n_outputs != 1 || !n->outputs[0])
+    return FALSE;
+  for (uint32_t k = 0; k < n->n_inputs; k++) {
+    const MscTensor *c = kon(q, n->inputs[k]);
+    if (n->inputs[k] && c && msc_tensor_numel(c) != 1) return FALSE;
+  }
+  return TRUE;
+}
+
+/* Collects the region producing @v: its nodes down to (at most 2) activation DequantizeLinear leaves. */
+/* TRUE when every element of @t is +0.0f. */
+static gboolean all_zero(const MscTensor *t) {
+  if (!t || t->dtype != MSC_DTYPE_FLOAT32) return FALSE;
+  for (int64_t i = 0; i < msc_tensor_numel(t); i++) {
+    uint32_t b;
+    memcpy(&b, (const float *)t->data + i, 4);
+    if (b) return FALSE;
+  }
+  return TRUE;
+}
+
+/* Concat(DQ(x_k) with one scale / zero point, all-zero constants) read only by the region:
+ * the DQ of the first input (for the leaf's table) or NULL. */
+static const MscNode *zero_concat(const QPass *q, const MscNode *n, const MscValue *v, float *s, int32_t *z,
+                                  MscDType *dt) {
+  if (!is_op(n, "Concat") || !free_node(q, n) || n->n_outputs != 1 || n->n_inputs > CPU_Q_MAX_IN ||
+      q->readers[v->index] != 1 || (v->flags & MSC_VALUE_GRAPH_OUTPUT) || !find_attr(n, "axis"))
+    return NULL;
+  const MscNode *first = NULL;
+  for (uint32_t k = 0; k < n->n_inputs; k++) {
+    const MscValue *iv = n->inputs[k];
+    if (!iv) return NULL;
+    if (kon(q, iv)) {
+      if (!all_zero(kon(q, iv))) return NULL;
+      continue;
+    }
+    float s2;
+    int32_t z2;
+    MscDType d2;
+    const MscNode *d = act_dq(q, iv, &s2, &z2, &d2);
+    if (!d) return NULL;
+    if (!first) first = d, *s = s2, *z = z2, *dt = d2;
+    else if (s2 != *s || z2 != *z || d2 != *dt) return NULL;
+  }
+  return first;
+}
+
+static gboolean region_collect(const QPass *q, const MscValue *v, Region *r) {
+  if (!v || kon(q, v)) return TRUE;
+  float s;
+  int32_t z;
+  MscDType dt;
+  const MscNode *d = act_dq(q, v, &s, &z, &dt), *cat = NULL;
+  if (!d && (d = zero_concat(q, v->producer, v, &s, &z, &dt))) cat = v->producer;
+  if (d) {
+    for (uint32_t i = 0; i < r->nleaf; i++)
+      if (r->lv[i] == v) return TRUE;
+    if (r->nleaf >= 2) return FALSE;
+    uint32_t i = r->nleaf++;
+    r->dq[i] = d, r->sx[i] = s, r->zx[i] = z, r->xdt[i] = dt, r->lv[i] = v, r->cat[i] = cat;
+    r->xv[i] = cat ? (int32_t)v->index : (int32_t)d->inputs[0]->index;
+    return TRUE;
+  }
+  const MscNode *n = v->producer;
+  if (!region_node_ok(q, n)) return FALSE;
+  for (uint32_t i = 0; i < r->n; i++)
+    if (r->nodes[i] == n) return TRUE;
+  if (r->n >= REGION_MAX) return FALSE;
+  r->nodes[r->n++] = n;
+  for (uint32_t k = 0; k < n->n_inputs; k++)
+    if (!region_collect(q, n->inputs[k], r)) return FALSE;
+  return TRUE;
+}
+
+static int node_cmp(const void *a, const void *b) {
+  const MscNode *x = *(const MscNode *const *)a, *y = *(const MscNode *const *)b;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Runs the region on the leaves' 8-bit inputs @t (DQ, then each node in graph
+ * order, the graph's own kernels); returns the float value @out. */
+static MscTensor *region_eval(const QPass *q, const Region *r, MscTensor **t, const MscValue *out) {
+  const MscValue *vals[REGION_MAX + 2];
+  MscTensor *ts[REGION_MAX + 2];
+  uint32_t nv = 0;
+  MscTensor *res = NULL;
+  gboolean ok = TRUE;
+  for (uint32_t i = 0; i < r->nleaf && ok; i++) {
+    MscTensor *f = exec1(q, r->dq[i], r->dq[i]->inputs[0], t[i], NULL, NULL);
+    vals[nv] = r->lv[i], ts[nv++] = f;
+    ok = f && f->dtype == MSC_DTYPE_FLOAT32;
+  }
+  for (uint32_t i = 0; i < r->n && ok; i++) {
+    const MscNode *n = r->nodes[i];
+    const MscTensor *in[16];
+    MscTensor *o[4] = {0};
+    if (n->n_inputs > 16) {
+      ok = FALSE;
+      break;
+    }
+    for (uint32_t k = 0; k < n->n_inputs && ok; k++) {
+      const MscValue *iv = n->inputs[k];
+      in[k] = NULL;
+      if (!iv) continue;
+      if ((in[k] = kon(q, iv))) continue;
+      for (uint32_t j = 0; j < nv; j++)
+        if (vals[j] == iv) in[k] = ts[j];
+      ok = in[k] != NULL;
+    }
+    if (!ok || !msc_node_execute(n, in, o, NULL) || !o[0] || o[0]->dtype != MSC_DTYPE_FLOAT32) {
+      msc_tensor_free(o[0]);
+      ok = FALSE;
+      break;
+    }
+    vals[nv] = n->outputs[0], ts[nv++] = o[0];
+  }
+  for (uint32_t j = 0; j < nv; j++) {
+    if (ok && vals[j] == out && !res) res = ts[j];
+    else msc_tensor_free(ts[j]);
+  }
+  return res;
+}
+
+/* Region Add(a, b) [-> Relu] of the two leaves: the vector float path when
+ * cpu_qvadd1 equals the table everywhere (else the table stays). */
+static void vadd_check(const Region *r, CpuQStep *s, float sy, int32_t zy) {
+  const MscNode *add = r->nodes[0];
+  if (!is_op(add, "Add") || add->n_inputs != 2 || (r->n == 2 && !is_op(r->nodes[1], "Relu")) || r->n > 2) return;
+  if (r->n == 2 && r->nodes[1]->inputs[0] != add->outputs[0]) return;
+  int swap = add->inputs[0] == r->lv[1];
+  if (add->inputs[swap] != r->lv[0] || add->inputs[!swap] != r->lv[1]) return;
+  s->vrelu = r->n == 2;
+  s->vs[0] = r->sx[0], s->vs[1] = r->sx[1], s->vz[0] = r->zx[0], s->vz[1] = r->zx[1];
+  s->vsy = sy, s->vzy = zy;
+  for (int a = 0; a < 256; a++)
+    for (int b = 0; b < 256; b++) {
+      int32_t va = r->xdt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, vb = r->xdt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b;
+      if ((uint8_t)cpu_qvadd1(s, va, vb) != s->lut[a << 8 | b]) return;
+    }
+  s->vadd = 1;
+}
+
+/* DQ(x) [, DQ(y)] -> elementwise nodes -> [GlobalAveragePool ->] QuantizeLinear as
+ * one LUT1 / LUT2 / GAPT step (@qn: the QuantizeLinear). */
+static gboolean try_region(QPass *q, const MscNode *qn) {
+  float sy;
+  int32_t zy;
+  MscDType ydt;
+  if (!is_op(qn, "QuantizeLinear") || !free_node(q, qn) || !qparams(q, qn, &sy, &zy, &ydt)) return FALSE;
+  const MscValue *v = qn->inputs[0];
+  if (!v || kon(q, v) || !v->producer || (v->flags & MSC_VALUE_GRAPH_OUTPUT)) return FALSE;
+  if (qn->outputs[0]->dtype != MSC_DTYPE_UNDEFINED && qn->outputs[0]->dtype != ydt) return FALSE;
+  const MscNode *gap = NULL;
+  if (is_op(v->producer, "GlobalAveragePool")) {
+    gap = v->producer;
+    if (!free_node(q, gap) || q->readers[v->index] != 1 || gap->n_outputs != 1) return FALSE;
+    v = gap->inputs[0];
+    if (!v || !v->producer || is_op(v->producer, "DequantizeLinear")) return FALSE; /* plain GAP: try_table_op */
+  }
+  Region r = {0};
+  if (!region_collect(q, v, &r) || r.n == 0 || r.nleaf == 0 || (gap && r.nleaf != 1)) return FALSE;
+  /* scalar constants must not raise the rank (the step's output has its inputs' shape) */
+  int32_t maxr = 1;
+  for (uint32_t i = 0; i < r.nleaf; i++) maxr = i == 0 ? MAX(1, r.lv[i]->rank) : MIN(maxr, MAX(1, r.lv[i]->rank));
+  for (uint32_t i = 0; i < r.n; i++)
+    for (uint32_t k = 0; k < r.nodes[i]->n_inputs; k++) {
+      const MscTensor *c = kon(q, r.nodes[i]->inputs[k]);
+      if (c && c->rank > maxr) return FALSE;
+    }
+  qsort(r.nodes, r.n, sizeof r.nodes[0], node_cmp);
+  CpuQStep *s = NULL;
+  MscTensor *t[2] = {0};
+  if (r.nleaf == 1) {
+    t[0] = all_values(r.xdt[0], 1, 0);
+    MscTensor *f = region_eval(q, &r, t, v);
+    if (f && msc_tensor_numel(f) == 256) {
+      if (gap) {
+        s = qop_new(CPU_Q_GAPT, gap, qn, ydt);
+        s->ftab = g_memdup2(f->data, 256 * sizeof(float));
+        s->sy = sy, s->zy = zy;
+      } else {
+        MscTensor *o = exec1(q, qn, qn->inputs[0], f, NULL, NULL);
+        if (o && o->nbytes == 256) {
+          s = qop_new(CPU_Q_LUT1, r.nodes[r.n - 1], qn, ydt);
+          s->lut = g_memdup2(o->data, 256);
+        }
+        msc_tensor_free(o);
+      }
+    }
+    msc_tensor_free(f);
+  } else {
+    t[0] = all_values(r.xdt[0], 2, 0);
+    t[1] = all_values(r.xdt[1], 2, 1);
+    MscTensor *f = region_eval(q, &r, t, v);
+    if (f && msc_tensor_numel(f) == 65536) {
+      MscTensor *o = exec1(q, qn, qn->inputs[0], f, NULL, NULL);
+      if (o && o->nbytes == 65536) {
+        s = qop_new(CPU_Q_LUT2, r.nodes[r.n - 1], qn, ydt);
+        s->lut = g_memdup2(o->data, 65536);
+        vadd_check(&r, s, sy, zy);
+      }
+      msc_tensor_free(o);
+    }
+    msc_tensor_free(f);
+  }
+  msc_tensor_free(t[0]);
+  msc_tensor_free(t[1]);
+  if (!s) return FALSE;
+  s->region = 1;
+  for (uint32_t k = 0; k < r.nleaf; k++) {
+    s->xs[k] = r.xv[k];
+    add_node(s, r.cat[k] ? r.cat[k] : r.dq[k]);
+  }
+  s->n_x = r.nleaf;
+  s->xdt = r.xdt[0];
+  for (uint32_t i = 0; i < r.n; i++) add_node(s, r.nodes[i]);
+  if (gap) add_node(s, gap);
+  add_node(s, qn);
+  /* the step sits at the QuantizeLinear (interior nodes may feed other readers: they stay until the sweep) */
+  CpuStep *st = new_step(q, qn, qn, CPU_STEP_QOP, s);
+  st->n_group = r.n + 1 + (gap != NULL);
+  g_snprintf(st->desc, sizeof st->desc, "QDQ %s%s region (%u nodes) int8", gap ? "GlobalAveragePool of " : "",
+             r.nodes[r.n - 1]->op_type, r.n);
+  q->m->stats.n_int8_fused_tables += r.n - 1;
+  for (uint32_t k = 0; k < r.nleaf; k++) { /* Concat leaves: the 8-bit concat, zero point for the zeros */
+    const MscNode *c = r.cat[k];
+    if (!c) continue;
+    CpuQStep *cs = qop_new(CPU_Q_CATFILL, c, c, r.xdt[k]);
+    cs->fill = (uint8_t)r.zx[k];
+    cs->xdt = r.xdt[k];
+    for (uint32_t i = 0; i < c->n_inputs; i++) {
+      if (kon(q, c->inputs[i])) {
+        cs->cin[i] = -1;
+        continue;
+      }
+      cs->cin[i] = (int8_t)cs->n_x;
+      cs->xs[cs->n_x++] = (int32_t)c->inputs[i]->producer->inputs[0]->index;
+    }
+    cs->n_cin = c->n_inputs;
+    add_node(cs, c);
+    CpuStep *ct = new_step(q, c, c, CPU_STEP_QOP, cs);
+    ct->n_group = 1;
+    g_snprintf(ct->desc, sizeof ct->desc, "QDQ Concat with zeros int8");
+  }
+  return TRUE;
+}
+
+/* DQ(x) -> Pad(constant, non-negative pads) -> Q: bytes through the requant table, fill Q(value). */
+static gboolean try_pad(QPass *q, const MscNode *n) {
+  if (!is_op(n, "Pad") || n->n_outputs != 1 || !n->outputs[0] || n->n_inputs < 1) return FALSE;
+  const MscAttr *mode = find_attr(n, "mode");
+  if (mode && (mode->type != MSC_ATTR_STRING || strcmp(mode->s, "constant"))) return FALSE;
+  float sx, sy;
+  int32_t zx, zy;
+  MscDType xdt, ydt;
+  const MscNode *dq = act_dq(q, n->inputs[0], &sx, &zx, &xdt);
+  const MscNode *qn = dq ? q_reader(q, n->outputs[0], &sy, &zy, &ydt) : NULL;
+  if (!qn) return FALSE;
+  float val = 0.0f;
+  if (n->opset < 11) {
+    val = attr_float(n, "value", 0.0f);
+    const MscAttr *pa = find_attr(n, "pads");
+    if (!pa || pa->type != MSC_ATTR_INTS) return FALSE;
+    for (size_t i = 0; i < pa->n; i++)
+      if (pa->ints[i] < 0) return FALSE;
+  } else {
+    const MscTensor *pads = n->n_inputs > 1 ? kon(q, n->inputs[1]) : NULL;
+    if (!pads || pads->dtype != MSC_DTYPE_INT64) return FALSE;
+    for (int64_t i = 0; i < msc_tensor_numel(pads); i++)
+      if (((const int64_t *)pads->data)[i] < 0) return FALSE;
+    if (n->n_inputs > 2 && n->inputs[2]) {
+      const MscTensor *c = kon(q, n->inputs[2]);
+      if (!c || c->dtype != MSC_DTYPE_FLOAT32 || msc_tensor_numel(c) != 1) return FALSE;
+      val = *(const float *)c->data;
+    }
+    if (n->n_inputs > 3 && n->inputs[3]) return FALSE; /* axes */
+  }
+  uint8_t *t = table1(q, dq, NULL, qn, xdt);
+  MscTensor *fv = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, (int64_t[]){1}, NULL);
+  *(float *)fv->data = val;
+  MscTensor *fq = t ? exec1(q, qn, qn->inputs[0], fv, NULL, NULL) : NULL;
+  msc_tensor_free(fv);
+  if (!fq || fq->nbytes != 1) {
+    g_free(t);
+    msc_tensor_free(fq);
+    return FALSE;
+  }
+  CpuQStep *s = qop_new(CPU_Q_PAD, n, qn, ydt);
+  s->lut = t;
+  s->fill = *(const uint8_t *)fq->data;
+  msc_tensor_free(fq);
+  s->xs[0] = (int32_t)dq->inputs[0]->index;
+  s->n_x = 1;
+  s->xdt = xdt;
+  add_node(s, dq);
+  add_node(s, n);
+  add_node(s, qn);
+  CpuStep *st = new_step(q, n, qn, CPU_STEP_QOP, s);
+  st->n_group = 2;
+  mark(q, n, qn);
+  g_snprintf(st->desc, sizeof st->desc, "QDQ Pad int8");
+  return TRUE;
+}
+
 void cpu_qstep_free(CpuQStep *q) {
   if (!q) return;
   cpu_qweights_free(q->w);
   g_free(q->lut);
+  g_free(q->ftab);
   g_free(q);
 }
 
@@ -596,6 +922,37 @@ static int32_t lut1_producer(const QPass *q, int32_t v) {
   return -1;
 }
 
+/* The DequantizeLinear of @v inside step @s exists and only nodes of @s read its output. */
+static gboolean dq_private(const QPass *q, const CpuQStep *s, int32_t v) {
+  const MscGraph *g = q->m->g;
+  for (uint32_t k = 0; k < s->n_nodes; k++) {
+    const MscNode *d = s->nodes[k];
+    if (!is_op(d, "DequantizeLinear") || !d->inputs[0] || (int32_t)d->inputs[0]->index != v) continue;
+    const MscValue *o = d->outputs[0];
+    if (!o || (o->flags & MSC_VALUE_GRAPH_OUTPUT)) return FALSE;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+      const MscNode *r = g->nodes[i];
+      if (q->dead[i]) continue;
+      gboolean reads = FALSE, inside = FALSE;
+      for (uint32_t a = 0; a < r->n_inputs; a++) reads |= r->inputs[a] == o;
+      for (uint32_t b = 0; b < s->n_nodes && reads; b++) inside |= s->nodes[b] == r;
+      if (reads && !inside) return FALSE;
+    }
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* The CONV step (head index) with an 8-bit output @v, or -1. */
+static int32_t conv_producer(const QPass *q, int32_t v) {
+  const MscGraph *g = q->m->g;
+  for (uint32_t j = 0; j < g->n_nodes; j++) {
+    const CpuQStep *s = q->is_head[j] && !q->dead[j] ? q->groups[j].q : NULL;
+    if (s && s->kind == CPU_Q_CONV && s->y == v && s->ydt != MSC_DTYPE_INT32) return (int32_t)j;
+  }
+  return -1;
+}
+
 /* Step @s may take over producer @j's input when the value @v between
  * them is read by nothing else: one DequantizeLinear, inside @s, whose
  * output only @s's op reads, and no graph output. */
@@ -603,12 +960,7 @@ static gboolean private_link(const QPass *q, const CpuQStep *s, int32_t j, int32
   const CpuStep *ps = &q->groups[j];
   if (!ps->last || !ps->last->outputs[0] || (ps->last->outputs[0]->flags & MSC_VALUE_GRAPH_OUTPUT)) return FALSE;
   if (q->readers[v] != 1 || ps->q->n_nodes + s->n_nodes > CPU_Q_MAX_NODES) return FALSE;
-  for (uint32_t k = 0; k < s->n_nodes; k++) {
-    const MscNode *d = s->nodes[k];
-    if (is_op(d, "DequantizeLinear") && d->inputs[0] && (int32_t)d->inputs[0]->index == v)
-      return d->outputs[0] && q->readers[d->outputs[0]->index] == 1;
-  }
-  return FALSE;
+  return dq_private(q, s, v);
 }
 
 /* Step @s absorbs producer @j: its nodes go first (shape propagation
@@ -635,12 +987,35 @@ static void absorb(QPass *q, CpuQStep *s, int32_t j) {
  * the LUT1 y = t2[x, t1[x]]. Bit-identical: the tables are the same maps. */
 static void fuse_tables(QPass *q) {
   const MscGraph *g = q->m->g;
+  const char *fc = g_getenv("MSC_INT8_FUSE_CONV"); /* 0: no table fused into a conv (A/B checks) */
+  const gboolean fuse_conv = !fc || strcmp(fc, "0") != 0;
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     CpuQStep *s = q->is_head[i] && !q->dead[i] ? q->groups[i].q : NULL;
     if (!s) continue;
     if (s->kind == CPU_Q_LUT1 && s->n_x == 1) {
       const int32_t j = lut1_producer(q, s->xs[0]);
-      if (j < 0 || !private_link(q, s, j, s->xs[0])) continue;
+      const int32_t c = j < 0 && fuse_conv ? conv_producer(q, s->xs[0]) : -1;
+      if (c >= 0 && q->groups[c].last && q->groups[c].last->outputs[0] &&
+          !(q->groups[c].last->outputs[0]->flags & MSC_VALUE_GRAPH_OUTPUT) && q->readers[s->xs[0]] == 1 &&
+          dq_private(q, s, s->xs[0])) {
+        /* the conv applies the table to its requantized bytes and writes this step's output */
+        CpuQStep *cs = q->groups[c].q;
+        if (cs->lut)
+          for (int v = 0; v < 256; v++) cs->lut[v] = s->lut[cs->lut[v]];
+        else
+          cs->lut = g_memdup2(s->lut, 256);
+        cs->pydt = s->ydt;
+        cs->y = s->y;
+        q->groups[c].y = s->y;
+        q->dead[i] = 1;
+        if (q->groups[i].last) q->dead[q->groups[i].last->index] = 1;
+        q->is_head[i] = FALSE;
+        cpu_qstep_free(s);
+        q->groups[i].q = NULL;
+        q->m->stats.n_int8_fused_tables++;
+        continue;
+      }
+      if (j < 0 || q->groups[j].q->region != s->region || !private_link(q, s, j, s->xs[0])) continue;
       const CpuQStep *p = q->groups[j].q;
       uint8_t t[256];
       for (int v = 0; v < 256; v++) t[v] = s->lut[p->lut[v]];
@@ -688,35 +1063,45 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const MscNode *n = g->nodes[i];
     if (!free_node(&q, n)) continue;
-    if (try_conv_qdq(&q, n) || try_qlinear(&q, n)) continue;
+    if (try_conv_qdq(&q, n) || try_qlinear(&q, n) || try_pad(&q, n)) continue;
     try_table_op(&q, n);
   }
+  const char *rz = g_getenv("MSC_INT8_REGION"); /* 0: no elementwise regions (A/B checks) */
+  if (!rz || strcmp(rz, "0") != 0)
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+      if (!dead[i]) try_region(&q, g->nodes[i]);
   const char *fz = g_getenv("MSC_INT8_FUSE"); /* 0: keep every table step (A/B checks) */
   if (!fz || strcmp(fz, "0") != 0) fuse_tables(&q);
-  /* DequantizeLinear nodes whose every reader went into an int8 step */
-  for (uint32_t i = 0; i < g->n_nodes; i++) {
+  /* Nodes whose every reader went into an int8 step (which reads the 8-bit
+   * tensors) or is itself removed: activation DequantizeLinear nodes and the
+   * float interiors of tabulated regions. Reverse graph order: readers first.
+   * The 8-bit inputs of int8 steps are read. */
+  unsigned char *needed = g_new0(unsigned char, m->nv ? m->nv : 1);
+  for (uint32_t j = 0; j < g->n_nodes; j++)
+    if (!dead[j] && is_head[j] && groups[j].q)
+      for (uint32_t k = 0; k < groups[j].q->n_x; k++) needed[groups[j].q->xs[k]] = 1;
+  for (uint32_t i = g->n_nodes; i-- > 0;) {
     const MscNode *n = g->nodes[i];
-    if (!is_op(n, "DequantizeLinear") || dead[i] || owner[i] >= 0 || is_head[i] || !n->outputs[0] ||
-        (n->outputs[0]->flags & MSC_VALUE_GRAPH_OUTPUT))
-      continue;
+    if (dead[i] || owner[i] >= 0 || is_head[i] || n->n_outputs == 0) continue;
     gboolean used = FALSE;
-    for (uint32_t j = 0; j < g->n_nodes && !used; j++) {
-      const MscNode *r = g->nodes[j];
-      if (dead[j]) continue;
-      for (uint32_t k = 0; k < r->n_inputs; k++)
-        if (r->inputs[k] == n->outputs[0]) {
-          /* a reader inside an int8 step reads the 8-bit tensor instead */
-          gboolean absorbed = (is_head[j] && groups[j].q) ||
-                              (owner[j] >= 0 && groups[owner[j]].q && r != groups[owner[j]].last);
-          if (!absorbed) used = TRUE;
-        }
+    for (uint32_t o = 0; o < n->n_outputs && !used; o++) {
+      const MscValue *v = n->outputs[o];
+      if (!v) continue;
+      if ((v->flags & MSC_VALUE_GRAPH_OUTPUT) || needed[v->index]) used = TRUE;
+      for (uint32_t j = i + 1; j < g->n_nodes && !used; j++) {
+        const MscNode *r = g->nodes[j];
+        if (dead[j] || (is_head[j] && groups[j].q) || (owner[j] >= 0 && groups[owner[j]].q)) continue;
+        for (uint32_t k = 0; k < r->n_inputs; k++)
+          if (r->inputs[k] == v) used = TRUE;
+      }
     }
     if (!used) {
       dead[i] = 1;
       m->stats.n_dead++;
-      m->stats.n_int8_dq_removed++;
+      if (is_op(n, "DequantizeLinear")) m->stats.n_int8_dq_removed++;
     }
   }
+  g_free(needed);
   for (uint32_t i = 0; i < g->n_nodes; i++)
     if (is_head[i] && groups[i].q) m->stats.n_int8_steps++;
 }

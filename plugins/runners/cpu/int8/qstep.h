@@ -11,13 +11,22 @@
  *   CPU_Q_LUT2   Add/Sub/Mul/Div/Max/Min of two quantized inputs: 256x256 table, same way
  *   CPU_Q_MAXPOOL  max over raw values (DQ is increasing), then the requant table
  *   CPU_Q_CONCAT each input through its own requant table
- *   CPU_Q_GAP    GlobalAveragePool: exact integer sums, mean and Q in float */
+ *   CPU_Q_GAP    GlobalAveragePool: exact integer sums, mean and Q in float
+ *   CPU_Q_GAPT   GlobalAveragePool of an elementwise float region f(DQ(x)): ftab[v] = f(DQ(v)) (the
+ *                graph's kernels), summed in double in element order as the float kernel does
+ *   CPU_Q_PAD    Pad (mode constant, non-negative pads): y = lut[x], padding = Q(value)
+ *   CPU_Q_CATFILL Concat of DQ(x_k) (one scale / zero point) and all-zero float constants (BlazeFace's
+ *                channel-padded shortcut) as the 8-bit concat with the zero point for the constants:
+ *                DQ of it is the float Concat exactly (DQ(z) = 0.0); its output is a region leaf
+ * LUT1 / LUT2 also cover whole elementwise regions: several float nodes (hardswish as
+ * Add/Clip/Mul/Div, squeeze-excite Mul of two such chains) between one or two activation
+ * DequantizeLinear nodes and one QuantizeLinear, tabulated by running the region's nodes. */
 #ifndef MSC_CPU_QSTEP_H
 #define MSC_CPU_QSTEP_H
 
 #include "qconv.h"
 
-typedef enum { CPU_Q_CONV = 0, CPU_Q_LUT1, CPU_Q_LUT2, CPU_Q_MAXPOOL, CPU_Q_CONCAT, CPU_Q_GAP } CpuQKind;
+typedef enum { CPU_Q_CONV = 0, CPU_Q_LUT1, CPU_Q_LUT2, CPU_Q_MAXPOOL, CPU_Q_CONCAT, CPU_Q_GAP, CPU_Q_GAPT, CPU_Q_PAD, CPU_Q_CATFILL } CpuQKind;
 
 #define CPU_Q_MAX_IN 16
 #define CPU_Q_MAX_NODES 24
@@ -31,17 +40,49 @@ typedef struct CpuQStep {
   uint32_t n_x;
   int32_t y;                              /* output value */
   MscDType ydt;
+  MscDType pydt;                          /* CONV with a fused table (lut): the output's dtype */
   /* CONV */
   CpuQWeights *w;
   int gemm;                               /* MatMul/Gemm: rows are images of a 1x1 conv */
   MscDType xdt;
   int32_t zx, zy, lo, hi;
-  /* LUT1 / MAXPOOL / CONCAT: n_x tables of 256; LUT2: 65536 */
+  /* LUT1 / MAXPOOL / CONCAT: n_x tables of 256; LUT2: 65536; CONV: NULL or a fused LUT1 applied
+   * to the requantized output */
   uint8_t *lut;
   /* GAP: y = Q(sx * (sum - n*zx) / n) */
   float sx, sy;
+  /* GAPT: [256] float table; PAD: fill value (output byte) */
+  float *ftab;
+  uint8_t fill;
+  int8_t cin[CPU_Q_MAX_IN]; /* CATFILL: per Concat input, its index in xs, -1 for a zero constant */
+  uint32_t n_cin;
+  /* LUT2 of DQ(a) + DQ(b) [-> Relu] -> Q computed in float, vectorized, when the scalar formula
+   * (cpu_qvadd1) equals the table on all 65536 pairs (checked when the step is made) */
+  int vadd, vrelu;
+  float vs[2], vsy;
+  int32_t vz[2], vzy;
+  int region; /* LUT1/LUT2/GAPT made from an elementwise region (output dims: the inputs') */
 } CpuQStep;
 
 void cpu_qstep_free(CpuQStep *q);
+
+/* DQ(a) + DQ(b) [-> Relu] -> Q as the float kernels compute it: DQ (float)(v - z) * s, an
+ * add (never contracted into an FMA: the asm barrier), max(., 0), v / sy rounded half to even by
+ * the 1.5 * 2^23 trick after clamping to +-2^20, + zy, saturated. @a, @b: the bytes' values. */
+static inline int32_t cpu_qvadd1(const CpuQStep *s, int32_t a, int32_t b) {
+  float fa = (float)(a - s->vz[0]) * s->vs[0], fb = (float)(b - s->vz[1]) * s->vs[1];
+  __asm__("" : "+x"(fa), "+x"(fb));
+  float f = fa + fb;
+  if (s->vrelu) f = f > 0.0f ? f : 0.0f;
+  float v = f / s->vsy;
+  v = v < -1048576.0f ? -1048576.0f : v;
+  v = v > 1048576.0f ? 1048576.0f : v;
+  __asm__("" : "+x"(v));
+  v = (v + 12582912.0f) - 12582912.0f;
+  v += (float)s->vzy;
+  float lo = s->ydt == MSC_DTYPE_INT8 ? -128.0f : 0.0f, hi = s->ydt == MSC_DTYPE_INT8 ? 127.0f : 255.0f;
+  v = v < lo ? lo : v > hi ? hi : v;
+  return (int32_t)v;
+}
 
 #endif
