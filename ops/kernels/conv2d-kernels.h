@@ -130,6 +130,9 @@ typedef struct {
    * the Winograd phase grid (nrows grid rows of TWq per phase plane). */
   void (*wino_pack)(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t TWq, int64_t plane,
                     int64_t nrows, float *dst);
+  /* even[q] = src[2q], odd[q] = src[2q+1] for q < n (reads src[0 .. 2n-1]):
+   * the two column phases of a stride-2 input row. */
+  void (*deint2)(const float *src, int64_t n, float *even, float *odd);
   /* Register-resident FMA loop; returns the FLOPs it did (for peak measurement). */
   double (*fma_loop)(int64_t iters);
 } MscConv2dKernels;

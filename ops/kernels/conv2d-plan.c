@@ -295,6 +295,28 @@ typedef struct {
   int64_t tiles_per_task, ntile_tasks, mblocks_per_task, nm_tasks;
 } RunCtx;
 
+/* Does some tap read phase (py, px)? A strided 1x1 reads one of sh*sw:
+ * the others are not written at all; the tiles' over-reads into them land
+ * only on grid points that are dropped. */
+static gboolean phase_used(const MscConv2dParams *p, int64_t py, int64_t px) {
+  for (int64_t i = 0; i < p->kernel_h; i++)
+    for (int64_t j = 0; j < p->kernel_w; j++)
+      if ((i * p->dilation_h) % p->stride_h == py && (j * p->dilation_w) % p->stride_w == px)
+        return TRUE;
+  return FALSE;
+}
+
+/* Real columns [q0, q1) of column phase px: 0 <= q*sw + px - pad_left < W, q < Wq. */
+static void phase_cols(const MscConv2dParams *p, int64_t Wq, int64_t px, int64_t *q0, int64_t *q1) {
+  const int64_t sw = p->stride_w, W = p->in_w, l = p->pad_left;
+  *q0 = l - px > 0 ? (l - px + sw - 1) / sw : 0;
+  *q1 = (W - 1 + l - px) >= 0 ? (W - 1 + l - px) / sw + 1 : 0;
+  if (*q1 > Wq)
+    *q1 = Wq;
+  if (*q1 < *q0)
+    *q1 = *q0;
+}
+
 /* Pads and phase-splits one (image, channel) plane into the workspace. */
 static void pack_task(void *vctx, int64_t task, int thread) {
   const RunCtx *r = vctx;
@@ -308,22 +330,42 @@ static void pack_task(void *vctx, int64_t task, int thread) {
   memset(dst + sh * sw * plane, 0, sizeof(float) * (size_t) (pl->cstride - sh * sw * plane));
   for (int64_t py = 0; py < sh; py++) {
     for (int64_t px = 0; px < sw; px++) {
-      /* only the phases some tap reads (a strided 1x1 reads one of sh*sw):
-       * the others are not written at all; the tiles' over-reads into
-       * them land only on grid points that are dropped */
-      gboolean used = FALSE;
-      for (int64_t i = 0; i < p->kernel_h && !used; i++)
-        for (int64_t j = 0; j < p->kernel_w && !used; j++)
-          used = (i * p->dilation_h) % sh == py && (j * p->dilation_w) % sw == px;
-      float *ph = dst + (py * sw + px) * plane;
-      if (!used)
+      if (!phase_used(p, py, px))
         continue;
+      float *ph = dst + (py * sw + px) * plane;
       memset(ph, 0, sizeof(float) * (size_t) plane);
       /* real columns of this phase: q with 0 <= q*sw + px - pl < W */
-      int64_t q0 = p->pad_left - px > 0 ? (p->pad_left - px + sw - 1) / sw : 0;
-      int64_t q1 = (W - 1 + p->pad_left - px) >= 0 ? (W - 1 + p->pad_left - px) / sw + 1 : 0;
-      if (q1 > pl->Wq)
-        q1 = pl->Wq;
+      int64_t q0, q1;
+      phase_cols(p, pl->Wq, px, &q0, &q1);
+      if (sw == 2 && px == 0 && phase_used(p, py, 1)) {
+        /* both column phases of stride 2 in one deinterleaving pass */
+        float *ph1 = ph + plane;
+        memset(ph1, 0, sizeof(float) * (size_t) plane);
+        int64_t r0, r1;
+        phase_cols(p, pl->Wq, 1, &r0, &r1);
+        const int64_t qa = MAX(q0, r0), qb = MAX(qa, MIN(q1, r1));
+        for (int64_t rq = 0; rq < pl->Hq; rq++) {
+          const int64_t ih = rq * sh + py - p->pad_top;
+          if (ih < 0 || ih >= H)
+            continue;
+          const float *srow = src + ih * W; /* srow[2q + px - pad_left]: phase px, column q */
+          const int64_t l = p->pad_left;
+          float *d0 = ph + rq * pl->Wq, *d1 = ph1 + rq * pl->Wq;
+          if (ih + 2 * sh < H)
+            for (int64_t off = 0; off < W; off += 16)
+              __builtin_prefetch(srow + 2 * sh * W + off);
+          if (qb > qa)
+            pl->k->deint2(srow + 2 * qa - l, qb - qa, d0 + qa, d1 + qa);
+          for (int64_t q = q0; q < q1; q++)
+            if (q < qa || q >= qb)
+              d0[q] = srow[2 * q - l];
+          for (int64_t q = r0; q < r1; q++)
+            if (q < qa || q >= qb)
+              d1[q] = srow[2 * q + 1 - l];
+        }
+        px++;
+        continue;
+      }
       for (int64_t rq = 0; rq < pl->Hq; rq++) {
         const int64_t ih = rq * sh + py - p->pad_top;
         if (ih < 0 || ih >= H || q1 <= q0)

@@ -760,6 +760,20 @@ static void depthwise(const MscDwArgs *a, const float *x, const float *w, float 
   }
 }
 
+static void deint2(const float *src, int64_t n, float *even, float *odd) {
+  int64_t q = 0;
+#if defined(VDEINT2_EVEN) && defined(VDEINT2_ODD)
+  for (; q + VL <= n; q += VL) {
+    VSTORE(even + q, VDEINT2_EVEN(src + 2 * q));
+    VSTORE(odd + q, VDEINT2_ODD(src + 2 * q));
+  }
+#endif
+  for (; q < n; q++) {
+    even[q] = src[2 * q];
+    odd[q] = src[2 * q + 1];
+  }
+}
+
 /* 12 independent FMA chains of vectors: enough to cover FMA latency x
  * throughput (4 x 2 on current x86 cores) with registers to spare. */
 static double fma_loop(int64_t iters) {
@@ -799,5 +813,6 @@ const MscConv2dKernels KTABLE = {
   .depthwise = depthwise,
   .winograd = winograd,
   .wino_pack = wino_pack,
+  .deint2 = deint2,
   .fma_loop = fma_loop,
 };
