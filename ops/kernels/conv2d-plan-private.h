@@ -19,6 +19,7 @@ struct MscConv2dPlan {
   int ntaps;
   int64_t *toff;
   float *wpack; /* [G][mblocks][Cg][ntaps][MB]; channel-vectorized: [G][mblocks][Cg][ntaps][cv_cb] */
+  int64_t block_ch; /* channels per weight block: MB, or cv_cb when channel-vectorized */
   float *bias;  /* [G][mblocks*MB] */
   /* depthwise */
   MscDwArgs dw;

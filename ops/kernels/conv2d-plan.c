@@ -150,7 +150,7 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
   pl->ntiles = (pl->P + (int64_t) k->rw * k->vl - 1) / ((int64_t) k->rw * k->vl);
   pl->algo = cvec_wanted(pl) ? ALGO_CVEC : ALGO_DENSE;
   /* weights [G][mblocks][Cg][ntaps][mb], mb = channels per block */
-  const int64_t mb = pl->algo == ALGO_CVEC ? k->cv_cb : k->mb;
+  const int64_t mb = pl->block_ch = pl->algo == ALGO_CVEC ? k->cv_cb : k->mb;
   pl->mblocks = (pl->Mg + mb - 1) / mb;
   const int64_t mbs = pl->mblocks * mb;
   pl->wpack = g_new0(float, (size_t) (G * mbs * pl->Cg * pl->ntaps));
@@ -317,6 +317,16 @@ static void phase_cols(const MscConv2dParams *p, int64_t Wq, int64_t px, int64_t
     *q1 = *q0;
 }
 
+/* Prefetches input row ih + 2*sh of the plane at src (the row a phase
+ * reads two rows on): with strides the rows skipped in between break the
+ * hardware prefetcher's stream, and the copy waited on its loads ~90% of
+ * its time. */
+static inline void prefetch_row(const float *src, int64_t ih, int64_t sh, int64_t H, int64_t W) {
+  if (ih + 2 * sh < H)
+    for (int64_t off = 0; off < W; off += 16)
+      __builtin_prefetch(src + (ih + 2 * sh) * W + off);
+}
+
 /* Pads and phase-splits one (image, channel) plane into the workspace. */
 static void pack_task(void *vctx, int64_t task, int thread) {
   const RunCtx *r = vctx;
@@ -351,9 +361,7 @@ static void pack_task(void *vctx, int64_t task, int thread) {
           const float *srow = src + ih * W; /* srow[2q + px - pad_left]: phase px, column q */
           const int64_t l = p->pad_left;
           float *d0 = ph + rq * pl->Wq, *d1 = ph1 + rq * pl->Wq;
-          if (ih + 2 * sh < H)
-            for (int64_t off = 0; off < W; off += 16)
-              __builtin_prefetch(srow + 2 * sh * W + off);
+          prefetch_row(src, ih, sh, H, W);
           if (qb > qa)
             pl->k->deint2(srow + 2 * qa - l, qb - qa, d0 + qa, d1 + qa);
           for (int64_t q = q0; q < q1; q++)
@@ -372,12 +380,7 @@ static void pack_task(void *vctx, int64_t task, int thread) {
           continue;
         const float *srow = src + ih * W;
         float *drow = ph + rq * pl->Wq;
-        /* the row this phase reads two rows on: with strides the rows
-         * skipped in between break the hardware prefetcher's stream, and
-         * this copy waited on its loads ~90% of its time */
-        if (ih + 2 * sh < H)
-          for (int64_t off = 0; off < W; off += 16)
-            __builtin_prefetch(srow + 2 * sh * W + off);
+        prefetch_row(src, ih, sh, H, W);
         if (sw == 1) {
           memcpy(drow + q0, srow + (q0 + px - p->pad_left), sizeof(float) * (size_t) (q1 - q0));
         } else {
@@ -401,7 +404,7 @@ static MscDenseArgs dense_args(const RunCtx *r, int64_t task, int64_t nlo, int64
   const int64_t tt = rest % r->ntile_tasks;
   rest /= r->ntile_tasks;
   const int64_t g = rest % p->groups, n = rest / p->groups;
-  const int64_t mb = pl->algo == ALGO_CVEC ? pl->k->cv_cb : pl->k->mb, mbs = pl->mblocks * mb;
+  const int64_t mbs = pl->mblocks * pl->block_ch;
   const int64_t ohw = pl->OH * pl->OW;
   const float *xbase = pl->direct_input ? r->x : r->ws;
   *lo = tt * r->tiles_per_task;
@@ -459,6 +462,14 @@ static void dw_task(void *vctx, int64_t task, int thread) {
                    r->res ? r->res + task * ohw : NULL, r->y + task * ohw, r->ws + (size_t) task * ring);
 }
 
+/* Splits @units into at most @want tasks of *per units each; *n: the
+ * tasks that result (the last may be shorter). */
+static void split_tasks(int64_t units, int64_t want, int64_t *per, int64_t *n) {
+  const int64_t tasks = MAX((int64_t) 1, MIN(units, want));
+  *per = (units + tasks - 1) / tasks;
+  *n = (units + *per - 1) / *per;
+}
+
 void msc_conv2d_plan_run(const MscConv2dPlan *plan, const float *x, const float *residual, float *y, void *workspace,
                          MscThreadPool *pool) {
   const MscConv2dParams *p = &plan->p;
@@ -479,14 +490,12 @@ void msc_conv2d_plan_run(const MscConv2dPlan *plan, const float *x, const float 
   if (plan->algo == ALGO_CVEC) {
     /* channel blocks first (each task reads the whole small input from
      * L2); pixel ranges (multiples of the block) only when too few */
-    int64_t m_tasks = MIN(plan->mblocks, (want + outer - 1) / outer);
-    r.mblocks_per_task = (plan->mblocks + m_tasks - 1) / m_tasks;
-    r.nm_tasks = (plan->mblocks + r.mblocks_per_task - 1) / r.mblocks_per_task;
+    split_tasks(plan->mblocks, (want + outer - 1) / outer, &r.mblocks_per_task, &r.nm_tasks);
     const int64_t ohw = plan->OH * plan->OW, np = plan->k->cv_np;
-    const int64_t nblk = (ohw + np - 1) / np;
-    int64_t q_tasks = MIN(nblk, (want + outer * r.nm_tasks - 1) / (outer * r.nm_tasks));
-    r.tiles_per_task = (nblk + q_tasks - 1) / q_tasks * np;
-    r.ntile_tasks = (ohw + r.tiles_per_task - 1) / r.tiles_per_task;
+    int64_t blocks_per_task;
+    split_tasks((ohw + np - 1) / np, (want + outer * r.nm_tasks - 1) / (outer * r.nm_tasks), &blocks_per_task,
+                &r.ntile_tasks);
+    r.tiles_per_task = blocks_per_task * np;
     msc_threadpool_parallel_for(pool, outer * r.ntile_tasks * r.nm_tasks, cvec_task, &r);
     return;
   }
@@ -494,15 +503,8 @@ void msc_conv2d_plan_run(const MscConv2dPlan *plan, const float *x, const float 
    * (the input tile stays in L1/L2 while the weights stream from L2);
    * about 4 tasks per thread so uneven tails balance. With too few tiles
    * (small late layers) the channel blocks are split as well. */
-  int64_t tile_tasks = (want + outer - 1) / outer;
-  if (tile_tasks > plan->ntiles)
-    tile_tasks = plan->ntiles;
-  r.tiles_per_task = (plan->ntiles + tile_tasks - 1) / tile_tasks;
-  r.ntile_tasks = (plan->ntiles + r.tiles_per_task - 1) / r.tiles_per_task;
-  int64_t m_tasks = (want + outer * r.ntile_tasks - 1) / (outer * r.ntile_tasks);
-  if (m_tasks > plan->mblocks)
-    m_tasks = plan->mblocks;
-  r.mblocks_per_task = (plan->mblocks + m_tasks - 1) / m_tasks;
-  r.nm_tasks = (plan->mblocks + r.mblocks_per_task - 1) / r.mblocks_per_task;
+  split_tasks(plan->ntiles, (want + outer - 1) / outer, &r.tiles_per_task, &r.ntile_tasks);
+  split_tasks(plan->mblocks, (want + outer * r.ntile_tasks - 1) / (outer * r.ntile_tasks), &r.mblocks_per_task,
+              &r.nm_tasks);
   msc_threadpool_parallel_for(pool, outer * r.ntile_tasks * r.nm_tasks, dense_task, &r);
 }
