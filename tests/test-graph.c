@@ -4,23 +4,10 @@
 
 #include "error.h"
 #include "graph.h"
+#include "graph-builder.h"
 #include "ops.h"
 #include "tensor.h"
 
-static MscValue *val(MscGraph *g, const char *name) {
-  return msc_graph_get_or_add_value(g, name);
-}
-
-static MscNode *node(MscGraph *g, const char *name, const char *op, const char *in, const char *out) {
-  MscNode *n = msc_graph_add_node(g, name, op, "", 13);
-  MscValue *ins[8], *outs[8];
-  uint32_t ni = 0, no = 0;
-  g_auto(GStrv) a = g_strsplit(in, ",", -1), b = g_strsplit(out, ",", -1);
-  for (char **p = a; *p && **p; p++) ins[ni++] = strcmp(*p, "-") ? val(g, *p) : NULL;
-  for (char **p = b; *p && **p; p++) outs[no++] = val(g, *p);
-  msc_node_set_io(n, ins, ni, outs, no);
-  return n;
-}
 
 static void attr_ints(MscNode *n, const char *name, size_t cnt, const int64_t *v) {
   MscAttr a = {0};

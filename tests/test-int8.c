@@ -24,6 +24,7 @@
 
 #include "../plugins/runners/cpu/cpu-stats.h"
 #include "graph.h"
+#include "graph-builder.h"
 #include "onnx.h"
 #include "ops.h"
 #include "plugin.h"
@@ -411,20 +412,6 @@ static void test_table_fusion(void) {
 /* simulation of the unfused graph) byte for byte, and the float nodes     */
 /* between the quantized tensors never run                                 */
 
-static MscValue *gv(MscGraph *g, const char *name) {
-  return msc_graph_get_or_add_value(g, name);
-}
-
-static MscNode *gnode(MscGraph *g, const char *name, const char *op, const char *in, const char *out) {
-  MscNode *n = msc_graph_add_node(g, name, op, "", 13);
-  MscValue *ins[8], *outs[8];
-  uint32_t ni = 0, no = 0;
-  g_auto(GStrv) a = g_strsplit(in, ",", -1), b = g_strsplit(out, ",", -1);
-  for (char **p = a; *p && **p; p++) ins[ni++] = strcmp(*p, "-") ? gv(g, *p) : NULL;
-  for (char **p = b; *p && **p; p++) outs[no++] = gv(g, *p);
-  msc_node_set_io(n, ins, ni, outs, no);
-  return n;
-}
 
 static void gconst_f(MscGraph *g, const char *name, float v) {
   MscTensor *t = msc_tensor_new(MSC_DTYPE_FLOAT32, 0, NULL, NULL);
@@ -445,8 +432,8 @@ static void qdq(MscGraph *g, const char *x, const char *p, float s, uint8_t z) {
   g_autofree char *qi = g_strdup_printf("%s,%s,%s", x, sn, zn), *qo = g_strdup_printf("%s_q", x);
   g_autofree char *di = g_strdup_printf("%s_q,%s,%s", x, sn, zn), *dn = g_strdup_printf("%s_dq", x);
   g_autofree char *qn = g_strdup_printf("Q_%s", x), *dqn = g_strdup_printf("DQ_%s", x);
-  gnode(g, qn, "QuantizeLinear", qi, qo);
-  gnode(g, dqn, "DequantizeLinear", di, dn);
+  node(g, qn, "QuantizeLinear", qi, qo);
+  node(g, dqn, "DequantizeLinear", di, dn);
 }
 
 /* x -> QDQ -> hardswish as Add/Clip/Mul/Div (h) -> QDQ -> y2;
@@ -454,7 +441,7 @@ static void qdq(MscGraph *g, const char *x, const char *p, float s, uint8_t z) {
 static MscGraph *region_graph(void) {
   MscGraph *g = msc_graph_new("int8-regions");
   msc_graph_set_opset(g, "", 13);
-  MscValue *x = gv(g, "x");
+  MscValue *x = val(g, "x");
   x->dtype = MSC_DTYPE_FLOAT32;
   x->rank = 4;
   int64_t xd[] = {1, 8, 12, 12};
@@ -466,23 +453,23 @@ static MscGraph *region_graph(void) {
   memcpy(pads->data, pv, sizeof pv);
   msc_graph_add_initializer(g, "pads", pads);
   qdq(g, "x", "px", 8.0f / 255.0f, 128);
-  gnode(g, "add3", "Add", "x_dq,three", "a3");
-  gnode(g, "clip", "Clip", "a3,zero,six", "c6");
-  gnode(g, "mulx", "Mul", "x_dq,c6", "m6");
-  gnode(g, "div6", "Div", "m6,six", "h");
+  node(g, "add3", "Add", "x_dq,three", "a3");
+  node(g, "clip", "Clip", "a3,zero,six", "c6");
+  node(g, "mulx", "Mul", "x_dq,c6", "m6");
+  node(g, "div6", "Div", "m6,six", "h");
   qdq(g, "h", "ph", 4.5f / 255.0f, 21);
-  gnode(g, "out2", "Identity", "h_dq", "y2");
-  gnode(g, "gap", "GlobalAveragePool", "h", "gp");
+  node(g, "out2", "Identity", "h_dq", "y2");
+  node(g, "gap", "GlobalAveragePool", "h", "gp");
   qdq(g, "gp", "pg", 2.0f / 255.0f, 30);
-  gnode(g, "hsig", "HardSigmoid", "gp_dq", "hs");
-  gnode(g, "se", "Mul", "h,hs", "se");
+  node(g, "hsig", "HardSigmoid", "gp_dq", "hs");
+  node(g, "se", "Mul", "h,hs", "se");
   qdq(g, "se", "pse", 3.0f / 255.0f, 25);
-  MscNode *pad = gnode(g, "pad", "Pad", "se_dq,pads,half", "pd");
+  MscNode *pad = node(g, "pad", "Pad", "se_dq,pads,half", "pd");
   (void)pad;
   qdq(g, "pd", "pse", 3.0f / 255.0f, 25);
-  gnode(g, "out", "Identity", "pd_dq", "y");
+  node(g, "out", "Identity", "pd_dq", "y");
   /* BlazeFace's shortcut: Relu(Add(DQ(h), Concat(DQ(x2), zeros))) -> Q (vector add, 8-bit concat) */
-  MscValue *x2 = gv(g, "x2");
+  MscValue *x2 = val(g, "x2");
   x2->dtype = MSC_DTYPE_FLOAT32;
   x2->rank = 4;
   int64_t x2d[] = {1, 5, 12, 12}, zd[] = {1, 3, 12, 12};
@@ -494,14 +481,14 @@ static MscGraph *region_graph(void) {
   ax.name = g_strdup("axis");
   ax.type = MSC_ATTR_INT;
   ax.i = 1;
-  msc_node_add_attr(gnode(g, "cat", "Concat", "x2_dq,zeros", "cz"), &ax);
-  gnode(g, "res", "Add", "h_dq,cz", "rs");
-  gnode(g, "relu", "Relu", "rs", "rr");
+  msc_node_add_attr(node(g, "cat", "Concat", "x2_dq,zeros", "cz"), &ax);
+  node(g, "res", "Add", "h_dq,cz", "rs");
+  node(g, "relu", "Relu", "rs", "rr");
   qdq(g, "rr", "prr", 6.0f / 255.0f, 0);
-  gnode(g, "out3", "Identity", "rr_dq", "y3");
-  msc_graph_add_output(g, gv(g, "y"));
-  msc_graph_add_output(g, gv(g, "y2"));
-  msc_graph_add_output(g, gv(g, "y3"));
+  node(g, "out3", "Identity", "rr_dq", "y3");
+  msc_graph_add_output(g, val(g, "y"));
+  msc_graph_add_output(g, val(g, "y2"));
+  msc_graph_add_output(g, val(g, "y3"));
   GError *e = NULL;
   msc_graph_verify(g, &e);
   g_assert_no_error(e);
@@ -600,12 +587,12 @@ static void dq_weights(MscGraph *g, const char *w, int64_t M, int64_t Cg, int64_
   ax.name = g_strdup("axis");
   ax.type = MSC_ATTR_INT;
   ax.i = 0;
-  msc_node_add_attr(gnode(g, dn, "DequantizeLinear", in_w, w), &ax);
+  msc_node_add_attr(node(g, dn, "DequantizeLinear", in_w, w), &ax);
   MscAttr ax2 = {0};
   ax2.name = g_strdup("axis");
   ax2.type = MSC_ATTR_INT;
   ax2.i = 0;
-  msc_node_add_attr(gnode(g, dbn, "DequantizeLinear", in_b, o_b), &ax2);
+  msc_node_add_attr(node(g, dbn, "DequantizeLinear", in_b, o_b), &ax2);
 }
 
 static void attr_ints1(MscNode *n, const char *name, size_t cnt, const int64_t *v) {
@@ -622,7 +609,7 @@ static void attr_ints1(MscNode *n, const char *name, size_t cnt, const int64_t *
 static MscGraph *conv_table_graph(void) {
   MscGraph *g = msc_graph_new("int8-conv-tables");
   msc_graph_set_opset(g, "", 13);
-  MscValue *x = gv(g, "x");
+  MscValue *x = val(g, "x");
   x->dtype = MSC_DTYPE_FLOAT32;
   x->rank = 4;
   int64_t xd[] = {1, 8, 13, 11};
@@ -632,7 +619,7 @@ static MscGraph *conv_table_graph(void) {
   const float sx = 8.0f / 255.0f;
   qdq(g, "x", "px", sx, 128);
   dq_weights(g, "wd", 8, 1, 3, sx, 5);
-  MscNode *c = gnode(g, "dw", "Conv", "x_dq,wd,wd_b", "c");
+  MscNode *c = node(g, "dw", "Conv", "x_dq,wd,wd_b", "c");
   const int64_t pads[] = {1, 1, 1, 1}, one[] = {8};
   attr_ints1(c, "pads", 4, pads);
   MscAttr grp = {0};
@@ -641,20 +628,20 @@ static MscGraph *conv_table_graph(void) {
   grp.i = one[0];
   msc_node_add_attr(c, &grp);
   qdq(g, "c", "pc", 6.0f / 255.0f, 120);
-  gnode(g, "add3", "Add", "c_dq,three", "a3");
-  gnode(g, "clip", "Clip", "a3,zero,six", "c6");
-  gnode(g, "mulx", "Mul", "c_dq,c6", "m6");
-  gnode(g, "div6", "Div", "m6,six", "h");
+  node(g, "add3", "Add", "c_dq,three", "a3");
+  node(g, "clip", "Clip", "a3,zero,six", "c6");
+  node(g, "mulx", "Mul", "c_dq,c6", "m6");
+  node(g, "div6", "Div", "m6,six", "h");
   qdq(g, "h", "ph", 4.0f / 255.0f, 20);
-  gnode(g, "out", "Identity", "h_dq", "y");
+  node(g, "out", "Identity", "h_dq", "y");
   dq_weights(g, "wp", 16, 8, 1, sx, 9);
-  gnode(g, "pw", "Conv", "x_dq,wp,wp_b", "p");
+  node(g, "pw", "Conv", "x_dq,wp,wp_b", "p");
   qdq(g, "p", "pp", 5.0f / 255.0f, 128);
-  gnode(g, "hsw", "HardSigmoid", "p_dq", "hp");
+  node(g, "hsw", "HardSigmoid", "p_dq", "hp");
   qdq(g, "hp", "php", 4.0f / 255.0f, 20);
-  gnode(g, "out2", "Identity", "hp_dq", "y2");
-  msc_graph_add_output(g, gv(g, "y"));
-  msc_graph_add_output(g, gv(g, "y2"));
+  node(g, "out2", "Identity", "hp_dq", "y2");
+  msc_graph_add_output(g, val(g, "y"));
+  msc_graph_add_output(g, val(g, "y2"));
   GError *e = NULL;
   msc_graph_verify(g, &e);
   g_assert_no_error(e);
