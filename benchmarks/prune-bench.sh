@@ -1,8 +1,8 @@
 #!/bin/sh
 # prune-bench.sh: what structured pruning buys and costs, per net.
 #   - at global density 0.5 (refit on): FLOPs removed (msc_graph_flops), the
-#     `cpu` runner's latency before/after (msc bench, 1 thread, best median
-#     of ROUNDS alternating runs) and latency saving / FLOPs saving;
+#     `cpu` runner's latency before/after (msc bench, 1 thread, ~0.4 s of runs
+#     each, best median of ROUNDS alternating runs) and latency saving / FLOPs saving;
 #   - held-out output cosine vs the unpruned model (msc prune --eval, min
 #     over outputs), plain (reconstruct=false) / refitted, at densities 0.75
 #     and 0.5;
@@ -45,8 +45,15 @@ median() { # MODEL [extra] -> median ms (drops --calib X, a prune-only flag)
     if [ "$1" = --calib ]; then shift 2; continue; fi
     bargs="$bargs $1"; shift
   done
+  # iterations for ~0.4 s per measurement (at least 20, at most 1000): 20 runs of a 0.07 ms
+  # net are a 1.4 ms window, whose median one preemption or cold cache moves by 1.5x
   # shellcheck disable=SC2086
-  "$benchmsc" -q bench "$mm" $bargs --runner cpu --threads 1 --json 2>/dev/null > "$work/b.json" || { echo nan; return; }
+  "$benchmsc" -q bench "$mm" $bargs --runner cpu --threads 1 --warmup 1 --iters 3 --top 0 --json 2>/dev/null \
+    > "$work/b.json" || { echo nan; return; }
+  it=$(jget "$work/b.json" "max(20, min(1000, int(400 / max(d['median_ms'], 1e-3))))")
+  # shellcheck disable=SC2086
+  "$benchmsc" -q bench "$mm" $bargs --runner cpu --threads 1 --warmup 10 --iters "$it" --top 0 --json 2>/dev/null \
+    > "$work/b.json" || { echo nan; return; }
   jget "$work/b.json" "d['median_ms'] if 'median_ms' in d else d['latency']['median_ms']"
 }
 

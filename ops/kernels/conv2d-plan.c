@@ -328,12 +328,27 @@ static inline void prefetch_row(const float *src, int64_t ih, int64_t sh, int64_
 }
 
 /* Pads and phase-splits one (image, channel) plane into the workspace. */
+/* Zeroes grid row drow outside its real columns [q0, q1) of Wq (the
+ * padding), or all of it when it holds no input row. Only the padding is
+ * written: zeroing whole phase planes first doubled the stores of the
+ * copy (pack_task was 15% of a pruned 0.07 ms net). */
+static inline void zero_pad_cols(float *drow, int64_t q0, int64_t q1, int64_t Wq, gboolean real) {
+  if (!real || q1 <= q0) {
+    memset(drow, 0, sizeof(float) * (size_t) Wq);
+    return;
+  }
+  for (int64_t q = 0; q < q0; q++)
+    drow[q] = 0.0f;
+  for (int64_t q = q1; q < Wq; q++)
+    drow[q] = 0.0f;
+}
+
 static void pack_task(void *vctx, int64_t task, int thread) {
   const RunCtx *r = vctx;
   const MscConv2dPlan *pl = r->pl;
   const MscConv2dParams *p = &pl->p;
-  const int64_t H = p->in_h, W = p->in_w, sh = p->stride_h, sw = p->stride_w;
-  const int64_t plane = (pl->Hq + 1) * pl->Wq;
+  const int64_t H = p->in_h, W = p->in_w, sh = p->stride_h, sw = p->stride_w, Wq = pl->Wq;
+  const int64_t plane = (pl->Hq + 1) * Wq;
   const float *src = r->x + task * H * W;
   float *dst = r->ws + task * pl->cstride;
   /* the slack after the last phase: over-reads of the last tile */
@@ -343,43 +358,51 @@ static void pack_task(void *vctx, int64_t task, int thread) {
       if (!phase_used(p, py, px))
         continue;
       float *ph = dst + (py * sw + px) * plane;
-      memset(ph, 0, sizeof(float) * (size_t) plane);
       /* real columns of this phase: q with 0 <= q*sw + px - pl < W */
       int64_t q0, q1;
-      phase_cols(p, pl->Wq, px, &q0, &q1);
+      phase_cols(p, Wq, px, &q0, &q1);
+      memset(ph + pl->Hq * Wq, 0, sizeof(float) * (size_t) Wq); /* the row past the grid */
       if (sw == 2 && px == 0 && phase_used(p, py, 1)) {
         /* both column phases of stride 2 in one deinterleaving pass */
         float *ph1 = ph + plane;
-        memset(ph1, 0, sizeof(float) * (size_t) plane);
+        memset(ph1 + pl->Hq * Wq, 0, sizeof(float) * (size_t) Wq);
         int64_t r0, r1;
-        phase_cols(p, pl->Wq, 1, &r0, &r1);
+        phase_cols(p, Wq, 1, &r0, &r1);
         const int64_t qa = MAX(q0, r0), qb = MAX(qa, MIN(q1, r1));
         for (int64_t rq = 0; rq < pl->Hq; rq++) {
           const int64_t ih = rq * sh + py - p->pad_top;
-          if (ih < 0 || ih >= H)
+          const gboolean real = ih >= 0 && ih < H;
+          float *d0 = ph + rq * Wq, *d1 = ph1 + rq * Wq;
+          zero_pad_cols(d0, q0, q1, Wq, real);
+          zero_pad_cols(d1, r0, r1, Wq, real);
+          if (!real)
             continue;
           const float *srow = src + ih * W; /* srow[2q + px - pad_left]: phase px, column q */
           const int64_t l = p->pad_left;
-          float *d0 = ph + rq * pl->Wq, *d1 = ph1 + rq * pl->Wq;
           prefetch_row(src, ih, sh, H, W);
           if (qb > qa)
             pl->k->deint2(srow + 2 * qa - l, qb - qa, d0 + qa, d1 + qa);
-          for (int64_t q = q0; q < q1; q++)
-            if (q < qa || q >= qb)
-              d0[q] = srow[2 * q - l];
-          for (int64_t q = r0; q < r1; q++)
-            if (q < qa || q >= qb)
-              d1[q] = srow[2 * q + 1 - l];
+          /* the few edge columns outside [qa, qb) one by one */
+          for (int64_t q = q0; q < MIN(q1, qa); q++)
+            d0[q] = srow[2 * q - l];
+          for (int64_t q = MAX(q0, qb); q < q1; q++)
+            d0[q] = srow[2 * q - l];
+          for (int64_t q = r0; q < MIN(r1, qa); q++)
+            d1[q] = srow[2 * q + 1 - l];
+          for (int64_t q = MAX(r0, qb); q < r1; q++)
+            d1[q] = srow[2 * q + 1 - l];
         }
         px++;
         continue;
       }
       for (int64_t rq = 0; rq < pl->Hq; rq++) {
         const int64_t ih = rq * sh + py - p->pad_top;
-        if (ih < 0 || ih >= H || q1 <= q0)
+        const gboolean real = ih >= 0 && ih < H;
+        float *drow = ph + rq * Wq;
+        zero_pad_cols(drow, q0, q1, Wq, real);
+        if (!real || q1 <= q0)
           continue;
         const float *srow = src + ih * W;
-        float *drow = ph + rq * pl->Wq;
         prefetch_row(src, ih, sh, H, W);
         if (sw == 1) {
           memcpy(drow + q0, srow + (q0 + px - p->pad_left), sizeof(float) * (size_t) (q1 - q0));

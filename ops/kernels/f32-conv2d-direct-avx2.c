@@ -34,7 +34,35 @@ typedef __m256i vmask_t;
   _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int) (hi)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),    \
                    _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int) (lo) - 1)))
 #define VLOAD_MASK(p, m) _mm256_maskload_ps((p), (m))
-#define VSTORE_MASK(p, m, v) _mm256_maskstore_ps((p), (m), (v))
+/* lanes [lo, hi) of v to p[lo..hi) (0 <= lo < hi <= VL), nothing else touched. Not
+ * vmaskmovps: on Zen 2/3 its store form is microcoded (~12 cycles a store; it was 18% of
+ * a small net's run in the conv epilogue); one lane permute and at most three plain
+ * 16/8/4-byte stores instead. */
+static inline void vstore_range(float *p, __m256 v, int lo, int hi) {
+  float *q = p + lo;
+  int n = hi - lo;
+  if (n == 8) {
+    _mm256_storeu_ps(q, v);
+    return;
+  }
+  const __m256 s = _mm256_permutevar8x32_ps(v, _mm256_add_epi32(_mm256_set1_epi32(lo), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+  __m128 x = _mm256_castps256_ps128(s);
+  if (n >= 4) {
+    _mm_storeu_ps(q, x);
+    q += 4;
+    n -= 4;
+    x = _mm256_extractf128_ps(s, 1);
+  }
+  if (n >= 2) {
+    _mm_storel_pi((__m64 *) q, x);
+    q += 2;
+    n -= 2;
+    x = _mm_movehl_ps(x, x);
+  }
+  if (n)
+    _mm_store_ss(q, x);
+}
+#define VSTORE_RANGE(p, v, lo, hi) vstore_range((p), (v), (lo), (hi))
 /* p[0], p[2], ..., p[14]: stride-2 deinterleave for depthwise rows */
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \

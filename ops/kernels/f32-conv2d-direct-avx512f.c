@@ -32,7 +32,8 @@ typedef __m512 vec_t;
 typedef __mmask16 vmask_t;
 #define VMASK_RANGE(lo, hi) ((__mmask16) (((1u << (unsigned) (hi)) - 1u) & ~((1u << (unsigned) (lo)) - 1u)))
 #define VLOAD_MASK(p, m) _mm512_maskz_loadu_ps((m), (p))
-#define VSTORE_MASK(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
+/* lanes [lo, hi) of v to p[lo..hi) */
+#define VSTORE_RANGE(p, v, lo, hi) _mm512_mask_storeu_ps((p), VMASK_RANGE((lo), (hi)), (v))
 /* p[0], p[2], ..., p[30]: stride-2 deinterleave for depthwise rows */
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                                       \
