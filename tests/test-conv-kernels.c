@@ -246,6 +246,11 @@ static const ConvCase cases[] = {
     D("depthwise-3x3s1-c3-p1-1x2", 1, 3, 1, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),
     D("depthwise-3x3s1-c4-p1-9x16", 1, 4, 9, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),
     D("depthwise-3x3s2-c4-p1-11x37", 1, 4, 11, 37, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4),
+    /* 5x5 stride-1 depthwise in place: 2-row maps (PP-OCR), all-edge
+     * narrow rows, asymmetric pads */
+    D("depthwise-5x5s1-c3-p2-2x37", 1, 3, 2, 37, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 3),
+    D("depthwise-5x5s1-c2-p2-3x5", 1, 2, 3, 5, 2, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 2),
+    D("depthwise-5x5s1-c2-asym-p-9x29", 1, 2, 9, 29, 2, 5, 5, 1, 1, 1, 1, 1, 3, 3, 1, 2),
     /* output rows shorter than a vector: one vector's grid points span
      * several rows, stored as up to VL separate runs (every epilogue) */
     D("3x3s1-c16-m12-p1-4x5", 1, 16, 4, 5, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
@@ -532,8 +537,8 @@ int main(int argc, char **argv) {
       char *path = g_strdup_printf("/conv-kernels/%s/%s", msc_isa_name((MscIsa) isa), cases[i].name);
       g_test_add_data_func_full(path, ct, test_conv_kernels_case, g_free);
       g_free(path);
-      /* every epilogue on one dense and one depthwise shape */
-      if (i == 1 || i == 9 || i == 12 || i == 26 || i == G_N_ELEMENTS(cases) - 1) {
+      /* every epilogue on some dense and depthwise shapes */
+      if (i == 1 || i == 9 || i == 12 || i == 26 || i == G_N_ELEMENTS(cases) - 2 || i == G_N_ELEMENTS(cases) - 1) {
         for (size_t e = 0; e < G_N_ELEMENTS(epilogues); e++) {
           ConvTest *ce = g_new0(ConvTest, 1);
           ce->cc = cases[i];

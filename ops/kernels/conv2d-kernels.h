@@ -54,22 +54,25 @@ typedef struct {
   float act_a, act_b;
 } MscDwArgs;
 
-/* 3x3 stride-1 depthwise (f32-conv2d-dw3x3.inc.h): output vectors at
- * ow0 = 0, VL, 2VL, ...; the interior ones [i0, i1) read x with plain
- * loads, the others ("edges", whose 3-tap window crosses a row end) with
- * masked loads. Returns the edge count; *ws_floats: scratch floats one
- * plane needs (a zero row). */
-static inline int64_t msc_dw3_layout(int64_t H, int64_t W, int64_t OW, int64_t pl, int64_t vl, int64_t *i0,
+/* KxK stride-1 depthwise (f32-conv2d-dw-s1.inc.h): square 3x3 or 5x5
+ * kernels, stride 1, dilation 1. */
+static inline gboolean msc_dws_supported(int kh, int kw, int sh, int sw, int dh, int dw) {
+  return kh == kw && (kh == 3 || kh == 5) && sh == 1 && sw == 1 && dh == 1 && dw == 1;
+}
+
+/* Its layout: output vectors at ow0 = 0, VL, 2VL, ...; the interior ones
+ * [i0, i1) read x with plain loads, the others ("edges", whose K-tap
+ * window crosses a row end) with masked loads. Returns the edge count;
+ * *ws_floats: scratch floats one plane needs (a zero row). */
+static inline int64_t msc_dws_layout(int64_t W, int64_t OW, int64_t pl, int64_t K, int64_t vl, int64_t *i0,
                                      int64_t *i1, int64_t *ws_floats) {
   *i0 = (pl + vl - 1) / vl * vl;
-  const int64_t last = W + pl - vl - 2 < OW - vl ? W + pl - vl - 2 : OW - vl; /* largest interior ow0 */
+  const int64_t last = W + pl - vl - (K - 1) < OW - vl ? W + pl - vl - (K - 1) : OW - vl; /* largest interior ow0 */
   *i1 = last >= *i0 ? *i0 + ((last - *i0) / vl + 1) * vl : *i0;
   if (*i1 > OW) /* no interior vector fits: every vector is an edge */
     *i0 = *i1 = 0;
   const int64_t ne = *i0 / vl + (OW > *i1 ? (OW - *i1 + vl - 1) / vl : 0);
-  const int64_t zlen = (W > 2 * vl + 2 ? W : 2 * vl + 2);
-  *ws_floats = zlen;
-  (void) H;
+  *ws_floats = W > 2 * vl + K - 1 ? W : 2 * vl + K - 1;
   return ne;
 }
 

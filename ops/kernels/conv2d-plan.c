@@ -213,10 +213,10 @@ static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float
     memcpy(pl->bias, bias, sizeof(float) * (size_t) C);
   /* one ring per (image, channel) task: tasks never share scratch */
   size_t per_task = (size_t) (a->nring * a->sw * a->Wqd);
-  if (a->kh == 3 && a->kw == 3 && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1) {
-    int64_t i0, i1, dw3_ws;
-    msc_dw3_layout(a->H, a->W, a->OW, a->pl, k->vl, &i0, &i1, &dw3_ws);
-    per_task = MAX(per_task, (size_t) dw3_ws);
+  if (msc_dws_supported(a->kh, a->kw, a->sh, a->sw, a->dh, a->dw)) {
+    int64_t i0, i1, dws_ws;
+    msc_dws_layout(a->W, a->OW, a->pl, a->kh, k->vl, &i0, &i1, &dws_ws);
+    per_task = MAX(per_task, (size_t) dws_ws);
   }
   pl->dw_task_floats = per_task;
   pl->ws_floats = (size_t) (p->batch * C) * per_task;

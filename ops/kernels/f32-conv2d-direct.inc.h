@@ -702,12 +702,12 @@ static void dw_dispatch(const MscDwArgs *a, const float *const *rows, const int6
   }
 }
 
-#include "f32-conv2d-dw3x3.inc.h"
+#include "f32-conv2d-dw-s1.inc.h"
 
 static void depthwise(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                       float *scratch) {
-  if (a->kh == 3 && a->kw == 3 && a->sh == 1 && a->sw == 1 && a->dh == 1 && a->dw == 1) {
-    dw3x3s1(a, x, w, bias, res, y, scratch);
+  if (msc_dws_supported(a->kh, a->kw, a->sh, a->sw, a->dh, a->dw)) {
+    dw_s1(a, x, w, bias, res, y, scratch);
     return;
   }
   const int kh = a->kh, kw = a->kw, dh = a->dh, dw = a->dw, sw = a->sw, nring = a->nring;

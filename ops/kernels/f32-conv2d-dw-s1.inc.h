@@ -1,0 +1,132 @@
+/* f32-conv2d-dw-s1.inc.h: KxK (K = 3 or 5) stride-1 dilation-1 depthwise
+ * kernel, generic over vector width; included by f32-conv2d-direct.inc.h
+ * (same ISA macros).
+ *
+ * Reads the input plane in place (no row copies): DWS_NR output rows per
+ * pass share each loaded input vector (3x3 at NR=4: 6 rows x 3 taps = 18
+ * loads feed 36 FMAs; the 9 weights stay in registers, 9 + NR accumulators
+ * + 1 input = 14 of AVX2's 16; 5x5: 8 x 5 = 40 loads feed 100 FMAs, the 25
+ * weights partly from the stack). Rows above/below the image read a zero
+ * row (scratch); a vector whose K-tap window crosses the left/right edge
+ * uses masked loads (lanes outside the row read as 0 and are never
+ * touched). An earlier 3x3 version copied zero-padded windows per row: its
+ * loads spanned two stores still in flight (failed store forwarding), and
+ * the 2 edge vectors of a 56-wide row cost more than its 5 interior ones.
+ * The ring-buffer kernel (depthwise()) ran PP-OCR's 5x5 layers on 2-3 row
+ * maps at 15 GFLOP/s: per-plane ring setup and per-row dispatch. */
+#define DWS_NR 4
+
+/* One vector column of NR output rows at output column ow0; rp[i]: input
+ * row i of the pass, already offset to the window start column c0 =
+ * ow0 - pl. MASKED (edge vectors): lanes whose column is outside [0, W)
+ * are loaded as zeros; n: output lanes to store (< VL on the last). */
+static ALWAYS_INLINE void dws_vec(const MscDwArgs *a, const float *const *rp, const vec_t *wv, const vec_t vb,
+                                  const float *rr, float *yr, int64_t ow0, int64_t n, const int K, const int NR,
+                                  const MscActivation ACT, const int MASKED) {
+  const int64_t OW = a->OW;
+  vec_t acc[DWS_NR];
+  vmask_t mk[5];
+  if (MASKED) {
+    UNROLL for (int j = 0; j < K; j++) {
+      const int64_t c = ow0 - a->pl + j; /* column of lane 0 */
+      mk[j] = VMASK_RANGE(MIN(MAX(-c, (int64_t) 0), (int64_t) VL), MIN(MAX(a->W - c, (int64_t) 0), (int64_t) VL));
+    }
+  }
+  UNROLL for (int s = 0; s < NR; s++) acc[s] = vb;
+  UNROLL for (int i = 0; i < NR + K - 1; i++) {
+    UNROLL for (int j = 0; j < K; j++) {
+      const vec_t xv = MASKED ? VLOAD_MASK(rp[i] + j, mk[j]) : VLOAD(rp[i] + j);
+      UNROLL for (int s = 0; s < NR; s++) {
+        if (i - s >= 0 && i - s < K)
+          acc[s] = VFMA(wv[(i - s) * K + j], xv, acc[s]);
+      }
+    }
+  }
+  UNROLL for (int s = 0; s < NR; s++) {
+    float *yo = yr + s * OW + ow0;
+    const float *ro = rr ? rr + s * OW + ow0 : NULL;
+    vec_t v = acc[s];
+    if (n == VL) {
+      if (ro)
+        v = VADD(v, VLOAD(ro));
+      VSTORE(yo, act_vec(v, ACT, a->act_a, a->act_b));
+    } else {
+      if (ro)
+        v = VADD(v, VLOAD_MASK(ro, VMASK_RANGE(0, n)));
+      VSTORE_RANGE(yo, act_vec(v, ACT, a->act_a, a->act_b), 0, (int) n);
+    }
+  }
+}
+
+/* NR output rows from oh: the interior vectors straight from x, the
+ * edge vectors with masked loads. */
+static ALWAYS_INLINE void dws_rows(const MscDwArgs *a, const float *x, const float *zrow, const float *w,
+                                   float bias, const float *res, float *y, int64_t oh, int64_t i0, int64_t i1,
+                                   const int K, const int NR, const MscActivation ACT) {
+  const int64_t W = a->W, H = a->H, OW = a->OW, pl = a->pl;
+  vec_t wv[25];
+  UNROLL for (int t = 0; t < K * K; t++) wv[t] = VSET1(w[t]);
+  const vec_t vb = VSET1(bias);
+  const float *rows[DWS_NR + 4];
+  UNROLL for (int i = 0; i < NR + K - 1; i++) {
+    const int64_t ih = oh - a->pt + i;
+    rows[i] = ih >= 0 && ih < H ? x + ih * W : zrow;
+  }
+  float *yr = y + oh * OW;
+  const float *rr = res ? res + oh * OW : NULL;
+  for (int64_t ow0 = 0; ow0 < OW; ow0 += VL) {
+    const float *rp[DWS_NR + 4];
+    if (ow0 == i0 && i1 > i0) {
+      for (; ow0 < i1; ow0 += VL) {
+        UNROLL for (int i = 0; i < NR + K - 1; i++) rp[i] = rows[i] + ow0 - pl;
+        dws_vec(a, rp, wv, vb, rr, yr, ow0, VL, K, NR, ACT, 0);
+      }
+      if (ow0 >= OW)
+        break;
+    }
+    const int64_t n = MIN((int64_t) VL, OW - ow0);
+    /* rows[i] + ow0 - pl may point before the row: only lanes inside it load */
+    UNROLL for (int i = 0; i < NR + K - 1; i++) rp[i] = (const float *) ((uintptr_t) rows[i] + (uintptr_t) ((ow0 - pl) * (int64_t) sizeof(float)));
+    dws_vec(a, rp, wv, vb, rr, yr, ow0, n, K, NR, ACT, 1);
+  }
+}
+
+/* i0, i1: the interior vectors (msc_dws_layout), the same for every pass */
+typedef void (*DwsRowsFn)(const MscDwArgs *a, const float *x, const float *zrow, const float *w, float bias,
+                          const float *res, float *y, int64_t oh, int64_t i0, int64_t i1);
+#define DWS_FN(K, NR, ACTN, ACT)                                                                                    \
+  static __attribute__((noinline)) void dws_rows_##K##_##NR##_##ACTN(const MscDwArgs *a, const float *x,         \
+                                                                      const float *zrow, const float *w,          \
+                                                                      float bias, const float *res, float *y,     \
+                                                                      int64_t oh, int64_t i0, int64_t i1) {       \
+    dws_rows(a, x, zrow, w, bias, res, y, oh, i0, i1, K, NR, ACT);                                                  \
+  }
+#define DWS_ACTS(K, NR)                                                                                             \
+  DWS_FN(K, NR, none, MSC_ACT_NONE) DWS_FN(K, NR, relu, MSC_ACT_RELU) DWS_FN(K, NR, clip, MSC_ACT_CLIP)             \
+  DWS_FN(K, NR, any, a->act)
+#define DWS_K(K) DWS_ACTS(K, 1) DWS_ACTS(K, 2) DWS_ACTS(K, 3) DWS_ACTS(K, 4)
+DWS_K(3)
+DWS_K(5)
+#define DWS_ROW(K, NR) {dws_rows_##K##_##NR##_none, dws_rows_##K##_##NR##_relu, dws_rows_##K##_##NR##_clip, dws_rows_##K##_##NR##_any}
+/* [K == 5][rows - 1][activation] */
+static const DwsRowsFn dws_table[2][DWS_NR][4] = {
+    {DWS_ROW(3, 1), DWS_ROW(3, 2), DWS_ROW(3, 3), DWS_ROW(3, 4)},
+    {DWS_ROW(5, 1), DWS_ROW(5, 2), DWS_ROW(5, 3), DWS_ROW(5, 4)},
+};
+
+/* One (image, channel) plane of a KxK stride-1 depthwise conv (see
+ * msc_dws_supported); scratch: msc_dws_layout()'s ws_floats (the zero row
+ * read for rows above and below the image). */
+static void dw_s1(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
+                  float *scratch) {
+  int64_t i0, i1, ws;
+  msc_dws_layout(a->W, a->OW, a->pl, a->kh, VL, &i0, &i1, &ws);
+  memset(scratch, 0, sizeof(float) * (size_t) ws);
+  const int act = a->act == MSC_ACT_NONE ? 0 : a->act == MSC_ACT_RELU ? 1 : a->act == MSC_ACT_CLIP ? 2 : 3;
+  const DwsRowsFn(*tab)[4] = dws_table[a->kh == 5];
+  int64_t oh = 0;
+  for (; oh + DWS_NR <= a->OH; oh += DWS_NR)
+    tab[DWS_NR - 1][act](a, x, scratch, w, bias, res, y, oh, i0, i1);
+  if (oh < a->OH)
+    tab[a->OH - oh - 1][act](a, x, scratch, w, bias, res, y, oh, i0, i1);
+}
