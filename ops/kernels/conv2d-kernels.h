@@ -48,7 +48,7 @@ typedef struct {
   int kh, kw, sh, sw, dh, dw;
   int64_t pt, pl;
   int64_t Wqd;  /* floats per phase in a row buffer */
-  int nring;    /* rows in the ring: dilated kernel height + 1 */
+  int nring;    /* rows in the ring: the dilated kernel height */
   int64_t q0[MSC_DW_MAX_SW], q1[MSC_DW_MAX_SW]; /* real columns [q0, q1) of each phase */
   MscActivation act;
   float act_a, act_b;

@@ -194,8 +194,8 @@ static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float
   const int64_t need = (pl->OW + step - 1) / step * step + (p->kernel_w - 1) * p->dilation_w / p->stride_w;
   const int64_t real = (p->in_w - 1 + p->pad_left) / p->stride_w + 1;
   a->Wqd = (MAX(need, real) + 1 + 15) & ~(int64_t) 15;
-  /* +1 row: 3x3 stride-1 planes are computed two output rows at a time */
-  a->nring = (int) ((p->kernel_h - 1) * p->dilation_h + 2);
+  /* the input rows of one output row (the dilated kernel height) */
+  a->nring = (int) ((p->kernel_h - 1) * p->dilation_h + 1);
   for (int64_t px = 0; px < p->stride_w; px++) {
     /* real columns of this phase: 0 <= q*sw + px - pl < W */
     const int64_t sw = p->stride_w, l = p->pad_left, W = p->in_w;

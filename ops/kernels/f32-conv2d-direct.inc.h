@@ -585,108 +585,82 @@ static ALWAYS_INLINE void dw_build_row(const MscDwArgs *a, const float *x, int64
   }
 }
 
-/* nv output vectors of NR output rows starting at column ow; rows[] holds
- * the input row buffers of the first output row, then one more per extra
- * output row (stride 1, dilation 1 only when NR > 1), so a loaded input
- * vector feeds up to NR accumulators. tail: valid lanes of the last vector
- * (0 = all). Taps unrolled when KH/KW are compile-time constants. */
+/* nv output vectors of one output row starting at column ow; rows[i]:
+ * the input row buffer of kernel row i. tail: valid lanes of the last
+ * vector (0 = all). Taps unrolled when KH/KW are compile-time constants. */
 static ALWAYS_INLINE void dw_step(const MscDwArgs *a, const float *const *rows, const int64_t *coff, const float *w,
                                   const vec_t vb, const float *rrow, float *yrow, int64_t ow, const int nv,
-                                  int64_t tail, const int NR, const int KH, const int KW, const int UW,
-                                  const MscActivation ACT) {
+                                  int64_t tail, const int KH, const int KW, const int UW, const MscActivation ACT) {
   const int kh = KH ? KH : a->kh, kw = KW ? KW : a->kw;
-  vec_t acc[2][RWD];
-  UNROLL for (int s = 0; s < NR; s++) {
-    UNROLL for (int r = 0; r < nv; r++) acc[s][r] = vb;
-  }
-  UNROLL for (int i = 0; i < kh + NR - 1; i++) {
+  vec_t acc[RWD];
+  UNROLL for (int r = 0; r < nv; r++) acc[r] = vb;
+  UNROLL for (int i = 0; i < kh; i++) {
     const float *rp = rows[i] + ow;
     UNROLL for (int j = 0; j < kw; j++) {
       const float *p = rp + (UW ? (int64_t) j : coff[j]);
-      if (NR == 1) {
-        const vec_t wv = VBCAST(w + i * kw + j);
-        UNROLL for (int r = 0; r < nv; r++) acc[0][r] = VFMA(wv, VLOAD(p + r * VL), acc[0][r]);
-      } else {
-        vec_t xv[RWD];
-        UNROLL for (int r = 0; r < nv; r++) xv[r] = VLOAD(p + r * VL);
-        UNROLL for (int s = 0; s < NR; s++) {
-          if (i - s < 0 || i - s >= kh)
-            continue;
-          const vec_t wv = VBCAST(w + (i - s) * kw + j);
-          UNROLL for (int r = 0; r < nv; r++) acc[s][r] = VFMA(wv, xv[r], acc[s][r]);
-        }
-      }
+      const vec_t wv = VBCAST(w + i * kw + j);
+      UNROLL for (int r = 0; r < nv; r++) acc[r] = VFMA(wv, VLOAD(p + r * VL), acc[r]);
     }
   }
-  UNROLL for (int s = 0; s < NR; s++) {
-    float *yo = yrow + s * a->OW + ow;
-    const float *ro = rrow ? rrow + s * a->OW + ow : NULL;
-    UNROLL for (int r = 0; r < nv; r++) {
-      vec_t v = acc[s][r];
-      if (r == nv - 1 && tail) {
-        float t[VL];
-        if (ro) {
-          memset(t, 0, sizeof t);
-          memcpy(t, ro + r * VL, sizeof(float) * (size_t) tail);
-          v = VADD(v, VLOAD(t));
-        }
-        VSTORE(t, act_vec(v, ACT, a->act_a, a->act_b));
-        memcpy(yo + r * VL, t, sizeof(float) * (size_t) tail);
-      } else {
-        if (ro)
-          v = VADD(v, VLOAD(ro + r * VL));
-        VSTORE(yo + r * VL, act_vec(v, ACT, a->act_a, a->act_b));
-      }
+  float *yo = yrow + ow;
+  const float *ro = rrow ? rrow + ow : NULL;
+  UNROLL for (int r = 0; r < nv; r++) {
+    vec_t v = acc[r];
+    if (r == nv - 1 && tail) {
+      if (ro)
+        v = VADD(v, VLOAD_MASK(ro + r * VL, VMASK_RANGE(0, tail)));
+      VSTORE_RANGE(yo + r * VL, act_vec(v, ACT, a->act_a, a->act_b), 0, (int) tail);
+    } else {
+      if (ro)
+        v = VADD(v, VLOAD(ro + r * VL));
+      VSTORE(yo + r * VL, act_vec(v, ACT, a->act_a, a->act_b));
     }
   }
 }
 
-/* NR output rows: full steps of RWD vectors, then one step of the 1..RWD
- * remaining vectors (the last one masked), so no column is computed twice
+/* One output row: full steps of RWD vectors, then one step of the 1..RWD
+ * remaining vectors (the last one partial), so no column is computed twice
  * and none past the row but the last vector's lanes. */
 static ALWAYS_INLINE void dw_rows(const MscDwArgs *a, const float *const *rows, const int64_t *coff, const float *w,
-                                  float bias, const float *rrow, float *yrow, const int NR, const int KH,
-                                  const int KW, const int UW, const MscActivation ACT) {
+                                  float bias, const float *rrow, float *yrow, const int KH, const int KW, const int UW,
+                                  const MscActivation ACT) {
   const int64_t nfull = a->OW / VL, tail = a->OW % VL, nvec = nfull + (tail ? 1 : 0);
   const vec_t vb = VSET1(bias);
   int64_t v = 0;
   for (; v + RWD <= nfull; v += RWD)
-    dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, RWD, 0, NR, KH, KW, UW, ACT);
+    dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, RWD, 0, KH, KW, UW, ACT);
   switch (nvec - v) {
 #if RWD >= 4
-  case 4: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 4, tail, NR, KH, KW, UW, ACT); break;
+  case 4: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 4, tail, KH, KW, UW, ACT); break;
 #endif
 #if RWD >= 3
-  case 3: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 3, tail, NR, KH, KW, UW, ACT); break;
+  case 3: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 3, tail, KH, KW, UW, ACT); break;
 #endif
 #if RWD >= 2
-  case 2: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 2, tail, NR, KH, KW, UW, ACT); break;
+  case 2: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 2, tail, KH, KW, UW, ACT); break;
 #endif
-  case 1: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 1, tail, NR, KH, KW, UW, ACT); break;
+  case 1: dw_step(a, rows, coff, w, vb, rrow, yrow, v * VL, 1, tail, KH, KW, UW, ACT); break;
   default: break;
   }
 }
 
-/* Picks the compile-time variant: output rows per pass, kernel size,
- * unit column offsets, activation (a per-vector switch costs ~10%). */
+/* Picks the compile-time variant: kernel size, unit column offsets,
+ * activation (a per-vector switch costs ~10%). 3x3 and 5x5 at stride 1
+ * and dilation 1 never come here (f32-conv2d-dw-s1.inc.h). */
 #define DW_SHAPES(ACT)                                                                                              \
   do {                                                                                                              \
-    if (nr == 2)                                                                                                    \
-      dw_rows(a, rows, coff, w, bias, rrow, yrow, 2, 3, 3, 1, ACT);                                                 \
-    else if (kh == 3 && kw == 3 && unit)                                                                            \
-      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 3, 3, 1, ACT);                                                 \
+    if (kh == 3 && kw == 3 && unit)                                                                                 \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 3, 3, 1, ACT);                                                    \
     else if (kh == 3 && kw == 3)                                                                                    \
-      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 3, 3, 0, ACT);                                                 \
-    else if (kh == 5 && kw == 5 && unit)                                                                            \
-      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 5, 5, 1, ACT);                                                 \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 3, 3, 0, ACT);                                                    \
     else if (kh == 5 && kw == 5)                                                                                    \
-      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 5, 5, 0, ACT);                                                 \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 5, 5, 0, ACT);                                                    \
     else                                                                                                            \
-      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 0, 0, 0, ACT);                                                 \
+      dw_rows(a, rows, coff, w, bias, rrow, yrow, 0, 0, 0, ACT);                                                    \
   } while (0)
 
 static void dw_dispatch(const MscDwArgs *a, const float *const *rows, const int64_t *coff, const float *w, float bias,
-                        const float *rrow, float *yrow, int nr) {
+                        const float *rrow, float *yrow) {
   const int kh = a->kh, kw = a->kw;
   const gboolean unit = a->sw == 1 && a->dw == 1;
   switch (a->act) {
@@ -694,10 +668,7 @@ static void dw_dispatch(const MscDwArgs *a, const float *const *rows, const int6
   case MSC_ACT_RELU: DW_SHAPES(MSC_ACT_RELU); break;
   case MSC_ACT_CLIP: DW_SHAPES(MSC_ACT_CLIP); break;
   default: /* rarer epilogues: the activation stays a runtime switch */
-    if (nr == 2)
-      dw_rows(a, rows, coff, w, bias, rrow, yrow, 2, 3, 3, 1, a->act);
-    else
-      dw_rows(a, rows, coff, w, bias, rrow, yrow, 1, 0, 0, 0, a->act);
+    dw_rows(a, rows, coff, w, bias, rrow, yrow, 0, 0, 0, a->act);
     break;
   }
 }
@@ -722,13 +693,9 @@ static void depthwise(const MscDwArgs *a, const float *x, const float *w, float 
   int nslot = 0;         /* its slot */
   int slot0 = 0;         /* slot of the first input row of output row oh */
   const int sh_mod = a->sh % nring, dh_mod = dh % nring;
-  /* 3x3 stride 1: two output rows per pass share their input loads */
-  const gboolean pair = kh == 3 && kw == 3 && a->sh == 1 && sw == 1 && dh == 1 && dw == 1 && nring >= 4;
-  const int step = pair ? 2 : 1;
-  for (int64_t oh = 0; oh < a->OH; oh += step) {
-    const int nr = pair && oh + 1 < a->OH ? 2 : 1;
+  for (int64_t oh = 0; oh < a->OH; oh++) {
     const int64_t ih0 = oh * a->sh - a->pt;
-    const int64_t ihl = ih0 + (int64_t) (kh - 1) * dh + (nr - 1);
+    const int64_t ihl = ih0 + (int64_t) (kh - 1) * dh;
     if (next < ih0) { /* stride taller than the kernel: skip unused rows */
       nslot = (int) ((nslot + (ih0 - next)) % nring);
       next = ih0;
@@ -740,20 +707,18 @@ static void depthwise(const MscDwArgs *a, const float *x, const float *w, float 
     }
     const float *rows[34];
     int slot = slot0;
-    for (int i = 0; i < kh + nr - 1; i++) {
+    for (int i = 0; i < kh; i++) {
       rows[i] = scratch + slot * rowsz;
-      slot += i < kh - 1 ? dh_mod : 1;
+      slot += dh_mod;
       if (slot >= nring)
         slot -= nring;
     }
     float *yrow = y + oh * a->OW;
     const float *rrow = res ? res + oh * a->OW : NULL;
-    dw_dispatch(a, rows, coff, w, bias, rrow, yrow, nr);
-    for (int s = 0; s < nr; s++) {
-      slot0 += sh_mod;
-      if (slot0 >= nring)
-        slot0 -= nring;
-    }
+    dw_dispatch(a, rows, coff, w, bias, rrow, yrow);
+    slot0 += sh_mod;
+    if (slot0 >= nring)
+      slot0 -= nring;
   }
 }
 
