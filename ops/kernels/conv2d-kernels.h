@@ -76,6 +76,30 @@ static inline int64_t msc_dws_layout(int64_t W, int64_t OW, int64_t pl, int64_t 
   return ne;
 }
 
+/* KxK stride-2 depthwise (f32-conv2d-dw-s2.inc.h): square 3x3 or 5x5
+ * kernels, stride 2, dilation 1. */
+static inline gboolean msc_dws2_supported(int kh, int kw, int sh, int sw, int dh, int dw) {
+  return kh == kw && (kh == 3 || kh == 5) && sh == 2 && sw == 2 && dh == 1 && dw == 1;
+}
+
+/* Its layout: output vector ow0 (0, VL, 2VL, ...) reads input columns
+ * [2*ow0 - pl, 2*ow0 - pl + K - 1 + 2*VL); [i0, i1): the vectors for
+ * which that lies inside [0, W) (plain loads; the others masked). Returns
+ * the masked vector count; *ws_floats: scratch floats one plane needs
+ * (the zero row read for rows above and below the image). */
+static inline int64_t msc_dws2_layout(int64_t W, int64_t OW, int64_t pl, int64_t K, int64_t vl, int64_t *i0,
+                                      int64_t *i1, int64_t *ws_floats) {
+  *i0 = ((pl + 1) / 2 + vl - 1) / vl * vl; /* first vector start with 2*ow0 >= pl */
+  const int64_t num = W - K + 1 + pl - 2 * vl; /* interior: 2*ow0 <= num */
+  int64_t last = num < 0 ? -1 : num / 2;
+  if (last > OW - 1)
+    last = OW - 1;
+  *i1 = last >= *i0 ? (last / vl + 1) * vl : *i0;
+  const int64_t nvec = (OW + vl - 1) / vl;
+  *ws_floats = W > 2 * vl + K ? W : 2 * vl + K;
+  return nvec - (*i1 - *i0) / vl;
+}
+
 /* Winograd F(4,3) for 3x3 stride-1 convs (f32-conv2d-winograd.inc.h).
  *
  * The padded input is phase-split 4x4 (the dense "phase grid" with stride

@@ -218,6 +218,11 @@ static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float
     msc_dws_layout(a->W, a->OW, a->pl, a->kh, k->vl, &i0, &i1, &dws_ws);
     per_task = MAX(per_task, (size_t) dws_ws);
   }
+  if (msc_dws2_supported(a->kh, a->kw, a->sh, a->sw, a->dh, a->dw)) {
+    int64_t i0, i1, dws_ws;
+    msc_dws2_layout(a->W, a->OW, a->pl, a->kh, k->vl, &i0, &i1, &dws_ws);
+    per_task = MAX(per_task, (size_t) dws_ws);
+  }
   pl->dw_task_floats = per_task;
   pl->ws_floats = (size_t) (p->batch * C) * per_task;
   g_snprintf(pl->desc, sizeof pl->desc, "depthwise-rows-%dv %s", k->rwd, msc_isa_name(k->isa));

@@ -63,6 +63,9 @@ static inline void vstore_range(float *p, __m256 v, int lo, int hi) {
     _mm_store_ss(q, x);
 }
 #define VSTORE_RANGE(p, v, lo, hi) vstore_range((p), (v), (lo), (hi))
+/* the even lanes of the 16 floats lo, hi (lo[0], lo[2], ..., hi[6]) */
+#define VEVEN2(lo, hi)                                                                                              \
+  _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps((lo), (hi), 0x88)), 0xD8))
 /* p[0], p[2], ..., p[14]: stride-2 deinterleave for depthwise rows */
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \

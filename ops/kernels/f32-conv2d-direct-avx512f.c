@@ -35,6 +35,9 @@ typedef __mmask16 vmask_t;
 /* lanes [lo, hi) of v to p[lo..hi) */
 #define VSTORE_RANGE(p, v, lo, hi) _mm512_mask_storeu_ps((p), VMASK_RANGE((lo), (hi)), (v))
 /* p[0], p[2], ..., p[30]: stride-2 deinterleave for depthwise rows */
+/* the even lanes of the 32 floats lo, hi */
+#define VEVEN2(lo, hi)                                                                                              \
+  _mm512_permutex2var_ps((lo), _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), (hi))
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                                       \
                          _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),             \

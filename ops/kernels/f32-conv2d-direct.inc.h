@@ -674,11 +674,16 @@ static void dw_dispatch(const MscDwArgs *a, const float *const *rows, const int6
 }
 
 #include "f32-conv2d-dw-s1.inc.h"
+#include "f32-conv2d-dw-s2.inc.h"
 
 static void depthwise(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                       float *scratch) {
   if (msc_dws_supported(a->kh, a->kw, a->sh, a->sw, a->dh, a->dw)) {
     dw_s1(a, x, w, bias, res, y, scratch);
+    return;
+  }
+  if (msc_dws2_supported(a->kh, a->kw, a->sh, a->sw, a->dh, a->dw)) {
+    dw_s2(a, x, w, bias, res, y, scratch);
     return;
   }
   const int kh = a->kh, kw = a->kw, dh = a->dh, dw = a->dw, sw = a->sw, nring = a->nring;
