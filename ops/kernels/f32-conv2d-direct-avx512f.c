@@ -38,6 +38,7 @@ typedef __mmask16 vmask_t;
 /* the even lanes of the 32 floats lo, hi */
 #define VEVEN2(lo, hi)                                                                                              \
   _mm512_permutex2var_ps((lo), _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), (hi))
+#define VEVEN2_ORDER(v) (v) /* VEVEN2's lanes are in natural order */
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                                       \
                          _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),             \

@@ -4,7 +4,9 @@
  *
  * Reads the input plane in place: output lane l of tap (i, j) needs input
  * column 2*(ow0 + l) - pl + j, the even lanes of the 2*VL floats from
- * column 2*ow0 - pl + j (two loads and one deinterleave, VEVEN2). DWS2_NR
+ * column 2*ow0 - pl + j (two loads and one deinterleave, VEVEN2: on AVX2
+ * one vshufps whose lane order the sums keep until VEVEN2_ORDER puts them
+ * in place once per output vector). DWS2_NR
  * output rows per pass share the input rows they overlap on (output row s
  * reads input rows 2s .. 2s + K - 1 of the pass). Rows above/below the
  * image read a zero row; vectors whose 2*VL-float windows cross a row end
@@ -47,7 +49,7 @@ static ALWAYS_INLINE void dws2_vec(const MscDwArgs *a, const float *const *rp, c
   UNROLL for (int s = 0; s < NR; s++) {
     float *yo = yr + s * OW + ow0;
     const float *ro = rr ? rr + s * OW + ow0 : NULL;
-    vec_t v = acc[s];
+    vec_t v = VEVEN2_ORDER(acc[s]); /* the sums' lanes in VEVEN2's order: put them in place once */
     if (n == VL) {
       if (ro)
         v = VADD(v, VLOAD(ro));
