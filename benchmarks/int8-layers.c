@@ -1,5 +1,7 @@
 /* int8-layers.c: per-layer speed of the cpu runner's int8 conv (exact int16
- * vpmaddwd kernel, 7-bit-weight vpmaddubsw kernel, and the old im2col path)
+ * vpmaddwd kernel (integer Winograd F(2x2,3x3) on 3x3 stride-1 layers of 12x12+, row-wise depthwise),
+ * 7-bit-weight vpmaddubsw kernel, and the old paths: im2col panels, no Winograd, the per-channel
+ * flat depthwise kernel)
  * against the fp32 conv plans of ops/kernels (direct: MSC_WINOGRAD=0, and
  * the default choice, which may be Winograd), on ResNet-50 and MobileNet
  * layer shapes, N=1. Variants alternate inside every round; each time is the
@@ -48,6 +50,13 @@ static const Layer layers[] = {
     {"mnv2-dw3x3-c144@56", 144, 56, 56, 144, 3, 1, 1, 144},
     {"mnv2-dw3x3s2-c96@112", 96, 112, 112, 96, 3, 2, 1, 96},
     {"mnv2-dw3x3-c384@14", 384, 14, 14, 384, 3, 1, 1, 384},
+    {"blaze-1x1-c24-m28@64", 24, 64, 64, 28, 1, 1, 0, 1},
+    {"blaze-1x1-c36-m42@32", 36, 32, 32, 42, 1, 1, 0, 1},
+    {"blaze-1x1-c96-m96@8", 96, 8, 8, 96, 1, 1, 0, 1},
+    {"blaze-dw3x3-c24@64", 24, 64, 64, 24, 3, 1, 1, 24},
+    {"blaze-dw3x3-c96@8", 96, 8, 8, 96, 3, 1, 1, 96},
+    {"blaze-dw3x3s2-c28@64", 28, 64, 64, 28, 3, 2, 1, 28},
+    {"blaze-stem-5x5s2-c3-m24@128", 3, 128, 128, 24, 5, 2, 2, 1},
 };
 
 static int threads = 1;
@@ -130,9 +139,13 @@ int main(int argc, char **argv) {
     var[V_I8_U7].qp = cpu_qconv_new(&d, qw7, cpu_qkernel_pick(lvl, qw7), &e);
     g_clear_error(&e);
     g_setenv("MSC_INT8_DIRECT", "0", TRUE);
+    g_setenv("MSC_INT8_WINO", "0", TRUE);
+    g_setenv("MSC_INT8_DWROWS", "0", TRUE);
     var[V_I8_IM2COL].qp = cpu_qconv_new(&d, qw, cpu_qkernel_pick(lvl, qw), &e);
     g_clear_error(&e);
     g_unsetenv("MSC_INT8_DIRECT");
+    g_unsetenv("MSC_INT8_WINO");
+    g_unsetenv("MSC_INT8_DWROWS");
     for (int v = 0; v < V_N; v++) {
       size_t b = var[v].fp ? msc_conv2d_plan_workspace_size(var[v].fp)
                  : var[v].qp ? cpu_qconv_workspace(var[v].qp, threads) : 0;

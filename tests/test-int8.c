@@ -21,6 +21,8 @@
 #include "../plugins/runners/cpu/int8/qkern-scalar.c"
 #include "../plugins/runners/cpu/int8/qkern-avx2.c"
 #include "../plugins/runners/cpu/int8/qkern-vnni.c"
+#include "../plugins/runners/cpu/int8/qdw-avx2.c"
+#include "../plugins/runners/cpu/int8/qwino-avx2.c"
 
 #include "../plugins/runners/cpu/cpu-stats.h"
 #include "graph.h"
@@ -70,6 +72,24 @@ static const ConvCase cases[] = {
     {"depthwise-3x3-dil2-int32", 1, 8, 13, 19, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 8, MSC_DTYPE_INT8, MSC_DTYPE_INT32, 1, 0, 0},
     {"depthwise-3x3-s2-wide", 1, 5, 22, 37, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
     {"depthwise-3x3-s2-wide-s8", 1, 4, 9, 70, 8, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 4, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
+    /* the row-wise depthwise kernel (qdw-avx2.c): 3x3 / 5x5, strides (1|2, 1|2), odd and even pads,
+     * widths below / at / past 8, 24, 32 and not multiples of 8, channel multiplier 2 */
+    /* integer Winograd F(2x2, 3x3): odd sizes (partial tiles), asymmetric pads, odd C, M % 4 != 0,
+     * rows of more than 16 tiles, int8 in/out, weight zero points, a 7-bit case (avx2-u7 plan) */
+    {"wino-3x3-odd", 1, 17, 13, 11, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    {"wino-3x3-wide-s8", 2, 16, 9, 45, 21, 3, 3, 1, 1, 1, 1, 0, 1, 2, 0, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 1},
+    {"wino-3x3-nopad", 1, 20, 12, 40, 16, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 0},
+    {"wino-3x3-w7", 1, 33, 10, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 1, 1},
+    {"dw-rows-3x3-w64", 1, 3, 7, 64, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    {"dw-rows-3x3-w8-s8", 2, 5, 8, 8, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 1},
+    {"dw-rows-3x3-w29-m2", 1, 4, 6, 29, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 0},
+    {"dw-rows-3x3-s2-pad01", 1, 3, 9, 67, 3, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"dw-rows-3x3-s21", 1, 3, 12, 45, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 0, 0, 0},
+    {"dw-rows-3x3-s12-odd", 1, 2, 5, 50, 2, 3, 3, 1, 2, 1, 1, 1, 1, 1, 0, 2, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 0},
+    {"dw-rows-5x5-w96", 1, 3, 3, 96, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"dw-rows-5x5-s21-w17", 1, 4, 7, 17, 4, 5, 5, 2, 1, 1, 1, 2, 2, 2, 2, 4, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
+    {"dw-rows-5x5-s2-w33", 1, 2, 9, 33, 2, 5, 5, 2, 2, 1, 1, 1, 2, 2, 1, 2, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    {"dw-rows-3x3-nopad-w24", 1, 2, 6, 26, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 2, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
 };
 
 static int32_t xval(const uint8_t *x, int64_t i, MscDType dt) {
@@ -127,20 +147,27 @@ static void check_case(gconstpointer data) {
   size_t es = c->ydt == MSC_DTYPE_INT32 ? 4 : 1;
   int ran = 0;
   MscThreadPool *pool = msc_threadpool_new(2);
-  /* every kernel, on both dense paths: direct (blocked input) and im2col panels */
-  for (int kp = 0; kp < 2 * CPU_QK_N; kp++) {
-    int kid = kp / 2;
-    g_setenv("MSC_INT8_DIRECT", kp % 2 ? "0" : "1", TRUE);
+  /* every kernel, on the three dense paths: direct (blocked input), im2col panels and the integer
+   * Winograd F(2x2, 3x3) (where it fits) */
+  for (int kp = 0; kp < 3 * CPU_QK_N; kp++) {
+    int kid = kp / 3, path = kp % 3;
+    g_setenv("MSC_INT8_DIRECT", path == 1 ? "0" : "1", TRUE);
+    g_setenv("MSC_INT8_WINO", path == 2 ? "1" : "0", TRUE);
     if (!cpu_qkernel_usable(kid, qw)) {
-      if (kp % 2) continue;
+      if (path) continue;
       if (g_test_verbose()) g_test_message("%s: kernel %s not usable here", c->name, cpu_qkernel_name(kid));
       continue;
     }
     GError *e = NULL;
     CpuQConv *q = cpu_qconv_new(&d, qw, kid, &e);
     g_unsetenv("MSC_INT8_DIRECT");
+    g_unsetenv("MSC_INT8_WINO");
     g_assert_no_error(e);
     g_assert_nonnull(q);
+    if (path == 2 && !q->wino) { /* Winograd does not take this case: the other paths covered it */
+      cpu_qconv_free(q);
+      continue;
+    }
     for (int threaded = 0; threaded < 2; threaded++) {
       void *ws = msc_aligned_alloc0(MAX(cpu_qconv_workspace(q, 2), 1)); /* exact size: overruns show under ASan */
       uint8_t *y = g_malloc0((size_t)ny * es + 1);
@@ -153,7 +180,7 @@ static void check_case(gconstpointer data) {
       }
       if (bad)
         g_test_message("%s kernel %s (%s): %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " differ, first at %" G_GINT64_FORMAT,
-                       c->name, cpu_qkernel_name(kid), q->direct ? "direct" : q->depthwise ? "depthwise" : "im2col", bad,
+                       c->name, cpu_qkernel_name(kid), q->wino ? "winograd" : q->direct ? "direct" : q->depthwise ? "depthwise" : "im2col", bad,
                        ny, first);
       g_assert_cmpint(bad, ==, 0);
       g_free(y);
@@ -163,6 +190,7 @@ static void check_case(gconstpointer data) {
     ran++;
   }
   g_unsetenv("MSC_INT8_DIRECT");
+  g_unsetenv("MSC_INT8_WINO");
   g_assert_cmpint(ran, >=, 1);
   msc_threadpool_free(pool);
   cpu_qweights_free(qw);
@@ -481,7 +509,16 @@ static MscGraph *region_graph(void) {
   ax.name = g_strdup("axis");
   ax.type = MSC_ATTR_INT;
   ax.i = 1;
-  msc_node_add_attr(node(g, "cat", "Concat", "x2_dq,zeros", "cz"), &ax);
+  /* ... with a 3x3 stride-1 MaxPool on the shortcut (BlazeFace's stride-2 blocks): the 8-bit max pool */
+  MscNode *mp = node(g, "mpool", "MaxPool", "x2_dq", "x2p");
+  MscAttr ks = {0}, pp = {0};
+  ks.name = g_strdup("kernel_shape"), ks.type = MSC_ATTR_INTS, ks.n = 2, ks.ints = g_new(int64_t, 2);
+  ks.ints[0] = ks.ints[1] = 3;
+  pp.name = g_strdup("pads"), pp.type = MSC_ATTR_INTS, pp.n = 4, pp.ints = g_new(int64_t, 4);
+  pp.ints[0] = pp.ints[1] = pp.ints[2] = pp.ints[3] = 1;
+  msc_node_add_attr(mp, &ks);
+  msc_node_add_attr(mp, &pp);
+  msc_node_add_attr(node(g, "cat", "Concat", "x2p,zeros", "cz"), &ax);
   node(g, "res", "Add", "h_dq,cz", "rs");
   node(g, "relu", "Relu", "rs", "rr");
   qdq(g, "rr", "prr", 6.0f / 255.0f, 0);
@@ -520,6 +557,85 @@ static MscTensor **run_hooked(MscGraph *g, const char *runner, MscTensor **in, O
   *n_out = 3;
   msc_session_free(s);
   return out;
+}
+
+/* x -> Q(uint8) -> DQ -> y0 and x -> Q(int8) -> DQ -> y1: both Q and DQ are left to the
+ * standalone int8 steps (CPU_Q_QUANT / CPU_Q_DEQ); special values included. */
+static void test_qdq_steps(void) {
+  g_test_summary("standalone QuantizeLinear / DequantizeLinear int8 steps (AVX2 and tails) equal ref byte for byte, "
+                 "incl. NaN, infinities, huge values and exact .5 ties");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscGraph *g = msc_graph_new("int8-qdq-steps");
+  msc_graph_set_opset(g, "", 13);
+  MscValue *x = val(g, "x");
+  x->dtype = MSC_DTYPE_FLOAT32;
+  x->rank = 4;
+  int64_t xd[] = {1, 3, 6, 37};
+  memcpy(x->dims, xd, sizeof xd);
+  msc_graph_add_input(g, x);
+  const float su = 0.037f, ss = 0.0213f;
+  gconst_f(g, "su", su), gconst_u8(g, "zu", 117), gconst_f(g, "ss", ss);
+  MscTensor *zs = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
+  *(int8_t *)zs->data = -9;
+  msc_graph_add_initializer(g, "zs", zs);
+  node(g, "qu", "QuantizeLinear", "x,su,zu", "xu");
+  node(g, "du", "DequantizeLinear", "xu,su,zu", "y0");
+  node(g, "qs", "QuantizeLinear", "x,ss,zs", "xs");
+  node(g, "ds", "DequantizeLinear", "xs,ss,zs", "y1");
+  /* and a 2x2 stride-2 MaxPool between DQ and Q (the int8 max pool's byte-pair path) */
+  MscNode *mp = node(g, "mp", "MaxPool", "y1", "mpo");
+  MscAttr ks = {0}, st2 = {0};
+  ks.name = g_strdup("kernel_shape"), ks.type = MSC_ATTR_INTS, ks.n = 2, ks.ints = g_new(int64_t, 2);
+  ks.ints[0] = ks.ints[1] = 2;
+  st2.name = g_strdup("strides"), st2.type = MSC_ATTR_INTS, st2.n = 2, st2.ints = g_new(int64_t, 2);
+  st2.ints[0] = st2.ints[1] = 2;
+  msc_node_add_attr(mp, &ks);
+  msc_node_add_attr(mp, &st2);
+  node(g, "qm", "QuantizeLinear", "mpo,ss,zs", "mq");
+  node(g, "dm", "DequantizeLinear", "mq,ss,zs", "y2");
+  msc_graph_add_output(g, val(g, "y0"));
+  msc_graph_add_output(g, val(g, "y1"));
+  msc_graph_add_output(g, val(g, "y2"));
+  GError *ve = NULL;
+  msc_graph_verify(g, &ve);
+  g_assert_no_error(ve);
+  MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, xd, NULL);
+  float *xv = in->data;
+  uint32_t st = 11;
+  for (int64_t i = 0; i < 666; i++) {
+    float r = (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
+    switch (i % 7) {
+    case 0: xv[i] = ((float)(int)(r * 300.0f) - 150.0f + 0.5f) * (i % 2 ? su : ss); break; /* ties */
+    case 1: xv[i] = -12.0f + 24.0f * r; break;
+    default: xv[i] = -6.0f + 12.0f * r;
+    }
+  }
+  xv[3] = NAN, xv[10] = INFINITY, xv[17] = -INFINITY, xv[24] = 1e30f, xv[31] = -1e30f, xv[38] = 1e-40f;
+  MscTensor *outs[2][3];
+  const char *runners[2] = {"ref", "cpu"};
+  for (int k = 0; k < 2; k++) {
+    GError *e = NULL;
+    MscSession *s = msc_session_new(g, runners[k], NULL, &e);
+    g_assert_no_error(e);
+    MscTensor **out = NULL;
+    gboolean ok = msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e);
+    g_assert_no_error(e);
+    g_assert_true(ok);
+    outs[k][0] = out[0], outs[k][1] = out[1], outs[k][2] = out[2];
+    g_free(out);
+    msc_session_free(s);
+  }
+  g_assert_cmpint(outs[1][2]->dims[3], ==, 18);
+  for (int o = 0; o < 3; o++) {
+    g_assert_cmpuint(outs[0][o]->nbytes, ==, outs[1][o]->nbytes);
+    g_assert_cmpint(memcmp(outs[0][o]->data, outs[1][o]->data, outs[0][o]->nbytes), ==, 0);
+    msc_tensor_free(outs[0][o]), msc_tensor_free(outs[1][o]);
+  }
+  msc_tensor_free(in);
+  msc_graph_free(g);
 }
 
 static void test_regions(void) {
@@ -732,6 +848,7 @@ int main(int argc, char **argv) {
   g_test_add_data_func("/int8/models/ppocr-cls-mobile-v2-qdq", "ppocr_cls_mobile_v2_qdq", test_corpus_model);
   g_test_add_func("/int8/fusion/tables", test_table_fusion);
   g_test_add_func("/int8/fusion/regions", test_regions);
+  g_test_add_func("/int8/steps/quant-dequant", test_qdq_steps);
   g_test_add_func("/int8/fusion/conv-tables", test_conv_tables);
   return g_test_run();
 }

@@ -12,6 +12,7 @@
 #include "tensor.h"
 
 #pragma weak msc_threadpool_parallel_for
+#pragma weak msc_threadpool_size
 
 #define QALIGN 64
 
@@ -132,6 +133,8 @@ CpuQKernelId cpu_qkernel_pick(int isa, const CpuQWeights *w) {
 void cpu_qconv_free(CpuQConv *q) {
   if (!q) return;
   msc_aligned_free(q->wp);
+  msc_aligned_free(q->wu);
+  g_free(q->wbias);
   g_free(q->toff);
   g_free(q->wd);
   g_free(q->corr);
@@ -202,8 +205,26 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
     size_t vec = qalign((size_t)(q->nph * q->PS + CPU_QDW_SLACK + q->PWs) * sizeof(float)) +
                  qalign((size_t)(q->nf + CPU_QDW_SLACK) * sizeof(int32_t));
     q->ws_per_thread = MAX(generic, vec);
+#if defined(__x86_64__) || defined(__i386__)
+    const char *renv = g_getenv("MSC_INT8_DWROWS");
+    if (q->k->dw == cpu_qdw_avx2 && cpu_qdw_rows_fits(d) && !(renv && !strcmp(renv, "0"))) {
+      q->dwrows = 1;
+      q->ws_per_thread = MAX(q->ws_per_thread, qalign(cpu_qdw_rows_ws(q)));
+    }
+#endif
     return q;
   }
+#if defined(__x86_64__) || defined(__i386__)
+  { /* integer Winograd for 3x3 stride-1 convs on planes of at least 8x8 with 16+ channels in and out
+     * (MSC_INT8_WINO=0 never, =1 whenever it fits); the 256-bit kernels only */
+    const char *wenv = g_getenv("MSC_INT8_WINO");
+    gboolean want = wenv && *wenv ? strcmp(wenv, "0") != 0 : (d->C >= 16 && d->M >= 16 && OH >= 12 && OW >= 12);
+    if (want && (kid == CPU_QK_AVX2 || kid == CPU_QK_AVX2_U7 || kid == CPU_QK_AVXVNNI) && cpu_qwino_fits(d, w)) {
+      cpu_qwino_setup(q, w);
+      return q;
+    }
+  }
+#endif
   const char *denv = g_getenv("MSC_INT8_DIRECT");
   q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && !(denv && !strcmp(denv, "0"));
   if (q->direct) {
@@ -253,6 +274,9 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
 }
 
 size_t cpu_qconv_workspace(const CpuQConv *q, int n_threads) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (q->wino) return cpu_qwino_workspace(q, n_threads);
+#endif
   if (q->direct) return qalign(q->xin_elems * (size_t)q->k->esize) * (size_t)(q->d.N * q->d.group);
   return q->ws_per_thread * (size_t)(n_threads < 1 ? 1 : n_threads);
 }
@@ -358,6 +382,12 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
     int ne = (int)MIN((int64_t)KG_, q->Cg - gc * KG_);                                                          \
     for (int e = 0; e < KG_; e++)                                                                               \
       xr[e] = j->x + ((n * d->C + g * q->Cg + gc * KG_ + (e < ne ? e : 0)) * d->H) * d->W;                      \
+    if (ne == KG_ && d->sh == 1 && d->sw == 1) { /* stride 1: rows without divisions, one span when unpadded */ \
+      const int64_t rows = d->pl || d->pr ? d->H : 1, cnt = d->pl || d->pr ? d->W : d->H * d->W;                 \
+      for (int64_t ih = 0; ih < rows; ih++)                                                                     \
+        XFORM_SPAN_##KG_(dst + (gc * q->PS + (ih + d->pt) * q->PWs + d->pl) * KG_, xr, ih * d->W, cnt, sgn, xo);   \
+      break;                                                                                                    \
+    }                                                                                                           \
     for (int64_t ih = 0; ih < d->H; ih++) {                                                                     \
       int64_t rh = ih + d->pt;                                                                                  \
       for (int64_t pw = 0; pw < d->sw; pw++) {                                                                  \
@@ -392,6 +422,25 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
     }                                                                                                           \
   } while (0)
 
+/* o[u * KG + e] = xr[e][rb + u] (+ xo; int8 inputs sign-extended), u < cnt. */
+static void xform_span2(int16_t *restrict o, const uint8_t *const *xr, int64_t rb, int64_t cnt, int sgn, int32_t xo) {
+  const uint8_t *restrict a = xr[0] + rb, *restrict b = xr[1] + rb;
+  if (sgn)
+    for (int64_t u = 0; u < cnt; u++) o[2 * u] = (int16_t)((int8_t)a[u] + xo), o[2 * u + 1] = (int16_t)((int8_t)b[u] + xo);
+  else
+    for (int64_t u = 0; u < cnt; u++) o[2 * u] = (int16_t)(a[u] + xo), o[2 * u + 1] = (int16_t)(b[u] + xo);
+}
+static void xform_span4(uint8_t *restrict o, const uint8_t *const *xr, int64_t rb, int64_t cnt, int sgn, int32_t xo) {
+  const uint8_t *restrict a = xr[0] + rb, *restrict b = xr[1] + rb, *restrict c = xr[2] + rb, *restrict e = xr[3] + rb;
+  const uint8_t f = (uint8_t)xo; /* mod 256: (int8)v + 128 and v + 128 are the same byte */
+  (void)sgn;
+  for (int64_t u = 0; u < cnt; u++)
+    o[4 * u] = (uint8_t)(a[u] + f), o[4 * u + 1] = (uint8_t)(b[u] + f), o[4 * u + 2] = (uint8_t)(c[u] + f),
+                 o[4 * u + 3] = (uint8_t)(e[u] + f);
+}
+#define XFORM_SPAN_2 xform_span2
+#define XFORM_SPAN_4 xform_span4
+
 static void xform_task(void *ctx, int64_t t, int thread) {
   (void)thread;
   const QJob *j = ctx;
@@ -402,6 +451,19 @@ static void xform_task(void *ctx, int64_t t, int thread) {
   size_t xb = qalign(q->xin_elems * (size_t)q->k->esize);
   if (q->k->kg == 2) XFORM_BODY(int16_t, 2);
   else XFORM_BODY(uint8_t, 4);
+}
+
+/* Row-wise depthwise: one task per (image, range of dwchunk channels). */
+static void dwrows_task(void *ctx, int64_t t, int thread) {
+  const QJob *j = ctx;
+  const CpuQConv *q = j->q;
+  int64_t nch = (q->d.M + j->panels - 1) / j->panels, n = t / nch, c0 = (t % nch) * j->panels;
+#if defined(__x86_64__) || defined(__i386__)
+  cpu_qdw_rows_avx2(q, j->x + n * q->d.C * q->d.H * q->d.W, c0, MIN(c0 + j->panels, q->d.M), j->y + n * q->d.M * q->P,
+                    j->ws + (size_t)thread * q->ws_per_thread);
+#else
+  (void)n, (void)c0, (void)thread;
+#endif
 }
 
 typedef struct {
@@ -453,8 +515,24 @@ static void run_direct(const CpuQConv *q, QJob *j, MscThreadPool *pool) {
 
 void cpu_qconv_run(const CpuQConv *q, const void *x, void *y, void *ws, MscThreadPool *pool) {
   QJob j = {q, x, y, ws, (q->P + q->k->nr - 1) / q->k->nr};
+#if defined(__x86_64__) || defined(__i386__)
+  if (q->wino) {
+    cpu_qwino_run(q, x, y, ws, pool);
+    return;
+  }
+#endif
   if (q->direct) {
     run_direct(q, &j, pool);
+    return;
+  }
+  if (q->dwrows) { /* j.panels: channels per task (about 4 tasks per thread) */
+    gboolean par = pool && msc_threadpool_parallel_for && msc_threadpool_size && msc_threadpool_size(pool) > 1;
+    int64_t per = par ? MAX((int64_t)1, q->d.N * q->d.M / (4 * msc_threadpool_size(pool))) : q->d.M;
+    j.panels = MIN(per, q->d.M);
+    int64_t tasks = q->d.N * ((q->d.M + j.panels - 1) / j.panels);
+    if (par) msc_threadpool_parallel_for(pool, tasks, dwrows_task, &j);
+    else
+      for (int64_t t = 0; t < tasks; t++) dwrows_task(&j, t, 0);
     return;
   }
   if (q->depthwise) {

@@ -90,6 +90,13 @@ struct CpuQConv {
   int64_t OH, OW, P, Cg, Mg, K, Kg; /* K = Cg*kh*kw, Kg = ceil(K / kg) */
   int32_t xoff, xpad;               /* stored x = x + xoff; padding value (zx + xoff) */
   int depthwise;                    /* Cg == 1: direct kernel */
+  int dwrows;                       /* depthwise through cpu_qdw_rows_avx2 (3x3 / 5x5, strides 1-2) */
+  /* integer Winograd F(2x2, 3x3) (qwino-avx2.c): U weights [16][M/4][C/2][4] words, bias per channel,
+   * tiles per row (and rounded to 8), tile rows, plane row stride / rows, tile rows per block, tiles
+   * per block buffer */
+  int wino;
+  int32_t *wu, *wbias;
+  int64_t wTW, wTWr, wTH, wRS, wPH, wR, wNTBp;
   int interior_1x1;                 /* 1x1, stride 1, no pad */
   /* direct (dense, no im2col): input transformed once per run into xin[phase][Gc][PS][kg] (kg
    * consecutive channels of a padded position, split into sh*sw stride phases), wp[m][t][g] */
@@ -159,6 +166,19 @@ extern const CpuQKernel cpu_qkernel_avx2, cpu_qkernel_avx2_u7, cpu_qkernel_avxvn
 /* The AVX2 depthwise kernel (vpmaddwd on tap pairs over stride-phase planes), shared by the 256-bit kernels. */
 void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
 void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+/* Row-wise depthwise (qdw-avx2.c): TRUE when @d fits it (3x3 or 5x5, dilation 1, strides 1-2, one
+ * input channel per group, 8-bit output); its workspace bytes per thread; channels oc0..oc1 of one
+ * image (@x, @y at channel 0). Exact: channels whose sums could pass 2^24 take cpu_qdw_avx2. */
+gboolean cpu_qdw_rows_fits(const CpuQConvDesc *d);
+size_t cpu_qdw_rows_ws(const CpuQConv *q);
+void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t oc1, uint8_t *y, void *ws);
+/* Integer Winograd F(2x2, 3x3) (qwino-avx2.c): TRUE when @d / @w fit it exactly (3x3, stride 1,
+ * dilation 1, one group, 8-bit output, |4 * acc| < 2^31); setup fills q's wino fields (q->corr,
+ * q->xpad set); workspace bytes for @n_threads; run as cpu_qconv_run. */
+gboolean cpu_qwino_fits(const CpuQConvDesc *d, const CpuQWeights *w);
+void cpu_qwino_setup(CpuQConv *q, const CpuQWeights *w);
+size_t cpu_qwino_workspace(const CpuQConv *q, int n_threads);
+void cpu_qwino_run(const CpuQConv *q, const uint8_t *x, uint8_t *y, void *ws, MscThreadPool *pool);
 #endif
 
 #endif

@@ -51,6 +51,35 @@ static inline void q2_store_q(uint8_t *dst, __m256i a, float mult, float fbias, 
 #define STORE_I32 q2_store_i32
 #define STORE_Q q2_store_q
 
+/* NV (2 or 3) full vectors of one output row (consecutive positions, all valid) requantized and
+ * stored at once: acc + corr, * mult (+ fb), rounded, + zy in int32, saturating packs, one
+ * permute, then the clamp to [lo, hi] on the bytes. When |mult| < 1/4 and |fb| < 2^29 the float
+ * value of any int32 accumulator stays below 2^30 in magnitude, so nothing overflows and clamping
+ * after rounding gives the same bytes as clamping in float first (lo - zy, hi - zy are integers
+ * and rounding is monotone); otherwise the float clamp is applied too. */
+static inline void q2_store_row(uint8_t *dst, const __m256i *a, const int nv, int32_t corr, float mult, float fb,
+                                float flo, float fhi, int32_t zy, int32_t lo, int32_t hi, int sgn) {
+  const __m256 vm = _mm256_set1_ps(mult);
+  const __m256i vc = _mm256_set1_epi32(corr), vz = _mm256_set1_epi32(zy);
+  const int fast = mult < 0.25f && mult > -0.25f && fb < 536870912.0f && fb > -536870912.0f;
+  __m256i r[3];
+  for (int v = 0; v < nv; v++) {
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(a[v], vc)), vm);
+    if (fb != 0.0f) f = _mm256_add_ps(f, _mm256_set1_ps(fb)); /* + 0.0 changes no rounding result */
+    if (!fast) f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps(flo)), _mm256_set1_ps(fhi));
+    r[v] = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz);
+  }
+  __m256i p01 = _mm256_packs_epi32(r[0], r[1]), p2 = nv == 3 ? _mm256_packs_epi32(r[2], r[2]) : p01;
+  __m256i b = sgn ? _mm256_packs_epi16(p01, p2) : _mm256_packus_epi16(p01, p2);
+  const __m256i bl = _mm256_set1_epi8((char)lo), bh = _mm256_set1_epi8((char)hi);
+  b = sgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl), bh) : _mm256_min_epu8(_mm256_max_epu8(b, bl), bh);
+  b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm_storeu_si128((__m128i *)(void *)dst, _mm256_castsi256_si128(b));
+  if (nv == 3) _mm_storel_epi64((__m128i *)(void *)(dst + 16), _mm256_extracti128_si256(b, 1));
+}
+#define STORE_QROW(dst, a, corr, mult, fb, flo, fhi, zy, lo, hi, sgn) \
+  q2_store_row(dst, a, NV, corr, mult, fb, flo, fhi, zy, lo, hi, sgn)
+
 /* Depthwise (one input channel per group) for the 256-bit kernels: the
  * channel's padded plane as int16 stride-phase planes (taps read contiguous
  * positions), output positions f = oh * PWs + ow in blocks of 16, taps in

@@ -18,3 +18,4 @@
 #undef STORE_I32
 #undef STORE_Q
 #undef QDW_CUSTOM
+#undef STORE_QROW

@@ -132,6 +132,17 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
   const int i32 = q->d.ydt == MSC_DTYPE_INT32;
   const size_t ys = i32 ? 4 : 1;
   const int64_t P = q->P, PWs = q->PWs, OW = q->OW, nf = q->nf;
+#ifdef STORE_QROW
+  if (!i32 && f0 + NR <= nf && (PWs == OW || f0 % PWs + NR <= OW)) { /* the whole tile in one output row */
+    const int64_t at = PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
+    for (int r = 0; r < rows; r++) {
+      const int64_t oc = m + r;
+      STORE_QROW(y + oc * P + at, acc[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo,
+                 q->d.hi, sgn);
+    }
+    return;
+  }
+#endif
   for (int v = 0; v < NV; v++) {
     int64_t fv = f0 + v * VL, n = nf - fv;
     if (n <= 0) break;

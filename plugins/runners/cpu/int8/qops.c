@@ -2,6 +2,9 @@
  * steps (qstep.h): conv plans (qconv.h), and the table-driven ops
  * (elementwise tables, max pool, concat) and the integer global average. */
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string.h>
 
 #include "../cpu-internal.h"
@@ -154,9 +157,11 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   CpuQStep *q = s->q;
   *ws = 0;
   for (uint32_t k = 0; k < q->n_x; k++)
-    if (p->rank[q->xs[k]] < 0 || numel_v(p, q->xs[k]) < 0 || !(p->dtype[q->xs[k]] == MSC_DTYPE_UINT8 ||
-                                                                 p->dtype[q->xs[k]] == MSC_DTYPE_INT8))
+    if (p->rank[q->xs[k]] < 0 || numel_v(p, q->xs[k]) < 0 ||
+        !(q->kind == CPU_Q_QUANT ? p->dtype[q->xs[k]] == MSC_DTYPE_FLOAT32
+                                 : (p->dtype[q->xs[k]] == MSC_DTYPE_UINT8 || p->dtype[q->xs[k]] == MSC_DTYPE_INT8)))
       return fail(s, msg, "input shape or dtype unknown");
+  if (q->kind == CPU_Q_DEQ && p->dtype[q->xs[0]] != q->xdt) return fail(s, msg, "input dtype differs from its zero point's");
   if (q->kind == CPU_Q_CONV) {
     int32_t x = q->xs[0];
     CpuQConvDesc d = {0};
@@ -217,13 +222,16 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   }
   int32_t y = s->y;
   int64_t ny = numel_v(p, y);
+  if (q->leafpool && ny >= 0) p->dtype[y] = q->ydt; /* the MaxPool's value holds the 8-bit max pool */
   if (ny < 0 || p->dtype[y] != q->ydt) return fail(s, msg, "output shape not inferred");
-  p->nbytes[y] = (size_t)ny;
+  p->nbytes[y] = (size_t)ny * (q->kind == CPU_Q_DEQ ? sizeof(float) : 1);
   QPrep *r = g_new0(QPrep, 1);
   r->numel = ny;
   gboolean ok = TRUE;
   switch (q->kind) {
-  case CPU_Q_LUT1: ok = numel_v(p, q->xs[0]) == ny; break;
+  case CPU_Q_LUT1:
+  case CPU_Q_QUANT:
+  case CPU_Q_DEQ: ok = numel_v(p, q->xs[0]) == ny; break;
   case CPU_Q_LUT2: {
     int64_t na = numel_v(p, q->xs[0]), nb = numel_v(p, q->xs[1]);
     if (na == ny && nb == ny) r->bmode = QB_SAME;
@@ -411,7 +419,22 @@ static void maxpool_plane(const CpuPool2d *g, const uint8_t *restrict x, uint8_t
     }
     uint8_t *restrict yr = y + oh * OW;
     const uint8_t *restrict c0 = colmax + lo * sw - pl;
-    if (sw == 2 && dw == 1 && kw == 3)
+    if (sw == 2 && dw == 1 && kw == 2) { /* 2-wide stride 2 (BlazeFace): max of byte pairs, 8 per step */
+      int64_t o = 0;
+#if defined(__SSE2__)
+      const __m128i m = _mm_set1_epi16(0xff);
+      for (; o + 8 <= hi - lo; o += 8) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(c0 + 2 * o));
+        v = _mm_and_si128(_mm_max_epu8(v, _mm_srli_epi16(v, 8)), m);
+        v = _mm_xor_si128(_mm_packus_epi16(v, v), _mm_set1_epi8((char)bias));
+        _mm_storel_epi64((__m128i *)(void *)(yr + lo + o), v);
+      }
+#endif
+      for (; o < hi - lo; o++) {
+        uint8_t a = c0[2 * o], b = c0[2 * o + 1];
+        yr[lo + o] = (a > b ? a : b) ^ bias;
+      }
+    } else if (sw == 2 && dw == 1 && kw == 3)
       for (int64_t o = 0; o < hi - lo; o++) {
         uint8_t a = c0[2 * o], b = c0[2 * o + 1], c = c0[2 * o + 2];
         a = a > b ? a : b;
@@ -460,10 +483,9 @@ __attribute__((target("avx2"))) static void vadd_avx2(const CpuQStep *q, const u
                                                       int sb, uint8_t *y, int64_t n) {
   const __m256 s0 = _mm256_set1_ps(q->vs[0]), s1 = _mm256_set1_ps(q->vs[1]), sy = _mm256_set1_ps(q->vsy);
   const __m256i z0 = _mm256_set1_epi32(q->vz[0]), z1 = _mm256_set1_epi32(q->vz[1]);
-  const __m256 big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f), magic = _mm256_set1_ps(12582912.0f);
-  const __m256 zf = _mm256_set1_ps((float)q->vzy), zero = _mm256_setzero_ps();
+  const __m256 big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f), zero = _mm256_setzero_ps();
+  const __m256i zi = _mm256_set1_epi32(q->vzy);
   const int osg = q->ydt == MSC_DTYPE_INT8;
-  const __m256 lo = _mm256_set1_ps(osg ? -128.0f : 0.0f), hi = _mm256_set1_ps(osg ? 127.0f : 255.0f);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m128i a8 = _mm_loadl_epi64((const __m128i *)(const void *)(a + i));
@@ -477,11 +499,9 @@ __attribute__((target("avx2"))) static void vadd_avx2(const CpuQStep *q, const u
     if (q->vrelu) f = _mm256_max_ps(f, zero);
     __m256 v = _mm256_div_ps(f, sy);
     v = _mm256_min_ps(_mm256_max_ps(v, nbig), big);
-    __asm__("" : "+x"(v));
-    v = _mm256_sub_ps(_mm256_add_ps(v, magic), magic);
-    v = _mm256_add_ps(v, zf);
-    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-    __m256i r = _mm256_cvttps_epi32(v);
+    /* cvtps2dq rounds half to even like the 1.5 * 2^23 trick (|v| <= 2^20); + zy in int32, then the
+     * saturating packs are the clamp to the output type's range: the same bytes as cpu_qvadd1 */
+    __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(v), zi);
     __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
     __m128i r8 = osg ? _mm_packs_epi16(r16, r16) : _mm_packus_epi16(r16, r16);
     _mm_storel_epi64((__m128i *)(void *)(y + i), r8);
@@ -492,6 +512,79 @@ __attribute__((target("avx2"))) static void vadd_avx2(const CpuQStep *q, const u
   }
 }
 #endif
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+/* QuantizeLinear as ops/quantize.c computes it (x / s; NaN -> 0; clamped to +-2^20; rounded half to
+ * even; + z; saturated), 8 lanes: cvtps2dq rounds half to even like the 1.5 * 2^23 trick for
+ * |v| <= 2^20, and + z then the saturating packs equal the float clamp to the type's range. */
+__attribute__((target("avx2"))) static void quant_avx2(const float *x, uint8_t *y, int64_t n, float s, int32_t z,
+                                                       int sgn) {
+  const __m256 vs = _mm256_set1_ps(s), big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f);
+  const __m256i vz = _mm256_set1_epi32(z);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i r[2];
+    for (int h = 0; h < 2; h++) {
+      __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i + 8 * h), vs);
+      v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> 0 */
+      v = _mm256_min_ps(_mm256_max_ps(v, nbig), big);
+      r[h] = _mm256_add_epi32(_mm256_cvtps_epi32(v), vz);
+    }
+    __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(r[0], r[1]), 0xd8); /* 16 int16 in order */
+    __m128i lo = _mm256_castsi256_si128(p), hi = _mm256_extracti128_si256(p, 1);
+    __m128i b = sgn ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
+    _mm_storeu_si128((__m128i *)(void *)(y + i), b);
+  }
+  const float lo = sgn ? -128.0f : 0.0f, hi = sgn ? 127.0f : 255.0f, zf = (float)z;
+  for (; i < n; i++) {
+    float v = x[i] / s;
+    v = v == v ? v : 0.0f;
+    v = v < -1048576.0f ? -1048576.0f : v > 1048576.0f ? 1048576.0f : v;
+    v = __builtin_nearbyintf(v) + zf;
+    v = v < lo ? lo : v > hi ? hi : v;
+    y[i] = sgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+  }
+}
+
+/* DequantizeLinear: (float)(x - z) * s, 8 lanes. */
+__attribute__((target("avx2"))) static void deq_avx2(const uint8_t *x, float *y, int64_t n, float s, int32_t z,
+                                                     int sgn) {
+  const __m256 vs = _mm256_set1_ps(s);
+  const __m256i vz = _mm256_set1_epi32(z);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(x + i));
+    __m256i v = _mm256_sub_epi32(sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b), vz);
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_cvtepi32_ps(v), vs));
+  }
+  for (; i < n; i++) y[i] = (float)((sgn ? (int32_t)(int8_t)x[i] : (int32_t)x[i]) - z) * s;
+}
+#endif
+
+static void quant_c(const float *x, uint8_t *y, int64_t n, float s, int32_t z, int sgn) {
+  const float lo = sgn ? -128.0f : 0.0f, hi = sgn ? 127.0f : 255.0f, zf = (float)z;
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i] / s;
+    v = v == v ? v : 0.0f;
+    v = v < -1048576.0f ? -1048576.0f : v > 1048576.0f ? 1048576.0f : v;
+    v = (v + 12582912.0f) - 12582912.0f;
+    v += zf;
+    v = v < lo ? lo : v > hi ? hi : v;
+    y[i] = sgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+  }
+}
+
+/* sum of k[row[i]], four independent chains; scalar on purpose (GCC's SSE2 vectorization of the
+ * 64-bit table gathers moved every value through the vector unit: slower) */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-vectorize")))
+#endif
+static int64_t gk_sum(const int64_t *restrict k, const uint8_t *restrict row, int64_t n) {
+  int64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
+  for (; i + 4 <= n; i += 4) s0 += k[row[i]], s1 += k[row[i + 1]], s2 += k[row[i + 2]], s3 += k[row[i + 3]];
+  for (; i < n; i++) s0 += k[row[i]];
+  return s0 + s1 + s2 + s3;
+}
 
 static gboolean have_avx2(void) {
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -541,6 +634,30 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       return;
     }
     lut1_span(lut, x, y, r->numel);
+    return;
+  }
+  case CPU_Q_QUANT: {
+    const int sgn = q->ydt == MSC_DTYPE_INT8;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    if (have_avx2()) {
+      quant_avx2(in[0]->data, y, r->numel, q->sy, q->zy, sgn);
+      return;
+    }
+#endif
+    quant_c(in[0]->data, y, r->numel, q->sy, q->zy, sgn);
+    return;
+  }
+  case CPU_Q_DEQ: {
+    const int sgn = q->xdt == MSC_DTYPE_INT8;
+    const uint8_t *x = in[0]->data;
+    float *yf = yt->data;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    if (have_avx2()) {
+      deq_avx2(x, yf, r->numel, q->sx, q->zx, sgn);
+      return;
+    }
+#endif
+    for (int64_t i = 0; i < r->numel; i++) yf[i] = (float)((sgn ? (int32_t)(int8_t)x[i] : (int32_t)x[i]) - q->zx) * q->sx;
     return;
   }
   case CPU_Q_LUT2: {
@@ -619,12 +736,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       const uint8_t *row = x + pl * r->inner;
       double acc = 0.0;
       if (r->gexact) { /* the same (exact) sum with four independent integer chains */
-        const int64_t *restrict k = r->gk;
-        const int64_t n = r->inner;
-        int64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
-        for (; i + 4 <= n; i += 4) s0 += k[row[i]], s1 += k[row[i + 1]], s2 += k[row[i + 2]], s3 += k[row[i + 3]];
-        for (; i < n; i++) s0 += k[row[i]];
-        acc = (double)(s0 + s1 + s2 + s3) * r->gu;
+        acc = (double)gk_sum(r->gk, row, r->inner) * r->gu;
       } else {
         for (int64_t i = 0; i < r->inner; i++) acc += ft[row[i]];
       }

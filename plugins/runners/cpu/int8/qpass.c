@@ -589,6 +589,7 @@ typedef struct {
   const MscValue *lv[2]; /* the float value the region reads */
   int32_t xv[2];         /* the 8-bit value the step reads */
   const MscNode *cat[2]; /* Concat leaf (CATFILL) or NULL */
+  const MscNode *mp[2];  /* MaxPool leaf (MaxPool of the DQ: the 8-bit max pool) or NULL */
   float sx[2];
   int32_t zx[2];
   MscDType xdt[2];
@@ -618,6 +619,36 @@ static gboolean all_zero(const MscTensor *t) {
   return TRUE;
 }
 
+/* MaxPool(DQ(x)) producing @v, read once (no graph output): DQ is increasing, so it equals DQ of the
+ * max pool of the raw bytes (the same values, no rounding): the MaxPool node, its DQ in @dq. */
+static const MscNode *maxpool_dq(const QPass *q, const MscValue *v, const MscNode **dq, float *s, int32_t *z,
+                                 MscDType *dt) {
+  const MscNode *n = v ? v->producer : NULL;
+  if (!is_op(n, "MaxPool") || !free_node(q, n) || n->n_inputs != 1 || n->outputs[0] != v ||
+      (n->n_outputs > 1 && n->outputs[1]) || q->readers[v->index] != 1 || (v->flags & MSC_VALUE_GRAPH_OUTPUT) ||
+      !n->inputs[0] || n->inputs[0]->rank != 4 || attr_int(n, "storage_order", 0))
+    return NULL;
+  *dq = act_dq(q, n->inputs[0], s, z, dt);
+  return *dq ? n : NULL;
+}
+
+/* The 8-bit MaxPool of a MaxPool leaf (identity table: same scale and zero point), writing the
+ * MaxPool's own output value as 8-bit. */
+static void leaf_pool_step(QPass *q, const MscNode *mp, const MscNode *dq, MscDType xdt) {
+  CpuQStep *ps = qop_new(CPU_Q_MAXPOOL, mp, mp, xdt);
+  ps->lut = g_malloc(256);
+  for (int i = 0; i < 256; i++) ps->lut[i] = (uint8_t)i;
+  ps->xs[0] = (int32_t)dq->inputs[0]->index;
+  ps->n_x = 1;
+  ps->xdt = xdt;
+  ps->leafpool = 1;
+  add_node(ps, dq);
+  add_node(ps, mp);
+  CpuStep *pt = new_step(q, mp, mp, CPU_STEP_QOP, ps);
+  pt->n_group = 1;
+  g_snprintf(pt->desc, sizeof pt->desc, "MaxPool int8 (region leaf)");
+}
+
 /* Concat(DQ(x_k) with one scale / zero point, all-zero constants) read only by the region:
  * the DQ of the first input (for the leaf's table) or NULL. */
 static const MscNode *zero_concat(const QPass *q, const MscNode *n, const MscValue *v, float *s, int32_t *z,
@@ -637,7 +668,7 @@ static const MscNode *zero_concat(const QPass *q, const MscNode *n, const MscVal
     int32_t z2;
     MscDType d2;
     const MscNode *d = act_dq(q, iv, &s2, &z2, &d2);
-    if (!d) return NULL;
+    if (!d && !maxpool_dq(q, iv, &d, &s2, &z2, &d2)) return NULL;
     if (!first) first = d, *s = s2, *z = z2, *dt = d2;
     else if (s2 != *s || z2 != *z || d2 != *dt) return NULL;
   }
@@ -649,15 +680,16 @@ static gboolean region_collect(const QPass *q, const MscValue *v, Region *r) {
   float s;
   int32_t z;
   MscDType dt;
-  const MscNode *d = act_dq(q, v, &s, &z, &dt), *cat = NULL;
+  const MscNode *d = act_dq(q, v, &s, &z, &dt), *cat = NULL, *mp = NULL;
   if (!d && (d = zero_concat(q, v->producer, v, &s, &z, &dt))) cat = v->producer;
+  if (!d && (mp = maxpool_dq(q, v, &d, &s, &z, &dt)) == NULL) d = NULL;
   if (d) {
     for (uint32_t i = 0; i < r->nleaf; i++)
       if (r->lv[i] == v) return TRUE;
     if (r->nleaf >= 2) return FALSE;
     uint32_t i = r->nleaf++;
-    r->dq[i] = d, r->sx[i] = s, r->zx[i] = z, r->xdt[i] = dt, r->lv[i] = v, r->cat[i] = cat;
-    r->xv[i] = cat ? (int32_t)v->index : (int32_t)d->inputs[0]->index;
+    r->dq[i] = d, r->sx[i] = s, r->zx[i] = z, r->xdt[i] = dt, r->lv[i] = v, r->cat[i] = cat, r->mp[i] = mp;
+    r->xv[i] = cat || mp ? (int32_t)v->index : (int32_t)d->inputs[0]->index;
     return TRUE;
   }
   const MscNode *n = v->producer;
@@ -808,7 +840,7 @@ static gboolean try_region(QPass *q, const MscNode *qn) {
   s->region = 1;
   for (uint32_t k = 0; k < r.nleaf; k++) {
     s->xs[k] = r.xv[k];
-    add_node(s, r.cat[k] ? r.cat[k] : r.dq[k]);
+    add_node(s, r.cat[k] ? r.cat[k] : r.mp[k] ? r.mp[k] : r.dq[k]);
   }
   s->n_x = r.nleaf;
   s->xdt = r.xdt[0];
@@ -821,6 +853,8 @@ static gboolean try_region(QPass *q, const MscNode *qn) {
   g_snprintf(st->desc, sizeof st->desc, "QDQ %s%s region (%u nodes) int8", gap ? "GlobalAveragePool of " : "",
              r.nodes[r.n - 1]->op_type, r.n);
   q->m->stats.n_int8_fused_tables += r.n - 1;
+  for (uint32_t k = 0; k < r.nleaf; k++) /* MaxPool leaves: the 8-bit max pool */
+    if (r.mp[k]) leaf_pool_step(q, r.mp[k], r.dq[k], r.xdt[k]);
   for (uint32_t k = 0; k < r.nleaf; k++) { /* Concat leaves: the 8-bit concat, zero point for the zeros */
     const MscNode *c = r.cat[k];
     if (!c) continue;
@@ -833,7 +867,17 @@ static gboolean try_region(QPass *q, const MscNode *qn) {
         continue;
       }
       cs->cin[i] = (int8_t)cs->n_x;
-      cs->xs[cs->n_x++] = (int32_t)c->inputs[i]->producer->inputs[0]->index;
+      const MscNode *pdq = NULL;
+      float ps;
+      int32_t pz;
+      MscDType pdt;
+      const MscNode *mp = maxpool_dq(q, c->inputs[i], &pdq, &ps, &pz, &pdt);
+      if (mp) { /* a MaxPool input: its 8-bit max pool writes the MaxPool's value */
+        leaf_pool_step(q, mp, pdq, pdt);
+        cs->xs[cs->n_x++] = (int32_t)c->inputs[i]->index;
+      } else {
+        cs->xs[cs->n_x++] = (int32_t)c->inputs[i]->producer->inputs[0]->index;
+      }
     }
     cs->n_cin = c->n_inputs;
     add_node(cs, c);
@@ -1056,6 +1100,39 @@ static void fuse_tables(QPass *q) {
   }
 }
 
+/* A QuantizeLinear (float32 input) or DequantizeLinear (8-bit activation input, float32 output) that
+ * no int8 step took (a layer kept in float, the model's input or output), per-tensor: its own step
+ * with the same float operations as the graph's kernel, 8 lanes at a time (MSC_INT8_QSTEP=0: off). */
+static gboolean try_qdq_step(QPass *q, const MscNode *n) {
+  float sc;
+  int32_t zp;
+  MscDType dt;
+  gboolean quant = is_op(n, "QuantizeLinear");
+  if (!(quant || is_op(n, "DequantizeLinear")) || !n->inputs[0] || kon(q, n->inputs[0]) || !qparams(q, n, &sc, &zp, &dt))
+    return FALSE;
+  if (find_attr(n, "axis") && n->inputs[1] && kon(q, n->inputs[1]) && msc_tensor_numel(kon(q, n->inputs[1])) != 1)
+    return FALSE;
+  if (find_attr(n, "output_dtype") || find_attr(n, "block_size")) return FALSE;
+  if (quant) {
+    if (n->inputs[0]->dtype != MSC_DTYPE_FLOAT32) return FALSE;
+    if (n->outputs[0]->dtype != MSC_DTYPE_UNDEFINED && n->outputs[0]->dtype != dt) return FALSE;
+  } else {
+    if (n->inputs[0]->dtype != dt) return FALSE;
+    if (n->outputs[0]->dtype != MSC_DTYPE_UNDEFINED && n->outputs[0]->dtype != MSC_DTYPE_FLOAT32) return FALSE;
+  }
+  CpuQStep *s = qop_new(quant ? CPU_Q_QUANT : CPU_Q_DEQ, n, n, quant ? dt : MSC_DTYPE_FLOAT32);
+  s->xs[0] = (int32_t)n->inputs[0]->index;
+  s->n_x = 1;
+  s->xdt = quant ? MSC_DTYPE_FLOAT32 : dt;
+  if (quant) s->sy = sc, s->zy = zp;
+  else s->sx = sc, s->zx = zp;
+  add_node(s, n);
+  CpuStep *st = new_step(q, n, n, CPU_STEP_QOP, s);
+  st->n_group = 1;
+  g_snprintf(st->desc, sizeof st->desc, quant ? "QuantizeLinear int8 (AVX2)" : "DequantizeLinear int8 (AVX2)");
+  return TRUE;
+}
+
 void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, int32_t *owner, gboolean *is_head,
                    CpuStep *groups) {
   QPass q = {m, readers, dead, owner, is_head, groups};
@@ -1102,6 +1179,10 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
     }
   }
   g_free(needed);
+  const char *qz = g_getenv("MSC_INT8_QSTEP");
+  if (!qz || strcmp(qz, "0") != 0)
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+      if (free_node(&q, g->nodes[i])) try_qdq_step(&q, g->nodes[i]);
   for (uint32_t i = 0; i < g->n_nodes; i++)
     if (is_head[i] && groups[i].q) m->stats.n_int8_steps++;
 }

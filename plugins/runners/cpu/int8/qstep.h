@@ -18,6 +18,9 @@
  *   CPU_Q_CATFILL Concat of DQ(x_k) (one scale / zero point) and all-zero float constants (BlazeFace's
  *                channel-padded shortcut) as the 8-bit concat with the zero point for the constants:
  *                DQ of it is the float Concat exactly (DQ(z) = 0.0); its output is a region leaf
+ *   CPU_Q_QUANT  a QuantizeLinear left over (float input: e.g. after a layer kept in float), per-tensor:
+ *                the float kernel's operations (x / s, NaN -> 0, round half to even, + z, saturate) on 8 lanes
+ *   CPU_Q_DEQ    a DequantizeLinear left over (8-bit activation in, float out), per-tensor: (float)(x - z) * s
  * LUT1 / LUT2 also cover whole elementwise regions: several float nodes (hardswish as
  * Add/Clip/Mul/Div, squeeze-excite Mul of two such chains) between one or two activation
  * DequantizeLinear nodes and one QuantizeLinear, tabulated by running the region's nodes. */
@@ -26,7 +29,7 @@
 
 #include "qconv.h"
 
-typedef enum { CPU_Q_CONV = 0, CPU_Q_LUT1, CPU_Q_LUT2, CPU_Q_MAXPOOL, CPU_Q_CONCAT, CPU_Q_GAP, CPU_Q_GAPT, CPU_Q_PAD, CPU_Q_CATFILL } CpuQKind;
+typedef enum { CPU_Q_CONV = 0, CPU_Q_LUT1, CPU_Q_LUT2, CPU_Q_MAXPOOL, CPU_Q_CONCAT, CPU_Q_GAP, CPU_Q_GAPT, CPU_Q_PAD, CPU_Q_CATFILL, CPU_Q_QUANT, CPU_Q_DEQ } CpuQKind;
 
 #define CPU_Q_MAX_IN 16
 #define CPU_Q_MAX_NODES 24
@@ -49,7 +52,7 @@ typedef struct CpuQStep {
   /* LUT1 / MAXPOOL / CONCAT: n_x tables of 256; LUT2: 65536; CONV: NULL or a fused LUT1 applied
    * to the requantized output */
   uint8_t *lut;
-  /* GAP: y = Q(sx * (sum - n*zx) / n) */
+  /* GAP: y = Q(sx * (sum - n*zx) / n); QUANT: y = Q(x / sy) (zy); DEQ: (x - zx) * sx */
   float sx, sy;
   /* GAPT: [256] float table; PAD: fill value (output byte) */
   float *ftab;
@@ -62,6 +65,7 @@ typedef struct CpuQStep {
   float vs[2], vsy;
   int32_t vz[2], vzy;
   int region; /* LUT1/LUT2/GAPT made from an elementwise region (output dims: the inputs') */
+  int leafpool; /* MAXPOOL of a region leaf: nodes DQ, MaxPool (no Q); the output is 8-bit */
 } CpuQStep;
 
 void cpu_qstep_free(CpuQStep *q);

@@ -1,0 +1,262 @@
+/* qdw-avx2.c: row-wise AVX2 depthwise kernel for 3x3 and 5x5 int8 convs
+ * (stride 1 or 2 per axis, dilation 1), used by the 256-bit kernels
+ * (avx2, avx2-u7, avxvnni) instead of cpu_qdw_avx2 when the geometry fits.
+ *
+ * Exact through float FMAs, as cpu_qdw_avx2: the channel's padded plane is
+ * held as floats x - zx (padding 0.0), split into the sw column phases
+ * (phase p holds padded columns p, p + sw, ...), rows kept whole (a row
+ * stride sh is a row step). Each output row is computed in blocks of 32
+ * (then 8) columns: accumulators start at the bias, one FMA per tap with
+ * the broadcast weight w - zw reading the phase plane directly (no flat
+ * position trick, no dropped columns, no copy-out: bytes are stored
+ * straight into the output row). Every product is an integer with
+ * |p| <= 255 * |w|, so when |bias| + sum_t |w_t| * max|x - zx| <= 2^24
+ * (checked per channel; else that channel takes cpu_qdw_avx2) every partial
+ * sum is an exactly represented integer and the float result is the exact
+ * acc + bias, requantized as the integer kernels do (bit-identical).
+ * The workspace plane is zeroed once per task (channel range); channels
+ * only overwrite its interior, so the padding stays 0.0. */
+#if defined(__x86_64__) || defined(__i386__)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "qconv.h"
+
+#define DWR_AI static inline __attribute__((always_inline))
+
+/* Plane geometry: sw column phases of PH rows x RS floats. */
+typedef struct {
+  int64_t PH, RS, ncols;
+} DwGeo;
+
+static DwGeo dwr_geo(const CpuQConv *q) {
+  const CpuQConvDesc *d = &q->d;
+  DwGeo g;
+  int64_t PW = d->W + d->pl + d->pr, owr = (q->OW + 7) / 8 * 8;
+  g.PH = d->H + d->pt + d->pb;
+  g.ncols = (PW + d->sw - 1) / d->sw;
+  g.RS = MAX(g.ncols, owr + (d->kw - 1) / d->sw);
+  g.RS = (g.RS + 7) / 8 * 8;
+  return g;
+}
+
+gboolean cpu_qdw_rows_fits(const CpuQConvDesc *d) {
+  return d->kh == d->kw && (d->kh == 3 || d->kh == 5) && d->dh == 1 && d->dw == 1 && (d->sh == 1 || d->sh == 2) &&
+         (d->sw == 1 || d->sw == 2) && d->ydt != MSC_DTYPE_INT32 && d->C == d->group;
+}
+
+size_t cpu_qdw_rows_ws(const CpuQConv *q) {
+  DwGeo g = dwr_geo(q);
+  return (size_t)(q->d.sw * g.PH * g.RS) * sizeof(float) + 64;
+}
+
+/* Input plane @x (H x W bytes) into the phase planes' interior as x - zx. */
+static void dwr_load_plane(const CpuQConv *q, const DwGeo *g, const uint8_t *x, float *pl) {
+  const CpuQConvDesc *d = &q->d;
+  const int64_t W = d->W, sw = d->sw, PHRS = g->PH * g->RS;
+  const int sgn = d->xdt == MSC_DTYPE_INT8;
+  const int32_t zx = d->zx;
+  const __m256i vzx = _mm256_set1_epi32(zx);
+  /* stride 2: first input column whose padded column is even, then pairs */
+  const int64_t iw0 = sw == 2 ? (d->pl & 1) : 0;
+  const __m128i eo = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  for (int64_t ih = 0; ih < d->H; ih++) {
+    const uint8_t *src = x + ih * W;
+    float *row = pl + (ih + d->pt) * g->RS;
+    if (sw == 1) {
+      float *o = row + d->pl;
+      int64_t u = 0;
+      for (; u + 8 <= W; u += 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(src + u));
+        __m256i v = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+        _mm256_storeu_ps(o + u, _mm256_cvtepi32_ps(_mm256_sub_epi32(v, vzx)));
+      }
+      if (sgn)
+        for (; u < W; u++) o[u] = (float)((int8_t)src[u] - zx);
+      else
+        for (; u < W; u++) o[u] = (float)(src[u] - zx);
+      continue;
+    }
+    for (int64_t iw = 0; iw < iw0 && iw < W; iw++) { /* odd padded column */
+      int64_t pc = iw + d->pl;
+      row[PHRS + pc / 2] = (float)((sgn ? (int32_t)(int8_t)src[iw] : (int32_t)src[iw]) - zx);
+    }
+    int64_t iw = iw0;
+    float *e = row + (iw0 + d->pl) / 2, *od = row + PHRS + (iw0 + d->pl) / 2;
+    for (; iw + 16 <= W; iw += 16, e += 8, od += 8) {
+      __m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(src + iw)), eo);
+      __m256i ve = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+      __m128i bh = _mm_unpackhi_epi64(b, b);
+      __m256i vo = sgn ? _mm256_cvtepi8_epi32(bh) : _mm256_cvtepu8_epi32(bh);
+      _mm256_storeu_ps(e, _mm256_cvtepi32_ps(_mm256_sub_epi32(ve, vzx)));
+      _mm256_storeu_ps(od, _mm256_cvtepi32_ps(_mm256_sub_epi32(vo, vzx)));
+    }
+    for (; iw < W; iw++) {
+      int64_t pc = iw + d->pl;
+      row[(pc & 1) * PHRS + pc / 2] = (float)((sgn ? (int32_t)(int8_t)src[iw] : (int32_t)src[iw]) - zx);
+    }
+  }
+}
+
+/* Byte clamp of the fast requantization. */
+typedef struct {
+  __m256i blo, bhi;
+  int fast;
+} DwClamp;
+
+/* 8 * NV outputs of one row from @r (row pointers of the K taps' rows,
+ * already at column ow; phase p at + p * PHRS), stored at @y (n valid). */
+DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m256 bias, const int K, const int SW,
+              const int NV, const __m256 vm, const __m256 vfb, int hasfb, const __m256 lo, const __m256 hi,
+              const __m256i zy, int osgn, const DwClamp bl, uint8_t *y, int64_t n) {
+  __m256 acc[4];
+  for (int v = 0; v < NV; v++) acc[v] = bias;
+  for (int i = 0; i < K; i++)
+    for (int j = 0; j < K; j++) {
+      const float *s = r[i] + (j % SW) * PHRS + j / SW;
+      const __m256 w = wv[i * K + j];
+      for (int v = 0; v < NV; v++) acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8 * v), w, acc[v]);
+    }
+  __m256i q[4];
+  if (NV == 4 && bl.fast) {
+    /* |acc * mult + fb| < 2^30: round, + zy in int32, saturating packs, then the byte clamp: the same
+     * bytes as clamping in float first (lo - zy, hi - zy are integers; rounding is monotone) */
+    for (int v = 0; v < 4; v++) {
+      __m256 t = _mm256_mul_ps(acc[v], vm);
+      __asm__("" : "+x"(t));
+      if (hasfb) t = _mm256_add_ps(t, vfb);
+      q[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
+    }
+    __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
+    __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
+    b = osgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl.blo), bl.bhi) : _mm256_min_epu8(_mm256_max_epu8(b, bl.blo), bl.bhi);
+    b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    if (n >= 32) {
+      _mm256_storeu_si256((__m256i *)(void *)y, b);
+    } else {
+      uint8_t t[32];
+      _mm256_storeu_si256((__m256i *)(void *)t, b);
+      memcpy(y, t, (size_t)n);
+    }
+    return;
+  }
+  for (int v = 0; v < NV; v++) {
+    __m256 t = _mm256_mul_ps(acc[v], vm);
+    __asm__("" : "+x"(t)); /* never contracted with the bias add */
+    if (hasfb) t = _mm256_add_ps(t, vfb);
+    t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
+    q[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
+  }
+  if (NV == 4) {
+    __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
+    __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
+    b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    if (n >= 32) {
+      _mm256_storeu_si256((__m256i *)(void *)y, b);
+    } else {
+      uint8_t t[32];
+      _mm256_storeu_si256((__m256i *)(void *)t, b);
+      memcpy(y, t, (size_t)n);
+    }
+    return;
+  }
+  for (int v = 0; v < NV; v++) {
+    __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(q[v]), _mm256_extracti128_si256(q[v], 1));
+    __m128i b = osgn ? _mm_packs_epi16(s16, s16) : _mm_packus_epi16(s16, s16);
+    int64_t m = n - 8 * v;
+    if (m >= 8) {
+      _mm_storel_epi64((__m128i *)(void *)(y + 8 * v), b);
+    } else if (m > 0) {
+      uint8_t t[16];
+      _mm_storeu_si128((__m128i *)(void *)t, b);
+      memcpy(y + 8 * v, t, (size_t)m);
+    }
+  }
+}
+
+DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, const __m256 *wv, float bias, int64_t oc,
+                uint8_t *y, const int K, const int SW) {
+  const CpuQConvDesc *d = &q->d;
+  const int64_t OH = q->OH, OW = q->OW, RS = g->RS, PHRS = g->PH * g->RS, sh = d->sh;
+  const __m256 vb = _mm256_set1_ps(bias), vm = _mm256_set1_ps(q->mult[oc]), vfb = _mm256_set1_ps(q->fbias[oc]);
+  const int hasfb = q->fbias[oc] != 0.0f; /* + 0.0 changes no result */
+  const __m256 lo = _mm256_set1_ps(q->flo), hi = _mm256_set1_ps(q->fhi);
+  const __m256i zy = _mm256_set1_epi32(d->zy);
+  const int osgn = d->ydt == MSC_DTYPE_INT8;
+  DwClamp bl = {_mm256_set1_epi8((char)d->lo), _mm256_set1_epi8((char)d->hi),
+                fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f};
+  __m256 w[25]; /* a local copy: kept in registers (the byte stores below alias everything else) */
+  for (int t = 0; t < K * K; t++) w[t] = wv[t];
+  for (int64_t oh = 0; oh < OH; oh++) {
+    const float *r[5];
+    for (int i = 0; i < K; i++) r[i] = pl + (oh * sh + i) * RS;
+    uint8_t *yr = y + oh * OW;
+    int64_t ow = 0;
+    for (; ow + 24 < OW; ow += 32) { /* 4 vectors, the last one at least partly inside the row */
+      const float *rr[5];
+      for (int i = 0; i < K; i++) rr[i] = r[i] + ow;
+      dwr_block(rr, PHRS, w, vb, K, SW, 4, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow);
+    }
+    for (; ow < OW; ow += 8) {
+      const float *rr[5];
+      for (int i = 0; i < K; i++) rr[i] = r[i] + ow;
+      dwr_block(rr, PHRS, w, vb, K, SW, 1, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow);
+    }
+  }
+}
+
+#define CHANNEL_FN(K, SW)                                                                                         \
+  static __attribute__((noinline)) void channel_##K##_##SW(const CpuQConv *q, const DwGeo *g, const float *pl, \
+                                                           const __m256 *wv, float bias, int64_t oc, uint8_t *y) { \
+    dwr_channel(q, g, pl, wv, bias, oc, y, K, SW);                                                                    \
+  }
+CHANNEL_FN(3, 1)
+CHANNEL_FN(3, 2)
+CHANNEL_FN(5, 1)
+CHANNEL_FN(5, 2)
+
+void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t oc1, uint8_t *y, void *ws) {
+  const CpuQConvDesc *d = &q->d;
+  const DwGeo g = dwr_geo(q);
+  const int64_t T = q->T, P = q->P, HW = d->H * d->W;
+  float *pl = (float *)(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+  const size_t plane_bytes = (size_t)(d->sw * g.PH * g.RS) * sizeof(float);
+  const int sgn = d->xdt == MSC_DTYPE_INT8;
+  const int64_t xmax = sgn ? MAX(127 - d->zx, d->zx + 128) : MAX(255 - d->zx, d->zx);
+  int zeroed = 0;
+  int64_t loaded = -1;
+  for (int64_t oc = oc0; oc < oc1; oc++) {
+    const int16_t *wt = q->wd + oc * T;
+    int64_t wsum = 0, wabs = 0;
+    for (int64_t t = 0; t < T; t++) wsum += wt[t], wabs += wt[t] < 0 ? -wt[t] : wt[t];
+    const int64_t bias = (int64_t)q->corr[oc] + (int64_t)d->zx * wsum; /* corr = bias - zx * sum w */
+    const int64_t cin = oc / q->Mg;
+    uint8_t *yc = y + oc * P;
+    if ((bias < 0 ? -bias : bias) + wabs * xmax > (1 << 24)) { /* sums could pass 2^24: the general kernel */
+      cpu_qdw_avx2(q, x + cin * HW, oc, yc, ws);
+      zeroed = 0, loaded = -1;
+      continue;
+    }
+    if (!zeroed) memset(pl, 0, plane_bytes), zeroed = 1;
+    if (loaded != cin) dwr_load_plane(q, &g, x + cin * HW, pl), loaded = cin;
+    __m256 wv[25];
+    for (int64_t t = 0; t < T; t++) wv[t] = _mm256_set1_ps((float)wt[t]);
+    if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wv, (float)bias, oc, yc);
+    else (d->sw == 1 ? channel_5_1 : channel_5_2)(q, &g, pl, wv, (float)bias, oc, yc);
+    if (d->post) cpu_qlut(d->post, yc, yc, P);
+  }
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
