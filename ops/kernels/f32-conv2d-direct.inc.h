@@ -585,6 +585,22 @@ static ALWAYS_INLINE void dw_build_row(const MscDwArgs *a, const float *x, int64
   }
 }
 
+/* Stores output vector v (n of its VL lanes, from the first) at yo:
+ * plus the residual at ro (NULL: none), activation ACT. Shared by the
+ * depthwise kernels. */
+static ALWAYS_INLINE void dw_store(const MscDwArgs *a, vec_t v, float *yo, const float *ro, int64_t n,
+                                   const MscActivation ACT) {
+  if (n == VL) {
+    if (ro)
+      v = VADD(v, VLOAD(ro));
+    VSTORE(yo, act_vec(v, ACT, a->act_a, a->act_b));
+  } else {
+    if (ro)
+      v = VADD(v, VLOAD_MASK(ro, VMASK_RANGE(0, n)));
+    VSTORE_RANGE(yo, act_vec(v, ACT, a->act_a, a->act_b), 0, (int) n);
+  }
+}
+
 /* nv output vectors of one output row starting at column ow; rows[i]:
  * the input row buffer of kernel row i. tail: valid lanes of the last
  * vector (0 = all). Taps unrolled when KH/KW are compile-time constants. */
@@ -602,20 +618,9 @@ static ALWAYS_INLINE void dw_step(const MscDwArgs *a, const float *const *rows, 
       UNROLL for (int r = 0; r < nv; r++) acc[r] = VFMA(wv, VLOAD(p + r * VL), acc[r]);
     }
   }
-  float *yo = yrow + ow;
-  const float *ro = rrow ? rrow + ow : NULL;
-  UNROLL for (int r = 0; r < nv; r++) {
-    vec_t v = acc[r];
-    if (r == nv - 1 && tail) {
-      if (ro)
-        v = VADD(v, VLOAD_MASK(ro + r * VL, VMASK_RANGE(0, tail)));
-      VSTORE_RANGE(yo + r * VL, act_vec(v, ACT, a->act_a, a->act_b), 0, (int) tail);
-    } else {
-      if (ro)
-        v = VADD(v, VLOAD(ro + r * VL));
-      VSTORE(yo + r * VL, act_vec(v, ACT, a->act_a, a->act_b));
-    }
-  }
+  UNROLL for (int r = 0; r < nv; r++)
+    dw_store(a, acc[r], yrow + ow + r * VL, rrow ? rrow + ow + r * VL : NULL,
+             r == nv - 1 && tail ? tail : (int64_t) VL, ACT);
 }
 
 /* One output row: full steps of RWD vectors, then one step of the 1..RWD

@@ -42,20 +42,8 @@ static ALWAYS_INLINE void dws_vec(const MscDwArgs *a, const float *const *rp, co
       }
     }
   }
-  UNROLL for (int s = 0; s < NR; s++) {
-    float *yo = yr + s * OW + ow0;
-    const float *ro = rr ? rr + s * OW + ow0 : NULL;
-    vec_t v = acc[s];
-    if (n == VL) {
-      if (ro)
-        v = VADD(v, VLOAD(ro));
-      VSTORE(yo, act_vec(v, ACT, a->act_a, a->act_b));
-    } else {
-      if (ro)
-        v = VADD(v, VLOAD_MASK(ro, VMASK_RANGE(0, n)));
-      VSTORE_RANGE(yo, act_vec(v, ACT, a->act_a, a->act_b), 0, (int) n);
-    }
-  }
+  UNROLL for (int s = 0; s < NR; s++)
+    dw_store(a, acc[s], yr + s * OW + ow0, rr ? rr + s * OW + ow0 : NULL, n, ACT);
 }
 
 /* NR output rows from oh: the interior vectors straight from x, the

@@ -46,20 +46,8 @@ static ALWAYS_INLINE void dws2_vec(const MscDwArgs *a, const float *const *rp, c
       }
     }
   }
-  UNROLL for (int s = 0; s < NR; s++) {
-    float *yo = yr + s * OW + ow0;
-    const float *ro = rr ? rr + s * OW + ow0 : NULL;
-    vec_t v = VEVEN2_ORDER(acc[s]); /* the sums' lanes in VEVEN2's order: put them in place once */
-    if (n == VL) {
-      if (ro)
-        v = VADD(v, VLOAD(ro));
-      VSTORE(yo, act_vec(v, ACT, a->act_a, a->act_b));
-    } else {
-      if (ro)
-        v = VADD(v, VLOAD_MASK(ro, VMASK_RANGE(0, n)));
-      VSTORE_RANGE(yo, act_vec(v, ACT, a->act_a, a->act_b), 0, (int) n);
-    }
-  }
+  UNROLL for (int s = 0; s < NR; s++)
+    dw_store(a, VEVEN2_ORDER(acc[s]), yr + s * OW + ow0, rr ? rr + s * OW + ow0 : NULL, n, ACT);
 }
 
 /* NR output rows from oh: vectors whose windows lie inside the row
