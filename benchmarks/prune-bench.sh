@@ -15,6 +15,7 @@
 # `msc prune` default) for the real nets. Nets: `msc zoo` + ../shared/conformance/models (when
 # present). Long (minutes per conformance net on the ref runner); run idle.
 # usage: prune-bench.sh [MSC] [ROUNDS]     (default build/cli/msc, 3)
+# PRUNE_BENCH_NETS="resnet_mini squeezenet_rand ..." limits the rows to those nets.
 # MSC_BENCH_CLI=PATH times with another msc build than the one pruning.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,6 +68,9 @@ printf '%-22s %8s %9s %9s %8s %6s | %-15s %-15s | %s\n' net "FLOPs-" "ms-before"
 
 row() { # NAME MODEL REAL(0|1) CALIB(random|-) EXTRA(shape args, also for bench)...
   n=$1; m=$2; real=$3; calib=$4; shift 4
+  if [ -n "${PRUNE_BENCH_NETS:-}" ]; then
+    case " $PRUNE_BENCH_NETS " in *" $n "*) ;; *) return 0 ;; esac
+  fi
   [ "$calib" = - ] || set -- "$@" --calib "$calib"
   c50r=$(prune "$n" "$m" 0.5 true "$@")
   c50p=$(prune "$n" "$m" 0.5 false "$@")
