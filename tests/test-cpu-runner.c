@@ -521,6 +521,103 @@ static void test_fastops_threads(void) {
   msc_tensor_free(in);
 }
 
+/* In-place Concat (plan.c): x[N,8,10,10] -> conv a (4 ch), conv b (6 ch,
+ * relu) -> cat1 = Concat(a, b, x) -> conv c (5 ch) -> cat2 = Concat(cat1,
+ * c) (nested), cat3 = Concat(c, c) (c already placed; duplicate), d =
+ * Sigmoid(x) viewed by a Reshape -> cat4 = Concat(d, a2) with a2 = conv(x);
+ * cat5 = Concat(a, a2) on axis 2 (outer > 1). Outputs: cat2, cat3, cat4, cat5 and
+ * the Reshape view. */
+static MscGraph *concat_graph(void) {
+  MscGraph *g = msc_graph_new("concat-inplace");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {-1, 8, 10, 10}, wa[] = {4, 8, 3, 3}, wb[] = {6, 8, 1, 1}, wc[] = {5, 18, 3, 3}, pads[] = {1, 1, 1, 1};
+  int64_t shp[] = {0, -1};
+  input(g, "x", 4, xd);
+  init_rand(g, "wa", 4, wa, -0.3f, 0.3f, 41);
+  init_rand(g, "wb", 4, wb, -0.3f, 0.3f, 42);
+  init_rand(g, "wc", 4, wc, -0.3f, 0.3f, 43);
+  attr_ints(node(g, "ca", "Conv", "x,wa", "a"), "pads", 4, pads);
+  node(g, "cb", "Conv", "x,wb", "b0");
+  node(g, "rb", "Relu", "b0", "b");
+  attr_int(node(g, "cat1", "Concat", "a,b,x", "cat1"), "axis", 1);
+  attr_ints(node(g, "cc", "Conv", "cat1,wc", "c"), "pads", 4, pads);
+  attr_int(node(g, "cat2", "Concat", "cat1,c", "cat2"), "axis", 1);
+  attr_int(node(g, "cat3", "Concat", "c,c", "cat3"), "axis", 1);
+  node(g, "sig", "Sigmoid", "x", "d");
+  init_i64(g, "shape", 2, shp);
+  node(g, "rs", "Reshape", "d,shape", "dv");
+  attr_ints(node(g, "ca2", "Conv", "x,wa", "a2"), "pads", 4, pads);
+  attr_int(node(g, "cat4", "Concat", "d,a2", "cat4"), "axis", 1);
+  attr_int(node(g, "cat5", "Concat", "a,a2", "cat5"), "axis", 2);
+  msc_graph_add_output(g, val(g, "cat2"));
+  msc_graph_add_output(g, val(g, "cat3"));
+  msc_graph_add_output(g, val(g, "cat4"));
+  msc_graph_add_output(g, val(g, "cat5"));
+  msc_graph_add_output(g, val(g, "dv"));
+  verify(g);
+  return g;
+}
+
+static void test_concat_inplace(void) {
+  g_test_summary("Concat inputs produced straight into the Concat's output (nested chains, duplicates, views, graph "
+                 "inputs and outer > 1 excluded) give ref's values at every ISA level and batch 1 and 2, with a "
+                 "valid arena");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = concat_graph();
+  check_every_isa(g, 1);
+  /* batch 1: a, b in cat1; cat1, c in cat2; a2 in cat4; not x (input), c again (cat3), d (viewed), cat5 (axis 2) */
+  check_against_ref(g, 1, NULL, NULL, 0);
+  MscCpuStats st = stats();
+  g_assert_cmpuint(st.n_concat_inplace, ==, 5);
+  g_assert_cmpint(st.overlap_ok, ==, 1);
+  g_assert_cmpuint(st.arena_bytes, >=, st.lower_bound_bytes);
+  check_every_isa(g, 2); /* outer = 2: every Concat copies */
+  st = stats();
+  g_assert_cmpuint(st.n_concat_inplace, ==, 0);
+}
+
+/* MaxPool shapes around the stride-2 vector path (windows 2, 3 and 5;
+ * widths below, at and past whole vectors, odd and even; pads on either
+ * side, ceil mode with a last window over padding only) and a stride-3
+ * case on the generic path: bitwise equal to ref at every ISA level. */
+static void test_maxpool_shapes(void) {
+  g_test_summary("MaxPool stride 2 (vector even/odd picks) and stride 3 give ref's exact values at every ISA level "
+                 "over windows 2/3/5, odd and even widths, pads and ceil mode");
+  NEED_CPU();
+  /* H, W, k, s, pad left/right (top/bottom alike), ceil_mode */
+  static const int64_t cases[][7] = {
+      {111, 111, 3, 2, 0, 0, 0}, {48, 48, 3, 2, 1, 1, 0}, {13, 37, 3, 2, 0, 0, 1}, {9, 40, 2, 2, 0, 0, 0},
+      {7, 35, 5, 2, 2, 2, 0},    {6, 17, 3, 2, 1, 0, 1},  {5, 3, 3, 2, 1, 1, 0},   {10, 70, 3, 3, 1, 1, 1},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    const int64_t *c = cases[i];
+    g_autoptr(MscGraph) g = msc_graph_new("maxpool");
+    msc_graph_set_opset(g, "", 13);
+    int64_t xd[] = {-1, 3, c[0], c[1]}, k[] = {c[2], c[2]}, s[] = {c[3], c[3]}, pads[] = {c[4], c[4], c[5], c[5]};
+    input(g, "x", 4, xd);
+    MscNode *n = node(g, "mp", "MaxPool", "x", "y");
+    attr_ints(n, "kernel_shape", 2, k), attr_ints(n, "strides", 2, s), attr_ints(n, "pads", 4, pads);
+    attr_int(n, "ceil_mode", c[6]);
+    msc_graph_add_output(g, val(g, "y"));
+    verify(g);
+    MscTensor *in = rand_input(g->inputs[0], 2, 11 + (uint32_t)i);
+    MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
+    for (int l = 0; isa_levels[l]; l++) {
+      if (!isa_ok(l)) continue;
+      const char *kk[] = {"isa"}, *vv[] = {isa_levels[l]};
+      MscTensor **a = run_on(g, "cpu", kk, vv, 1, &in);
+      g_assert_cmpuint(a[0]->nbytes, ==, r[0]->nbytes);
+      if (memcmp(a[0]->data, r[0]->data, r[0]->nbytes) != 0)
+        g_error("maxpool case %zu (%s): cpu differs from ref", i, isa_levels[l]);
+      free_outputs(a, 1);
+    }
+    MscCpuStats st = stats();
+    g_assert_cmpuint(st.n_fast_ops, ==, 1); /* the fast pool ran, not a fallback */
+    free_outputs(r, 1);
+    msc_tensor_free(in);
+  }
+}
+
 /* x -> Reshape -> Flatten -> Identity -> y: views only, bitwise the input */
 static void test_alias_chain(void) {
   g_test_summary("Reshape -> Flatten -> Identity run as views of the input (no buffers) and give its bytes");
@@ -578,5 +675,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/fastops/match-ref-every-isa", test_fastops);
   g_test_add_func("/cpu/fastops/threads-identical", test_fastops_threads);
   g_test_add_func("/cpu/fastops/alias-chain", test_alias_chain);
+  g_test_add_func("/cpu/fastops/maxpool-shapes", test_maxpool_shapes);
+  g_test_add_func("/cpu/plan/concat-inplace", test_concat_inplace);
   return g_test_run();
 }

@@ -3,9 +3,9 @@
  * all 16 registers; per tap 3 loads + 4 broadcasts feed 12 FMAs. */
 #if defined(__x86_64__) || defined(__i386__)
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx2,fma,prfchw"))), apply_to = function)
 #else
-#pragma GCC target("avx2,fma")
+#pragma GCC target("avx2,fma,prfchw") /* prefetchw: a NOP hint where absent */
 #endif
 #include <immintrin.h>
 #define ISA_SUFFIX avx2

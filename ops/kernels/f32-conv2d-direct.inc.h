@@ -239,12 +239,26 @@ static ALWAYS_INLINE void dense_epilogue(const MscDenseArgs *a, int64_t o0, int6
     if (!fast[r])
       dense_runs(a, o0 + r * VL, oh[r], ow[r], &runs[r]);
   }
+  /* the next tile's output lines, fetched for writing while this tile's
+   * are stored: tiles write MB x groups of planes at once (64 on the
+   * squeezenet stem), too many streams for the hardware prefetcher, and
+   * past L2 every first store to a line waited on its read for ownership */
+  int64_t nxt = o0 + (int64_t) rw * VL;
+  if (nxt < a->P) {
+    const int64_t nh = nxt / a->Wq;
+    nxt = nh * a->OW + MIN(nxt - nh * a->Wq, a->OW);
+  } else {
+    nxt = -1;
+  }
   const float aa = a->act_a, ab = a->act_b;
   for (int64_t mblk = mb0; mblk < mb1; mblk++, part += MB * RW * VL) {
     const int64_t mcount = MIN((int64_t) MB, a->M - mblk * MB);
     for (int64_t m = 0; m < mcount; m++) {
       const int64_t ch = mblk * MB + m;
       float *yp = a->y + ch * a->OHW;
+      if (nxt >= 0) /* prefetches never fault */
+        for (int l = 0; l < RW * VL; l += 16)
+          __builtin_prefetch(yp + nxt + l, 1, 3);
       const float *rp = a->res ? a->res + ch * a->OHW : NULL;
       const vec_t bias = VSET1(a->bias[ch]);
       UNROLL for (int r = 0; r < rw; r++) {

@@ -147,6 +147,7 @@ struct CpuShapePlan {
   void **qprep;            /* per step: int8 per-shape data (qops.c) */
   size_t arena_bytes, lower_bound, sum_bytes;
   uint32_t n_buffers, n_fast, n_fast_ops, n_alias;
+  uint32_t n_concat_inplace; /* Concat inputs produced in the Concat's output */
   int overlap_ok;
 };
 

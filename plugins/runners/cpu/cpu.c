@@ -48,6 +48,7 @@ void cpu_stats_note_plan(const CpuModel *m, const CpuShapePlan *p) {
   stats_last.overlap_ok = p->overlap_ok;
   stats_last.n_fast_ops = p->n_fast_ops;
   stats_last.n_alias = p->n_alias;
+  stats_last.n_concat_inplace = p->n_concat_inplace;
   g_mutex_unlock(&stats_lock);
 }
 

@@ -441,7 +441,8 @@ void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, co
       for (uint32_t i = 0; i < n_in; i++) {
         const MscTensor *t = in[i];
         size_t bytes = (size_t)(msc_tensor_numel(t) / MAX(f->outer, 1) * f->esize);
-        if (bytes) memcpy(dst, (const char *)t->data + o * bytes, bytes);
+        const char *src = (const char *)t->data + o * bytes;
+        if (bytes && src != dst) memcpy(dst, src, bytes); /* equal: produced in place (plan.c) */
         dst += bytes;
       }
     return;

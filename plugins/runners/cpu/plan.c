@@ -289,6 +289,80 @@ static MscStatus propagate_op(CpuModel *m, CpuShapePlan *p, uint32_t si, MscMess
   return MSC_OK;
 }
 
+/* The value whose buffer holds @v (v itself when not an in-place Concat
+ * member), and v's byte offset in it. */
+static int32_t concat_root(const int32_t *cat_in, const int64_t *cat_off, uint32_t v, int64_t *off) {
+  int32_t r = (int32_t)v;
+  *off = 0;
+  while (cat_in[r] >= 0) {
+    *off += cat_off[r];
+    r = cat_in[r];
+  }
+  return r;
+}
+
+/* In-place Concat. With nothing outside the concatenated axis (outer == 1:
+ * batch 1 on the channel axis), input k of a Concat is bytes
+ * [off_k, off_k + size_k) of its output, so a member is produced straight
+ * there and the Concat copies nothing for it. A member must be float32,
+ * written into its own arena buffer by the step that defines it (conv,
+ * affine chain or op; not an alias view or a view's root, not an input or
+ * constant), appear once in the Concat and be in no other. A Concat output
+ * can itself be a member of a later Concat (DenseNet's growing chains):
+ * the chain resolves to one root buffer (concat_root), live from its first
+ * member's definition to the last read of any of them. @cat_in[v]: the
+ * Concat output v lives in, or -1; @cat_off[v]: its byte offset there.
+ * Returns the number of members placed. */
+static uint32_t plan_concat_inplace(const CpuModel *m, const CpuShapePlan *p, const int32_t *alias, int32_t *cat_in,
+                                    int64_t *cat_off) {
+  const uint32_t nv = m->nv;
+  uint32_t count = 0;
+  for (uint32_t v = 0; v < nv; v++) cat_in[v] = -1;
+  /* MSC_CONCAT_INPLACE=0: every Concat copies (A/B measurements) */
+  if (getenv("MSC_CONCAT_INPLACE") && atoi(getenv("MSC_CONCAT_INPLACE")) == 0) return 0;
+  unsigned char *viewed = g_new0(unsigned char, nv ? nv : 1);
+  for (uint32_t v = 0; v < nv; v++)
+    if (alias[v] >= 0) viewed[alias[v]] = 1;
+  /* an output with views stays a root (the views' reads extend its buffer) */
+#define OWN_BUF(v)                                                                                                   \
+  (m->def[v] >= 0 && !m->konst[v] && !p->shape_konst[v] && p->offset[v] != -2 && alias[v] < 0 &&                   \
+   !p->skip[m->def[v]] && p->dtype[v] == MSC_DTYPE_FLOAT32)
+#define IN_ARENA(v) (OWN_BUF(v) && !viewed[v])
+  for (uint32_t si = 0; si < m->n_steps; si++) {
+    const CpuFast *f = &p->fast[si];
+    if (p->skip[si] || f->kind != CPU_FAST_CONCAT || f->outer != 1) continue;
+    const MscNode *n = m->steps[si].node;
+    const uint32_t y = n->outputs[0]->index;
+    if (!OWN_BUF(y)) continue;
+    int64_t off = 0;
+    for (uint32_t k = 0; k < n->n_inputs; k++) {
+      const uint32_t v = n->inputs[k]->index;
+      const size_t bytes = p->nbytes[v];
+      if (!IN_ARENA(v) || cat_in[v] >= 0 || v == y) {
+        off += (int64_t)bytes;
+        continue;
+      }
+      /* the defining step writes v into its planned buffer */
+      const CpuStep *d = &m->steps[m->def[v]];
+      gboolean own = d->kind == CPU_STEP_OP || ((d->kind == CPU_STEP_CONV || d->kind == CPU_STEP_AFFINE) &&
+                                                d->y == (int32_t)v);
+      for (uint32_t j = k + 1; own && j < n->n_inputs; j++)
+        own = n->inputs[j]->index != v;
+      if (own && d->kind == CPU_STEP_OP && p->fast[m->def[v]].kind == CPU_FAST_ALIAS) own = FALSE;
+      if (own) {
+        cat_in[v] = (int32_t)y;
+        cat_off[v] = off;
+        count++;
+      }
+      off += (int64_t)bytes;
+    }
+  }
+#undef IN_ARENA
+#undef OWN_BUF
+  g_free(viewed);
+  return count;
+}
+
 CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, MscMessage *msg) {
   const MscGraph *g = m->g;
   CpuShapePlan *p = g_new0(CpuShapePlan, 1);
@@ -412,12 +486,17 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
     uint32_t in = m->steps[si].node->inputs[0]->index, out = m->steps[si].node->outputs[0]->index;
     alias[out] = alias[in] >= 0 ? alias[in] : (int32_t)in;
   }
+  /* in-place Concat: members produced straight into the output's storage */
+  int32_t *cat_in = g_new(int32_t, nv);
+  int64_t *cat_off = g_new0(int64_t, nv);
+  p->n_concat_inplace = plan_concat_inplace(m, p, alias, cat_in, cat_off);
   for (uint32_t v = 0; v < m->nv; v++) {
     buf_of[v] = -1;
     if (alias[v] >= 0) {
       p->offset[v] = -3;
       continue;
     }
+    if (cat_in[v] >= 0) continue; /* lives in its Concat's buffer (offset set below) */
     if (m->def[v] < 0 || m->konst[v] || p->shape_konst[v] || p->offset[v] == -2) continue;
     if (p->skip[m->def[v]]) continue;
     bufs[nb].size = p->nbytes[v];
@@ -428,6 +507,13 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
   for (uint32_t v = 0; v < m->nv; v++) /* a root lives as long as its views */
     if (alias[v] >= 0 && buf_of[alias[v]] >= 0)
       bufs[buf_of[alias[v]]].last = MAX(bufs[buf_of[alias[v]]].last, m->last[v]);
+  for (uint32_t v = 0; v < m->nv; v++) { /* a Concat's buffer lives over its members' lifetimes */
+    if (cat_in[v] < 0) continue;
+    int64_t off;
+    CpuBuf *b = &bufs[buf_of[concat_root(cat_in, cat_off, v, &off)]];
+    b->first = MIN(b->first, m->def[v]);
+    b->last = MAX(b->last, m->last[v]);
+  }
   g_free(alias);
   int32_t *buf_of_ws = g_new(int32_t, ns);
   for (uint32_t si = 0; si < m->n_steps; si++) {
@@ -443,6 +529,14 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
   p->n_buffers = nb;
   for (uint32_t v = 0; v < m->nv; v++)
     if (buf_of[v] >= 0) p->offset[v] = bufs[buf_of[v]].offset;
+  for (uint32_t v = 0; v < m->nv; v++) {
+    if (cat_in[v] < 0) continue;
+    int64_t off;
+    int32_t r = concat_root(cat_in, cat_off, v, &off);
+    p->offset[v] = p->offset[r] + off;
+  }
+  g_free(cat_in);
+  g_free(cat_off);
   for (uint32_t si = 0; si < m->n_steps; si++) p->ws_offset[si] = buf_of_ws[si] >= 0 ? bufs[buf_of_ws[si]].offset : -1;
   g_free(bufs);
   g_free(buf_of);

@@ -35,6 +35,10 @@ static inline float hmax8(__m256 v) {
   s = _mm_max_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
+/* even / odd lanes of 16 floats as one vshufps: order p0 p2 p8 p10 p4 p6 p12 p14 */
+#define K_EVEN2(p) _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8), 0x88)
+#define K_ODD2(p) _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8), 0xDD)
+#define K_ORDER2(v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8))
 #define VHSUM(v) hsum8(v)
 #define VHMAX(v) hmax8(v)
 #include "cpu-kernels.inc.h"

@@ -15,6 +15,20 @@
 #define KSTR(a) KSTR_(a)
 #define KALWAYS inline __attribute__((always_inline))
 
+/* K_EVEN2(p) / K_ODD2(p): lanes p[0], p[2], ... / p[1], p[3], ... of the
+ * 2 VL floats from p, in an ISA-defined lane order that K_ORDER2 puts
+ * right (lane-wise ops in between keep it). Portable: gathers. */
+#ifndef K_EVEN2
+static KALWAYS vec_t k_pick2(const float *p) {
+  float t[VL];
+  for (int i = 0; i < VL; i++) t[i] = p[2 * i];
+  return VLOAD(t);
+}
+#define K_EVEN2(p) k_pick2(p)
+#define K_ODD2(p) k_pick2((p) + 1)
+#define K_ORDER2(v) (v)
+#endif
+
 static KALWAYS vec_t k_act_vec(vec_t v, MscActivation act, float a, float b) {
   switch (act) {
   case MSC_ACT_NONE: return v;
@@ -153,6 +167,32 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
         for (int64_t k = 1; k < g->kw; k++) m = tmp[ow + k] > m ? tmp[ow + k] : m;
         yr[ow] = m;
       }
+    } else if (!g->avg && g->dw == 1 && g->sw == 2) {
+      /* stride-2 max: tap k of output vector ow.. is the even (k even) or
+       * odd (k odd) lanes of the 2 VL floats from tmp[2 ow + k - (k & 1)];
+       * the maxes run in K_EVEN2's lane order, put in place once per vector.
+       * Windows over padding only (ow < o_lo, ow >= o_hi) are -FLT_MAX. */
+      int64_t o_lo = pl - g->kw + 1 > 0 ? (pl - g->kw + 1 + 1) / 2 : 0;
+      int64_t o_hi = (W + pl + 1) / 2;
+      if (o_lo > g->OW) o_lo = g->OW;
+      if (o_hi > g->OW) o_hi = g->OW;
+      if (o_hi < o_lo) o_hi = o_lo;
+      int64_t ow = 0;
+      for (; ow < o_lo; ow++) yr[ow] = -FLT_MAX;
+      /* a vector reads tmp[2 ow .. 2 ow + 2 VL + kw - 2] */
+      for (; ow + VL <= o_hi && 2 * ow + 2 * VL + g->kw - 1 <= tw; ow += VL) {
+        const float *p = tmp + 2 * ow;
+        vec_t m = K_EVEN2(p);
+        for (int64_t k = 1; k < g->kw; k++) m = VMAX(m, (k & 1) ? K_ODD2(p + k - 1) : K_EVEN2(p + k));
+        VSTORE(yr + ow, K_ORDER2(m));
+      }
+      for (; ow < o_hi; ow++) {
+        const float *p = tmp + 2 * ow;
+        float m = p[0];
+        for (int64_t k = 1; k < g->kw; k++) m = p[k] > m ? p[k] : m;
+        yr[ow] = m;
+      }
+      for (; ow < g->OW; ow++) yr[ow] = -FLT_MAX;
     } else if (!g->avg && g->dw == 1) {
       /* strided max: the stride-1 window max in place (vectors; each
        * store lands behind every later load), then every sw-th of it */
