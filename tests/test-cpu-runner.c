@@ -576,46 +576,105 @@ static void test_concat_inplace(void) {
   g_assert_cmpuint(st.n_concat_inplace, ==, 0);
 }
 
-/* MaxPool shapes around the stride-2 vector path (windows 2, 3 and 5;
+/* Transposes: the channel shuffle x[N,6,5,7] -> Reshape [N,2,3,5,7] ->
+ * perm (0,2,1,3,4) -> Reshape [N,6,5,7] (blocks of 35), perm (0,2,1,3)
+ * (blocks of 7), perm (1,0,2,3) (batch moved; blocks of 210), and
+ * perm (0,1,3,2) (last axis permuted: the reference copy). */
+static void test_transpose(void) {
+  g_test_summary("Transpose keeping the innermost axes runs as block copies (shuffle, middle-axis swap, batch "
+                 "swap), a permuted last axis on the reference kernel; all bitwise equal to ref at batch 1 and 3");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = msc_graph_new("transpose");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {-1, 6, 5, 7}, s5[] = {0, 2, 3, 5, 7}, s4[] = {0, 6, 5, 7};
+  int64_t p5[] = {0, 2, 1, 3, 4}, pa[] = {0, 2, 1, 3}, pb[] = {1, 0, 2, 3}, pc[] = {0, 1, 3, 2};
+  input(g, "x", 4, xd);
+  init_i64(g, "s5", 5, s5);
+  init_i64(g, "s4", 4, s4);
+  node(g, "r5", "Reshape", "x,s5", "x5");
+  attr_ints(node(g, "sh", "Transpose", "x5", "t5"), "perm", 5, p5);
+  node(g, "r4", "Reshape", "t5,s4", "y1");
+  attr_ints(node(g, "ta", "Transpose", "x", "y2"), "perm", 4, pa);
+  attr_ints(node(g, "tb", "Transpose", "x", "y3"), "perm", 4, pb);
+  attr_ints(node(g, "tc", "Transpose", "x", "y4"), "perm", 4, pc);
+  msc_graph_add_output(g, val(g, "y1"));
+  msc_graph_add_output(g, val(g, "y2"));
+  msc_graph_add_output(g, val(g, "y3"));
+  msc_graph_add_output(g, val(g, "y4"));
+  verify(g);
+  for (int64_t batch = 1; batch <= 3; batch += 2) {
+    MscTensor *in = rand_input(g->inputs[0], batch, 17);
+    MscTensor **a = run_on(g, "cpu", NULL, NULL, 0, &in);
+    MscCpuStats st = stats();
+    g_assert_cmpuint(st.n_fast_ops, ==, 3); /* the three block-copy transposes */
+    MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
+    for (uint32_t j = 0; j < g->n_outputs; j++) {
+      g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
+      g_assert_cmpint(a[j]->rank, ==, r[j]->rank);
+      g_assert_cmpint(memcmp(a[j]->dims, r[j]->dims, sizeof(int64_t) * (size_t)r[j]->rank), ==, 0);
+      g_assert_cmpint(memcmp(a[j]->data, r[j]->data, r[j]->nbytes), ==, 0);
+    }
+    free_outputs(a, g->n_outputs);
+    free_outputs(r, g->n_outputs);
+    msc_tensor_free(in);
+  }
+}
+
+/* Pool shapes around the stride-2 vector paths (windows 2, 3 and 5;
  * widths below, at and past whole vectors, odd and even; pads on either
  * side, ceil mode with a last window over padding only) and a stride-3
- * case on the generic path: bitwise equal to ref at every ISA level. */
-static void test_maxpool_shapes(void) {
-  g_test_summary("MaxPool stride 2 (vector even/odd picks) and stride 3 give ref's exact values at every ISA level "
-                 "over windows 2/3/5, odd and even widths, pads and ceil mode");
+ * case on the generic path. MaxPool: bitwise equal to ref at every ISA
+ * level. AveragePool (count_include_pad 0 and 1): within the tolerance
+ * of ref (another summation order) and bitwise equal across ISA levels
+ * (the vector sums keep the scalar order). */
+static void test_pool_shapes(void) {
+  g_test_summary("Max/AveragePool stride 2 (vector even/odd picks) and stride 3 match ref (max: exactly) at every "
+                 "ISA level over windows 2/3/5, odd and even widths, pads, ceil mode and count_include_pad");
   NEED_CPU();
   /* H, W, k, s, pad left/right (top/bottom alike), ceil_mode */
   static const int64_t cases[][7] = {
       {111, 111, 3, 2, 0, 0, 0}, {48, 48, 3, 2, 1, 1, 0}, {13, 37, 3, 2, 0, 0, 1}, {9, 40, 2, 2, 0, 0, 0},
       {7, 35, 5, 2, 2, 2, 0},    {6, 17, 3, 2, 1, 0, 1},  {5, 3, 3, 2, 1, 1, 0},   {10, 70, 3, 3, 1, 1, 1},
   };
-  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-    const int64_t *c = cases[i];
-    g_autoptr(MscGraph) g = msc_graph_new("maxpool");
-    msc_graph_set_opset(g, "", 13);
-    int64_t xd[] = {-1, 3, c[0], c[1]}, k[] = {c[2], c[2]}, s[] = {c[3], c[3]}, pads[] = {c[4], c[4], c[5], c[5]};
-    input(g, "x", 4, xd);
-    MscNode *n = node(g, "mp", "MaxPool", "x", "y");
-    attr_ints(n, "kernel_shape", 2, k), attr_ints(n, "strides", 2, s), attr_ints(n, "pads", 4, pads);
-    attr_int(n, "ceil_mode", c[6]);
-    msc_graph_add_output(g, val(g, "y"));
-    verify(g);
-    MscTensor *in = rand_input(g->inputs[0], 2, 11 + (uint32_t)i);
-    MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
-    for (int l = 0; isa_levels[l]; l++) {
-      if (!isa_ok(l)) continue;
-      const char *kk[] = {"isa"}, *vv[] = {isa_levels[l]};
-      MscTensor **a = run_on(g, "cpu", kk, vv, 1, &in);
-      g_assert_cmpuint(a[0]->nbytes, ==, r[0]->nbytes);
-      if (memcmp(a[0]->data, r[0]->data, r[0]->nbytes) != 0)
-        g_error("maxpool case %zu (%s): cpu differs from ref", i, isa_levels[l]);
-      free_outputs(a, 1);
+  static const char *const ops[] = {"MaxPool", "AveragePool", "AveragePool"};
+  for (size_t o = 0; o < G_N_ELEMENTS(ops); o++)
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+      const int64_t *c = cases[i];
+      g_autoptr(MscGraph) g = msc_graph_new("pool");
+      msc_graph_set_opset(g, "", 13);
+      int64_t xd[] = {-1, 3, c[0], c[1]}, k[] = {c[2], c[2]}, s[] = {c[3], c[3]}, pads[] = {c[4], c[4], c[5], c[5]};
+      input(g, "x", 4, xd);
+      MscNode *n = node(g, "pool", ops[o], "x", "y");
+      attr_ints(n, "kernel_shape", 2, k), attr_ints(n, "strides", 2, s), attr_ints(n, "pads", 4, pads);
+      attr_int(n, "ceil_mode", c[6]);
+      if (o == 2)
+        attr_int(n, "count_include_pad", 1);
+      msc_graph_add_output(g, val(g, "y"));
+      verify(g);
+      MscTensor *in = rand_input(g->inputs[0], 2, 11 + (uint32_t)i);
+      MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
+      MscTensor **first = NULL;
+      for (int l = 0; isa_levels[l]; l++) {
+        if (!isa_ok(l)) continue;
+        const char *kk[] = {"isa"}, *vv[] = {isa_levels[l]};
+        MscTensor **a = run_on(g, "cpu", kk, vv, 1, &in);
+        g_assert_cmpuint(a[0]->nbytes, ==, r[0]->nbytes);
+        if (o == 0 && memcmp(a[0]->data, r[0]->data, r[0]->nbytes) != 0)
+          g_error("%s case %zu (%s): cpu differs from ref", ops[o], i, isa_levels[l]);
+        assert_close(a[0], r[0]);
+        if (first && memcmp(a[0]->data, first[0]->data, r[0]->nbytes) != 0)
+          g_error("%s case %zu: %s differs from scalar", ops[o], i, isa_levels[l]);
+        if (first)
+          free_outputs(a, 1);
+        else
+          first = a;
+      }
+      MscCpuStats st = stats();
+      g_assert_cmpuint(st.n_fast_ops, ==, 1); /* the fast pool ran, not a fallback */
+      free_outputs(first, 1);
+      free_outputs(r, 1);
+      msc_tensor_free(in);
     }
-    MscCpuStats st = stats();
-    g_assert_cmpuint(st.n_fast_ops, ==, 1); /* the fast pool ran, not a fallback */
-    free_outputs(r, 1);
-    msc_tensor_free(in);
-  }
 }
 
 /* x -> Reshape -> Flatten -> Identity -> y: views only, bitwise the input */
@@ -675,7 +734,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/fastops/match-ref-every-isa", test_fastops);
   g_test_add_func("/cpu/fastops/threads-identical", test_fastops_threads);
   g_test_add_func("/cpu/fastops/alias-chain", test_alias_chain);
-  g_test_add_func("/cpu/fastops/maxpool-shapes", test_maxpool_shapes);
+  g_test_add_func("/cpu/fastops/pool-shapes", test_pool_shapes);
   g_test_add_func("/cpu/plan/concat-inplace", test_concat_inplace);
+  g_test_add_func("/cpu/fastops/transpose", test_transpose);
   return g_test_run();
 }

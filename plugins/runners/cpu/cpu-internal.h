@@ -75,6 +75,7 @@ typedef enum {
   CPU_FAST_BINARY,
   CPU_FAST_CONCAT,
   CPU_FAST_LRN,
+  CPU_FAST_TRANSPOSE, /* Transpose keeping the innermost axes: block copies */
 } CpuFastKind;
 
 typedef enum {

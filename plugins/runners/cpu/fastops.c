@@ -3,7 +3,8 @@
  * (cpu_fast_run): Gemm/MatMul with constant B (packed once into
  * CPU_GEMM_NR-column panels, alpha and beta*C folded), Max/AveragePool 2-D,
  * global pools, elementwise Add/Sub/Mul/Div (same shape, scalar or
- * per-plane broadcast), Concat (plain copies), LRN, and the alias-only ops
+ * per-plane broadcast), Concat (plain copies), LRN, Transpose keeping the
+ * innermost axes (block copies), and the alias-only ops
  * (Identity, Dropout, Reshape, Flatten, Squeeze, Unsqueeze: the output is a
  * view of the input's buffer). Anything else, or any case these do not
  * cover, runs the reference kernel. Work splits over the context's pool
@@ -272,6 +273,46 @@ static gboolean prep_lrn(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast
   return TRUE;
 }
 
+/* Transpose whose last axes stay in place (perm ends with r-t .. r-1,
+ * t >= 1: ShuffleNet's channel shuffle [N, g, C/g, H, W] -> [N, C/g, g,
+ * H, W]): the output is blocks of `inner` contiguous input elements, one
+ * memcpy each, in output order. A permuted last axis keeps the reference
+ * strided copy. f->split outer output axes with ydims / ostride (input
+ * stride of each, in elements), f->planes blocks. */
+static gboolean prep_transpose(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
+  if (!is_op(n, "Transpose") || n->n_inputs != 1 || n->n_outputs != 1 || !n->inputs[0]) return FALSE;
+  uint32_t x = n->inputs[0]->index, y = n->outputs[0]->index;
+  int32_t r = p->rank[x];
+  if (!known(p, n->inputs[0], p->dtype[y]) || r < 1 || r > MSC_MAX_RANK || p->rank[y] != r) return FALSE;
+  int64_t perm[MSC_MAX_RANK];
+  const MscAttr *a = find_attr(n, "perm");
+  if (a) {
+    if (a->type != MSC_ATTR_INTS || (int64_t)a->n != r) return FALSE;
+    for (int32_t k = 0; k < r; k++) perm[k] = a->ints[k];
+  } else {
+    for (int32_t k = 0; k < r; k++) perm[k] = r - 1 - k;
+  }
+  int32_t split = r; /* output axes [split, r) are input axes [split, r) */
+  while (split > 0 && perm[split - 1] == split - 1) split--;
+  if (split == r) return FALSE; /* last axis permuted */
+  int64_t xstr[MSC_MAX_RANK];
+  msc_shape_strides(r, p->dims[x], xstr);
+  f->kind = CPU_FAST_TRANSPOSE;
+  f->split = split;
+  f->inner = split > 0 ? xstr[split - 1] : numel_of(p, x);
+  f->planes = 1;
+  for (int32_t k = 0; k < split; k++) {
+    if (perm[k] < 0 || perm[k] >= r) return FALSE;
+    f->ydims[k] = p->dims[y][k];
+    f->ostride[k] = xstr[perm[k]];
+    f->planes *= f->ydims[k];
+  }
+  f->esize = (int64_t)msc_dtype_size(p->dtype[y]);
+  f->use_pool = f->planes > 1 && f->planes * f->inner >= POOL_MIN_WORK;
+  (void)m;
+  return f->esize > 0;
+}
+
 /* Ops whose output is the input's bytes under other dims. */
 static gboolean prep_alias(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
   gboolean dropout = is_op(n, "Dropout");
@@ -310,7 +351,7 @@ void cpu_fast_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si) {
   for (uint32_t j = 1; j < n->n_outputs; j++)
     if (n->outputs[j] && p->offset[n->outputs[j]->index] == -2) return;
   if (prep_alias(m, p, n, f) || prep_pool(m, p, n, f) || prep_gemm(m, p, n, f) || prep_binary(m, p, n, f) ||
-      prep_concat(m, p, n, f) || prep_lrn(m, p, n, f))
+      prep_concat(m, p, n, f) || prep_lrn(m, p, n, f) || prep_transpose(m, p, n, f))
     return;
   memset(f, 0, sizeof *f);
   cpu_host->log(MSC_LOG_DEBUG, "cpu", "node '%s' (%s): reference kernel", n->name, n->op_type);
@@ -391,6 +432,22 @@ static void binary_task(void *ctx, int64_t t, int thread) {
                f->op, bc);
 }
 
+static void transpose_task(void *ctx, int64_t t, int thread) {
+  const Job *j = ctx;
+  const CpuFast *f = j->f;
+  const size_t bytes = (size_t)(f->inner * f->esize);
+  int64_t p0 = t * j->chunk, p1 = MIN(f->planes, p0 + j->chunk);
+  (void)thread;
+  for (int64_t pl = p0; pl < p1; pl++) {
+    int64_t off = 0, rem = pl;
+    for (int32_t i = f->split - 1; i >= 0; i--) {
+      off += (rem % f->ydims[i]) * f->ostride[i];
+      rem /= f->ydims[i];
+    }
+    memcpy((char *)j->y + pl * (int64_t)bytes, (const char *)j->a + off * f->esize, bytes);
+  }
+}
+
 static void lrn_task(void *ctx, int64_t t, int thread) {
   const Job *j = ctx;
   const CpuFast *f = j->f;
@@ -445,6 +502,12 @@ void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, co
         if (bytes && src != dst) memcpy(dst, src, bytes); /* equal: produced in place (plan.c) */
         dst += bytes;
       }
+    return;
+  }
+  case CPU_FAST_TRANSPOSE: {
+    int64_t want = nt > 1 ? 4 * nt : 1;
+    j.chunk = MAX(1, (f->planes + want - 1) / want);
+    msc_threadpool_parallel_for(tp, (f->planes + j.chunk - 1) / j.chunk, transpose_task, &j);
     return;
   }
   case CPU_FAST_LRN: {

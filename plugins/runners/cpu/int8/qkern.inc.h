@@ -120,14 +120,27 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     const XELEM *xt = xin + (q->toff[t] + f0) * KG;
     const int32_t *wt = wb + t * Gc * MR;
     for (int64_t g = 0; g < Gc; g++) {
+#ifdef MADD_XMEM /* x read from memory by each row's instruction: MR * NV accumulators + w + 1 temp fit */
+      for (int r = 0; r < MR; r++) {
+        w_t wv = WSET1(wt[g * MR + r]);
+        for (int v = 0; v < NV; v++) acc[r][v] = MADD_XMEM(acc[r][v], xt + g * gs + v * VL * KG, wv);
+      }
+#else
       xv_t xv[NV];
       for (int v = 0; v < NV; v++) xv[v] = XLOAD(xt + g * gs + v * VL * KG);
       for (int r = 0; r < MR; r++) {
         w_t wv = WSET1(wt[g * MR + r]);
         for (int v = 0; v < NV; v++) acc[r][v] = MADD(acc[r][v], xv[v], wv);
       }
+#endif
     }
   }
+  /* the epilogue indexes rows at run time (rows <= MR): a copy, so that only it lives in memory and
+   * the accumulators stay in registers through the tap loop (indexing acc itself made GCC store
+   * every accumulator to the stack on every iteration) */
+  acc_t out[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV; v++) out[r][v] = acc[r][v];
   const int sgn = q->d.ydt == MSC_DTYPE_INT8;
   const int i32 = q->d.ydt == MSC_DTYPE_INT32;
   const size_t ys = i32 ? 4 : 1;
@@ -137,7 +150,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     const int64_t at = PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
     for (int r = 0; r < rows; r++) {
       const int64_t oc = m + r;
-      STORE_QROW(y + oc * P + at, acc[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo,
+      STORE_QROW(y + oc * P + at, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo,
                  q->d.hi, sgn);
     }
     return;
@@ -151,7 +164,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     int contig = PWs == OW || ow + n <= OW; /* one output row segment */
     for (int r = 0; r < rows; r++) {
       int64_t oc = m + r;
-      acc_t a = ACC_ADD(acc[r][v], q->corr[oc]);
+      acc_t a = ACC_ADD(out[r][v], q->corr[oc]);
       uint8_t *yr = y + (size_t)(oc * P) * ys;
       if (contig) {
         int64_t at = PWs == OW ? fv : oh * OW + ow;

@@ -224,7 +224,35 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
       for (int64_t i = 0; i < pl; i++) tmp[i] = fill;
       for (int64_t i = pl + W; i < nh && i < tw; i++) tmp[i] = fill;
     } else {
-      for (int64_t ow = 0; ow < g->OW; ow++) {
+      int64_t ow = 0, v_lo = 0, v_hi = 0, full_lo = 0, full_hi = 0;
+      if (g->avg && g->sw == 2 && g->dw == 1) {
+        /* stride-2 average: columns whose window holds kw counted taps
+         * (inside the row, or inside its pads with count_include_pad)
+         * share one divisor; their sums take even / odd vector picks as
+         * the max above, in the scalar code's order (0 + tap 0 + tap 1 ...) */
+        const int64_t kw = g->kw;
+        v_lo = g->count_include_pad ? 0 : (pl + 1) / 2;
+        const int64_t span = g->count_include_pad ? W + pl + g->pr - kw : W + pl - kw;
+        v_hi = span >= 0 ? span / 2 + 1 : 0;
+        if (v_hi > g->OW) v_hi = g->OW;
+        if (v_lo > v_hi) v_lo = v_hi;
+        const vec_t div = VSET1((float)(rdiv * kw));
+        ow = v_lo;
+        for (; ow + VL <= v_hi && 2 * ow + 2 * VL + kw - 1 <= tw; ow += VL) {
+          const float *p = tmp + 2 * ow;
+          vec_t m = VADD(VZERO(), K_EVEN2(p));
+          for (int64_t k = 1; k < kw; k++) m = VADD(m, (k & 1) ? K_ODD2(p + k - 1) : K_EVEN2(p + k));
+          VSTORE(yr + ow, VDIV(K_ORDER2(m), div));
+        }
+        full_lo = v_lo, full_hi = v_hi; /* the scalar columns in there skip the tap counts */
+        v_hi = ow; /* [v_lo, v_hi) done */
+        ow = 0;
+      }
+      for (; ow < g->OW; ow++) {
+        if (ow == v_lo && v_hi > v_lo) {
+          ow = v_hi - 1;
+          continue;
+        }
         const float *p = tmp + ow * g->sw;
         if (!g->avg) {
           float m = p[0];
@@ -234,7 +262,8 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
           float s = 0.0f;
           for (int64_t k = 0; k < g->kw; k++) s += p[k * g->dw];
           int64_t c0 = ow * g->sw - pl;
-          int64_t cnt = rdiv * (g->count_include_pad ? k_taps_pad(c0, g->kw, g->dw, W + g->pr) : k_taps(c0, g->kw, g->dw, W));
+          int64_t cnt = ow >= full_lo && ow < full_hi ? rdiv * g->kw
+                        : rdiv * (g->count_include_pad ? k_taps_pad(c0, g->kw, g->dw, W + g->pr) : k_taps(c0, g->kw, g->dw, W));
           yr[ow] = cnt > 0 ? s / (float)cnt : 0.0f;
         }
       }
