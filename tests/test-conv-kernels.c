@@ -292,6 +292,9 @@ static const struct {
     CVEC("5x5d2-c6-m10-p4-11x12", 1, 6, 11, 12, 10, 5, 5, 1, 1, 2, 2, 4, 4, 4, 4, 1),
     CVEC("3x3-g2-c32-m48-p1-batch2-9x9", 2, 32, 9, 9, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),
     CVEC("1x1-c3-m5-1x1", 1, 3, 1, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    /* 1x1 on the packed panel: strided (phase grid), groups and batch (panel per image + group), 2+ passes */
+    CVEC("1x1s2-g2-c40-m36-batch2-13x11", 2, 40, 13, 11, 36, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 2),
+    CVEC("1x1-c70-m20-17x16", 1, 70, 17, 16, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
 };
 
 /* the shapes of cases[] that run with every epilogue */
@@ -390,20 +393,22 @@ static void test_conv_kernels_winograd_rule(void) {
 static void test_conv_kernels_cvec_rule(void) {
   g_test_summary("the channel-vectorized kernel takes small maps with long reductions by default, MSC_CONV_CVEC=0 "
                  "never, 2 always (dense only)");
-  float *w = g_new0(float, 256 * 256 * 9);
+  float *w = g_new0(float, 1024 * 64 + 256 * 256 * 9);
   const ConvCase c14 = D("x", 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase c7 = D("x", 1, 512, 7, 7, 128, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
   const ConvCase c28 = D("x", 1, 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1); /* 14x14 out */
   const ConvCase c56 = D("x", 1, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase short_k = D("x", 1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase dw = D("x", 1, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32);
+  const ConvCase pw14 = D("x", 1, 1024, 14, 14, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1); /* 1x1 @14: grid */
   char *saved = g_strdup(g_getenv("MSC_CONV_CVEC"));
   const struct {
     const ConvCase *c;
     const char *env;
     gboolean want;
   } rows[] = {{&c14, NULL, TRUE},  {&c7, NULL, TRUE},        {&c28, "1", TRUE},  {&c14, "0", FALSE},
-              {&c56, NULL, FALSE}, {&c56, "2", TRUE},        {&short_k, NULL, FALSE}, {&dw, "2", FALSE}};
+              {&c56, NULL, FALSE}, {&c56, "2", TRUE},        {&short_k, NULL, FALSE}, {&dw, "2", FALSE},
+              {&pw14, NULL, FALSE}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     if (rows[i].env)
       g_setenv("MSC_CONV_CVEC", rows[i].env, TRUE);

@@ -37,6 +37,11 @@ typedef struct {
    * (1x1/s1/p0, P not a multiple of VL): the kernel must take the packed
    * path, which loads the last partial vector masked */
   int x_exact;
+  /* channel-vectorized 1x1 (nullable): this image + group's input packed
+   * as [pixel block][C][cv_np] by the plan (conv2d-plan.c, cvec_pack_task):
+   * each reduction step's cv_np broadcasts read one contiguous run, and a
+   * block's whole reduction is one sequential stream */
+  const float *xpanel;
 } MscDenseArgs;
 
 /* Depthwise: one (image, channel) plane per call. Input rows are padded

@@ -16,6 +16,9 @@ struct MscConv2dPlan {
   /* dense and channel-vectorized (mblocks counts blocks of MB or cv_cb channels) */
   int64_t Hq, Wq, P, cstride, mblocks, ntiles;
   gboolean direct_input; /* 1x1/s1/p0: the kernel reads x in place */
+  gboolean cvec_panel;   /* channel-vectorized 1x1: input packed per pixel block (MscDenseArgs.xpanel) */
+  int64_t npblocks;      /* pixel blocks of cv_np per image */
+  size_t panel_off;      /* floats into the workspace: [N][G][npblocks][Cg][cv_np] */
   int ntaps;
   int64_t *toff;
   float *wpack; /* [G][mblocks][Cg][ntaps][MB]; channel-vectorized: [G][mblocks][Cg][ntaps][cv_cb] */

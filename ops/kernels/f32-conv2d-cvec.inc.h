@@ -77,8 +77,9 @@ CVB_TAPS(9)
 #define CVB_ROW(N) {cvec_block_##N##_00, cvec_block_##N##_01, cvec_block_##N##_10, cvec_block_##N##_11}
 static const CvecBlockFn cvec_block_table[3][4] = {CVB_ROW(0), CVB_ROW(1), CVB_ROW(9)};
 
-/* pixels per pass: their pixel-major sums (8-16 KB) stay in L1 */
-#define CV_QCHUNK 128
+/* pixels per pass, a multiple of CV_NP (passes start on pixel blocks):
+ * their pixel-major sums (8-16 KB) stay in L1 */
+#define CV_QCHUNK (128 / CV_NP * CV_NP)
 /* weight floats per block and channel chunk (16 KB, in L1 across the
  * pixel blocks of a pass) */
 #define CV_WCHUNK 4096
@@ -111,6 +112,18 @@ static void cvec(const MscDenseArgs *a, int64_t q0, int64_t q1, int64_t cb0, int
       for (int64_t c0 = 0; c0 < a->C; c0 += ck) {
         const int64_t c1 = MIN(a->C, c0 + ck);
         const CvecBlockFn fn = fns[(c0 == 0) * 2 + (c1 == a->C)];
+        if (a->xpanel) { /* 1x1 on the packed panel: block b's pixels are channel stride CV_NP apart */
+          MscDenseArgs pa = *a;
+          int64_t gid[CV_NP];
+          for (int i = 0; i < CV_NP; i++)
+            gid[i] = i;
+          pa.cstride = CV_NP;
+          for (int64_t i = 0; i < nq; i += CV_NP) {
+            pa.x = a->xpanel + (p0 + i) / CV_NP * a->C * CV_NP;
+            fn(&pa, gid, cb, c0, c1, scratch + i * CV_CB);
+          }
+          continue;
+        }
         for (int64_t i = 0; i < nq; i += CV_NP)
           fn(a, go + i, cb, c0, c1, scratch + i * CV_CB);
       }
