@@ -311,6 +311,49 @@ static void test_conv_add_relu(void) {
   g_assert_cmpuint(s.n_steps, ==, 3); /* conv1+relu, conv2+add+relu, add2 */
 }
 
+/* Conv -> x; y = Mul(x, Clip(Add(x, k3), 0, 6)) / k6, the written-out
+ * HardSwish, in the operand order @swap picks (Add(3, x), Mul(clip, x),
+ * Mul by 1/6 instead of Div by 6); @k3 != 3 makes it not a HardSwish. */
+static MscGraph *hardswish_graph(gboolean swap, float k3) {
+  MscGraph *g = msc_graph_new("hardswish");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {-1, 8, 9, 9}, wd[] = {12, 8, 3, 3}, cd[] = {12}, pads[] = {1, 1, 1, 1}, one[] = {1};
+  input(g, "x", 4, xd);
+  init_rand(g, "w", 4, wd, -0.6f, 0.6f, 51);
+  init_rand(g, "b", 1, cd, -0.5f, 0.5f, 52);
+  init_rand(g, "k3", 0, one, k3, k3, 53);
+  init_rand(g, "lo", 0, one, 0.0f, 0.0f, 54);
+  init_rand(g, "hi", 0, one, 6.0f, 6.0f, 55);
+  init_rand(g, "k6", 0, one, swap ? 1.0f / 6.0f : 6.0f, swap ? 1.0f / 6.0f : 6.0f, 56);
+  attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
+  node(g, "add", "Add", swap ? "k3,c" : "c,k3", "a");
+  node(g, "clip", "Clip", "a,lo,hi", "r6");
+  node(g, "mul", "Mul", swap ? "r6,c" : "c,r6", "m");
+  node(g, swap ? "scale" : "div", swap ? "Mul" : "Div", "m,k6", "y");
+  msc_graph_add_output(g, val(g, "y"));
+  verify(g);
+  return g;
+}
+
+static void test_conv_hardswish(void) {
+  g_test_summary("the written-out HardSwish x * Clip(x + 3, 0, 6) / 6 after a Conv (either operand order, Div by 6 "
+                 "or Mul by 1/6) fuses into the conv epilogue as one step and matches ref at every ISA level; with "
+                 "+2 instead of +3 it is not fused");
+  NEED_CPU();
+  for (int swap = 0; swap < 2; swap++) {
+    g_autoptr(MscGraph) g = hardswish_graph(swap, 3.0f);
+    check_every_isa(g, 2);
+    MscCpuStats s = stats();
+    g_assert_cmpuint(s.n_steps, ==, 1);
+    g_assert_cmpuint(s.n_act_fused, ==, 1);
+  }
+  g_autoptr(MscGraph) g = hardswish_graph(FALSE, 2.0f);
+  check_every_isa(g, 2);
+  MscCpuStats s = stats();
+  g_assert_cmpuint(s.n_act_fused, ==, 0);
+  g_assert_cmpuint(s.n_steps, >, 1);
+}
+
 static void test_no_fusion_when_shared(void) {
   g_test_summary("a conv output read twice is not fused away; outputs still match ref");
   NEED_CPU();
@@ -719,6 +762,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/fusion/conv-bn-relu", test_conv_bn_relu);
   g_test_add_func("/cpu/fusion/conv-add-relu-fold-dead", test_conv_add_relu);
   g_test_add_func("/cpu/fusion/not-when-shared", test_no_fusion_when_shared);
+  g_test_add_func("/cpu/fusion/conv-hardswish-written-out", test_conv_hardswish);
   for (const char *const *n = msc_zoo_names(); *n; n++) {
     g_autofree char *m = g_strdelimit(g_strdup(*n), "_", '-');
     g_autofree char *p1 = g_strdup_printf("/cpu/zoo/%s/matches-ref-every-isa", m);

@@ -217,6 +217,48 @@ static gboolean conv_eligible(const CpuModel *m, const MscNode *n) {
   return msc_tensor_numel(wt) > 0;
 }
 
+/* The scalar value of a one-element float constant input, or NAN. */
+static float scalar_const(const CpuModel *m, const MscValue *v) {
+  return is_f32_const(m, v, 1) ? *(const float *)m->konst[v->index]->data : NAN;
+}
+
+/* HardSwish written out, as exporters emit it (PaddlePaddle's p2o, older
+ * PyTorch): y = Mul(x, Clip(Add(x, 3), 0, 6)) / 6 (Div by 6 or Mul by
+ * 1/6, operands in either order), x read by exactly the Add and the Mul.
+ * Fills @nodes (Add, Clip, Mul, Div) and returns TRUE when @x heads one.
+ * Fused, it becomes the epilogue's HardSwish x * clip(x/6 + 1/2, 0, 1):
+ * the same function, rounded differently (within float tolerance, not
+ * bitwise). */
+static gboolean hardswish_tail(const CpuModel *m, const Pass *p, const MscValue *x, const MscNode *nodes[4]) {
+  if (!x || (x->flags & MSC_VALUE_GRAPH_OUTPUT) || p->readers[x->index] != 2) return FALSE;
+  const MscGraph *g = m->g;
+  const MscNode *add = NULL, *mul = NULL;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *n = g->nodes[i];
+    if (p->dead[i] || n->n_inputs != 2 || (n->inputs[0] != x && n->inputs[1] != x)) continue;
+    if (p->owner[i] >= 0 || !single_output(p, n)) return FALSE;
+    if (is_op(n, "Add") && !add) add = n;
+    else if (is_op(n, "Mul") && !mul) mul = n;
+    else return FALSE;
+  }
+  if (!add || !mul || scalar_const(m, add->inputs[add->inputs[0] == x ? 1 : 0]) != 3.0f) return FALSE;
+  const MscNode *clip = sole_reader(m, p, add->outputs[0]);
+  MscActivation act;
+  float lo = 0, hi = 0;
+  if (!clip || clip->inputs[0] != add->outputs[0] || !single_output(p, clip) || !activation_of(m, clip, &act, &lo, &hi) ||
+      act != MSC_ACT_CLIP || lo != 0.0f || hi != 6.0f)
+    return FALSE;
+  if (sole_reader(m, p, clip->outputs[0]) != mul || mul->inputs[mul->inputs[0] == x ? 1 : 0] != clip->outputs[0])
+    return FALSE;
+  const MscNode *div = sole_reader(m, p, mul->outputs[0]);
+  if (!div || div->n_inputs != 2 || div->inputs[0] != mul->outputs[0] || !single_output(p, div)) return FALSE;
+  const float k = scalar_const(m, div->inputs[1]);
+  if (!(is_op(div, "Div") && k == 6.0f) && !(is_op(div, "Mul") && fabsf(k - 1.0f / 6.0f) < 1e-6f)) return FALSE;
+  if (!same_dims(div->outputs[0], x)) return FALSE;
+  nodes[0] = add, nodes[1] = clip, nodes[2] = mul, nodes[3] = div;
+  return TRUE;
+}
+
 static void build_conv_group(CpuModel *m, Pass *p, const MscNode *conv, CpuStep *s) {
   const MscTensor *wt = m->konst[conv->inputs[1]->index];
   memset(s, 0, sizeof *s);
@@ -280,6 +322,17 @@ static void build_conv_group(CpuModel *m, Pass *p, const MscNode *conv, CpuStep 
     g_strlcat(s->desc, "+", sizeof s->desc);
     g_strlcat(s->desc, nx->op_type, sizeof s->desc);
     cur = nx->outputs[0];
+  } else if (!nx) {
+    const MscNode *hs[4];
+    if (hardswish_tail(m, p, cur, hs)) {
+      s->act = MSC_ACT_HARD_SWISH;
+      for (int k = 0; k < 4; k++) p->owner[hs[k]->index] = (int32_t)conv->index;
+      s->last = hs[3];
+      s->n_group += 4;
+      m->stats.n_act_fused++;
+      g_strlcat(s->desc, "+HardSwish(4 nodes)", sizeof s->desc);
+      cur = hs[3]->outputs[0];
+    }
   }
   s->y = (int32_t)cur->index;
   int64_t wd[4] = {s->M, s->C / s->group, s->kh, s->kw};
