@@ -96,6 +96,72 @@ static int32_t xval(const uint8_t *x, int64_t i, MscDType dt) {
   return dt == MSC_DTYPE_INT8 ? (int32_t)(int8_t)x[i] : (int32_t)x[i];
 }
 
+/* A conv with a fused residual add (desc.vadd, cpu_qconv_run_add) equals the reference conv's bytes
+ * followed by cpu_qvadd1 (the float simulation's operations, with the true division) element by
+ * element: both sides of the add, Relu or not, the division or the checked two-FMA quotient, int8
+ * and uint8 skip / output types; on the plan path the environment picked (direct, im2col, Winograd,
+ * depthwise), threaded and not. */
+static void check_vadd(const ConvCase *c, const CpuQConvDesc *d0, const CpuQWeights *qw, int kid, int path,
+                       const uint8_t *x, const int64_t *ref, int64_t ny, MscThreadPool *pool) {
+  uint8_t *skip = g_new(uint8_t, ny);
+  for (int64_t i = 0; i < ny; i++) skip[i] = (uint8_t)rnd();
+  for (int variant = 0; variant < 4; variant++) {
+    CpuQVAdd va = {0};
+    const int side = variant & 1, sdt8 = (variant >> 1) & 1;
+    va.adt[side] = c->ydt;
+    va.adt[!side] = sdt8 ? MSC_DTYPE_INT8 : MSC_DTYPE_UINT8;
+    va.ydt = variant == 2 ? MSC_DTYPE_INT8 : MSC_DTYPE_UINT8;
+    va.vs[0] = 0.0123f + 0.001f * (float)variant, va.vs[1] = 0.0371f;
+    va.vz[0] = va.adt[0] == MSC_DTYPE_INT8 ? 3 : 121, va.vz[1] = va.adt[1] == MSC_DTYPE_INT8 ? -7 : 130;
+    va.vsy = variant == 3 ? 0.0417f : 0.0291f;
+    va.vzy = va.ydt == MSC_DTYPE_INT8 ? -4 : 9;
+    va.vrelu = variant != 1;
+    va.vinv = 1.0f / va.vsy;
+    int divfree = 1; /* the two-FMA quotient where it equals the division on all pairs (as qpass checks) */
+    for (int a = 0; a < 256 && divfree; a++)
+      for (int b = 0; b < 256 && divfree; b++) {
+        float f = cpu_qvadd_sum(&va, va.adt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, va.adt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b);
+        volatile float q = f / va.vsy;
+        divfree = cpu_qdivfree(f, va.vsy, va.vinv) == q;
+      }
+    for (int df = 0; df <= divfree; df++) {
+      va.vdivfree = df;
+      CpuQConvDesc d = *d0;
+      d.vadd = &va;
+      d.vside = side;
+      g_setenv("MSC_INT8_DIRECT", path == 1 ? "0" : "1", TRUE);
+      g_setenv("MSC_INT8_WINO", path == 2 ? "1" : "0", TRUE);
+      GError *e = NULL;
+      CpuQConv *q = cpu_qconv_new(&d, qw, kid, &e);
+      g_unsetenv("MSC_INT8_DIRECT");
+      g_unsetenv("MSC_INT8_WINO");
+      g_assert_no_error(e);
+      for (int threaded = 0; threaded < 2; threaded++) {
+        void *ws = msc_aligned_alloc0(MAX(cpu_qconv_workspace(q, 2), 1));
+        uint8_t *y = g_malloc0((size_t)ny);
+        cpu_qconv_run_add(q, x, skip, y, ws, threaded ? pool : NULL);
+        int64_t bad = 0, first = -1;
+        for (int64_t i = 0; i < ny; i++) {
+          int32_t sv = va.adt[!side] == MSC_DTYPE_INT8 ? (int8_t)skip[i] : skip[i], cv = (int32_t)ref[i];
+          int32_t want = cpu_qvadd1(&va, side ? sv : cv, side ? cv : sv);
+          int32_t got = va.ydt == MSC_DTYPE_INT8 ? (int8_t)y[i] : y[i];
+          if (got != want && bad++ == 0) first = i;
+        }
+        if (bad)
+          g_test_message("%s kernel %s (%s) + residual add (variant %d, divfree %d): %" G_GINT64_FORMAT
+                         " of %" G_GINT64_FORMAT " differ, first at %" G_GINT64_FORMAT,
+                         c->name, cpu_qkernel_name(kid), q->wino ? "winograd" : q->direct ? "direct" : "other", variant,
+                         df, bad, ny, first);
+        g_assert_cmpint(bad, ==, 0);
+        g_free(y);
+        msc_aligned_free(ws);
+      }
+      cpu_qconv_free(q);
+    }
+  }
+  g_free(skip);
+}
+
 static void check_case(gconstpointer data) {
   const ConvCase *c = data;
   g_test_summary("int8 conv kernels equal the naive integer reference bit for bit");
@@ -187,6 +253,7 @@ static void check_case(gconstpointer data) {
       msc_aligned_free(ws);
     }
     cpu_qconv_free(q);
+    if (c->ydt != MSC_DTYPE_INT32) check_vadd(c, &d, qw, kid, path, x, ref, ny, pool);
     ran++;
   }
   g_unsetenv("MSC_INT8_DIRECT");
@@ -809,6 +876,103 @@ static void test_conv_tables(void) {
   msc_graph_free(g);
 }
 
+/* x -> QDQ -> 1x1 conv 16 -> 16 -> QDQ -> Add(., x) -> Relu -> QDQ -> y (the conv's bytes as the add's
+ * first input); x -> QDQ -> 3x3 pad-1 conv (rows of 13: tiles across row ends) -> QDQ -> Add(x, .)
+ * -> Relu -> QDQ -> y2 (second input, int8 output). Value shapes set (the fusion needs them static;
+ * an Add without Relu is a plain 256x256 table step, not the vector add). */
+static MscGraph *conv_add_graph(void) {
+  MscGraph *g = msc_graph_new("int8-conv-add");
+  msc_graph_set_opset(g, "", 13);
+  const int64_t xd[] = {1, 16, 9, 13};
+  MscValue *x = val(g, "x");
+  x->dtype = MSC_DTYPE_FLOAT32;
+  x->rank = 4;
+  memcpy(x->dims, xd, sizeof xd);
+  msc_graph_add_input(g, x);
+  const float sx = 8.0f / 255.0f;
+  qdq(g, "x", "px", sx, 128);
+  dq_weights(g, "wp", 16, 16, 1, sx, 3);
+  node(g, "pw", "Conv", "x_dq,wp,wp_b", "p");
+  qdq(g, "p", "pp", 6.0f / 255.0f, 120);
+  node(g, "add1", "Add", "p_dq,x_dq", "a1");
+  node(g, "relu1", "Relu", "a1", "r1");
+  qdq(g, "r1", "pr1", 9.0f / 255.0f, 0);
+  node(g, "out", "Identity", "r1_dq", "y");
+  dq_weights(g, "wc", 16, 16, 3, sx, 7);
+  MscNode *c = node(g, "c3", "Conv", "x_dq,wc,wc_b", "c");
+  const int64_t pads[] = {1, 1, 1, 1};
+  attr_ints1(c, "pads", 4, pads);
+  gconst_f(g, "pc_s", 7.0f / 255.0f);
+  MscTensor *zt = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
+  ((int8_t *)zt->data)[0] = -3;
+  msc_graph_add_initializer(g, "pc_z", zt);
+  qdq(g, "c", "pc", 7.0f / 255.0f, 0);
+  node(g, "add2", "Add", "x_dq,c_dq", "a2r");
+  node(g, "relu2", "Relu", "a2r", "a2");
+  MscTensor *zt2 = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
+  ((int8_t *)zt2->data)[0] = 5;
+  gconst_f(g, "pa2_s", 11.0f / 255.0f);
+  msc_graph_add_initializer(g, "pa2_z", zt2);
+  qdq(g, "a2", "pa2", 11.0f / 255.0f, 0);
+  node(g, "out2", "Identity", "a2_dq", "y2");
+  const char *shaped[] = {"x_q", "p_q", "c_q"};
+  for (unsigned i = 0; i < G_N_ELEMENTS(shaped); i++) {
+    MscValue *v = val(g, shaped[i]);
+    v->rank = 4;
+    memcpy(v->dims, xd, sizeof xd);
+  }
+  msc_graph_add_output(g, val(g, "y"));
+  msc_graph_add_output(g, val(g, "y2"));
+  GError *e = NULL;
+  msc_graph_verify(g, &e);
+  g_assert_no_error(e);
+  return g;
+}
+
+static void test_conv_add(void) {
+  g_test_summary("int8 conv + residual Add fusion: DQ(conv) + DQ(x) [-> Relu] -> Q after a 1x1 and a 3x3 int8 conv "
+                 "is applied in the conv's store (either input side); outputs equal the unfused int8 run byte for "
+                 "byte (MSC_INT8_FUSE_ADD=0) and ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStatsFn stats = (MscCpuStatsFn)msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
+  g_assert_nonnull(stats);
+  MscGraph *g = conv_add_graph();
+  MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 16, 9, 13}, NULL);
+  uint32_t st = 23;
+  for (int64_t i = 0; i < msc_tensor_numel(in); i++)
+    ((float *)in->data)[i] = -4.2f + 8.4f * (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
+  MscTensor **out[3];
+  uint32_t steps[2];
+  for (int k = 0; k < 2; k++) {
+    if (k == 1) g_setenv("MSC_INT8_FUSE_ADD", "0", TRUE);
+    out[k] = run_model(g, "cpu", NULL, in, NULL);
+    MscCpuStats cs = {.struct_size = sizeof cs};
+    stats(&cs);
+    steps[k] = cs.n_steps;
+    g_unsetenv("MSC_INT8_FUSE_ADD");
+  }
+  out[2] = run_model(g, "ref", NULL, in, NULL);
+  g_test_message("conv+add: %u steps, %u steps without the fusion", steps[0], steps[1]);
+  g_assert_cmpuint(steps[0] + 2, ==, steps[1]);
+  for (int o = 0; o < 2; o++) {
+    g_assert_cmpuint(out[0][o]->nbytes, ==, out[1][o]->nbytes);
+    g_assert_cmpint(memcmp(out[0][o]->data, out[1][o]->data, out[0][o]->nbytes), ==, 0);
+    double frac, cosine;
+    compare(out[0][o], out[2][o], 11.0 / 255.0, &frac, &cosine);
+    g_test_message("output %d: cpu vs ref within one step %.5f (cos %.6f)", o, frac, cosine);
+    g_assert_cmpfloat(frac, >=, 0.99);
+  }
+  for (int k = 0; k < 3; k++) {
+    for (int o = 0; o < 2; o++) msc_tensor_free(out[k][o]);
+    g_free(out[k]);
+  }
+  msc_tensor_free(in);
+  msc_graph_free(g);
+}
+
 static void test_lut_span(void) {
   g_test_summary("cpu_qlut (AVX2 vpshufb rows where present) equals y[i] = t[x[i]] for every length and "
                  "alignment, in place too");
@@ -850,5 +1014,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/int8/fusion/regions", test_regions);
   g_test_add_func("/int8/steps/quant-dequant", test_qdq_steps);
   g_test_add_func("/int8/fusion/conv-tables", test_conv_tables);
+  g_test_add_func("/int8/fusion/conv-add", test_conv_add);
   return g_test_run();
 }

@@ -284,7 +284,9 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
     } else {
       for (uint32_t k = 0; k < ni; k++) in_buf[k] = n->inputs[k] ? x->slot[n->inputs[k]->index] : NULL;
     }
-    if (call_hook(hooks, MSC_HOOK_BEFORE, n, in_buf, ni, NULL, 0, 0.0, msg)) {
+    /* a conv with a fused residual add shows hooks its input x only (a Conv's in[1] reads as its weights) */
+    const uint32_t nh = s->q && s->q->fvadd ? 1 : ni;
+    if (call_hook(hooks, MSC_HOOK_BEFORE, n, in_buf, nh, NULL, 0, 0.0, msg)) {
       st = MSC_ERR_INTERNAL;
       break;
     }
@@ -331,7 +333,7 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
     }
     if (st != MSC_OK) break;
     double dt = hooks && hooks->on_node ? now_ms() - t0 : 0;
-    if (call_hook(hooks, MSC_HOOK_AFTER, n, in_buf, ni, (const MscTensor *const *)out_buf, no, dt, msg))
+    if (call_hook(hooks, MSC_HOOK_AFTER, n, in_buf, nh, (const MscTensor *const *)out_buf, no, dt, msg))
       st = MSC_ERR_INTERNAL;
   }
   for (uint32_t j = 0; st == MSC_OK && j < n_outputs; j++) {

@@ -290,7 +290,14 @@ typedef struct {
   uint8_t *y;
   char *ws;
   int64_t panels;
+  const uint8_t *skip; /* the residual add's other input (desc.vadd), NULL: none */
 } QJob;
+
+/* y[i] = vadd(y[i], skip[i]) (the conv's bytes as input vside) in place. */
+static void vadd_inplace(const CpuQConv *q, const uint8_t *skip, uint8_t *y, int64_t n) {
+  if (q->d.vside == 0) cpu_qvadd_span(q->d.vadd, y, skip, y, n);
+  else cpu_qvadd_span(q->d.vadd, skip, y, y, n);
+}
 
 static size_t ysize(const CpuQConv *q) {
   return q->d.ydt == MSC_DTYPE_INT32 ? 4 : 1;
@@ -309,6 +316,25 @@ void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
   }
 #endif
   for (int64_t i = 0; i < n; i++) y[i] = t[x[i]];
+}
+
+void cpu_qvadd_span(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n) {
+#if defined(__x86_64__) || defined(__i386__)
+  static int have = -1;
+  if (have < 0) {
+    const char *isa = g_getenv("MSC_ISA");
+    have = cpu_has(CPU_QK_AVX2) && !(isa && (!strcmp(isa, "scalar") || !strcmp(isa, "sse2") || !strcmp(isa, "generic")));
+  }
+  if (have) {
+    cpu_qvadd_avx2(v, a, b, y, n);
+    return;
+  }
+#endif
+  const int sa = v->adt[0] == MSC_DTYPE_INT8, sb = v->adt[1] == MSC_DTYPE_INT8;
+  for (int64_t i = 0; i < n; i++) {
+    int32_t va = sa ? (int8_t)a[i] : a[i], vb = sb ? (int8_t)b[i] : b[i];
+    y[i] = (uint8_t)cpu_qvadd1(v, va, vb);
+  }
 }
 
 /* y[i] = t[y[i]] in place. */
@@ -483,13 +509,17 @@ static void direct_task(void *ctx, int64_t t, int thread) {
   size_t xb = qalign(q->xin_elems * (size_t)q->k->esize);
   if (m0 >= m1) return;
   uint8_t *y = j->y + (size_t)(n * q->d.M * q->P) * ysize(q);
-  q->k->direct(q, j->ws + (size_t)ng * xb, f0, f1, m0, m1, y);
-  if (q->d.post) { /* the fused table on the positions just written (still in cache) */
+  const uint8_t *sk = j->skip ? j->skip + (size_t)(n * q->d.M * q->P) : NULL;
+  /* the kernel applies the residual add itself unless a table comes first */
+  q->k->direct(q, j->ws + (size_t)ng * xb, f0, f1, m0, m1, y, q->d.post ? NULL : sk);
+  if (q->d.post) { /* the fused table (and then the residual add) on the positions just written (in cache) */
     const int64_t PWs = q->PWs, OW = q->OW, P = q->P, fe = MIN(f1, q->nf);
     for (int64_t m = m0; m < m1; m++)
       for (int64_t oh = f0 / PWs; oh * PWs < fe; oh++) {
         int64_t a = MAX(f0 - oh * PWs, 0), b = MIN(fe - oh * PWs, OW);
-        if (a < b) post_span(q->d.post, y + m * P + oh * OW + a, b - a);
+        if (a >= b) continue;
+        if (q->d.post) post_span(q->d.post, y + m * P + oh * OW + a, b - a);
+        if (sk) vadd_inplace(q, sk + m * P + oh * OW + a, y + m * P + oh * OW + a, b - a);
       }
   }
 }
@@ -514,17 +544,35 @@ static void run_direct(const CpuQConv *q, QJob *j, MscThreadPool *pool) {
 }
 
 void cpu_qconv_run(const CpuQConv *q, const void *x, void *y, void *ws, MscThreadPool *pool) {
-  QJob j = {q, x, y, ws, (q->P + q->k->nr - 1) / q->k->nr};
+  cpu_qconv_run_add(q, x, NULL, y, ws, pool);
+}
+
+static void run_rest(const CpuQConv *q, QJob *j, MscThreadPool *pool);
+
+void cpu_qconv_run_add(const CpuQConv *q, const void *x, const uint8_t *skip, void *y, void *ws, MscThreadPool *pool) {
+  if (!q->d.vadd || q->d.ydt == MSC_DTYPE_INT32) skip = NULL;
+  QJob j = {q, x, y, ws, (q->P + q->k->nr - 1) / q->k->nr, skip};
+  if (q->direct) { /* the add per tile, on bytes still in cache */
+    run_direct(q, &j, pool);
+    return;
+  }
+  j.skip = NULL;
+  run_rest(q, &j, pool);
+  if (skip) vadd_inplace(q, skip, y, q->d.N * q->d.M * q->P); /* after the whole conv */
+}
+
+static void run_rest(const CpuQConv *q, QJob *jp, MscThreadPool *pool) {
+  QJob j = *jp;
+  const void *x = j.x;
+  void *y = j.y, *ws = j.ws;
 #if defined(__x86_64__) || defined(__i386__)
   if (q->wino) {
     cpu_qwino_run(q, x, y, ws, pool);
     return;
   }
+#else
+  (void)x, (void)y, (void)ws;
 #endif
-  if (q->direct) {
-    run_direct(q, &j, pool);
-    return;
-  }
   if (q->dwrows) { /* j.panels: channels per task (about 4 tasks per thread) */
     gboolean par = pool && msc_threadpool_parallel_for && msc_threadpool_size && msc_threadpool_size(pool) > 1;
     int64_t per = par ? MAX((int64_t)1, q->d.N * q->d.M / (4 * msc_threadpool_size(pool))) : q->d.M;

@@ -46,6 +46,56 @@ typedef enum {
   CPU_QK_N
 } CpuQKernelId;
 
+/* Residual add of two 8-bit tensors as the float simulation computes it (DQ(a) + DQ(b) [-> Relu] -> Q,
+ * cpu_qvadd1 below): DQ (float)(v - vz[k]) * vs[k], the add, max 0, / vsy (or, when
+ * @vdivfree, the two-FMA quotient checked equal to the division on all 65536 pairs), rounded half
+ * to even, + vzy, saturated to @ydt. */
+typedef struct {
+  float vs[2], vsy, vinv;
+  int32_t vz[2], vzy;
+  int vrelu, vdivfree;
+  MscDType adt[2], ydt; /* input and output types (UINT8 / INT8) */
+} CpuQVAdd;
+
+/* DQ(a) + DQ(b) [-> Relu]: the float sum cpu_qvadd1 divides by vsy (the add never contracted
+ * into an FMA: the asm barrier). */
+static inline float cpu_qvadd_sum(const CpuQVAdd *s, int32_t a, int32_t b) {
+  float fa = (float)(a - s->vz[0]) * s->vs[0], fb = (float)(b - s->vz[1]) * s->vs[1];
+  __asm__("" : "+x"(fa), "+x"(fb));
+  float f = fa + fb;
+  if (s->vrelu) f = f > 0.0f ? f : 0.0f;
+  return f;
+}
+
+/* f / d from inv = 1 / d without a division: q0 = f * inv, r = f - q0 * d (exact, FMA), q0 + r * inv
+ * (FMA). Usually the correctly rounded quotient; callers check that it is for their inputs. */
+static inline float cpu_qdivfree(float f, float d, float inv) {
+  float q0 = f * inv;
+  __asm__("" : "+x"(q0));
+  float r = __builtin_fmaf(-q0, d, f);
+  return __builtin_fmaf(r, inv, q0);
+}
+
+/* DQ(a) + DQ(b) [-> Relu] -> Q as the float kernels compute it: the sum above, / vsy rounded half
+ * to even by the 1.5 * 2^23 trick after clamping to +-2^20, + zy, saturated. @a, @b: the bytes'
+ * values. The reference the vector paths and the 64K table are checked against. */
+static inline int32_t cpu_qvadd1(const CpuQVAdd *s, int32_t a, int32_t b) {
+  float f = cpu_qvadd_sum(s, a, b);
+  float v = f / s->vsy;
+  v = v < -1048576.0f ? -1048576.0f : v;
+  v = v > 1048576.0f ? 1048576.0f : v;
+  __asm__("" : "+x"(v));
+  v = (v + 12582912.0f) - 12582912.0f;
+  v += (float)s->vzy;
+  float lo = s->ydt == MSC_DTYPE_INT8 ? -128.0f : 0.0f, hi = s->ydt == MSC_DTYPE_INT8 ? 127.0f : 255.0f;
+  v = v < lo ? lo : v > hi ? hi : v;
+  return (int32_t)v;
+}
+
+/* y[i] = vadd(a[i], b[i]) for n bytes (@y may equal @a or @b): AVX2 + FMA when the CPU has them,
+ * else plain C (the division kept: the same bytes). */
+void cpu_qvadd_span(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n);
+
 typedef struct {
   int64_t N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
   MscDType xdt; /* UINT8 or INT8 */
@@ -54,6 +104,10 @@ typedef struct {
   int32_t zy, lo, hi; /* requant: zero point, clamp bounds (quantized values, activation folded in) */
   const uint8_t *post; /* nullable: 256-entry table applied to the requantized bytes (a fused
                         * elementwise int8 step); borrowed, must outlive the plan */
+  const CpuQVAdd *vadd; /* nullable: residual add applied after @post, the conv's bytes as input
+                         * @vside (0: a, 1: b), the other one read from the skip tensor given to
+                         * cpu_qconv_run_add (same shape as y); borrowed, must outlive the plan */
+  int vside;
 } CpuQConvDesc;
 
 /* Shape-independent weights (made once at compile time). */
@@ -77,8 +131,11 @@ typedef struct {
   /* accumulates + requantizes rows m0..m1 of one panel into y (row stride ystride elements) */
   void (*panel)(const CpuQConv *q, const void *xp, const int32_t *wp, int64_t m0, int64_t m1, void *y, int64_t np);
   /* direct dense conv: channels m0..m1 x output positions [f0, f1) (tiles of nr) from the blocked
-   * input @xin (cpu_qconv_run's transform) of one image and group into image output @y */
-  void (*direct)(const CpuQConv *q, const void *xin, int64_t f0, int64_t f1, int64_t m0, int64_t m1, void *y);
+   * input @xin (cpu_qconv_run's transform) of one image and group into image output @y; @skip
+   * (nullable; the image's at channel 0): the residual add's other input (desc.vadd), applied to
+   * the requantized bytes (desc.post must be NULL then) */
+  void (*direct)(const CpuQConv *q, const void *xin, int64_t f0, int64_t f1, int64_t m0, int64_t m1, void *y,
+                 const uint8_t *skip);
   /* depthwise (Cg == 1): output channel @oc of one image from its input plane @x; @ws: ws_per_thread bytes */
   void (*dw)(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
 } CpuQKernel;
@@ -144,6 +201,9 @@ void cpu_qconv_free(CpuQConv *q);
 size_t cpu_qconv_workspace(const CpuQConv *q, int n_threads);
 /* y = qconv(x); @ws: cpu_qconv_workspace bytes (64-byte aligned); @pool nullable. */
 void cpu_qconv_run(const CpuQConv *q, const void *x, void *y, void *ws, MscThreadPool *pool);
+/* As cpu_qconv_run, then y = vadd(y, @skip) (desc.vadd; @skip: as many bytes as y, not aliasing @x);
+ * the direct kernel applies it per tile, on bytes still in cache. */
+void cpu_qconv_run_add(const CpuQConv *q, const void *x, const uint8_t *skip, void *y, void *ws, MscThreadPool *pool);
 
 /* Scalar requantization of one value (the reference for the kernels). */
 static inline int32_t cpu_qrequant(int32_t acc, float mult, float fbias, float flo, float fhi, int32_t zy) {
@@ -166,6 +226,7 @@ extern const CpuQKernel cpu_qkernel_avx2, cpu_qkernel_avx2_u7, cpu_qkernel_avxvn
 /* The AVX2 depthwise kernel (vpmaddwd on tap pairs over stride-phase planes), shared by the 256-bit kernels. */
 void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
 void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+void cpu_qvadd_avx2(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n);
 /* Row-wise depthwise (qdw-avx2.c): TRUE when @d fits it (3x3 or 5x5, dilation 1, strides 1-2, one
  * input channel per group, 8-bit output); its workspace bytes per thread; channels oc0..oc1 of one
  * image (@x, @y at channel 0). Exact: channels whose sums could pass 2^24 take cpu_qdw_avx2. */

@@ -80,6 +80,53 @@ static inline void q2_store_row(uint8_t *dst, const __m256i *a, const int nv, in
 #define STORE_QROW(dst, a, corr, mult, fb, flo, fhi, zy, lo, hi, sgn) \
   q2_store_row(dst, a, NV, corr, mult, fb, flo, fhi, zy, lo, hi, sgn)
 
+/* As q2_store_row (float clamp: the conv's values in [lo, hi] as int32), then the residual add
+ * cpu_qvadd1 on them and the skip bytes @sk, lane by lane with the same float operations as
+ * cpu_qvadd_avx2, packed with saturation to the add's output type: the bytes of the conv's store
+ * followed by cpu_qvadd_span. */
+static inline void q2_store_row_add(uint8_t *dst, const __m256i *a, const int nv, int32_t corr, float mult, float fb,
+                                    float flo, float fhi, int32_t zy, const CpuQVAdd *va, int side,
+                                    const uint8_t *sk) {
+  const __m256 vm = _mm256_set1_ps(mult), vlo = _mm256_set1_ps(flo), vhi = _mm256_set1_ps(fhi);
+  const __m256i vc = _mm256_set1_epi32(corr), vz = _mm256_set1_epi32(zy);
+  const __m256 sc = _mm256_set1_ps(va->vs[side]), ss = _mm256_set1_ps(va->vs[!side]), sy = _mm256_set1_ps(va->vsy);
+  const __m256 inv = _mm256_set1_ps(va->vinv), big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f);
+  const __m256i zc = _mm256_set1_epi32(va->vz[side]), zs = _mm256_set1_epi32(va->vz[!side]);
+  const __m256i zo = _mm256_set1_epi32(va->vzy);
+  const int ssg = va->adt[!side] == MSC_DTYPE_INT8, osg = va->ydt == MSC_DTYPE_INT8;
+  __m256i r[3];
+  for (int v = 0; v < nv; v++) {
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(a[v], vc)), vm);
+    if (fb != 0.0f) f = _mm256_add_ps(f, _mm256_set1_ps(fb)); /* + 0.0 changes no rounding result */
+    f = _mm256_min_ps(_mm256_max_ps(f, vlo), vhi);
+    __m256i c = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */
+    __m128i s8 = _mm_loadl_epi64((const __m128i *)(const void *)(sk + 8 * v));
+    __m256i si = ssg ? _mm256_cvtepi8_epi32(s8) : _mm256_cvtepu8_epi32(s8);
+    __m256 fc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c, zc)), sc);
+    __m256 fs = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(si, zs)), ss);
+    __asm__("" : "+x"(fc), "+x"(fs));
+    __m256 t = _mm256_add_ps(fc, fs); /* a + b = b + a exactly */
+    if (va->vrelu) t = _mm256_max_ps(t, _mm256_setzero_ps());
+    __m256 qv;
+    if (va->vdivfree) {
+      __m256 q0 = _mm256_mul_ps(t, inv);
+      __asm__("" : "+x"(q0));
+      qv = _mm256_fmadd_ps(_mm256_fnmadd_ps(q0, sy, t), inv, q0);
+    } else {
+      qv = _mm256_div_ps(t, sy);
+    }
+    qv = _mm256_min_ps(_mm256_max_ps(qv, nbig), big);
+    r[v] = _mm256_add_epi32(_mm256_cvtps_epi32(qv), zo);
+  }
+  __m256i p01 = _mm256_packs_epi32(r[0], r[1]), p2 = nv == 3 ? _mm256_packs_epi32(r[2], r[2]) : p01;
+  __m256i b = osg ? _mm256_packs_epi16(p01, p2) : _mm256_packus_epi16(p01, p2);
+  b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm_storeu_si128((__m128i *)(void *)dst, _mm256_castsi256_si128(b));
+  if (nv == 3) _mm_storel_epi64((__m128i *)(void *)(dst + 16), _mm256_extracti128_si256(b, 1));
+}
+#define STORE_QROW_ADD(dst, a, corr, mult, fb, flo, fhi, zy, va, side, sk) \
+  q2_store_row_add(dst, a, NV, corr, mult, fb, flo, fhi, zy, va, side, sk)
+
 /* Depthwise (one input channel per group) for the 256-bit kernels: the
  * channel's padded plane as int16 stride-phase planes (taps read contiguous
  * positions), output positions f = oh * PWs + ow in blocks of 16, taps in
@@ -104,6 +151,49 @@ void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
     }
   }
   for (; i < n; i++) y[i] = t[x[i]];
+}
+
+/* cpu_qvadd1 on 8 lanes: the same float operations in the same order (the quotient through two
+ * FMAs when v->vdivfree: checked equal to the division on all pairs); cvtps2dq rounds half to even
+ * like the 1.5 * 2^23 trick (|v| <= 2^20); + zy in int32, then the saturating packs are the clamp
+ * to the output type's range. Parameters in locals: the byte stores may alias *v. */
+void cpu_qvadd_avx2(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n) {
+  const __m256 s0 = _mm256_set1_ps(v->vs[0]), s1 = _mm256_set1_ps(v->vs[1]), sy = _mm256_set1_ps(v->vsy);
+  const __m256 inv = _mm256_set1_ps(v->vinv);
+  const __m256i z0 = _mm256_set1_epi32(v->vz[0]), z1 = _mm256_set1_epi32(v->vz[1]);
+  const __m256 big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f), zero = _mm256_setzero_ps();
+  const __m256i zi = _mm256_set1_epi32(v->vzy);
+  const int osg = v->ydt == MSC_DTYPE_INT8, sa = v->adt[0] == MSC_DTYPE_INT8, sb = v->adt[1] == MSC_DTYPE_INT8;
+  const int relu = v->vrelu, divfree = v->vdivfree;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i a8 = _mm_loadl_epi64((const __m128i *)(const void *)(a + i));
+    __m128i b8 = _mm_loadl_epi64((const __m128i *)(const void *)(b + i));
+    __m256i ai = sa ? _mm256_cvtepi8_epi32(a8) : _mm256_cvtepu8_epi32(a8);
+    __m256i bi = sb ? _mm256_cvtepi8_epi32(b8) : _mm256_cvtepu8_epi32(b8);
+    __m256 fa = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(ai, z0)), s0);
+    __m256 fb = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(bi, z1)), s1);
+    __asm__("" : "+x"(fa), "+x"(fb));
+    __m256 f = _mm256_add_ps(fa, fb);
+    if (relu) f = _mm256_max_ps(f, zero);
+    __m256 q;
+    if (divfree) {
+      __m256 q0 = _mm256_mul_ps(f, inv);
+      __asm__("" : "+x"(q0));
+      q = _mm256_fmadd_ps(_mm256_fnmadd_ps(q0, sy, f), inv, q0);
+    } else {
+      q = _mm256_div_ps(f, sy);
+    }
+    q = _mm256_min_ps(_mm256_max_ps(q, nbig), big);
+    __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(q), zi);
+    __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    __m128i r8 = osg ? _mm_packs_epi16(r16, r16) : _mm_packus_epi16(r16, r16);
+    _mm_storel_epi64((__m128i *)(void *)(y + i), r8);
+  }
+  for (; i < n; i++) {
+    int32_t va = sa ? (int8_t)a[i] : a[i], vb = sb ? (int8_t)b[i] : b[i];
+    y[i] = (uint8_t)cpu_qvadd1(v, va, vb);
+  }
 }
 
 /* Rows of OW bytes from the flat buffer (row stride PWs) through the fused table @t. */

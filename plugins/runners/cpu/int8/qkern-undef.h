@@ -20,3 +20,4 @@
 #undef STORE_Q
 #undef QDW_CUSTOM
 #undef STORE_QROW
+#undef STORE_QROW_ADD

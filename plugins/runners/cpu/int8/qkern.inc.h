@@ -110,8 +110,15 @@ static void QFN(panel)(const CpuQConv *q, const void *xpv, const int32_t *wp, in
 /* are MR output channels x NR consecutive positions; weights are          */
 /* broadcast 32-bit words wp[m][t][g].                                     */
 
+/* y[i] = vadd(y[i], sk[i]) for n bytes, the conv's bytes as input vside. */
+static inline void QFN(vadd_at)(const CpuQConv *q, const uint8_t *sk, uint8_t *yp, int64_t n) {
+  if (q->d.vside == 0) cpu_qvadd_span(q->d.vadd, yp, sk, yp, n);
+  else cpu_qvadd_span(q->d.vadd, sk, yp, yp, n);
+}
+
 static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, const XELEM *xin, int64_t f0,
-                                                             const int32_t *wb, int64_t m, int rows, uint8_t *y) {
+                                                             const int32_t *wb, int64_t m, int rows, uint8_t *y,
+                                                             const uint8_t *skip) {
   acc_t acc[MR][NV];
   const int64_t Gc = q->Gc, T = q->T, gs = q->PS * KG;
   for (int r = 0; r < MR; r++)
@@ -148,10 +155,21 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
 #ifdef STORE_QROW
   if (!i32 && f0 + NR <= nf && (PWs == OW || f0 % PWs + NR <= OW)) { /* the whole tile in one output row */
     const int64_t at = PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
+#ifdef STORE_QROW_ADD
+    if (skip) { /* the residual add in registers */
+      for (int r = 0; r < rows; r++) {
+        const int64_t oc = m + r;
+        STORE_QROW_ADD(y + oc * P + at, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy,
+                       q->d.vadd, q->d.vside, skip + oc * P + at);
+      }
+      return;
+    }
+#endif
     for (int r = 0; r < rows; r++) {
       const int64_t oc = m + r;
       STORE_QROW(y + oc * P + at, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo,
                  q->d.hi, sgn);
+      if (skip) QFN(vadd_at)(q, skip + oc * P + at, y + oc * P + at, NR);
     }
     return;
   }
@@ -172,6 +190,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
         if (cnt <= 0) continue;
         if (i32) STORE_I32((int32_t *)(void *)yr + at, a, cnt);
         else STORE_Q(yr + at, a, q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, sgn, cnt);
+        if (skip && !i32) QFN(vadd_at)(q, skip + oc * P + at, yr + at, cnt);
         continue;
       }
       int32_t tmp[VL];
@@ -183,6 +202,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
         if (w < OW) {
           if (i32) ((int32_t *)(void *)yr)[h * OW + w] = tmp[l];
           else yr[h * OW + w] = tb[l];
+          if (skip && !i32) QFN(vadd_at)(q, skip + oc * P + h * OW + w, yr + h * OW + w, 1);
         }
         if (++w == PWs) w = 0, h++;
       }
@@ -195,13 +215,13 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
  * output at channel 0. Weights: blocks of MR channels (zero rows past the
  * group's end), words [t][g][MR]. */
 static void QFN(direct)(const CpuQConv *q, const void *xinv, int64_t f0, int64_t f1, int64_t m0, int64_t m1,
-                        void *y) {
+                        void *y, const uint8_t *skip) {
   const XELEM *xin = xinv;
   const int64_t grp = m0 / q->Mg, nbg = (q->Mg + MR - 1) / MR;
   for (int64_t m = m0; m < m1; m += MR) {
     const int32_t *wb = q->wp + (grp * nbg + (m - grp * q->Mg) / MR) * q->Kg * MR;
     int rows = (int)MIN((int64_t)MR, m1 - m);
-    for (int64_t f = f0; f < f1; f += NR) QFN(dtile)(q, xin, f, wb, m, rows, y);
+    for (int64_t f = f0; f < f1; f += NR) QFN(dtile)(q, xin, f, wb, m, rows, y, skip);
   }
 }
 

@@ -191,6 +191,12 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     d.M = s->M;
     d.xdt = q->xdt, d.zx = q->zx, d.ydt = q->ydt, d.zy = q->zy, d.lo = q->lo, d.hi = q->hi;
     d.post = q->ydt == MSC_DTYPE_INT32 ? NULL : q->lut;
+    if (q->fvadd) { /* fused residual add: the other input has the conv output's dtype and size (checked below) */
+      if (q->ydt == MSC_DTYPE_INT32 || p->dtype[q->xs[1]] != q->va.adt[!q->vside])
+        return fail(s, msg, "fused residual add: input dtype differs from its zero point's");
+      d.vadd = &q->va;
+      d.vside = q->vside;
+    }
     GError *e = NULL;
     CpuQConv *c = cpu_qconv_new(&d, q->w, cpu_qkernel_pick(m->isa, q->w), &e);
     if (!c) {
@@ -201,9 +207,13 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     if (!q->gemm) {
       yd[0] = d.N, yd[1] = d.M, yd[2] = c->OH, yd[3] = c->OW;
     }
+    if (q->fvadd && (p->rank[q->xs[1]] != yr || memcmp(p->dims[q->xs[1]], yd, sizeof(int64_t) * (size_t)yr))) {
+      cpu_qconv_free(c);
+      return fail(s, msg, "fused residual add: inputs of different shapes");
+    }
     p->rank[s->y] = yr;
     memcpy(p->dims[s->y], yd, sizeof yd);
-    p->dtype[s->y] = q->lut && q->ydt != MSC_DTYPE_INT32 ? q->pydt : q->ydt;
+    p->dtype[s->y] = (q->lut || q->fvadd) && q->ydt != MSC_DTYPE_INT32 ? q->pydt : q->ydt;
     p->nbytes[s->y] = (size_t)msc_shape_numel(yr, yd) * (q->ydt == MSC_DTYPE_INT32 ? 4 : 1);
     p->qprep[si] = c;
     *ws = cpu_qconv_workspace(c, m->threads);
@@ -478,39 +488,6 @@ static void maxpool_task(void *ctx, int64_t pl, int thread) {
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #include <immintrin.h>
-/* cpu_qvadd1 on 8 lanes: the same float operations in the same order. */
-__attribute__((target("avx2"))) static void vadd_avx2(const CpuQStep *q, const uint8_t *a, int sa, const uint8_t *b,
-                                                      int sb, uint8_t *y, int64_t n) {
-  const __m256 s0 = _mm256_set1_ps(q->vs[0]), s1 = _mm256_set1_ps(q->vs[1]), sy = _mm256_set1_ps(q->vsy);
-  const __m256i z0 = _mm256_set1_epi32(q->vz[0]), z1 = _mm256_set1_epi32(q->vz[1]);
-  const __m256 big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f), zero = _mm256_setzero_ps();
-  const __m256i zi = _mm256_set1_epi32(q->vzy);
-  const int osg = q->ydt == MSC_DTYPE_INT8;
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m128i a8 = _mm_loadl_epi64((const __m128i *)(const void *)(a + i));
-    __m128i b8 = _mm_loadl_epi64((const __m128i *)(const void *)(b + i));
-    __m256i ai = sa ? _mm256_cvtepi8_epi32(a8) : _mm256_cvtepu8_epi32(a8);
-    __m256i bi = sb ? _mm256_cvtepi8_epi32(b8) : _mm256_cvtepu8_epi32(b8);
-    __m256 fa = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(ai, z0)), s0);
-    __m256 fb = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(bi, z1)), s1);
-    __asm__("" : "+x"(fa), "+x"(fb));
-    __m256 f = _mm256_add_ps(fa, fb);
-    if (q->vrelu) f = _mm256_max_ps(f, zero);
-    __m256 v = _mm256_div_ps(f, sy);
-    v = _mm256_min_ps(_mm256_max_ps(v, nbig), big);
-    /* cvtps2dq rounds half to even like the 1.5 * 2^23 trick (|v| <= 2^20); + zy in int32, then the
-     * saturating packs are the clamp to the output type's range: the same bytes as cpu_qvadd1 */
-    __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(v), zi);
-    __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
-    __m128i r8 = osg ? _mm_packs_epi16(r16, r16) : _mm_packus_epi16(r16, r16);
-    _mm_storel_epi64((__m128i *)(void *)(y + i), r8);
-  }
-  for (; i < n; i++) {
-    int32_t va = sa ? (int8_t)a[i] : a[i], vb = sb ? (int8_t)b[i] : b[i];
-    y[i] = (uint8_t)cpu_qvadd1(q, va, vb);
-  }
-}
 #endif
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -591,7 +568,7 @@ static gboolean have_avx2(void) {
   static int have = -1;
   if (have < 0) {
     __builtin_cpu_init();
-    have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
     const char *isa = g_getenv("MSC_ISA");
     if (isa && (!strcmp(isa, "scalar") || !strcmp(isa, "sse2") || !strcmp(isa, "generic"))) have = 0;
   }
@@ -620,7 +597,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
                MscThreadPool *pool) {
   const CpuQStep *q = s->q;
   if (q->kind == CPU_Q_CONV) {
-    cpu_qconv_run(prep, in[0]->data, yt->data, ws, pool);
+    cpu_qconv_run_add(prep, in[0]->data, q->fvadd ? in[1]->data : NULL, yt->data, ws, pool);
     return;
   }
   const QPrep *r = prep;
@@ -667,12 +644,10 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       const int64_t n = r->numel;
       const uint8_t *restrict pa = a, *restrict pb = b, *restrict t2 = lut;
       uint8_t *restrict py = y;
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-      if (q->vadd && have_avx2()) {
-        vadd_avx2(q, a, in[0]->dtype == MSC_DTYPE_INT8, b, in[1]->dtype == MSC_DTYPE_INT8, y, r->numel);
+      if (q->vadd) {
+        cpu_qvadd_span(&q->va, a, b, y, r->numel);
         return;
       }
-#endif
       for (int64_t i = 0; i < n; i++) py[i] = t2[pa[i] << 8 | pb[i]];
       return;
     }

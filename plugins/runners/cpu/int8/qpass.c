@@ -760,15 +760,29 @@ static void vadd_check(const Region *r, CpuQStep *s, float sy, int32_t zy) {
   if (r->n == 2 && r->nodes[1]->inputs[0] != add->outputs[0]) return;
   int swap = add->inputs[0] == r->lv[1];
   if (add->inputs[swap] != r->lv[0] || add->inputs[!swap] != r->lv[1]) return;
-  s->vrelu = r->n == 2;
-  s->vs[0] = r->sx[0], s->vs[1] = r->sx[1], s->vz[0] = r->zx[0], s->vz[1] = r->zx[1];
-  s->vsy = sy, s->vzy = zy;
+  CpuQVAdd *v = &s->va;
+  v->vrelu = r->n == 2;
+  v->vs[0] = r->sx[0], v->vs[1] = r->sx[1], v->vz[0] = r->zx[0], v->vz[1] = r->zx[1];
+  v->vsy = sy, v->vzy = zy;
+  v->adt[0] = r->xdt[0], v->adt[1] = r->xdt[1], v->ydt = s->ydt;
   for (int a = 0; a < 256; a++)
     for (int b = 0; b < 256; b++) {
       int32_t va = r->xdt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, vb = r->xdt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b;
-      if ((uint8_t)cpu_qvadd1(s, va, vb) != s->lut[a << 8 | b]) return;
+      if ((uint8_t)cpu_qvadd1(v, va, vb) != s->lut[a << 8 | b]) return;
     }
   s->vadd = 1;
+  /* the division by vsy as a reciprocal multiply corrected by two FMAs (Markstein): used only when it
+   * gives the quotient bit for bit on every pair (so the bytes stay those of the division) */
+  const float inv = 1.0f / sy;
+  for (int a = 0; a < 256; a++)
+    for (int b = 0; b < 256; b++) {
+      int32_t va = r->xdt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, vb = r->xdt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b;
+      float f = cpu_qvadd_sum(v, va, vb);
+      volatile float d = f / sy; /* the division as the float kernel does it */
+      if (cpu_qdivfree(f, sy, inv) != d) return;
+    }
+  v->vinv = inv;
+  v->vdivfree = !g_getenv("MSC_INT8_DIVFREE") || strcmp(g_getenv("MSC_INT8_DIVFREE"), "0") != 0;
 }
 
 /* DQ(x) [, DQ(y)] -> elementwise nodes -> [GlobalAveragePool ->] QuantizeLinear as
@@ -1100,6 +1114,64 @@ static void fuse_tables(QPass *q) {
   }
 }
 
+/* Static shape of value @v when fully known (no symbolic or unknown dims). */
+static gboolean static_shape(const MscValue *v) {
+  if (!v || v->rank < 1) return FALSE;
+  for (int32_t i = 0; i < v->rank; i++)
+    if (v->dims[i] <= 0 || v->dim_params[i]) return FALSE;
+  return TRUE;
+}
+
+/* A residual-add step (LUT2 with the vector add) whose one input comes from an int8 conv through a
+ * private link (only the add's DequantizeLinear reads it) becomes part of that conv: the conv applies
+ * the add to its requantized bytes (per tile, in cache) with the other input, and writes the add's
+ * output. The fused step takes the add's place in the step order (both inputs exist there). Same
+ * operations on the same bytes: bit-identical (MSC_INT8_FUSE_ADD=0: off). */
+static void fuse_vadd(QPass *q) {
+  const MscGraph *g = q->m->g;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    CpuQStep *s = q->is_head[i] && !q->dead[i] ? q->groups[i].q : NULL;
+    if (!s || s->kind != CPU_Q_LUT2 || !s->vadd || s->n_x != 2 || s->xs[0] == s->xs[1]) continue;
+    const MscNode *last = q->groups[i].last;
+    if (!last || !last->outputs[0]) continue;
+    if (!static_shape(g->values[s->xs[0]]) || g->values[s->xs[0]]->rank != g->values[s->xs[1]]->rank ||
+        !static_shape(g->values[s->xs[1]]) ||
+        memcmp(g->values[s->xs[0]]->dims, g->values[s->xs[1]]->dims, sizeof(int64_t) * (size_t)g->values[s->xs[0]]->rank))
+      continue;
+    for (int k = 0; k < 2; k++) {
+      const int32_t c = conv_producer(q, s->xs[k]);
+      if (c < 0) continue;
+      CpuQStep *cs = q->groups[c].q;
+      const CpuStep *cg = &q->groups[c];
+      if (cs->gemm || cs->fvadd || cs->n_x != 1 || !cg->last || !cg->last->outputs[0] ||
+          (cg->last->outputs[0]->flags & MSC_VALUE_GRAPH_OUTPUT) || q->readers[s->xs[k]] != 1 || !dq_private(q, s, s->xs[k]))
+        continue;
+      if ((cs->lut ? cs->pydt : cs->ydt) != s->va.adt[k]) continue;
+      cs->xs[1] = s->xs[1 - k];
+      cs->n_x = 2;
+      cs->va = s->va;
+      cs->vside = k;
+      cs->fvadd = 1;
+      cs->pydt = s->ydt;
+      cs->y = s->y;
+      q->groups[c].y = s->y;
+      /* emitted at the add's place (its last node, possibly its head); the add's nodes now belong to
+       * the conv's group */
+      q->groups[c].last = last;
+      for (uint32_t k2 = 0; k2 < g->n_nodes; k2++)
+        if (q->owner[k2] == (int32_t)i) q->owner[k2] = c;
+      q->owner[last->index] = c;
+      if (last->index != i) q->dead[i] = 1;
+      else q->owner[i] = c;
+      q->is_head[i] = FALSE;
+      cpu_qstep_free(s);
+      memset(&q->groups[i], 0, sizeof q->groups[i]);
+      g_strlcat(q->groups[c].desc, " + residual Add", sizeof q->groups[c].desc);
+      break;
+    }
+  }
+}
+
 /* A QuantizeLinear (float32 input) or DequantizeLinear (8-bit activation input, float32 output) that
  * no int8 step took (a layer kept in float, the model's input or output), per-tensor: its own step
  * with the same float operations as the graph's kernel, 8 lanes at a time (MSC_INT8_QSTEP=0: off). */
@@ -1149,6 +1221,8 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
       if (!dead[i]) try_region(&q, g->nodes[i]);
   const char *fz = g_getenv("MSC_INT8_FUSE"); /* 0: keep every table step (A/B checks) */
   if (!fz || strcmp(fz, "0") != 0) fuse_tables(&q);
+  const char *fa = g_getenv("MSC_INT8_FUSE_ADD"); /* 0: residual adds stay their own steps (A/B checks) */
+  if (!fa || strcmp(fa, "0") != 0) fuse_vadd(&q);
   /* Nodes whose every reader went into an int8 step (which reads the 8-bit
    * tensors) or is itself removed: activation DequantizeLinear nodes and the
    * float interiors of tabulated regions. Reverse graph order: readers first.

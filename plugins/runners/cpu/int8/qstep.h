@@ -61,32 +61,16 @@ typedef struct CpuQStep {
   uint32_t n_cin;
   /* LUT2 of DQ(a) + DQ(b) [-> Relu] -> Q computed in float, vectorized, when the scalar formula
    * (cpu_qvadd1) equals the table on all 65536 pairs (checked when the step is made) */
-  int vadd, vrelu;
-  float vs[2], vsy;
-  int32_t vz[2], vzy;
+  int vadd;
+  CpuQVAdd va; /* vdivfree: f / vsy as q0 = f * vinv, q0 + (f - q0 * vsy) * vinv (two FMAs), when that
+                * equals the division bit for bit on all 65536 pairs (checked when the step is made) */
+  /* CONV with a fused residual add (fvadd): xs[1] is the other input of va, the conv's bytes are input
+   * vside; the step writes the add's output (dtype pydt) */
+  int fvadd, vside;
   int region; /* LUT1/LUT2/GAPT made from an elementwise region (output dims: the inputs') */
   int leafpool; /* MAXPOOL of a region leaf: nodes DQ, MaxPool (no Q); the output is 8-bit */
 } CpuQStep;
 
 void cpu_qstep_free(CpuQStep *q);
-
-/* DQ(a) + DQ(b) [-> Relu] -> Q as the float kernels compute it: DQ (float)(v - z) * s, an
- * add (never contracted into an FMA: the asm barrier), max(., 0), v / sy rounded half to even by
- * the 1.5 * 2^23 trick after clamping to +-2^20, + zy, saturated. @a, @b: the bytes' values. */
-static inline int32_t cpu_qvadd1(const CpuQStep *s, int32_t a, int32_t b) {
-  float fa = (float)(a - s->vz[0]) * s->vs[0], fb = (float)(b - s->vz[1]) * s->vs[1];
-  __asm__("" : "+x"(fa), "+x"(fb));
-  float f = fa + fb;
-  if (s->vrelu) f = f > 0.0f ? f : 0.0f;
-  float v = f / s->vsy;
-  v = v < -1048576.0f ? -1048576.0f : v;
-  v = v > 1048576.0f ? 1048576.0f : v;
-  __asm__("" : "+x"(v));
-  v = (v + 12582912.0f) - 12582912.0f;
-  v += (float)s->vzy;
-  float lo = s->ydt == MSC_DTYPE_INT8 ? -128.0f : 0.0f, hi = s->ydt == MSC_DTYPE_INT8 ? 127.0f : 255.0f;
-  v = v < lo ? lo : v > hi ? hi : v;
-  return (int32_t)v;
-}
 
 #endif
