@@ -256,10 +256,13 @@ static ALWAYS_INLINE void dense_epilogue(const MscDenseArgs *a, int64_t o0, int6
     for (int64_t m = 0; m < mcount; m++) {
       const int64_t ch = mblk * MB + m;
       float *yp = a->y + ch * a->OHW;
-      if (nxt >= 0) /* prefetches never fault */
-        for (int l = 0; l < RW * VL; l += 16)
-          __builtin_prefetch(yp + nxt + l, 1, 3);
       const float *rp = a->res ? a->res + ch * a->OHW : NULL;
+      if (nxt >= 0) /* prefetches never fault */
+        for (int l = 0; l < RW * VL; l += 16) {
+          __builtin_prefetch(yp + nxt + l, 1, 3);
+          if (rp) /* the residual's lines: as many streams as the output's */
+            __builtin_prefetch(rp + nxt + l, 0, 3);
+        }
       const vec_t bias = VSET1(a->bias[ch]);
       UNROLL for (int r = 0; r < rw; r++) {
         const vec_t acc = VLOAD(part + (m * RW + r) * VL);
