@@ -245,6 +245,12 @@ static const ConvCase cases[] = {
     D("depthwise-3x3s1-c3-p1-6x1", 1, 3, 6, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),
     D("depthwise-3x3s1-c3-p1-1x2", 1, 3, 1, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),
     D("depthwise-3x3s1-c4-p1-9x16", 1, 4, 9, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4),
+    /* 3x3 stride-1 pad-1 on planes of <= 16 columns: the flat kernel
+     * (vectors across row ends, masked left/right taps; 9x16, 9x9, 6x1,
+     * 1x2 above also take it) */
+    D("depthwise-3x3s1-c5-p1-14x14-flat", 1, 5, 14, 14, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5),
+    D("depthwise-3x3s1-c3-p1-7x7-flat", 1, 3, 7, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),
+    D("depthwise-3x3s1-c3-p1-13x11-batch2-flat", 2, 3, 13, 11, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),
     D("depthwise-3x3s2-c4-p1-11x37", 1, 4, 11, 37, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4),
     /* 3x3 / 5x5 stride-2 depthwise in place: interior and masked vectors,
      * odd output widths, no padding, a narrow all-edge map */
@@ -302,7 +308,8 @@ static gboolean every_epilogue(const char *name) {
   static const char *const names[] = {"3x3s1-c16-m24-p1-13x17",       "1x1-c32-m16-16x16-direct",
                                       "7x7s2-c3-m16-p3-32x32",        "depthwise-3x3s1-c24-p1-19x23",
                                       "depthwise-3x3s2-c3-p1-9x70",   "depthwise-5x5s1-c2-asym-p-9x29",
-                                      "depthwise-3x3s2-c16-p1-20x21", "3x3s1-c16-m12-p1-4x5"};
+                                      "depthwise-3x3s2-c16-p1-20x21", "3x3s1-c16-m12-p1-4x5",
+                                      "depthwise-3x3s1-c5-p1-14x14-flat"};
   for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
     if (strcmp(name, names[i]) == 0)
       return TRUE;

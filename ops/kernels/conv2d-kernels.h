@@ -57,7 +57,22 @@ typedef struct {
   int64_t q0[MSC_DW_MAX_SW], q1[MSC_DW_MAX_SW]; /* real columns [q0, q1) of each phase */
   MscActivation act;
   float act_a, act_b;
+  /* 3x3 stride-1 pad-1 depthwise on small planes (msc_dwf_supported):
+   * per flat output position o < fnpad, bit masks (all-ones or 0) of the
+   * left tap (column != 0) at fmask[o] and of the right tap (column !=
+   * W - 1) at fmask[fnpad + o]; NULL: not this kernel */
+  const uint32_t *fmask;
+  int64_t fnpad;
 } MscDwArgs;
+
+/* 3x3 stride-1 depthwise with pad 1 on every side on planes of at most
+ * 16 columns (f32-conv2d-dw-s1.inc.h, dw_flat3): vectors run along the
+ * flattened plane, whatever the row width. */
+static inline gboolean msc_dwf_supported(int64_t H, int64_t W, int kh, int kw, int sh, int sw, int dh, int dw,
+                                         int64_t pt, int64_t pl, int64_t pb, int64_t pr) {
+  return kh == 3 && kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && pt == 1 && pl == 1 && pb == 1 &&
+         pr == 1 && W >= 1 && W <= 16 && H >= 1;
+}
 
 /* KxK stride-1 depthwise (f32-conv2d-dw-s1.inc.h): square 3x3 or 5x5
  * kernels, stride 1, dilation 1. */

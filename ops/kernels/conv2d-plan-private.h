@@ -27,6 +27,7 @@ struct MscConv2dPlan {
   /* depthwise */
   MscDwArgs dw;
   float *wdw;   /* [C][kh*kw] */
+  uint32_t *dwmask; /* flat 3x3 kernel's column masks (MscDwArgs.fmask) */
   /* winograd */
   MscWinoArgs wa;      /* per-image fields filled at run time */
   float *wu;           /* [36][mblocks][C][MB] */

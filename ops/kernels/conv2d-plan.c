@@ -237,9 +237,25 @@ static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float
     msc_dws2_layout(a->W, a->OW, a->pl, a->kh, k->vl, &i0, &i1, &dws_ws);
     per_task = MAX(per_task, (size_t) dws_ws);
   }
+  const char *fe = g_getenv("MSC_DW_FLAT"); /* 0: the row kernel on small planes too (A/B) */
+  if (msc_dwf_supported(a->H, a->W, a->kh, a->kw, a->sh, a->sw, a->dh, a->dw, p->pad_top, p->pad_left,
+                        p->pad_bottom, p->pad_right) &&
+      !(fe && *fe && atoi(fe) == 0)) {
+    const int64_t n = a->H * a->W, vl = k->vl;
+    a->fnpad = (n + vl - 1) / vl * vl;
+    pl->dwmask = g_new(uint32_t, (size_t) (2 * a->fnpad));
+    for (int64_t o = 0; o < a->fnpad; o++) {
+      const int64_t col = o % a->W;
+      pl->dwmask[o] = col != 0 ? 0xFFFFFFFFu : 0u;
+      pl->dwmask[a->fnpad + o] = col != a->W - 1 ? 0xFFFFFFFFu : 0u;
+    }
+    a->fmask = pl->dwmask;
+    /* leading zeros (vl + W + 1), the plane, trailing zeros (fnpad - n + W + 1 + vl) */
+    per_task = MAX(per_task, (size_t) (2 * vl + 2 * a->W + 2 + a->fnpad));
+  }
   pl->dw_task_floats = per_task;
   pl->ws_floats = (size_t) (p->batch * C) * per_task;
-  g_snprintf(pl->desc, sizeof pl->desc, "depthwise-rows-%dv %s", k->rwd, msc_isa_name(k->isa));
+  g_snprintf(pl->desc, sizeof pl->desc, "depthwise-%s %s", a->fmask ? "flat3" : "rows", msc_isa_name(k->isa));
 }
 
 MscConv2dPlan *msc_conv2d_plan_create(const MscConv2dParams *p, const float *weights, const float *bias, MscIsa isa,
@@ -286,6 +302,7 @@ void msc_conv2d_plan_free(MscConv2dPlan *plan) {
   g_free(plan->wpack);
   g_free(plan->bias);
   g_free(plan->wdw);
+  g_free(plan->dwmask);
   g_free(plan->wu);
   g_free(plan);
 }

@@ -28,6 +28,7 @@ typedef __m256 vec_t;
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VMAX(a, b) _mm256_max_ps((a), (b))
 #define VMIN(a, b) _mm256_min_ps((a), (b))
+#define VAND(a, b) _mm256_and_ps((a), (b)) /* bitwise: lanes of a where b is all-ones, else +0 */
 /* lanes [lo, hi) of a load (0 <= lo, hi <= VL), the others read as 0 and never touched */
 typedef __m256i vmask_t;
 #define VMASK_RANGE(lo, hi)                                                                                         \

@@ -20,6 +20,17 @@ typedef float vec_t;
 #define VMUL(a, b) ((a) * (b))
 #define VMAX(a, b) fmaxf((a), (b))
 #define VMIN(a, b) fminf((a), (b))
+#include <stdint.h>
+#include <string.h>
+static inline float vand_scalar(float a, float b) { /* bitwise: a where b is all-ones, else +0 */
+  uint32_t x, y;
+  memcpy(&x, &a, sizeof x);
+  memcpy(&y, &b, sizeof y);
+  x &= y;
+  memcpy(&a, &x, sizeof a);
+  return a;
+}
+#define VAND(a, b) vand_scalar((a), (b))
 /* lanes [lo, hi) of a load (0 <= lo, hi <= VL), the others read as 0 and never touched */
 typedef int vmask_t;
 #define VMASK_RANGE(lo, hi) ((lo) <= 0 && 0 < (hi))

@@ -102,11 +102,63 @@ static const DwsRowsFn dws_table[2][DWS_NR][4] = {
     {DWS_ROW(5, 1), DWS_ROW(5, 2), DWS_ROW(5, 3), DWS_ROW(5, 4)},
 };
 
+/* 3x3 stride 1, pad 1, planes of at most 16 columns (msc_dwf_supported):
+ * the row kernel above spends a masked vector pair per row there (14x14:
+ * ~1000 cycles per 196-output plane for ~110 of FMAs). Here vectors run
+ * along the flattened plane: output o reads o + (i-1) W + (j-1) from a
+ * copy of the plane framed by zeros (a zero row above and below, so the
+ * top and bottom taps need nothing), and the left / right taps AND their
+ * loads with the plan's per-position column masks (a tap crossing a row
+ * end would read the neighbouring row's last / first column). A bitwise
+ * AND, not a multiply: 0 * inf would be NaN. scratch: DWF_SCRATCH. */
+#define DWF_LEAD(W) (VL + (W) + 1) /* zeros before the plane: o - W - 1 >= -DWF_LEAD + VL */
+static ALWAYS_INLINE void dw_flat3(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res,
+                                   float *y, float *scratch, const MscActivation ACT) {
+  const int64_t W = a->W, n = a->H * W, lead = DWF_LEAD(W);
+  /* zeros, the plane, zeros up to the last vector's furthest read */
+  memset(scratch, 0, sizeof(float) * (size_t) lead);
+  memcpy(scratch + lead, x, sizeof(float) * (size_t) n);
+  memset(scratch + lead + n, 0, sizeof(float) * (size_t) (a->fnpad - n + W + 1 + VL));
+  vec_t wv[9];
+  UNROLL for (int t = 0; t < 9; t++) wv[t] = VSET1(w[t]);
+  const vec_t vb = VSET1(bias);
+  const float *ml = (const float *) a->fmask, *mr = (const float *) (a->fmask + a->fnpad);
+  for (int64_t o = 0; o < n; o += VL) {
+    const float *p = scratch + lead + o;
+    const vec_t kl = VLOAD(ml + o), kr = VLOAD(mr + o);
+    vec_t acc0 = vb, acc1 = VZERO(), acc2 = VZERO(); /* one chain per kernel row */
+    acc0 = VFMA(wv[0], VAND(VLOAD(p - W - 1), kl), acc0);
+    acc0 = VFMA(wv[1], VLOAD(p - W), acc0);
+    acc0 = VFMA(wv[2], VAND(VLOAD(p - W + 1), kr), acc0);
+    acc1 = VFMA(wv[3], VAND(VLOAD(p - 1), kl), acc1);
+    acc1 = VFMA(wv[4], VLOAD(p), acc1);
+    acc1 = VFMA(wv[5], VAND(VLOAD(p + 1), kr), acc1);
+    acc2 = VFMA(wv[6], VAND(VLOAD(p + W - 1), kl), acc2);
+    acc2 = VFMA(wv[7], VLOAD(p + W), acc2);
+    acc2 = VFMA(wv[8], VAND(VLOAD(p + W + 1), kr), acc2);
+    dw_store(a, VADD(VADD(acc0, acc1), acc2), y + o, res ? res + o : NULL, MIN((int64_t) VL, n - o), ACT);
+  }
+}
+
+static __attribute__((noinline)) void dw_flat3_any(const MscDwArgs *a, const float *x, const float *w, float bias,
+                                                   const float *res, float *y, float *scratch) {
+  switch (a->act) {
+  case MSC_ACT_NONE: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_NONE); break;
+  case MSC_ACT_RELU: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_RELU); break;
+  case MSC_ACT_CLIP: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_CLIP); break;
+  default: dw_flat3(a, x, w, bias, res, y, scratch, a->act); break;
+  }
+}
+
 /* One (image, channel) plane of a KxK stride-1 depthwise conv (see
  * msc_dws_supported); scratch: msc_dws_layout()'s ws_floats (the zero row
- * read for rows above and below the image). */
+ * read for rows above and below the image), or the flat kernel's. */
 static void dw_s1(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                   float *scratch) {
+  if (a->fmask) {
+    dw_flat3_any(a, x, w, bias, res, y, scratch);
+    return;
+  }
   int64_t i0, i1, ws;
   msc_dws_layout(a->W, a->OW, a->pl, a->kh, VL, &i0, &i1, &ws);
   memset(scratch, 0, sizeof(float) * (size_t) ws);
