@@ -111,6 +111,19 @@ typedef struct {
   int fast;
 } DwClamp;
 
+/* The 32 bytes of two packs (lanes in vpack order: 0 4 1 5 2 6 3 7 by dword) put in order and
+ * stored at @y, @n (< 32: through a stack copy) of them. */
+static inline void store_bytes32(uint8_t *y, __m256i b, int64_t n) {
+  b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  if (n >= 32) {
+    _mm256_storeu_si256((__m256i *)(void *)y, b);
+  } else {
+    uint8_t t[32];
+    _mm256_storeu_si256((__m256i *)(void *)t, b);
+    memcpy(y, t, (size_t)n);
+  }
+}
+
 /* 8 * NV outputs of one row from @r (row pointers of the K taps' rows,
  * already at column ow; phase p at + p * PHRS), stored at @y (n valid). */
 DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m256 bias, const int K, const int SW,
@@ -137,14 +150,7 @@ DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m
     __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
     __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
     b = osgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl.blo), bl.bhi) : _mm256_min_epu8(_mm256_max_epu8(b, bl.blo), bl.bhi);
-    b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    if (n >= 32) {
-      _mm256_storeu_si256((__m256i *)(void *)y, b);
-    } else {
-      uint8_t t[32];
-      _mm256_storeu_si256((__m256i *)(void *)t, b);
-      memcpy(y, t, (size_t)n);
-    }
+    store_bytes32(y, b, n);
     return;
   }
   for (int v = 0; v < NV; v++) {
@@ -157,14 +163,7 @@ DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m
   if (NV == 4) {
     __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
     __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
-    b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    if (n >= 32) {
-      _mm256_storeu_si256((__m256i *)(void *)y, b);
-    } else {
-      uint8_t t[32];
-      _mm256_storeu_si256((__m256i *)(void *)t, b);
-      memcpy(y, t, (size_t)n);
-    }
+    store_bytes32(y, b, n);
     return;
   }
   for (int v = 0; v < NV; v++) {

@@ -80,6 +80,30 @@ static inline void q2_store_row(uint8_t *dst, const __m256i *a, const int nv, in
 #define STORE_QROW(dst, a, corr, mult, fb, flo, fhi, zy, lo, hi, sgn) \
   q2_store_row(dst, a, NV, corr, mult, fb, flo, fhi, zy, lo, hi, sgn)
 
+/* cpu_qvadd1 on 8 int32 lanes: ((a - za) * sa + (b - zb) * sb) [max 0] / sy (the quotient through two
+ * FMAs when @divfree: checked equal to the division on all pairs when the step was built), clamped to
+ * +-2^20, rounded half to even (cvtps2dq), + zy. The asm barriers keep GCC from contracting the
+ * products into the add or the quotient's first product into the FMA: the same float operations
+ * as the scalar cpu_qvadd1, so the same bytes. */
+static inline __m256i qvadd8(__m256i a, __m256i za, __m256 sa, __m256i b, __m256i zb, __m256 sb, int relu,
+                             int divfree, __m256 sy, __m256 inv, __m256i zy) {
+  __m256 fa = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(a, za)), sa);
+  __m256 fb = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(b, zb)), sb);
+  __asm__("" : "+x"(fa), "+x"(fb));
+  __m256 f = _mm256_add_ps(fa, fb);
+  if (relu) f = _mm256_max_ps(f, _mm256_setzero_ps());
+  __m256 q;
+  if (divfree) {
+    __m256 q0 = _mm256_mul_ps(f, inv);
+    __asm__("" : "+x"(q0));
+    q = _mm256_fmadd_ps(_mm256_fnmadd_ps(q0, sy, f), inv, q0);
+  } else {
+    q = _mm256_div_ps(f, sy);
+  }
+  q = _mm256_min_ps(_mm256_max_ps(q, _mm256_set1_ps(-1048576.0f)), _mm256_set1_ps(1048576.0f));
+  return _mm256_add_epi32(_mm256_cvtps_epi32(q), zy);
+}
+
 /* As q2_store_row (float clamp: the conv's values in [lo, hi] as int32), then the residual add
  * cpu_qvadd1 on them and the skip bytes @sk, lane by lane with the same float operations as
  * cpu_qvadd_avx2, packed with saturation to the add's output type: the bytes of the conv's store
@@ -90,7 +114,7 @@ static inline void q2_store_row_add(uint8_t *dst, const __m256i *a, const int nv
   const __m256 vm = _mm256_set1_ps(mult), vlo = _mm256_set1_ps(flo), vhi = _mm256_set1_ps(fhi);
   const __m256i vc = _mm256_set1_epi32(corr), vz = _mm256_set1_epi32(zy);
   const __m256 sc = _mm256_set1_ps(va->vs[side]), ss = _mm256_set1_ps(va->vs[!side]), sy = _mm256_set1_ps(va->vsy);
-  const __m256 inv = _mm256_set1_ps(va->vinv), big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f);
+  const __m256 inv = _mm256_set1_ps(va->vinv);
   const __m256i zc = _mm256_set1_epi32(va->vz[side]), zs = _mm256_set1_epi32(va->vz[!side]);
   const __m256i zo = _mm256_set1_epi32(va->vzy);
   const int ssg = va->adt[!side] == MSC_DTYPE_INT8, osg = va->ydt == MSC_DTYPE_INT8;
@@ -102,21 +126,7 @@ static inline void q2_store_row_add(uint8_t *dst, const __m256i *a, const int nv
     __m256i c = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */
     __m128i s8 = _mm_loadl_epi64((const __m128i *)(const void *)(sk + 8 * v));
     __m256i si = ssg ? _mm256_cvtepi8_epi32(s8) : _mm256_cvtepu8_epi32(s8);
-    __m256 fc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c, zc)), sc);
-    __m256 fs = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(si, zs)), ss);
-    __asm__("" : "+x"(fc), "+x"(fs));
-    __m256 t = _mm256_add_ps(fc, fs); /* a + b = b + a exactly */
-    if (va->vrelu) t = _mm256_max_ps(t, _mm256_setzero_ps());
-    __m256 qv;
-    if (va->vdivfree) {
-      __m256 q0 = _mm256_mul_ps(t, inv);
-      __asm__("" : "+x"(q0));
-      qv = _mm256_fmadd_ps(_mm256_fnmadd_ps(q0, sy, t), inv, q0);
-    } else {
-      qv = _mm256_div_ps(t, sy);
-    }
-    qv = _mm256_min_ps(_mm256_max_ps(qv, nbig), big);
-    r[v] = _mm256_add_epi32(_mm256_cvtps_epi32(qv), zo);
+    r[v] = qvadd8(c, zc, sc, si, zs, ss, va->vrelu, va->vdivfree, sy, inv, zo); /* a + b = b + a exactly */
   }
   __m256i p01 = _mm256_packs_epi32(r[0], r[1]), p2 = nv == 3 ? _mm256_packs_epi32(r[2], r[2]) : p01;
   __m256i b = osg ? _mm256_packs_epi16(p01, p2) : _mm256_packus_epi16(p01, p2);
@@ -161,7 +171,6 @@ void cpu_qvadd_avx2(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8
   const __m256 s0 = _mm256_set1_ps(v->vs[0]), s1 = _mm256_set1_ps(v->vs[1]), sy = _mm256_set1_ps(v->vsy);
   const __m256 inv = _mm256_set1_ps(v->vinv);
   const __m256i z0 = _mm256_set1_epi32(v->vz[0]), z1 = _mm256_set1_epi32(v->vz[1]);
-  const __m256 big = _mm256_set1_ps(1048576.0f), nbig = _mm256_set1_ps(-1048576.0f), zero = _mm256_setzero_ps();
   const __m256i zi = _mm256_set1_epi32(v->vzy);
   const int osg = v->ydt == MSC_DTYPE_INT8, sa = v->adt[0] == MSC_DTYPE_INT8, sb = v->adt[1] == MSC_DTYPE_INT8;
   const int relu = v->vrelu, divfree = v->vdivfree;
@@ -171,21 +180,7 @@ void cpu_qvadd_avx2(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8
     __m128i b8 = _mm_loadl_epi64((const __m128i *)(const void *)(b + i));
     __m256i ai = sa ? _mm256_cvtepi8_epi32(a8) : _mm256_cvtepu8_epi32(a8);
     __m256i bi = sb ? _mm256_cvtepi8_epi32(b8) : _mm256_cvtepu8_epi32(b8);
-    __m256 fa = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(ai, z0)), s0);
-    __m256 fb = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(bi, z1)), s1);
-    __asm__("" : "+x"(fa), "+x"(fb));
-    __m256 f = _mm256_add_ps(fa, fb);
-    if (relu) f = _mm256_max_ps(f, zero);
-    __m256 q;
-    if (divfree) {
-      __m256 q0 = _mm256_mul_ps(f, inv);
-      __asm__("" : "+x"(q0));
-      q = _mm256_fmadd_ps(_mm256_fnmadd_ps(q0, sy, f), inv, q0);
-    } else {
-      q = _mm256_div_ps(f, sy);
-    }
-    q = _mm256_min_ps(_mm256_max_ps(q, nbig), big);
-    __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(q), zi);
+    __m256i r = qvadd8(ai, z0, s0, bi, z1, s1, relu, divfree, sy, inv, zi);
     __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
     __m128i r8 = osg ? _mm_packs_epi16(r16, r16) : _mm_packus_epi16(r16, r16);
     _mm_storel_epi64((__m128i *)(void *)(y + i), r8);
