@@ -831,40 +831,31 @@ static MscGraph *conv_table_graph(void) {
   return g;
 }
 
-static void test_conv_tables(void) {
-  g_test_summary("int8 conv + table fusion: a table step (hardswish region, HardSigmoid) after a depthwise and a "
-                 "1x1 int8 conv is applied in the conv's store; outputs equal the unfused int8 run byte for byte "
-                 "(MSC_INT8_FUSE_CONV=0) and ref within one step");
-  if (!have_runners) {
-    g_test_skip("runners cpu/ref not registered");
-    return;
-  }
+/* Runs @g (owned; two outputs) on a [-4.2, 4.2) input of dims @xd (seed @seed): on cpu with a fusion
+ * and with it off (@env=0), and on ref. Both cpu runs give the same bytes on both outputs, and cpu
+ * agrees with ref within @tol on at least 99% of the elements. @st: the cpu stats of the fused and the
+ * unfused run, for the caller's step counts. */
+static void check_fusion_exact(MscGraph *g, const int64_t *xd, uint32_t seed, const char *env, double tol,
+                               MscCpuStats st[2]) {
   MscCpuStatsFn stats = (MscCpuStatsFn)msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
   g_assert_nonnull(stats);
-  MscGraph *g = conv_table_graph();
-  MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 8, 13, 11}, NULL);
-  uint32_t st = 11;
+  MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, xd, NULL);
   for (int64_t i = 0; i < msc_tensor_numel(in); i++)
-    ((float *)in->data)[i] = -4.2f + 8.4f * (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
+    ((float *)in->data)[i] = -4.2f + 8.4f * (float)(msc_mulberry32(&seed) >> 8) / 16777216.0f;
   MscTensor **out[3];
-  uint32_t steps[2], fused[2];
   for (int k = 0; k < 2; k++) {
-    if (k == 1) g_setenv("MSC_INT8_FUSE_CONV", "0", TRUE);
+    if (k == 1) g_setenv(env, "0", TRUE);
     out[k] = run_model(g, "cpu", NULL, in, NULL);
-    MscCpuStats cs = {.struct_size = sizeof cs};
-    stats(&cs);
-    steps[k] = cs.n_steps, fused[k] = cs.n_int8_fused_tables;
-    g_unsetenv("MSC_INT8_FUSE_CONV");
+    st[k] = (MscCpuStats){.struct_size = sizeof st[k]};
+    stats(&st[k]);
+    g_unsetenv(env);
   }
   out[2] = run_model(g, "ref", NULL, in, NULL);
-  g_test_message("conv+table: %u steps (%u tables fused), %u steps without conv fusion", steps[0], fused[0], steps[1]);
-  g_assert_cmpuint(steps[0] + 2, ==, steps[1]);
-  g_assert_cmpuint(fused[0], ==, fused[1] + 2);
   for (int o = 0; o < 2; o++) {
     g_assert_cmpuint(out[0][o]->nbytes, ==, out[1][o]->nbytes);
     g_assert_cmpint(memcmp(out[0][o]->data, out[1][o]->data, out[0][o]->nbytes), ==, 0);
     double frac, cosine;
-    compare(out[0][o], out[2][o], 4.0 / 255.0, &frac, &cosine);
+    compare(out[0][o], out[2][o], tol, &frac, &cosine);
     g_test_message("output %d: cpu vs ref within one step %.5f (cos %.6f)", o, frac, cosine);
     g_assert_cmpfloat(frac, >=, 0.99);
   }
@@ -874,6 +865,22 @@ static void test_conv_tables(void) {
   }
   msc_tensor_free(in);
   msc_graph_free(g);
+}
+
+static void test_conv_tables(void) {
+  g_test_summary("int8 conv + table fusion: a table step (hardswish region, HardSigmoid) after a depthwise and a "
+                 "1x1 int8 conv is applied in the conv's store; outputs equal the unfused int8 run byte for byte "
+                 "(MSC_INT8_FUSE_CONV=0) and ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStats st[2];
+  check_fusion_exact(conv_table_graph(), (int64_t[]){1, 8, 13, 11}, 11, "MSC_INT8_FUSE_CONV", 4.0 / 255.0, st);
+  g_test_message("conv+table: %u steps (%u tables fused), %u steps without conv fusion", st[0].n_steps,
+                 st[0].n_int8_fused_tables, st[1].n_steps);
+  g_assert_cmpuint(st[0].n_steps + 2, ==, st[1].n_steps);
+  g_assert_cmpuint(st[0].n_int8_fused_tables, ==, st[1].n_int8_fused_tables + 2);
 }
 
 /* x -> QDQ -> 1x1 conv 16 -> 16 -> QDQ -> Add(., x) -> Relu -> QDQ -> y (the conv's bytes as the add's
@@ -937,40 +944,10 @@ static void test_conv_add(void) {
     g_test_skip("runners cpu/ref not registered");
     return;
   }
-  MscCpuStatsFn stats = (MscCpuStatsFn)msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
-  g_assert_nonnull(stats);
-  MscGraph *g = conv_add_graph();
-  MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 16, 9, 13}, NULL);
-  uint32_t st = 23;
-  for (int64_t i = 0; i < msc_tensor_numel(in); i++)
-    ((float *)in->data)[i] = -4.2f + 8.4f * (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
-  MscTensor **out[3];
-  uint32_t steps[2];
-  for (int k = 0; k < 2; k++) {
-    if (k == 1) g_setenv("MSC_INT8_FUSE_ADD", "0", TRUE);
-    out[k] = run_model(g, "cpu", NULL, in, NULL);
-    MscCpuStats cs = {.struct_size = sizeof cs};
-    stats(&cs);
-    steps[k] = cs.n_steps;
-    g_unsetenv("MSC_INT8_FUSE_ADD");
-  }
-  out[2] = run_model(g, "ref", NULL, in, NULL);
-  g_test_message("conv+add: %u steps, %u steps without the fusion", steps[0], steps[1]);
-  g_assert_cmpuint(steps[0] + 2, ==, steps[1]);
-  for (int o = 0; o < 2; o++) {
-    g_assert_cmpuint(out[0][o]->nbytes, ==, out[1][o]->nbytes);
-    g_assert_cmpint(memcmp(out[0][o]->data, out[1][o]->data, out[0][o]->nbytes), ==, 0);
-    double frac, cosine;
-    compare(out[0][o], out[2][o], 11.0 / 255.0, &frac, &cosine);
-    g_test_message("output %d: cpu vs ref within one step %.5f (cos %.6f)", o, frac, cosine);
-    g_assert_cmpfloat(frac, >=, 0.99);
-  }
-  for (int k = 0; k < 3; k++) {
-    for (int o = 0; o < 2; o++) msc_tensor_free(out[k][o]);
-    g_free(out[k]);
-  }
-  msc_tensor_free(in);
-  msc_graph_free(g);
+  MscCpuStats st[2];
+  check_fusion_exact(conv_add_graph(), (int64_t[]){1, 16, 9, 13}, 23, "MSC_INT8_FUSE_ADD", 11.0 / 255.0, st);
+  g_test_message("conv+add: %u steps, %u steps without the fusion", st[0].n_steps, st[1].n_steps);
+  g_assert_cmpuint(st[0].n_steps + 2, ==, st[1].n_steps);
 }
 
 static void test_lut_span(void) {
