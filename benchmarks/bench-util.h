@@ -33,6 +33,12 @@ static inline int bench_cmp_double(const void *a, const void *b) {
 
 typedef void (*BenchFn)(void *ctx);
 
+/* Median of @n values (sorts @v in place). */
+static inline double bench_median_of(double *v, int n) {
+  qsort(v, (size_t) n, sizeof(double), bench_cmp_double);
+  return v[n / 2];
+}
+
 /* Median of @iters timed runs of @fn, in seconds. */
 static inline double bench_median(BenchFn fn, void *ctx, int iters, gboolean cpu_clock) {
   double *t = g_new(double, iters);
@@ -41,8 +47,7 @@ static inline double bench_median(BenchFn fn, void *ctx, int iters, gboolean cpu
     fn(ctx);
     t[i] = bench_now(cpu_clock) - t0;
   }
-  qsort(t, (size_t) iters, sizeof(double), bench_cmp_double);
-  double m = t[iters / 2];
+  double m = bench_median_of(t, iters);
   g_free(t);
   return m;
 }

@@ -9,6 +9,14 @@
  *
  * Usage: conv-bench [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR]
  *                   [--layer C,H,W,M,K,S,P[,G]]   (one custom layer instead of the table)
+ *                   [--ab VAR=VALUE]
+ *
+ * --ab VAR=VALUE: A/B an environment switch in one process. Each layer gets
+ * two plans, A built with the environment as it is and B with VAR=VALUE
+ * set (for switches read when the plan is built), and single runs of A and
+ * B alternate (VAR=VALUE set around each B run, for switches read at run
+ * time), rounds x iters pairs. Prints the median of each and the median of
+ * the per-pair ratios B/A: on a noisy machine both sides see the same noise.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -70,6 +78,43 @@ typedef struct {
   size_t n;
 } CopyRun;
 
+/* --ab: alternates single runs of @a (environment as it is) and @b
+ * (@var=@val set around it); medians of each, and of the pair ratios. */
+static void ab_time(ConvRun *a, ConvRun *b, const char *var, const char *val, int pairs, double *ma, double *mb,
+                    double *mratio) {
+  const char *old = getenv(var);
+  char *saved = old ? g_strdup(old) : NULL;
+  double *ta = g_new(double, pairs), *tb = g_new(double, pairs), *tr = g_new(double, pairs);
+  conv_run(a);
+  setenv(var, val, 1);
+  conv_run(b);
+  for (int i = 0; i < pairs; i++) {
+    if (saved)
+      setenv(var, saved, 1);
+    else
+      unsetenv(var);
+    double t0 = bench_now(use_cpu_clock);
+    conv_run(a);
+    ta[i] = bench_now(use_cpu_clock) - t0;
+    setenv(var, val, 1);
+    t0 = bench_now(use_cpu_clock);
+    conv_run(b);
+    tb[i] = bench_now(use_cpu_clock) - t0;
+    tr[i] = tb[i] / ta[i];
+  }
+  if (saved)
+    setenv(var, saved, 1);
+  else
+    unsetenv(var);
+  *ma = bench_median_of(ta, pairs);
+  *mb = bench_median_of(tb, pairs);
+  *mratio = bench_median_of(tr, pairs);
+  g_free(ta);
+  g_free(tb);
+  g_free(tr);
+  g_free(saved);
+}
+
 static void copy_run(void *vctx) {
   CopyRun *c = vctx;
   memcpy(c->dst, c->src, c->n);
@@ -77,6 +122,7 @@ static void copy_run(void *vctx) {
 
 int main(int argc, char **argv) {
   const char *isa_arg = NULL, *threads_arg = "1,2", *only = NULL;
+  char *ab_var = NULL, *ab_val = NULL;
   Layer custom;
   const Layer *table = layers;
   size_t n_layers = G_N_ELEMENTS(layers);
@@ -92,6 +138,15 @@ int main(int argc, char **argv) {
       threads_arg = argv[++i];
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
+    else if (!strcmp(argv[i], "--ab") && i + 1 < argc) {
+      const char *eq = strchr(argv[++i], '=');
+      if (!eq || eq == argv[i]) {
+        fprintf(stderr, "conv-bench: --ab wants VAR=VALUE, got '%s'\n", argv[i]);
+        return 2;
+      }
+      ab_var = g_strndup(argv[i], (gsize) (eq - argv[i]));
+      ab_val = g_strdup(eq + 1);
+    }
     else if (!strcmp(argv[i], "--layer") && i + 1 < argc) {
       /* a custom shape C,H,W,M,K,S,P[,G] replaces the table */
       long v[8] = {0, 0, 0, 0, 0, 0, 0, 1};
@@ -106,7 +161,7 @@ int main(int argc, char **argv) {
       n_layers = 1;
     }
     else {
-      fprintf(stderr, "usage: %s [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR] [--layer C,H,W,M,K,S,P[,G]]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR] [--layer C,H,W,M,K,S,P[,G]] [--ab VAR=VALUE]\n", argv[0]);
       return 2;
     }
   }
@@ -194,6 +249,30 @@ int main(int argc, char **argv) {
         MscThreadPool *pool = msc_threadpool_new(threads[ti]);
         ConvRun cr = {.plan = plan, .x = x, .y = y, .ws = ws, .pool = pool};
         use_cpu_clock = threads[ti] == 1;
+        if (ab_var) {
+          const char *old = getenv(ab_var);
+          char *saved = old ? g_strdup(old) : NULL;
+          setenv(ab_var, ab_val, 1);
+          MscConv2dPlan *pb = msc_conv2d_plan_create(&p, w, b, isa, NULL);
+          if (saved)
+            setenv(ab_var, saved, 1);
+          else
+            unsetenv(ab_var);
+          g_free(saved);
+          void *wsb = bench_xalloc(msc_conv2d_plan_workspace_size(pb) + 64);
+          ConvRun cb = {.plan = pb, .x = x, .y = y, .ws = wsb, .pool = pool};
+          double ma, mb, mr;
+          ab_time(&cr, &cb, ab_var, ab_val, rounds * iters, &ma, &mb, &mr);
+          printf("[%-6s] %-34s %3d A %.3f ms %.1f%% (%s) | B %s=%s %.3f ms %.1f%% (%s) | B/A %.3f (median of %d "
+                 "pair ratios)\n",
+                 iname, L->name, threads[ti], ma * 1e3, 100.0 * flops / ma * 1e-9 / (peak * threads[ti]),
+                 msc_conv2d_plan_describe(plan), ab_var, ab_val, mb * 1e3,
+                 100.0 * flops / mb * 1e-9 / (peak * threads[ti]), msc_conv2d_plan_describe(pb), mr, rounds * iters);
+          free(wsb);
+          msc_conv2d_plan_free(pb);
+          msc_threadpool_free(pool);
+          continue;
+        }
         int it = iters;
         if (isa == MSC_ISA_SCALAR)
           it = 3; /* the fallback is ~10x slower; keep the run short */
@@ -216,5 +295,7 @@ int main(int argc, char **argv) {
       g_free(b);
     }
   }
+  g_free(ab_var);
+  g_free(ab_val);
   return 0;
 }

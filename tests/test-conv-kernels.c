@@ -213,6 +213,10 @@ static const ConvCase cases[] = {
     D("1x1-c64-m32-14x14", 1, 64, 14, 14, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
     D("1x1-c32-m16-16x16-direct", 1, 32, 16, 16, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
     D("1x1-c24-m144-8x8", 1, 24, 8, 8, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    /* 1x1 past one panel chunk (C > 170): the last chunk's kernel stores
+     * the outputs from registers after the earlier chunks' sums; 22
+     * channels: a last block of 2 */
+    D("1x1-c256-m22-12x12-chunks", 1, 256, 12, 12, 22, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
     D("1x1s2-c16-m32-15x15", 1, 16, 15, 15, 32, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1),
     D("7x7s2-c3-m16-p3-32x32", 1, 3, 32, 32, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
     D("7x7s2-c3-m64-p3-33x35", 1, 3, 33, 35, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
@@ -309,7 +313,7 @@ static gboolean every_epilogue(const char *name) {
                                       "7x7s2-c3-m16-p3-32x32",        "depthwise-3x3s1-c24-p1-19x23",
                                       "depthwise-3x3s2-c3-p1-9x70",   "depthwise-5x5s1-c2-asym-p-9x29",
                                       "depthwise-3x3s2-c16-p1-20x21", "3x3s1-c16-m12-p1-4x5",
-                                      "depthwise-3x3s1-c5-p1-14x14-flat"};
+                                      "depthwise-3x3s1-c5-p1-14x14-flat", "1x1-c256-m22-12x12-chunks"};
   for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
     if (strcmp(name, names[i]) == 0)
       return TRUE;

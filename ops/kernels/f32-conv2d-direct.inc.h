@@ -222,6 +222,104 @@ static __attribute__((noinline)) void dense_packed_pair(const float *xp, const f
   }
 }
 
+/* The packed micro-kernel with the epilogue in registers, for a full tile
+ * (RW vectors; off[r]: the plane offset of vector r, or -1 when it
+ * crosses a row end and goes as runs[r]): the reduction's last chunk (part: the earlier chunks'
+ * sums, NULL for one chunk) ends in the stores, with no second pass. On ResNet-50's 1x1 64->256 @56 the separate epilogue was
+ * 22% of the layer (the slot's stores and reloads, the call, the grid
+ * positions found again per call). nxt: plane offset of the next tile's
+ * outputs (-1: none), fetched for writing (see dense_epilogue). */
+static ALWAYS_INLINE void dense_packed_fused(const MscDenseArgs *a, const float *xp, const float *wp, int64_t K,
+                                             int64_t mblk, const int64_t *off, const DenseRuns *runs, int64_t nxt,
+                                             const float *part, const MscActivation act, const int res) {
+  vec_t acc[MB][RW];
+  UNROLL for (int m = 0; m < MB; m++) {
+    UNROLL for (int r = 0; r < RW; r++) acc[m][r] = part ? VLOAD(part + (m * RW + r) * VL) : VZERO();
+  }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 4
+#endif
+  for (int64_t k = 0; k < K; k++, xp += RW * VL, wp += MB) {
+    vec_t xv[RW];
+    UNROLL for (int r = 0; r < RW; r++) xv[r] = VLOAD(xp + r * VL);
+    UNROLL for (int m = 0; m < MB; m++) {
+      const vec_t wv = VBCAST(wp + m);
+      UNROLL for (int r = 0; r < RW; r++) acc[m][r] = VFMA(wv, xv[r], acc[m][r]);
+    }
+  }
+  const int64_t mcount = MIN((int64_t) MB, a->M - mblk * MB);
+  UNROLL for (int m = 0; m < MB; m++) {
+    if (m >= mcount)
+      break;
+    const int64_t ch = mblk * MB + m;
+    float *yp = a->y + ch * a->OHW;
+    const float *rp = res ? a->res + ch * a->OHW : NULL;
+    if (nxt >= 0)
+      for (int l = 0; l < RW * VL; l += 16) {
+        __builtin_prefetch(yp + nxt + l, 1, 3);
+        if (res)
+          __builtin_prefetch(rp + nxt + l, 0, 3);
+      }
+    const vec_t bias = VSET1(a->bias[ch]);
+    UNROLL for (int r = 0; r < RW; r++) {
+      if (off[r] < 0) { /* crosses a row end: its runs */
+        dense_store_runs(a, &runs[r], acc[m][r], bias, yp, rp, act);
+        continue;
+      }
+      vec_t v = VADD(acc[m][r], bias);
+      if (res)
+        v = VADD(v, VLOAD(rp + off[r]));
+      VSTORE(yp + off[r], act_vec(v, act, a->act_a, a->act_b));
+    }
+  }
+}
+
+typedef void (*DenseFusedFn)(const MscDenseArgs *a, const float *xp, const float *wp, int64_t K, int64_t mblk,
+                             const int64_t *off, const DenseRuns *runs, int64_t nxt, const float *part);
+#define DF_FN(NAME, ACT, RES)                                                                                       \
+  static __attribute__((noinline)) void dense_fused_##NAME##_##RES(const MscDenseArgs *a, const float *xp,          \
+                                                                   const float *wp, int64_t K, int64_t mblk,       \
+                                                                   const int64_t *off, const DenseRuns *runs,      \
+                                                                   int64_t nxt, const float *part) {               \
+    if (part)                                                                                                       \
+      dense_packed_fused(a, xp, wp, K, mblk, off, runs, nxt, part, ACT, RES);                                       \
+    else                                                                                                            \
+      dense_packed_fused(a, xp, wp, K, mblk, off, runs, nxt, NULL, ACT, RES);                                       \
+  }
+DF_FN(none, MSC_ACT_NONE, 0)
+DF_FN(none, MSC_ACT_NONE, 1)
+DF_FN(relu, MSC_ACT_RELU, 0)
+DF_FN(relu, MSC_ACT_RELU, 1)
+DF_FN(clip, MSC_ACT_CLIP, 0)
+DF_FN(clip, MSC_ACT_CLIP, 1)
+DF_FN(any, a->act, 0)
+DF_FN(any, a->act, 1)
+
+/* The fused kernel for @a's activation and residual. */
+static DenseFusedFn dense_fused_fn(const MscDenseArgs *a) {
+  const int r = a->res != NULL;
+  switch (a->act) {
+  case MSC_ACT_NONE:
+    return r ? dense_fused_none_1 : dense_fused_none_0;
+  case MSC_ACT_RELU:
+    return r ? dense_fused_relu_1 : dense_fused_relu_0;
+  case MSC_ACT_CLIP:
+    return r ? dense_fused_clip_1 : dense_fused_clip_0;
+  default:
+    return r ? dense_fused_any_1 : dense_fused_any_0;
+  }
+}
+
+/* Plane offset of the outputs of the grid tile after the one of rw
+ * vectors at o0, or -1 past the grid's end. */
+static inline int64_t dense_next_off(const MscDenseArgs *a, int64_t o0, int rw) {
+  const int64_t nxt = o0 + (int64_t) rw * VL;
+  if (nxt >= a->P)
+    return -1;
+  const int64_t nh = nxt / a->Wq;
+  return nh * a->OW + MIN(nxt - nh * a->Wq, a->OW);
+}
+
 /* Bias, residual and activation of the finished sums of blocks
  * [mb0, mb1) (consecutive MB*RW*VL slots of part[]), stored to the output
  * planes. rw and act are compile-time constants after inlining; the grid
@@ -243,13 +341,7 @@ static ALWAYS_INLINE void dense_epilogue(const MscDenseArgs *a, int64_t o0, int6
    * are stored: tiles write MB x groups of planes at once (64 on the
    * squeezenet stem), too many streams for the hardware prefetcher, and
    * past L2 every first store to a line waited on its read for ownership */
-  int64_t nxt = o0 + (int64_t) rw * VL;
-  if (nxt < a->P) {
-    const int64_t nh = nxt / a->Wq;
-    nxt = nh * a->OW + MIN(nxt - nh * a->Wq, a->OW);
-  } else {
-    nxt = -1;
-  }
+  const int64_t nxt = dense_next_off(a, o0, rw);
   const float aa = a->act_a, ab = a->act_b;
   for (int64_t mblk = mb0; mblk < mb1; mblk++, part += MB * RW * VL) {
     const int64_t mcount = MIN((int64_t) MB, a->M - mblk * MB);
@@ -465,7 +557,7 @@ static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, in
  * packing took 37% of the layer, with 16 it takes ~5%; past L2 a group's
  * weights stream from L3 at 1-3 bytes per cycle, which L3 sustains. */
 static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1,
-                               int64_t cb) {
+                               int64_t cb, int fuse) {
   const int64_t tile_pts = (int64_t) RW * VL;
   float part[PART_FLOATS] __attribute__((aligned(64)));
   float xp[PACK_FLOATS] __attribute__((aligned(64)));
@@ -473,6 +565,7 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
   const int64_t wblock = a->C * kstride * (int64_t) sizeof(float);
   int64_t gm = (256 * 1024) / (wblock > 0 ? wblock : 1);
   gm = MAX((int64_t) 16, MIN(gm, (int64_t) PART_BLOCKS));
+  const DenseFusedFn ffn = fuse ? dense_fused_fn(a) : NULL;
   for (int64_t g0 = mb0; g0 < mb1; g0 += gm) {
     const int64_t g1 = MIN(mb1, g0 + gm);
     for (int64_t tile = tile0; tile < tile1; tile++) {
@@ -482,12 +575,31 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
         rw = RW;
       const DensePackedFn *fns = dense_packed_table[rw - 1];
       const DenseEpiFn epi = dense_epi_table[rw - 1];
+      /* a full tile: the last chunk's kernel stores the outputs
+       * (dense_packed_fused); off[r] < 0: vector r crosses a row end */
+      int64_t off[RW], oh, ow;
+      DenseRuns runs[RW];
+      const gboolean fused = ffn && rw == RW;
+      for (int r = 0; r < RW && fused; r++) {
+        off[r] = -1;
+        runs[r].n = 0;
+        if (dense_vec_pos(a, o0 + r * VL, &oh, &ow))
+          off[r] = oh * a->OW + ow;
+        else
+          dense_runs(a, o0 + r * VL, oh, ow, &runs[r]);
+      }
+      const int64_t nxt = fused ? dense_next_off(a, o0, RW) : -1;
       for (int64_t c0 = 0; c0 < a->C; c0 += cb) {
         const int64_t c1 = MIN(a->C, c0 + cb);
         dense_pack(a, o0, (int) rw, c0, c1, xp);
         const DensePackedFn fn = fns[c0 == 0];
         const int64_t K = (c1 - c0) * a->ntaps;
         float *pp = part;
+        if (fused && c1 == a->C) {
+          for (int64_t mb = g0; mb < g1; mb++, pp += MB * RW * VL)
+            ffn(a, xp, a->w + (mb * a->C + c0) * kstride, K, mb, off, runs, nxt, c0 == 0 ? NULL : pp);
+          break;
+        }
         int64_t mb = g0;
         if (rw == 1) /* blocks in pairs (see dense_packed_pair) */
           for (; mb + 1 < g1; mb += 2, pp += 2 * MB * RW * VL)
@@ -496,7 +608,8 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
         for (; mb < g1; mb++, pp += MB * RW * VL)
           fn(xp, a->w + (mb * a->C + c0) * kstride, K, pp);
       }
-      epi(a, o0, g0, g1, part);
+      if (!fused)
+        epi(a, o0, g0, g1, part);
     }
   }
 }
@@ -510,6 +623,8 @@ static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t m
     mode = e && *e ? (atoi(e) != 0) : 2;
     __atomic_store_n(&dense_pack_mode, mode, __ATOMIC_RELAXED);
   }
+  const char *fe = getenv("MSC_DENSE_FUSE"); /* 0: the epilogue always a pass of its own (A/B) */
+  const int fuse = !(fe && *fe && atoi(fe) == 0);
   /* packing costs one copy of the tile's input per chunk, amortized over
    * the output-channel blocks: worth it from 4 blocks on */
   if (a->x_exact || (a->ntaps <= PACK_K && (mode == 1 || (mode == 2 && mb1 - mb0 >= 4)))) {
@@ -520,7 +635,7 @@ static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t m
       const int64_t nchunks = (a->C + cb - 1) / cb;
       cb = (a->C + nchunks - 1) / nchunks;
     }
-    dense_tiles_packed(a, tile0, tile1, mb0, mb1, cb);
+    dense_tiles_packed(a, tile0, tile1, mb0, mb1, cb, fuse);
     return;
   }
   /* chunk: ~16 KB of input lines per tile (a tap row spans ~2 lines) */
