@@ -57,6 +57,8 @@ static const Layer layers[] = {
     {"blaze-dw3x3-c96@8", 96, 8, 8, 96, 3, 1, 1, 96},
     {"blaze-dw3x3s2-c28@64", 28, 64, 64, 28, 3, 2, 1, 28},
     {"blaze-stem-5x5s2-c3-m24@128", 3, 128, 128, 24, 5, 2, 2, 1},
+    {"ppocr-stem-3x3s2-c3-m8@48x192", 3, 48, 192, 8, 3, 2, 1, 1},
+    {"ppocr-dw5x5-c200@2x96", 200, 2, 96, 200, 5, 1, 2, 200},
 };
 
 static int threads = 1;

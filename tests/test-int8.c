@@ -90,6 +90,18 @@ static const ConvCase cases[] = {
     {"dw-rows-5x5-s21-w17", 1, 4, 7, 17, 4, 5, 5, 2, 1, 1, 1, 2, 2, 2, 2, 4, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
     {"dw-rows-5x5-s2-w33", 1, 2, 9, 33, 2, 5, 5, 2, 2, 1, 1, 1, 2, 2, 1, 2, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
     {"dw-rows-3x3-nopad-w24", 1, 2, 6, 26, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 2, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    /* kernel rows reading only padding skipped (PP-OCR's 5x5 on 2-row planes), incl. a 1-row plane */
+    {"dw-rows-5x5-h2-w40", 1, 3, 2, 40, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 3, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 1},
+    {"dw-rows-5x5-s2-h1", 1, 2, 1, 37, 2, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    /* gemv: 1x1 convs on 1x1 images (squeeze-excite, Gemm rows): K not a multiple of 16, M of 8, int8
+     * in, weight zero points, Relu; and the 7-bit kernels' layout (xoff for int8 inputs) */
+    {"gemv-1x1-on-1x1", 3, 203, 1, 1, 59, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 1, 0, 1},
+    {"gemv-1x1-s8-small", 1, 7, 1, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 0, 0, 0},
+    {"gemv-1x1-w7-s8", 2, 40, 1, 1, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 1, 0},
+    /* stride-2 re-blocking of both column phases in one pass (KG=2): 3-channel stems (a lone channel in
+     * the last pair), odd left pad, int8 input, widths past 16 with tails */
+    {"stem-5x5-s2-c3-w45", 1, 3, 14, 45, 8, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"stem-3x3-s2-c3-s8-pl1", 1, 3, 9, 50, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
 };
 
 static int32_t xval(const uint8_t *x, int64_t i, MscDType dt) {
@@ -950,6 +962,112 @@ static void test_conv_add(void) {
   g_assert_cmpuint(st[0].n_steps + 2, ==, st[1].n_steps);
 }
 
+/* As conv_add_graph, but the adds are plain DQ(a) + DQ(b) -> Q (no Relu: the 256x256 table op, not a
+ * region) and the spatial dims are unknown in the graph (-1, as in PP-OCR's dynamic-width model): the
+ * table op takes the vector add when it equals the table everywhere, and the conv fusion accepts
+ * equal-rank values whose unknown dims are unknown on both sides (checked per shape plan). */
+static MscGraph *conv_add_plain_graph(void) {
+  MscGraph *g = msc_graph_new("int8-conv-add-plain");
+  msc_graph_set_opset(g, "", 13);
+  const int64_t xd[] = {1, 16, -1, -1};
+  MscValue *x = val(g, "x");
+  x->dtype = MSC_DTYPE_FLOAT32;
+  x->rank = 4;
+  memcpy(x->dims, xd, sizeof xd);
+  msc_graph_add_input(g, x);
+  const float sx = 8.0f / 255.0f;
+  qdq(g, "x", "px", sx, 128);
+  dq_weights(g, "wp", 16, 16, 1, sx, 3);
+  node(g, "pw", "Conv", "x_dq,wp,wp_b", "p");
+  qdq(g, "p", "pp", 6.0f / 255.0f, 120);
+  node(g, "add1", "Add", "p_dq,x_dq", "a1");
+  qdq(g, "a1", "pa1", 10.0f / 255.0f, 125);
+  node(g, "out", "Identity", "a1_dq", "y");
+  dq_weights(g, "wc", 16, 16, 3, sx, 7);
+  MscNode *c = node(g, "c3", "Conv", "x_dq,wc,wc_b", "c");
+  const int64_t pads[] = {1, 1, 1, 1};
+  attr_ints1(c, "pads", 4, pads);
+  qdq(g, "c", "pc", 7.0f / 255.0f, 131);
+  node(g, "add2", "Add", "x_dq,c_dq", "a2");
+  qdq(g, "a2", "pa2", 11.0f / 255.0f, 119);
+  node(g, "out2", "Identity", "a2_dq", "y2");
+  const char *shaped[] = {"x_q", "p_q", "c_q"};
+  for (unsigned i = 0; i < G_N_ELEMENTS(shaped); i++) {
+    MscValue *v = val(g, shaped[i]);
+    v->rank = 4;
+    memcpy(v->dims, xd, sizeof xd);
+  }
+  msc_graph_add_output(g, val(g, "y"));
+  msc_graph_add_output(g, val(g, "y2"));
+  GError *e = NULL;
+  msc_graph_verify(g, &e);
+  g_assert_no_error(e);
+  return g;
+}
+
+static void test_conv_add_plain(void) {
+  g_test_summary("plain residual DQ(a) + DQ(b) -> Q (a 256x256 table op) on a model with unknown spatial dims: "
+                 "the vector add, fused into the 1x1 / 3x3 int8 conv producing one side; outputs equal the table "
+                 "run byte for byte (MSC_INT8_TABLE_VADD=0) and ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStats st[2];
+  check_fusion_exact(conv_add_plain_graph(), (int64_t[]){1, 16, 9, 13}, 29, "MSC_INT8_TABLE_VADD", 11.0 / 255.0, st);
+  g_test_message("plain conv+add: %u steps, %u steps with the 64K tables", st[0].n_steps, st[1].n_steps);
+  g_assert_cmpuint(st[0].n_steps + 2, ==, st[1].n_steps);
+}
+
+/* x -> QDQ -> 1x1 conv 8 -> 12 -> QDQ -> hardswish (Add 3, Clip 0..6, Mul, Div 6) left in float ->
+ * MaxPool 2x2 (y) and GlobalAveragePool (y2): the float region of one 8-bit input becomes a
+ * byte -> float table step (CPU_Q_FLUT; PP-OCR's last hardswish before its float MaxPool). */
+static MscGraph *float_region_graph(void) {
+  MscGraph *g = msc_graph_new("int8-float-region");
+  msc_graph_set_opset(g, "", 13);
+  MscValue *x = val(g, "x");
+  x->dtype = MSC_DTYPE_FLOAT32;
+  x->rank = 4;
+  int64_t xd[] = {1, 8, 10, 14};
+  memcpy(x->dims, xd, sizeof xd);
+  msc_graph_add_input(g, x);
+  gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f);
+  const float sx = 8.0f / 255.0f;
+  qdq(g, "x", "px", sx, 128);
+  dq_weights(g, "wp", 12, 8, 1, sx, 9);
+  node(g, "pw", "Conv", "x_dq,wp,wp_b", "c");
+  qdq(g, "c", "pc", 9.0f / 255.0f, 131);
+  node(g, "add3", "Add", "c_dq,three", "a3");
+  node(g, "clip", "Clip", "a3,zero,six", "c6");
+  node(g, "mulx", "Mul", "c_dq,c6", "m6");
+  node(g, "div6", "Div", "m6,six", "h");
+  MscNode *mp = node(g, "mp", "MaxPool", "h", "y");
+  const int64_t k2[] = {2, 2};
+  attr_ints1(mp, "kernel_shape", 2, k2);
+  attr_ints1(mp, "strides", 2, k2);
+  node(g, "gap", "GlobalAveragePool", "h", "y2");
+  msc_graph_add_output(g, val(g, "y"));
+  msc_graph_add_output(g, val(g, "y2"));
+  GError *e = NULL;
+  msc_graph_verify(g, &e);
+  g_assert_no_error(e);
+  return g;
+}
+
+static void test_float_region(void) {
+  g_test_summary("a float elementwise region of one 8-bit input whose output stays float (hardswish before a float "
+                 "MaxPool / GlobalAveragePool) runs as one byte -> float table step; outputs equal the node-by-node "
+                 "run byte for byte (MSC_INT8_FLOAT_REGION=0) and ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStats st[2];
+  check_fusion_exact(float_region_graph(), (int64_t[]){1, 8, 10, 14}, 31, "MSC_INT8_FLOAT_REGION", 9.0 / 255.0, st);
+  g_test_message("float region: %u steps, %u steps node by node", st[0].n_steps, st[1].n_steps);
+  g_assert_cmpuint(st[0].n_steps + 3, <=, st[1].n_steps);
+}
+
 static void test_lut_span(void) {
   g_test_summary("cpu_qlut (AVX2 vpshufb rows where present) equals y[i] = t[x[i]] for every length and "
                  "alignment, in place too");
@@ -992,5 +1110,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/int8/steps/quant-dequant", test_qdq_steps);
   g_test_add_func("/int8/fusion/conv-tables", test_conv_tables);
   g_test_add_func("/int8/fusion/conv-add", test_conv_add);
+  g_test_add_func("/int8/fusion/conv-add-plain", test_conv_add_plain);
+  g_test_add_func("/int8/fusion/float-region", test_float_region);
   return g_test_run();
 }

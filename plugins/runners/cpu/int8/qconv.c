@@ -8,6 +8,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "tensor.h"
 
@@ -136,6 +139,7 @@ void cpu_qconv_free(CpuQConv *q) {
   msc_aligned_free(q->wu);
   g_free(q->wbias);
   g_free(q->toff);
+  msc_aligned_free(q->wg);
   g_free(q->wd);
   g_free(q->corr);
   g_free(q->mult);
@@ -209,6 +213,8 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
     const char *renv = g_getenv("MSC_INT8_DWROWS");
     if (q->k->dw == cpu_qdw_avx2 && cpu_qdw_rows_fits(d) && !(renv && !strcmp(renv, "0"))) {
       q->dwrows = 1;
+      const char *kenv = g_getenv("MSC_INT8_DWSKIP");
+      q->dwskip = !(kenv && !strcmp(kenv, "0"));
       q->ws_per_thread = MAX(q->ws_per_thread, qalign(cpu_qdw_rows_ws(q)));
     }
 #endif
@@ -225,6 +231,10 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
     }
   }
 #endif
+  const char *xenv = g_getenv("MSC_INT8_XS2");
+  q->xs2 = q->k->kg == 2 && q->xoff == 0 && !(xenv && !strcmp(xenv, "0"));
+  const char *senv = g_getenv("MSC_INT8_SPLITROW");
+  q->splitrow = !(senv && !strcmp(senv, "0"));
   const char *denv = g_getenv("MSC_INT8_DIRECT");
   q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && !(denv && !strcmp(denv, "0"));
   if (q->direct) {
@@ -270,7 +280,30 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
       q->wp[m * q->Kg + g] = word;
     }
   q->ws_per_thread = qalign((size_t)(q->Kg * q->k->nr * kg * q->k->esize));
+  const char *genv = g_getenv("MSC_INT8_GEMV");
+  if (OH * OW == 1 && d->group == 1 && d->ydt != MSC_DTYPE_INT32 && !(genv && !strcmp(genv, "0"))) {
+    q->Kp = (q->K + 15) / 16 * 16;
+    q->wg = msc_aligned_alloc0((size_t)(d->M * q->Kp) * sizeof(int16_t) + QALIGN);
+    for (int64_t m = 0; m < d->M; m++) memcpy(q->wg + m * q->Kp, w->w + m * q->K, (size_t)q->K * sizeof(int16_t));
+    q->gemv = 1;
+#if defined(__x86_64__) || defined(__i386__)
+    if (kid != CPU_QK_SCALAR && kid != CPU_QK_EMU4) q->gemv = 2; /* every such kernel's CPU has AVX2 */
+#endif
+  }
   return q;
+}
+
+/* q->gemv in C: the same integers and requantization as the panel kernels. */
+static void gemv_c(const CpuQConv *q, const uint8_t *x, uint8_t *y) {
+  const int sgn = q->d.xdt == MSC_DTYPE_INT8, osg = q->d.ydt == MSC_DTYPE_INT8;
+  for (int64_t m = 0; m < q->d.M; m++) {
+    const int16_t *w = q->wg + m * q->Kp;
+    int32_t acc = 0;
+    for (int64_t k = 0; k < q->K; k++) acc += w[k] * ((sgn ? (int32_t)(int8_t)x[k] : (int32_t)x[k]) + q->xoff);
+    int32_t v = cpu_qrequant(acc + q->corr[m], q->mult[m], q->fbias[m], q->flo, q->fhi, q->d.zy);
+    uint8_t b = osg ? (uint8_t)(int8_t)v : (uint8_t)v;
+    y[m] = q->d.post ? q->d.post[b] : b;
+  }
 }
 
 size_t cpu_qconv_workspace(const CpuQConv *q, int n_threads) {
@@ -416,6 +449,18 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
     }                                                                                                           \
     for (int64_t ih = 0; ih < d->H; ih++) {                                                                     \
       int64_t rh = ih + d->pt;                                                                                  \
+      if (KG_ == 2 && d->sw == 2 && q->xs2 && d->W >= 2) { /* both column phases of the row at once */          \
+        const int64_t iw0 = d->pl & 1, ph0 = (rh % d->sh) * 2;                                                  \
+        int16_t *o0 = (int16_t *)(void *)dst + ((ph0 * q->Gc + gc) * q->PS + (rh / d->sh) * q->PWs + (iw0 + d->pl) / 2) * 2; \
+        int16_t *o1 = (int16_t *)(void *)dst + (((ph0 + 1) * q->Gc + gc) * q->PS + (rh / d->sh) * q->PWs + (iw0 + d->pl) / 2) * 2; \
+        if (iw0) { /* input column 0 is an odd padded column */                                                 \
+          int16_t *oo = (int16_t *)(void *)dst + (((ph0 + 1) * q->Gc + gc) * q->PS + (rh / d->sh) * q->PWs + d->pl / 2) * 2; \
+          for (int e = 0; e < ne; e++) oo[e] = (int16_t)(sgn ? (int8_t)xr[e][ih * d->W] : xr[e][ih * d->W]);   \
+        }                                                                                                       \
+        xform_row_s2(o0, o1, xr[0] + ih * d->W + iw0, ne > 1 ? xr[1] + ih * d->W + iw0 : NULL, d->W - iw0, sgn,  \
+                     (int16_t)q->xpad);                                                                          \
+        continue;                                                                                               \
+      }                                                                                                         \
       for (int64_t pw = 0; pw < d->sw; pw++) {                                                                  \
         int64_t iw0 = ((pw - d->pl) % d->sw + d->sw) % d->sw; /* first iw with (iw + pl) % sw == pw */         \
         if (iw0 >= d->W) continue;                                                                              \
@@ -447,6 +492,39 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
       }                                                                                                         \
     }                                                                                                           \
   } while (0)
+
+/* Stride-2 columns, KG = 2 (xoff 0): the n bytes a[0..n) (and b, NULL: the pad value) of one row as the
+ * int16 pairs (a[2u], b[2u]) at o0[2u..] (even phase) and (a[2u + 1], b[2u + 1]) at o1[2u..] (odd
+ * phase); int8 inputs sign-extended. 16 bytes per channel at a time (SSE2), then the tail. */
+static void xform_row_s2(int16_t *restrict o0, int16_t *restrict o1, const uint8_t *a, const uint8_t *b, int64_t n,
+                         int sgn, int16_t pad) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128i m = _mm_set1_epi16(0xff), vp = _mm_set1_epi16(pad);
+  for (; i + 16 <= n; i += 16) {
+    __m128i va = _mm_loadu_si128((const __m128i *)(const void *)(a + i)), ea, oa, eb, ob;
+    if (sgn) ea = _mm_srai_epi16(_mm_slli_epi16(va, 8), 8), oa = _mm_srai_epi16(va, 8);
+    else ea = _mm_and_si128(va, m), oa = _mm_srli_epi16(va, 8);
+    if (b) {
+      __m128i vb = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+      if (sgn) eb = _mm_srai_epi16(_mm_slli_epi16(vb, 8), 8), ob = _mm_srai_epi16(vb, 8);
+      else eb = _mm_and_si128(vb, m), ob = _mm_srli_epi16(vb, 8);
+    } else {
+      eb = ob = vp;
+    }
+    _mm_storeu_si128((__m128i *)(void *)(o0 + i), _mm_unpacklo_epi16(ea, eb));
+    _mm_storeu_si128((__m128i *)(void *)(o0 + i + 8), _mm_unpackhi_epi16(ea, eb));
+    _mm_storeu_si128((__m128i *)(void *)(o1 + i), _mm_unpacklo_epi16(oa, ob));
+    _mm_storeu_si128((__m128i *)(void *)(o1 + i + 8), _mm_unpackhi_epi16(oa, ob));
+  }
+#endif
+  for (; i < n; i++) {
+    int16_t *o = (i & 1) ? o1 : o0;
+    int64_t u = i >> 1;
+    o[2 * u] = (int16_t)(sgn ? (int8_t)a[i] : a[i]);
+    o[2 * u + 1] = b ? (int16_t)(sgn ? (int8_t)b[i] : b[i]) : pad;
+  }
+}
 
 /* o[u * KG + e] = xr[e][rb + u] (+ xo; int8 inputs sign-extended), u < cnt. */
 static void xform_span2(int16_t *restrict o, const uint8_t *const *xr, int64_t rb, int64_t cnt, int sgn, int32_t xo) {
@@ -588,6 +666,20 @@ static void run_rest(const CpuQConv *q, QJob *jp, MscThreadPool *pool) {
     if (pool && msc_threadpool_parallel_for) msc_threadpool_parallel_for(pool, tasks, dw_task, &j);
     else
       for (int64_t t = 0; t < tasks; t++) dw_task(&j, t, 0);
+    return;
+  }
+  if (q->gemv) { /* tiny: one thread */
+    for (int64_t n = 0; n < q->d.N; n++) {
+      const uint8_t *xn = (const uint8_t *)x + n * q->d.C;
+      uint8_t *yn = (uint8_t *)y + n * q->d.M;
+#if defined(__x86_64__) || defined(__i386__)
+      if (q->gemv == 2) {
+        cpu_qgemv_avx2(q, xn, yn);
+        continue;
+      }
+#endif
+      gemv_c(q, xn, yn);
+    }
     return;
   }
   int64_t tasks = q->d.N * q->d.group * j.panels;

@@ -31,6 +31,7 @@
 
 #include <glib.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "msc-types.h"
 #include "threadpool.h"
@@ -122,6 +123,36 @@ typedef struct {
 
 typedef struct CpuQConv CpuQConv;
 
+/* Copies between a tile buffer of @n consecutive flat positions f = oh * PWs + ow (from @oh, @ow) and
+ * an output plane of rows of @OW (the positions ow >= OW are skipped): @to_buf 0: @buf -> @plane,
+ * 1: @plane -> @buf. */
+static inline void cpu_qseg_bytes(uint8_t *d, const uint8_t *s, int64_t n) {
+  for (; n >= 16; n -= 16, d += 16, s += 16) memcpy(d, s, 16);
+  if (n >= 8) {
+    uint64_t a, b;
+    memcpy(&a, s, 8), memcpy(&b, s + n - 8, 8);
+    memcpy(d, &a, 8), memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, s, 4), memcpy(&b, s + n - 4, 4);
+    memcpy(d, &a, 4), memcpy(d + n - 4, &b, 4);
+  } else {
+    for (int64_t i = 0; i < n; i++) d[i] = s[i];
+  }
+}
+static inline void cpu_qseg_copy(uint8_t *buf, uint8_t *plane, int64_t oh, int64_t ow, int64_t n, int64_t PWs,
+                                 int64_t OW, int to_buf) {
+  for (int64_t l = 0; l < n; ow = 0, oh++) {
+    int64_t len = MIN(n - l, PWs - ow);
+    if (ow < OW) {
+      int64_t c = MIN(len, OW - ow);
+      if (to_buf) cpu_qseg_bytes(buf + l, plane + oh * OW + ow, c);
+      else cpu_qseg_bytes(plane + oh * OW + ow, buf + l, c);
+    }
+    l += len;
+  }
+}
+
 /* Per-ISA kernel table (qkern.inc.h). */
 typedef struct {
   int kg, esize, nr, vl, mr; /* mr: output channels per direct tile (weight block rows) */
@@ -148,6 +179,7 @@ struct CpuQConv {
   int32_t xoff, xpad;               /* stored x = x + xoff; padding value (zx + xoff) */
   int depthwise;                    /* Cg == 1: direct kernel */
   int dwrows;                       /* depthwise through cpu_qdw_rows_avx2 (3x3 / 5x5, strides 1-2) */
+  int dwskip;                       /* dwrows: kernel rows that read only padding skipped (MSC_INT8_DWSKIP=0: not) */
   /* integer Winograd F(2x2, 3x3) (qwino-avx2.c): U weights [16][M/4][C/2][4] words, bias per channel,
    * tiles per row (and rounded to 8), tile rows, plane row stride / rows, tile rows per block, tiles
    * per block buffer */
@@ -155,6 +187,14 @@ struct CpuQConv {
   int32_t *wu, *wbias;
   int64_t wTW, wTWr, wTH, wRS, wPH, wR, wNTBp;
   int interior_1x1;                 /* 1x1, stride 1, no pad */
+  int gemv;                         /* 1x1 conv on 1x1 images (Gemm rows, squeeze-excite): one dot product
+                                     * per output channel (1: C, 2: AVX2) instead of NR-wide panels */
+  int16_t *wg;                      /* gemv: [M][Kp] w - zw, zero-padded; owned (aligned) */
+  int64_t Kp;                       /* gemv: K rounded up to 16 */
+  int xs2;                          /* KG=2 re-blocking of stride-2 columns, both phases per row pass
+                                     * (MSC_INT8_XS2=0: per phase, element by element) */
+  int splitrow;                     /* direct tiles across output row ends stored from one row-epilogue
+                                     * buffer (MSC_INT8_SPLITROW=0: lane by lane, for A/B) */
   /* direct (dense, no im2col): input transformed once per run into xin[phase][Gc][PS][kg] (kg
    * consecutive channels of a padded position, split into sh*sw stride phases), wp[m][t][g] */
   int direct;
@@ -226,6 +266,9 @@ extern const CpuQKernel cpu_qkernel_avx2, cpu_qkernel_avx2_u7, cpu_qkernel_avxvn
 /* The AVX2 depthwise kernel (vpmaddwd on tap pairs over stride-phase planes), shared by the 256-bit kernels. */
 void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
 void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+/* q->gemv: the M output bytes of one image from its K input bytes @x (requantized as the panel
+ * kernels do, then q->d.post). */
+void cpu_qgemv_avx2(const CpuQConv *q, const uint8_t *x, uint8_t *y);
 void cpu_qvadd_avx2(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n);
 /* Row-wise depthwise (qdw-avx2.c): TRUE when @d fits it (3x3 or 5x5, dilation 1, strides 1-2, one
  * input channel per group, 8-bit output); its workspace bytes per thread; channels oc0..oc1 of one

@@ -126,12 +126,12 @@ static inline void store_bytes32(uint8_t *y, __m256i b, int64_t n) {
 
 /* 8 * NV outputs of one row from @r (row pointers of the K taps' rows,
  * already at column ow; phase p at + p * PHRS), stored at @y (n valid). */
-DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m256 bias, const int K, const int SW,
-              const int NV, const __m256 vm, const __m256 vfb, int hasfb, const __m256 lo, const __m256 hi,
-              const __m256i zy, int osgn, const DwClamp bl, uint8_t *y, int64_t n) {
+DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m256 bias, const int KH, const int K,
+              const int SW, const int NV, const __m256 vm, const __m256 vfb, int hasfb, const __m256 lo,
+              const __m256 hi, const __m256i zy, int osgn, const DwClamp bl, uint8_t *y, int64_t n) {
   __m256 acc[4];
   for (int v = 0; v < NV; v++) acc[v] = bias;
-  for (int i = 0; i < K; i++)
+  for (int i = 0; i < KH; i++)
     for (int j = 0; j < K; j++) {
       const float *s = r[i] + (j % SW) * PHRS + j / SW;
       const __m256 w = wv[i * K + j];
@@ -193,21 +193,34 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
                 fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f};
   __m256 w[25]; /* a local copy: kept in registers (the byte stores below alias everything else) */
   for (int t = 0; t < K * K; t++) w[t] = wv[t];
+  const int64_t pt = d->pt, H = d->H;
   for (int64_t oh = 0; oh < OH; oh++) {
+    /* kernel rows i0..i1 - 1 read image rows; the others read only padding (0.0): their products are
+     * zeros, adding them changes no sum, so they are skipped (short planes: PP-OCR's 5x5 on 2-3 rows
+     * read 2-3 of 5 rows) */
+    int i0 = (int)MAX((int64_t)0, pt - oh * sh), i1 = (int)MIN((int64_t)K, pt + H - oh * sh);
+    if (!q->dwskip) i0 = 0, i1 = K;
+    if (i1 <= i0) i0 = 0, i1 = 1; /* no image row (all padding): one zero row gives bias-only sums */
     const float *r[5];
-    for (int i = 0; i < K; i++) r[i] = pl + (oh * sh + i) * RS;
+    for (int i = i0; i < i1; i++) r[i - i0] = pl + (oh * sh + i) * RS;
+    const __m256 *wr = w + i0 * K;
     uint8_t *yr = y + oh * OW;
     int64_t ow = 0;
-    for (; ow + 24 < OW; ow += 32) { /* 4 vectors, the last one at least partly inside the row */
-      const float *rr[5];
-      for (int i = 0; i < K; i++) rr[i] = r[i] + ow;
-      dwr_block(rr, PHRS, w, vb, K, SW, 4, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow);
-    }
-    for (; ow < OW; ow += 8) {
-      const float *rr[5];
-      for (int i = 0; i < K; i++) rr[i] = r[i] + ow;
-      dwr_block(rr, PHRS, w, vb, K, SW, 1, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow);
-    }
+#define DWR_ROWS(NV_)                                                                                      \
+  do {                                                                                                     \
+    const float *rr[5];                                                                                    \
+    for (int i = 0; i < i1 - i0; i++) rr[i] = r[i] + ow;                                                   \
+    switch (i1 - i0) {                                                                                     \
+    case 1: dwr_block(rr, PHRS, wr, vb, 1, K, SW, NV_, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow); break; \
+    case 2: dwr_block(rr, PHRS, wr, vb, 2, K, SW, NV_, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow); break; \
+    case 3: dwr_block(rr, PHRS, wr, vb, 3, K, SW, NV_, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow); break; \
+    case 4: dwr_block(rr, PHRS, wr, vb, 4 < K ? 4 : K, K, SW, NV_, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow); break; \
+    default: dwr_block(rr, PHRS, wr, vb, K, K, SW, NV_, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow); break; \
+    }                                                                                                      \
+  } while (0)
+    for (; ow + 24 < OW; ow += 32) DWR_ROWS(4); /* 4 vectors, the last one at least partly inside the row */
+    for (; ow < OW; ow += 8) DWR_ROWS(1);
+#undef DWR_ROWS
   }
 }
 

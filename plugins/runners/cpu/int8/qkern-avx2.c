@@ -163,6 +163,62 @@ void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
   for (; i < n; i++) y[i] = t[x[i]];
 }
 
+/* q->gemv: 8 output channels at a time, each a dot product of the K input values (int16, 16 at a
+ * time, the tail through a zero-padded copy) with its zero-padded weight row through vpmaddwd
+ * (exact), then acc + corr requantized on 8 lanes with each channel's mult / fb: the same float
+ * operations as q2_store_q (multiply, then the add, kept apart), the clamp, cvtps2dq, + zy, packs. */
+void cpu_qgemv_avx2(const CpuQConv *q, const uint8_t *x, uint8_t *y) {
+  const int64_t K = q->K, Kp = q->Kp, M = q->d.M;
+  const int sgn = q->d.xdt == MSC_DTYPE_INT8, osg = q->d.ydt == MSC_DTYPE_INT8;
+  int16_t xs[4096];
+  const int16_t *xv = xs;
+  int16_t *xbuf = Kp <= 4096 ? xs : g_malloc((size_t)Kp * sizeof(int16_t));
+  const int32_t xo = q->xoff; /* corr holds - (zx + xoff) * sum w */
+  for (int64_t k = 0; k < K; k++) xbuf[k] = (int16_t)((sgn ? (int32_t)(int8_t)x[k] : (int32_t)x[k]) + xo);
+  for (int64_t k = K; k < Kp; k++) xbuf[k] = 0;
+  xv = xbuf;
+  const __m256 flo = _mm256_set1_ps(q->flo), fhi = _mm256_set1_ps(q->fhi);
+  const __m256i zy = _mm256_set1_epi32(q->d.zy);
+  for (int64_t m0 = 0; m0 < M; m0 += 8) {
+    int32_t s[8] = {0};
+    const int nm = (int)MIN((int64_t)8, M - m0);
+    for (int r = 0; r < nm; r += 4) { /* 4 rows per pass: independent accumulators */
+      __m256i a[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+      const int rr = MIN(4, nm - r);
+      for (int64_t k = 0; k < Kp; k += 16) {
+        const __m256i xk = _mm256_loadu_si256((const __m256i *)(const void *)(xv + k));
+        for (int i = 0; i < rr; i++)
+          a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(xk, _mm256_loadu_si256((const __m256i *)(const void *)(
+                                                                  q->wg + (m0 + r + i) * Kp + k))));
+      }
+      for (int i = 0; i < rr; i++) {
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(a[i]), _mm256_extracti128_si256(a[i], 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+        s[r + i] = _mm_cvtsi128_si32(h);
+      }
+    }
+    int32_t cr[8] = {0};
+    float mu[8] = {0}, fb[8] = {0};
+    memcpy(cr, q->corr + m0, (size_t)nm * sizeof(int32_t));
+    memcpy(mu, q->mult + m0, (size_t)nm * sizeof(float));
+    memcpy(fb, q->fbias + m0, (size_t)nm * sizeof(float));
+    __m256i acc = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(const void *)s),
+                                   _mm256_loadu_si256((const __m256i *)(const void *)cr));
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(mu));
+    __asm__("" : "+x"(f)); /* never contracted with the bias add */
+    f = _mm256_add_ps(f, _mm256_loadu_ps(fb)); /* + 0.0 (no float bias) changes no rounding result */
+    f = _mm256_min_ps(_mm256_max_ps(f, flo), fhi);
+    __m256i iv = _mm256_add_epi32(_mm256_cvtps_epi32(f), zy);
+    __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(iv), _mm256_extracti128_si256(iv, 1));
+    __m128i b = osg ? _mm_packs_epi16(s16, s16) : _mm_packus_epi16(s16, s16);
+    uint8_t t[16];
+    _mm_storeu_si128((__m128i *)(void *)t, b);
+    for (int i = 0; i < nm; i++) y[m0 + i] = q->d.post ? q->d.post[t[i]] : t[i];
+  }
+  if (xbuf != xs) g_free(xbuf);
+}
+
 /* cpu_qvadd1 on 8 lanes: the same float operations in the same order (the quotient through two
  * FMAs when v->vdivfree: checked equal to the division on all pairs); cvtps2dq rounds half to even
  * like the 1.5 * 2^23 trick (|v| <= 2^20); + zy in int32, then the saturating packs are the clamp

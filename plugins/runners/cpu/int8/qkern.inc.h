@@ -173,6 +173,34 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     }
     return;
   }
+  if (!i32 && q->splitrow && f0 + NR <= nf) { /* a whole tile across row ends: requantized at once into a
+                                                * buffer (the same bytes), then its valid row segments */
+    uint8_t tb[NR + 32];
+    const int64_t oh0 = f0 / PWs, ow0 = f0 % PWs;
+#ifdef STORE_QROW_ADD
+    if (skip) {
+      uint8_t sb[NR + 32];
+      memset(sb, 0, sizeof sb); /* the dropped positions: any value, their result is not stored */
+      for (int r = 0; r < rows; r++) {
+        const int64_t oc = m + r;
+        cpu_qseg_copy(sb, (uint8_t *)(uintptr_t)(skip + oc * P), oh0, ow0, NR, PWs, OW, 1);
+        STORE_QROW_ADD(tb, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.vadd,
+                       q->d.vside, sb);
+        cpu_qseg_copy(tb, y + oc * P, oh0, ow0, NR, PWs, OW, 0);
+      }
+      return;
+    }
+#endif
+    if (!skip) {
+      for (int r = 0; r < rows; r++) {
+        const int64_t oc = m + r;
+        STORE_QROW(tb, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo, q->d.hi,
+                   sgn);
+        cpu_qseg_copy(tb, y + oc * P, oh0, ow0, NR, PWs, OW, 0);
+      }
+      return;
+    }
+  }
 #endif
   for (int v = 0; v < NV; v++) {
     int64_t fv = f0 + v * VL, n = nf - fv;

@@ -234,13 +234,14 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   int64_t ny = numel_v(p, y);
   if (q->leafpool && ny >= 0) p->dtype[y] = q->ydt; /* the MaxPool's value holds the 8-bit max pool */
   if (ny < 0 || p->dtype[y] != q->ydt) return fail(s, msg, "output shape not inferred");
-  p->nbytes[y] = (size_t)ny * (q->kind == CPU_Q_DEQ ? sizeof(float) : 1);
+  p->nbytes[y] = (size_t)ny * (q->kind == CPU_Q_DEQ || q->kind == CPU_Q_FLUT ? sizeof(float) : 1);
   QPrep *r = g_new0(QPrep, 1);
   r->numel = ny;
   gboolean ok = TRUE;
   switch (q->kind) {
   case CPU_Q_LUT1:
   case CPU_Q_QUANT:
+  case CPU_Q_FLUT:
   case CPU_Q_DEQ: ok = numel_v(p, q->xs[0]) == ny; break;
   case CPU_Q_LUT2: {
     int64_t na = numel_v(p, q->xs[0]), nb = numel_v(p, q->xs[1]);
@@ -523,6 +524,17 @@ __attribute__((target("avx2"))) static void quant_avx2(const float *x, uint8_t *
   }
 }
 
+/* y[i] = ft[x[i]] (floats), 8 lanes through vgatherdps: the scalar loop's one 4-byte store per element
+ * ran at ~4.5 cycles per element here (its stores alias the table's lines modulo 4K). */
+__attribute__((target("avx2"))) static void flut_avx2(const float *ft, const uint8_t *x, float *y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(x + i)));
+    _mm256_storeu_ps(y + i, _mm256_i32gather_ps(ft, idx, 4));
+  }
+  for (; i < n; i++) y[i] = ft[x[i]];
+}
+
 /* DequantizeLinear: (float)(x - z) * s, 8 lanes. */
 __attribute__((target("avx2"))) static void deq_avx2(const uint8_t *x, float *y, int64_t n, float s, int32_t z,
                                                      int sgn) {
@@ -700,6 +712,20 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
           for (int64_t i = 0; i < r->cat_inner[k]; i++) y[i] = t[x[i]];
         y += r->cat_inner[k];
       }
+    return;
+  }
+  case CPU_Q_FLUT: { /* y = f(DQ(x)) as a float table */
+    const uint8_t *restrict x = in[0]->data;
+    const float *restrict ft = q->ftab;
+    float *restrict yf = (float *)(void *)y;
+    const int64_t n = r->numel;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    if (have_avx2()) {
+      flut_avx2(ft, x, yf, n);
+      return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) yf[i] = ft[x[i]];
     return;
   }
   case CPU_Q_GAPT: { /* as the float kernel: double sum in element order, float mean, then Q */

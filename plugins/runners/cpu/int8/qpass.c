@@ -495,6 +495,35 @@ static void add_node(CpuQStep *s, const MscNode *n) {
   if (s->n_nodes < CPU_Q_MAX_NODES) s->nodes[s->n_nodes++] = n;
 }
 
+/* DQ(a) + DQ(b) [-> Relu] -> Q as the LUT2 step @s (table s->lut[a << 8 | b]; @sx, @zx, @xdt: a's and b's
+ * quantization): the vector float path when cpu_qvadd1 equals the table everywhere (else the table stays). */
+static void vadd_try(CpuQStep *s, const float *sx, const int32_t *zx, const MscDType *xdt, int relu, float sy,
+                     int32_t zy) {
+  CpuQVAdd *v = &s->va;
+  v->vrelu = relu;
+  v->vs[0] = sx[0], v->vs[1] = sx[1], v->vz[0] = zx[0], v->vz[1] = zx[1];
+  v->vsy = sy, v->vzy = zy;
+  v->adt[0] = xdt[0], v->adt[1] = xdt[1], v->ydt = s->ydt;
+  for (int a = 0; a < 256; a++)
+    for (int b = 0; b < 256; b++) {
+      int32_t va = xdt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, vb = xdt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b;
+      if ((uint8_t)cpu_qvadd1(v, va, vb) != s->lut[a << 8 | b]) return;
+    }
+  s->vadd = 1;
+  /* the division by vsy as a reciprocal multiply corrected by two FMAs (Markstein): used only when it
+   * gives the quotient bit for bit on every pair (so the bytes stay those of the division) */
+  const float inv = 1.0f / sy;
+  for (int a = 0; a < 256; a++)
+    for (int b = 0; b < 256; b++) {
+      int32_t va = xdt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, vb = xdt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b;
+      float f = cpu_qvadd_sum(v, va, vb);
+      volatile float d = f / sy; /* the division as the float kernel does it */
+      if (cpu_qdivfree(f, sy, inv) != d) return;
+    }
+  v->vinv = inv;
+  v->vdivfree = !g_getenv("MSC_INT8_DIVFREE") || strcmp(g_getenv("MSC_INT8_DIVFREE"), "0") != 0;
+}
+
 static gboolean try_table_op(QPass *q, const MscNode *n) {
   if (n->n_outputs < 1 || !n->outputs[0] || n->n_inputs < 1 || !n->inputs[0]) return FALSE;
   for (uint32_t j = 1; j < n->n_outputs; j++)
@@ -554,6 +583,10 @@ static gboolean try_table_op(QPass *q, const MscNode *n) {
     if (!t) return FALSE;
     s = qop_new(CPU_Q_LUT2, n, qn, ydt);
     s->lut = t;
+    /* a plain residual DQ(a) + DQ(b) -> Q (PP-OCR's shortcuts): the vector add, then fusable into the conv
+     * producing a or b (fuse_vadd); MSC_INT8_TABLE_VADD=0 keeps the 64K table (A/B) */
+    const char *tv = g_getenv("MSC_INT8_TABLE_VADD");
+    if (is_op(n, "Add") && !(tv && !strcmp(tv, "0"))) vadd_try(s, sx, zx, xdt, 0, sy, zy);
   } else if (gap && nq == 1) {
     if (n->inputs[0]->rank < 3) return FALSE;
     s = qop_new(CPU_Q_GAP, n, qn, ydt);
@@ -752,37 +785,72 @@ static MscTensor *region_eval(const QPass *q, const Region *r, MscTensor **t, co
   return res;
 }
 
-/* Region Add(a, b) [-> Relu] of the two leaves: the vector float path when
- * cpu_qvadd1 equals the table everywhere (else the table stays). */
+/* Region Add(a, b) [-> Relu] of the two leaves: vadd_try. */
 static void vadd_check(const Region *r, CpuQStep *s, float sy, int32_t zy) {
   const MscNode *add = r->nodes[0];
   if (!is_op(add, "Add") || add->n_inputs != 2 || (r->n == 2 && !is_op(r->nodes[1], "Relu")) || r->n > 2) return;
   if (r->n == 2 && r->nodes[1]->inputs[0] != add->outputs[0]) return;
   int swap = add->inputs[0] == r->lv[1];
   if (add->inputs[swap] != r->lv[0] || add->inputs[!swap] != r->lv[1]) return;
-  CpuQVAdd *v = &s->va;
-  v->vrelu = r->n == 2;
-  v->vs[0] = r->sx[0], v->vs[1] = r->sx[1], v->vz[0] = r->zx[0], v->vz[1] = r->zx[1];
-  v->vsy = sy, v->vzy = zy;
-  v->adt[0] = r->xdt[0], v->adt[1] = r->xdt[1], v->ydt = s->ydt;
-  for (int a = 0; a < 256; a++)
-    for (int b = 0; b < 256; b++) {
-      int32_t va = r->xdt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, vb = r->xdt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b;
-      if ((uint8_t)cpu_qvadd1(v, va, vb) != s->lut[a << 8 | b]) return;
+  vadd_try(s, r->sx, r->zx, r->xdt, r->n == 2, sy, zy);
+}
+
+/* The output @v of elementwise node @n ends a float region (a graph output, or read by nothing that a
+ * region could take in: no QuantizeLinear, no elementwise node). */
+static gboolean float_sink(const QPass *q, const MscNode *n, const MscValue *v) {
+  if (v->flags & MSC_VALUE_GRAPH_OUTPUT) return TRUE;
+  const MscGraph *g = q->m->g;
+  gboolean any = FALSE;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *r = g->nodes[i];
+    if (r == n || q->dead[i]) continue;
+    for (uint32_t k = 0; k < r->n_inputs; k++)
+      if (r->inputs[k] == v) {
+        if (is_op(r, "QuantizeLinear") || elementwise1(r)) return FALSE;
+        any = TRUE;
+      }
+  }
+  return any;
+}
+
+/* DQ(x) -> elementwise float nodes ending at a float sink (float_sink) as one CPU_Q_FLUT step: the float
+ * table of the region, made by running its own nodes on all 256 inputs (bit-identical to running them).
+ * MSC_INT8_FLOAT_REGION=0: off. */
+static gboolean try_float_region(QPass *q, const MscNode *n) {
+  if (!region_node_ok(q, n)) return FALSE;
+  const MscValue *v = n->outputs[0];
+  if (!v || kon(q, v) || (v->dtype != MSC_DTYPE_FLOAT32 && v->dtype != MSC_DTYPE_UNDEFINED) || !float_sink(q, n, v))
+    return FALSE;
+  Region r = {0};
+  if (!region_collect(q, v, &r) || r.n == 0 || r.nleaf != 1 || r.cat[0] || r.mp[0]) return FALSE;
+  int32_t maxr = MAX(1, r.lv[0]->rank);
+  for (uint32_t i = 0; i < r.n; i++)
+    for (uint32_t k = 0; k < r.nodes[i]->n_inputs; k++) {
+      const MscTensor *c = kon(q, r.nodes[i]->inputs[k]);
+      if (c && c->rank > maxr) return FALSE;
     }
-  s->vadd = 1;
-  /* the division by vsy as a reciprocal multiply corrected by two FMAs (Markstein): used only when it
-   * gives the quotient bit for bit on every pair (so the bytes stay those of the division) */
-  const float inv = 1.0f / sy;
-  for (int a = 0; a < 256; a++)
-    for (int b = 0; b < 256; b++) {
-      int32_t va = r->xdt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, vb = r->xdt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b;
-      float f = cpu_qvadd_sum(v, va, vb);
-      volatile float d = f / sy; /* the division as the float kernel does it */
-      if (cpu_qdivfree(f, sy, inv) != d) return;
-    }
-  v->vinv = inv;
-  v->vdivfree = !g_getenv("MSC_INT8_DIVFREE") || strcmp(g_getenv("MSC_INT8_DIVFREE"), "0") != 0;
+  qsort(r.nodes, r.n, sizeof r.nodes[0], node_cmp);
+  if (r.nodes[r.n - 1] != n) return FALSE;
+  MscTensor *t = all_values(r.xdt[0], 1, 0);
+  MscTensor *f = region_eval(q, &r, &t, v);
+  msc_tensor_free(t);
+  if (!f || msc_tensor_numel(f) != 256 || f->dtype != MSC_DTYPE_FLOAT32) {
+    msc_tensor_free(f);
+    return FALSE;
+  }
+  CpuQStep *s = qop_new(CPU_Q_FLUT, n, n, MSC_DTYPE_FLOAT32);
+  s->ftab = g_memdup2(f->data, 256 * sizeof(float));
+  msc_tensor_free(f);
+  s->region = 1;
+  s->xs[0] = r.xv[0];
+  s->n_x = 1;
+  s->xdt = r.xdt[0];
+  add_node(s, r.dq[0]);
+  for (uint32_t i = 0; i < r.n; i++) add_node(s, r.nodes[i]);
+  CpuStep *st = new_step(q, n, n, CPU_STEP_QOP, s);
+  st->n_group = r.n;
+  g_snprintf(st->desc, sizeof st->desc, "float %s region (%u nodes) of an 8-bit input: table", n->op_type, r.n);
+  return TRUE;
 }
 
 /* DQ(x) [, DQ(y)] -> elementwise nodes -> [GlobalAveragePool ->] QuantizeLinear as
@@ -1114,11 +1182,14 @@ static void fuse_tables(QPass *q) {
   }
 }
 
-/* Static shape of value @v when fully known (no symbolic or unknown dims). */
-static gboolean static_shape(const MscValue *v) {
-  if (!v || v->rank < 1) return FALSE;
-  for (int32_t i = 0; i < v->rank; i++)
-    if (v->dims[i] <= 0 || v->dim_params[i]) return FALSE;
+/* @a and @b have the same rank and, per axis, the same known size or both an unknown one (dynamic
+ * models: PP-OCR's residual adds); the fused step checks the real shapes are equal per shape plan. */
+static gboolean alike_shapes(const MscValue *a, const MscValue *b) {
+  if (!a || !b || a->rank < 1 || a->rank != b->rank) return FALSE;
+  for (int32_t i = 0; i < a->rank; i++) {
+    gboolean ka = a->dims[i] > 0 && !a->dim_params[i], kb = b->dims[i] > 0 && !b->dim_params[i];
+    if (ka != kb || (ka && a->dims[i] != b->dims[i])) return FALSE;
+  }
   return TRUE;
 }
 
@@ -1134,10 +1205,7 @@ static void fuse_vadd(QPass *q) {
     if (!s || s->kind != CPU_Q_LUT2 || !s->vadd || s->n_x != 2 || s->xs[0] == s->xs[1]) continue;
     const MscNode *last = q->groups[i].last;
     if (!last || !last->outputs[0]) continue;
-    if (!static_shape(g->values[s->xs[0]]) || g->values[s->xs[0]]->rank != g->values[s->xs[1]]->rank ||
-        !static_shape(g->values[s->xs[1]]) ||
-        memcmp(g->values[s->xs[0]]->dims, g->values[s->xs[1]]->dims, sizeof(int64_t) * (size_t)g->values[s->xs[0]]->rank))
-      continue;
+    if (!alike_shapes(g->values[s->xs[0]], g->values[s->xs[1]])) continue;
     for (int k = 0; k < 2; k++) {
       const int32_t c = conv_producer(q, s->xs[k]);
       if (c < 0) continue;
@@ -1219,6 +1287,10 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
   if (!rz || strcmp(rz, "0") != 0)
     for (uint32_t i = 0; i < g->n_nodes; i++)
       if (!dead[i]) try_region(&q, g->nodes[i]);
+  const char *fr = g_getenv("MSC_INT8_FLOAT_REGION"); /* 0: float regions of 8-bit inputs run node by node */
+  if ((!rz || strcmp(rz, "0") != 0) && (!fr || strcmp(fr, "0") != 0))
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+      if (!dead[i]) try_float_region(&q, g->nodes[i]);
   const char *fz = g_getenv("MSC_INT8_FUSE"); /* 0: keep every table step (A/B checks) */
   if (!fz || strcmp(fz, "0") != 0) fuse_tables(&q);
   const char *fa = g_getenv("MSC_INT8_FUSE_ADD"); /* 0: residual adds stay their own steps (A/B checks) */

@@ -21,6 +21,8 @@
  *   CPU_Q_QUANT  a QuantizeLinear left over (float input: e.g. after a layer kept in float), per-tensor:
  *                the float kernel's operations (x / s, NaN -> 0, round half to even, + z, saturate) on 8 lanes
  *   CPU_Q_DEQ    a DequantizeLinear left over (8-bit activation in, float out), per-tensor: (float)(x - z) * s
+ *   CPU_Q_FLUT   an elementwise float region f(DQ(x)) whose output stays float (no QuantizeLinear: PP-OCR's last
+ *                hardswish before its float MaxPool): y = ftab[x], ftab[v] = f(DQ(v)) by the graph's kernels
  * LUT1 / LUT2 also cover whole elementwise regions: several float nodes (hardswish as
  * Add/Clip/Mul/Div, squeeze-excite Mul of two such chains) between one or two activation
  * DequantizeLinear nodes and one QuantizeLinear, tabulated by running the region's nodes. */
@@ -29,7 +31,7 @@
 
 #include "qconv.h"
 
-typedef enum { CPU_Q_CONV = 0, CPU_Q_LUT1, CPU_Q_LUT2, CPU_Q_MAXPOOL, CPU_Q_CONCAT, CPU_Q_GAP, CPU_Q_GAPT, CPU_Q_PAD, CPU_Q_CATFILL, CPU_Q_QUANT, CPU_Q_DEQ } CpuQKind;
+typedef enum { CPU_Q_CONV = 0, CPU_Q_LUT1, CPU_Q_LUT2, CPU_Q_MAXPOOL, CPU_Q_CONCAT, CPU_Q_GAP, CPU_Q_GAPT, CPU_Q_PAD, CPU_Q_CATFILL, CPU_Q_QUANT, CPU_Q_DEQ, CPU_Q_FLUT } CpuQKind;
 
 #define CPU_Q_MAX_IN 16
 #define CPU_Q_MAX_NODES 24
@@ -54,7 +56,7 @@ typedef struct CpuQStep {
   uint8_t *lut;
   /* GAP: y = Q(sx * (sum - n*zx) / n); QUANT: y = Q(x / sy) (zy); DEQ: (x - zx) * sx */
   float sx, sy;
-  /* GAPT: [256] float table; PAD: fill value (output byte) */
+  /* GAPT, FLUT: [256] float table; PAD: fill value (output byte) */
   float *ftab;
   uint8_t fill;
   int8_t cin[CPU_Q_MAX_IN]; /* CATFILL: per Concat input, its index in xs, -1 for a zero constant */
