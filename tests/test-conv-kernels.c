@@ -363,12 +363,15 @@ static void test_conv_kernels_bad_params(void) {
 
 static void test_conv_kernels_winograd_rule(void) {
   g_test_summary("Winograd follows the measured rule by default (=1), MSC_WINOGRAD=0 turns it off, 2 forces eligible shapes");
-  float *w = g_new0(float, 64 * 64 * 9);
+  float *w = g_new0(float, 256 * 288 * 9);
   const ConvCase big = D("x", 1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase few_ch = D("x", 1, 8, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase strided = D("x", 1, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
-  /* 14x14 (16 tiles): the direct kernel is as fast, the rule says no */
+  /* 14x14 (16 tiles): the direct kernel is as fast, the rule says no,
+   * except for wide layers (192+ output, 96-192 input channels) */
   const ConvCase small_map = D("x", 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase wide_14 = D("x", 1, 144, 14, 14, 288, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase deep_14 = D("x", 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   /* 28x28 (49 tiles) with 16 output channels: needs 196 tiles */
   const ConvCase thin_28 = D("x", 1, 64, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   char *saved = g_strdup(g_getenv("MSC_WINOGRAD"));
@@ -380,7 +383,7 @@ static void test_conv_kernels_winograd_rule(void) {
   } rows[] = {{&big, NULL, TRUE},        {&big, "1", TRUE},       {&big, "0", FALSE},
               {&few_ch, "1", FALSE},     {&few_ch, "2", TRUE},    {&strided, "1", FALSE},
               {&strided, "2", FALSE},    {&small_map, NULL, FALSE}, {&small_map, "2", TRUE},
-              {&thin_28, NULL, FALSE}};
+              {&thin_28, NULL, FALSE},   {&wide_14, NULL, TRUE},  {&deep_14, NULL, FALSE}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     if (rows[i].env)
       g_setenv("MSC_WINOGRAD", rows[i].env, TRUE);
