@@ -172,16 +172,10 @@ static ALWAYS_INLINE void dense_block(const MscDenseArgs *a, int64_t o0, int64_t
   }
 }
 
-/* The same micro-kernel over a packed panel: xp holds the tile's input
- * as [K][RW*VL] (K = channels x taps of the chunk, 64-byte aligned), so
- * every load is aligned and contiguous whatever the taps, stride or
- * channel stride, and the K loop is one uniform stream. */
-static ALWAYS_INLINE void dense_block_packed(const float *xp, const float *wp, int64_t K, const int rw, float *part,
-                                             const int first) {
-  vec_t acc[MB][RW];
-  UNROLL for (int m = 0; m < MB; m++) {
-    UNROLL for (int r = 0; r < rw; r++) acc[m][r] = first ? VZERO() : VLOAD(part + (m * RW + r) * VL);
-  }
+/* The packed K loop: acc[m][r] += w[k][m] * x[k][r] over the panel xp
+ * ([K][RW*VL]) and the block's weights wp ([K][MB]); rw is a compile-time
+ * constant after inlining, acc stays in registers. */
+static ALWAYS_INLINE void packed_kloop(vec_t acc[MB][RW], const float *xp, const float *wp, int64_t K, const int rw) {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 4
 #endif
@@ -193,6 +187,19 @@ static ALWAYS_INLINE void dense_block_packed(const float *xp, const float *wp, i
       UNROLL for (int r = 0; r < rw; r++) acc[m][r] = VFMA(wv, xv[r], acc[m][r]);
     }
   }
+}
+
+/* The same micro-kernel over a packed panel: xp holds the tile's input
+ * as [K][RW*VL] (K = channels x taps of the chunk, 64-byte aligned), so
+ * every load is aligned and contiguous whatever the taps, stride or
+ * channel stride, and the K loop is one uniform stream. */
+static ALWAYS_INLINE void dense_block_packed(const float *xp, const float *wp, int64_t K, const int rw, float *part,
+                                             const int first) {
+  vec_t acc[MB][RW];
+  UNROLL for (int m = 0; m < MB; m++) {
+    UNROLL for (int r = 0; r < rw; r++) acc[m][r] = first ? VZERO() : VLOAD(part + (m * RW + r) * VL);
+  }
+  packed_kloop(acc, xp, wp, K, rw);
   UNROLL for (int m = 0; m < MB; m++) {
     UNROLL for (int r = 0; r < rw; r++) VSTORE(part + (m * RW + r) * VL, acc[m][r]);
   }
@@ -224,11 +231,13 @@ static __attribute__((noinline)) void dense_packed_pair(const float *xp, const f
 
 /* The packed micro-kernel with the epilogue in registers, for a full tile
  * (RW vectors; off[r]: the plane offset of vector r, or -1 when it
- * crosses a row end and goes as runs[r]): the reduction's last chunk (part: the earlier chunks'
- * sums, NULL for one chunk) ends in the stores, with no second pass. On ResNet-50's 1x1 64->256 @56 the separate epilogue was
- * 22% of the layer (the slot's stores and reloads, the call, the grid
- * positions found again per call). nxt: plane offset of the next tile's
- * outputs (-1: none), fetched for writing (see dense_epilogue). */
+ * crosses a row end and goes as runs[r]): the reduction's last chunk
+ * (part: the earlier chunks' sums, NULL for one chunk) ends in the
+ * stores, with no second pass. On ResNet-50's 1x1 64->256 @56 the
+ * separate epilogue was 22% of the layer (the slot's stores and reloads,
+ * the call, the grid positions found again per call). nxt: plane offset
+ * of the next tile's outputs (-1: none), fetched for writing (see
+ * dense_epilogue). */
 static ALWAYS_INLINE void dense_packed_fused(const MscDenseArgs *a, const float *xp, const float *wp, int64_t K,
                                              int64_t mblk, const int64_t *off, const DenseRuns *runs, int64_t nxt,
                                              const float *part, const MscActivation act, const int res) {
@@ -236,17 +245,7 @@ static ALWAYS_INLINE void dense_packed_fused(const MscDenseArgs *a, const float 
   UNROLL for (int m = 0; m < MB; m++) {
     UNROLL for (int r = 0; r < RW; r++) acc[m][r] = part ? VLOAD(part + (m * RW + r) * VL) : VZERO();
   }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 4
-#endif
-  for (int64_t k = 0; k < K; k++, xp += RW * VL, wp += MB) {
-    vec_t xv[RW];
-    UNROLL for (int r = 0; r < RW; r++) xv[r] = VLOAD(xp + r * VL);
-    UNROLL for (int m = 0; m < MB; m++) {
-      const vec_t wv = VBCAST(wp + m);
-      UNROLL for (int r = 0; r < RW; r++) acc[m][r] = VFMA(wv, xv[r], acc[m][r]);
-    }
-  }
+  packed_kloop(acc, xp, wp, K, RW);
   const int64_t mcount = MIN((int64_t) MB, a->M - mblk * MB);
   UNROLL for (int m = 0; m < MB; m++) {
     if (m >= mcount)
