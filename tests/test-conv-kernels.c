@@ -410,7 +410,8 @@ static void test_conv_kernels_cvec_rule(void) {
   float *w = g_new0(float, 1024 * 64 + 256 * 256 * 9);
   const ConvCase c14 = D("x", 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase c7 = D("x", 1, 512, 7, 7, 128, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
-  const ConvCase c28 = D("x", 1, 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1); /* 14x14 out */
+  const ConvCase c28 = D("x", 1, 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1); /* 14x14 out: grid */
+  const ConvCase s14 = D("x", 1, 256, 14, 14, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1); /* 7x7 out: cvec */
   const ConvCase c56 = D("x", 1, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase short_k = D("x", 1, 16, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase dw = D("x", 1, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32);
@@ -420,7 +421,7 @@ static void test_conv_kernels_cvec_rule(void) {
     const ConvCase *c;
     const char *env;
     gboolean want;
-  } rows[] = {{&c14, NULL, TRUE},  {&c7, NULL, TRUE},        {&c28, "1", TRUE},  {&c14, "0", FALSE},
+  } rows[] = {{&c14, NULL, TRUE},  {&c7, NULL, TRUE},        {&c28, "1", FALSE}, {&s14, NULL, TRUE}, {&c14, "0", FALSE},
               {&c56, NULL, FALSE}, {&c56, "2", TRUE},        {&short_k, NULL, FALSE}, {&dw, "2", FALSE},
               {&pw14, NULL, FALSE}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {

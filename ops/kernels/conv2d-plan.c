@@ -109,6 +109,11 @@ static gboolean cvec_wanted(const MscConv2dPlan *pl) {
    * 1024->512 @14 65-66 vs 52-56%, 512->1000 @13 75 vs 56%) */
   if (pl->ntaps == 1 && ohw > 64)
     return FALSE;
+  /* strided onto 14x14: the grid kernel (3x3/2 256@28 -> 14: 0.93x the cvec
+   * time, `conv-bench --ab MSC_CONV_CVEC=0`, 2 x 64 alternated pairs); onto
+   * 7x7 cvec stays (3x3/2 512@14: grid 1.06-1.08x, 160@14: 1.02-1.09x) */
+  if ((pl->p.stride_h > 1 || pl->p.stride_w > 1) && ohw > 64)
+    return FALSE;
   return pl->Cg * pl->ntaps >= 64 && ((ohw <= 256 && kmb >= 4096) || (ohw <= 64 && kmb >= 1024));
 }
 
