@@ -93,6 +93,17 @@ static const ConvCase cases[] = {
     /* kernel rows reading only padding skipped (PP-OCR's 5x5 on 2-row planes), incl. a 1-row plane */
     {"dw-rows-5x5-h2-w40", 1, 3, 2, 40, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 3, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 1},
     {"dw-rows-5x5-s2-h1", 1, 2, 1, 37, 2, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    /* short rows (OW <= 16) as tiles of 2 (9..16 columns) or 4 (<= 8) output rows: full and partial rows,
+     * row counts not a multiple of the tile, stride 2 per axis, 5x5, channel multiplier 2 */
+    {"dw-rows-3x3-w16-rows2", 1, 3, 15, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"dw-rows-3x3-s2-w13-rows2", 1, 2, 18, 25, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
+    {"dw-rows-5x5-w6-rows4", 1, 3, 11, 6, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 3, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    {"dw-rows-3x3-s12-w8-rows4", 1, 2, 9, 15, 4, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 1, 0, 1},
+    /* 3x3 rows of 25+ columns: pairs of rows in 32-column tiles (OH even / odd, a partial last tile, the
+     * columns past the tiles per row); also dw-rows-3x3-w64, -s2-pad01, -w29-m2, -s12-odd above */
+    {"dw-rows-3x3-w70-wide", 1, 2, 6, 70, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 1},
+    {"dw-rows-3x3-s2-w61-wide", 1, 3, 11, 61, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    {"dw-rows-5x5-s2-w8-rows4", 1, 2, 16, 16, 2, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 0, 0},
     /* gemv: 1x1 convs on 1x1 images (squeeze-excite, Gemm rows): K not a multiple of 16, M of 8, int8
      * in, weight zero points, Relu; and the 7-bit kernels' layout (xoff for int8 inputs) */
     {"gemv-1x1-on-1x1", 3, 203, 1, 1, 59, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 1, 0, 1},

@@ -215,6 +215,10 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
       q->dwrows = 1;
       const char *kenv = g_getenv("MSC_INT8_DWSKIP");
       q->dwskip = !(kenv && !strcmp(kenv, "0"));
+      const char *menv = g_getenv("MSC_INT8_DWMROW");
+      q->dwmrow = !(menv && !strcmp(menv, "0"));
+      const char *wenv = g_getenv("MSC_INT8_DWWIDE");
+      q->dwwide = !(wenv && !strcmp(wenv, "0"));
       q->ws_per_thread = MAX(q->ws_per_thread, qalign(cpu_qdw_rows_ws(q)));
     }
 #endif

@@ -180,6 +180,8 @@ struct CpuQConv {
   int depthwise;                    /* Cg == 1: direct kernel */
   int dwrows;                       /* depthwise through cpu_qdw_rows_avx2 (3x3 / 5x5, strides 1-2) */
   int dwskip;                       /* dwrows: kernel rows that read only padding skipped (MSC_INT8_DWSKIP=0: not) */
+  int dwwide;                       /* dwrows 3x3, rows of 25+ columns: two rows x 32 columns per tile (MSC_INT8_DWWIDE=0: not) */
+  int dwmrow;                       /* dwrows: rows of <= 16 columns as tiles of 2-4 rows (MSC_INT8_DWMROW=0: not) */
   /* integer Winograd F(2x2, 3x3) (qwino-avx2.c): U weights [16][M/4][C/2][4] words, bias per channel,
    * tiles per row (and rounded to 8), tile rows, plane row stride / rows, tile rows per block, tiles
    * per block buffer */

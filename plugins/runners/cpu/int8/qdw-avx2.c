@@ -124,6 +124,64 @@ static inline void store_bytes32(uint8_t *y, __m256i b, int64_t n) {
   }
 }
 
+/* Requantized bytes of 4 accumulator vectors, in vpack order (store_bytes32 puts them in order). */
+DWR_AI __m256i dwr_pack4(const __m256 *acc, const __m256 vm, const __m256 vfb, int hasfb, const __m256 lo,
+                         const __m256 hi, const __m256i zy, int osgn, const DwClamp bl) {
+  __m256i q[4];
+  if (bl.fast) {
+    /* |acc * mult + fb| < 2^30: round, + zy in int32, saturating packs, then the byte clamp: the same
+     * bytes as clamping in float first (lo - zy, hi - zy are integers; rounding is monotone) */
+    for (int v = 0; v < 4; v++) {
+      __m256 t = _mm256_mul_ps(acc[v], vm);
+      __asm__("" : "+x"(t));
+      if (hasfb) t = _mm256_add_ps(t, vfb);
+      q[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
+    }
+    __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
+    __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
+    return osgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl.blo), bl.bhi) : _mm256_min_epu8(_mm256_max_epu8(b, bl.blo), bl.bhi);
+  }
+  for (int v = 0; v < 4; v++) {
+    __m256 t = _mm256_mul_ps(acc[v], vm);
+    __asm__("" : "+x"(t)); /* never contracted with the bias add */
+    if (hasfb) t = _mm256_add_ps(t, vfb);
+    t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
+    q[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
+  }
+  __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
+  return osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
+}
+
+/* Short rows (OW <= 16, BlazeFace's 16x16 and 8x8 planes): a tile of 4 vectors over NR = 4 / CV output
+ * rows x CV vectors (8 columns each) from row @oh, so that every tile has 4 independent FMA chains (one
+ * vector per row left the 9-FMA chain's latency exposed). Every vector has the taps of the one-row
+ * kernel in the same order from the same bias (all K kernel rows: those reading padding add exact
+ * zeros), so the same bytes. Row r of the tile gets bytes [8 * CV * r, + min(8 * CV, OW)). */
+DWR_AI void dwr_tile_rows(const float *pl, int64_t RS, int64_t PHRS, int64_t oh, int64_t sh, const __m256 *wv,
+                          __m256 bias, const int K, const int SW, const int CV, const __m256 vm, const __m256 vfb,
+                          int hasfb, const __m256 lo, const __m256 hi, const __m256i zy, int osgn, const DwClamp bl,
+                          uint8_t *y, int64_t OW) {
+  __m256 acc[4];
+  for (int v = 0; v < 4; v++) acc[v] = bias;
+  for (int i = 0; i < K; i++)
+    for (int j = 0; j < K; j++) {
+      const __m256 w = wv[i * K + j];
+      for (int v = 0; v < 4; v++) {
+        const float *s = pl + ((oh + v / CV) * sh + i) * RS + 8 * (v % CV) + (j % SW) * PHRS + j / SW;
+        acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(s), w, acc[v]);
+      }
+    }
+  __m256i b = _mm256_permutevar8x32_epi32(dwr_pack4(acc, vm, vfb, hasfb, lo, hi, zy, osgn, bl),
+                                          _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  uint8_t t[32];
+  _mm256_storeu_si256((__m256i *)(void *)t, b);
+  const int64_t n = MIN(OW, (int64_t)(8 * CV));
+  if (n == 8 * CV) /* full rows: constant-size copies (plain stores) */
+    for (int r = 0; r < 4 / CV; r++) memcpy(y + (oh + r) * OW, t + 8 * CV * r, (size_t)(8 * CV));
+  else
+    for (int r = 0; r < 4 / CV; r++) memcpy(y + (oh + r) * OW, t + 8 * CV * r, (size_t)n);
+}
+
 /* 8 * NV outputs of one row from @r (row pointers of the K taps' rows,
  * already at column ow; phase p at + p * PHRS), stored at @y (n valid). */
 DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m256 bias, const int KH, const int K,
@@ -137,34 +195,17 @@ DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m
       const __m256 w = wv[i * K + j];
       for (int v = 0; v < NV; v++) acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8 * v), w, acc[v]);
     }
-  __m256i q[4];
-  if (NV == 4 && bl.fast) {
-    /* |acc * mult + fb| < 2^30: round, + zy in int32, saturating packs, then the byte clamp: the same
-     * bytes as clamping in float first (lo - zy, hi - zy are integers; rounding is monotone) */
-    for (int v = 0; v < 4; v++) {
-      __m256 t = _mm256_mul_ps(acc[v], vm);
-      __asm__("" : "+x"(t));
-      if (hasfb) t = _mm256_add_ps(t, vfb);
-      q[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
-    }
-    __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
-    __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
-    b = osgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl.blo), bl.bhi) : _mm256_min_epu8(_mm256_max_epu8(b, bl.blo), bl.bhi);
-    store_bytes32(y, b, n);
+  if (NV == 4) {
+    store_bytes32(y, dwr_pack4(acc, vm, vfb, hasfb, lo, hi, zy, osgn, bl), n);
     return;
   }
+  __m256i q[4];
   for (int v = 0; v < NV; v++) {
     __m256 t = _mm256_mul_ps(acc[v], vm);
     __asm__("" : "+x"(t)); /* never contracted with the bias add */
     if (hasfb) t = _mm256_add_ps(t, vfb);
     t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
     q[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
-  }
-  if (NV == 4) {
-    __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
-    __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
-    store_bytes32(y, b, n);
-    return;
   }
   for (int v = 0; v < NV; v++) {
     __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(q[v]), _mm256_extracti128_si256(q[v], 1));
@@ -178,6 +219,28 @@ DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m
       memcpy(y + 8 * v, t, (size_t)m);
     }
   }
+}
+
+/* 3x3, rows of more than 24 columns: two output rows (oh, oh + 1) x 32 columns from @ow, 8 accumulators
+ * (the one-row block's 4 chains of 9 dependent FMAs left the FMA units half idle). Each vector has the
+ * one-row kernel's taps in the same order from the same bias (all 3 kernel rows: rows of padding add
+ * exact zeros), requantized by dwr_pack4: the same bytes. */
+DWR_AI void dwr_tile_wide(const float *pl, int64_t RS, int64_t PHRS, int64_t oh, int64_t ow, int64_t sh,
+                          const __m256 *wv, __m256 bias, const int SW, const __m256 vm, const __m256 vfb, int hasfb,
+                          const __m256 lo, const __m256 hi, const __m256i zy, int osgn, const DwClamp bl, uint8_t *y,
+                          int64_t OW) {
+  __m256 acc[8];
+  for (int v = 0; v < 8; v++) acc[v] = bias;
+  const float *r0 = pl + oh * sh * RS + ow, *r1 = pl + (oh + 1) * sh * RS + ow;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) {
+      const __m256 w = wv[i * 3 + j];
+      const float *s0 = r0 + i * RS + (j % SW) * PHRS + j / SW, *s1 = r1 + i * RS + (j % SW) * PHRS + j / SW;
+      for (int v = 0; v < 4; v++) acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(s0 + 8 * v), w, acc[v]);
+      for (int v = 0; v < 4; v++) acc[4 + v] = _mm256_fmadd_ps(_mm256_loadu_ps(s1 + 8 * v), w, acc[4 + v]);
+    }
+  store_bytes32(y + oh * OW + ow, dwr_pack4(acc, vm, vfb, hasfb, lo, hi, zy, osgn, bl), OW - ow);
+  store_bytes32(y + (oh + 1) * OW + ow, dwr_pack4(acc + 4, vm, vfb, hasfb, lo, hi, zy, osgn, bl), OW - ow);
 }
 
 DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, const __m256 *wv, float bias, int64_t oc,
@@ -194,7 +257,25 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
   __m256 w[25]; /* a local copy: kept in registers (the byte stores below alias everything else) */
   for (int t = 0; t < K * K; t++) w[t] = wv[t];
   const int64_t pt = d->pt, H = d->H;
-  for (int64_t oh = 0; oh < OH; oh++) {
+  int64_t oh = 0;
+  if (q->dwmrow && OW <= 16) {
+    if (OW > 8)
+      for (; oh + 2 <= OH; oh += 2) dwr_tile_rows(pl, RS, PHRS, oh, sh, w, vb, K, SW, 2, vm, vfb, hasfb, lo, hi, zy, osgn, bl, y, OW);
+    else
+      for (; oh + 4 <= OH; oh += 4) dwr_tile_rows(pl, RS, PHRS, oh, sh, w, vb, K, SW, 1, vm, vfb, hasfb, lo, hi, zy, osgn, bl, y, OW);
+  }
+  /* 3x3 rows of 25+ columns: pairs of rows in 32-column tiles of 8 accumulators, then each row's last
+   * columns (< 32) below, from owide */
+  const int wide = q->dwwide && K == 3 && OW > 24;
+  int64_t pair_end = -1, owide = 0;
+  for (; oh < OH; oh++) {
+    int64_t ow = 0;
+    if (wide && oh >= pair_end && oh + 1 < OH) {
+      for (owide = 0; owide + 24 < OW; owide += 32)
+        dwr_tile_wide(pl, RS, PHRS, oh, owide, sh, w, vb, SW, vm, vfb, hasfb, lo, hi, zy, osgn, bl, y, OW);
+      pair_end = oh + 2;
+    }
+    if (oh < pair_end) ow = owide;
     /* kernel rows i0..i1 - 1 read image rows; the others read only padding (0.0): their products are
      * zeros, adding them changes no sum, so they are skipped (short planes: PP-OCR's 5x5 on 2-3 rows
      * read 2-3 of 5 rows) */
@@ -205,7 +286,6 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
     for (int i = i0; i < i1; i++) r[i - i0] = pl + (oh * sh + i) * RS;
     const __m256 *wr = w + i0 * K;
     uint8_t *yr = y + oh * OW;
-    int64_t ow = 0;
 #define DWR_ROWS(NV_)                                                                                      \
   do {                                                                                                     \
     const float *rr[5];                                                                                    \
