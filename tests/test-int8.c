@@ -554,17 +554,32 @@ static void qdq(MscGraph *g, const char *x, const char *p, float s, uint8_t z) {
   node(g, dqn, "DequantizeLinear", di, dn);
 }
 
-/* x -> QDQ -> hardswish as Add/Clip/Mul/Div (h) -> QDQ -> y2;
- * GAP(h) -> QDQ -> HardSigmoid -> Mul(h, .) -> QDQ -> Pad(value 0.5) -> QDQ -> y */
-static MscGraph *region_graph(void) {
-  MscGraph *g = msc_graph_new("int8-regions");
+/* A graph @name (opset 13) with one float32 input "x" of dims @xd[4]. */
+static MscGraph *qgraph_new(const char *name, const int64_t xd[4]) {
+  MscGraph *g = msc_graph_new(name);
   msc_graph_set_opset(g, "", 13);
   MscValue *x = val(g, "x");
   x->dtype = MSC_DTYPE_FLOAT32;
   x->rank = 4;
-  int64_t xd[] = {1, 8, 12, 12};
-  memcpy(x->dims, xd, sizeof xd);
+  memcpy(x->dims, xd, 4 * sizeof xd[0]);
   msc_graph_add_input(g, x);
+  return g;
+}
+
+/* Adds the outputs named in the NULL-terminated @outs, verifies @g (asserting), returns it. */
+static MscGraph *qgraph_done(MscGraph *g, const char *const *outs) {
+  for (; *outs; outs++) msc_graph_add_output(g, val(g, *outs));
+  GError *e = NULL;
+  msc_graph_verify(g, &e);
+  g_assert_no_error(e);
+  return g;
+}
+
+/* x -> QDQ -> hardswish as Add/Clip/Mul/Div (h) -> QDQ -> y2;
+ * GAP(h) -> QDQ -> HardSigmoid -> Mul(h, .) -> QDQ -> Pad(value 0.5) -> QDQ -> y */
+static MscGraph *region_graph(void) {
+  const int64_t xd[] = {1, 8, 12, 12};
+  MscGraph *g = qgraph_new("int8-regions", xd);
   gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f), gconst_f(g, "half", 0.5f);
   MscTensor *pads = msc_tensor_new(MSC_DTYPE_INT64, 1, (int64_t[]){8}, NULL);
   const int64_t pv[8] = {0, 0, 1, 2, 0, 0, 2, 1};
@@ -613,13 +628,7 @@ static MscGraph *region_graph(void) {
   node(g, "relu", "Relu", "rs", "rr");
   qdq(g, "rr", "prr", 6.0f / 255.0f, 0);
   node(g, "out3", "Identity", "rr_dq", "y3");
-  msc_graph_add_output(g, val(g, "y"));
-  msc_graph_add_output(g, val(g, "y2"));
-  msc_graph_add_output(g, val(g, "y3"));
-  GError *e = NULL;
-  msc_graph_verify(g, &e);
-  g_assert_no_error(e);
-  return g;
+  return qgraph_done(g, (const char *[]){"y", "y2", "y3", NULL});
 }
 
 typedef struct {
@@ -658,14 +667,8 @@ static void test_qdq_steps(void) {
     g_test_skip("runners cpu/ref not registered");
     return;
   }
-  MscGraph *g = msc_graph_new("int8-qdq-steps");
-  msc_graph_set_opset(g, "", 13);
-  MscValue *x = val(g, "x");
-  x->dtype = MSC_DTYPE_FLOAT32;
-  x->rank = 4;
-  int64_t xd[] = {1, 3, 6, 37};
-  memcpy(x->dims, xd, sizeof xd);
-  msc_graph_add_input(g, x);
+  const int64_t xd[] = {1, 3, 6, 37};
+  MscGraph *g = qgraph_new("int8-qdq-steps", xd);
   const float su = 0.037f, ss = 0.0213f;
   gconst_f(g, "su", su), gconst_u8(g, "zu", 117), gconst_f(g, "ss", ss);
   MscTensor *zs = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
@@ -813,14 +816,8 @@ static void attr_ints1(MscNode *n, const char *name, size_t cnt, const int64_t *
 /* x -> QDQ -> depthwise 3x3 conv -> QDQ -> hardswish (Add/Clip/Mul/Div) -> QDQ -> y;
  * x -> 1x1 conv 8 -> 16 -> QDQ -> HardSigmoid -> QDQ -> y2 */
 static MscGraph *conv_table_graph(void) {
-  MscGraph *g = msc_graph_new("int8-conv-tables");
-  msc_graph_set_opset(g, "", 13);
-  MscValue *x = val(g, "x");
-  x->dtype = MSC_DTYPE_FLOAT32;
-  x->rank = 4;
-  int64_t xd[] = {1, 8, 13, 11};
-  memcpy(x->dims, xd, sizeof xd);
-  msc_graph_add_input(g, x);
+  const int64_t xd[] = {1, 8, 13, 11};
+  MscGraph *g = qgraph_new("int8-conv-tables", xd);
   gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f);
   const float sx = 8.0f / 255.0f;
   qdq(g, "x", "px", sx, 128);
@@ -846,12 +843,7 @@ static MscGraph *conv_table_graph(void) {
   node(g, "hsw", "HardSigmoid", "p_dq", "hp");
   qdq(g, "hp", "php", 4.0f / 255.0f, 20);
   node(g, "out2", "Identity", "hp_dq", "y2");
-  msc_graph_add_output(g, val(g, "y"));
-  msc_graph_add_output(g, val(g, "y2"));
-  GError *e = NULL;
-  msc_graph_verify(g, &e);
-  g_assert_no_error(e);
-  return g;
+  return qgraph_done(g, (const char *[]){"y", "y2", NULL});
 }
 
 /* Runs @g (owned; two outputs) on a [-4.2, 4.2) input of dims @xd (seed @seed): on cpu with a fusion
@@ -910,53 +902,60 @@ static void test_conv_tables(void) {
  * first input); x -> QDQ -> 3x3 pad-1 conv (rows of 13: tiles across row ends) -> QDQ -> Add(x, .)
  * -> Relu -> QDQ -> y2 (second input, int8 output). Value shapes set (the fusion needs them static;
  * an Add without Relu is a plain 256x256 table step, not the vector add). */
-static MscGraph *conv_add_graph(void) {
-  MscGraph *g = msc_graph_new("int8-conv-add");
-  msc_graph_set_opset(g, "", 13);
-  const int64_t xd[] = {1, 16, 9, 13};
-  MscValue *x = val(g, "x");
-  x->dtype = MSC_DTYPE_FLOAT32;
-  x->rank = 4;
-  memcpy(x->dims, xd, sizeof xd);
-  msc_graph_add_input(g, x);
+/* Two int8 convs (1x1 "pw", 3x3 "c3") on x, each output added to DQ(x) and quantized. @plain = FALSE:
+ * Add -> Relu -> Q (a region; int8 zero points on c3's side), fixed dims. @plain = TRUE: the adds are plain
+ * DQ(a) + DQ(b) -> Q (no Relu: the 256x256 table op, not a region) and the spatial dims are unknown in the
+ * graph (-1, as in PP-OCR's dynamic-width model): the table op takes the vector add when it equals the
+ * table everywhere, and the conv fusion accepts equal-rank values whose unknown dims are unknown on both
+ * sides (checked per shape plan). */
+static MscGraph *conv_add_graph_build(gboolean plain) {
+  const int64_t xd_fixed[] = {1, 16, 9, 13}, xd_dyn[] = {1, 16, -1, -1};
+  const int64_t *xd = plain ? xd_dyn : xd_fixed;
+  MscGraph *g = qgraph_new(plain ? "int8-conv-add-plain" : "int8-conv-add", xd);
   const float sx = 8.0f / 255.0f;
   qdq(g, "x", "px", sx, 128);
   dq_weights(g, "wp", 16, 16, 1, sx, 3);
   node(g, "pw", "Conv", "x_dq,wp,wp_b", "p");
   qdq(g, "p", "pp", 6.0f / 255.0f, 120);
   node(g, "add1", "Add", "p_dq,x_dq", "a1");
-  node(g, "relu1", "Relu", "a1", "r1");
-  qdq(g, "r1", "pr1", 9.0f / 255.0f, 0);
-  node(g, "out", "Identity", "r1_dq", "y");
+  if (plain) {
+    qdq(g, "a1", "pa1", 10.0f / 255.0f, 125);
+    node(g, "out", "Identity", "a1_dq", "y");
+  } else {
+    node(g, "relu1", "Relu", "a1", "r1");
+    qdq(g, "r1", "pr1", 9.0f / 255.0f, 0);
+    node(g, "out", "Identity", "r1_dq", "y");
+  }
   dq_weights(g, "wc", 16, 16, 3, sx, 7);
   MscNode *c = node(g, "c3", "Conv", "x_dq,wc,wc_b", "c");
   const int64_t pads[] = {1, 1, 1, 1};
   attr_ints1(c, "pads", 4, pads);
-  gconst_f(g, "pc_s", 7.0f / 255.0f);
-  MscTensor *zt = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
-  ((int8_t *)zt->data)[0] = -3;
-  msc_graph_add_initializer(g, "pc_z", zt);
-  qdq(g, "c", "pc", 7.0f / 255.0f, 0);
-  node(g, "add2", "Add", "x_dq,c_dq", "a2r");
-  node(g, "relu2", "Relu", "a2r", "a2");
-  MscTensor *zt2 = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
-  ((int8_t *)zt2->data)[0] = 5;
-  gconst_f(g, "pa2_s", 11.0f / 255.0f);
-  msc_graph_add_initializer(g, "pa2_z", zt2);
-  qdq(g, "a2", "pa2", 11.0f / 255.0f, 0);
+  if (plain) {
+    qdq(g, "c", "pc", 7.0f / 255.0f, 131);
+    node(g, "add2", "Add", "x_dq,c_dq", "a2");
+    qdq(g, "a2", "pa2", 11.0f / 255.0f, 119);
+  } else {
+    gconst_f(g, "pc_s", 7.0f / 255.0f);
+    MscTensor *zt = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
+    ((int8_t *)zt->data)[0] = -3;
+    msc_graph_add_initializer(g, "pc_z", zt);
+    qdq(g, "c", "pc", 7.0f / 255.0f, 0);
+    node(g, "add2", "Add", "x_dq,c_dq", "a2r");
+    node(g, "relu2", "Relu", "a2r", "a2");
+    MscTensor *zt2 = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
+    ((int8_t *)zt2->data)[0] = 5;
+    gconst_f(g, "pa2_s", 11.0f / 255.0f);
+    msc_graph_add_initializer(g, "pa2_z", zt2);
+    qdq(g, "a2", "pa2", 11.0f / 255.0f, 0);
+  }
   node(g, "out2", "Identity", "a2_dq", "y2");
   const char *shaped[] = {"x_q", "p_q", "c_q"};
   for (unsigned i = 0; i < G_N_ELEMENTS(shaped); i++) {
     MscValue *v = val(g, shaped[i]);
     v->rank = 4;
-    memcpy(v->dims, xd, sizeof xd);
+    memcpy(v->dims, xd, sizeof xd_fixed);
   }
-  msc_graph_add_output(g, val(g, "y"));
-  msc_graph_add_output(g, val(g, "y2"));
-  GError *e = NULL;
-  msc_graph_verify(g, &e);
-  g_assert_no_error(e);
-  return g;
+  return qgraph_done(g, (const char *[]){"y", "y2", NULL});
 }
 
 static void test_conv_add(void) {
@@ -968,53 +967,11 @@ static void test_conv_add(void) {
     return;
   }
   MscCpuStats st[2];
-  check_fusion_exact(conv_add_graph(), (int64_t[]){1, 16, 9, 13}, 23, "MSC_INT8_FUSE_ADD", 11.0 / 255.0, st);
+  check_fusion_exact(conv_add_graph_build(FALSE), (int64_t[]){1, 16, 9, 13}, 23, "MSC_INT8_FUSE_ADD", 11.0 / 255.0, st);
   g_test_message("conv+add: %u steps, %u steps without the fusion", st[0].n_steps, st[1].n_steps);
   g_assert_cmpuint(st[0].n_steps + 2, ==, st[1].n_steps);
 }
 
-/* As conv_add_graph, but the adds are plain DQ(a) + DQ(b) -> Q (no Relu: the 256x256 table op, not a
- * region) and the spatial dims are unknown in the graph (-1, as in PP-OCR's dynamic-width model): the
- * table op takes the vector add when it equals the table everywhere, and the conv fusion accepts
- * equal-rank values whose unknown dims are unknown on both sides (checked per shape plan). */
-static MscGraph *conv_add_plain_graph(void) {
-  MscGraph *g = msc_graph_new("int8-conv-add-plain");
-  msc_graph_set_opset(g, "", 13);
-  const int64_t xd[] = {1, 16, -1, -1};
-  MscValue *x = val(g, "x");
-  x->dtype = MSC_DTYPE_FLOAT32;
-  x->rank = 4;
-  memcpy(x->dims, xd, sizeof xd);
-  msc_graph_add_input(g, x);
-  const float sx = 8.0f / 255.0f;
-  qdq(g, "x", "px", sx, 128);
-  dq_weights(g, "wp", 16, 16, 1, sx, 3);
-  node(g, "pw", "Conv", "x_dq,wp,wp_b", "p");
-  qdq(g, "p", "pp", 6.0f / 255.0f, 120);
-  node(g, "add1", "Add", "p_dq,x_dq", "a1");
-  qdq(g, "a1", "pa1", 10.0f / 255.0f, 125);
-  node(g, "out", "Identity", "a1_dq", "y");
-  dq_weights(g, "wc", 16, 16, 3, sx, 7);
-  MscNode *c = node(g, "c3", "Conv", "x_dq,wc,wc_b", "c");
-  const int64_t pads[] = {1, 1, 1, 1};
-  attr_ints1(c, "pads", 4, pads);
-  qdq(g, "c", "pc", 7.0f / 255.0f, 131);
-  node(g, "add2", "Add", "x_dq,c_dq", "a2");
-  qdq(g, "a2", "pa2", 11.0f / 255.0f, 119);
-  node(g, "out2", "Identity", "a2_dq", "y2");
-  const char *shaped[] = {"x_q", "p_q", "c_q"};
-  for (unsigned i = 0; i < G_N_ELEMENTS(shaped); i++) {
-    MscValue *v = val(g, shaped[i]);
-    v->rank = 4;
-    memcpy(v->dims, xd, sizeof xd);
-  }
-  msc_graph_add_output(g, val(g, "y"));
-  msc_graph_add_output(g, val(g, "y2"));
-  GError *e = NULL;
-  msc_graph_verify(g, &e);
-  g_assert_no_error(e);
-  return g;
-}
 
 static void test_conv_add_plain(void) {
   g_test_summary("plain residual DQ(a) + DQ(b) -> Q (a 256x256 table op) on a model with unknown spatial dims: "
@@ -1025,7 +982,7 @@ static void test_conv_add_plain(void) {
     return;
   }
   MscCpuStats st[2];
-  check_fusion_exact(conv_add_plain_graph(), (int64_t[]){1, 16, 9, 13}, 29, "MSC_INT8_TABLE_VADD", 11.0 / 255.0, st);
+  check_fusion_exact(conv_add_graph_build(TRUE), (int64_t[]){1, 16, 9, 13}, 29, "MSC_INT8_TABLE_VADD", 11.0 / 255.0, st);
   g_test_message("plain conv+add: %u steps, %u steps with the 64K tables", st[0].n_steps, st[1].n_steps);
   g_assert_cmpuint(st[0].n_steps + 2, ==, st[1].n_steps);
 }
@@ -1034,14 +991,8 @@ static void test_conv_add_plain(void) {
  * MaxPool 2x2 (y) and GlobalAveragePool (y2): the float region of one 8-bit input becomes a
  * byte -> float table step (CPU_Q_FLUT; PP-OCR's last hardswish before its float MaxPool). */
 static MscGraph *float_region_graph(void) {
-  MscGraph *g = msc_graph_new("int8-float-region");
-  msc_graph_set_opset(g, "", 13);
-  MscValue *x = val(g, "x");
-  x->dtype = MSC_DTYPE_FLOAT32;
-  x->rank = 4;
-  int64_t xd[] = {1, 8, 10, 14};
-  memcpy(x->dims, xd, sizeof xd);
-  msc_graph_add_input(g, x);
+  const int64_t xd[] = {1, 8, 10, 14};
+  MscGraph *g = qgraph_new("int8-float-region", xd);
   gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f);
   const float sx = 8.0f / 255.0f;
   qdq(g, "x", "px", sx, 128);
@@ -1057,12 +1008,7 @@ static MscGraph *float_region_graph(void) {
   attr_ints1(mp, "kernel_shape", 2, k2);
   attr_ints1(mp, "strides", 2, k2);
   node(g, "gap", "GlobalAveragePool", "h", "y2");
-  msc_graph_add_output(g, val(g, "y"));
-  msc_graph_add_output(g, val(g, "y2"));
-  GError *e = NULL;
-  msc_graph_verify(g, &e);
-  g_assert_no_error(e);
-  return g;
+  return qgraph_done(g, (const char *[]){"y", "y2", NULL});
 }
 
 static void test_float_region(void) {
