@@ -210,15 +210,11 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
                  qalign((size_t)(q->nf + CPU_QDW_SLACK) * sizeof(int32_t));
     q->ws_per_thread = MAX(generic, vec);
 #if defined(__x86_64__) || defined(__i386__)
-    const char *renv = g_getenv("MSC_INT8_DWROWS");
-    if (q->k->dw == cpu_qdw_avx2 && cpu_qdw_rows_fits(d) && !(renv && !strcmp(renv, "0"))) {
+    if (q->k->dw == cpu_qdw_avx2 && cpu_qdw_rows_fits(d) && cpu_q_switch_on("MSC_INT8_DWROWS")) {
       q->dwrows = 1;
-      const char *kenv = g_getenv("MSC_INT8_DWSKIP");
-      q->dwskip = !(kenv && !strcmp(kenv, "0"));
-      const char *menv = g_getenv("MSC_INT8_DWMROW");
-      q->dwmrow = !(menv && !strcmp(menv, "0"));
-      const char *wenv = g_getenv("MSC_INT8_DWWIDE");
-      q->dwwide = !(wenv && !strcmp(wenv, "0"));
+      q->dwskip = cpu_q_switch_on("MSC_INT8_DWSKIP");
+      q->dwmrow = cpu_q_switch_on("MSC_INT8_DWMROW");
+      q->dwwide = cpu_q_switch_on("MSC_INT8_DWWIDE");
       q->ws_per_thread = MAX(q->ws_per_thread, qalign(cpu_qdw_rows_ws(q)));
     }
 #endif
@@ -235,12 +231,9 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
     }
   }
 #endif
-  const char *xenv = g_getenv("MSC_INT8_XS2");
-  q->xs2 = q->k->kg == 2 && q->xoff == 0 && !(xenv && !strcmp(xenv, "0"));
-  const char *senv = g_getenv("MSC_INT8_SPLITROW");
-  q->splitrow = !(senv && !strcmp(senv, "0"));
-  const char *denv = g_getenv("MSC_INT8_DIRECT");
-  q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && !(denv && !strcmp(denv, "0"));
+  q->xs2 = q->k->kg == 2 && q->xoff == 0 && cpu_q_switch_on("MSC_INT8_XS2");
+  q->splitrow = cpu_q_switch_on("MSC_INT8_SPLITROW");
+  q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && cpu_q_switch_on("MSC_INT8_DIRECT");
   if (q->direct) {
     q->Kg = q->T * q->Gc;
     q->xin_elems = (size_t)((q->nph * q->Gc * q->PS + q->k->nr + q->PWs + 16) * kg);
@@ -284,8 +277,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
       q->wp[m * q->Kg + g] = word;
     }
   q->ws_per_thread = qalign((size_t)(q->Kg * q->k->nr * kg * q->k->esize));
-  const char *genv = g_getenv("MSC_INT8_GEMV");
-  if (OH * OW == 1 && d->group == 1 && d->ydt != MSC_DTYPE_INT32 && !(genv && !strcmp(genv, "0"))) {
+  if (OH * OW == 1 && d->group == 1 && d->ydt != MSC_DTYPE_INT32 && cpu_q_switch_on("MSC_INT8_GEMV")) {
     q->Kp = (q->K + 15) / 16 * 16;
     q->wg = msc_aligned_alloc0((size_t)(d->M * q->Kp) * sizeof(int16_t) + QALIGN);
     for (int64_t m = 0; m < d->M; m++) memcpy(q->wg + m * q->Kp, w->w + m * q->K, (size_t)q->K * sizeof(int16_t));

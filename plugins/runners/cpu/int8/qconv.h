@@ -123,6 +123,12 @@ typedef struct {
 
 typedef struct CpuQConv CpuQConv;
 
+/* An A/B switch: FALSE when the environment variable @name is set to "0", else TRUE. */
+static inline gboolean cpu_q_switch_on(const char *name) {
+  const char *v = g_getenv(name);
+  return !(v && strcmp(v, "0") == 0);
+}
+
 /* Copies between a tile buffer of @n consecutive flat positions f = oh * PWs + ow (from @oh, @ow) and
  * an output plane of rows of @OW (the positions ow >= OW are skipped): @to_buf 0: @buf -> @plane,
  * 1: @plane -> @buf. */

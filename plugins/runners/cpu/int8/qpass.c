@@ -521,7 +521,7 @@ static void vadd_try(CpuQStep *s, const float *sx, const int32_t *zx, const MscD
       if (cpu_qdivfree(f, sy, inv) != d) return;
     }
   v->vinv = inv;
-  v->vdivfree = !g_getenv("MSC_INT8_DIVFREE") || strcmp(g_getenv("MSC_INT8_DIVFREE"), "0") != 0;
+  v->vdivfree = cpu_q_switch_on("MSC_INT8_DIVFREE");
 }
 
 static gboolean try_table_op(QPass *q, const MscNode *n) {
@@ -585,8 +585,7 @@ static gboolean try_table_op(QPass *q, const MscNode *n) {
     s->lut = t;
     /* a plain residual DQ(a) + DQ(b) -> Q (PP-OCR's shortcuts): the vector add, then fusable into the conv
      * producing a or b (fuse_vadd); MSC_INT8_TABLE_VADD=0 keeps the 64K table (A/B) */
-    const char *tv = g_getenv("MSC_INT8_TABLE_VADD");
-    if (is_op(n, "Add") && !(tv && !strcmp(tv, "0"))) vadd_try(s, sx, zx, xdt, 0, sy, zy);
+    if (is_op(n, "Add") && cpu_q_switch_on("MSC_INT8_TABLE_VADD")) vadd_try(s, sx, zx, xdt, 0, sy, zy);
   } else if (gap && nq == 1) {
     if (n->inputs[0]->rank < 3) return FALSE;
     s = qop_new(CPU_Q_GAP, n, qn, ydt);
@@ -1113,8 +1112,7 @@ static void absorb(QPass *q, CpuQStep *s, int32_t j) {
  * the LUT1 y = t2[x, t1[x]]. Bit-identical: the tables are the same maps. */
 static void fuse_tables(QPass *q) {
   const MscGraph *g = q->m->g;
-  const char *fc = g_getenv("MSC_INT8_FUSE_CONV"); /* 0: no table fused into a conv (A/B checks) */
-  const gboolean fuse_conv = !fc || strcmp(fc, "0") != 0;
+  const gboolean fuse_conv = cpu_q_switch_on("MSC_INT8_FUSE_CONV"); /* 0: no table fused into a conv */
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     CpuQStep *s = q->is_head[i] && !q->dead[i] ? q->groups[i].q : NULL;
     if (!s) continue;
@@ -1283,18 +1281,15 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
     if (try_conv_qdq(&q, n) || try_qlinear(&q, n) || try_pad(&q, n)) continue;
     try_table_op(&q, n);
   }
-  const char *rz = g_getenv("MSC_INT8_REGION"); /* 0: no elementwise regions (A/B checks) */
-  if (!rz || strcmp(rz, "0") != 0)
+  const gboolean regions = cpu_q_switch_on("MSC_INT8_REGION"); /* 0: no elementwise regions */
+  if (regions)
     for (uint32_t i = 0; i < g->n_nodes; i++)
       if (!dead[i]) try_region(&q, g->nodes[i]);
-  const char *fr = g_getenv("MSC_INT8_FLOAT_REGION"); /* 0: float regions of 8-bit inputs run node by node */
-  if ((!rz || strcmp(rz, "0") != 0) && (!fr || strcmp(fr, "0") != 0))
+  if (regions && cpu_q_switch_on("MSC_INT8_FLOAT_REGION")) /* 0: float regions of 8-bit inputs node by node */
     for (uint32_t i = 0; i < g->n_nodes; i++)
       if (!dead[i]) try_float_region(&q, g->nodes[i]);
-  const char *fz = g_getenv("MSC_INT8_FUSE"); /* 0: keep every table step (A/B checks) */
-  if (!fz || strcmp(fz, "0") != 0) fuse_tables(&q);
-  const char *fa = g_getenv("MSC_INT8_FUSE_ADD"); /* 0: residual adds stay their own steps (A/B checks) */
-  if (!fa || strcmp(fa, "0") != 0) fuse_vadd(&q);
+  if (cpu_q_switch_on("MSC_INT8_FUSE")) fuse_tables(&q);     /* 0: keep every table step */
+  if (cpu_q_switch_on("MSC_INT8_FUSE_ADD")) fuse_vadd(&q); /* 0: residual adds stay their own steps */
   /* Nodes whose every reader went into an int8 step (which reads the 8-bit
    * tensors) or is itself removed: activation DequantizeLinear nodes and the
    * float interiors of tabulated regions. Reverse graph order: readers first.
@@ -1325,8 +1320,7 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
     }
   }
   g_free(needed);
-  const char *qz = g_getenv("MSC_INT8_QSTEP");
-  if (!qz || strcmp(qz, "0") != 0)
+  if (cpu_q_switch_on("MSC_INT8_QSTEP"))
     for (uint32_t i = 0; i < g->n_nodes; i++)
       if (free_node(&q, g->nodes[i])) try_qdq_step(&q, g->nodes[i]);
   for (uint32_t i = 0; i < g->n_nodes; i++)
