@@ -78,6 +78,14 @@ typedef struct {
   size_t n;
 } CopyRun;
 
+/* Sets @var back to @saved, or unsets it when @saved is NULL. */
+static void env_restore(const char *var, const char *saved) {
+  if (saved)
+    setenv(var, saved, 1);
+  else
+    unsetenv(var);
+}
+
 /* --ab: alternates single runs of @a (environment as it is) and @b
  * (@var=@val set around it); medians of each, and of the pair ratios. */
 static void ab_time(ConvRun *a, ConvRun *b, const char *var, const char *val, int pairs, double *ma, double *mb,
@@ -89,10 +97,7 @@ static void ab_time(ConvRun *a, ConvRun *b, const char *var, const char *val, in
   setenv(var, val, 1);
   conv_run(b);
   for (int i = 0; i < pairs; i++) {
-    if (saved)
-      setenv(var, saved, 1);
-    else
-      unsetenv(var);
+    env_restore(var, saved);
     double t0 = bench_now(use_cpu_clock);
     conv_run(a);
     ta[i] = bench_now(use_cpu_clock) - t0;
@@ -102,10 +107,7 @@ static void ab_time(ConvRun *a, ConvRun *b, const char *var, const char *val, in
     tb[i] = bench_now(use_cpu_clock) - t0;
     tr[i] = tb[i] / ta[i];
   }
-  if (saved)
-    setenv(var, saved, 1);
-  else
-    unsetenv(var);
+  env_restore(var, saved);
   *ma = bench_median_of(ta, pairs);
   *mb = bench_median_of(tb, pairs);
   *mratio = bench_median_of(tr, pairs);
@@ -254,10 +256,7 @@ int main(int argc, char **argv) {
           char *saved = old ? g_strdup(old) : NULL;
           setenv(ab_var, ab_val, 1);
           MscConv2dPlan *pb = msc_conv2d_plan_create(&p, w, b, isa, NULL);
-          if (saved)
-            setenv(ab_var, saved, 1);
-          else
-            unsetenv(ab_var);
+          env_restore(ab_var, saved);
           g_free(saved);
           void *wsb = bench_xalloc(msc_conv2d_plan_workspace_size(pb) + 64);
           ConvRun cb = {.plan = pb, .x = x, .y = y, .ws = wsb, .pool = pool};

@@ -42,6 +42,7 @@ typedef struct {
    * each reduction step's cv_np broadcasts read one contiguous run, and a
    * block's whole reduction is one sequential stream */
   const float *xpanel;
+  gboolean fuse; /* dense: full tiles' epilogue in the last chunk's kernel (MSC_DENSE_FUSE=0 at plan time: off) */
 } MscDenseArgs;
 
 /* Depthwise: one (image, channel) plane per call. Input rows are padded

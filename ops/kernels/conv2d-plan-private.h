@@ -17,6 +17,7 @@ struct MscConv2dPlan {
   int64_t Hq, Wq, P, cstride, mblocks, ntiles;
   gboolean direct_input; /* 1x1/s1/p0: the kernel reads x in place */
   gboolean cvec_panel;   /* channel-vectorized 1x1: input packed per pixel block (MscDenseArgs.xpanel) */
+  gboolean dense_fuse;   /* MscDenseArgs.fuse */
   int64_t npblocks;      /* pixel blocks of cv_np per image */
   size_t panel_off;      /* floats into the workspace: [N][G][npblocks][Cg][cv_np] */
   int ntaps;

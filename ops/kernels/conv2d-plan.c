@@ -158,6 +158,8 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
   pl->P = pl->OH * pl->Wq;
   pl->ntiles = (pl->P + (int64_t) k->rw * k->vl - 1) / ((int64_t) k->rw * k->vl);
   pl->algo = cvec_wanted(pl) ? ALGO_CVEC : ALGO_DENSE;
+  const char *fe = g_getenv("MSC_DENSE_FUSE"); /* 0: the epilogue always a pass of its own (A/B) */
+  pl->dense_fuse = !(fe && *fe && atoi(fe) == 0);
   /* weights [G][mblocks][Cg][ntaps][mb], mb = channels per block */
   const int64_t mb = pl->block_ch = pl->algo == ALGO_CVEC ? k->cv_cb : k->mb;
   pl->mblocks = (pl->Mg + mb - 1) / mb;
@@ -494,6 +496,7 @@ static MscDenseArgs dense_args(const RunCtx *r, int64_t task, int64_t nlo, int64
       .act_a = p->act_a,
       .act_b = p->act_b,
       .x_exact = pl->direct_input && pl->P % pl->k->vl != 0,
+      .fuse = pl->dense_fuse,
       .xpanel = pl->cvec_panel
                     ? r->ws + pl->panel_off + (size_t) ((n * p->groups + g) * pl->npblocks * pl->Cg * pl->k->cv_np)
                     : NULL,

@@ -273,6 +273,8 @@ static ALWAYS_INLINE void dense_packed_fused(const MscDenseArgs *a, const float 
   }
 }
 
+/* One out-of-line function per activation x residual; the part / NULL
+ * branch gives each a constant-folded variant of the accumulator start. */
 typedef void (*DenseFusedFn)(const MscDenseArgs *a, const float *xp, const float *wp, int64_t K, int64_t mblk,
                              const int64_t *off, const DenseRuns *runs, int64_t nxt, const float *part);
 #define DF_FN(NAME, ACT, RES)                                                                                       \
@@ -556,7 +558,7 @@ static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, in
  * packing took 37% of the layer, with 16 it takes ~5%; past L2 a group's
  * weights stream from L3 at 1-3 bytes per cycle, which L3 sustains. */
 static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1,
-                               int64_t cb, int fuse) {
+                               int64_t cb) {
   const int64_t tile_pts = (int64_t) RW * VL;
   float part[PART_FLOATS] __attribute__((aligned(64)));
   float xp[PACK_FLOATS] __attribute__((aligned(64)));
@@ -564,7 +566,7 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
   const int64_t wblock = a->C * kstride * (int64_t) sizeof(float);
   int64_t gm = (256 * 1024) / (wblock > 0 ? wblock : 1);
   gm = MAX((int64_t) 16, MIN(gm, (int64_t) PART_BLOCKS));
-  const DenseFusedFn ffn = fuse ? dense_fused_fn(a) : NULL;
+  const DenseFusedFn ffn = a->fuse ? dense_fused_fn(a) : NULL;
   for (int64_t g0 = mb0; g0 < mb1; g0 += gm) {
     const int64_t g1 = MIN(mb1, g0 + gm);
     for (int64_t tile = tile0; tile < tile1; tile++) {
@@ -622,8 +624,6 @@ static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t m
     mode = e && *e ? (atoi(e) != 0) : 2;
     __atomic_store_n(&dense_pack_mode, mode, __ATOMIC_RELAXED);
   }
-  const char *fe = getenv("MSC_DENSE_FUSE"); /* 0: the epilogue always a pass of its own (A/B) */
-  const int fuse = !(fe && *fe && atoi(fe) == 0);
   /* packing costs one copy of the tile's input per chunk, amortized over
    * the output-channel blocks: worth it from 4 blocks on */
   if (a->x_exact || (a->ntaps <= PACK_K && (mode == 1 || (mode == 2 && mb1 - mb0 >= 4)))) {
@@ -634,7 +634,7 @@ static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t m
       const int64_t nchunks = (a->C + cb - 1) / cb;
       cb = (a->C + nchunks - 1) / nchunks;
     }
-    dense_tiles_packed(a, tile0, tile1, mb0, mb1, cb, fuse);
+    dense_tiles_packed(a, tile0, tile1, mb0, mb1, cb);
     return;
   }
   /* chunk: ~16 KB of input lines per tile (a tap row spans ~2 lines) */
