@@ -217,6 +217,9 @@ static const ConvCase cases[] = {
      * the outputs from registers after the earlier chunks' sums; 22
      * channels: a last block of 2 */
     D("1x1-c256-m22-12x12-chunks", 1, 256, 12, 12, 22, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    /* more output channels than the partial-sum slots of one group (AVX2:
+     * 85 blocks of 4): two groups, each repacking the tile, two chunks */
+    D("1x1-c200-m360-10x10-groups", 1, 200, 10, 10, 360, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
     D("1x1s2-c16-m32-15x15", 1, 16, 15, 15, 32, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1),
     D("7x7s2-c3-m16-p3-32x32", 1, 3, 32, 32, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
     D("7x7s2-c3-m64-p3-33x35", 1, 3, 33, 35, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),

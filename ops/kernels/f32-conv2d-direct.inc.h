@@ -549,23 +549,24 @@ static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, in
   }
 }
 
-/* dense_tiles over packed panels. Output-channel blocks go in groups
- * whose weights fit ~256 KB of L2 but of at least 16 blocks (at most
- * PART_BLOCKS partial-sum slots): per group, per tile and chunk of cb
- * channels (cb * taps <= PACK_K), pack the tile's input once, sweep the
- * group's blocks, then run their epilogues. Every group repacks the tile:
- * with 3 blocks per group (3x3 512->512, 73 KB of weights per block) the
- * packing took 37% of the layer, with 16 it takes ~5%; past L2 a group's
- * weights stream from L3 at 1-3 bytes per cycle, which L3 sustains. */
+/* dense_tiles over packed panels. Output-channel blocks go in groups of
+ * up to PART_BLOCKS (the partial-sum slots): per group, per tile and chunk
+ * of cb channels (cb * taps <= PACK_K), pack the tile's input once, sweep
+ * the group's blocks, then run their epilogues. Every group repacks the
+ * tile, so groups are as large as the slots allow and the weights stream
+ * from L3 (1-3 bytes per cycle, which L3 sustains). Groups sized to keep
+ * the weights in 256 KB of L2 repacked 1x1 1024->256 @14 four times (the
+ * pack took 14% of the layer); one group: 0.885-0.93x the time at 1 and
+ * 2 threads, 1024->512 @14 0.81-0.90x, no layer of ResNet-50 or SqueezeNet
+ * slower (conv-bench --ab). With 3 blocks per group (3x3 512->512) the
+ * packing had taken 37%. */
 static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1,
                                int64_t cb) {
   const int64_t tile_pts = (int64_t) RW * VL;
   float part[PART_FLOATS] __attribute__((aligned(64)));
   float xp[PACK_FLOATS] __attribute__((aligned(64)));
   const int64_t kstride = a->ntaps * MB; /* weight floats per input channel of one block */
-  const int64_t wblock = a->C * kstride * (int64_t) sizeof(float);
-  int64_t gm = (256 * 1024) / (wblock > 0 ? wblock : 1);
-  gm = MAX((int64_t) 16, MIN(gm, (int64_t) PART_BLOCKS));
+  const int64_t gm = PART_BLOCKS;
   const DenseFusedFn ffn = a->fuse ? dense_fused_fn(a) : NULL;
   for (int64_t g0 = mb0; g0 < mb1; g0 += gm) {
     const int64_t g1 = MIN(mb1, g0 + gm);
