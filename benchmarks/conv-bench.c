@@ -86,6 +86,19 @@ static void env_restore(const char *var, const char *saved) {
     unsetenv(var);
 }
 
+/* --cold: before every timed run of --ab, this buffer (twice the L3 of
+ * today's machines) is written, so the weights and the input come from
+ * memory as they do inside a large model (ResNet-50 streams ~100 MB of
+ * weights per inference, more than any L3) */
+static char *cold_buf;
+#define COLD_BYTES ((size_t) 64 << 20)
+
+static void evict_caches(void) {
+  if (cold_buf)
+    for (size_t i = 0; i < COLD_BYTES; i += 64)
+      cold_buf[i]++;
+}
+
 /* --ab: alternates single runs of @a (environment as it is) and @b
  * (@var=@val set around it); medians of each, and of the pair ratios. */
 static void ab_time(ConvRun *a, ConvRun *b, const char *var, const char *val, int pairs, double *ma, double *mb,
@@ -98,10 +111,12 @@ static void ab_time(ConvRun *a, ConvRun *b, const char *var, const char *val, in
   conv_run(b);
   for (int i = 0; i < pairs; i++) {
     env_restore(var, saved);
+    evict_caches();
     double t0 = bench_now(use_cpu_clock);
     conv_run(a);
     ta[i] = bench_now(use_cpu_clock) - t0;
     setenv(var, val, 1);
+    evict_caches();
     t0 = bench_now(use_cpu_clock);
     conv_run(b);
     tb[i] = bench_now(use_cpu_clock) - t0;
@@ -138,6 +153,8 @@ int main(int argc, char **argv) {
       iters = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
       threads_arg = argv[++i];
+    else if (!strcmp(argv[i], "--cold"))
+      cold_buf = g_malloc0(COLD_BYTES);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc)
       only = argv[++i];
     else if (!strcmp(argv[i], "--ab") && i + 1 < argc) {
@@ -163,7 +180,7 @@ int main(int argc, char **argv) {
       n_layers = 1;
     }
     else {
-      fprintf(stderr, "usage: %s [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR] [--layer C,H,W,M,K,S,P[,G]] [--ab VAR=VALUE]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--isa all|scalar|avx2|avx512] [--rounds R] [--iters I] [--threads 1,2] [--only SUBSTR] [--layer C,H,W,M,K,S,P[,G]] [--ab VAR=VALUE [--cold]]\n", argv[0]);
       return 2;
     }
   }
@@ -295,6 +312,7 @@ int main(int argc, char **argv) {
     }
   }
   g_free(ab_var);
+  g_free(cold_buf);
   g_free(ab_val);
   return 0;
 }

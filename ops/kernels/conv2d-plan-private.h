@@ -5,6 +5,7 @@
 #define MSC_CONV2D_PLAN_PRIVATE_H
 
 #include "conv2d-kernels.h"
+#include "tensor.h"
 
 typedef enum { ALGO_DENSE, ALGO_CVEC, ALGO_DEPTHWISE, ALGO_WINOGRAD } Algo;
 
@@ -48,6 +49,10 @@ struct MscConv2dPlan {
  * expected to beat the direct kernel, and MSC_WINOGRAD is not "0". */
 gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_t OW, const MscConv2dKernels *k);
 /* Transforms the weights and sizes the workspace; sets algo/desc. */
+/* (transfer full) @n zeroed floats for packed weights, huge pages from
+ * 2 MiB (msc_aligned_alloc0); aborts when out of memory like g_new0.
+ * Free with msc_aligned_free. */
+float *msc_conv2d_weights_alloc(size_t n);
 void msc_conv2d_winograd_setup(MscConv2dPlan *pl, const float *weights, const float *bias);
 void msc_conv2d_winograd_run(const MscConv2dPlan *pl, const float *x, const float *res, float *y, float *ws,
                              MscThreadPool *pool);

@@ -117,6 +117,16 @@ static gboolean cvec_wanted(const MscConv2dPlan *pl) {
   return pl->Cg * pl->ntaps >= 64 && ((ohw <= 256 && kmb >= 4096) || (ohw <= 64 && kmb >= 1024));
 }
 
+/* Packed weights: msc_aligned_alloc0 (huge pages from 2 MiB: the big
+ * layers stream their weights from memory in every run); aborts when out
+ * of memory, like g_new0. Free with msc_aligned_free. */
+float *msc_conv2d_weights_alloc(size_t n) {
+  float *w = msc_aligned_alloc0(n * sizeof(float));
+  if (!w)
+    g_error("conv2d: cannot allocate %zu bytes of packed weights", n * sizeof(float));
+  return w;
+}
+
 static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bias) {
   const MscConv2dParams *p = &pl->p;
   const MscConv2dKernels *k = pl->k;
@@ -164,7 +174,7 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
   const int64_t mb = pl->block_ch = pl->algo == ALGO_CVEC ? k->cv_cb : k->mb;
   pl->mblocks = (pl->Mg + mb - 1) / mb;
   const int64_t mbs = pl->mblocks * mb;
-  pl->wpack = g_new0(float, (size_t) (G * mbs * pl->Cg * pl->ntaps));
+  pl->wpack = msc_conv2d_weights_alloc((size_t) (G * mbs * pl->Cg * pl->ntaps));
   pl->bias = g_new0(float, (size_t) (G * mbs));
   for (int64_t g = 0; g < G; g++) {
     for (int64_t m = 0; m < pl->Mg; m++) {
@@ -306,11 +316,11 @@ void msc_conv2d_plan_free(MscConv2dPlan *plan) {
   if (!plan)
     return;
   g_free(plan->toff);
-  g_free(plan->wpack);
+  msc_aligned_free(plan->wpack);
   g_free(plan->bias);
   g_free(plan->wdw);
   g_free(plan->dwmask);
-  g_free(plan->wu);
+  msc_aligned_free(plan->wu);
   g_free(plan);
 }
 

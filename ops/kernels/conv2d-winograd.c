@@ -143,7 +143,7 @@ void msc_conv2d_winograd_setup(MscConv2dPlan *pl, const float *weights, const fl
 
   /* weights: U[xi][mblk][c][MB], zero for padded output channels */
   const int64_t MB = k->mb;
-  pl->wu = g_new0(float, (size_t) (36 * pl->mblocks * C * MB));
+  pl->wu = msc_conv2d_weights_alloc((size_t) (36 * pl->mblocks * C * MB));
   pl->bias = g_new0(float, (size_t) (pl->mblocks * MB));
   if (bias)
     memcpy(pl->bias, bias, sizeof(float) * (size_t) M);
