@@ -69,6 +69,8 @@ static inline void vstore_range(float *p, __m256 v, int lo, int hi) {
  * order once by VEVEN2_ORDER (vpermpd, 2 uops on Zen 3) instead of once per load */
 #define VEVEN2(lo, hi) _mm256_shuffle_ps((lo), (hi), 0x88)
 #define VEVEN2_ORDER(v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8))
+/* the odd lanes of lo, hi in VEVEN2's lane order (sums of both are put in place by VEVEN2_ORDER) */
+#define VODD2(lo, hi) _mm256_shuffle_ps((lo), (hi), 0xDD)
 /* p[0], p[2], ..., p[14]: stride-2 deinterleave for depthwise rows */
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm256_castpd_ps(_mm256_permute4x64_pd(                                                                          \

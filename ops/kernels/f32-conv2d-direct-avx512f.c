@@ -40,6 +40,9 @@ typedef __mmask16 vmask_t;
 #define VEVEN2(lo, hi)                                                                                              \
   _mm512_permutex2var_ps((lo), _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), (hi))
 #define VEVEN2_ORDER(v) (v) /* VEVEN2's lanes are in natural order */
+/* the odd lanes of the 32 floats lo, hi */
+#define VODD2(lo, hi)                                                                                               \
+  _mm512_permutex2var_ps((lo), _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), (hi))
 #define VDEINT2_EVEN(p)                                                                                             \
   _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                                       \
                          _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),             \

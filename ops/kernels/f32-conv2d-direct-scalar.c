@@ -37,5 +37,6 @@ typedef int vmask_t;
 #define VLOAD_MASK(p, m) ((m) ? *(const float *) (p) : 0.0f)
 #define VEVEN2(lo, hi) ((void) (hi), (lo)) /* one lane: the even lane of (lo, hi) is lo */
 #define VEVEN2_ORDER(v) (v)
+#define VODD2(lo, hi) ((void) (lo), (hi)) /* one lane: the odd lane of (lo, hi) is hi */
 #define VSTORE_RANGE(p, v, lo, hi) ((lo) <= 0 && 0 < (hi) ? (void) (*(p) = (v)) : (void) 0)
 #include "f32-conv2d-direct.inc.h"

@@ -3,10 +3,11 @@
  * (same ISA macros).
  *
  * Reads the input plane in place (no row copies): DWS_NR output rows per
- * pass share each loaded input vector (3x3 at NR=4: 6 rows x 3 taps = 18
- * loads feed 36 FMAs; the 9 weights stay in registers, 9 + NR accumulators
- * + 1 input = 14 of AVX2's 16; 5x5: 8 x 5 = 40 loads feed 100 FMAs, the 25
- * weights partly from the stack). Rows above/below the image read a zero
+ * pass share each loaded input vector (3x3 at NR=6: 8 rows x 3 taps = 24
+ * loads feed 54 FMAs; the 9 weights stay in registers, 9 + 6 accumulators
+ * + 1 input = all 16 of AVX2's ymm; at NR=4 the 4 chains of 9 dependent
+ * FMAs kept it near 1 FMA a cycle; 5x5 at NR=4: 8 x 5 = 40 loads feed 100
+ * FMAs, the 25 weights partly from the stack). Rows above/below the image read a zero
  * row (scratch); a vector whose K-tap window crosses the left/right edge
  * uses masked loads (lanes outside the row read as 0 and are never
  * touched). An earlier 3x3 version copied zero-padded windows per row: its
@@ -14,7 +15,8 @@
  * the 2 edge vectors of a 56-wide row cost more than its 5 interior ones.
  * The ring-buffer kernel (depthwise()) ran PP-OCR's 5x5 layers on 2-3 row
  * maps at 15 GFLOP/s: per-plane ring setup and per-row dispatch. */
-#define DWS_NR 4
+#define DWS_NR 6 /* rows per pass at most: 3x3 takes 6, 5x5 4 (DWS_NR5) */
+#define DWS_NR5 4
 
 /* One vector column of NR output rows at output column ow0; rp[i]: input
  * row i of the pass, already offset to the window start column c0 =
@@ -92,13 +94,12 @@ typedef void (*DwsRowsFn)(const MscDwArgs *a, const float *x, const float *zrow,
 #define DWS_ACTS(K, NR)                                                                                             \
   DWS_FN(K, NR, none, MSC_ACT_NONE) DWS_FN(K, NR, relu, MSC_ACT_RELU) DWS_FN(K, NR, clip, MSC_ACT_CLIP)             \
   DWS_FN(K, NR, any, a->act)
-#define DWS_K(K) DWS_ACTS(K, 1) DWS_ACTS(K, 2) DWS_ACTS(K, 3) DWS_ACTS(K, 4)
-DWS_K(3)
-DWS_K(5)
+DWS_ACTS(3, 1) DWS_ACTS(3, 2) DWS_ACTS(3, 3) DWS_ACTS(3, 4) DWS_ACTS(3, 5) DWS_ACTS(3, 6)
+DWS_ACTS(5, 1) DWS_ACTS(5, 2) DWS_ACTS(5, 3) DWS_ACTS(5, 4)
 #define DWS_ROW(K, NR) {dws_rows_##K##_##NR##_none, dws_rows_##K##_##NR##_relu, dws_rows_##K##_##NR##_clip, dws_rows_##K##_##NR##_any}
 /* [K == 5][rows - 1][activation] */
 static const DwsRowsFn dws_table[2][DWS_NR][4] = {
-    {DWS_ROW(3, 1), DWS_ROW(3, 2), DWS_ROW(3, 3), DWS_ROW(3, 4)},
+    {DWS_ROW(3, 1), DWS_ROW(3, 2), DWS_ROW(3, 3), DWS_ROW(3, 4), DWS_ROW(3, 5), DWS_ROW(3, 6)},
     {DWS_ROW(5, 1), DWS_ROW(5, 2), DWS_ROW(5, 3), DWS_ROW(5, 4)},
 };
 
@@ -164,9 +165,10 @@ static void dw_s1(const MscDwArgs *a, const float *x, const float *w, float bias
   memset(scratch, 0, sizeof(float) * (size_t) ws);
   const int act = a->act == MSC_ACT_NONE ? 0 : a->act == MSC_ACT_RELU ? 1 : a->act == MSC_ACT_CLIP ? 2 : 3;
   const DwsRowsFn(*tab)[4] = dws_table[a->kh == 5];
+  const int nr = a->kh == 5 ? DWS_NR5 : DWS_NR;
   int64_t oh = 0;
-  for (; oh + DWS_NR <= a->OH; oh += DWS_NR)
-    tab[DWS_NR - 1][act](a, x, scratch, w, bias, res, y, oh, i0, i1);
+  for (; oh + nr <= a->OH; oh += nr)
+    tab[nr - 1][act](a, x, scratch, w, bias, res, y, oh, i0, i1);
   if (oh < a->OH)
     tab[a->OH - oh - 1][act](a, x, scratch, w, bias, res, y, oh, i0, i1);
 }
