@@ -113,6 +113,17 @@ static const ConvCase cases[] = {
      * the last pair), odd left pad, int8 input, widths past 16 with tails */
     {"stem-5x5-s2-c3-w45", 1, 3, 14, 45, 8, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
     {"stem-3x3-s2-c3-s8-pl1", 1, 3, 9, 50, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
+    /* column pairs (q->cpair: KG=2, stride-2 columns, words of two kernel columns of one channel): odd and
+     * even pads and kernel widths (a zero sixth column), int8 input, row stride 1, narrow rows, int32 out */
+    {"cpair-5x5-s2-c3-s8-w37", 1, 3, 11, 37, 9, 5, 5, 2, 2, 1, 1, 1, 2, 2, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 1},
+    {"cpair-4x4-s2-c3-w20", 2, 3, 10, 20, 5, 4, 4, 2, 2, 1, 1, 1, 1, 2, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    {"cpair-3x5-s12-c3-int32", 1, 3, 8, 29, 6, 3, 5, 1, 2, 1, 1, 1, 2, 1, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT32, 0, 0, 0},
+    {"cpair-7x7-s2-c3-w11-s8", 1, 3, 9, 11, 4, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
+    /* stride-2 depthwise rows loaded 16 columns at a time from any column (q->dws2blk): 16 columns (one
+     * block), 33 (an overlapping last block, no left pad), 18 with 5x5 and channel multiplier 2 */
+    {"dw-rows-3x3-s2-w16-blk", 1, 3, 16, 16, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"dw-rows-3x3-s2-w33-blk-s8", 1, 2, 7, 33, 2, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 2, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
+    {"dw-rows-5x5-s2-w18-blk-m2", 1, 2, 9, 18, 4, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
 };
 
 static int32_t xval(const uint8_t *x, int64_t i, MscDType dt) {
@@ -285,6 +296,45 @@ static void check_case(gconstpointer data) {
   msc_threadpool_free(pool);
   cpu_qweights_free(qw);
   g_free(x), g_free(w), g_free(wzp), g_free(bias), g_free(mult), g_free(ref);
+}
+
+/* The fifth pass's paths are taken where meant (so the cpair-* / *-blk cases above run them) and
+ * their switches turn them off. */
+static void test_paths_taken(void) {
+  g_test_summary("column pairs for 3-channel 5x5/2 stems, not for 3x3/2; switches MSC_INT8_CPAIR / DWS2BLK / CORRINIT");
+  int8_t w[24 * 3 * 25];
+  for (int i = 0; i < (int)sizeof w; i++) w[i] = (int8_t)rnd_in(-128, 127);
+  for (int k = 0; k < 2; k++) {
+    if (k) g_setenv("MSC_INT8_CPAIR", "0", TRUE), g_setenv("MSC_INT8_DWS2BLK", "0", TRUE), g_setenv("MSC_INT8_CORRINIT", "0", TRUE);
+    CpuQWeights *w5 = cpu_qweights_new(24, 3, 5, 5, MSC_DTYPE_INT8, w, NULL, 0, NULL, NULL, NULL);
+    CpuQWeights *w3 = cpu_qweights_new(24, 3, 3, 3, MSC_DTYPE_INT8, w, NULL, 0, NULL, NULL, NULL);
+    CpuQWeights *wd = cpu_qweights_new(24, 1, 3, 3, MSC_DTYPE_INT8, w, NULL, 0, NULL, NULL, NULL);
+    CpuQConvDesc d5 = {1, 3, 128, 128, 24, 5, 5, 2, 2, 1, 1, 1, 1, 2, 2, 1, MSC_DTYPE_UINT8, 0, MSC_DTYPE_UINT8, 0, 0, 255};
+    CpuQConvDesc d3 = d5, dd = {1, 24, 64, 64, 24, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 24, MSC_DTYPE_UINT8, 0, MSC_DTYPE_UINT8, 0, 0, 255};
+    d3.kh = d3.kw = 3;
+    GError *e = NULL;
+    CpuQConv *q5 = cpu_qconv_new(&d5, w5, CPU_QK_SCALAR, &e);
+    g_assert_no_error(e);
+    CpuQConv *q3 = cpu_qconv_new(&d3, w3, CPU_QK_SCALAR, &e);
+    g_assert_no_error(e);
+    g_assert_cmpint(q5->direct, ==, 1);
+    g_assert_cmpint(q5->cpair, ==, !k);
+    g_assert_cmpint(q5->corrinit, ==, !k);
+    g_assert_cmpint(q5->T * q5->Gc, ==, k ? 50 : 45);
+    g_assert_cmpint(q3->cpair, ==, 0); /* 18 words either way: channel pairs kept */
+#if defined(__x86_64__) || defined(__i386__)
+    if (cpu_qkernel_usable(CPU_QK_AVX2, wd)) {
+      CpuQConv *qd = cpu_qconv_new(&dd, wd, CPU_QK_AVX2, &e);
+      g_assert_no_error(e);
+      g_assert_cmpint(qd->dwrows, ==, 1);
+      g_assert_cmpint(qd->dws2blk, ==, !k);
+      cpu_qconv_free(qd);
+    }
+#endif
+    cpu_qconv_free(q5), cpu_qconv_free(q3);
+    cpu_qweights_free(w5), cpu_qweights_free(w3), cpu_qweights_free(wd);
+  }
+  g_unsetenv("MSC_INT8_CPAIR"), g_unsetenv("MSC_INT8_DWS2BLK"), g_unsetenv("MSC_INT8_CORRINIT");
 }
 
 /* The kernel choice never takes a saturating path. */
@@ -1059,6 +1109,7 @@ int main(int argc, char **argv) {
     g_free(path);
   }
   g_test_add_func("/int8/kernels/pick", test_pick);
+  g_test_add_func("/int8/kernels/paths-taken", test_paths_taken);
   g_test_add_func("/int8/kernels/lut", test_lut_span);
   g_test_add_data_func("/int8/models/squeezenet-rand-qdq", "squeezenet_rand_qdq", test_corpus_model);
   g_test_add_data_func("/int8/models/ppocr-cls-mobile-v2-qdq", "ppocr_cls_mobile_v2_qdq", test_corpus_model);

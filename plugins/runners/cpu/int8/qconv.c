@@ -215,6 +215,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
       q->dwskip = cpu_q_switch_on("MSC_INT8_DWSKIP");
       q->dwmrow = cpu_q_switch_on("MSC_INT8_DWMROW");
       q->dwwide = cpu_q_switch_on("MSC_INT8_DWWIDE");
+      q->dws2blk = cpu_q_switch_on("MSC_INT8_DWS2BLK");
       q->ws_per_thread = MAX(q->ws_per_thread, qalign(cpu_qdw_rows_ws(q)));
     }
 #endif
@@ -233,7 +234,26 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
 #endif
   q->xs2 = q->k->kg == 2 && q->xoff == 0 && cpu_q_switch_on("MSC_INT8_XS2");
   q->splitrow = cpu_q_switch_on("MSC_INT8_SPLITROW");
+  q->corrinit = cpu_q_switch_on("MSC_INT8_CORRINIT");
   q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && cpu_q_switch_on("MSC_INT8_DIRECT");
+  /* column pairs (KG=2, stride-2 columns, few input channels): the (channel, kernel column) pairs of
+   * the stems cost fewer vpmaddwd than channel pairs (5x5/2, 3 channels: 5 rows x 3 column pairs x 3
+   * channels = 45 words against 25 taps x 2 channel pairs = 50) */
+  q->cpair = q->direct && kg == 2 && q->xoff == 0 && !q->depthwise && d->group == 1 && d->sw == 2 && d->dw == 1 &&
+             d->kh * ((d->kw + 1) / 2) * q->Cg < q->T * q->Gc && cpu_q_switch_on("MSC_INT8_CPAIR");
+  if (q->cpair) { /* row phases only; plane (rp, c) rows are padded int16 rows: word u = columns 2u, 2u + 1 */
+    const int64_t kwp = (d->kw + 1) / 2;
+    q->T = d->kh * kwp;
+    q->Gc = q->Cg;
+    q->nph = d->sh;
+    g_free(q->toff);
+    q->toff = g_new(int64_t, q->T);
+    for (int64_t i = 0; i < d->kh; i++)
+      for (int64_t jp = 0; jp < kwp; jp++) {
+        int64_t a = i * d->dh;
+        q->toff[i * kwp + jp] = (a % d->sh) * q->Gc * q->PS + (a / d->sh) * q->PWs + jp;
+      }
+  }
   if (q->direct) {
     q->Kg = q->T * q->Gc;
     q->xin_elems = (size_t)((q->nph * q->Gc * q->PS + q->k->nr + q->PWs + 16) * kg);
@@ -248,6 +268,10 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
           for (int e = 0; e < kg; e++) {
             int64_t c = g * kg + e;
             int16_t v = c < q->Cg ? w->w[(m * q->Cg + c) * q->T + t] : 0;
+            if (q->cpair) { /* tap t = (i, jp): channel g, kernel columns 2 jp + e (past kw: 0) */
+              const int64_t kwp = (d->kw + 1) / 2, i = t / kwp, jj = 2 * (t % kwp) + e;
+              v = jj < d->kw ? w->w[((m * q->Cg + g) * d->kh + i) * d->kw + jj] : 0;
+            }
             if (kg == 2) e2[e] = v;
             else e4[e] = (int8_t)v;
           }
@@ -541,6 +565,48 @@ static void xform_span4(uint8_t *restrict o, const uint8_t *const *xr, int64_t r
 #define XFORM_SPAN_2 xform_span2
 #define XFORM_SPAN_4 xform_span4
 
+/* q->cpair: channel @c of one image as sh row-phase planes of padded int16 rows (PWs words of two
+ * columns), padding (rows, columns, the plane rows past the padded height and the slack after the last
+ * plane) = xpad. */
+static void xform_cpair(const CpuQConv *q, const uint8_t *x, int16_t *dst, int64_t c) {
+  const CpuQConvDesc *d = &q->d;
+  const int sgn = d->xdt == MSC_DTYPE_INT8;
+  const int16_t pad = (int16_t)q->xpad;
+  const int64_t RW = 2 * q->PWs, PH = d->H + d->pt + d->pb;
+  for (int64_t rp = 0; rp < d->sh; rp++)
+    for (int64_t k = 0; k < q->PHs; k++) {
+      const int64_t r = rp + k * d->sh, ih = r - d->pt;
+      int16_t *o = dst + ((rp * q->Gc + c) * q->PS + k * q->PWs) * 2;
+      if (r >= PH || ih < 0 || ih >= d->H) {
+        for (int64_t i = 0; i < RW; i++) o[i] = pad;
+        continue;
+      }
+      for (int64_t i = 0; i < d->pl; i++) o[i] = pad;
+      for (int64_t i = d->pl + d->W; i < RW; i++) o[i] = pad;
+      const uint8_t *src = x + ih * d->W;
+      int16_t *v = o + d->pl;
+      int64_t u = 0;
+#if defined(__SSE4_1__)
+      for (; u + 8 <= d->W; u += 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(src + u));
+        _mm_storeu_si128((__m128i *)(void *)(v + u), sgn ? _mm_cvtepi8_epi16(b) : _mm_cvtepu8_epi16(b));
+      }
+#elif defined(__SSE2__)
+      for (; u + 8 <= d->W; u += 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(src + u));
+        b = _mm_unpacklo_epi8(b, b);
+        _mm_storeu_si128((__m128i *)(void *)(v + u), sgn ? _mm_srai_epi16(b, 8) : _mm_srli_epi16(b, 8));
+      }
+#endif
+      if (sgn)
+        for (; u < d->W; u++) v[u] = (int8_t)src[u];
+      else
+        for (; u < d->W; u++) v[u] = src[u];
+    }
+  if (c == q->Gc - 1)
+    for (size_t i = (size_t)(q->nph * q->Gc * q->PS) * 2; i < q->xin_elems; i++) dst[i] = pad;
+}
+
 static void xform_task(void *ctx, int64_t t, int thread) {
   (void)thread;
   const QJob *j = ctx;
@@ -549,6 +615,10 @@ static void xform_task(void *ctx, int64_t t, int thread) {
   int64_t gc = t % q->Gc, ng = t / q->Gc, n = ng / d->group, g = ng % d->group;
   int sgn = d->xdt == MSC_DTYPE_INT8;
   size_t xb = qalign(q->xin_elems * (size_t)q->k->esize);
+  if (q->cpair) {
+    xform_cpair(q, j->x + ((n * d->C + g * q->Cg + gc) * d->H) * d->W, (int16_t *)(void *)(j->ws + (size_t)ng * xb), gc);
+    return;
+  }
   if (q->k->kg == 2) XFORM_BODY(int16_t, 2);
   else XFORM_BODY(uint8_t, 4);
 }

@@ -187,6 +187,8 @@ struct CpuQConv {
   int dwrows;                       /* depthwise through cpu_qdw_rows_avx2 (3x3 / 5x5, strides 1-2) */
   int dwskip;                       /* dwrows: kernel rows that read only padding skipped (MSC_INT8_DWSKIP=0: not) */
   int dwwide;                       /* dwrows 3x3, rows of 25+ columns: two rows x 32 columns per tile (MSC_INT8_DWWIDE=0: not) */
+  int dws2blk;                      /* dwrows, stride-2 columns: rows of 16+ bytes loaded 16 at a time from any
+                                     * column, last block overlapping (MSC_INT8_DWS2BLK=0: scalar tail) */
   int dwmrow;                       /* dwrows: rows of <= 16 columns as tiles of 2-4 rows (MSC_INT8_DWMROW=0: not) */
   /* integer Winograd F(2x2, 3x3) (qwino-avx2.c): U weights [16][M/4][C/2][4] words, bias per channel,
    * tiles per row (and rounded to 8), tile rows, plane row stride / rows, tile rows per block, tiles
@@ -201,6 +203,11 @@ struct CpuQConv {
   int64_t Kp;                       /* gemv: K rounded up to 16 */
   int xs2;                          /* KG=2 re-blocking of stride-2 columns, both phases per row pass
                                      * (MSC_INT8_XS2=0: per phase, element by element) */
+  int cpair;                        /* direct, KG=2, stride-2 columns: words of two kernel columns of one
+                                     * channel (rows as int16, row phases only) when that takes fewer words
+                                     * than channel pairs (MSC_INT8_CPAIR=0: channel pairs) */
+  int corrinit;                     /* direct: accumulators start at corr[m], none added in the epilogue
+                                     * (MSC_INT8_CORRINIT=0: from 0, corr added per vector) */
   int splitrow;                     /* direct tiles across output row ends stored from one row-epilogue
                                      * buffer (MSC_INT8_SPLITROW=0: lane by lane, for A/B) */
   /* direct (dense, no im2col): input transformed once per run into xin[phase][Gc][PS][kg] (kg

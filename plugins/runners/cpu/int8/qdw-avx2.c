@@ -84,6 +84,23 @@ static void dwr_load_plane(const CpuQConv *q, const DwGeo *g, const uint8_t *x, 
         for (; u < W; u++) o[u] = (float)(src[u] - zx);
       continue;
     }
+    if (q->dws2blk && W >= 16) {
+      /* 16 input columns per block from any column: the bytes at even offsets go to the phase of
+       * (iw + pl), the odd ones to the other; the last block overlaps the one before (the same values
+       * written twice), so no scalar tail (BlazeFace's 16- and 32-column rows had 15 of them) */
+      for (int64_t iw = 0;; iw += 16) {
+        if (iw + 16 > W) iw = W - 16;
+        const int64_t pc = iw + d->pl;
+        __m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(src + iw)), eo);
+        __m256i ve = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+        __m128i bh = _mm_unpackhi_epi64(b, b);
+        __m256i vo = sgn ? _mm256_cvtepi8_epi32(bh) : _mm256_cvtepu8_epi32(bh);
+        _mm256_storeu_ps(row + (pc & 1) * PHRS + pc / 2, _mm256_cvtepi32_ps(_mm256_sub_epi32(ve, vzx)));
+        _mm256_storeu_ps(row + ((pc + 1) & 1) * PHRS + (pc + 1) / 2, _mm256_cvtepi32_ps(_mm256_sub_epi32(vo, vzx)));
+        if (iw + 16 >= W) break;
+      }
+      continue;
+    }
     for (int64_t iw = 0; iw < iw0 && iw < W; iw++) { /* odd padded column */
       int64_t pc = iw + d->pl;
       row[PHRS + pc / 2] = (float)((sgn ? (int32_t)(int8_t)src[iw] : (int32_t)src[iw]) - zx);
@@ -124,6 +141,18 @@ static inline void store_bytes32(uint8_t *y, __m256i b, int64_t n) {
   }
 }
 
+/* The requantization of one accumulator vector (exact acc + bias as floats): * mult, + fb (kept
+ * apart: never contracted into an FMA; + 0.0 changes no result, so skipped without a float bias),
+ * clamped to [lo - zy, hi - zy], rounded half to even (cvtps2dq), + zy in int32. */
+DWR_AI __m256i dwr_requant1(__m256 acc, const __m256 vm, const __m256 vfb, int hasfb, const __m256 lo,
+                            const __m256 hi, const __m256i zy) {
+  __m256 t = _mm256_mul_ps(acc, vm);
+  __asm__("" : "+x"(t)); /* never contracted with the bias add */
+  if (hasfb) t = _mm256_add_ps(t, vfb);
+  t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
+  return _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
+}
+
 /* Requantized bytes of 4 accumulator vectors, in vpack order (store_bytes32 puts them in order). */
 DWR_AI __m256i dwr_pack4(const __m256 *acc, const __m256 vm, const __m256 vfb, int hasfb, const __m256 lo,
                          const __m256 hi, const __m256i zy, int osgn, const DwClamp bl) {
@@ -141,13 +170,7 @@ DWR_AI __m256i dwr_pack4(const __m256 *acc, const __m256 vm, const __m256 vfb, i
     __m256i b = osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
     return osgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl.blo), bl.bhi) : _mm256_min_epu8(_mm256_max_epu8(b, bl.blo), bl.bhi);
   }
-  for (int v = 0; v < 4; v++) {
-    __m256 t = _mm256_mul_ps(acc[v], vm);
-    __asm__("" : "+x"(t)); /* never contracted with the bias add */
-    if (hasfb) t = _mm256_add_ps(t, vfb);
-    t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
-    q[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
-  }
+  for (int v = 0; v < 4; v++) q[v] = dwr_requant1(acc[v], vm, vfb, hasfb, lo, hi, zy);
   __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
   return osgn ? _mm256_packs_epi16(p01, p23) : _mm256_packus_epi16(p01, p23);
 }
@@ -200,13 +223,7 @@ DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m
     return;
   }
   __m256i q[4];
-  for (int v = 0; v < NV; v++) {
-    __m256 t = _mm256_mul_ps(acc[v], vm);
-    __asm__("" : "+x"(t)); /* never contracted with the bias add */
-    if (hasfb) t = _mm256_add_ps(t, vfb);
-    t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
-    q[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zy);
-  }
+  for (int v = 0; v < NV; v++) q[v] = dwr_requant1(acc[v], vm, vfb, hasfb, lo, hi, zy);
   for (int v = 0; v < NV; v++) {
     __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(q[v]), _mm256_extracti128_si256(q[v], 1));
     __m128i b = osgn ? _mm_packs_epi16(s16, s16) : _mm_packus_epi16(s16, s16);
@@ -243,7 +260,7 @@ DWR_AI void dwr_tile_wide(const float *pl, int64_t RS, int64_t PHRS, int64_t oh,
   store_bytes32(y + (oh + 1) * OW + ow, dwr_pack4(acc + 4, vm, vfb, hasfb, lo, hi, zy, osgn, bl), OW - ow);
 }
 
-DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, const __m256 *wv, float bias, int64_t oc,
+DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, const int16_t *wt, float bias, int64_t oc,
                 uint8_t *y, const int K, const int SW) {
   const CpuQConvDesc *d = &q->d;
   const int64_t OH = q->OH, OW = q->OW, RS = g->RS, PHRS = g->PH * g->RS, sh = d->sh;
@@ -254,8 +271,10 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
   const int osgn = d->ydt == MSC_DTYPE_INT8;
   DwClamp bl = {_mm256_set1_epi8((char)d->lo), _mm256_set1_epi8((char)d->hi),
                 fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f};
-  __m256 w[25]; /* a local copy: kept in registers (the byte stores below alias everything else) */
-  for (int t = 0; t < K * K; t++) w[t] = wv[t];
+  /* the broadcast weights made here, from the int16 ones: kept in registers (the byte stores below alias
+   * everything else); copying a prebuilt array was a `rep movsq` costing a quarter of an 8x8 channel */
+  __m256 w[25];
+  for (int t = 0; t < K * K; t++) w[t] = _mm256_set1_ps((float)wt[t]);
   const int64_t pt = d->pt, H = d->H;
   int64_t oh = 0;
   if (q->dwmrow && OW <= 16) {
@@ -306,8 +325,8 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
 
 #define CHANNEL_FN(K, SW)                                                                                         \
   static __attribute__((noinline)) void channel_##K##_##SW(const CpuQConv *q, const DwGeo *g, const float *pl, \
-                                                           const __m256 *wv, float bias, int64_t oc, uint8_t *y) { \
-    dwr_channel(q, g, pl, wv, bias, oc, y, K, SW);                                                                    \
+                                                           const int16_t *wt, float bias, int64_t oc, uint8_t *y) { \
+    dwr_channel(q, g, pl, wt, bias, oc, y, K, SW);                                                                    \
   }
 CHANNEL_FN(3, 1)
 CHANNEL_FN(3, 2)
@@ -338,10 +357,8 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
     }
     if (!zeroed) memset(pl, 0, plane_bytes), zeroed = 1;
     if (loaded != cin) dwr_load_plane(q, &g, x + cin * HW, pl), loaded = cin;
-    __m256 wv[25];
-    for (int64_t t = 0; t < T; t++) wv[t] = _mm256_set1_ps((float)wt[t]);
-    if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wv, (float)bias, oc, yc);
-    else (d->sw == 1 ? channel_5_1 : channel_5_2)(q, &g, pl, wv, (float)bias, oc, yc);
+    if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wt, (float)bias, oc, yc);
+    else (d->sw == 1 ? channel_5_1 : channel_5_2)(q, &g, pl, wt, (float)bias, oc, yc);
     if (d->post) cpu_qlut(d->post, yc, yc, P);
   }
 }

@@ -64,7 +64,7 @@ static inline void q2_store_row(uint8_t *dst, const __m256i *a, const int nv, in
   const int fast = mult < 0.25f && mult > -0.25f && fb < 536870912.0f && fb > -536870912.0f;
   __m256i r[3];
   for (int v = 0; v < nv; v++) {
-    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(a[v], vc)), vm);
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(corr ? _mm256_add_epi32(a[v], vc) : a[v]), vm); /* + 0: skipped */
     if (fb != 0.0f) f = _mm256_add_ps(f, _mm256_set1_ps(fb)); /* + 0.0 changes no rounding result */
     if (!fast) f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps(flo)), _mm256_set1_ps(fhi));
     r[v] = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz);
@@ -120,7 +120,7 @@ static inline void q2_store_row_add(uint8_t *dst, const __m256i *a, const int nv
   const int ssg = va->adt[!side] == MSC_DTYPE_INT8, osg = va->ydt == MSC_DTYPE_INT8;
   __m256i r[3];
   for (int v = 0; v < nv; v++) {
-    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(a[v], vc)), vm);
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(corr ? _mm256_add_epi32(a[v], vc) : a[v]), vm); /* + 0: skipped */
     if (fb != 0.0f) f = _mm256_add_ps(f, _mm256_set1_ps(fb)); /* + 0.0 changes no rounding result */
     f = _mm256_min_ps(_mm256_max_ps(f, vlo), vhi);
     __m256i c = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */

@@ -121,8 +121,13 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
                                                              const uint8_t *skip) {
   acc_t acc[MR][NV];
   const int64_t Gc = q->Gc, T = q->T, gs = q->PS * KG;
-  for (int r = 0; r < MR; r++)
-    for (int v = 0; v < NV; v++) acc[r][v] = AZERO();
+  /* q->corrinit: the accumulators start at corr (the same int32 sums: integer adds commute), the
+   * epilogue adds nothing; else from 0, corr added per vector in the epilogue */
+  const int ci = q->corrinit;
+  for (int r = 0; r < MR; r++) {
+    const acc_t a0 = ci && r < rows ? ACC_ADD(AZERO(), q->corr[m + r]) : AZERO();
+    for (int v = 0; v < NV; v++) acc[r][v] = a0;
+  }
   for (int64_t t = 0; t < T; t++) {
     const XELEM *xt = xin + (q->toff[t] + f0) * KG;
     const int32_t *wt = wb + t * Gc * MR;
@@ -159,7 +164,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     if (skip) { /* the residual add in registers */
       for (int r = 0; r < rows; r++) {
         const int64_t oc = m + r;
-        STORE_QROW_ADD(y + oc * P + at, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy,
+        STORE_QROW_ADD(y + oc * P + at, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy,
                        q->d.vadd, q->d.vside, skip + oc * P + at);
       }
       return;
@@ -167,7 +172,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
 #endif
     for (int r = 0; r < rows; r++) {
       const int64_t oc = m + r;
-      STORE_QROW(y + oc * P + at, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo,
+      STORE_QROW(y + oc * P + at, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo,
                  q->d.hi, sgn);
       if (skip) QFN(vadd_at)(q, skip + oc * P + at, y + oc * P + at, NR);
     }
@@ -184,7 +189,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
       for (int r = 0; r < rows; r++) {
         const int64_t oc = m + r;
         cpu_qseg_copy(sb, (uint8_t *)(uintptr_t)(skip + oc * P), oh0, ow0, NR, PWs, OW, 1);
-        STORE_QROW_ADD(tb, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.vadd,
+        STORE_QROW_ADD(tb, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.vadd,
                        q->d.vside, sb);
         cpu_qseg_copy(tb, y + oc * P, oh0, ow0, NR, PWs, OW, 0);
       }
@@ -194,7 +199,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     if (!skip) {
       for (int r = 0; r < rows; r++) {
         const int64_t oc = m + r;
-        STORE_QROW(tb, out[r], q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo, q->d.hi,
+        STORE_QROW(tb, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo, q->d.hi,
                    sgn);
         cpu_qseg_copy(tb, y + oc * P, oh0, ow0, NR, PWs, OW, 0);
       }
@@ -210,7 +215,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     int contig = PWs == OW || ow + n <= OW; /* one output row segment */
     for (int r = 0; r < rows; r++) {
       int64_t oc = m + r;
-      acc_t a = ACC_ADD(out[r][v], q->corr[oc]);
+      acc_t a = ci ? out[r][v] : ACC_ADD(out[r][v], q->corr[oc]);
       uint8_t *yr = y + (size_t)(oc * P) * ys;
       if (contig) {
         int64_t at = PWs == OW ? fv : oh * OW + ow;
