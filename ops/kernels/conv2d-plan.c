@@ -88,12 +88,11 @@ static gboolean check_params(const MscConv2dParams *p, int64_t *oh, int64_t *ow,
 
 /* Channel-vectorized kernel or the grid kernel? MSC_CONV_CVEC: 0 never,
  * 2 always, unset or 1 the rule. The grid kernel reuses a weight over one
- * tile (RW*VL points) and keeps a group of >= 16 channel blocks' weights in
- * L2; with long reductions (16 * K * MB floats past 256 KB) it streams them
- * from L3 once per tile. The channel-vectorized one reuses each weight
+ * tile (RW*VL points) and streams the weights from L3 once per tile. The
+ * channel-vectorized one reuses each weight
  * vector over a pass of up to 128 pixels from L1, so on small maps it
  * streams the weights about once. Measured (conv-bench --layer, AVX2 Zen 3,
- * docs/kernels.md): it wins on maps up to 14x14 with such reductions (3x3
+ * docs/kernels.md): it wins on maps up to 14x14 with long reductions (3x3
  * 256@14 73 -> 84%, 1x1 2048->512@7 50 -> 61%) and on 7x7 maps from a
  * quarter of that (1x1 512->2048@7 61 -> 70%); on 28x28 maps, short
  * reductions and 1x1 @14 the grid kernel is as fast or faster. */
