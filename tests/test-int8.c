@@ -781,6 +781,58 @@ static void test_qdq_steps(void) {
   msc_graph_free(g);
 }
 
+/* Concat of inputs with different scales (ORT's squeezenet QDQ): x -> Q/DQ at two scales -> Concat (axis 1) ->
+ * Q/DQ. 2 x 3 x 150 x 160: 72000 bytes per input and image, so the 64 KB pieces of the threaded concat start
+ * inside an input's run and cross from one input into the next. */
+static void test_concat_requant(void) {
+  g_test_summary("int8 Concat of inputs with other scales (table per input, pieces across inputs, batch 2) equals "
+                 "ref byte for byte at 1 and 2 threads");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  const int64_t xd[] = {2, 3, 150, 160};
+  MscGraph *g = qgraph_new("int8-concat", xd);
+  qdq(g, "x", "pa", 6.0f / 255.0f, 120);
+  node(g, "neg", "Neg", "x", "xn");
+  qdq(g, "xn", "pb", 3.5f / 255.0f, 90);
+  MscAttr ax = {0};
+  ax.name = g_strdup("axis");
+  ax.type = MSC_ATTR_INT;
+  ax.i = 1;
+  msc_node_add_attr(node(g, "cat", "Concat", "x_dq,xn_dq", "c"), &ax);
+  qdq(g, "c", "pc", 4.0f / 255.0f, 128);
+  node(g, "out", "Identity", "c_dq", "y");
+  g = qgraph_done(g, (const char *[]){"y", NULL});
+  MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, xd, NULL);
+  uint32_t st = 5;
+  for (int64_t i = 0; i < msc_tensor_numel(in); i++)
+    ((float *)in->data)[i] = -3.5f + 7.0f * (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
+  const char *k[] = {"threads"}, *v[2][1] = {{"1"}, {"2"}};
+  MscTensor *ref = NULL;
+  for (int run = 0; run < 3; run++) {
+    GError *e = NULL;
+    MscOptions o = {k, v[run == 2], 1};
+    MscSession *s = msc_session_new(g, run == 0 ? "ref" : "cpu", run == 0 ? NULL : &o, &e);
+    g_assert_no_error(e);
+    MscTensor **out = NULL;
+    msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e);
+    g_assert_no_error(e);
+    msc_session_free(s);
+    if (run == 0) {
+      ref = out[0];
+    } else {
+      g_assert_cmpuint(out[0]->nbytes, ==, ref->nbytes);
+      g_assert_cmpint(memcmp(out[0]->data, ref->data, ref->nbytes), ==, 0);
+      msc_tensor_free(out[0]);
+    }
+    g_free(out);
+  }
+  msc_tensor_free(ref);
+  msc_tensor_free(in);
+  msc_graph_free(g);
+}
+
 static void test_regions(void) {
   g_test_summary("int8 regions: hardswish as Add/Clip/Mul/Div, GlobalAveragePool of it, the squeeze-excite Mul of "
                  "two float chains and a constant Pad run as 8-bit steps; outputs equal ref's byte for byte");
@@ -1115,6 +1167,7 @@ int main(int argc, char **argv) {
   g_test_add_data_func("/int8/models/ppocr-cls-mobile-v2-qdq", "ppocr_cls_mobile_v2_qdq", test_corpus_model);
   g_test_add_func("/int8/fusion/tables", test_table_fusion);
   g_test_add_func("/int8/fusion/regions", test_regions);
+  g_test_add_func("/int8/ops/concat-requant", test_concat_requant);
   g_test_add_func("/int8/steps/quant-dequant", test_qdq_steps);
   g_test_add_func("/int8/fusion/conv-tables", test_conv_tables);
   g_test_add_func("/int8/fusion/conv-add", test_conv_add);

@@ -11,6 +11,9 @@
 #include "pad-utils.h"
 #include "tensor.h"
 
+/* bytes per task of the 8-bit Concat (concat_task) */
+#define CAT_PIECE ((int64_t)65536)
+
 typedef enum { QB_SAME = 0, QB_A_SCALAR, QB_B_SCALAR, QB_A_PLANE, QB_B_PLANE } QBMode;
 
 typedef struct {
@@ -308,6 +311,7 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     }
     r->outer = msc_shape_numel((int32_t)axis, p->dims[y]);
     for (uint32_t k = 0; k < q->n_x && ok; k++) r->cat_inner[k] = r->outer ? numel_v(p, q->xs[k]) / r->outer : 0;
+    p->use_pool[si] = numel_v(p, y) >= 2 * CAT_PIECE; /* pieces for both threads (concat_task) */
     break;
   }
   case CPU_Q_GAP:
@@ -605,6 +609,36 @@ static void lut1_span(const uint8_t *restrict t, const uint8_t *restrict x, uint
   for (; i < n; i++) y[i] = t[x[i]];
 }
 
+/* Concat with requantization: every output row (one outer step: the inputs' runs one after the other)
+ * is cut into pieces of CAT_PIECE bytes (top of the file), one task each; a piece copies (same scale and zero point) or
+ * maps through its input's table (lut1_span: the vector table). ORT's squeezenet QDQ concatenates
+ * inputs of different scales: the scalar per-byte loop before took 2% of the model per Concat. */
+typedef struct {
+  const CpuQStep *q;
+  const QPrep *r;
+  const MscTensor *const *in;
+  uint8_t *y;
+  const uint8_t *lut;
+  int64_t row, pieces; /* bytes per output row; pieces per row */
+} CatJob;
+
+static void concat_task(void *ctx, int64_t t, int thread) {
+  (void)thread;
+  const CatJob *j = ctx;
+  const int64_t o = t / j->pieces, p0 = (t % j->pieces) * CAT_PIECE, p1 = MIN(j->row, p0 + CAT_PIECE);
+  int64_t at = 0; /* start of input k's run in the row */
+  for (uint32_t k = 0; k < j->q->n_x && at < p1; k++) {
+    const int64_t n = j->r->cat_inner[k], a = MAX(p0, at), b = MIN(p1, at + n);
+    if (a < b) {
+      const uint8_t *x = (const uint8_t *)j->in[k]->data + o * n + (a - at), *tk = j->lut + 256 * k;
+      uint8_t *y = j->y + o * j->row + a;
+      if (lut_identity(tk)) memcpy(y, x, (size_t)(b - a)); /* same scale and zero point */
+      else lut1_span(tk, x, y, b - a);
+    }
+    at += n;
+  }
+}
+
 void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
                MscThreadPool *pool) {
   const CpuQStep *q = s->q;
@@ -704,14 +738,13 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     return;
   }
   case CPU_Q_CONCAT: {
-    for (int64_t o = 0; o < r->outer; o++)
-      for (uint32_t k = 0; k < q->n_x; k++) {
-        const uint8_t *x = (const uint8_t *)in[k]->data + o * r->cat_inner[k], *t = lut + 256 * k;
-        if (lut_identity(t)) memcpy(y, x, (size_t)r->cat_inner[k]); /* same scale and zero point */
-        else
-          for (int64_t i = 0; i < r->cat_inner[k]; i++) y[i] = t[x[i]];
-        y += r->cat_inner[k];
-      }
+    CatJob j = {q, r, in, y, lut, 0, 0};
+    for (uint32_t k = 0; k < q->n_x; k++) j.row += r->cat_inner[k];
+    j.pieces = (j.row + CAT_PIECE - 1) / CAT_PIECE;
+    const int64_t tasks = r->outer * j.pieces;
+    if (pool && msc_threadpool_parallel_for && tasks > 1) msc_threadpool_parallel_for(pool, tasks, concat_task, &j);
+    else
+      for (int64_t t = 0; t < tasks; t++) concat_task(&j, t, 0);
     return;
   }
   case CPU_Q_FLUT: { /* y = f(DQ(x)) as a float table */
