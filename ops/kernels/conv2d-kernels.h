@@ -43,6 +43,7 @@ typedef struct {
    * block's whole reduction is one sequential stream */
   const float *xpanel;
   gboolean fuse; /* dense: full tiles' epilogue in the last chunk's kernel (MSC_DENSE_FUSE=0 at plan time: off) */
+  int pack;      /* dense: packed panels 0 never, 1 always, 2 by shape (MSC_DENSE_PACK at plan time, unset: 2) */
 } MscDenseArgs;
 
 /* Depthwise: one (image, channel) plane per call. Input rows are padded

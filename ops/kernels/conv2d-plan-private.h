@@ -19,6 +19,7 @@ struct MscConv2dPlan {
   gboolean direct_input; /* 1x1/s1/p0: the kernel reads x in place */
   gboolean cvec_panel;   /* channel-vectorized 1x1: input packed per pixel block (MscDenseArgs.xpanel) */
   gboolean dense_fuse;   /* MscDenseArgs.fuse */
+  int dense_pack;        /* MscDenseArgs.pack */
   int64_t npblocks;      /* pixel blocks of cv_np per image */
   size_t panel_off;      /* floats into the workspace: [N][G][npblocks][Cg][cv_np] */
   int ntaps;
@@ -48,11 +49,11 @@ struct MscConv2dPlan {
 /* TRUE if @p is a 3x3 stride-1 dilation-1 dense conv where Winograd is
  * expected to beat the direct kernel, and MSC_WINOGRAD is not "0". */
 gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_t OW, const MscConv2dKernels *k);
-/* Transforms the weights and sizes the workspace; sets algo/desc. */
 /* (transfer full) @n zeroed floats for packed weights, huge pages from
  * 2 MiB (msc_aligned_alloc0); aborts when out of memory like g_new0.
  * Free with msc_aligned_free. */
 float *msc_conv2d_weights_alloc(size_t n);
+/* Transforms the weights and sizes the workspace; sets algo/desc. */
 void msc_conv2d_winograd_setup(MscConv2dPlan *pl, const float *weights, const float *bias);
 void msc_conv2d_winograd_run(const MscConv2dPlan *pl, const float *x, const float *res, float *y, float *ws,
                              MscThreadPool *pool);

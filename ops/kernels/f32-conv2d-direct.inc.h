@@ -566,10 +566,9 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
   float part[PART_FLOATS] __attribute__((aligned(64)));
   float xp[PACK_FLOATS] __attribute__((aligned(64)));
   const int64_t kstride = a->ntaps * MB; /* weight floats per input channel of one block */
-  const int64_t gm = PART_BLOCKS;
   const DenseFusedFn ffn = a->fuse ? dense_fused_fn(a) : NULL;
-  for (int64_t g0 = mb0; g0 < mb1; g0 += gm) {
-    const int64_t g1 = MIN(mb1, g0 + gm);
+  for (int64_t g0 = mb0; g0 < mb1; g0 += PART_BLOCKS) {
+    const int64_t g1 = MIN(mb1, g0 + PART_BLOCKS);
     for (int64_t tile = tile0; tile < tile1; tile++) {
       const int64_t o0 = tile * tile_pts;
       int64_t rw = (a->P - o0 + VL - 1) / VL;
@@ -616,15 +615,8 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
   }
 }
 
-static int dense_pack_mode = -1; /* MSC_DENSE_PACK: 0 never, 1 always, unset: by shape */
-
 static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1) {
-  int mode = __atomic_load_n(&dense_pack_mode, __ATOMIC_RELAXED);
-  if (mode < 0) {
-    const char *e = getenv("MSC_DENSE_PACK");
-    mode = e && *e ? (atoi(e) != 0) : 2;
-    __atomic_store_n(&dense_pack_mode, mode, __ATOMIC_RELAXED);
-  }
+  const int mode = a->pack;
   /* packing costs one copy of the tile's input per chunk, amortized over
    * the output-channel blocks: worth it from 4 blocks on */
   if (a->x_exact || (a->ntaps <= PACK_K && (mode == 1 || (mode == 2 && mb1 - mb0 >= 4)))) {
