@@ -3,7 +3,8 @@
  * plus the thread pool. Cases are named by shape, XNNPACK-style:
  * /conv-kernels/<isa>/<shape>; /conv-kernels/<isa>/winograd/<shape> force
  * Winograd F(4,3), /conv-kernels/<isa>/cvec/<shape> the channel-vectorized
- * direct kernel. Tolerance: max |error| <= 1e-4 x max |reference| for
+ * direct kernel, /conv-kernels/<isa>/xpos/<shape> the grid kernel over
+ * output positions. Tolerance: max |error| <= 1e-4 x max |reference| for
  * every algorithm; Winograd's measured worst is ~2e-5 (benchmarks/
  * conv-kernels, random data, C up to 512), direct/depthwise ~1e-6. */
 #ifndef _GNU_SOURCE
@@ -29,9 +30,14 @@ typedef struct {
   int force; /* FORCE_*: the plan's own rule, or an algorithm that must be chosen */
 } ConvCase;
 
-enum { FORCE_NONE, FORCE_WINO /* MSC_WINOGRAD=2 */, FORCE_CVEC /* MSC_CONV_CVEC=2 */ };
-static const char *const force_env[] = {NULL, "MSC_WINOGRAD", "MSC_CONV_CVEC"};
-static const char *const force_desc[] = {NULL, "winograd", "cvec"};
+enum {
+  FORCE_NONE,
+  FORCE_WINO /* MSC_WINOGRAD=2 */,
+  FORCE_CVEC /* MSC_CONV_CVEC=2 */,
+  FORCE_XPOS /* MSC_DENSE_XPOS=2 */
+};
+static const char *const force_env[] = {NULL, "MSC_WINOGRAD", "MSC_CONV_CVEC", "MSC_DENSE_XPOS"};
+static const char *const force_desc[] = {NULL, "winograd", "cvec", "xpos"};
 
 typedef struct {
   ConvCase cc;
@@ -277,6 +283,7 @@ static const ConvCase cases[] = {
 
 #define WINO(...) {.cc = D(__VA_ARGS__), .force = FORCE_WINO}
 #define CVEC(...) {.cc = D(__VA_ARGS__), .force = FORCE_CVEC}
+#define XPOS(...) {.cc = D(__VA_ARGS__), .force = FORCE_XPOS}
 /* Forced algorithms. Winograd F(4,3): 3x3 stride-1 dense, any pads and
  * sizes. Channel-vectorized direct: any dense conv; pixel counts and
  * channel counts off the block sizes, channel chunks (C x taps past one
@@ -308,6 +315,17 @@ static const struct {
     /* 1x1 on the packed panel: strided (phase grid), groups and batch (panel per image + group), 2+ passes */
     CVEC("1x1s2-g2-c40-m36-batch2-13x11", 2, 40, 13, 11, 36, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 2),
     CVEC("1x1-c70-m20-17x16", 1, 70, 17, 16, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    /* grid kernel over output positions (no dropped grid columns): rows
+     * ending inside a vector (blended from the next grid row), strides,
+     * dilation, 5x5 / 7x7, a partial last tile and block, several channel
+     * chunks, groups and batch; OW >= 16 so every ISA takes it */
+    XPOS("3x3s1-c16-m24-p1-13x17", 1, 16, 13, 17, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    XPOS("3x3s2-c12-m20-p1-35x36", 1, 12, 35, 36, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+    XPOS("5x5s1-c6-m10-p2-16x18", 1, 6, 16, 18, 10, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1),
+    XPOS("7x7s2-c3-m16-p3-40x36", 1, 3, 40, 36, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
+    XPOS("3x3d2-c8-m8-p2-17x16", 1, 8, 17, 16, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1),
+    XPOS("3x3s1-c200-m8-p1-17x16-chunks", 1, 200, 17, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+    XPOS("3x3-g2-c16-m12-p1-batch2-17x20", 2, 16, 17, 20, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),
 };
 
 /* the shapes of cases[] that run with every epilogue */

@@ -44,7 +44,19 @@ typedef struct {
   const float *xpanel;
   gboolean fuse; /* dense: full tiles' epilogue in the last chunk's kernel (MSC_DENSE_FUSE=0 at plan time: off) */
   int pack;      /* dense: packed panels 0 never, 1 always, 2 by shape (MSC_DENSE_PACK at plan time, unset: 2) */
+  /* dense, packed path only: tiles run over the OUTPUT positions q =
+   * oh*OW + ow, not over the grid, so the Wq - OW dropped columns of each
+   * row are neither computed nor packed; the pack reads position q at grid
+   * point oh*gWq + ow. Wq and P above are then OW and OH*OW (the output
+   * side is the grid of a 1x1 conv), gWq the phase grid's row width. */
+  int xpos;
+  int64_t gWq;
 } MscDenseArgs;
+
+/* Floats of the dense kernel's packed panel ([K][rw*vl], K = channels x
+ * taps of a chunk): a conv with more taps than MSC_DENSE_PACK_FLOATS /
+ * (rw*vl) cannot take the packed path. */
+#define MSC_DENSE_PACK_FLOATS 4096
 
 /* Depthwise: one (image, channel) plane per call. Input rows are padded
  * and phase-split on the fly into a small ring of row buffers (scratch),

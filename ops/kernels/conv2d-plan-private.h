@@ -20,6 +20,7 @@ struct MscConv2dPlan {
   gboolean cvec_panel;   /* channel-vectorized 1x1: input packed per pixel block (MscDenseArgs.xpanel) */
   gboolean dense_fuse;   /* MscDenseArgs.fuse */
   int dense_pack;        /* MscDenseArgs.pack */
+  gboolean dense_xpos;   /* MscDenseArgs.xpos (ntiles counts tiles of output positions) */
   int64_t npblocks;      /* pixel blocks of cv_np per image */
   size_t panel_off;      /* floats into the workspace: [N][G][npblocks][Cg][cv_np] */
   int ntaps;

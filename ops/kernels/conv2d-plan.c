@@ -116,6 +116,27 @@ static gboolean cvec_wanted(const MscConv2dPlan *pl) {
   return pl->Cg * pl->ntaps >= 64 && ((ohw <= 256 && kmb >= 4096) || (ohw <= 64 && kmb >= 1024));
 }
 
+/* Dense tiles over the output positions instead of the grid
+ * (MscDenseArgs.xpos): the Wq - OW columns a grid row drops are then
+ * neither packed nor computed. MSC_DENSE_XPOS: 0 never, 1 the rule
+ * (default), 2 whenever it applies (rows of VL+ outputs, taps that fit a
+ * panel). */
+static gboolean xpos_wanted(const MscConv2dPlan *pl) {
+  const char *e = g_getenv("MSC_DENSE_XPOS");
+  const int m = e && *e ? atoi(e) : 1;
+  if (m == 0 || pl->direct_input || pl->Wq == pl->OW || pl->OW < pl->k->vl ||
+      pl->ntaps > MSC_DENSE_PACK_FLOATS / (pl->k->rw * pl->k->vl))
+    return FALSE;
+  if (m == 2)
+    return TRUE;
+  /* conv-bench --ab MSC_DENSE_XPOS=0, AVX2, 1 thread: 1.03-1.05x on
+   * 3x3/2 128@56, 256@28, the 7x7/2 stem, 3x3 64->256 @13; 1.05-1.13x on
+   * 5x5 @14-28 (12-22% of the grid dropped); 3x3 128->32 @28 (8 blocks,
+   * 3.4% dropped) 0.99x: the pack's extra loads are shared by few blocks */
+  const int64_t vl = pl->k->vl, grid = (pl->P + vl - 1) / vl, exact = (pl->OH * pl->OW + vl - 1) / vl;
+  return exact * 20 <= grid * 19 || (pl->Mg + pl->k->mb - 1) / pl->k->mb >= 16;
+}
+
 /* Packed weights: msc_aligned_alloc0 (huge pages from 2 MiB: the big
  * layers stream their weights from memory in every run); aborts when out
  * of memory, like g_new0. Free with msc_aligned_free. */
@@ -165,8 +186,10 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
     pl->ws_floats = (size_t) (p->batch * p->in_channels * pl->cstride) + (size_t) (k->rw * k->vl) + 64;
   }
   pl->P = pl->OH * pl->Wq;
-  pl->ntiles = (pl->P + (int64_t) k->rw * k->vl - 1) / ((int64_t) k->rw * k->vl);
   pl->algo = cvec_wanted(pl) ? ALGO_CVEC : ALGO_DENSE;
+  pl->dense_xpos = pl->algo == ALGO_DENSE && xpos_wanted(pl);
+  const int64_t tile_pts = (int64_t) k->rw * k->vl;
+  pl->ntiles = ((pl->dense_xpos ? pl->OH * pl->OW : pl->P) + tile_pts - 1) / tile_pts;
   const char *fe = g_getenv("MSC_DENSE_FUSE"); /* 0: the epilogue always a pass of its own (A/B) */
   pl->dense_fuse = !(fe && *fe && atoi(fe) == 0);
   const char *ke = g_getenv("MSC_DENSE_PACK"); /* 0 never, 1 always, unset: by shape (A/B) */
@@ -203,7 +226,8 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
     g_snprintf(pl->desc, sizeof pl->desc, "direct-cvec-%dx%d%s %s", k->cv_np, k->cv_cb,
                pl->cvec_panel ? "-panel" : "", msc_isa_name(k->isa));
   else
-    g_snprintf(pl->desc, sizeof pl->desc, "direct-grid-%dx%d %s", k->mb, k->rw * k->vl, msc_isa_name(k->isa));
+    g_snprintf(pl->desc, sizeof pl->desc, "direct-grid-%dx%d%s %s", k->mb, k->rw * k->vl,
+               pl->dense_xpos ? "-xpos" : "", msc_isa_name(k->isa));
 }
 
 static void setup_depthwise(MscConv2dPlan *pl, const float *weights, const float *bias) {
@@ -499,8 +523,10 @@ static MscDenseArgs dense_args(const RunCtx *r, int64_t task, int64_t nlo, int64
       .res = r->res ? r->res + (n * p->out_channels + g * pl->Mg) * ohw : NULL,
       .y = r->y + (n * p->out_channels + g * pl->Mg) * ohw,
       .M = pl->Mg,
-      .P = pl->P,
-      .Wq = pl->Wq,
+      .P = pl->dense_xpos ? ohw : pl->P,
+      .Wq = pl->dense_xpos ? pl->OW : pl->Wq,
+      .gWq = pl->Wq,
+      .xpos = pl->dense_xpos,
       .OW = pl->OW,
       .OHW = ohw,
       .act = p->act,

@@ -35,6 +35,7 @@ typedef __m256i vmask_t;
   _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int) (hi)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),    \
                    _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int) (lo) - 1)))
 #define VLOAD_MASK(p, m) _mm256_maskload_ps((p), (m))
+#define VBLEND_M(a, b, m) _mm256_blendv_ps((a), (b), _mm256_castsi256_ps(m)) /* lanes of b where m is set */
 /* lanes [lo, hi) of v to p[lo..hi) (0 <= lo < hi <= VL), nothing else touched. Not
  * vmaskmovps: on Zen 2/3 its store form is microcoded (~12 cycles a store; it was 18% of
  * a small net's run in the conv epilogue); one lane permute and at most three plain

@@ -33,6 +33,7 @@ typedef __m512 vec_t;
 typedef __mmask16 vmask_t;
 #define VMASK_RANGE(lo, hi) ((__mmask16) (((1u << (unsigned) (hi)) - 1u) & ~((1u << (unsigned) (lo)) - 1u)))
 #define VLOAD_MASK(p, m) _mm512_maskz_loadu_ps((m), (p))
+#define VBLEND_M(a, b, m) _mm512_mask_blend_ps((m), (a), (b)) /* lanes of b where m is set */
 /* lanes [lo, hi) of v to p[lo..hi) */
 #define VSTORE_RANGE(p, v, lo, hi) _mm512_mask_storeu_ps((p), VMASK_RANGE((lo), (hi)), (v))
 /* p[0], p[2], ..., p[30]: stride-2 deinterleave for depthwise rows */

@@ -35,6 +35,7 @@ static inline float vand_scalar(float a, float b) { /* bitwise: a where b is all
 typedef int vmask_t;
 #define VMASK_RANGE(lo, hi) ((lo) <= 0 && 0 < (hi))
 #define VLOAD_MASK(p, m) ((m) ? *(const float *) (p) : 0.0f)
+#define VBLEND_M(a, b, m) ((m) ? (b) : (a)) /* lanes of b where m is set */
 #define VEVEN2(lo, hi) ((void) (hi), (lo)) /* one lane: the even lane of (lo, hi) is lo */
 #define VEVEN2_ORDER(v) (v)
 #define VODD2(lo, hi) ((void) (lo), (hi)) /* one lane: the odd lane of (lo, hi) is hi */

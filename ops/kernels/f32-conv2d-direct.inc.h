@@ -518,7 +518,7 @@ static void dense_tiles(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int
 }
 
 /* panel floats: [K][RW*VL] for K = chunk channels x taps (16 KB) */
-#define PACK_FLOATS 4096
+#define PACK_FLOATS MSC_DENSE_PACK_FLOATS
 #define PACK_K (PACK_FLOATS / (RW * VL))
 
 /* Copies rw vectors of grid points from o0 for channels [c0, c1) x taps
@@ -545,6 +545,45 @@ static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, in
         __builtin_prefetch(src + RW * VL + l * 16);
       for (int r = 0; r < rw; r++)
         VSTORE(xp + r * VL, VLOAD(src + r * VL));
+    }
+  }
+}
+
+/* dense_pack for MscDenseArgs.xpos: rw vectors of output positions from
+ * q0 (position q = oh*OW + ow reads grid point oh*gWq + ow) for channels
+ * [c0, c1) x taps. With OW >= VL (the plan's rule) a vector holds at most
+ * one row end: its lanes from k on come from a second load at the next
+ * grid row, blended in. Aligned stores, the same loads as dense_pack plus
+ * one per row end; lanes past the last position read grid points inside
+ * the phase grid's extra row and margin, and are dropped. */
+static void dense_pack_pos(const MscDenseArgs *a, int64_t q0, int rw, int64_t c0, int64_t c1, float *xp) {
+  int64_t sa[RW], sb[RW];
+  int brk[RW];
+  vmask_t mk[RW];
+  for (int r = 0; r < RW; r++) {
+    const int64_t q = q0 + r * VL, oh = q / a->OW, ow = q - oh * a->OW, k = a->OW - ow;
+    sa[r] = oh * a->gWq + ow;
+    brk[r] = k < VL;
+    sb[r] = (oh + 1) * a->gWq - k; /* lane k: the next row's first point */
+    mk[r] = VMASK_RANGE(brk[r] ? k : VL, VL);
+  }
+  /* the next tile's first grid point, fetched ahead as dense_pack does */
+  const int64_t qn = q0 + RW * VL, nh = qn / a->OW, gn = qn < a->P ? nh * a->gWq + (qn - nh * a->OW) : -1;
+  const float *xc = a->x + c0 * a->cstride;
+  for (int64_t c = c0; c < c1; c++, xc += a->cstride) {
+    for (int t = 0; t < a->ntaps; t++, xp += RW * VL) {
+      const float *src = xc + a->toff[t];
+      if (gn >= 0)
+        UNROLL for (int l = 0; l <= RW * VL / 16; l++)
+          __builtin_prefetch(src + gn + l * 16);
+      UNROLL for (int r = 0; r < RW; r++) {
+        if (r >= rw)
+          break;
+        vec_t v = VLOAD(src + sa[r]);
+        if (brk[r])
+          v = VBLEND_M(v, VLOAD(src + sb[r]), mk[r]);
+        VSTORE(xp + r * VL, v);
+      }
     }
   }
 }
@@ -592,7 +631,10 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
       const int64_t nxt = fused ? dense_next_off(a, o0, RW) : -1;
       for (int64_t c0 = 0; c0 < a->C; c0 += cb) {
         const int64_t c1 = MIN(a->C, c0 + cb);
-        dense_pack(a, o0, (int) rw, c0, c1, xp);
+        if (a->xpos)
+          dense_pack_pos(a, o0, (int) rw, c0, c1, xp);
+        else
+          dense_pack(a, o0, (int) rw, c0, c1, xp);
         const DensePackedFn fn = fns[c0 == 0];
         const int64_t K = (c1 - c0) * a->ntaps;
         float *pp = part;
@@ -619,7 +661,7 @@ static void dense(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t m
   const int mode = a->pack;
   /* packing costs one copy of the tile's input per chunk, amortized over
    * the output-channel blocks: worth it from 4 blocks on */
-  if (a->x_exact || (a->ntaps <= PACK_K && (mode == 1 || (mode == 2 && mb1 - mb0 >= 4)))) {
+  if (a->x_exact || a->xpos || (a->ntaps <= PACK_K && (mode == 1 || (mode == 2 && mb1 - mb0 >= 4)))) {
     int64_t cb = PACK_K / a->ntaps;
     if (cb < 1)
       cb = 1;
