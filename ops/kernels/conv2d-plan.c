@@ -108,6 +108,14 @@ static gboolean cvec_wanted(const MscConv2dPlan *pl) {
    * 1024->512 @14 65-66 vs 52-56%, 512->1000 @13 75 vs 56%) */
   if (pl->ntaps == 1 && ohw > 64)
     return FALSE;
+  /* 1x1 with fewer than 512 outputs: the panel pack (a transposition of
+   * the whole input) is shared by too few channels. conv-bench --ab
+   * MSC_CONV_CVEC=0, grid time / cvec time at 1 | 2 threads: DenseNet's
+   * 1x1 512..992->128 @7 0.58-0.70 | 0.70-0.79, inception's 832->128 @6
+   * 0.58 | 0.83, 832->384 @6 0.85 | 0.82; 2048->512 @7 0.98-1.16 | 0.94-1.02
+   * (a tie), 512->2048 @7 1.05-1.22 | 0.97-1.05 */
+  if (pl->ntaps == 1 && pl->Mg < 512)
+    return FALSE;
   /* strided onto 14x14: the grid kernel (3x3/2 256@28 -> 14: 0.93x the cvec
    * time, `conv-bench --ab MSC_CONV_CVEC=0`, 2 x 64 alternated pairs); onto
    * 7x7 cvec stays (3x3/2 512@14: grid 1.06-1.08x, 160@14: 1.02-1.09x) */
