@@ -678,6 +678,7 @@ static void test_pool_shapes(void) {
   static const int64_t cases[][7] = {
       {111, 111, 3, 2, 0, 0, 0}, {48, 48, 3, 2, 1, 1, 0}, {13, 37, 3, 2, 0, 0, 1}, {9, 40, 2, 2, 0, 0, 0},
       {7, 35, 5, 2, 2, 2, 0},    {6, 17, 3, 2, 1, 0, 1},  {5, 3, 3, 2, 1, 1, 0},   {10, 70, 3, 3, 1, 1, 1},
+      {28, 28, 3, 2, 1, 1, 0}, /* 14 columns: a last vector overlapping the one before */
   };
   static const char *const ops[] = {"MaxPool", "AveragePool", "AveragePool"};
   for (size_t o = 0; o < G_N_ELEMENTS(ops); o++)

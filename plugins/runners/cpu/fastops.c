@@ -100,7 +100,9 @@ static gboolean prep_pool(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFas
   g->avg = avg;
   g->count_include_pad = avg && n->opset >= 7 ? (int)attr_int(n, "count_include_pad", 0) : 0;
   int64_t end = (g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1;
-  g->tmp_w = MAX(end, g->pl + g->W);
+  /* + 1 pad column: the stride-2 vector picks read 2 VL floats for VL
+   * even (or odd) ones, one past the last window's end */
+  g->tmp_w = MAX(end, g->pl + g->W) + 1;
   if (g->tmp_w > CPU_POOL_TMP_MAX) return FALSE;
   f->kind = CPU_FAST_POOL;
   f->planes = xd[0] * xd[1];

@@ -125,6 +125,15 @@ static KALWAYS int64_t k_taps_pad(int64_t start, int64_t k, int64_t d, int64_t l
 /* Separable pooling: per output row, the kh input rows reduce into @tmp
  * (vectorized over the width, padding filled with -inf or 0), then each
  * output reduces kw entries of @tmp. */
+/* Stride-2 window sums of VL output columns from row buffer p (kw taps,
+ * dilation 1), in output order: 0 + tap 0 + tap 1 + ..., the scalar
+ * code's order. */
+static inline vec_t k_avg2_sum(const float *p, int64_t kw) {
+  vec_t m = VADD(VZERO(), K_EVEN2(p));
+  for (int64_t k = 1; k < kw; k++) m = VADD(m, (k & 1) ? K_ODD2(p + k - 1) : K_EVEN2(p + k));
+  return K_ORDER2(m);
+}
+
 static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
   const int64_t W = g->W, pl = g->pl, tw = g->tmp_w;
   const float fill = g->avg ? 0.0f : -INFINITY;
@@ -238,11 +247,13 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
         if (v_lo > v_hi) v_lo = v_hi;
         const vec_t div = VSET1((float)(rdiv * kw));
         ow = v_lo;
-        for (; ow + VL <= v_hi && 2 * ow + 2 * VL + kw - 1 <= tw; ow += VL) {
-          const float *p = tmp + 2 * ow;
-          vec_t m = VADD(VZERO(), K_EVEN2(p));
-          for (int64_t k = 1; k < kw; k++) m = VADD(m, (k & 1) ? K_ODD2(p + k - 1) : K_EVEN2(p + k));
-          VSTORE(yr + ow, VDIV(K_ORDER2(m), div));
+        for (; ow + VL <= v_hi && 2 * ow + 2 * VL + kw - 1 <= tw; ow += VL)
+          VSTORE(yr + ow, VDIV(k_avg2_sum(tmp + 2 * ow, kw), div));
+        /* the rest of the range as one vector ending at v_hi, overlapping the
+         * last (the same sums again: 14-column rows had 6 of them scalar) */
+        if (ow < v_hi && v_hi - v_lo >= VL && 2 * v_hi + kw - 1 <= tw) {
+          VSTORE(yr + v_hi - VL, VDIV(k_avg2_sum(tmp + 2 * (v_hi - VL), kw), div));
+          ow = v_hi;
         }
         full_lo = v_lo, full_hi = v_hi; /* the scalar columns in there skip the tap counts */
         v_hi = ow; /* [v_lo, v_hi) done */
