@@ -663,6 +663,104 @@ static void test_transpose(void) {
   }
 }
 
+/* ShuffleNet v1's unit head: x[1,12,H,W] -> Conv 1x1 group 3 -> Relu ->
+ * Reshape [1,3,4,10,10] -> Transpose (0,2,1,3,4) -> Reshape [1,12,10,10]
+ * -> depthwise Conv 3x3 pad 1 -> y (H = W = @hw, -1: unknown). @also_out:
+ * the Transpose output is a graph output too (the shuffle must then stay a
+ * step of its own). */
+static MscGraph *shuffle_dw(gboolean also_out, int64_t hw) {
+  MscGraph *g = msc_graph_new("shuffle-dw");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {1, 12, hw, hw}, w1[] = {12, 4, 1, 1}, w2[] = {12, 1, 3, 3}, cd[] = {12}, pads[] = {1, 1, 1, 1};
+  int64_t s5[] = {1, 3, 4, 10, 10}, s4[] = {1, 12, 10, 10}, perm[] = {0, 2, 1, 3, 4};
+  input(g, "x", 4, xd);
+  init_rand(g, "w1", 4, w1, -0.5f, 0.5f, 41);
+  init_rand(g, "b1", 1, cd, -0.2f, 0.2f, 42);
+  init_rand(g, "w2", 4, w2, -0.5f, 0.5f, 43);
+  init_i64(g, "s5", 5, s5);
+  init_i64(g, "s4", 4, s4);
+  attr_int(node(g, "gconv", "Conv", "x,w1,b1", "c1"), "group", 3);
+  node(g, "relu", "Relu", "c1", "a");
+  node(g, "split", "Reshape", "a,s5", "r1");
+  attr_ints(node(g, "shuffle", "Transpose", "r1", "t"), "perm", 5, perm);
+  node(g, "merge", "Reshape", "t,s4", "r2");
+  MscNode *dw = node(g, "dw", "Conv", "r2,w2", "y");
+  attr_int(dw, "group", 12);
+  attr_ints(dw, "pads", 4, pads);
+  msc_graph_add_output(g, val(g, "y"));
+  if (also_out)
+    msc_graph_add_output(g, val(g, "t"));
+  verify(g);
+  return g;
+}
+
+typedef struct {
+  float c1[1200];   /* the group conv's output, as its AFTER hook saw it */
+  gboolean seen_dw; /* the depthwise conv's BEFORE hook checked its input */
+} ShuffleHook;
+
+static int shuffle_hook(void *user, MscHookPhase ph, const MscNode *n, const MscTensor *const *in, uint32_t ni,
+                        const MscTensor *const *out, uint32_t no, double ms) {
+  ShuffleHook *h = user;
+  (void)no, (void)ms;
+  if (ph == MSC_HOOK_AFTER && !strcmp(n->name, "gconv")) memcpy(h->c1, out[0]->data, sizeof h->c1);
+  if (ph == MSC_HOOK_BEFORE && !strcmp(n->name, "dw")) {
+    /* the Conv is shown its own input: the shuffled planes */
+    g_assert_cmpuint(ni, >=, 1);
+    g_assert_nonnull(in[0]);
+    g_assert_cmpint(in[0]->rank, ==, 4);
+    g_assert_cmpint(in[0]->dims[1], ==, 12);
+    for (int c = 0; c < 12; c++)
+      g_assert_cmpint(memcmp((const float *)in[0]->data + c * 100, h->c1 + ((c % 3) * 4 + c / 3) * 100,
+                             100 * sizeof(float)), ==, 0);
+    h->seen_dw = TRUE;
+  }
+  return 0;
+}
+
+static void test_shuffle_dw(void) {
+  g_test_summary("a channel shuffle (Reshape, Transpose, Reshape) feeding a depthwise conv is read in place: "
+                 "matches ref at every ISA level and on the reference conv path, hooks see the shuffled input, "
+                 "not fused when the Transpose output is also read, a wrong input size is a clean error");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = shuffle_dw(FALSE, 10);
+  check_every_isa(g, 1);
+  MscCpuStats st = stats();
+  g_assert_cmpuint(st.n_shuffles_fused, ==, 1);
+  g_assert_cmpuint(st.n_steps, ==, 2); /* Conv+Relu, Shuffle+Conv */
+  /* hooks: the depthwise conv's input is the shuffle of the group conv's output */
+  GError *e = NULL;
+  MscSession *s = msc_session_new(g, "cpu", NULL, &e);
+  g_assert_no_error(e);
+  MscTensor *in = rand_input(g->inputs[0], 1, 3);
+  ShuffleHook h = {0};
+  MscRunHooks hooks = {shuffle_hook, &h};
+  MscTensor **out = NULL;
+  g_assert_true(msc_session_run(s, (const MscTensor *const *)&in, 1, &out, &hooks, &e));
+  g_assert_no_error(e);
+  g_assert_true(h.seen_dw);
+  free_outputs(out, 1);
+  msc_session_free(s);
+  msc_tensor_free(in);
+  /* the shuffle's output read elsewhere too: a step of its own */
+  g_autoptr(MscGraph) g2 = shuffle_dw(TRUE, 10);
+  check_every_isa(g2, 1);
+  g_assert_cmpuint(stats().n_shuffles_fused, ==, 0);
+  /* an input whose size the Reshape constants do not fit: an error naming the Reshape */
+  g_autoptr(MscGraph) g3 = shuffle_dw(FALSE, -1); /* H, W unknown until run */
+  s = msc_session_new(g3, "cpu", NULL, &e);
+  g_assert_no_error(e);
+  const int64_t d12[] = {1, 12, 12, 12};
+  in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, d12, NULL);
+  out = NULL;
+  g_assert_false(msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e));
+  g_assert_nonnull(e);
+  g_assert_nonnull(strstr(e->message, "'split' (Reshape)"));
+  g_clear_error(&e);
+  msc_session_free(s);
+  msc_tensor_free(in);
+}
+
 /* Pool shapes around the stride-2 vector paths (windows 2, 3 and 5;
  * widths below, at and past whole vectors, odd and even; pads on either
  * side, ceil mode with a last window over padding only) and a stride-3
@@ -780,6 +878,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/fastops/threads-identical", test_fastops_threads);
   g_test_add_func("/cpu/fastops/alias-chain", test_alias_chain);
   g_test_add_func("/cpu/fastops/pool-shapes", test_pool_shapes);
+  g_test_add_func("/cpu/passes/shuffle-depthwise", test_shuffle_dw);
   g_test_add_func("/cpu/plan/concat-inplace", test_concat_inplace);
   g_test_add_func("/cpu/fastops/transpose", test_transpose);
   return g_test_run();

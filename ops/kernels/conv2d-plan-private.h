@@ -43,6 +43,7 @@ struct MscConv2dPlan {
   size_t wslot_floats; /* v + mo of one slot */
   size_t ws_floats;
   size_t dw_task_floats; /* depthwise: scratch floats per (image, channel) task */
+  int64_t shuffle_g;     /* depthwise: input read through a channel shuffle of g groups (0: none) */
   char desc[96];
 };
 

@@ -372,6 +372,13 @@ const char *msc_conv2d_plan_describe(const MscConv2dPlan *plan) {
   return plan->desc;
 }
 
+gboolean msc_conv2d_plan_set_input_shuffle(MscConv2dPlan *plan, int64_t groups) {
+  if (!plan || plan->algo != ALGO_DEPTHWISE || groups < 1 || plan->p.in_channels % groups)
+    return FALSE;
+  plan->shuffle_g = groups > 1 ? groups : 0;
+  return TRUE;
+}
+
 /* ---- run ---- */
 
 typedef struct {
@@ -611,7 +618,9 @@ static void dw_task(void *vctx, int64_t task, int thread) {
   const int64_t c = task % p->in_channels;
   const int64_t ihw = p->in_h * p->in_w, ohw = pl->OH * pl->OW;
   const size_t ring = pl->dw_task_floats;
-  pl->k->depthwise(&pl->dw, r->x + task * ihw, pl->wdw + c * p->kernel_h * p->kernel_w, pl->bias[c],
+  /* channel shuffle: plane (c % g) * (C / g) + c / g of this image */
+  const int64_t cin = pl->shuffle_g ? (c % pl->shuffle_g) * (p->in_channels / pl->shuffle_g) + c / pl->shuffle_g : c;
+  pl->k->depthwise(&pl->dw, r->x + (task - c + cin) * ihw, pl->wdw + c * p->kernel_h * p->kernel_w, pl->bias[c],
                    r->res ? r->res + task * ohw : NULL, r->y + task * ohw, r->ws + (size_t) task * ring);
 }
 

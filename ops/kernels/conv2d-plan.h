@@ -78,6 +78,17 @@ size_t msc_conv2d_plan_workspace_size(const MscConv2dPlan *plan);
 void msc_conv2d_plan_output_shape(const MscConv2dPlan *plan, int64_t dims[4]);
 /* A short description: algorithm, tile and ISA ("direct-nchw8c-6x16 avx2"). Static or plan-owned. */
 const char *msc_conv2d_plan_describe(const MscConv2dPlan *plan);
+/**
+ * msc_conv2d_plan_set_input_shuffle:
+ * @groups: g of a channel shuffle (ShuffleNet's Reshape [N, g, C/g, H, W]
+ *   -> Transpose (0, 2, 1, 3, 4) -> Reshape [N, C, H, W]).
+ * The plan then reads its input through the shuffle, with no copy: input
+ * channel c is plane (c % g) * (C / g) + c / g of x. Depthwise plans only
+ * (the one kernel that reads planes one at a time); returns FALSE and
+ * changes nothing for any other plan, or when g < 1 or g does not divide
+ * C. Call before the plan runs (not MT safe against running it).
+ */
+gboolean msc_conv2d_plan_set_input_shuffle(MscConv2dPlan *plan, int64_t groups);
 
 /**
  * msc_conv2d_plan_run:

@@ -24,6 +24,7 @@ extern const MscHostApi *cpu_host;
 #pragma weak msc_conv2d_plan_free
 #pragma weak msc_conv2d_plan_run
 #pragma weak msc_conv2d_plan_workspace_size
+#pragma weak msc_conv2d_plan_set_input_shuffle
 #pragma weak msc_isa_detect
 #pragma weak msc_isa_name
 #pragma weak msc_isa_supported
@@ -59,6 +60,12 @@ typedef struct {
   /* STEP_AFFINE (x, y, act above): n_ch 1 (scalar) or the channel count (axis 1) */
   float *scale, *shift; /* owned */
   int64_t n_ch;
+  /* STEP_CONV, depthwise: x is read through a channel shuffle of
+   * shuffle_g groups (0: none) whose Reshape / Transpose / Reshape the step
+   * absorbed (shuffle_node: the first Reshape); the shuffled input must
+   * have dims shuffle_dims (the last Reshape's shape) */
+  int64_t shuffle_g, shuffle_dims[4];
+  const MscNode *shuffle_node;
   CpuQStep *q;         /* STEP_QCONV / STEP_QOP; owned */
   char desc[96];       /* "Conv+BN+Add+Relu" */
 } CpuStep;
@@ -143,6 +150,12 @@ struct CpuShapePlan {
   unsigned char *skip;     /* outputs all known for this shape: nothing to run */
   MscConv2dPlan **conv;    /* fast plan or NULL (reference kernel + epilogue) */
   int64_t *ws_offset;      /* conv workspace offset in the arena */
+  /* conv steps with a channel shuffle (CpuStep.shuffle_g): bytes at the
+   * workspace's start that hold the shuffled input when it is written out
+   * (hooks, or no in-place shuffle in the plan), and whether the fast plan
+   * reads through the shuffle itself */
+  size_t *shuf_bytes;
+  unsigned char *shuf_direct;
   unsigned char *use_pool; /* conv big enough to split over threads */
   CpuFast *fast;           /* per step: fast path of a STEP_OP */
   void **qprep;            /* per step: int8 per-shape data (qops.c) */

@@ -37,6 +37,7 @@ typedef struct MscCpuStats {
   uint32_t n_int8_dq_removed; /* activation DequantizeLinear nodes no longer run */
   uint32_t n_int8_fused_tables; /* 8-bit table steps folded into the next table step */
   uint32_t n_concat_inplace;    /* last shape plan: Concat inputs produced straight into the Concat's output */
+  uint32_t n_shuffles_fused;    /* channel shuffles (Reshape, Transpose, Reshape) read by the depthwise conv after them */
 } MscCpuStats;
 
 /* Fills @out (caller storage; set out->struct_size first). */

@@ -157,12 +157,54 @@ fail:
   return st;
 }
 
+/* The channel shuffle of conv step @si written out, as the tensor of the
+ * conv node's input value (which the fused Reshape / Transpose / Reshape
+ * never produce): plane c of each image is plane (c % g) * (C / g) + c / g
+ * of the step's x. Into the workspace's start when the plan reserved it
+ * (the conv plan cannot read through the shuffle), else (hooks only: they
+ * show the Conv its input) into a tensor of this run. */
+static MscStatus shuffle_out(CpuContext *x, const CpuShapePlan *p, uint32_t si, MscMessage *msg) {
+  const CpuStep *s = &x->m->steps[si];
+  const MscTensor *src = x->slot[s->x];
+  const int64_t N = s->shuffle_dims[0], C = s->shuffle_dims[1], hw = s->shuffle_dims[2] * s->shuffle_dims[3];
+  const int64_t g = s->shuffle_g, cg = C / g;
+  MscTensor *v = &x->views[s->node->inputs[0]->index];
+  if (p->shuf_bytes[si]) {
+    v->dtype = MSC_DTYPE_FLOAT32;
+    v->rank = 4;
+    memset(v->dims, 0, sizeof v->dims);
+    memcpy(v->dims, s->shuffle_dims, sizeof s->shuffle_dims);
+    v->data = (char *)x->arena + p->ws_offset[si];
+    v->nbytes = (size_t)(N * C * hw) * sizeof(float);
+  } else {
+    GError *e = NULL;
+    v = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, s->shuffle_dims, &e);
+    if (!v) {
+      cpu_host->message_set(msg, "node '%s' (Reshape): %s", s->shuffle_node->name, e->message);
+      g_error_free(e);
+      return MSC_ERR_NOMEM;
+    }
+    g_ptr_array_add(x->dyn, v);
+    cpu_stats_note_run_alloc();
+  }
+  float *dst = v->data;
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t c = 0; c < C; c++)
+      memcpy(dst + (n * C + c) * hw, (const float *)src->data + (n * C + (c % g) * cg + c / g) * hw,
+             (size_t)hw * sizeof(float));
+  x->slot[s->node->inputs[0]->index] = v;
+  return MSC_OK;
+}
+
 static MscStatus run_conv(CpuContext *x, const CpuShapePlan *p, uint32_t si, MscTensor *y, MscMessage *msg) {
   const CpuStep *s = &x->m->steps[si];
-  const MscTensor *xt = x->slot[s->x], *rt = s->res >= 0 ? x->slot[s->res] : NULL;
+  /* a fused channel shuffle: read through by the plan, or written out (shuffle_out) */
+  const gboolean shuf_copy = s->shuffle_g && !p->shuf_direct[si];
+  const MscTensor *xt = shuf_copy ? x->slot[s->node->inputs[0]->index] : x->slot[s->x];
+  const MscTensor *rt = s->res >= 0 ? x->slot[s->res] : NULL;
   if (p->conv[si]) {
     msc_conv2d_plan_run(p->conv[si], xt->data, rt ? rt->data : NULL, y->data,
-                        p->ws_offset[si] >= 0 ? (char *)x->arena + p->ws_offset[si] : NULL,
+                        p->ws_offset[si] >= 0 ? (char *)x->arena + p->ws_offset[si] + p->shuf_bytes[si] : NULL,
                         p->use_pool[si] ? x->pool : NULL);
     return MSC_OK;
   }
@@ -278,6 +320,9 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
       break;
     }
     uint32_t ni = n->n_inputs;
+    if (s->kind == CPU_STEP_CONV && s->shuffle_g && (hooks || !p->shuf_direct[si]) &&
+        (st = shuffle_out(x, p, si, msg)) != MSC_OK)
+      break;
     if (s->q) { /* int8 step: its 8-bit inputs (the float ones never exist) */
       ni = s->q->n_x;
       for (uint32_t k = 0; k < ni; k++) in_buf[k] = x->slot[s->q->xs[k]];

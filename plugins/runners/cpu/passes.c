@@ -1,7 +1,9 @@
 /* passes.c: graph passes of the `cpu` runner, on a private step list (the
  * host graph is never modified): compile-time constant folding, dead-node
- * removal, BatchNormalization folded into the preceding Conv, and the conv
- * epilogue fusion Conv [-> BN] [-> Add(other)] [-> activation]. */
+ * removal, BatchNormalization folded into the preceding Conv, the conv
+ * epilogue fusion Conv [-> BN] [-> Add(other)] [-> activation], and a
+ * channel shuffle (Reshape -> Transpose -> Reshape) read in place by the
+ * depthwise conv after it. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -259,6 +261,53 @@ static gboolean hardswish_tail(const CpuModel *m, const Pass *p, const MscValue 
   return TRUE;
 }
 
+/* The explicit shape (every entry > 0) of Reshape @n into *@d, @rank
+ * entries, or FALSE. */
+static gboolean reshape_dims(const CpuModel *m, const MscNode *n, int rank, int64_t *d) {
+  if (!is_op(n, "Reshape") || n->n_inputs != 2 || !n->inputs[1] || n->n_outputs != 1 || !n->outputs[0]) return FALSE;
+  const MscTensor *t = m->konst[n->inputs[1]->index];
+  if (!t || t->dtype != MSC_DTYPE_INT64 || t->rank != 1 || t->dims[0] != rank) return FALSE;
+  for (int k = 0; k < rank; k++)
+    if ((d[k] = ((const int64_t *)t->data)[k]) <= 0) return FALSE;
+  return TRUE;
+}
+
+/* A channel shuffle feeding depthwise conv @conv (C channels): its input
+ * is Reshape [N, C, H, W] <- Transpose (0, 2, 1, 3, 4) <- Reshape
+ * [N, g, C/g, h, w] (h*w = H*W) of a float value, each link read only by
+ * the next (ShuffleNet v1). The depthwise kernel reads through it with no
+ * copy (msc_conv2d_plan_set_input_shuffle). Sets @s's shuffle fields and
+ * absorbs the three nodes. */
+static gboolean shuffle_in(CpuModel *m, Pass *p, const MscNode *conv, CpuStep *s) {
+  if (s->group != s->C || s->M != s->C || s->C < 2) return FALSE;
+  const MscNode *r2 = conv->inputs[0]->producer;
+  int64_t d2[4], d1[5];
+  if (!r2 || p->dead[r2->index] || p->owner[r2->index] >= 0 || !reshape_dims(m, r2, 4, d2)) return FALSE;
+  const MscNode *t = r2->inputs[0] ? r2->inputs[0]->producer : NULL;
+  if (!t || !is_op(t, "Transpose") || t->n_inputs != 1 || !single_output(p, t) || p->owner[t->index] >= 0 ||
+      sole_reader(m, p, t->outputs[0]) != r2)
+    return FALSE;
+  const MscAttr *perm = find_attr(t, "perm");
+  static const int64_t want[5] = {0, 2, 1, 3, 4};
+  if (!perm || perm->type != MSC_ATTR_INTS || perm->n != 5 || memcmp(perm->ints, want, sizeof want)) return FALSE;
+  const MscNode *r1 = t->inputs[0] ? t->inputs[0]->producer : NULL;
+  if (!r1 || p->owner[r1->index] >= 0 || !reshape_dims(m, r1, 5, d1) || sole_reader(m, p, r1->outputs[0]) != t)
+    return FALSE;
+  const MscValue *v = r1->inputs[0];
+  if (sole_reader(m, p, r2->outputs[0]) != conv || !v || v->dtype != MSC_DTYPE_FLOAT32 || m->konst[v->index] ||
+      d1[0] != d2[0] || d1[1] * d1[2] != s->C || d2[1] != s->C || d1[3] * d1[4] != d2[2] * d2[3])
+    return FALSE;
+  s->x = (int32_t)v->index;
+  s->shuffle_g = d1[1];
+  memcpy(s->shuffle_dims, d2, sizeof d2);
+  s->shuffle_node = r1;
+  p->owner[r1->index] = p->owner[t->index] = p->owner[r2->index] = (int32_t)conv->index;
+  s->n_group += 3;
+  m->stats.n_shuffles_fused++;
+  g_strlcpy(s->desc, "Shuffle+Conv", sizeof s->desc);
+  return TRUE;
+}
+
 static void build_conv_group(CpuModel *m, Pass *p, const MscNode *conv, CpuStep *s) {
   const MscTensor *wt = m->konst[conv->inputs[1]->index];
   memset(s, 0, sizeof *s);
@@ -276,6 +325,7 @@ static void build_conv_group(CpuModel *m, Pass *p, const MscNode *conv, CpuStep 
   s->bias = g_new0(float, s->M);
   if (conv->n_inputs > 2 && conv->inputs[2]) memcpy(s->bias, m->konst[conv->inputs[2]->index]->data, s->M * sizeof(float));
   g_strlcpy(s->desc, "Conv", sizeof s->desc);
+  shuffle_in(m, p, conv, s);
   const MscValue *cur = conv->outputs[0];
   const MscNode *nx = sole_reader(m, p, cur);
   /* BatchNormalization (inference form) */

@@ -166,6 +166,8 @@ void cpu_shape_plan_free(CpuShapePlan *p) {
   g_free(p->offset);
   g_free(p->skip);
   g_free(p->ws_offset);
+  g_free(p->shuf_bytes);
+  g_free(p->shuf_direct);
   g_free(p->use_pool);
   g_free(p->shape_konst);
   g_free(p->conv);
@@ -384,6 +386,8 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
   p->skip = g_new0(unsigned char, ns);
   p->conv = g_new0(MscConv2dPlan *, ns);
   p->ws_offset = g_new0(int64_t, ns);
+  p->shuf_bytes = g_new0(size_t, ns);
+  p->shuf_direct = g_new0(unsigned char, ns);
   p->use_pool = g_new0(unsigned char, ns);
   p->fast = g_new0(CpuFast, ns);
   p->qprep = g_new0(void *, ns);
@@ -439,6 +443,16 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
       st = MSC_ERR_INVALID_ARG;
       break;
     }
+    if (s->shuffle_g && memcmp(p->dims[s->x], s->shuffle_dims, sizeof s->shuffle_dims)) {
+      const int64_t *d = p->dims[s->x], *e = s->shuffle_dims;
+      cpu_host->message_set(msg,
+                            "node '%s' (Reshape): channel shuffle of a [%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+                            ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "] input, the model's shapes want [%" G_GINT64_FORMAT
+                            ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "]",
+                            s->shuffle_node->name, d[0], d[1], d[2], d[3], e[0], e[1], e[2], e[3]);
+      st = MSC_ERR_INVALID_ARG;
+      break;
+    }
     st = cpu_conv_params(s, p->dims[s->x], &cp, msg);
     if (st != MSC_OK) break;
     int64_t od[4] = {cp.batch, cp.out_channels,
@@ -465,8 +479,14 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
       } else {
         ws[si] = msc_conv2d_plan_workspace_size(p->conv[si]);
         p->n_fast++;
+        p->shuf_direct[si] = s->shuffle_g && msc_conv2d_plan_set_input_shuffle &&
+                             msc_conv2d_plan_set_input_shuffle(p->conv[si], s->shuffle_g);
       }
       g_clear_error(&e);
+    }
+    if (s->shuffle_g && !p->shuf_direct[si]) { /* room for the shuffled input when the plan cannot read through it */
+      p->shuf_bytes[si] = ((size_t)(cp.batch * cp.in_channels * cp.in_h * cp.in_w) * sizeof(float) + 63) & ~(size_t)63;
+      ws[si] += p->shuf_bytes[si];
     }
   }
   if (st != MSC_OK) {
