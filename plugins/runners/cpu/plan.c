@@ -366,6 +366,8 @@ static uint32_t plan_concat_inplace(const CpuModel *m, const CpuShapePlan *p, co
 }
 
 CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, MscMessage *msg) {
+  const char *pf = getenv("MSC_POOL_FLOPS"); /* conv FLOPs from which a conv splits over the pool (A/B) */
+  const double pool_min_flops = pf && *pf ? atof(pf) : 3e5;
   const MscGraph *g = m->g;
   CpuShapePlan *p = g_new0(CpuShapePlan, 1);
   uint32_t nv = m->nv ? m->nv : 1, ns = m->n_steps ? m->n_steps : 1;
@@ -467,9 +469,15 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
     p->dtype[s->y] = MSC_DTYPE_FLOAT32;
     memcpy(p->dims[s->y], od, sizeof od);
     p->nbytes[s->y] = (size_t)(od[0] * od[1] * od[2] * od[3]) * sizeof(float);
-    /* waking the pool costs more than tiny convs take (and stalls on a busy machine) */
+    /* waking the pool costs more than tiny convs take. The pool's workers
+     * spin briefly between jobs and the caller claims tasks too, so the
+     * bar is low: 3e5 FLOPs instead of 2e6 ran the zoo's resnet_mini and
+     * mobilenet_mini at 2 threads in 0.77x the time, PP-OCR cls 0.83-0.87x,
+     * ShuffleNet 0.84-0.91x, DenseNet / inception 0.90-0.99x (alternated,
+     * AVX2, msc bench); 1e5 was mixed (resnet_mini 0.89-1.10).
+     * MSC_POOL_FLOPS overrides it (A/B). */
     double flops = 2.0 * (double)(od[0] * od[1] * od[2] * od[3]) * (double)(s->C / s->group * s->kh * s->kw);
-    p->use_pool[si] = flops >= 2e6;
+    p->use_pool[si] = flops >= pool_min_flops;
     if (m->fast && cp.batch > 0 && od[2] > 0 && od[3] > 0) {
       GError *e = NULL;
       p->conv[si] = msc_conv2d_plan_create(&cp, s->w, s->bias, m->isa, &e);
