@@ -107,8 +107,11 @@ void *msc_aligned_alloc0(size_t nbytes) {
   void *p = NULL;
   size_t n = nbytes ? (nbytes + 63) & ~(size_t)63 : 64;
   if (n < nbytes) return NULL;
-  const char *env = getenv("MSC_HUGE_PAGES"); /* "0": never (A/B, or THP compaction stalls) */
-  const size_t align = n >= MSC_HUGE_BYTES && !(env && !strcmp(env, "0")) ? MSC_HUGE_BYTES : 64;
+  size_t align = 64;
+  if (n >= MSC_HUGE_BYTES) { /* the environment is read for large buffers only (small ones come per run) */
+    const char *env = getenv("MSC_HUGE_PAGES"); /* "0": never (A/B, or THP compaction stalls) */
+    if (!(env && !strcmp(env, "0"))) align = MSC_HUGE_BYTES;
+  }
   if (posix_memalign(&p, align, n) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
   if (align == MSC_HUGE_BYTES) (void)madvise(p, n & ~(size_t)4095, MADV_HUGEPAGE);
