@@ -618,8 +618,7 @@ static void dw_task(void *vctx, int64_t task, int thread) {
   const int64_t c = task % p->in_channels;
   const int64_t ihw = p->in_h * p->in_w, ohw = pl->OH * pl->OW;
   const size_t ring = pl->dw_task_floats;
-  /* channel shuffle: plane (c % g) * (C / g) + c / g of this image */
-  const int64_t cin = pl->shuffle_g ? (c % pl->shuffle_g) * (p->in_channels / pl->shuffle_g) + c / pl->shuffle_g : c;
+  const int64_t cin = msc_conv2d_shuffle_src(c, p->in_channels, pl->shuffle_g); /* plane of this image */
   pl->k->depthwise(&pl->dw, r->x + (task - c + cin) * ihw, pl->wdw + c * p->kernel_h * p->kernel_w, pl->bias[c],
                    r->res ? r->res + task * ohw : NULL, r->y + task * ohw, r->ws + (size_t) task * ring);
 }

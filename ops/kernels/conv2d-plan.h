@@ -89,6 +89,11 @@ const char *msc_conv2d_plan_describe(const MscConv2dPlan *plan);
  * C. Call before the plan runs (not MT safe against running it).
  */
 gboolean msc_conv2d_plan_set_input_shuffle(MscConv2dPlan *plan, int64_t groups);
+/* The input plane that channel @c of @C reads through a channel shuffle
+ * of @groups groups (0: none): (c % g) * (C / g) + c / g. */
+static inline int64_t msc_conv2d_shuffle_src(int64_t c, int64_t C, int64_t groups) {
+  return groups ? (c % groups) * (C / groups) + c / groups : c;
+}
 
 /**
  * msc_conv2d_plan_run:

@@ -159,7 +159,7 @@ fail:
 
 /* The channel shuffle of conv step @si written out, as the tensor of the
  * conv node's input value (which the fused Reshape / Transpose / Reshape
- * never produce): plane c of each image is plane (c % g) * (C / g) + c / g
+ * never produce): plane c of each image is plane msc_conv2d_shuffle_src(c)
  * of the step's x. Into the workspace's start when the plan reserved it
  * (the conv plan cannot read through the shuffle), else (hooks only: they
  * show the Conv its input) into a tensor of this run. */
@@ -167,7 +167,6 @@ static MscStatus shuffle_out(CpuContext *x, const CpuShapePlan *p, uint32_t si, 
   const CpuStep *s = &x->m->steps[si];
   const MscTensor *src = x->slot[s->x];
   const int64_t N = s->shuffle_dims[0], C = s->shuffle_dims[1], hw = s->shuffle_dims[2] * s->shuffle_dims[3];
-  const int64_t g = s->shuffle_g, cg = C / g;
   MscTensor *v = &x->views[s->node->inputs[0]->index];
   if (p->shuf_bytes[si]) {
     v->dtype = MSC_DTYPE_FLOAT32;
@@ -190,7 +189,8 @@ static MscStatus shuffle_out(CpuContext *x, const CpuShapePlan *p, uint32_t si, 
   float *dst = v->data;
   for (int64_t n = 0; n < N; n++)
     for (int64_t c = 0; c < C; c++)
-      memcpy(dst + (n * C + c) * hw, (const float *)src->data + (n * C + (c % g) * cg + c / g) * hw,
+      memcpy(dst + (n * C + c) * hw,
+             (const float *)src->data + (n * C + msc_conv2d_shuffle_src(c, C, s->shuffle_g)) * hw,
              (size_t)hw * sizeof(float));
   x->slot[s->node->inputs[0]->index] = v;
   return MSC_OK;
