@@ -122,9 +122,6 @@ static KALWAYS int64_t k_taps_pad(int64_t start, int64_t k, int64_t d, int64_t l
   return hi > k ? k : hi;
 }
 
-/* Separable pooling: per output row, the kh input rows reduce into @tmp
- * (vectorized over the width, padding filled with -inf or 0), then each
- * output reduces kw entries of @tmp. */
 /* Stride-2 window sums of VL output columns from row buffer p (kw taps,
  * dilation 1), in output order: 0 + tap 0 + tap 1 + ..., the scalar
  * code's order. */
@@ -134,6 +131,9 @@ static inline vec_t k_avg2_sum(const float *p, int64_t kw) {
   return K_ORDER2(m);
 }
 
+/* Separable pooling: per output row, the kh input rows reduce into @tmp
+ * (vectorized over the width, padding filled with -inf or 0), then each
+ * output reduces kw entries of @tmp. */
 static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
   const int64_t W = g->W, pl = g->pl, tw = g->tmp_w;
   const float fill = g->avg ? 0.0f : -INFINITY;
