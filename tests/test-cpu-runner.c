@@ -210,17 +210,25 @@ static MscGraph *fastops_graph(void) {
 /* ---------------------------------------------------------------------- */
 /* running                                                                 */
 
-static MscTensor **run_on(const MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
-                          uint32_t n_opts, MscTensor *const *in) {
+/* One run of @g on @runner with options @keys/@vals and (nullable) @hooks; its outputs. */
+static MscTensor **run_on_hooks(const MscGraph *g, const char *runner, const char *const *keys,
+                                const char *const *vals, uint32_t n_opts, MscTensor *const *in,
+                                const MscRunHooks *hooks) {
   GError *e = NULL;
   MscOptions o = {keys, vals, n_opts};
   MscSession *s = msc_session_new(g, runner, &o, &e);
   g_assert_no_error(e);
   MscTensor **out = NULL;
-  msc_session_run(s, (const MscTensor *const *)in, g->n_inputs, &out, NULL, &e);
+  const gboolean ok = msc_session_run(s, (const MscTensor *const *)in, g->n_inputs, &out, hooks, &e);
   g_assert_no_error(e);
+  g_assert_true(ok);
   msc_session_free(s);
   return out;
+}
+
+static MscTensor **run_on(const MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
+                          uint32_t n_opts, MscTensor *const *in) {
+  return run_on_hooks(g, runner, keys, vals, n_opts, in, NULL);
 }
 
 static void free_outputs(MscTensor **out, uint32_t n) {
@@ -729,18 +737,11 @@ static void test_shuffle_dw(void) {
   g_assert_cmpuint(st.n_shuffles_fused, ==, 1);
   g_assert_cmpuint(st.n_steps, ==, 2); /* Conv+Relu, Shuffle+Conv */
   /* hooks: the depthwise conv's input is the shuffle of the group conv's output */
-  GError *e = NULL;
-  MscSession *s = msc_session_new(g, "cpu", NULL, &e);
-  g_assert_no_error(e);
   MscTensor *in = rand_input(g->inputs[0], 1, 3);
   ShuffleHook h = {0};
-  MscRunHooks hooks = {shuffle_hook, &h};
-  MscTensor **out = NULL;
-  g_assert_true(msc_session_run(s, (const MscTensor *const *)&in, 1, &out, &hooks, &e));
-  g_assert_no_error(e);
+  const MscRunHooks hooks = {shuffle_hook, &h};
+  free_outputs(run_on_hooks(g, "cpu", NULL, NULL, 0, &in, &hooks), 1);
   g_assert_true(h.seen_dw);
-  free_outputs(out, 1);
-  msc_session_free(s);
   msc_tensor_free(in);
   /* the shuffle's output read elsewhere too: a step of its own */
   g_autoptr(MscGraph) g2 = shuffle_dw(TRUE, 10);
@@ -748,11 +749,12 @@ static void test_shuffle_dw(void) {
   g_assert_cmpuint(stats().n_shuffles_fused, ==, 0);
   /* an input whose size the Reshape constants do not fit: an error naming the Reshape */
   g_autoptr(MscGraph) g3 = shuffle_dw(FALSE, -1); /* H, W unknown until run */
-  s = msc_session_new(g3, "cpu", NULL, &e);
+  GError *e = NULL;
+  MscSession *s = msc_session_new(g3, "cpu", NULL, &e);
   g_assert_no_error(e);
   const int64_t d12[] = {1, 12, 12, 12};
   in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, d12, NULL);
-  out = NULL;
+  MscTensor **out = NULL;
   g_assert_false(msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e));
   g_assert_nonnull(e);
   g_assert_nonnull(strstr(e->message, "'split' (Reshape)"));
