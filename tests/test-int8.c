@@ -402,9 +402,10 @@ static int trace_hook(void *user, MscHookPhase ph, const MscNode *n, const MscTe
   return 0;
 }
 
-static MscTensor **run_model(MscGraph *g, const char *runner, const char *int8, MscTensor *in, Trace *tr) {
-  const char *keys[1] = {"int8"}, *vals[1] = {int8};
-  MscOptions o = {keys, vals, int8 ? 1 : 0};
+/* One run of @g (one input) on @runner with options @keys/@vals, traced into @tr when given; its outputs. */
+static MscTensor **run_model_opts(MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
+                                  uint32_t n_opts, MscTensor *in, Trace *tr) {
+  MscOptions o = {keys, vals, n_opts};
   GError *e = NULL;
   MscSession *s = msc_session_new(g, runner, &o, &e);
   g_assert_no_error(e);
@@ -415,6 +416,12 @@ static MscTensor **run_model(MscGraph *g, const char *runner, const char *int8, 
   g_assert_true(ok);
   msc_session_free(s);
   return out;
+}
+
+/* run_model_opts with the option int8=@int8 when given. */
+static MscTensor **run_model(MscGraph *g, const char *runner, const char *int8, MscTensor *in, Trace *tr) {
+  const char *keys[1] = {"int8"}, *vals[1] = {int8};
+  return run_model_opts(g, runner, keys, vals, int8 ? 1 : 0, in, tr);
 }
 
 /* Fraction of elements within @tol and cosine similarity. */
@@ -760,16 +767,9 @@ static void test_qdq_steps(void) {
   MscTensor *outs[2][3];
   const char *runners[2] = {"ref", "cpu"};
   for (int k = 0; k < 2; k++) {
-    GError *e = NULL;
-    MscSession *s = msc_session_new(g, runners[k], NULL, &e);
-    g_assert_no_error(e);
-    MscTensor **out = NULL;
-    gboolean ok = msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e);
-    g_assert_no_error(e);
-    g_assert_true(ok);
+    MscTensor **out = run_model(g, runners[k], NULL, in, NULL);
     outs[k][0] = out[0], outs[k][1] = out[1], outs[k][2] = out[2];
     g_free(out);
-    msc_session_free(s);
   }
   g_assert_cmpint(outs[1][2]->dims[3], ==, 18);
   for (int o = 0; o < 3; o++) {
@@ -811,14 +811,8 @@ static void test_concat_requant(void) {
   const char *k[] = {"threads"}, *v[2][1] = {{"1"}, {"2"}};
   MscTensor *ref = NULL;
   for (int run = 0; run < 3; run++) {
-    GError *e = NULL;
-    MscOptions o = {k, v[run == 2], 1};
-    MscSession *s = msc_session_new(g, run == 0 ? "ref" : "cpu", run == 0 ? NULL : &o, &e);
-    g_assert_no_error(e);
-    MscTensor **out = NULL;
-    msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e);
-    g_assert_no_error(e);
-    msc_session_free(s);
+    MscTensor **out =
+        run == 0 ? run_model(g, "ref", NULL, in, NULL) : run_model_opts(g, "cpu", k, v[run == 2], 1, in, NULL);
     if (run == 0) {
       ref = out[0];
     } else {
