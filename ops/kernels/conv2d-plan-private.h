@@ -37,8 +37,6 @@ struct MscConv2dPlan {
   float *wu;           /* [36][mblocks][C][MB] */
   int64_t wplane;      /* floats per phase plane of the 4x4 phase grid */
   int64_t wnblocks;    /* grid blocks per image */
-  int64_t wmbpc;       /* output-channel blocks per task */
-  int64_t wnmc;        /* output-channel chunks (tasks per block) */
   int64_t wslots;      /* per-thread scratch slots */
   size_t wslot_floats; /* v + mo of one slot */
   size_t ws_floats;

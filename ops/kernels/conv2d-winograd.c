@@ -127,16 +127,10 @@ void msc_conv2d_winograd_setup(MscConv2dPlan *pl, const float *weights, const fl
   a->act_a = p->act_a;
   a->act_b = p->act_b;
   pl->wnblocks = (a->P + a->TB - 1) / a->TB;
-  /* tasks: blocks x output-channel chunks; split the channels only when
-   * there are few blocks (each chunk repeats the block's input transform) */
-  const int64_t blocks = p->batch * pl->wnblocks;
-  int64_t nmc = blocks >= 8 ? 1 : (8 + blocks - 1) / blocks;
-  nmc = MIN(nmc, (pl->mblocks + a->msub - 1) / a->msub);
-  pl->wmbpc = (pl->mblocks + nmc - 1) / nmc;
-  pl->wmbpc = (pl->wmbpc + a->msub - 1) / a->msub * a->msub;
-  pl->wnmc = (pl->mblocks + pl->wmbpc - 1) / pl->wmbpc;
-  const int64_t ntasks = blocks * pl->wnmc;
-  pl->wslots = MIN(ntasks, MAX(1, (int64_t) g_get_num_processors()));
+  /* output-channel chunks per block are chosen per run for the thread
+   * count (wino_split); one slot per thread, at most one per task */
+  const int64_t max_tasks = p->batch * pl->wnblocks * ((pl->mblocks + a->msub - 1) / a->msub);
+  pl->wslots = MIN(max_tasks, MAX(1, (int64_t) g_get_num_processors()));
   pl->wslot_floats = (size_t) (36 * C * a->TB + 36 * a->msub * k->mb * a->TB);
   pl->wslot_floats = (pl->wslot_floats + 15) & ~(size_t) 15;
   pl->ws_floats = (size_t) (p->batch * C * a->cstride) + (size_t) pl->wslots * pl->wslot_floats;
@@ -166,6 +160,9 @@ typedef struct {
   const float *x, *res;
   float *y, *ws;
   int64_t ntasks;
+  /* wino_split: the first nwhole (image, grid block) pairs are one task
+   * each; every later one is nmc tasks of mbpc output-channel blocks */
+  int64_t nwhole, mbpc, nmc;
 } WinoRun;
 
 /* Pads and 4x4-phase-splits one (image, channel) plane. */
@@ -183,15 +180,20 @@ static void wino_pack_task(void *vctx, int64_t task, int thread) {
 static void wino_block(const WinoRun *r, int64_t task, float *slot) {
   const MscConv2dPlan *pl = r->pl;
   const MscConv2dParams *p = &pl->p;
-  const int64_t mc = task % pl->wnmc, rest = task / pl->wnmc;
-  const int64_t b = rest % pl->wnblocks, n = rest / pl->wnblocks;
+  int64_t blk = task, mb0 = 0, mb1 = pl->mblocks;
+  if (task >= r->nwhole) {
+    const int64_t t = task - r->nwhole, mc = t % r->nmc;
+    blk = r->nwhole + t / r->nmc;
+    mb0 = mc * r->mbpc;
+    mb1 = MIN(pl->mblocks, mb0 + r->mbpc);
+  }
+  const int64_t b = blk % pl->wnblocks, n = blk / pl->wnblocks;
   MscWinoArgs a = pl->wa;
   a.xp = r->ws + n * p->in_channels * a.cstride;
   a.u = pl->wu;
   a.bias = pl->bias;
   a.res = r->res ? r->res + n * p->out_channels * pl->OH * pl->OW : NULL;
   a.y = r->y + n * p->out_channels * pl->OH * pl->OW;
-  const int64_t mb0 = mc * pl->wmbpc, mb1 = MIN(pl->mblocks, mb0 + pl->wmbpc);
   pl->k->winograd(&a, b * a.TB, mb0, mb1, slot, slot + 36 * a.C * a.TB);
 }
 
@@ -213,13 +215,91 @@ static void wino_static_task(void *vctx, int64_t s, int thread) {
     wino_block(r, t, slot_of(r, s));
 }
 
+/* Chunks of @nmc_want output-channel blocks (whole msub groups). */
+static void wino_chunks(const MscConv2dPlan *pl, int64_t nmc_want, int64_t *mbpc, int64_t *nmc) {
+  const int64_t msub = pl->wa.msub;
+  *mbpc = (pl->mblocks + nmc_want - 1) / nmc_want;
+  *mbpc = (*mbpc + msub - 1) / msub * msub;
+  *nmc = (pl->mblocks + *mbpc - 1) / *mbpc;
+}
+
+/* Cost of a block's input transform against its whole GEMM and output
+ * transform (each chunk of a split block repeats it): 2 chunks instead of
+ * 1 at 1 thread took 1.08x the time on 3x3 64@56, 3 chunks 1.17x on
+ * 128@28 (conv-bench --ab MSC_WINO_NMC, AVX2). */
+#define WINO_XFORM_SHARE 0.08
+
+/* Length of the schedule of @r's tasks on @nthreads: tasks go in index
+ * order to the thread free first (the pool's shared counter); a task
+ * costs its block's share of vectors x (transform + its channels' share). */
+static double wino_makespan(const WinoRun *r, int nthreads) {
+  enum { MAXT = 64 };
+  double busy[MAXT] = {0};
+  const MscConv2dPlan *pl = r->pl;
+  const int nt = MIN(nthreads, MAXT);
+  const int64_t TB = pl->wa.TB, P = pl->wa.P, vl = pl->k->vl, nblk = pl->p.batch * pl->wnblocks;
+  for (int64_t blk = 0; blk < nblk; blk++) {
+    const int64_t b = blk % pl->wnblocks, npts = MIN(TB, P - b * TB);
+    const double f = (double) ((npts + vl - 1) / vl) / (double) ((TB + vl - 1) / vl);
+    const int64_t nmc = blk < r->nwhole ? 1 : r->nmc, mbpc = blk < r->nwhole ? pl->mblocks : r->mbpc;
+    for (int64_t mc = 0; mc < nmc; mc++) {
+      const int64_t nmb = MIN(pl->mblocks, (mc + 1) * mbpc) - mc * mbpc;
+      int best = 0;
+      for (int t = 1; t < nt; t++)
+        if (busy[t] < busy[best])
+          best = t;
+      busy[best] += f * (WINO_XFORM_SHARE + (1.0 - WINO_XFORM_SHARE) * (double) nmb / (double) pl->mblocks);
+    }
+  }
+  double m = 0;
+  for (int t = 0; t < nt; t++)
+    m = MAX(m, busy[t]);
+  return m;
+}
+
+/* Tasks for a run on @nthreads: whole grid blocks, except that the last
+ * blocks (those past the last full round of threads, or all of them) may
+ * be split into output-channel chunks; the split with the shortest
+ * schedule wins, the fewest tasks on a tie. One thread never splits; two
+ * split the odd block out (ResNet-50's 3x3 64@56: 9 blocks, 5 + 4 whole
+ * before). MSC_WINO_NMC=N splits every block into N chunks. */
+static void wino_split(WinoRun *r, int nthreads) {
+  const MscConv2dPlan *pl = r->pl;
+  const int64_t nblk = pl->p.batch * pl->wnblocks, max_nmc = (pl->mblocks + pl->wa.msub - 1) / pl->wa.msub;
+  const int64_t forced = env_int("MSC_WINO_NMC", 0);
+  r->nwhole = nblk;
+  r->mbpc = pl->mblocks;
+  r->nmc = 1;
+  if (forced > 0) {
+    r->nwhole = 0;
+    wino_chunks(pl, MIN(forced, max_nmc), &r->mbpc, &r->nmc);
+  } else if (nthreads > 1) {
+    double best = wino_makespan(r, nthreads);
+    const int64_t tails[2] = {nblk % nthreads, nblk};
+    for (int i = 0; i < 2; i++) {
+      for (int64_t want = 2; want <= MIN(max_nmc, 8) && tails[i] > 0; want++) {
+        WinoRun c = *r;
+        c.nwhole = nblk - tails[i];
+        wino_chunks(pl, want, &c.mbpc, &c.nmc);
+        const double t = wino_makespan(&c, nthreads);
+        if (t < best * 0.999) {
+          best = t;
+          *r = c;
+        }
+      }
+    }
+  }
+  r->ntasks = r->nwhole + (nblk - r->nwhole) * r->nmc;
+}
+
 void msc_conv2d_winograd_run(const MscConv2dPlan *pl, const float *x, const float *res, float *y, float *ws,
                              MscThreadPool *pool) {
   const MscConv2dParams *p = &pl->p;
   WinoRun r = {.pl = pl, .x = x, .res = res, .y = y, .ws = ws};
-  r.ntasks = p->batch * pl->wnblocks * pl->wnmc;
+  const int nthreads = msc_threadpool_size(pool);
+  wino_split(&r, nthreads);
   msc_threadpool_parallel_for(pool, p->batch * p->in_channels, wino_pack_task, &r);
-  if (msc_threadpool_size(pool) <= pl->wslots)
+  if (nthreads <= pl->wslots)
     msc_threadpool_parallel_for(pool, r.ntasks, wino_task, &r);
   else
     msc_threadpool_parallel_for(pool, pl->wslots, wino_static_task, &r);
