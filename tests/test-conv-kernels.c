@@ -428,8 +428,10 @@ static void test_conv_kernels_winograd_rule(void) {
 static void test_conv_kernels_cvec_rule(void) {
   g_test_summary("the channel-vectorized kernel takes small maps with long reductions by default, MSC_CONV_CVEC=0 "
                  "never, 2 always (dense only)");
-  float *w = g_new0(float, 2048 * 512 + 256 * 256 * 9);
-  const ConvCase c14 = D("x", 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  float *w = g_new0(float, 512 * 512 * 9);
+  const ConvCase c14 = D("x", 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* 256 -> 128+ @14: grid */
+  const ConvCase wide14 = D("x", 1, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1); /* 512 in: cvec */
+  const ConvCase few14 = D("x", 1, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);   /* 32 out: cvec */
   const ConvCase c7 = D("x", 1, 512, 7, 7, 2048, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1);
   const ConvCase narrow7 = D("x", 1, 512, 7, 7, 128, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1); /* 1x1, < 512 out: grid */
   const ConvCase c28 = D("x", 1, 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1); /* 14x14 out: grid */
@@ -443,7 +445,7 @@ static void test_conv_kernels_cvec_rule(void) {
     const ConvCase *c;
     const char *env;
     gboolean want;
-  } rows[] = {{&c14, NULL, TRUE},  {&c7, NULL, TRUE},        {&c28, "1", FALSE}, {&s14, NULL, TRUE}, {&c14, "0", FALSE},
+  } rows[] = {{&c14, NULL, FALSE}, {&wide14, NULL, TRUE}, {&few14, NULL, TRUE}, {&c14, "2", TRUE}, {&c7, NULL, TRUE},        {&c28, "1", FALSE}, {&s14, NULL, TRUE}, {&c14, "0", FALSE},
               {&c56, NULL, FALSE}, {&c56, "2", TRUE},        {&short_k, NULL, FALSE}, {&dw, "2", FALSE},
               {&pw14, NULL, FALSE}, {&narrow7, NULL, FALSE}, {&narrow7, "2", TRUE}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {

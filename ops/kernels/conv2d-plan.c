@@ -121,6 +121,16 @@ static gboolean cvec_wanted(const MscConv2dPlan *pl) {
    * 7x7 cvec stays (3x3/2 512@14: grid 1.06-1.08x, 160@14: 1.02-1.09x) */
   if ((pl->p.stride_h > 1 || pl->p.stride_w > 1) && ohw > 64)
     return FALSE;
+  /* stride 1 onto 13x13/14x14 with 128..256 inputs and 128+ outputs: the
+   * grid kernel over output positions (no dropped columns since xpos).
+   * conv-bench --ab MSC_CONV_CVEC=0, grid time / cvec time, 2-3 alternated
+   * runs at 1 | 2 threads: 3x3 256->256 @14 0.92-1.00 | 0.88-0.89 (ResNet-50),
+   * @13 1.01-1.02 | 0.86-0.89, 128->128 @14 0.86-0.90 | 0.92-1.04, 256->128
+   * @14 0.91-0.94 | 1.04-1.05; cvec stays for 512 inputs (512->512 @14
+   * 1.05 | 0.92-1.02) and few outputs (128->64 @14 1.06 | 1.03, DenseNet's
+   * 128->32 1.06 | 1.15) */
+  if (ohw > 64 && pl->ntaps > 1 && pl->Cg >= 128 && pl->Cg <= 256 && pl->Mg >= 128)
+    return FALSE;
   return pl->Cg * pl->ntaps >= 64 && ((ohw <= 256 && kmb >= 4096) || (ohw <= 64 && kmb >= 1024));
 }
 
