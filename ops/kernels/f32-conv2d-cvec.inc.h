@@ -139,9 +139,20 @@ static void cvec(const MscDenseArgs *a, int64_t q0, int64_t q1, int64_t cb0, int
         float *yp = a->y + (m0 + j) * a->OHW + p0;
         const float *sp = scratch + j;
         if (a->res) {
+          /* the sums, then the activation in vectors over the run (a
+           * scalar activation had a switch per element) */
           const float *rp = a->res + (m0 + j) * a->OHW + p0;
           for (int64_t i = 0; i < nq; i++)
-            yp[i] = act_scalar(sp[i * CV_CB] + rp[i], a->act, a->act_a, a->act_b);
+            yp[i] = sp[i * CV_CB] + rp[i];
+          if (a->act != MSC_ACT_NONE) {
+            int64_t i = 0;
+            for (; i + VL <= nq; i += VL)
+              VSTORE(yp + i, act_vec(VLOAD(yp + i), a->act, a->act_a, a->act_b));
+            if (i < nq) {
+              const int r = (int) (nq - i);
+              VSTORE_RANGE(yp + i, act_vec(VLOAD_MASK(yp + i, VMASK_RANGE(0, r)), a->act, a->act_a, a->act_b), 0, r);
+            }
+          }
         } else {
           for (int64_t i = 0; i < nq; i++)
             yp[i] = sp[i * CV_CB];
