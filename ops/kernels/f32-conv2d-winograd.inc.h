@@ -157,20 +157,20 @@ static const WinoGemmFn wino_gemm_table[RW] = {
  * wino_output on squeezenet's 55x55 and 27x27 maps, whose tile runs end
  * 3 columns into a vector. */
 static ALWAYS_INLINE void wino_epilogue_run(const MscWinoArgs *a, const float *t, float *yp, const float *rp,
-                                            int64_t n) {
+                                            int64_t n, const MscActivation ACT) {
   int64_t k = 0;
   for (; k + VL <= n; k += VL) {
     vec_t v = VLOAD(t + k);
     if (rp)
       v = VADD(v, VLOAD(rp + k));
-    VSTORE(yp + k, act_vec(v, a->act, a->act_a, a->act_b));
+    VSTORE(yp + k, act_vec(v, ACT, a->act_a, a->act_b));
   }
   if (k < n) {
     const int r = (int) (n - k);
     vec_t v = VLOAD(t + k);
     if (rp)
       v = VADD(v, VLOAD_MASK(rp + k, VMASK_RANGE(0, r)));
-    VSTORE_RANGE(yp + k, act_vec(v, a->act, a->act_a, a->act_b), 0, r);
+    VSTORE_RANGE(yp + k, act_vec(v, ACT, a->act_a, a->act_b), 0, r);
   }
 }
 
@@ -180,8 +180,8 @@ static ALWAYS_INLINE void wino_epilogue_run(const MscWinoArgs *a, const float *t
  * run of lanes that are adjacent tiles of one tile row is one contiguous
  * output segment per row: the epilogue stays vectorized even when a vector
  * spans two tile rows or the image edge. */
-static void wino_output(const MscWinoArgs *a, int64_t g0, int64_t nv, const float *mo, int64_t mbase, int64_t m0,
-                        int64_t m1) {
+static ALWAYS_INLINE void wino_output_act(const MscWinoArgs *a, int64_t g0, int64_t nv, const float *mo,
+                                          int64_t mbase, int64_t m0, int64_t m1, const MscActivation ACT) {
   const int64_t TB = a->TB, rows = a->msub * MB, OHW = a->OH * a->OW, stride = rows * TB;
   /* lane runs depend on the grid point only: the same for every channel */
   int64_t nruns = 0;
@@ -244,9 +244,22 @@ static void wino_output(const MscWinoArgs *a, int64_t g0, int64_t nv, const floa
       const int64_t kk = k4 / (16 * VL), l4 = k4 - kk * 16 * VL;
       for (int i = 0; i < 4 && 4 * th + i < a->OH; i++) {
         const int64_t off = (4 * th + i) * a->OW + c0;
-        wino_epilogue_run(a, ti + kk * 16 * VL + i * 4 * VL + l4, ym + off, rm ? rm + off : NULL, ncols);
+        wino_epilogue_run(a, ti + kk * 16 * VL + i * 4 * VL + l4, ym + off, rm ? rm + off : NULL, ncols, ACT);
       }
     }
+  }
+}
+
+/* wino_output with the activation a compile-time constant for the common
+ * ones: a runtime act_vec switch per vector of 1-4-vector runs was the
+ * hottest spot of wino_output after the tail fix (perf, squeezenet). */
+static void wino_output(const MscWinoArgs *a, int64_t g0, int64_t nv, const float *mo, int64_t mbase, int64_t m0,
+                        int64_t m1) {
+  switch (a->act) {
+  case MSC_ACT_NONE: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_NONE); break;
+  case MSC_ACT_RELU: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_RELU); break;
+  case MSC_ACT_CLIP: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_CLIP); break;
+  default: wino_output_act(a, g0, nv, mo, mbase, m0, m1, a->act); break;
   }
 }
 
