@@ -771,7 +771,7 @@ static void test_shuffle_dw(void) {
  * of ref (another summation order) and bitwise equal across ISA levels
  * (the vector sums keep the scalar order). */
 static void test_pool_shapes(void) {
-  g_test_summary("Max/AveragePool stride 2 (vector even/odd picks) and stride 3 match ref (max: exactly) at every "
+  g_test_summary("Max/AveragePool strides 1, 2 (vector even/odd picks) and 3 match ref (max: exactly) at every "
                  "ISA level over windows 2/3/5, odd and even widths, pads, ceil mode and count_include_pad");
   NEED_CPU();
   /* H, W, k, s, pad left/right (top/bottom alike), ceil_mode */
@@ -779,6 +779,9 @@ static void test_pool_shapes(void) {
       {111, 111, 3, 2, 0, 0, 0}, {48, 48, 3, 2, 1, 1, 0}, {13, 37, 3, 2, 0, 0, 1}, {9, 40, 2, 2, 0, 0, 0},
       {7, 35, 5, 2, 2, 2, 0},    {6, 17, 3, 2, 1, 0, 1},  {5, 3, 3, 2, 1, 1, 0},   {10, 70, 3, 3, 1, 1, 1},
       {28, 28, 3, 2, 1, 1, 0}, /* 14 columns: a last vector overlapping the one before */
+      {27, 27, 3, 2, 0, 0, 0}, /* max: 13 columns, an overlapping last vector */
+      /* stride 1 (inception's pool branches): overlapping last vectors in both passes */
+      {14, 14, 3, 1, 1, 1, 0}, {7, 9, 3, 1, 1, 1, 0}, {12, 29, 3, 1, 1, 1, 1}, {10, 20, 2, 1, 0, 0, 0},
   };
   static const char *const ops[] = {"MaxPool", "AveragePool", "AveragePool"};
   for (size_t o = 0; o < G_N_ELEMENTS(ops); o++)

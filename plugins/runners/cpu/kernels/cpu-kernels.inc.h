@@ -131,6 +131,9 @@ static inline vec_t k_avg2_sum(const float *p, int64_t kw) {
   return K_ORDER2(m);
 }
 
+/* window rows reduced in registers (k_pool2d); taller windows go row by row */
+#define K_POOL_ROWS 8
+
 /* Separable pooling: per output row, the kh input rows reduce into @tmp
  * (vectorized over the width, padding filled with -inf or 0), then each
  * output reduces kw entries of @tmp. */
@@ -142,21 +145,60 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
   float *t = tmp + pl;
   for (int64_t oh = 0; oh < g->OH; oh++) {
     int64_t r0 = oh * g->sh - g->pt, nrows = 0;
-    for (int64_t i = 0; i < g->kh; i++) {
-      int64_t r = r0 + i * g->dh;
-      if (r < 0 || r >= g->H) continue;
-      const float *row = x + r * W;
-      int64_t j = 0;
-      if (!nrows) {
-        memcpy(t, row, (size_t)W * sizeof(float));
-      } else if (g->avg) {
-        for (; j + VL <= W; j += VL) VSTORE(t + j, VADD(VLOAD(t + j), VLOAD(row + j)));
-        for (; j < W; j++) t[j] += row[j];
-      } else {
-        for (; j + VL <= W; j += VL) VSTORE(t + j, VMAX(VLOAD(t + j), VLOAD(row + j)));
-        for (; j < W; j++) t[j] = t[j] > row[j] ? t[j] : row[j];
+    if (g->kh <= K_POOL_ROWS) {
+      /* the window's rows reduced in registers, one store per vector (in
+       * the scalar code's order: row 0, + row 1, ...); the rest of the row
+       * as one vector overlapping the last (recomputed from the rows) */
+      const float *rows[K_POOL_ROWS];
+      for (int64_t i = 0; i < g->kh; i++) {
+        int64_t r = r0 + i * g->dh;
+        if (r >= 0 && r < g->H) rows[nrows++] = x + r * W;
       }
-      nrows++;
+      if (nrows) {
+        int64_t j = 0;
+        for (;;) {
+          for (; j + VL <= W; j += VL) {
+            vec_t m = VLOAD(rows[0] + j);
+            if (g->avg)
+              for (int64_t i = 1; i < nrows; i++) m = VADD(m, VLOAD(rows[i] + j));
+            else
+              for (int64_t i = 1; i < nrows; i++) m = VMAX(m, VLOAD(rows[i] + j));
+            VSTORE(t + j, m);
+          }
+          if (j == W || W < VL || j == W - VL) break;
+          j = W - VL;
+        }
+        if (g->avg) {
+          for (; j < W; j++) {
+            float m = rows[0][j];
+            for (int64_t i = 1; i < nrows; i++) m += rows[i][j];
+            t[j] = m;
+          }
+        } else {
+          for (; j < W; j++) {
+            float m = rows[0][j];
+            for (int64_t i = 1; i < nrows; i++) m = rows[i][j] > m ? rows[i][j] : m;
+            t[j] = m;
+          }
+        }
+      }
+    } else {
+      for (int64_t i = 0; i < g->kh; i++) {
+        int64_t r = r0 + i * g->dh;
+        if (r < 0 || r >= g->H) continue;
+        const float *row = x + r * W;
+        int64_t j = 0;
+        if (!nrows) {
+          memcpy(t, row, (size_t)W * sizeof(float));
+        } else if (g->avg) {
+          for (; j + VL <= W; j += VL) VSTORE(t + j, VADD(VLOAD(t + j), VLOAD(row + j)));
+          for (; j < W; j++) t[j] += row[j];
+        } else {
+          for (; j + VL <= W; j += VL) VSTORE(t + j, VMAX(VLOAD(t + j), VLOAD(row + j)));
+          for (; j < W; j++) t[j] = t[j] > row[j] ? t[j] : row[j];
+        }
+        nrows++;
+      }
     }
     float *yr = y + oh * g->OW;
     if (!nrows) { /* the window is all padding */
@@ -170,6 +212,13 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
         vec_t m = VLOAD(tmp + ow);
         for (int64_t k = 1; k < g->kw; k++) m = VMAX(m, VLOAD(tmp + ow + k));
         VSTORE(yr + ow, m);
+      }
+      if (ow < g->OW && g->OW >= VL) { /* one vector ending at OW, overlapping (reads up to tmp[OW + kw - 2]) */
+        ow = g->OW - VL;
+        vec_t m = VLOAD(tmp + ow);
+        for (int64_t k = 1; k < g->kw; k++) m = VMAX(m, VLOAD(tmp + ow + k));
+        VSTORE(yr + ow, m);
+        ow = g->OW;
       }
       for (; ow < g->OW; ow++) {
         float m = tmp[ow];
@@ -194,6 +243,14 @@ static void k_pool2d(const CpuPool2d *g, const float *x, float *y, float *tmp) {
         vec_t m = K_EVEN2(p);
         for (int64_t k = 1; k < g->kw; k++) m = VMAX(m, (k & 1) ? K_ODD2(p + k - 1) : K_EVEN2(p + k));
         VSTORE(yr + ow, K_ORDER2(m));
+      }
+      /* the rest as one vector ending at o_hi, overlapping the last */
+      if (ow < o_hi && o_hi - o_lo >= VL && 2 * o_hi + g->kw - 1 <= tw) {
+        const float *p = tmp + 2 * (o_hi - VL);
+        vec_t m = K_EVEN2(p);
+        for (int64_t k = 1; k < g->kw; k++) m = VMAX(m, (k & 1) ? K_ODD2(p + k - 1) : K_EVEN2(p + k));
+        VSTORE(yr + o_hi - VL, K_ORDER2(m));
+        ow = o_hi;
       }
       for (; ow < o_hi; ow++) {
         const float *p = tmp + 2 * ow;
