@@ -27,7 +27,9 @@ int msc_threadpool_size(const MscThreadPool *pool);
  * msc_threadpool_parallel_for:
  * Runs fn for task = 0..n_tasks-1, split over the pool's threads (the
  * calling thread takes part) and returns when all are done. Tasks are
- * handed out dynamically (atomic counter), so uneven tasks balance.
+ * handed out dynamically (atomic counter), so uneven tasks balance; many
+ * small tasks go in runs of consecutive indices (n_tasks / (8 x threads)
+ * per claim), run in order by one thread.
  * @pool may be NULL: then everything runs inline on the caller.
  * Not reentrant for one pool: one parallel_for at a time per pool.
  */
