@@ -230,7 +230,8 @@ static void wino_chunks(const MscConv2dPlan *pl, int64_t nmc_want, int64_t *mbpc
 #define WINO_XFORM_SHARE 0.08
 
 /* Length of the schedule of @r's tasks on @nthreads: tasks go in index
- * order to the thread free first (the pool's shared counter); a task
+ * order to the thread free first (the pool's shared counter, one task per
+ * claim below 16 tasks per thread: Winograd task counts); a task
  * costs its block's share of vectors x (transform + its channels' share). */
 static double wino_makespan(const WinoRun *r, int nthreads) {
   enum { MAXT = 64 };
