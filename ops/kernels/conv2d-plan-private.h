@@ -25,6 +25,13 @@ struct MscConv2dPlan {
   size_t panel_off;      /* floats into the workspace: [N][G][npblocks][Cg][cv_np] */
   int ntaps;
   int64_t *toff;
+  /* phase grid (not direct_input): phase_used[py * sw + px] nonzero when
+   * a tap reads that stride phase; phase_q[2 px], [2 px + 1]: the real
+   * columns [q0, q1) of column phase px. Made once per plan: pack_task
+   * runs per (image, channel) plane, and the modulo and division loops
+   * cost as much as copying a 16x16 plane. */
+  guint8 *phase_used;
+  int64_t *phase_q;
   float *wpack; /* [G][mblocks][Cg][ntaps][MB]; channel-vectorized: [G][mblocks][Cg][ntaps][cv_cb] */
   int64_t block_ch; /* channels per weight block: MB, or cv_cb when channel-vectorized */
   float *bias;  /* [G][mblocks*MB] */

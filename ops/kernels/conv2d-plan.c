@@ -165,6 +165,26 @@ float *msc_conv2d_weights_alloc(size_t n) {
   return w;
 }
 
+/* TRUE if a tap of @p reads stride phase (py, px) of the padded input. */
+static gboolean phase_used(const MscConv2dParams *p, int64_t py, int64_t px) {
+  for (int64_t i = 0; i < p->kernel_h; i++)
+    for (int64_t j = 0; j < p->kernel_w; j++)
+      if ((i * p->dilation_h) % p->stride_h == py && (j * p->dilation_w) % p->stride_w == px)
+        return TRUE;
+  return FALSE;
+}
+
+/* Real columns [q0, q1) of column phase px: 0 <= q*sw + px - pad_left < W, q < Wq. */
+static void phase_cols(const MscConv2dParams *p, int64_t Wq, int64_t px, int64_t *q0, int64_t *q1) {
+  const int64_t sw = p->stride_w, W = p->in_w, l = p->pad_left;
+  *q0 = l - px > 0 ? (l - px + sw - 1) / sw : 0;
+  *q1 = (W - 1 + l - px) >= 0 ? (W - 1 + l - px) / sw + 1 : 0;
+  if (*q1 > Wq)
+    *q1 = Wq;
+  if (*q1 < *q0)
+    *q1 = *q0;
+}
+
 static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bias) {
   const MscConv2dParams *p = &pl->p;
   const MscConv2dKernels *k = pl->k;
@@ -190,6 +210,13 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
         break;
       }
     }
+    pl->phase_used = g_new(guint8, (gsize) sh * (gsize) sw);
+    for (int64_t py = 0; py < sh; py++)
+      for (int64_t px = 0; px < sw; px++)
+        pl->phase_used[py * sw + px] = (guint8) phase_used(p, py, px);
+    pl->phase_q = g_new(int64_t, 2 * (gsize) sw);
+    for (int64_t px = 0; px < sw; px++)
+      phase_cols(p, pl->Wq, px, &pl->phase_q[2 * px], &pl->phase_q[2 * px + 1]);
     /* +1 row: a read running off the last row lands in zeros. */
     const int64_t plane = (pl->Hq + 1) * pl->Wq;
     pl->cstride = (sh * sw * plane + 15) & ~(int64_t) 15;
@@ -359,6 +386,8 @@ void msc_conv2d_plan_free(MscConv2dPlan *plan) {
   if (!plan)
     return;
   g_free(plan->toff);
+  g_free(plan->phase_used);
+  g_free(plan->phase_q);
   msc_aligned_free(plan->wpack);
   g_free(plan->bias);
   g_free(plan->wdw);
@@ -401,25 +430,6 @@ typedef struct {
 /* Does some tap read phase (py, px)? A strided 1x1 reads one of sh*sw:
  * the others are not written at all; the tiles' over-reads into them land
  * only on grid points that are dropped. */
-static gboolean phase_used(const MscConv2dParams *p, int64_t py, int64_t px) {
-  for (int64_t i = 0; i < p->kernel_h; i++)
-    for (int64_t j = 0; j < p->kernel_w; j++)
-      if ((i * p->dilation_h) % p->stride_h == py && (j * p->dilation_w) % p->stride_w == px)
-        return TRUE;
-  return FALSE;
-}
-
-/* Real columns [q0, q1) of column phase px: 0 <= q*sw + px - pad_left < W, q < Wq. */
-static void phase_cols(const MscConv2dParams *p, int64_t Wq, int64_t px, int64_t *q0, int64_t *q1) {
-  const int64_t sw = p->stride_w, W = p->in_w, l = p->pad_left;
-  *q0 = l - px > 0 ? (l - px + sw - 1) / sw : 0;
-  *q1 = (W - 1 + l - px) >= 0 ? (W - 1 + l - px) / sw + 1 : 0;
-  if (*q1 > Wq)
-    *q1 = Wq;
-  if (*q1 < *q0)
-    *q1 = *q0;
-}
-
 /* Prefetches input row ih + 2*sh of the plane at src (the row a phase
  * reads two rows on): with strides the rows skipped in between break the
  * hardware prefetcher's stream, and the copy waited on its loads ~90% of
@@ -458,19 +468,17 @@ static void pack_task(void *vctx, int64_t task, int thread) {
   memset(dst + sh * sw * plane, 0, sizeof(float) * (size_t) (pl->cstride - sh * sw * plane));
   for (int64_t py = 0; py < sh; py++) {
     for (int64_t px = 0; px < sw; px++) {
-      if (!phase_used(p, py, px))
+      if (!pl->phase_used[py * sw + px])
         continue;
       float *ph = dst + (py * sw + px) * plane;
       /* real columns of this phase: q with 0 <= q*sw + px - pl < W */
-      int64_t q0, q1;
-      phase_cols(p, Wq, px, &q0, &q1);
+      const int64_t q0 = pl->phase_q[2 * px], q1 = pl->phase_q[2 * px + 1];
       memset(ph + pl->Hq * Wq, 0, sizeof(float) * (size_t) Wq); /* the row past the grid */
-      if (sw == 2 && px == 0 && phase_used(p, py, 1)) {
+      if (sw == 2 && px == 0 && pl->phase_used[py * sw + 1]) {
         /* both column phases of stride 2 in one deinterleaving pass */
         float *ph1 = ph + plane;
         memset(ph1 + pl->Hq * Wq, 0, sizeof(float) * (size_t) Wq);
-        int64_t r0, r1;
-        phase_cols(p, Wq, 1, &r0, &r1);
+        const int64_t r0 = pl->phase_q[2], r1 = pl->phase_q[3];
         const int64_t qa = MAX(q0, r0), qb = MAX(qa, MIN(q1, r1));
         for (int64_t rq = 0; rq < pl->Hq; rq++) {
           const int64_t ih = rq * sh + py - p->pad_top;
