@@ -293,6 +293,8 @@ DF_FN(relu, MSC_ACT_RELU, 0)
 DF_FN(relu, MSC_ACT_RELU, 1)
 DF_FN(clip, MSC_ACT_CLIP, 0)
 DF_FN(clip, MSC_ACT_CLIP, 1)
+DF_FN(hswish, MSC_ACT_HARD_SWISH, 0)
+DF_FN(hswish, MSC_ACT_HARD_SWISH, 1)
 DF_FN(any, a->act, 0)
 DF_FN(any, a->act, 1)
 
@@ -306,6 +308,8 @@ static DenseFusedFn dense_fused_fn(const MscDenseArgs *a) {
     return r ? dense_fused_relu_1 : dense_fused_relu_0;
   case MSC_ACT_CLIP:
     return r ? dense_fused_clip_1 : dense_fused_clip_0;
+  case MSC_ACT_HARD_SWISH:
+    return r ? dense_fused_hswish_1 : dense_fused_hswish_0;
   default:
     return r ? dense_fused_any_1 : dense_fused_any_0;
   }
@@ -394,6 +398,7 @@ typedef void (*DenseEpiFn)(const MscDenseArgs *a, int64_t o0, int64_t mb0, int64
     case MSC_ACT_NONE: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_NONE); break;                               \
     case MSC_ACT_RELU: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_RELU); break;                               \
     case MSC_ACT_CLIP: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_CLIP); break;                               \
+    case MSC_ACT_HARD_SWISH: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_HARD_SWISH); break;                   \
     default: dense_epilogue(a, o0, mb0, mb1, R, part, a->act); break;                                               \
     }                                                                                                               \
   }                                                                                                                 \
@@ -838,6 +843,7 @@ static void dw_dispatch(const MscDwArgs *a, const float *const *rows, const int6
   case MSC_ACT_NONE: DW_SHAPES(MSC_ACT_NONE); break;
   case MSC_ACT_RELU: DW_SHAPES(MSC_ACT_RELU); break;
   case MSC_ACT_CLIP: DW_SHAPES(MSC_ACT_CLIP); break;
+  case MSC_ACT_HARD_SWISH: DW_SHAPES(MSC_ACT_HARD_SWISH); break;
   default: /* rarer epilogues: the activation stays a runtime switch */
     dw_rows(a, rows, coff, w, bias, rrow, yrow, 0, 0, 0, a->act);
     break;

@@ -18,6 +18,19 @@
 #define DWS_NR 6 /* rows per pass at most: 3x3 takes 6, 5x5 4 (DWS_NR5) */
 #define DWS_NR5 4
 
+/* Row kernels per activation: none, Relu, Clip, HardSwish compiled in;
+ * the rest a runtime switch per vector. */
+#define DW_NACT 5
+static inline int dw_act_index(MscActivation act) {
+  switch (act) {
+  case MSC_ACT_NONE: return 0;
+  case MSC_ACT_RELU: return 1;
+  case MSC_ACT_CLIP: return 2;
+  case MSC_ACT_HARD_SWISH: return 3;
+  default: return 4;
+  }
+}
+
 /* One vector column of NR output rows at output column ow0; rp[i]: input
  * row i of the pass, already offset to the window start column c0 =
  * ow0 - pl. MASKED (edge vectors): lanes whose column is outside [0, W)
@@ -93,12 +106,14 @@ typedef void (*DwsRowsFn)(const MscDwArgs *a, const float *x, const float *zrow,
   }
 #define DWS_ACTS(K, NR)                                                                                             \
   DWS_FN(K, NR, none, MSC_ACT_NONE) DWS_FN(K, NR, relu, MSC_ACT_RELU) DWS_FN(K, NR, clip, MSC_ACT_CLIP)             \
-  DWS_FN(K, NR, any, a->act)
+  DWS_FN(K, NR, hswish, MSC_ACT_HARD_SWISH) DWS_FN(K, NR, any, a->act)
 DWS_ACTS(3, 1) DWS_ACTS(3, 2) DWS_ACTS(3, 3) DWS_ACTS(3, 4) DWS_ACTS(3, 5) DWS_ACTS(3, 6)
 DWS_ACTS(5, 1) DWS_ACTS(5, 2) DWS_ACTS(5, 3) DWS_ACTS(5, 4)
-#define DWS_ROW(K, NR) {dws_rows_##K##_##NR##_none, dws_rows_##K##_##NR##_relu, dws_rows_##K##_##NR##_clip, dws_rows_##K##_##NR##_any}
+#define DWS_ROW(K, NR)                                                                                              \
+  {dws_rows_##K##_##NR##_none, dws_rows_##K##_##NR##_relu, dws_rows_##K##_##NR##_clip, dws_rows_##K##_##NR##_hswish, \
+   dws_rows_##K##_##NR##_any}
 /* [K == 5][rows - 1][activation] */
-static const DwsRowsFn dws_table[2][DWS_NR][4] = {
+static const DwsRowsFn dws_table[2][DWS_NR][DW_NACT] = {
     {DWS_ROW(3, 1), DWS_ROW(3, 2), DWS_ROW(3, 3), DWS_ROW(3, 4), DWS_ROW(3, 5), DWS_ROW(3, 6)},
     {DWS_ROW(5, 1), DWS_ROW(5, 2), DWS_ROW(5, 3), DWS_ROW(5, 4)},
 };
@@ -147,6 +162,7 @@ static __attribute__((noinline)) void dw_flat3_any(const MscDwArgs *a, const flo
   case MSC_ACT_NONE: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_NONE); break;
   case MSC_ACT_RELU: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_RELU); break;
   case MSC_ACT_CLIP: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_CLIP); break;
+  case MSC_ACT_HARD_SWISH: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_HARD_SWISH); break;
   default: dw_flat3(a, x, w, bias, res, y, scratch, a->act); break;
   }
 }
@@ -163,8 +179,8 @@ static void dw_s1(const MscDwArgs *a, const float *x, const float *w, float bias
   int64_t i0, i1, ws;
   msc_dws_layout(a->W, a->OW, a->pl, a->kh, VL, &i0, &i1, &ws);
   memset(scratch, 0, sizeof(float) * (size_t) ws);
-  const int act = a->act == MSC_ACT_NONE ? 0 : a->act == MSC_ACT_RELU ? 1 : a->act == MSC_ACT_CLIP ? 2 : 3;
-  const DwsRowsFn(*tab)[4] = dws_table[a->kh == 5];
+  const int act = dw_act_index(a->act);
+  const DwsRowsFn(*tab)[DW_NACT] = dws_table[a->kh == 5];
   const int nr = a->kh == 5 ? DWS_NR5 : DWS_NR;
   int64_t oh = 0;
   for (; oh + nr <= a->OH; oh += nr)

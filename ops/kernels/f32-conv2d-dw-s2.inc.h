@@ -101,14 +101,15 @@ typedef void (*Dws2RowsFn)(const MscDwArgs *a, const float *x, const float *zrow
   }
 #define DWS2_ACTS(K, NR)                                                                                            \
   DWS2_FN(K, NR, none, MSC_ACT_NONE) DWS2_FN(K, NR, relu, MSC_ACT_RELU) DWS2_FN(K, NR, clip, MSC_ACT_CLIP)          \
-  DWS2_FN(K, NR, any, a->act)
+  DWS2_FN(K, NR, hswish, MSC_ACT_HARD_SWISH) DWS2_FN(K, NR, any, a->act)
 #define DWS2_K(K) DWS2_ACTS(K, 1) DWS2_ACTS(K, 2) DWS2_ACTS(K, 3) DWS2_ACTS(K, 4)
 DWS2_K(3)
 DWS2_K(5)
 #define DWS2_ROW(K, NR)                                                                                             \
-  {dws2_rows_##K##_##NR##_none, dws2_rows_##K##_##NR##_relu, dws2_rows_##K##_##NR##_clip, dws2_rows_##K##_##NR##_any}
+  {dws2_rows_##K##_##NR##_none, dws2_rows_##K##_##NR##_relu, dws2_rows_##K##_##NR##_clip,                          \
+   dws2_rows_##K##_##NR##_hswish, dws2_rows_##K##_##NR##_any}
 /* [K == 5][rows - 1][activation] */
-static const Dws2RowsFn dws2_table[2][DWS2_NR][4] = {
+static const Dws2RowsFn dws2_table[2][DWS2_NR][DW_NACT] = {
     {DWS2_ROW(3, 1), DWS2_ROW(3, 2), DWS2_ROW(3, 3), DWS2_ROW(3, 4)},
     {DWS2_ROW(5, 1), DWS2_ROW(5, 2), DWS2_ROW(5, 3), DWS2_ROW(5, 4)},
 };
@@ -121,8 +122,8 @@ static void dw_s2(const MscDwArgs *a, const float *x, const float *w, float bias
   int64_t i0, i1, ws;
   msc_dws2_layout(a->W, a->OW, a->pl, a->kh, VL, &i0, &i1, &ws);
   memset(scratch, 0, sizeof(float) * (size_t) ws);
-  const int act = a->act == MSC_ACT_NONE ? 0 : a->act == MSC_ACT_RELU ? 1 : a->act == MSC_ACT_CLIP ? 2 : 3;
-  const Dws2RowsFn(*tab)[4] = dws2_table[a->kh == 5];
+  const int act = dw_act_index(a->act);
+  const Dws2RowsFn(*tab)[DW_NACT] = dws2_table[a->kh == 5];
   int64_t oh = 0;
   for (; oh + DWS2_NR <= a->OH; oh += DWS2_NR)
     tab[DWS2_NR - 1][act](a, x, scratch, w, bias, res, y, oh, i0, i1);

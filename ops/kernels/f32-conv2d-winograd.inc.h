@@ -259,6 +259,7 @@ static void wino_output(const MscWinoArgs *a, int64_t g0, int64_t nv, const floa
   case MSC_ACT_NONE: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_NONE); break;
   case MSC_ACT_RELU: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_RELU); break;
   case MSC_ACT_CLIP: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_CLIP); break;
+  case MSC_ACT_HARD_SWISH: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_HARD_SWISH); break;
   default: wino_output_act(a, g0, nv, mo, mbase, m0, m1, a->act); break;
   }
 }
