@@ -73,6 +73,20 @@ static inline float act_scalar(float v, MscActivation act, float a, float b) {
   return v;
 }
 
+/* Runs CALL(ACT) with ACT a compile-time constant for the activations that
+ * have compiled variants (none, Relu, Clip, HardSwish), else with @act
+ * itself (act_vec's runtime switch then runs per vector). */
+#define ACT_DISPATCH(act, CALL)                                                                                     \
+  do {                                                                                                              \
+    switch (act) {                                                                                                  \
+    case MSC_ACT_NONE: CALL(MSC_ACT_NONE); break;                                                                   \
+    case MSC_ACT_RELU: CALL(MSC_ACT_RELU); break;                                                                   \
+    case MSC_ACT_CLIP: CALL(MSC_ACT_CLIP); break;                                                                   \
+    case MSC_ACT_HARD_SWISH: CALL(MSC_ACT_HARD_SWISH); break;                                                       \
+    default: CALL(act); break;                                                                                      \
+    }                                                                                                               \
+  } while (0)
+
 /* Where the VL grid points from o land in the output plane: *off is the
  * output offset of the first one; TRUE when all VL are real outputs in
  * one contiguous run (a vector store). With Wq == OW (1x1, no pad) the

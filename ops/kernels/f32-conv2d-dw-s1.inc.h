@@ -158,13 +158,9 @@ static ALWAYS_INLINE void dw_flat3(const MscDwArgs *a, const float *x, const flo
 
 static __attribute__((noinline)) void dw_flat3_any(const MscDwArgs *a, const float *x, const float *w, float bias,
                                                    const float *res, float *y, float *scratch) {
-  switch (a->act) {
-  case MSC_ACT_NONE: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_NONE); break;
-  case MSC_ACT_RELU: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_RELU); break;
-  case MSC_ACT_CLIP: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_CLIP); break;
-  case MSC_ACT_HARD_SWISH: dw_flat3(a, x, w, bias, res, y, scratch, MSC_ACT_HARD_SWISH); break;
-  default: dw_flat3(a, x, w, bias, res, y, scratch, a->act); break;
-  }
+#define DWF_CALL(ACT) dw_flat3(a, x, w, bias, res, y, scratch, ACT)
+  ACT_DISPATCH(a->act, DWF_CALL);
+#undef DWF_CALL
 }
 
 /* One (image, channel) plane of a KxK stride-1 depthwise conv (see

@@ -255,13 +255,9 @@ static ALWAYS_INLINE void wino_output_act(const MscWinoArgs *a, int64_t g0, int6
  * hottest spot of wino_output after the tail fix (perf, squeezenet). */
 static void wino_output(const MscWinoArgs *a, int64_t g0, int64_t nv, const float *mo, int64_t mbase, int64_t m0,
                         int64_t m1) {
-  switch (a->act) {
-  case MSC_ACT_NONE: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_NONE); break;
-  case MSC_ACT_RELU: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_RELU); break;
-  case MSC_ACT_CLIP: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_CLIP); break;
-  case MSC_ACT_HARD_SWISH: wino_output_act(a, g0, nv, mo, mbase, m0, m1, MSC_ACT_HARD_SWISH); break;
-  default: wino_output_act(a, g0, nv, mo, mbase, m0, m1, a->act); break;
-  }
+#define WINO_OUT_CALL(ACT) wino_output_act(a, g0, nv, mo, mbase, m0, m1, ACT)
+  ACT_DISPATCH(a->act, WINO_OUT_CALL);
+#undef WINO_OUT_CALL
 }
 
 static void winograd(const MscWinoArgs *a, int64_t g0, int64_t mb0, int64_t mb1, float *v, float *mo) {
