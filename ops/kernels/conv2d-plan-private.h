@@ -44,6 +44,7 @@ struct MscConv2dPlan {
   float *wu;           /* [36][mblocks][C][MB] */
   int64_t wplane;      /* floats per phase plane of the 4x4 phase grid */
   int64_t wnblocks;    /* grid blocks per image */
+  int64_t wnmc_forced; /* MSC_WINO_NMC (0: wino_split chooses) */
   int64_t wslots;      /* per-thread scratch slots */
   size_t wslot_floats; /* v + mo of one slot */
   size_t ws_floats;

@@ -165,7 +165,9 @@ float *msc_conv2d_weights_alloc(size_t n) {
   return w;
 }
 
-/* TRUE if a tap of @p reads stride phase (py, px) of the padded input. */
+/* Does some tap read phase (py, px)? A strided 1x1 reads one of sh*sw:
+ * the others are not written at all; the tiles' over-reads into them land
+ * only on grid points that are dropped. */
 static gboolean phase_used(const MscConv2dParams *p, int64_t py, int64_t px) {
   for (int64_t i = 0; i < p->kernel_h; i++)
     for (int64_t j = 0; j < p->kernel_w; j++)
@@ -427,9 +429,6 @@ typedef struct {
   int64_t tiles_per_task, ntile_tasks, mblocks_per_task, nm_tasks;
 } RunCtx;
 
-/* Does some tap read phase (py, px)? A strided 1x1 reads one of sh*sw:
- * the others are not written at all; the tiles' over-reads into them land
- * only on grid points that are dropped. */
 /* Prefetches input row ih + 2*sh of the plane at src (the row a phase
  * reads two rows on): with strides the rows skipped in between break the
  * hardware prefetcher's stream, and the copy waited on its loads ~90% of

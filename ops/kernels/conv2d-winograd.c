@@ -129,6 +129,7 @@ void msc_conv2d_winograd_setup(MscConv2dPlan *pl, const float *weights, const fl
   pl->wnblocks = (a->P + a->TB - 1) / a->TB;
   /* output-channel chunks per block are chosen per run for the thread
    * count (wino_split); one slot per thread, at most one per task */
+  pl->wnmc_forced = env_int("MSC_WINO_NMC", 0);
   const int64_t max_tasks = p->batch * pl->wnblocks * ((pl->mblocks + a->msub - 1) / a->msub);
   pl->wslots = MIN(max_tasks, MAX(1, (int64_t) g_get_num_processors()));
   pl->wslot_floats = (size_t) (36 * C * a->TB + 36 * a->msub * k->mb * a->TB);
@@ -267,13 +268,12 @@ static double wino_makespan(const WinoRun *r, int nthreads) {
 static void wino_split(WinoRun *r, int nthreads) {
   const MscConv2dPlan *pl = r->pl;
   const int64_t nblk = pl->p.batch * pl->wnblocks, max_nmc = (pl->mblocks + pl->wa.msub - 1) / pl->wa.msub;
-  const int64_t forced = env_int("MSC_WINO_NMC", 0);
   r->nwhole = nblk;
   r->mbpc = pl->mblocks;
   r->nmc = 1;
-  if (forced > 0) {
+  if (pl->wnmc_forced > 0) {
     r->nwhole = 0;
-    wino_chunks(pl, MIN(forced, max_nmc), &r->mbpc, &r->nmc);
+    wino_chunks(pl, MIN(pl->wnmc_forced, max_nmc), &r->mbpc, &r->nmc);
   } else if (nthreads > 1) {
     double best = wino_makespan(r, nthreads);
     const int64_t tails[2] = {nblk % nthreads, nblk};
