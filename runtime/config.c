@@ -351,7 +351,7 @@ static gboolean default_ok(MscOptionType type, const char *v) {
   if (n && (g_ascii_isspace(v[0]) || g_ascii_isspace(v[n - 1]))) return FALSE;
   for (size_t i = 0; i < n; i++) {
     if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) return FALSE;
-    if ((v[i] == ';' || v[i] == '#') && i > 0 && g_ascii_isspace(v[i - 1])) return FALSE;
+    if ((v[i] == ';' || v[i] == '#') && (i == 0 || g_ascii_isspace(v[i - 1]))) return FALSE;
   }
   gboolean b;
   gint64 x;
@@ -547,9 +547,11 @@ static char *reader(char *str, int num, void *stream) {
   trim(&key, &kn);
   const char *val = eq + 1;
   size_t vn = n - (size_t)(val - line);
-  /* inline comment: ';' or '#' after whitespace */
-  for (size_t i = 1; i < vn; i++)
-    if ((val[i] == ';' || val[i] == '#') && g_ascii_isspace(val[i - 1])) {
+  /* inline comment: ';' or '#' after whitespace or right after the '='
+   * (a value never starts with one: "k =#x" reads as "k = #x" does, the
+   * form msc_config_to_ini() writes) */
+  for (size_t i = 0; i < vn; i++)
+    if ((val[i] == ';' || val[i] == '#') && (i == 0 || g_ascii_isspace(val[i - 1]))) {
       vn = i;
       break;
     }
