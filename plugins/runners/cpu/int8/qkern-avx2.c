@@ -532,20 +532,11 @@ void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, v
 #define KSUF avx2
 #define QKNAME "avx2"
 #define KG 2
-#define NV 3
-#define MR 4
+#define NV 2
+#define MR 6
 #define XELEM int16_t
 #define MADD(a, x, w) _mm256_add_epi32((a), _mm256_madd_epi16((x), (w)))
-/* vpmaddwd with its x operand in memory: 12 accumulators + w + the product fit the 16 registers
- * (with x held in 3 registers GCC spilled an accumulator inside the tap loop) */
-static inline __m256i q2_madd_xmem(__m256i a, const int16_t *p, __m256i w) {
-  __m256i t;
-  __asm__("vpmaddwd %1, %2, %0" : "=x"(t) : "m"(*(const __m256i_u *)(const void *)p), "x"(w));
-  return _mm256_add_epi32(a, t);
-}
-#define MADD_XMEM q2_madd_xmem
 #include "qkern.inc.h"
-#undef MADD_XMEM
 #undef KSUF
 #undef QKNAME
 #undef KG

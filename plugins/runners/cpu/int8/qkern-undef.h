@@ -14,7 +14,6 @@
 #undef XLOAD
 #undef WSET1
 #undef MADD
-#undef MADD_XMEM
 #undef ACC_ADD
 #undef STORE_I32
 #undef STORE_Q

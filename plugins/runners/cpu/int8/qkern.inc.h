@@ -132,19 +132,12 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     const XELEM *xt = xin + (q->toff[t] + f0) * KG;
     const int32_t *wt = wb + t * Gc * MR;
     for (int64_t g = 0; g < Gc; g++) {
-#ifdef MADD_XMEM /* x read from memory by each row's instruction: MR * NV accumulators + w + 1 temp fit */
-      for (int r = 0; r < MR; r++) {
-        w_t wv = WSET1(wt[g * MR + r]);
-        for (int v = 0; v < NV; v++) acc[r][v] = MADD_XMEM(acc[r][v], xt + g * gs + v * VL * KG, wv);
-      }
-#else
       xv_t xv[NV];
       for (int v = 0; v < NV; v++) xv[v] = XLOAD(xt + g * gs + v * VL * KG);
       for (int r = 0; r < MR; r++) {
         w_t wv = WSET1(wt[g * MR + r]);
         for (int v = 0; v < NV; v++) acc[r][v] = MADD(acc[r][v], xv[v], wv);
       }
-#endif
     }
   }
   /* the epilogue indexes rows at run time (rows <= MR): a copy, so that only it lives in memory and
