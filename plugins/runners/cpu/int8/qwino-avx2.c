@@ -13,7 +13,7 @@
  *
  * Run: the input is rewritten once as int16 padded planes split into even / odd columns (shared by
  * the threads); then per block of tile rows (one task): input transform (16 tiles per vector) into
- * V[k][channel pair][tile][2], 16 GEMMs of MR=4 output channels x 24 tiles, output transform,
+ * V[k][channel pair][tile][2], 16 GEMMs of MR=6 output channels x 16 tiles, output transform,
  * requantization and stores into the NCHW output rows (plus the fused table, if any). */
 #if defined(__x86_64__) || defined(__i386__)
 #if defined(__clang__)
@@ -30,8 +30,10 @@
 
 #pragma weak msc_threadpool_parallel_for
 
-#define QW_MR 4
-#define QW_NR 24
+/* the GEMM micro-tile: 6 output channels x 16 tiles (2 vectors): 12 accumulators, 2 x vectors, the
+ * broadcast weight word and the product are the 16 ymm registers (6 x 3 or 4 x 3 spill) */
+#define QW_MR 6
+#define QW_NR 16
 
 static size_t qw_align(size_t n) {
   return (n + 63) / 64 * 64;
@@ -56,9 +58,13 @@ void cpu_qwino_setup(CpuQConv *q, const CpuQWeights *w) {
   q->wTWr = (q->wTW + 7) / 8 * 8;
   q->wRS = (q->wTWr + 17 + 15) / 16 * 16;
   q->wPH = 2 * q->wTH + 2;
-  /* tile rows per block: the V buffer about 192 KB (L2); 3 rows (a multiple of 24 tiles) when it fits */
+  /* tile rows per block: the V buffer about 192 KB (L2), at least 8 blocks per image when rows allow
+   * (threads), an even count when a row is not a multiple of QW_NR tiles (so only the last chunk of
+   * a block is short) */
   int64_t per_tile = 16 * 2 * 2 * CP, rmax = MAX((int64_t)1, (196608 / per_tile) / q->wTWr);
-  q->wR = MIN(q->wTH, q->wTWr % 24 && rmax >= 3 ? 3 : rmax);
+  int64_t R = MIN(rmax, MAX((int64_t)2, q->wTH / 8));
+  if (q->wTWr % QW_NR && R > 1) R -= R % 2;
+  q->wR = MIN(q->wTH, R);
   q->wNTBp = (q->wR * q->wTWr + QW_NR - 1) / QW_NR * QW_NR;
   q->wu = msc_aligned_alloc0((size_t)(16 * MB * CP * QW_MR) * sizeof(int32_t) + 64);
   q->wbias = g_new(int32_t, M);
@@ -186,30 +192,45 @@ static inline __attribute__((always_inline)) __m128i out_q(__m256i y0, __m256i y
   return osgn ? _mm_min_epi8(_mm_max_epi8(o, blo), bhi) : _mm_min_epu8(_mm_max_epu8(o, blo), bhi);
 }
 
-/* MR output channels x 8 * NV tiles from t0: o[r * NTBp + t] = sum_cp w[cp][r] . v[cp][t] (pairs) */
-static inline __attribute__((always_inline)) void qw_gemm_nv(const int32_t *wk, const int16_t *vk, int32_t *o,
-                                                              int64_t CP, int64_t NTBp, int64_t t0, const int NV) {
-  __m256i acc[QW_MR][3];
-  for (int r = 0; r < QW_MR; r++)
-    for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_si256();
+/* 6 output channels x 8 tiles from t0: o[r * NTBp + t] = sum_cp w[cp][r] . v[cp][t] (pairs) */
+static void qw_gemm8(const int32_t *wk, const int16_t *vk, int32_t *o, int64_t CP, int64_t NTBp, int64_t t0) {
+  __m256i acc[QW_MR];
+  for (int r = 0; r < QW_MR; r++) acc[r] = _mm256_setzero_si256();
   for (int64_t cp = 0; cp < CP; cp++) {
-    const int16_t *xv = vk + (((t0 / QW_NR) * CP + cp) * QW_NR) * 2; /* chunk-major: sequential reads */
-    __m256i x[3];
-    for (int v = 0; v < NV; v++) x[v] = LD16(xv + 16 * v);
-    for (int r = 0; r < QW_MR; r++) {
-      __m256i w = _mm256_set1_epi32(wk[cp * QW_MR + r]);
-      for (int v = 0; v < NV; v++) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(x[v], w));
-    }
+    const __m256i x = LD16(vk + (((t0 / QW_NR) * CP + cp) * QW_NR) * 2); /* chunk-major: sequential reads */
+    for (int r = 0; r < QW_MR; r++)
+      acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(x, _mm256_set1_epi32(wk[cp * QW_MR + r])));
   }
-  for (int r = 0; r < QW_MR; r++)
-    for (int v = 0; v < NV; v++) _mm256_storeu_si256((__m256i *)(void *)(o + r * NTBp + t0 + 8 * v), acc[r][v]);
+  for (int r = 0; r < QW_MR; r++) _mm256_storeu_si256((__m256i *)(void *)(o + r * NTBp + t0), acc[r]);
 }
 
-static __attribute__((noinline)) void qw_gemm(const int32_t *wk, const int16_t *vk, int32_t *o, int64_t CP,
-                                              int64_t NTBp, int64_t t0, int nv) {
-  if (nv == 3) qw_gemm_nv(wk, vk, o, CP, NTBp, t0, 3);
-  else if (nv == 2) qw_gemm_nv(wk, vk, o, CP, NTBp, t0, 2);
-  else qw_gemm_nv(wk, vk, o, CP, NTBp, t0, 1);
+/* One weight row r of the 6 x 16 micro-tile: broadcast, two vpmaddwd, two vpaddd. */
+#define QW_ROW(r, a, b)                                                                                   \
+  "vpbroadcastd " #r "*4(%[wp]), %[w]\n\t"                                                              \
+  "vpmaddwd %[x0], %[w], %[p]\n\tvpaddd %[p], %[" #a "], %[" #a "]\n\t"                                 \
+  "vpmaddwd %[x1], %[w], %[p]\n\tvpaddd %[p], %[" #b "], %[" #b "]\n\t"
+
+/* 6 output channels x 16 tiles (one chunk) from t0. The loop body is asm: 12 accumulators, the two x
+ * vectors, the weight word and the product are the 16 ymm registers, and GCC's own allocation of the
+ * same C loop kept half the accumulators on the stack. */
+static void qw_gemm16(const int32_t *wk, const int16_t *vk, int32_t *o, int64_t CP, int64_t NTBp, int64_t t0) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
+          a9 = a0, a10 = a0, a11 = a0;
+  const int16_t *xv = vk + ((t0 / QW_NR) * CP) * QW_NR * 2; /* chunk-major: sequential reads */
+  for (int64_t cp = 0; cp < CP; cp++, xv += QW_NR * 2) {
+    const __m256i x0 = LD16(xv), x1 = LD16(xv + 16);
+    const int32_t *wp = wk + cp * QW_MR;
+    __m256i w, p;
+    __asm__(QW_ROW(0, a0, a1) QW_ROW(1, a2, a3) QW_ROW(2, a4, a5) QW_ROW(3, a6, a7) QW_ROW(4, a8, a9)
+                QW_ROW(5, a10, a11)
+            : [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3), [a4] "+x"(a4), [a5] "+x"(a5),
+              [a6] "+x"(a6), [a7] "+x"(a7), [a8] "+x"(a8), [a9] "+x"(a9), [a10] "+x"(a10), [a11] "+x"(a11),
+              [w] "=&x"(w), [p] "=&x"(p)
+            : [x0] "x"(x0), [x1] "x"(x1), [wp] "r"(wp), "m"(*(const int32_t(*)[QW_MR])wp));
+  }
+  const __m256i out[QW_MR][2] = {{a0, a1}, {a2, a3}, {a4, a5}, {a6, a7}, {a8, a9}, {a10, a11}};
+  for (int r = 0; r < QW_MR; r++)
+    for (int v = 0; v < 2; v++) _mm256_storeu_si256((__m256i *)(void *)(o + r * NTBp + t0 + 8 * v), out[r][v]);
 }
 
 static void block_task(void *ctx, int64_t t, int thread) {
@@ -239,7 +260,7 @@ static void block_task(void *ctx, int64_t t, int thread) {
         const int full = tx0 + 16 <= TWr;
         for (int k = 0; k < 16; k++) {
           __m256i lo = _mm256_unpacklo_epi16(va[k], vb[k]), hi = _mm256_unpackhi_epi16(va[k], vb[k]);
-          /* V[k][tile chunk of 24][channel pair][24 tiles][2]: 8-tile pieces never straddle chunks */
+          /* V[k][tile chunk of 16][channel pair][16 tiles][2]: 8-tile pieces never straddle chunks */
           int16_t *o = V + (((k * nch + tl / QW_NR) * CP + cp) * QW_NR + tl % QW_NR) * 2;
           _mm256_storeu_si256((__m256i *)(void *)o, _mm256_permute2x128_si256(lo, hi, 0x20));
           if (full) {
@@ -250,8 +271,8 @@ static void block_task(void *ctx, int64_t t, int thread) {
         }
       }
   }
-  /* per block of MR output channels: 16 GEMMs into Mb[k][r][tile] (24 tiles per micro-tile, then 8
-   * or 16), then the output transform, requantization and stores of those channels */
+  /* per block of MR output channels: 16 GEMMs into Mb[k][r][tile] (16 tiles per micro-tile, then 8),
+   * then the output transform, requantization and stores of those channels */
   const int osgn = d->ydt == MSC_DTYPE_INT8;
   const __m256 lo = _mm256_set1_ps(q->flo), hi = _mm256_set1_ps(q->fhi);
   const __m256i zy = _mm256_set1_epi32(d->zy);
@@ -263,9 +284,8 @@ static void block_task(void *ctx, int64_t t, int thread) {
       const int16_t *vk = V + k * nch * CP * QW_NR * 2;
       int32_t *ok = Mb + k * QW_MR * NTBp;
       int64_t t0 = 0;
-      for (; t0 + QW_NR <= used; t0 += QW_NR) qw_gemm(wk, vk, ok, CP, NTBp, t0, 3);
-      if (used - t0 == 16) qw_gemm(wk, vk, ok, CP, NTBp, t0, 2);
-      else if (used - t0 == 8) qw_gemm(wk, vk, ok, CP, NTBp, t0, 1);
+      for (; t0 + QW_NR <= used; t0 += QW_NR) qw_gemm16(wk, vk, ok, CP, NTBp, t0);
+      if (used - t0 == 8) qw_gemm8(wk, vk, ok, CP, NTBp, t0);
     }
     for (int64_t m = mb * QW_MR; m < MIN(M, (mb + 1) * QW_MR); m++) {
     const float mult = q->mult[m], fb = q->fbias[m];
