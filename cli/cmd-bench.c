@@ -41,23 +41,49 @@ static int64_t numel(const MscTensor *t) {
   return t ? msc_tensor_numel(t) : 0;
 }
 
+/* The dims of a node's weights: the tensor the runner passed (in[1]), else
+ * the static shape of the graph value (an int8 step shows hooks only its
+ * 8-bit input; QLinearConv / ConvInteger / QLinearMatMul keep theirs at
+ * input 3 / 1 / 3). Returns the rank, 0 when unknown. */
+static int32_t weight_dims(const MscNode *n, const MscTensor *const *in, uint32_t ni, const int64_t **dims) {
+  const char *op = n->op_type;
+  uint32_t wi = !strcmp(op, "QLinearConv") || !strcmp(op, "QLinearMatMul") ? 3 : 1;
+  if (wi == 1 && ni > 1 && in[1]) {
+    *dims = in[1]->dims;
+    return in[1]->rank;
+  }
+  const MscValue *v = wi < n->n_inputs ? n->inputs[wi] : NULL;
+  if (!v || v->rank < 1) return 0;
+  for (int32_t i = 0; i < v->rank; i++)
+    if (v->dims[i] <= 0) return 0;
+  *dims = v->dims;
+  return v->rank;
+}
+
+static gboolean is_conv(const char *op) {
+  return !strcmp(op, "Conv") || !strcmp(op, "QLinearConv") || !strcmp(op, "ConvInteger");
+}
+
 /* FLOPs of one node on its concrete tensors (multiply-adds count 2), as
  * msc_graph_flops counts them but with the run's real dims. */
 static double node_flops(const MscNode *n, const MscTensor *const *in, uint32_t ni, const MscTensor *const *out) {
   const char *op = n->op_type;
-  const MscTensor *a = ni > 0 ? in[0] : NULL, *w = ni > 1 ? in[1] : NULL;
-  if (!a || !w || !out[0] || n->domain[0]) return 0;
-  if (!strcmp(op, "Conv") && w->rank >= 3) {
+  const MscTensor *a = ni > 0 ? in[0] : NULL;
+  const int64_t *wd = NULL;
+  int32_t wr = weight_dims(n, in, ni, &wd);
+  if (!a || !wr || !out[0] || n->domain[0]) return 0;
+  if (is_conv(op) && wr >= 3) {
     double k = 1;
-    for (int32_t i = 1; i < w->rank; i++) k *= (double)w->dims[i];
+    for (int32_t i = 1; i < wr; i++) k *= (double)wd[i];
     return 2.0 * (double)numel(out[0]) * k;
   }
-  if (!strcmp(op, "ConvTranspose") && w->rank >= 3) {
+  if (!strcmp(op, "ConvTranspose") && wr >= 3) {
     double k = 1;
-    for (int32_t i = 1; i < w->rank; i++) k *= (double)w->dims[i];
+    for (int32_t i = 1; i < wr; i++) k *= (double)wd[i];
     return 2.0 * (double)numel(a) * k;
   }
-  if (!strcmp(op, "MatMul") && a->rank >= 1) return 2.0 * (double)numel(out[0]) * (double)a->dims[a->rank - 1];
+  if ((!strcmp(op, "MatMul") || !strcmp(op, "QLinearMatMul") || !strcmp(op, "MatMulInteger")) && a->rank >= 1)
+    return 2.0 * (double)numel(out[0]) * (double)a->dims[a->rank - 1];
   if (!strcmp(op, "Gemm") && a->rank == 2) {
     int64_t ta = 0;
     for (uint32_t i = 0; i < n->n_attrs; i++)
@@ -99,16 +125,17 @@ static int profile_hook(void *user, MscHookPhase phase, const MscNode *node, con
   if (p->count_flops) {
     t->flops = node_flops(node, in, ni, out);
     p->flops += t->flops;
-    const MscTensor *w = ni > 1 ? in[1] : NULL, *y = no > 0 ? out[0] : NULL;
-    if (!strcmp(node->op_type, "Conv") && !node->domain[0] && w && y && w->rank == 4 && y->rank == 4 && ni > 0 &&
-        in[0] && in[0]->rank == 4) {
+    const MscTensor *y = no > 0 ? out[0] : NULL;
+    const int64_t *wd = NULL;
+    if (is_conv(node->op_type) && !node->domain[0] && weight_dims(node, in, ni, &wd) == 4 && y && y->rank == 4 &&
+        ni > 0 && in[0] && in[0]->rank == 4) {
       int64_t s = 1;
       for (uint32_t i = 0; i < node->n_attrs; i++)
         if (!strcmp(node->attrs[i].name, "strides") && node->attrs[i].n > 0) s = node->attrs[i].ints[0];
       g_snprintf(t->shape, sizeof t->shape, "%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
                  " %" G_GINT64_FORMAT "->%" G_GINT64_FORMAT "%s @%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT,
-                 w->dims[2], w->dims[3], s, in[0]->dims[1], y->dims[1],
-                 w->dims[1] != in[0]->dims[1] ? (w->dims[1] == 1 ? " dw" : " grp") : "", y->dims[2], y->dims[3]);
+                 wd[2], wd[3], s, in[0]->dims[1], y->dims[1],
+                 wd[1] != in[0]->dims[1] ? (wd[1] == 1 ? " dw" : " grp") : "", y->dims[2], y->dims[3]);
     }
   }
   return 0;

@@ -50,6 +50,7 @@ typedef struct {
   int wzp;  /* nonzero weight zero points */
   int w7;   /* 7-bit weights */
   int relu; /* clamp at zy */
+  int bigmult; /* every third channel's multiplier 1e6 (acc * mult past int32: the float clamp must come first) */
 } ConvCase;
 
 static const ConvCase cases[] = {
@@ -124,6 +125,9 @@ static const ConvCase cases[] = {
     {"dw-rows-3x3-s2-w16-blk", 1, 3, 16, 16, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
     {"dw-rows-3x3-s2-w33-blk-s8", 1, 2, 7, 33, 2, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 2, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
     {"dw-rows-5x5-s2-w18-blk-m2", 1, 2, 9, 18, 4, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    /* requantization multipliers past 1/4 (the epilogues' float clamp before rounding), u8 and s8 out */
+    {"bigmult-1x1-u8", 1, 20, 5, 9, 14, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0, 1},
+    {"bigmult-3x3-s8", 1, 16, 7, 18, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 1, 1},
 };
 
 static int32_t xval(const uint8_t *x, int64_t i, MscDType dt) {
@@ -215,6 +219,7 @@ static void check_case(gconstpointer data) {
     if (c->w7) wzp[m] = 0;
     bias[m] = rnd_in(-5000, 5000);
     mult[m] = c->ydt == MSC_DTYPE_INT32 ? 1.0f : (float)(0.5 + (rnd() % 1000) / 1000.0) / (float)(K * 64);
+    if (c->bigmult && m % 3 == 0) mult[m] = 1e6f;
   }
   int32_t zx = c->xdt == MSC_DTYPE_INT8 ? rnd_in(-20, 20) : rnd_in(100, 140);
   int32_t lo = c->ydt == MSC_DTYPE_INT8 ? -128 : 0, hi = c->ydt == MSC_DTYPE_INT8 ? 127 : 255;

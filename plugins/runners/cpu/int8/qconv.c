@@ -181,6 +181,12 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
   q->fbias = g_memdup2(w->fbias, (size_t)d->M * sizeof(float));
   q->flo = (float)(d->lo - d->zy);
   q->fhi = (float)(d->hi - d->zy);
+  q->qfast = q->qnofb = 1;
+  for (int64_t m = 0; m < d->M; m++) {
+    const float mu = q->mult[m], fb = q->fbias[m];
+    if (!(mu < 0.25f && mu > -0.25f && fb < 536870912.0f && fb > -536870912.0f)) q->qfast = 0;
+    if (fb != 0.0f) q->qnofb = 0;
+  }
   for (int64_t m = 0; m < d->M; m++) {
     int64_t s = 0;
     for (int64_t k = 0; k < q->K; k++) s += w->w[m * q->K + k];

@@ -221,6 +221,9 @@ struct CpuQConv {
   int32_t *corr;                    /* [M] bias - xpad * sum_k w'; owned */
   float *mult, *fbias;              /* [M]; owned */
   float flo, fhi;                   /* lo - zy, hi - zy */
+  int qfast;                        /* every channel: |mult| < 1/4 and |fbias| < 2^29 (the byte clamp after
+                                     * rounding equals the float clamp: q2_store_row) */
+  int qnofb;                        /* every fbias is 0 */
   size_t ws_per_thread;
 };
 

@@ -19,4 +19,5 @@
 #undef STORE_Q
 #undef QDW_CUSTOM
 #undef STORE_QROW
+#undef STORE_QTILE
 #undef STORE_QROW_ADD

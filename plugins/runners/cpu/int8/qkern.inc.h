@@ -163,6 +163,12 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
       return;
     }
 #endif
+#if defined(STORE_QTILE) && NV == 2
+    if (!skip) {
+      STORE_QTILE(q, y + m * P + at, P, m, rows, (const acc_t(*)[2])out, ci, sgn);
+      return;
+    }
+#endif
     for (int r = 0; r < rows; r++) {
       const int64_t oc = m + r;
       STORE_QROW(y + oc * P + at, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo,
