@@ -200,6 +200,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
   q->PHs = (PH + d->sh - 1) / d->sh;
   q->PWs = (PW + d->sw - 1) / d->sw;
   q->PS = q->PHs * q->PWs;
+  if (!q->depthwise) q->PS = (q->PS + 15) / 16 * 16; /* 16 positions = 64 bytes of KG=2 or KG=4 words */
   q->nph = d->sh * d->sw;
   q->nf = (OH - 1) * q->PWs + OW;
   q->toff = g_new(int64_t, q->T);
@@ -685,6 +686,11 @@ static void run_direct(const CpuQConv *q, QJob *j, MscThreadPool *pool) {
   if (par && ng * dj.nfc < 16) { /* split output channels too (multiples of 2 weight blocks) */
     int64_t want = (16 + ng * dj.nfc - 1) / (ng * dj.nfc), a = 2 * q->k->mr;
     dj.mchunk = MAX(a, ((q->Mg + want - 1) / want + a - 1) / a * a);
+  }
+  { /* a task's weights within about 192 KB (L2): its tiles run outer, weight blocks inner */
+    const int64_t mr = q->k->mr, per = q->T * q->Gc * 4 * mr;
+    const int64_t cap = MAX((int64_t)1, 196608 / per) * mr;
+    if (dj.mchunk > cap) dj.mchunk = cap;
   }
   dj.nmc = (q->Mg + dj.mchunk - 1) / dj.mchunk;
   tasks = ng * dj.nfc * dj.nmc;

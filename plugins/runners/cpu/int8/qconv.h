@@ -213,7 +213,9 @@ struct CpuQConv {
   /* direct (dense, no im2col): input transformed once per run into xin[phase][Gc][PS][kg] (kg
    * consecutive channels of a padded position, split into sh*sw stride phases), wp[m][t][g] */
   int direct;
-  int64_t T, Gc, PHs, PWs, PS, nph, nf; /* taps, channel groups, phase plane h/w/size, phases, positions */
+  int64_t T, Gc, PHs, PWs, PS, nph, nf; /* taps, channel groups, phase plane h/w, plane stride (dense: PHs*PWs
+                                         * rounded up to 16 positions, so 1x1 tiles read whole 64-byte lines),
+                                         * phases, positions */
   int64_t *toff;                        /* [T] position offset of tap t in xin; owned */
   size_t xin_elems;                     /* per image and group, incl. overrun slack */
   int32_t *wp;                      /* packed weights [M][Kg] words; owned (aligned) */

@@ -250,11 +250,12 @@ static void QFN(direct)(const CpuQConv *q, const void *xinv, int64_t f0, int64_t
                         void *y, const uint8_t *skip) {
   const XELEM *xin = xinv;
   const int64_t grp = m0 / q->Mg, nbg = (q->Mg + MR - 1) / MR;
-  for (int64_t m = m0; m < m1; m += MR) {
-    const int32_t *wb = q->wp + (grp * nbg + (m - grp * q->Mg) / MR) * q->Kg * MR;
-    int rows = (int)MIN((int64_t)MR, m1 - m);
-    for (int64_t f = f0; f < f1; f += NR) QFN(dtile)(q, xin, f, wb, m, rows, y, skip);
-  }
+  for (int64_t f = f0; f < f1; f += NR) /* the tile's x stays in L1 across the weight blocks */
+    for (int64_t m = m0; m < m1; m += MR) {
+      const int32_t *wb = q->wp + (grp * nbg + (m - grp * q->Mg) / MR) * q->Kg * MR;
+      int rows = (int)MIN((int64_t)MR, m1 - m);
+      QFN(dtile)(q, xin, f, wb, m, rows, y, skip);
+    }
 }
 
 /* ---------------------------------------------------------------------- */
