@@ -449,20 +449,29 @@ static void maxpool_plane(const CpuPool2d *g, const uint8_t *restrict x, uint8_t
         uint8_t a = c0[2 * o], b = c0[2 * o + 1];
         yr[lo + o] = (a > b ? a : b) ^ bias;
       }
-    } else if (sw == 2 && dw == 1 && kw == 3)
-      for (int64_t o = 0; o < hi - lo; o++) {
+    } else if (sw == 2 && dw == 1 && kw == 3) { /* 3-wide stride 2 (SqueezeNet, ResNet stems): 8 per step */
+      int64_t o = 0;
+#if defined(__SSE2__)
+      const __m128i m = _mm_set1_epi16(0xff);
+      for (; o + 8 <= hi - lo; o += 8) { /* word k: max(bytes 2k, 2k + 1 of v, byte 2k of v shifted by 2) */
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(c0 + 2 * o));
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(c0 + 2 * o + 2));
+        v = _mm_and_si128(_mm_max_epu8(_mm_max_epu8(v, _mm_srli_epi16(v, 8)), w), m);
+        v = _mm_xor_si128(_mm_packus_epi16(v, v), _mm_set1_epi8((char)bias));
+        _mm_storel_epi64((__m128i *)(void *)(yr + lo + o), v);
+      }
+#endif
+      for (; o < hi - lo; o++) {
         uint8_t a = c0[2 * o], b = c0[2 * o + 1], c = c0[2 * o + 2];
         a = a > b ? a : b;
         yr[lo + o] = (a > c ? a : c) ^ bias;
       }
-    else
+    } else
       for (int64_t o = 0; o < hi - lo; o++) {
         uint8_t best = c0[o * sw];
         for (int64_t j = 1; j < kw; j++) best = c0[o * sw + j * dw] > best ? c0[o * sw + j * dw] : best;
         yr[lo + o] = best ^ bias;
       }
-    if (!ident)
-      for (int64_t o = lo; o < hi; o++) yr[o] = lut[yr[o]];
     for (int64_t ow = 0; ow < OW; ow++) {
       if (ow == lo) ow = hi;
       if (ow >= OW) break;
@@ -472,9 +481,10 @@ static void maxpool_plane(const CpuPool2d *g, const uint8_t *restrict x, uint8_t
         if (iw < 0 || iw >= W) continue;
         best = colmax[iw] > best ? colmax[iw] : best;
       }
-      yr[ow] = lut[(uint8_t)(best ^ bias)];
+      yr[ow] = (uint8_t)(best ^ bias);
     }
   }
+  if (!ident) cpu_qlut(lut, y, y, OH * OW); /* the requantization table, once over the plane */
 }
 
 typedef struct {
