@@ -12,7 +12,9 @@
  *   cc -O2 -Icore -Iops -Iplugins/runners/cpu -Iplugins/runners/cpu/int8 $(pkg-config --cflags glib-2.0) \
  *      benchmarks/int8-layers.c B/plugins/runners/cpu/libmsc-cpu-int8.a -LB -lmsc -Wl,-rpath,$PWD/B \
  *      $(pkg-config --libs glib-2.0) -lm -o /tmp/int8-layers
- * Usage: int8-layers [--rounds R] [--iters I] [--threads T] [--only SUBSTR]
+ * Usage: int8-layers [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add]
+ * --add: the int8 convs also apply a fused residual add of an 8-bit tensor (cpu_qconv_run_add, Relu,
+ * division-free quotient) as BlazeFace's blocks do; the fp32 columns stay plain convs.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -84,13 +86,15 @@ typedef struct {
 int main(int argc, char **argv) {
   int rounds = 5, iters = 7;
   const char *only = NULL;
+  int with_add = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!strcmp(argv[i], "--add")) with_add = 1;
     else {
-      fprintf(stderr, "usage: %s [--rounds R] [--iters I] [--threads T] [--only SUBSTR]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add]\n", argv[0]);
       return 2;
     }
   }
@@ -128,8 +132,13 @@ int main(int argc, char **argv) {
     for (int64_t m = 0; m < L->m; m++) mult[m] = 1.0f / (float)(K * 64);
     MscConv2dParams p = {1, L->c, L->h, L->w, L->m, L->k, L->k, L->s, L->s, 1, 1, L->p, L->p, L->p, L->p,
                          L->groups, MSC_ACT_RELU, 0, 0};
+    /* the residual add of --add: uint8 in and out, Relu, the two-FMA quotient */
+    static CpuQVAdd va = {{0.02f, 0.03f}, 0.04f, 25.0f, {120, 128}, 110, 1, 1, {MSC_DTYPE_UINT8, MSC_DTYPE_UINT8},
+                          MSC_DTYPE_UINT8};
+    uint8_t *skq = g_malloc0((size_t)ny);
     CpuQConvDesc d = {1, L->c, L->h, L->w, L->m, L->k, L->k, L->s, L->s, 1, 1, L->p, L->p, L->p, L->p, L->groups,
                       MSC_DTYPE_UINT8, 128, MSC_DTYPE_UINT8, 0, 0, 255};
+    if (with_add) d.vadd = &va;
     Variant var[V_N];
     memset(var, 0, sizeof var);
     GError *e = NULL;
@@ -167,7 +176,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < iters; i++) {
           double t0 = now_seconds();
           if (var[v].fp) msc_conv2d_plan_run(var[v].fp, xf, NULL, yf, var[v].ws, pool);
-          else cpu_qconv_run(var[v].qp, xq, yq, var[v].ws, pool);
+          else cpu_qconv_run_add(var[v].qp, xq, skq, yq, var[v].ws, pool);
           t[i] = now_seconds() - t0;
         }
         qsort(t, (size_t)iters, sizeof(double), bench_cmp_double);
@@ -190,6 +199,7 @@ int main(int argc, char **argv) {
     }
     cpu_qweights_free(qw);
     cpu_qweights_free(qw7);
+    g_free(skq);
     g_free(t), g_free(xf), g_free(wf), g_free(bf), g_free(yf), g_free(xq), g_free(yq), g_free(wq), g_free(wq7);
     g_free(mult);
   }

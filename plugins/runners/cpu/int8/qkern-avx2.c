@@ -174,6 +174,49 @@ static inline void q2_store_row_add(uint8_t *dst, const __m256i *a, const int nv
 #define STORE_QROW_ADD(dst, a, corr, mult, fb, flo, fhi, zy, va, side, sk) \
   q2_store_row_add(dst, a, NV, corr, mult, fb, flo, fhi, zy, va, side, sk)
 
+/* q2_store_row_add over a whole tile of @rows channels x 16 positions (NV = 2) in one output row
+ * (@y, @sk at the tile's first channel, rows P apart): the same lane operations, with the conv's and
+ * the add's constants loaded once and two rows per pack, permute and store pair (q2_store_tile). */
+static inline void q2_store_tile_add(const CpuQConv *q, uint8_t *y, const uint8_t *sk, int64_t P, int64_t m, int rows,
+                                     const __m256i (*a)[2], int ci) {
+  const CpuQVAdd *va = q->d.vadd;
+  const int side = q->d.vside;
+  const __m256 vlo = _mm256_set1_ps(q->flo), vhi = _mm256_set1_ps(q->fhi);
+  const __m256i vz = _mm256_set1_epi32(q->d.zy), perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256 sc = _mm256_set1_ps(va->vs[side]), ss = _mm256_set1_ps(va->vs[!side]), sy = _mm256_set1_ps(va->vsy);
+  const __m256 inv = _mm256_set1_ps(va->vinv);
+  const __m256i zc = _mm256_set1_epi32(va->vz[side]), zs = _mm256_set1_epi32(va->vz[!side]);
+  const __m256i zo = _mm256_set1_epi32(va->vzy);
+  const int ssg = va->adt[!side] == MSC_DTYPE_INT8, osg = va->ydt == MSC_DTYPE_INT8;
+  const int relu = va->vrelu, divfree = va->vdivfree, nofb = q->qnofb;
+  const float *mult = q->mult + m, *fbias = q->fbias + m;
+  const int32_t *corr = q->corr + m;
+  for (int r = 0; r < rows; r += 2) {
+    const int r1 = r + 1 < rows ? r + 1 : r;
+    __m256i v[4];
+    for (int h = 0; h < 2; h++) {
+      const int rr = h ? r1 : r;
+      const __m256 vm = _mm256_set1_ps(mult[rr]);
+      for (int u = 0; u < 2; u++) {
+        const __m256i acc = ci ? a[rr][u] : _mm256_add_epi32(a[rr][u], _mm256_set1_epi32(corr[rr]));
+        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), vm);
+        if (!nofb) f = _mm256_add_ps(f, _mm256_set1_ps(fbias[rr]));
+        f = _mm256_min_ps(_mm256_max_ps(f, vlo), vhi);
+        const __m256i c = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */
+        const __m128i s8 = _mm_loadl_epi64((const __m128i *)(const void *)(sk + rr * P + 8 * u));
+        const __m256i si = ssg ? _mm256_cvtepi8_epi32(s8) : _mm256_cvtepu8_epi32(s8);
+        v[2 * h + u] = qvadd8(c, zc, sc, si, zs, ss, relu, divfree, sy, inv, zo);
+      }
+    }
+    const __m256i p0 = _mm256_packs_epi32(v[0], v[1]), p1 = _mm256_packs_epi32(v[2], v[3]);
+    __m256i b = osg ? _mm256_packs_epi16(p0, p1) : _mm256_packus_epi16(p0, p1);
+    b = _mm256_permutevar8x32_epi32(b, perm);
+    _mm_storeu_si128((__m128i *)(void *)(y + r * P), _mm256_castsi256_si128(b));
+    if (r1 != r) _mm_storeu_si128((__m128i *)(void *)(y + r1 * P), _mm256_extracti128_si256(b, 1));
+  }
+}
+#define STORE_QTILE_ADD(q, y, sk, P, m, rows, a, ci) q2_store_tile_add(q, y, sk, P, m, rows, a, ci)
+
 /* Depthwise (one input channel per group) for the 256-bit kernels: the
  * channel's padded plane as int16 stride-phase planes (taps read contiguous
  * positions), output positions f = oh * PWs + ow in blocks of 16, taps in

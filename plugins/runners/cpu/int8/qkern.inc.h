@@ -153,6 +153,12 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
 #ifdef STORE_QROW
   if (!i32 && f0 + NR <= nf && (PWs == OW || f0 % PWs + NR <= OW)) { /* the whole tile in one output row */
     const int64_t at = PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
+#if defined(STORE_QTILE_ADD) && NV == 2
+    if (skip) { /* the residual add in registers, a tile at a time */
+      STORE_QTILE_ADD(q, y + m * P + at, skip + m * P + at, P, m, rows, (const acc_t(*)[2])out, ci);
+      return;
+    }
+#endif
 #ifdef STORE_QROW_ADD
     if (skip) { /* the residual add in registers */
       for (int r = 0; r < rows; r++) {
