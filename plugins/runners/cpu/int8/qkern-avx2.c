@@ -80,42 +80,6 @@ static inline void q2_store_row(uint8_t *dst, const __m256i *a, const int nv, in
 #define STORE_QROW(dst, a, corr, mult, fb, flo, fhi, zy, lo, hi, sgn) \
   q2_store_row(dst, a, NV, corr, mult, fb, flo, fhi, zy, lo, hi, sgn)
 
-/* A whole tile of @rows channels x 16 positions (NV = 2) in one output row, at @y + r * P: the
- * operations of q2_store_row, two rows per pack, permute, clamp and store pair, with the conv's
- * constants loaded once (the byte stores may alias them, so per-row loads were repeated) and the
- * fast-clamp and zero-bias tests made once per conv (q->qfast, q->qnofb). With !qfast every row
- * takes the float clamp, which is what the fast path is proven equal to. */
-static inline void q2_store_tile(const CpuQConv *q, uint8_t *y, int64_t P, int64_t m, int rows, const __m256i (*a)[2],
-                                 int ci, int sgn) {
-  const __m256i vz = _mm256_set1_epi32(q->d.zy), perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  const __m256i bl = _mm256_set1_epi8((char)q->d.lo), bh = _mm256_set1_epi8((char)q->d.hi);
-  const __m256 flo = _mm256_set1_ps(q->flo), fhi = _mm256_set1_ps(q->fhi);
-  const int fast = q->qfast, nofb = q->qnofb;
-  const float *mult = q->mult + m, *fbias = q->fbias + m;
-  const int32_t *corr = q->corr + m;
-  for (int r = 0; r < rows; r += 2) {
-    const int r1 = r + 1 < rows ? r + 1 : r;
-    __m256i v[4];
-    for (int h = 0; h < 2; h++) {
-      const int rr = h ? r1 : r;
-      const __m256 vm = _mm256_set1_ps(mult[rr]);
-      for (int u = 0; u < 2; u++) {
-        const __m256i acc = ci ? a[rr][u] : _mm256_add_epi32(a[rr][u], _mm256_set1_epi32(corr[rr]));
-        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), vm);
-        if (!nofb) f = _mm256_add_ps(f, _mm256_set1_ps(fbias[rr]));
-        if (!fast) f = _mm256_min_ps(_mm256_max_ps(f, flo), fhi);
-        v[2 * h + u] = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz);
-      }
-    }
-    const __m256i p0 = _mm256_packs_epi32(v[0], v[1]), p1 = _mm256_packs_epi32(v[2], v[3]);
-    __m256i b = sgn ? _mm256_packs_epi16(p0, p1) : _mm256_packus_epi16(p0, p1);
-    b = sgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl), bh) : _mm256_min_epu8(_mm256_max_epu8(b, bl), bh);
-    b = _mm256_permutevar8x32_epi32(b, perm); /* row r in the low half, row r1 in the high half */
-    _mm_storeu_si128((__m128i *)(void *)(y + r * P), _mm256_castsi256_si128(b));
-    if (r1 != r) _mm_storeu_si128((__m128i *)(void *)(y + r1 * P), _mm256_extracti128_si256(b, 1));
-  }
-}
-#define STORE_QTILE(q, y, P, m, rows, a, ci, sgn) q2_store_tile(q, y, P, m, rows, a, ci, sgn)
 
 /* cpu_qvadd1 on 8 int32 lanes: ((a - za) * sa + (b - zb) * sb) [max 0] / sy (the quotient through two
  * FMAs when @divfree: checked equal to the division on all pairs when the step was built), clamped to
@@ -174,23 +138,33 @@ static inline void q2_store_row_add(uint8_t *dst, const __m256i *a, const int nv
 #define STORE_QROW_ADD(dst, a, corr, mult, fb, flo, fhi, zy, va, side, sk) \
   q2_store_row_add(dst, a, NV, corr, mult, fb, flo, fhi, zy, va, side, sk)
 
-/* q2_store_row_add over a whole tile of @rows channels x 16 positions (NV = 2) in one output row
- * (@y, @sk at the tile's first channel, rows P apart): the same lane operations, with the conv's and
- * the add's constants loaded once and two rows per pack, permute and store pair (q2_store_tile). */
-static inline void q2_store_tile_add(const CpuQConv *q, uint8_t *y, const uint8_t *sk, int64_t P, int64_t m, int rows,
-                                     const __m256i (*a)[2], int ci) {
-  const CpuQVAdd *va = q->d.vadd;
-  const int side = q->d.vside;
-  const __m256 vlo = _mm256_set1_ps(q->flo), vhi = _mm256_set1_ps(q->fhi);
+/* A whole tile of @rows channels x 16 positions (NV = 2) in one output row, at @y + r * P: the
+ * operations of q2_store_row, or with @sk (the skip bytes, same offsets) those of q2_store_row_add,
+ * two rows per pack, permute (clamp) and store pair, with the conv's and the add's constants loaded
+ * once (the byte stores may alias them, so per-row loads were repeated) and the fast-clamp and
+ * zero-bias tests made once per conv (q->qfast, q->qnofb). With !qfast every row takes the float
+ * clamp, which is what the fast path is proven equal to. */
+static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+                                                                int64_t P, int64_t m, int rows,
+                                                                const __m256i (*a)[2], int ci, int sgn) {
   const __m256i vz = _mm256_set1_epi32(q->d.zy), perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  const __m256 sc = _mm256_set1_ps(va->vs[side]), ss = _mm256_set1_ps(va->vs[!side]), sy = _mm256_set1_ps(va->vsy);
-  const __m256 inv = _mm256_set1_ps(va->vinv);
-  const __m256i zc = _mm256_set1_epi32(va->vz[side]), zs = _mm256_set1_epi32(va->vz[!side]);
-  const __m256i zo = _mm256_set1_epi32(va->vzy);
-  const int ssg = va->adt[!side] == MSC_DTYPE_INT8, osg = va->ydt == MSC_DTYPE_INT8;
-  const int relu = va->vrelu, divfree = va->vdivfree, nofb = q->qnofb;
+  const __m256i bl = _mm256_set1_epi8((char)q->d.lo), bh = _mm256_set1_epi8((char)q->d.hi);
+  const __m256 flo = _mm256_set1_ps(q->flo), fhi = _mm256_set1_ps(q->fhi);
+  const int fast = q->qfast && !sk, nofb = q->qnofb;
   const float *mult = q->mult + m, *fbias = q->fbias + m;
   const int32_t *corr = q->corr + m;
+  const CpuQVAdd *va = sk ? q->d.vadd : NULL;
+  const int side = sk ? q->d.vside : 0;
+  __m256 sc = _mm256_setzero_ps(), ss = sc, sy = sc, inv = sc;
+  __m256i zc = _mm256_setzero_si256(), zs = zc, zo = zc;
+  int ssg = 0, relu = 0, divfree = 0;
+  if (va) {
+    sc = _mm256_set1_ps(va->vs[side]), ss = _mm256_set1_ps(va->vs[!side]), sy = _mm256_set1_ps(va->vsy);
+    inv = _mm256_set1_ps(va->vinv);
+    zc = _mm256_set1_epi32(va->vz[side]), zs = _mm256_set1_epi32(va->vz[!side]), zo = _mm256_set1_epi32(va->vzy);
+    ssg = va->adt[!side] == MSC_DTYPE_INT8, relu = va->vrelu, divfree = va->vdivfree;
+    sgn = va->ydt == MSC_DTYPE_INT8;
+  }
   for (int r = 0; r < rows; r += 2) {
     const int r1 = r + 1 < rows ? r + 1 : r;
     __m256i v[4];
@@ -201,21 +175,24 @@ static inline void q2_store_tile_add(const CpuQConv *q, uint8_t *y, const uint8_
         const __m256i acc = ci ? a[rr][u] : _mm256_add_epi32(a[rr][u], _mm256_set1_epi32(corr[rr]));
         __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), vm);
         if (!nofb) f = _mm256_add_ps(f, _mm256_set1_ps(fbias[rr]));
-        f = _mm256_min_ps(_mm256_max_ps(f, vlo), vhi);
-        const __m256i c = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */
-        const __m128i s8 = _mm_loadl_epi64((const __m128i *)(const void *)(sk + rr * P + 8 * u));
-        const __m256i si = ssg ? _mm256_cvtepi8_epi32(s8) : _mm256_cvtepu8_epi32(s8);
-        v[2 * h + u] = qvadd8(c, zc, sc, si, zs, ss, relu, divfree, sy, inv, zo);
+        if (!fast) f = _mm256_min_ps(_mm256_max_ps(f, flo), fhi);
+        v[2 * h + u] = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */
+        if (va) { /* the residual add on it and the skip byte (a + b = b + a exactly) */
+          const __m128i s8 = _mm_loadl_epi64((const __m128i *)(const void *)(sk + rr * P + 8 * u));
+          const __m256i si = ssg ? _mm256_cvtepi8_epi32(s8) : _mm256_cvtepu8_epi32(s8);
+          v[2 * h + u] = qvadd8(v[2 * h + u], zc, sc, si, zs, ss, relu, divfree, sy, inv, zo);
+        }
       }
     }
     const __m256i p0 = _mm256_packs_epi32(v[0], v[1]), p1 = _mm256_packs_epi32(v[2], v[3]);
-    __m256i b = osg ? _mm256_packs_epi16(p0, p1) : _mm256_packus_epi16(p0, p1);
-    b = _mm256_permutevar8x32_epi32(b, perm);
+    __m256i b = sgn ? _mm256_packs_epi16(p0, p1) : _mm256_packus_epi16(p0, p1);
+    if (!va) b = sgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl), bh) : _mm256_min_epu8(_mm256_max_epu8(b, bl), bh);
+    b = _mm256_permutevar8x32_epi32(b, perm); /* row r in the low half, row r1 in the high half */
     _mm_storeu_si128((__m128i *)(void *)(y + r * P), _mm256_castsi256_si128(b));
     if (r1 != r) _mm_storeu_si128((__m128i *)(void *)(y + r1 * P), _mm256_extracti128_si256(b, 1));
   }
 }
-#define STORE_QTILE_ADD(q, y, sk, P, m, rows, a, ci) q2_store_tile_add(q, y, sk, P, m, rows, a, ci)
+#define STORE_QTILE(q, y, sk, P, m, rows, a, ci, sgn) q2_store_tile(q, y, sk, P, m, rows, a, ci, sgn)
 
 /* Depthwise (one input channel per group) for the 256-bit kernels: the
  * channel's padded plane as int16 stride-phase planes (taps read contiguous

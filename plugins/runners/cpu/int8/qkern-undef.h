@@ -20,5 +20,4 @@
 #undef QDW_CUSTOM
 #undef STORE_QROW
 #undef STORE_QTILE
-#undef STORE_QTILE_ADD
 #undef STORE_QROW_ADD

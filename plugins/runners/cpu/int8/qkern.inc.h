@@ -153,11 +153,10 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
 #ifdef STORE_QROW
   if (!i32 && f0 + NR <= nf && (PWs == OW || f0 % PWs + NR <= OW)) { /* the whole tile in one output row */
     const int64_t at = PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
-#if defined(STORE_QTILE_ADD) && NV == 2
-    if (skip) { /* the residual add in registers, a tile at a time */
-      STORE_QTILE_ADD(q, y + m * P + at, skip + m * P + at, P, m, rows, (const acc_t(*)[2])out, ci);
-      return;
-    }
+#if defined(STORE_QTILE) && NV == 2 /* a tile at a time (and the residual add in registers) */
+    if (skip) STORE_QTILE(q, y + m * P + at, skip + m * P + at, P, m, rows, (const acc_t(*)[2])out, ci, sgn);
+    else STORE_QTILE(q, y + m * P + at, NULL, P, m, rows, (const acc_t(*)[2])out, ci, sgn); /* (inlined apart) */
+    return;
 #endif
 #ifdef STORE_QROW_ADD
     if (skip) { /* the residual add in registers */
@@ -166,12 +165,6 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
         STORE_QROW_ADD(y + oc * P + at, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy,
                        q->d.vadd, q->d.vside, skip + oc * P + at);
       }
-      return;
-    }
-#endif
-#if defined(STORE_QTILE) && NV == 2
-    if (!skip) {
-      STORE_QTILE(q, y + m * P + at, P, m, rows, (const acc_t(*)[2])out, ci, sgn);
       return;
     }
 #endif
