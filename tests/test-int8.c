@@ -790,8 +790,9 @@ static void test_qdq_steps(void) {
  * Q/DQ. 2 x 3 x 150 x 160: 72000 bytes per input and image, so the 64 KB pieces of the threaded concat start
  * inside an input's run and cross from one input into the next. */
 static void test_concat_requant(void) {
-  g_test_summary("int8 Concat of inputs with other scales (table per input, pieces across inputs, batch 2) equals "
-                 "ref byte for byte at 1 and 2 threads");
+  g_test_summary("int8 Concat of inputs with other scales (table per input, pieces across inputs, batch 2) and the "
+                 "Quantize / table / Dequantize steps around it (16K-element pieces over the pool) equal ref byte for "
+                 "byte at 1 and 2 threads");
   if (!have_runners) {
     g_test_skip("runners cpu/ref not registered");
     return;

@@ -13,6 +13,7 @@
 
 /* bytes per task of the 8-bit Concat (concat_task) */
 #define CAT_PIECE ((int64_t)65536)
+#define SPAN_CHUNK ((int64_t)16384) /* elementwise steps: elements per task (span_all) */
 
 typedef enum { QB_SAME = 0, QB_A_SCALAR, QB_B_SCALAR, QB_A_PLANE, QB_B_PLANE } QBMode;
 
@@ -245,10 +246,13 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   case CPU_Q_LUT1:
   case CPU_Q_QUANT:
   case CPU_Q_FLUT:
-  case CPU_Q_DEQ: ok = numel_v(p, q->xs[0]) == ny; break;
+  case CPU_Q_DEQ:
+    ok = numel_v(p, q->xs[0]) == ny;
+    p->use_pool[si] = q->kind != CPU_Q_FLUT && ny >= 2 * SPAN_CHUNK; /* span_all's pieces */
+    break;
   case CPU_Q_LUT2: {
     int64_t na = numel_v(p, q->xs[0]), nb = numel_v(p, q->xs[1]);
-    if (na == ny && nb == ny) r->bmode = QB_SAME;
+    if (na == ny && nb == ny) r->bmode = QB_SAME, p->use_pool[si] = ny >= 2 * SPAN_CHUNK;
     else if (na == ny && nb == 1) r->bmode = QB_B_SCALAR;
     else if (nb == ny && na == 1) r->bmode = QB_A_SCALAR;
     else if (na == ny && (r->planes = plane_of(p, q->xs[1], y)) > 0 && r->planes == nb) r->bmode = QB_B_PLANE;
@@ -649,6 +653,74 @@ static void concat_task(void *ctx, int64_t t, int thread) {
   }
 }
 
+/* The elementwise steps (LUT1, Quantize, Dequantize, same-shape LUT2 / residual add) on elements
+ * [i0, i0 + n): each element independent of the others, so any split gives the same bytes. */
+typedef struct {
+  const CpuQStep *q;
+  const uint8_t *lut;
+  const void *x, *b;
+  void *y;
+  int64_t n;
+} SpanJob;
+
+static void span_run(const SpanJob *j, int64_t i0, int64_t n) {
+  const CpuQStep *q = j->q;
+  uint8_t *y = (uint8_t *)j->y + i0;
+  switch (q->kind) {
+  case CPU_Q_LUT1: lut1_span(j->lut, (const uint8_t *)j->x + i0, y, n); return;
+  case CPU_Q_QUANT: {
+    const int sgn = q->ydt == MSC_DTYPE_INT8;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    if (have_avx2()) {
+      quant_avx2((const float *)j->x + i0, y, n, q->sy, q->zy, sgn);
+      return;
+    }
+#endif
+    quant_c((const float *)j->x + i0, y, n, q->sy, q->zy, sgn);
+    return;
+  }
+  case CPU_Q_DEQ: {
+    const int sgn = q->xdt == MSC_DTYPE_INT8;
+    const uint8_t *x = (const uint8_t *)j->x + i0;
+    float *yf = (float *)j->y + i0;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    if (have_avx2()) {
+      deq_avx2(x, yf, n, q->sx, q->zx, sgn);
+      return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) yf[i] = (float)((sgn ? (int32_t)(int8_t)x[i] : (int32_t)x[i]) - q->zx) * q->sx;
+    return;
+  }
+  default: { /* CPU_Q_LUT2, same shapes */
+    const uint8_t *restrict pa = (const uint8_t *)j->x + i0, *restrict pb = (const uint8_t *)j->b + i0,
+                            *restrict t2 = j->lut;
+    uint8_t *restrict py = y;
+    if (q->vadd) {
+      cpu_qvadd_span(&q->va, pa, pb, py, n);
+      return;
+    }
+    for (int64_t i = 0; i < n; i++) py[i] = t2[pa[i] << 8 | pb[i]];
+    return;
+  }
+  }
+}
+
+static void span_task(void *ctx, int64_t t, int thread) {
+  (void)thread;
+  const SpanJob *j = ctx;
+  const int64_t i0 = t * SPAN_CHUNK;
+  span_run(j, i0, MIN(SPAN_CHUNK, j->n - i0));
+}
+
+/* One elementwise step over all its elements, in SPAN_CHUNK pieces over the pool when there are
+ * two or more pieces. */
+static void span_all(MscThreadPool *pool, const SpanJob *j) {
+  const int64_t tasks = (j->n + SPAN_CHUNK - 1) / SPAN_CHUNK;
+  if (pool && msc_threadpool_parallel_for && tasks > 1) msc_threadpool_parallel_for(pool, tasks, span_task, (void *)j);
+  else span_run(j, 0, j->n);
+}
+
 void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
                MscThreadPool *pool) {
   const CpuQStep *q = s->q;
@@ -666,47 +738,15 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       if (y != x) memmove(y, x, (size_t)r->numel);
       return;
     }
-    lut1_span(lut, x, y, r->numel);
+    span_all(pool, &(SpanJob){q, lut, x, NULL, y, r->numel});
     return;
   }
-  case CPU_Q_QUANT: {
-    const int sgn = q->ydt == MSC_DTYPE_INT8;
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    if (have_avx2()) {
-      quant_avx2(in[0]->data, y, r->numel, q->sy, q->zy, sgn);
-      return;
-    }
-#endif
-    quant_c(in[0]->data, y, r->numel, q->sy, q->zy, sgn);
-    return;
-  }
-  case CPU_Q_DEQ: {
-    const int sgn = q->xdt == MSC_DTYPE_INT8;
-    const uint8_t *x = in[0]->data;
-    float *yf = yt->data;
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    if (have_avx2()) {
-      deq_avx2(x, yf, r->numel, q->sx, q->zx, sgn);
-      return;
-    }
-#endif
-    for (int64_t i = 0; i < r->numel; i++) yf[i] = (float)((sgn ? (int32_t)(int8_t)x[i] : (int32_t)x[i]) - q->zx) * q->sx;
-    return;
-  }
+  case CPU_Q_QUANT:
+  case CPU_Q_DEQ: span_all(pool, &(SpanJob){q, lut, in[0]->data, NULL, y, r->numel}); return;
   case CPU_Q_LUT2: {
     const uint8_t *a = in[0]->data, *b = in[1]->data;
     switch (r->bmode) {
-    case QB_SAME: {
-      const int64_t n = r->numel;
-      const uint8_t *restrict pa = a, *restrict pb = b, *restrict t2 = lut;
-      uint8_t *restrict py = y;
-      if (q->vadd) {
-        cpu_qvadd_span(&q->va, a, b, y, r->numel);
-        return;
-      }
-      for (int64_t i = 0; i < n; i++) py[i] = t2[pa[i] << 8 | pb[i]];
-      return;
-    }
+    case QB_SAME: span_all(pool, &(SpanJob){q, lut, a, b, y, r->numel}); return;
     case QB_B_SCALAR:
       lut1_span(r->lut_t + ((size_t)b[0] << 8), a, y, r->numel);
       return;
