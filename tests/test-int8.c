@@ -125,6 +125,9 @@ static const ConvCase cases[] = {
     {"dw-rows-3x3-s2-w16-blk", 1, 3, 16, 16, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
     {"dw-rows-3x3-s2-w33-blk-s8", 1, 2, 7, 33, 2, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 2, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
     {"dw-rows-5x5-s2-w18-blk-m2", 1, 2, 9, 18, 4, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
+    /* strides (1, 2) and (2, 2) on planes of six rows and more (the six-row tiles take stride 1 only) */
+    {"dw-col6-3x3-s12-w40", 1, 3, 8, 40, 3, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 1},
+    {"dw-col6-3x3-s2-w45-h26", 1, 2, 26, 45, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
     /* requantization multipliers past 1/4 (the epilogues' float clamp before rounding), u8 and s8 out */
     {"bigmult-1x1-u8", 1, 20, 5, 9, 14, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0, 1},
     {"bigmult-3x3-s8", 1, 16, 7, 18, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 1, 1},

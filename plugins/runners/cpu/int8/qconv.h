@@ -187,6 +187,8 @@ struct CpuQConv {
   int dwrows;                       /* depthwise through cpu_qdw_rows_avx2 (3x3 / 5x5, strides 1-2) */
   int dwskip;                       /* dwrows: kernel rows that read only padding skipped (MSC_INT8_DWSKIP=0: not) */
   int dwwide;                       /* dwrows 3x3, rows of 25+ columns: two rows x 32 columns per tile (MSC_INT8_DWWIDE=0: not) */
+  int dwcol6;                       /* dwrows 3x3 stride 1, rows of 17+ columns: six rows x 8 columns per tile, each
+                                     * input vector shared by the rows that use it (MSC_INT8_DWCOL6=0: not) */
   int dws2blk;                      /* dwrows, stride-2 columns: rows of 16+ bytes loaded 16 at a time from any
                                      * column, last block overlapping (MSC_INT8_DWS2BLK=0: scalar tail) */
   int dwmrow;                       /* dwrows: rows of <= 16 columns as tiles of 2-4 rows (MSC_INT8_DWMROW=0: not) */

@@ -39,7 +39,7 @@ typedef struct {
 static DwGeo dwr_geo(const CpuQConv *q) {
   const CpuQConvDesc *d = &q->d;
   DwGeo g;
-  int64_t PW = d->W + d->pl + d->pr, owr = (q->OW + 7) / 8 * 8;
+  int64_t PW = d->W + d->pl + d->pr, owr = (q->OW + 31) / 32 * 32; /* 32-column blocks stay in the row */
   g.PH = d->H + d->pt + d->pb;
   g.ncols = (PW + d->sw - 1) / d->sw;
   g.RS = MAX(g.ncols, owr + (d->kw - 1) / d->sw);
@@ -238,7 +238,8 @@ DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m
   }
 }
 
-/* 3x3, rows of more than 24 columns: two output rows (oh, oh + 1) x 32 columns from @ow, 8 accumulators
+/* 3x3, rows of more than 24 columns: two output rows (oh, oh + 1) x 32 columns from @ow (the last tile of a
+ * row partly past its end: those columns are read from the plane's row padding and not stored), 8 accumulators
  * (the one-row block's 4 chains of 9 dependent FMAs left the FMA units half idle). Each vector has the
  * one-row kernel's taps in the same order from the same bias (all 3 kernel rows: rows of padding add
  * exact zeros), requantized by dwr_pack4: the same bytes. */
@@ -258,6 +259,50 @@ DWR_AI void dwr_tile_wide(const float *pl, int64_t RS, int64_t PHRS, int64_t oh,
     }
   store_bytes32(y + oh * OW + ow, dwr_pack4(acc, vm, vfb, hasfb, lo, hi, zy, osgn, bl), OW - ow);
   store_bytes32(y + (oh + 1) * OW + ow, dwr_pack4(acc + 4, vm, vfb, hasfb, lo, hi, zy, osgn, bl), OW - ow);
+}
+
+/* 3x3 stride 1: six output rows (oh..oh + 5) x 8 columns from @ow. Each input vector (8 rows x 3 taps:
+ * 24 loads) feeds every output row that uses it (54 FMAs): 6 accumulators + 9 weights + the input are
+ * the 16 ymm registers. The one- and two-row tiles load one vector per FMA, which bounded them by the
+ * load ports (MobileNetV2's 144@56: 0.68-0.73x time; at stride 2, 39 loads for the 54 FMAs measured
+ * 1.3x slower than the two-row tiles, so those keep stride 2). Every partial sum is an exact integer
+ * (dwr_channel's check), so the tap order changes no result: the same bytes. Columns past OW (the
+ * plane's row padding) are not stored. */
+DWR_AI void dwr_tile_col6(const float *pl, int64_t RS, int64_t oh, int64_t ow, const __m256 *wv, __m256 bias,
+                          const __m256 vm, const __m256 vfb, int hasfb, const __m256 lo, const __m256 hi,
+                          const __m256i zy, int osgn, const DwClamp bl, uint8_t *y, int64_t OW) {
+  __m256 acc[6];
+  for (int s = 0; s < 6; s++) acc[s] = bias;
+  const float *r0 = pl + oh * RS + ow;
+#pragma GCC unroll 8 /* fully: the row tests below must be compile-time */
+  for (int i = 0; i < 8; i++)
+#pragma GCC unroll 3
+    for (int j = 0; j < 3; j++) {
+      const __m256 xv = _mm256_loadu_ps(r0 + i * RS + j);
+#pragma GCC unroll 6
+      for (int s = 0; s < 6; s++)
+        if (i - s >= 0 && i - s < 3) acc[s] = _mm256_fmadd_ps(wv[(i - s) * 3 + j], xv, acc[s]);
+    }
+  const __m256 hi2[4] = {acc[4], acc[5], acc[4], acc[5]};
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  /* rows 0-3 in b0, rows 4-5 in b1's low half: 8 bytes each, in order */
+  const __m256i b0 = _mm256_permutevar8x32_epi32(dwr_pack4(acc, vm, vfb, hasfb, lo, hi, zy, osgn, bl), perm);
+  const __m256i b1 = _mm256_permutevar8x32_epi32(dwr_pack4(hi2, vm, vfb, hasfb, lo, hi, zy, osgn, bl), perm);
+  uint8_t *yo = y + oh * OW + ow;
+  if (OW - ow >= 8) {
+    const __m128i q0 = _mm256_castsi256_si128(b0), q1 = _mm256_extracti128_si256(b0, 1), q2 = _mm256_castsi256_si128(b1);
+    _mm_storel_epi64((__m128i *)(void *)yo, q0);
+    _mm_storeh_pd((double *)(void *)(yo + OW), _mm_castsi128_pd(q0));
+    _mm_storel_epi64((__m128i *)(void *)(yo + 2 * OW), q1);
+    _mm_storeh_pd((double *)(void *)(yo + 3 * OW), _mm_castsi128_pd(q1));
+    _mm_storel_epi64((__m128i *)(void *)(yo + 4 * OW), q2);
+    _mm_storeh_pd((double *)(void *)(yo + 5 * OW), _mm_castsi128_pd(q2));
+    return;
+  }
+  uint8_t t[64]; /* the row ends: row s at bytes [8 s, 8 s + 8) */
+  _mm256_storeu_si256((__m256i *)(void *)t, b0);
+  _mm256_storeu_si256((__m256i *)(void *)(t + 32), b1);
+  for (int s = 0; s < 6; s++) memcpy(yo + s * OW, t + 8 * s, (size_t)(OW - ow));
 }
 
 DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, const int16_t *wt, float bias, int64_t oc,
@@ -283,6 +328,10 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
     else
       for (; oh + 4 <= OH; oh += 4) dwr_tile_rows(pl, RS, PHRS, oh, sh, w, vb, K, SW, 1, vm, vfb, hasfb, lo, hi, zy, osgn, bl, y, OW);
   }
+  if (q->dwcol6 && K == 3 && SW == 1 && sh == 1 && OW > 16) /* six rows at a time while six are left */
+    for (; oh + 6 <= OH; oh += 6)
+      for (int64_t ow = 0; ow < OW; ow += 8)
+        dwr_tile_col6(pl, RS, oh, ow, w, vb, vm, vfb, hasfb, lo, hi, zy, osgn, bl, y, OW);
   /* 3x3 rows of 25+ columns: pairs of rows in 32-column tiles of 8 accumulators, then each row's last
    * columns (< 32) below, from owide */
   const int wide = q->dwwide && K == 3 && OW > 24;
@@ -290,7 +339,7 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
   for (; oh < OH; oh++) {
     int64_t ow = 0;
     if (wide && oh >= pair_end && oh + 1 < OH) {
-      for (owide = 0; owide + 24 < OW; owide += 32)
+      for (owide = 0; owide < OW; owide += 32) /* the last tile partly past the row: stored in part */
         dwr_tile_wide(pl, RS, PHRS, oh, owide, sh, w, vb, SW, vm, vfb, hasfb, lo, hi, zy, osgn, bl, y, OW);
       pair_end = oh + 2;
     }
@@ -317,8 +366,13 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
     default: dwr_block(rr, PHRS, wr, vb, K, K, SW, NV_, vm, vfb, hasfb, lo, hi, zy, osgn, bl, yr + ow, OW - ow); break; \
     }                                                                                                      \
   } while (0)
-    for (; ow + 24 < OW; ow += 32) DWR_ROWS(4); /* 4 vectors, the last one at least partly inside the row */
-    for (; ow < OW; ow += 8) DWR_ROWS(1);
+    /* 32-column blocks; the last one 4, 2 or 1 vectors as the columns left need (stored in part): single
+     * vectors were 3 per 56-column row, each a 9-FMA latency chain and a requantization of its own */
+    for (; ow < OW; ow += 32) {
+      if (OW - ow > 16) DWR_ROWS(4);
+      else if (OW - ow > 8) DWR_ROWS(2);
+      else DWR_ROWS(1);
+    }
 #undef DWR_ROWS
   }
 }
