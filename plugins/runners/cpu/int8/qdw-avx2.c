@@ -291,12 +291,14 @@ DWR_AI void dwr_tile_col6(const float *pl, int64_t RS, int64_t oh, int64_t ow, c
   uint8_t *yo = y + oh * OW + ow;
   if (OW - ow >= 8) {
     const __m128i q0 = _mm256_castsi256_si128(b0), q1 = _mm256_extracti128_si256(b0, 1), q2 = _mm256_castsi256_si128(b1);
+    /* 8-byte stores through _mm_storel_epi64 (an unaligned type; _mm_storeh_pd stores a double, which
+     * UBSan rightly flags at odd addresses) */
     _mm_storel_epi64((__m128i *)(void *)yo, q0);
-    _mm_storeh_pd((double *)(void *)(yo + OW), _mm_castsi128_pd(q0));
+    _mm_storel_epi64((__m128i *)(void *)(yo + OW), _mm_unpackhi_epi64(q0, q0));
     _mm_storel_epi64((__m128i *)(void *)(yo + 2 * OW), q1);
-    _mm_storeh_pd((double *)(void *)(yo + 3 * OW), _mm_castsi128_pd(q1));
+    _mm_storel_epi64((__m128i *)(void *)(yo + 3 * OW), _mm_unpackhi_epi64(q1, q1));
     _mm_storel_epi64((__m128i *)(void *)(yo + 4 * OW), q2);
-    _mm_storeh_pd((double *)(void *)(yo + 5 * OW), _mm_castsi128_pd(q2));
+    _mm_storel_epi64((__m128i *)(void *)(yo + 5 * OW), _mm_unpackhi_epi64(q2, q2));
     return;
   }
   uint8_t t[64]; /* the row ends: row s at bytes [8 s, 8 s + 8) */
