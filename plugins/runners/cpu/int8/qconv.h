@@ -226,7 +226,7 @@ struct CpuQConv {
   float *mult, *fbias;              /* [M]; owned */
   float flo, fhi;                   /* lo - zy, hi - zy */
   int qfast;                        /* every channel: |mult| < 1/4 and |fbias| < 2^29 (the byte clamp after
-                                     * rounding equals the float clamp: q2_store_row) */
+                                     * rounding equals the float clamp: q2_store_tile) */
   int qnofb;                        /* every fbias is 0 */
   size_t ws_per_thread;
 };

@@ -51,36 +51,6 @@ static inline void q2_store_q(uint8_t *dst, __m256i a, float mult, float fbias, 
 #define STORE_I32 q2_store_i32
 #define STORE_Q q2_store_q
 
-/* NV (2 or 3) full vectors of one output row (consecutive positions, all valid) requantized and
- * stored at once: acc + corr, * mult (+ fb), rounded, + zy in int32, saturating packs, one
- * permute, then the clamp to [lo, hi] on the bytes. When |mult| < 1/4 and |fb| < 2^29 the float
- * value of any int32 accumulator stays below 2^30 in magnitude, so nothing overflows and clamping
- * after rounding gives the same bytes as clamping in float first (lo - zy, hi - zy are integers
- * and rounding is monotone); otherwise the float clamp is applied too. */
-static inline void q2_store_row(uint8_t *dst, const __m256i *a, const int nv, int32_t corr, float mult, float fb,
-                                float flo, float fhi, int32_t zy, int32_t lo, int32_t hi, int sgn) {
-  const __m256 vm = _mm256_set1_ps(mult);
-  const __m256i vc = _mm256_set1_epi32(corr), vz = _mm256_set1_epi32(zy);
-  const int fast = mult < 0.25f && mult > -0.25f && fb < 536870912.0f && fb > -536870912.0f;
-  __m256i r[3];
-  for (int v = 0; v < nv; v++) {
-    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(corr ? _mm256_add_epi32(a[v], vc) : a[v]), vm); /* + 0: skipped */
-    if (fb != 0.0f) f = _mm256_add_ps(f, _mm256_set1_ps(fb)); /* + 0.0 changes no rounding result */
-    if (!fast) f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps(flo)), _mm256_set1_ps(fhi));
-    r[v] = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz);
-  }
-  __m256i p01 = _mm256_packs_epi32(r[0], r[1]), p2 = nv == 3 ? _mm256_packs_epi32(r[2], r[2]) : p01;
-  __m256i b = sgn ? _mm256_packs_epi16(p01, p2) : _mm256_packus_epi16(p01, p2);
-  const __m256i bl = _mm256_set1_epi8((char)lo), bh = _mm256_set1_epi8((char)hi);
-  b = sgn ? _mm256_min_epi8(_mm256_max_epi8(b, bl), bh) : _mm256_min_epu8(_mm256_max_epu8(b, bl), bh);
-  b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-  _mm_storeu_si128((__m128i *)(void *)dst, _mm256_castsi256_si128(b));
-  if (nv == 3) _mm_storel_epi64((__m128i *)(void *)(dst + 16), _mm256_extracti128_si256(b, 1));
-}
-#define STORE_QROW(dst, a, corr, mult, fb, flo, fhi, zy, lo, hi, sgn) \
-  q2_store_row(dst, a, NV, corr, mult, fb, flo, fhi, zy, lo, hi, sgn)
-
-
 /* cpu_qvadd1 on 8 int32 lanes: ((a - za) * sa + (b - zb) * sb) [max 0] / sy (the quotient through two
  * FMAs when @divfree: checked equal to the division on all pairs when the step was built), clamped to
  * +-2^20, rounded half to even (cvtps2dq), + zy. The asm barriers keep GCC from contracting the
@@ -105,45 +75,17 @@ static inline __m256i qvadd8(__m256i a, __m256i za, __m256 sa, __m256i b, __m256
   return _mm256_add_epi32(_mm256_cvtps_epi32(q), zy);
 }
 
-/* As q2_store_row (float clamp: the conv's values in [lo, hi] as int32), then the residual add
- * cpu_qvadd1 on them and the skip bytes @sk, lane by lane with the same float operations as
- * cpu_qvadd_avx2, packed with saturation to the add's output type: the bytes of the conv's store
- * followed by cpu_qvadd_span. */
-static inline void q2_store_row_add(uint8_t *dst, const __m256i *a, const int nv, int32_t corr, float mult, float fb,
-                                    float flo, float fhi, int32_t zy, const CpuQVAdd *va, int side,
-                                    const uint8_t *sk) {
-  const __m256 vm = _mm256_set1_ps(mult), vlo = _mm256_set1_ps(flo), vhi = _mm256_set1_ps(fhi);
-  const __m256i vc = _mm256_set1_epi32(corr), vz = _mm256_set1_epi32(zy);
-  const __m256 sc = _mm256_set1_ps(va->vs[side]), ss = _mm256_set1_ps(va->vs[!side]), sy = _mm256_set1_ps(va->vsy);
-  const __m256 inv = _mm256_set1_ps(va->vinv);
-  const __m256i zc = _mm256_set1_epi32(va->vz[side]), zs = _mm256_set1_epi32(va->vz[!side]);
-  const __m256i zo = _mm256_set1_epi32(va->vzy);
-  const int ssg = va->adt[!side] == MSC_DTYPE_INT8, osg = va->ydt == MSC_DTYPE_INT8;
-  __m256i r[3];
-  for (int v = 0; v < nv; v++) {
-    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(corr ? _mm256_add_epi32(a[v], vc) : a[v]), vm); /* + 0: skipped */
-    if (fb != 0.0f) f = _mm256_add_ps(f, _mm256_set1_ps(fb)); /* + 0.0 changes no rounding result */
-    f = _mm256_min_ps(_mm256_max_ps(f, vlo), vhi);
-    __m256i c = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */
-    __m128i s8 = _mm_loadl_epi64((const __m128i *)(const void *)(sk + 8 * v));
-    __m256i si = ssg ? _mm256_cvtepi8_epi32(s8) : _mm256_cvtepu8_epi32(s8);
-    r[v] = qvadd8(c, zc, sc, si, zs, ss, va->vrelu, va->vdivfree, sy, inv, zo); /* a + b = b + a exactly */
-  }
-  __m256i p01 = _mm256_packs_epi32(r[0], r[1]), p2 = nv == 3 ? _mm256_packs_epi32(r[2], r[2]) : p01;
-  __m256i b = osg ? _mm256_packs_epi16(p01, p2) : _mm256_packus_epi16(p01, p2);
-  b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-  _mm_storeu_si128((__m128i *)(void *)dst, _mm256_castsi256_si128(b));
-  if (nv == 3) _mm_storel_epi64((__m128i *)(void *)(dst + 16), _mm256_extracti128_si256(b, 1));
-}
-#define STORE_QROW_ADD(dst, a, corr, mult, fb, flo, fhi, zy, va, side, sk) \
-  q2_store_row_add(dst, a, NV, corr, mult, fb, flo, fhi, zy, va, side, sk)
 
-/* A whole tile of @rows channels x 16 positions (NV = 2) in one output row, at @y + r * P: the
- * operations of q2_store_row, or with @sk (the skip bytes, same offsets) those of q2_store_row_add,
- * two rows per pack, permute (clamp) and store pair, with the conv's and the add's constants loaded
- * once (the byte stores may alias them, so per-row loads were repeated) and the fast-clamp and
- * zero-bias tests made once per conv (q->qfast, q->qnofb). With !qfast every row takes the float
- * clamp, which is what the fast path is proven equal to. */
+/* A whole tile of @rows channels x 16 positions (NV = 2), row r of it stored at @y + r * P (an output
+ * row segment, or a row buffer): per channel acc + corr, * mult (+ fb), rounded, + zy in int32;
+ * with @sk (the skip bytes, same offsets) the conv's value clamped in float, then the residual add
+ * (qvadd8: cpu_qvadd1's operations); two channels per saturating pack, permute and store pair, then
+ * (without the add) the clamp to [lo, hi] on the bytes. When every channel has |mult| < 1/4 and
+ * |fb| < 2^29 (q->qfast) the float value of any int32 accumulator stays below 2^30 in magnitude, so
+ * nothing overflows and clamping after rounding gives the same bytes as clamping in float first
+ * (lo - zy, hi - zy are integers and rounding is monotone); otherwise the float clamp is applied
+ * too. The conv's and the add's constants are loaded once per tile (the byte stores may alias
+ * them) and the zero-bias test made once per conv (q->qnofb). */
 static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
                                                                 int64_t P, int64_t m, int rows,
                                                                 const __m256i (*a)[2], int ci, int sgn) {

@@ -18,6 +18,4 @@
 #undef STORE_I32
 #undef STORE_Q
 #undef QDW_CUSTOM
-#undef STORE_QROW
 #undef STORE_QTILE
-#undef STORE_QROW_ADD

@@ -150,59 +150,25 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
   const int i32 = q->d.ydt == MSC_DTYPE_INT32;
   const size_t ys = i32 ? 4 : 1;
   const int64_t P = q->P, PWs = q->PWs, OW = q->OW, nf = q->nf;
-#ifdef STORE_QROW
+#ifdef STORE_QTILE /* requantized (and residual-added) a tile at a time; NV == 2 */
+  _Static_assert(NV == 2, "STORE_QTILE takes tiles of two vectors");
   if (!i32 && f0 + NR <= nf && (PWs == OW || f0 % PWs + NR <= OW)) { /* the whole tile in one output row */
     const int64_t at = PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
-#if defined(STORE_QTILE) && NV == 2 /* a tile at a time (and the residual add in registers) */
     if (skip) STORE_QTILE(q, y + m * P + at, skip + m * P + at, P, m, rows, (const acc_t(*)[2])out, ci, sgn);
     else STORE_QTILE(q, y + m * P + at, NULL, P, m, rows, (const acc_t(*)[2])out, ci, sgn); /* (inlined apart) */
     return;
-#endif
-#ifdef STORE_QROW_ADD
-    if (skip) { /* the residual add in registers */
-      for (int r = 0; r < rows; r++) {
-        const int64_t oc = m + r;
-        STORE_QROW_ADD(y + oc * P + at, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy,
-                       q->d.vadd, q->d.vside, skip + oc * P + at);
-      }
-      return;
-    }
-#endif
-    for (int r = 0; r < rows; r++) {
-      const int64_t oc = m + r;
-      STORE_QROW(y + oc * P + at, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo,
-                 q->d.hi, sgn);
-      if (skip) QFN(vadd_at)(q, skip + oc * P + at, y + oc * P + at, NR);
-    }
-    return;
   }
-  if (!i32 && q->splitrow && f0 + NR <= nf) { /* a whole tile across row ends: requantized at once into a
-                                                * buffer (the same bytes), then its valid row segments */
-    uint8_t tb[NR + 32];
+  if (!i32 && q->splitrow && f0 + NR <= nf) { /* a whole tile across row ends: requantized at once into
+                                                * row buffers (the same bytes), then their valid row segments */
+    uint8_t tb[MR][NR] __attribute__((aligned(64))), sb[MR][NR] __attribute__((aligned(64)));
     const int64_t oh0 = f0 / PWs, ow0 = f0 % PWs;
-#ifdef STORE_QROW_ADD
     if (skip) {
-      uint8_t sb[NR + 32];
       memset(sb, 0, sizeof sb); /* the dropped positions: any value, their result is not stored */
-      for (int r = 0; r < rows; r++) {
-        const int64_t oc = m + r;
-        cpu_qseg_copy(sb, (uint8_t *)(uintptr_t)(skip + oc * P), oh0, ow0, NR, PWs, OW, 1);
-        STORE_QROW_ADD(tb, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.vadd,
-                       q->d.vside, sb);
-        cpu_qseg_copy(tb, y + oc * P, oh0, ow0, NR, PWs, OW, 0);
-      }
-      return;
+      for (int r = 0; r < rows; r++) cpu_qseg_copy(sb[r], (uint8_t *)(uintptr_t)(skip + (m + r) * P), oh0, ow0, NR, PWs, OW, 1);
     }
-#endif
-    if (!skip) {
-      for (int r = 0; r < rows; r++) {
-        const int64_t oc = m + r;
-        STORE_QROW(tb, out[r], ci ? 0 : q->corr[oc], q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, q->d.lo, q->d.hi,
-                   sgn);
-        cpu_qseg_copy(tb, y + oc * P, oh0, ow0, NR, PWs, OW, 0);
-      }
-      return;
-    }
+    STORE_QTILE(q, tb[0], skip ? sb[0] : NULL, NR, m, rows, (const acc_t(*)[2])out, ci, sgn); /* one copy: rarer */
+    for (int r = 0; r < rows; r++) cpu_qseg_copy(tb[r], y + (m + r) * P, oh0, ow0, NR, PWs, OW, 0);
+    return;
   }
 #endif
   for (int v = 0; v < NV; v++) {
