@@ -341,6 +341,13 @@ static int parse_float(const char *v, double *out) {
   return 0;
 }
 
+/* Does a comment start at @v[i] of a value? ';' or '#' at its start (right
+ * after the '=') or after whitespace: the reader cuts values there, and a
+ * default that holds one could not be written back (msc_config_to_ini). */
+static gboolean comment_at(const char *v, size_t i) {
+  return (v[i] == ';' || v[i] == '#') && (i == 0 || g_ascii_isspace(v[i - 1]));
+}
+
 /* A plugin's default is used only when a file could hold it: it parses as
  * its type and survives the INI syntax (no control bytes, no surrounding
  * space, no inline comment). Otherwise the key has no default (the
@@ -351,7 +358,7 @@ static gboolean default_ok(MscOptionType type, const char *v) {
   if (n && (g_ascii_isspace(v[0]) || g_ascii_isspace(v[n - 1]))) return FALSE;
   for (size_t i = 0; i < n; i++) {
     if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) return FALSE;
-    if ((v[i] == ';' || v[i] == '#') && (i == 0 || g_ascii_isspace(v[i - 1]))) return FALSE;
+    if (comment_at(v, i)) return FALSE;
   }
   gboolean b;
   gint64 x;
@@ -547,11 +554,10 @@ static char *reader(char *str, int num, void *stream) {
   trim(&key, &kn);
   const char *val = eq + 1;
   size_t vn = n - (size_t)(val - line);
-  /* inline comment: ';' or '#' after whitespace or right after the '='
-   * (a value never starts with one: "k =#x" reads as "k = #x" does, the
-   * form msc_config_to_ini() writes) */
+  /* inline comment (comment_at): "k =#x" reads as "k = #x" does, the form
+   * msc_config_to_ini() writes */
   for (size_t i = 0; i < vn; i++)
-    if ((val[i] == ';' || val[i] == '#') && (i == 0 || g_ascii_isspace(val[i - 1]))) {
+    if (comment_at(val, i)) {
       vn = i;
       break;
     }
