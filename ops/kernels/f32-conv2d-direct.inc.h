@@ -391,6 +391,14 @@ static ALWAYS_INLINE void dense_epilogue(const MscDenseArgs *a, int64_t o0, int6
   }
 }
 
+/* dense_epilogue with the activation compiled in where it has a variant. */
+static ALWAYS_INLINE void dense_epilogue_act(const MscDenseArgs *a, int64_t o0, int64_t mb0, int64_t mb1, const int rw,
+                                             const float *part) {
+#define DENSE_EPI_CALL(ACT) dense_epilogue(a, o0, mb0, mb1, rw, part, ACT)
+  ACT_DISPATCH(a->act, DENSE_EPI_CALL);
+#undef DENSE_EPI_CALL
+}
+
 /* partial-sum slots per pass over the channel chunks (32 KB) */
 #define PART_FLOATS 8192
 #define PART_BLOCKS (PART_FLOATS / (MB * RW * VL))
@@ -408,13 +416,7 @@ typedef void (*DenseEpiFn)(const MscDenseArgs *a, int64_t o0, int64_t mb0, int64
   DB_FN(R, 0, 0) DB_FN(R, 0, 1) DB_FN(R, 1, 0) DB_FN(R, 1, 1) DB_FN(R, 9, 0) DB_FN(R, 9, 1)                        \
   static __attribute__((noinline)) void dense_epi_##R(const MscDenseArgs *a, int64_t o0, int64_t mb0,              \
                                                       int64_t mb1, const float *part) {                             \
-    switch (a->act) {                                                                                               \
-    case MSC_ACT_NONE: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_NONE); break;                               \
-    case MSC_ACT_RELU: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_RELU); break;                               \
-    case MSC_ACT_CLIP: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_CLIP); break;                               \
-    case MSC_ACT_HARD_SWISH: dense_epilogue(a, o0, mb0, mb1, R, part, MSC_ACT_HARD_SWISH); break;                   \
-    default: dense_epilogue(a, o0, mb0, mb1, R, part, a->act); break;                                               \
-    }                                                                                                               \
+    dense_epilogue_act(a, o0, mb0, mb1, R, part);                                                                   \
   }                                                                                                                 \
   DBP_FN(R, 0) DBP_FN(R, 1)
 #define DB_ROW(R, N) {dense_block_##R##_##N##_0, dense_block_##R##_##N##_1}
