@@ -334,8 +334,8 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
     for (; oh + 6 <= OH; oh += 6)
       for (int64_t ow = 0; ow < OW; ow += 8)
         dwr_tile_col6(pl, RS, oh, ow, w, vb, vm, vfb, hasfb, lo, hi, zy, osgn, bl, y, OW);
-  /* 3x3 rows of 25+ columns: pairs of rows in 32-column tiles of 8 accumulators, then each row's last
-   * columns (< 32) below, from owide */
+  /* 3x3 rows of 25+ columns: pairs of rows in 32-column tiles of 8 accumulators across the whole row
+   * (the last tile stored in part); the rows below then start at owide (= past the row) */
   const int wide = q->dwwide && K == 3 && OW > 24;
   int64_t pair_end = -1, owide = 0;
   for (; oh < OH; oh++) {
