@@ -389,10 +389,13 @@ static void test_conv_kernels_winograd_rule(void) {
   const ConvCase few_ch = D("x", 1, 8, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase strided = D("x", 1, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
   /* 14x14 (16 tiles): the direct kernel is as fast, the rule says no,
-   * except for wide layers (192+ output, 96-192 input channels) */
+   * except for wide layers (192+ output, 48+ input channels) */
   const ConvCase small_map = D("x", 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase wide_14 = D("x", 1, 144, 14, 14, 288, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   const ConvCase deep_14 = D("x", 1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase few_out_14 = D("x", 1, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase narrow_in_14 = D("x", 1, 32, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  const ConvCase map_7 = D("x", 1, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   /* 28x28 (49 tiles) with 16 output channels: needs 196 tiles */
   const ConvCase thin_28 = D("x", 1, 64, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   char *saved = g_strdup(g_getenv("MSC_WINOGRAD"));
@@ -404,7 +407,8 @@ static void test_conv_kernels_winograd_rule(void) {
   } rows[] = {{&big, NULL, TRUE},        {&big, "1", TRUE},       {&big, "0", FALSE},
               {&few_ch, "1", FALSE},     {&few_ch, "2", TRUE},    {&strided, "1", FALSE},
               {&strided, "2", FALSE},    {&small_map, NULL, FALSE}, {&small_map, "2", TRUE},
-              {&thin_28, NULL, FALSE},   {&wide_14, NULL, TRUE},  {&deep_14, NULL, FALSE}};
+              {&thin_28, NULL, FALSE},   {&wide_14, NULL, TRUE},  {&deep_14, NULL, TRUE},
+              {&few_out_14, NULL, FALSE}, {&narrow_in_14, NULL, FALSE}, {&map_7, NULL, FALSE}};
   for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
     if (rows[i].env)
       g_setenv("MSC_WINOGRAD", rows[i].env, TRUE);
@@ -441,6 +445,8 @@ static void test_conv_kernels_cvec_rule(void) {
   const ConvCase dw = D("x", 1, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32);
   const ConvCase pw14 = D("x", 1, 1024, 14, 14, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1); /* 1x1 @14: grid */
   char *saved = g_strdup(g_getenv("MSC_CONV_CVEC"));
+  char *saved_wino = g_strdup(g_getenv("MSC_WINOGRAD"));
+  g_setenv("MSC_WINOGRAD", "0", TRUE); /* the direct kernels' choice (wide 3x3 @14 is Winograd's) */
   const struct {
     const ConvCase *c;
     const char *env;
@@ -464,6 +470,11 @@ static void test_conv_kernels_cvec_rule(void) {
     g_setenv("MSC_CONV_CVEC", saved, TRUE);
   else
     g_unsetenv("MSC_CONV_CVEC");
+  if (saved_wino)
+    g_setenv("MSC_WINOGRAD", saved_wino, TRUE);
+  else
+    g_unsetenv("MSC_WINOGRAD");
+  g_free(saved_wino);
   g_free(saved);
   g_free(w);
 }

@@ -26,12 +26,16 @@ static int64_t env_int(const char *name, int64_t dflt) {
  * F(4,3) is clearly faster (>= 1.2x) once there are enough 4x4 tiles to
  * amortize the transforms over the output channels: 49+ tiles (28x28+)
  * with 64+ output channels, or 196+ tiles (56x56+) with 16+. On 13x13 and
- * 14x14 maps (16 tiles) it wins only with wide layers: `conv-bench --ab
- * MSC_WINOGRAD=2` (alternated pairs, AVX2 Zen 3) gave 96->208 0.86-0.95x
- * the direct time, 112->224 0.80-0.83, 144->288 0.72-0.75, 160->320
- * 0.74-0.80 (Inception v1's 14x14 convs), but 48->192 0.99, 64->256
- * 0.95, 256->256 1.01-1.15, 64->64 1.18, 128->32 1.38; so 16+ tiles with
- * 192+ output and 96-192 input channels. 7x7 maps (4 tiles): 2-3x slower.
+ * 14x14 maps (16 tiles) it wins with wide layers. `conv-bench --ab
+ * MSC_WINOGRAD=2` (21 alternated pairs, AVX2 Zen 3, direct / Winograd
+ * time at 1 | 2 threads): 3x3 256->256 @14 0.67 | 0.83 (ResNet-50),
+ * 512->512 @14 0.50 | 0.55 (VGG-19), 256->384 @13 0.65 | 0.70, 384->256
+ * @13 0.68 | 0.77, 64->256 @13 0.74 | 0.84, 48->192 @13 0.82 | 0.96
+ * (SqueezeNet), 96->208 @14 1.00 | 1.00; but 128->32 @14 0.99 | 1.33
+ * (DenseNet); so 16+ tiles with 192+ outputs and 48+ inputs. In whole
+ * models (msc bench, 3 alternated runs of the two builds): ResNet-50
+ * 0.88 | 0.92, VGG-19 0.82 | 1.00 the old rule's time (96-192 inputs).
+ * 7x7 maps (4 tiles): 512->512 @7 1.37 | 1.47, slower.
  * Returns: TRUE to use Winograd for this shape.
  */
 gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_t OW, const MscConv2dKernels *k) {
@@ -47,8 +51,7 @@ gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_
   (void) k;
   const int64_t tiles = ((OH + 3) / 4) * ((OW + 3) / 4);
   return p->in_channels >= 16 && ((p->out_channels >= 64 && tiles >= 49) || (p->out_channels >= 16 && tiles >= 196) ||
-                                  (tiles >= 16 && p->out_channels >= 192 && p->in_channels >= 96 &&
-                                   p->in_channels <= 192));
+                                  (tiles >= 16 && p->out_channels >= 192 && p->in_channels >= 48));
 }
 
 /* G g G^T for one 3x3 kernel g (row-major) into 36 values, in double. */
