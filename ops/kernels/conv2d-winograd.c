@@ -21,21 +21,15 @@ static int64_t env_int(const char *name, int64_t dflt) {
 
 /**
  * msc_conv2d_winograd_wanted:
- * The measured rule (`conv-kernels --crossover` and `--crossover-m M`,
- * docs/kernels.md, against the direct kernel of the same build): Winograd
- * F(4,3) is clearly faster (>= 1.2x) once there are enough 4x4 tiles to
+ * The measured rule (`conv-kernels --crossover` and `--crossover-m M` at 1
+ * and 2 threads, docs/kernels.md, against the direct kernels of the same
+ * build): Winograd F(4,3) is faster once there are enough 4x4 tiles to
  * amortize the transforms over the output channels: 49+ tiles (28x28+)
- * with 64+ output channels, or 196+ tiles (56x56+) with 16+. On 13x13 and
- * 14x14 maps (16 tiles) it wins with wide layers. `conv-bench --ab
- * MSC_WINOGRAD=2` (21 alternated pairs, AVX2 Zen 3, direct / Winograd
- * time at 1 | 2 threads): 3x3 256->256 @14 0.67 | 0.83 (ResNet-50),
- * 512->512 @14 0.50 | 0.55 (VGG-19), 256->384 @13 0.65 | 0.70, 384->256
- * @13 0.68 | 0.77, 64->256 @13 0.74 | 0.84, 48->192 @13 0.82 | 0.96
- * (SqueezeNet), 96->208 @14 1.00 | 1.00; but 128->32 @14 0.99 | 1.33
- * (DenseNet); so 16+ tiles with 192+ outputs and 48+ inputs. In whole
- * models (msc bench, 3 alternated runs of the two builds): ResNet-50
- * 0.88 | 0.92, VGG-19 0.82 | 1.00 the old rule's time (96-192 inputs).
- * 7x7 maps (4 tiles): 512->512 @7 1.37 | 1.47, slower.
+ * with 16+ output channels (DenseNet's 128->32 @28 1.42x | 1.54x at 1 | 2
+ * threads), or 9+ tiles (12x12 .. 27x27) with 64+ outputs and 32+ inputs
+ * (3x3 256->256 @14 1.49x | 1.21x, 512->512 @14 2.0x | 1.8x). Few outputs
+ * on 14x14 lose at 2 threads (128->32 @14 1.01x | 0.75x); 7x7 and 8x8 maps
+ * (4 tiles) always lose (512->512 @7 0.73x | 0.68x).
  * Returns: TRUE to use Winograd for this shape.
  */
 gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_t OW, const MscConv2dKernels *k) {
@@ -50,18 +44,19 @@ gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_
     return TRUE;
   (void) k;
   const int64_t tiles = ((OH + 3) / 4) * ((OW + 3) / 4);
-  return p->in_channels >= 16 && ((p->out_channels >= 64 && tiles >= 49) || (p->out_channels >= 16 && tiles >= 196) ||
-                                  (tiles >= 16 && p->out_channels >= 192 && p->in_channels >= 48));
+  return p->in_channels >= 16 && ((tiles >= 49 && p->out_channels >= 16) ||
+                                  (tiles >= 9 && p->out_channels >= 64 && p->in_channels >= 32));
 }
 
 /* G g G^T for one 3x3 kernel g (row-major) into 36 values, in double. */
 static void transform_kernel(const float *g, double u[36]) {
+  /* points 0, 1/2, -1/2, 2, -2, infinity (f32-conv2d-winograd.inc.h) */
   static const double G[6][3] = {
-      {1.0 / 4, 0, 0},
-      {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-      {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-      {1.0 / 24, 1.0 / 12, 1.0 / 6},
-      {1.0 / 24, -1.0 / 12, 1.0 / 6},
+      {1, 0, 0},
+      {-8.0 / 15, -4.0 / 15, -2.0 / 15},
+      {-8.0 / 15, 4.0 / 15, -2.0 / 15},
+      {1.0 / 30, 1.0 / 15, 2.0 / 15},
+      {1.0 / 30, -1.0 / 15, 2.0 / 15},
       {0, 0, 1},
   };
   double t[6][3];
