@@ -194,6 +194,12 @@ typedef struct {
   /* even[q] = src[2q], odd[q] = src[2q+1] for q < n (reads src[0 .. 2n-1]):
    * the two column phases of a stride-2 input row. */
   void (*deint2)(const float *src, int64_t n, float *even, float *odd);
+  /* The stride-1 phase grid of one input plane src [H][W] (top pad pt, left
+   * pad pl): grid rows rq < Hq of Wq floats hold input row rq - pt at grid
+   * columns [q0, q1) (column q = input column q - pl) and zeros elsewhere,
+   * then one zero row; writes exactly (Hq + 1) * Wq floats at dst. */
+  void (*pack_s1)(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t q0, int64_t q1,
+                  int64_t Hq, int64_t Wq, float *dst);
   /* Register-resident FMA loop; returns the FLOPs it did (for peak measurement). */
   double (*fma_loop)(int64_t iters);
 } MscConv2dKernels;

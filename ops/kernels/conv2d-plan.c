@@ -465,6 +465,10 @@ static void pack_task(void *vctx, int64_t task, int thread) {
   float *dst = r->ws + task * pl->cstride;
   /* the slack after the last phase: over-reads of the last tile */
   memset(dst + sh * sw * plane, 0, sizeof(float) * (size_t) (pl->cstride - sh * sw * plane));
+  if (sh == 1 && sw == 1) { /* one phase: the vector row copy */
+    pl->k->pack_s1(src, H, W, p->pad_top, p->pad_left, pl->phase_q[0], pl->phase_q[1], pl->Hq, Wq, dst);
+    return;
+  }
   for (int64_t py = 0; py < sh; py++) {
     for (int64_t px = 0; px < sw; px++) {
       if (!pl->phase_used[py * sw + px])

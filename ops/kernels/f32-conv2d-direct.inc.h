@@ -934,6 +934,40 @@ static void deint2(const float *src, int64_t n, float *even, float *odd) {
   }
 }
 
+/* The stride-1 phase grid of one input plane (see MscConv2dKernels.pack_s1):
+ * one load (masked at the pad columns) and one store per vector. A row's
+ * last vector runs up to VL - 1 floats into the next row with zeros; the
+ * next row is written after it, and the zero row past the grid is written
+ * exactly, so nothing past the plane is touched. */
+static void pack_s1(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t q0, int64_t q1,
+                    int64_t Hq, int64_t Wq, float *dst) {
+  const vec_t z = VZERO();
+  for (int64_t rq = 0; rq < Hq; rq++) {
+    const int64_t ih = rq - pt;
+    float *d = dst + rq * Wq;
+    if (ih < 0 || ih >= H || q1 <= q0) {
+      for (int64_t q = 0; q < Wq; q += VL)
+        VSTORE(d + q, z);
+      continue;
+    }
+    /* grid column q reads input column q - pl: the base may lie before the row, only lanes in [q0, q1) are read */
+    const uintptr_t base = (uintptr_t) (src + ih * W) - (uintptr_t) pl * sizeof(float);
+    if (ih + 2 < H) /* rows a few ahead: every task starts a new plane, too short a stream to ramp up */
+      for (int64_t off = 0; off < W; off += 16)
+        __builtin_prefetch(src + (ih + 2) * W + off);
+    for (int64_t q = 0; q < Wq; q += VL) {
+      const float *sp = (const float *) (base + (uintptr_t) q * sizeof(float));
+      if (q >= q0 && q + VL <= q1) {
+        VSTORE(d + q, VLOAD(sp));
+      } else {
+        const int64_t lo = MAX(q0 - q, (int64_t) 0), hi = MIN(q1 - q, (int64_t) VL);
+        VSTORE(d + q, lo < hi ? VLOAD_MASK(sp, VMASK_RANGE(lo, hi)) : z);
+      }
+    }
+  }
+  memset(dst + Hq * Wq, 0, sizeof(float) * (size_t) Wq);
+}
+
 /* 12 independent FMA chains of vectors: enough to cover FMA latency x
  * throughput (4 x 2 on current x86 cores) with registers to spare. */
 static double fma_loop(int64_t iters) {
@@ -974,5 +1008,6 @@ const MscConv2dKernels KTABLE = {
   .winograd = winograd,
   .wino_pack = wino_pack,
   .deint2 = deint2,
+  .pack_s1 = pack_s1,
   .fma_loop = fma_loop,
 };
