@@ -61,6 +61,28 @@ static ALWAYS_INLINE void dws_vec(const MscDwArgs *a, const float *const *rp, co
     dw_store(a, acc[s], yr + s * OW + ow0, rr ? rr + s * OW + ow0 : NULL, n, ACT);
 }
 
+/* dws_vec for an interior vector of a pass whose input rows all lie in
+ * the image: row i at p + i*W (one base pointer and the row stride, where
+ * the row-pointer array of dws_vec kept 8 pointers live and GCC spilled
+ * them and the accumulators: 476 stack accesses in dws_rows_3_6_relu). */
+static ALWAYS_INLINE void dws_vec_in(const MscDwArgs *a, const float *p, int64_t W, int64_t OW, const vec_t *wv,
+                                     const vec_t vb, const float *rr, float *yr, int64_t ow0, const int K, const int NR,
+                                     const MscActivation ACT) {
+  vec_t acc[DWS_NR];
+  UNROLL for (int s = 0; s < NR; s++) acc[s] = vb;
+  UNROLL for (int i = 0; i < NR + K - 1; i++) {
+    UNROLL for (int j = 0; j < K; j++) {
+      const vec_t xv = VLOAD(p + i * W + j);
+      UNROLL for (int s = 0; s < NR; s++) {
+        if (i - s >= 0 && i - s < K)
+          acc[s] = VFMA(wv[(i - s) * K + j], xv, acc[s]);
+      }
+    }
+  }
+  UNROLL for (int s = 0; s < NR; s++)
+    dw_store(a, acc[s], yr + s * OW + ow0, rr ? rr + s * OW + ow0 : NULL, VL, ACT);
+}
+
 /* NR output rows from oh: the interior vectors straight from x, the
  * edge vectors with masked loads. */
 static ALWAYS_INLINE void dws_rows(const MscDwArgs *a, const float *x, const float *zrow, const float *w,
@@ -77,9 +99,14 @@ static ALWAYS_INLINE void dws_rows(const MscDwArgs *a, const float *x, const flo
   }
   float *yr = y + oh * OW;
   const float *rr = res ? res + oh * OW : NULL;
+  const gboolean inside = oh - a->pt >= 0 && oh - a->pt + NR + K - 1 <= H; /* every input row in the image */
+  const float *xin = x + (oh - a->pt) * W - pl; /* (the geometry in locals: output stores may alias *a) */
   for (int64_t ow0 = 0; ow0 < OW; ow0 += VL) {
     const float *rp[DWS_NR + 4];
     if (ow0 == i0 && i1 > i0) {
+      if (inside)
+        for (; ow0 < i1; ow0 += VL)
+          dws_vec_in(a, xin + ow0, W, OW, wv, vb, rr, yr, ow0, K, NR, ACT);
       for (; ow0 < i1; ow0 += VL) {
         UNROLL for (int i = 0; i < NR + K - 1; i++) rp[i] = rows[i] + ow0 - pl;
         dws_vec(a, rp, wv, vb, rr, yr, ow0, VL, K, NR, ACT, 0);
