@@ -33,12 +33,16 @@ static inline int dw_act_index(MscActivation act) {
 
 /* One vector column of NR output rows at output column ow0; rp[i]: input
  * row i of the pass, already offset to the window start column c0 =
- * ow0 - pl. MASKED (edge vectors): lanes whose column is outside [0, W)
- * are loaded as zeros; n: output lanes to store (< VL on the last). */
-static ALWAYS_INLINE void dws_vec(const MscDwArgs *a, const float *const *rp, const vec_t *wv, const vec_t vb,
-                                  const float *rr, float *yr, int64_t ow0, int64_t n, const int K, const int NR,
-                                  const MscActivation ACT, const int MASKED) {
-  const int64_t OW = a->OW;
+ * ow0 - pl; STRIDED (a pass whose input rows all lie in the image): row i
+ * at p + i*W instead, one base and the stride (with the 8 row pointers of
+ * rp live GCC spilled them and the accumulators: 476 stack accesses in
+ * dws_rows_3_6_relu). MASKED (edge vectors): lanes whose column is
+ * outside [0, W) are loaded as zeros; n: output lanes to store (< VL on
+ * the last). OW is passed in: output stores may alias *a. */
+static ALWAYS_INLINE void dws_vec(const MscDwArgs *a, const float *const *rp, const float *p, int64_t W, int64_t OW,
+                                  const vec_t *wv, const vec_t vb, const float *rr, float *yr, int64_t ow0, int64_t n,
+                                  const int K, const int NR, const MscActivation ACT, const int MASKED,
+                                  const int STRIDED) {
   vec_t acc[DWS_NR];
   vmask_t mk[5];
   if (MASKED) {
@@ -49,8 +53,9 @@ static ALWAYS_INLINE void dws_vec(const MscDwArgs *a, const float *const *rp, co
   }
   UNROLL for (int s = 0; s < NR; s++) acc[s] = vb;
   UNROLL for (int i = 0; i < NR + K - 1; i++) {
+    const float *row = STRIDED ? p + i * W : rp[i];
     UNROLL for (int j = 0; j < K; j++) {
-      const vec_t xv = MASKED ? VLOAD_MASK(rp[i] + j, mk[j]) : VLOAD(rp[i] + j);
+      const vec_t xv = MASKED ? VLOAD_MASK(row + j, mk[j]) : VLOAD(row + j);
       UNROLL for (int s = 0; s < NR; s++) {
         if (i - s >= 0 && i - s < K)
           acc[s] = VFMA(wv[(i - s) * K + j], xv, acc[s]);
@@ -59,28 +64,6 @@ static ALWAYS_INLINE void dws_vec(const MscDwArgs *a, const float *const *rp, co
   }
   UNROLL for (int s = 0; s < NR; s++)
     dw_store(a, acc[s], yr + s * OW + ow0, rr ? rr + s * OW + ow0 : NULL, n, ACT);
-}
-
-/* dws_vec for an interior vector of a pass whose input rows all lie in
- * the image: row i at p + i*W (one base pointer and the row stride, where
- * the row-pointer array of dws_vec kept 8 pointers live and GCC spilled
- * them and the accumulators: 476 stack accesses in dws_rows_3_6_relu). */
-static ALWAYS_INLINE void dws_vec_in(const MscDwArgs *a, const float *p, int64_t W, int64_t OW, const vec_t *wv,
-                                     const vec_t vb, const float *rr, float *yr, int64_t ow0, const int K, const int NR,
-                                     const MscActivation ACT) {
-  vec_t acc[DWS_NR];
-  UNROLL for (int s = 0; s < NR; s++) acc[s] = vb;
-  UNROLL for (int i = 0; i < NR + K - 1; i++) {
-    UNROLL for (int j = 0; j < K; j++) {
-      const vec_t xv = VLOAD(p + i * W + j);
-      UNROLL for (int s = 0; s < NR; s++) {
-        if (i - s >= 0 && i - s < K)
-          acc[s] = VFMA(wv[(i - s) * K + j], xv, acc[s]);
-      }
-    }
-  }
-  UNROLL for (int s = 0; s < NR; s++)
-    dw_store(a, acc[s], yr + s * OW + ow0, rr ? rr + s * OW + ow0 : NULL, VL, ACT);
 }
 
 /* NR output rows from oh: the interior vectors straight from x, the
@@ -106,10 +89,10 @@ static ALWAYS_INLINE void dws_rows(const MscDwArgs *a, const float *x, const flo
     if (ow0 == i0 && i1 > i0) {
       if (inside)
         for (; ow0 < i1; ow0 += VL)
-          dws_vec_in(a, xin + ow0, W, OW, wv, vb, rr, yr, ow0, K, NR, ACT);
+          dws_vec(a, NULL, xin + ow0, W, OW, wv, vb, rr, yr, ow0, VL, K, NR, ACT, 0, 1);
       for (; ow0 < i1; ow0 += VL) {
         UNROLL for (int i = 0; i < NR + K - 1; i++) rp[i] = rows[i] + ow0 - pl;
-        dws_vec(a, rp, wv, vb, rr, yr, ow0, VL, K, NR, ACT, 0);
+        dws_vec(a, rp, NULL, 0, OW, wv, vb, rr, yr, ow0, VL, K, NR, ACT, 0, 0);
       }
       if (ow0 >= OW)
         break;
@@ -117,7 +100,7 @@ static ALWAYS_INLINE void dws_rows(const MscDwArgs *a, const float *x, const flo
     const int64_t n = MIN((int64_t) VL, OW - ow0);
     /* rows[i] + ow0 - pl may point before the row: only lanes inside it load */
     UNROLL for (int i = 0; i < NR + K - 1; i++) rp[i] = (const float *) ((uintptr_t) rows[i] + (uintptr_t) ((ow0 - pl) * (int64_t) sizeof(float)));
-    dws_vec(a, rp, wv, vb, rr, yr, ow0, n, K, NR, ACT, 1);
+    dws_vec(a, rp, NULL, 0, OW, wv, vb, rr, yr, ow0, n, K, NR, ACT, 1, 0);
   }
 }
 
