@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/conv2d-kernels.h"
 #include "kernels/conv2d-plan.h"
 #include "threadpool.h"
 
@@ -392,6 +393,40 @@ static void test_conv_kernels_bad_params(void) {
   }
 }
 
+/* pack_s1 of every ISA this CPU runs: the padded rows, the zero row past
+ * the grid, and not one float past the plane (rows narrower than a vector
+ * store their last vector into the rows after them; past the plane lies
+ * the next channel, another thread's). */
+static void test_conv_kernels_pack_s1(void) {
+  g_test_summary("the stride-1 phase-grid pack writes the padded plane and nothing past it, for grid rows of 1-40 floats");
+  float src[40 * 6];
+  for (int i = 0; i < 40 * 6; i++)
+    src[i] = (float) (i + 1);
+  for (int isa = MSC_ISA_SCALAR; isa <= MSC_ISA_AVX512; isa++) {
+    if (!msc_isa_supported((MscIsa) isa))
+      continue;
+    const MscConv2dKernels *k = msc_conv2d_kernels_get((MscIsa) isa);
+    for (int64_t H = 1; H <= 6; H++)
+      for (int64_t W = 1; W <= 34; W++)
+        for (int64_t pt = 0; pt <= 2; pt++)
+          for (int64_t pl = 0; pl <= 2; pl++) {
+            const int64_t pr = (W + pl) % 3, Wq = pl + W + pr, Hq = pt + H + (H % 2), n = (Hq + 1) * Wq;
+            float dst[64 * 10 + 64];
+            for (int64_t i = 0; i < (int64_t) G_N_ELEMENTS(dst); i++)
+              dst[i] = -7.0f;
+            k->pack_s1(src, H, W, pt, pl, pl, pl + W, Hq, Wq, dst);
+            for (int64_t r = 0; r <= Hq; r++)
+              for (int64_t q = 0; q < Wq; q++) {
+                const int64_t ih = r - pt, iw = q - pl;
+                const float want = ih >= 0 && ih < H && iw >= 0 && iw < W ? src[ih * W + iw] : 0.0f;
+                g_assert_cmpfloat(dst[r * Wq + q], ==, want);
+              }
+            for (int64_t i = n; i < (int64_t) G_N_ELEMENTS(dst); i++)
+              g_assert_cmpfloat(dst[i], ==, -7.0f);
+          }
+  }
+}
+
 static void test_conv_kernels_winograd_rule(void) {
   g_test_summary("Winograd follows the measured rule by default (=1), MSC_WINOGRAD=0 turns it off, 2 forces eligible shapes");
   float *w = g_new0(float, 256 * 288 * 9);
@@ -668,6 +703,7 @@ int main(int argc, char **argv) {
       }
     }
   }
+  g_test_add_func("/conv-kernels/pack-s1", test_conv_kernels_pack_s1);
   g_test_add_func("/conv-kernels/plan/winograd-rule", test_conv_kernels_winograd_rule);
   g_test_add_func("/conv-kernels/plan/cvec-rule", test_conv_kernels_cvec_rule);
   g_test_add_func("/conv-kernels/plan/bad-params", test_conv_kernels_bad_params);

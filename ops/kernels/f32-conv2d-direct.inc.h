@@ -936,33 +936,37 @@ static void deint2(const float *src, int64_t n, float *even, float *odd) {
 
 /* The stride-1 phase grid of one input plane (see MscConv2dKernels.pack_s1):
  * one load (masked at the pad columns) and one store per vector. A row's
- * last vector runs up to VL - 1 floats into the next row with zeros; the
- * next row is written after it, and the zero row past the grid is written
- * exactly, so nothing past the plane is touched. */
+ * last vector runs up to VL - 1 floats into the rows after it with zeros,
+ * which are written after it; a store that would pass the plane's end
+ * (rows narrower than a vector: AVX-512 on a 4x4 map) is cut there, and the
+ * zero row past the grid is written exactly: nothing past the plane is
+ * touched (the next channel's plane may be another thread's). */
 static void pack_s1(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t q0, int64_t q1,
                     int64_t Hq, int64_t Wq, float *dst) {
   const vec_t z = VZERO();
   for (int64_t rq = 0; rq < Hq; rq++) {
-    const int64_t ih = rq - pt;
+    const int64_t ih = rq - pt, room = (Hq + 1 - rq) * Wq; /* floats from this row's start to the plane's end */
     float *d = dst + rq * Wq;
-    if (ih < 0 || ih >= H || q1 <= q0) {
-      for (int64_t q = 0; q < Wq; q += VL)
-        VSTORE(d + q, z);
-      continue;
-    }
+    const gboolean real = ih >= 0 && ih < H && q1 > q0;
     /* grid column q reads input column q - pl: the base may lie before the row, only lanes in [q0, q1) are read */
-    const uintptr_t base = (uintptr_t) (src + ih * W) - (uintptr_t) pl * sizeof(float);
-    if (ih + 2 < H) /* rows a few ahead: every task starts a new plane, too short a stream to ramp up */
+    const uintptr_t base = real ? (uintptr_t) (src + ih * W) - (uintptr_t) pl * sizeof(float) : 0;
+    if (real && ih + 2 < H) /* rows a few ahead: every task starts a new plane, too short a stream to ramp up */
       for (int64_t off = 0; off < W; off += 16)
         __builtin_prefetch(src + (ih + 2) * W + off);
     for (int64_t q = 0; q < Wq; q += VL) {
       const float *sp = (const float *) (base + (uintptr_t) q * sizeof(float));
-      if (q >= q0 && q + VL <= q1) {
-        VSTORE(d + q, VLOAD(sp));
-      } else {
+      vec_t v = z;
+      if (real && q >= q0 && q + VL <= q1) {
+        v = VLOAD(sp);
+      } else if (real) {
         const int64_t lo = MAX(q0 - q, (int64_t) 0), hi = MIN(q1 - q, (int64_t) VL);
-        VSTORE(d + q, lo < hi ? VLOAD_MASK(sp, VMASK_RANGE(lo, hi)) : z);
+        if (lo < hi)
+          v = VLOAD_MASK(sp, VMASK_RANGE(lo, hi));
       }
+      if (q + VL <= room)
+        VSTORE(d + q, v);
+      else
+        VSTORE_RANGE(d + q, v, 0, (int) (room - q));
     }
   }
   memset(dst + Hq * Wq, 0, sizeof(float) * (size_t) Wq);
