@@ -136,12 +136,6 @@ static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *
 }
 #define STORE_QTILE(q, y, sk, P, m, rows, a, ci, sgn) q2_store_tile(q, y, sk, P, m, rows, a, ci, sgn)
 
-/* Depthwise (one input channel per group) for the 256-bit kernels: the
- * channel's padded plane as int16 stride-phase planes (taps read contiguous
- * positions), output positions f = oh * PWs + ow in blocks of 16, taps in
- * pairs: vpunpck{l,h}wd of the two taps' inputs, vpmaddwd with the pair of
- * weights (exact: |x| <= 255, |w - zw| <= 255), int32 sums; requantized into a
- * flat row buffer, then the OW valid positions of each row are copied out. */
 /* y[i] = t[x[i]] for 32 bytes at a time: the table as 16 rows of 16 (one vpshufb each on the low
  * nibble), the row picked by the high nibble's four bits through a tree of vpblendvb (8 + 4 + 2 + 1;
  * vpblendvb reads each byte's top bit, so bit b of x is moved there by a shift of 7 - b). The
