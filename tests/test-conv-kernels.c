@@ -104,6 +104,16 @@ static MscConv2dParams params_of(const ConvCase *t) {
   return p;
 }
 
+/* Puts environment variable @name back to @saved (a g_strdup of its old
+ * value, NULL: it was unset) and frees @saved. */
+static void env_restore(const char *name, char *saved) {
+  if (saved)
+    g_setenv(name, saved, TRUE);
+  else
+    g_unsetenv(name);
+  g_free(saved);
+}
+
 /* Runs the case inline and on a 2-thread pool (y aliasing the residual on
  * the pooled run) and compares both with the reference. */
 static void test_conv_kernels_case(gconstpointer data) {
@@ -130,16 +140,10 @@ static void test_conv_kernels_case(gconstpointer data) {
   if (wino_off)
     g_setenv("MSC_WINOGRAD", "0", TRUE);
   MscConv2dPlan *plan = msc_conv2d_plan_create(&p, w, t->no_bias ? NULL : bias, ct->isa, &err);
-  if (env && saved)
-    g_setenv(env, saved, TRUE);
-  else if (env)
-    g_unsetenv(env);
-  if (wino_off && saved_wino)
-    g_setenv("MSC_WINOGRAD", saved_wino, TRUE);
-  else if (wino_off)
-    g_unsetenv("MSC_WINOGRAD");
-  g_free(saved);
-  g_free(saved_wino);
+  if (env)
+    env_restore(env, saved);
+  if (wino_off)
+    env_restore("MSC_WINOGRAD", saved_wino);
   g_assert_no_error(err);
   g_assert_nonnull(plan);
   if (t->force)
@@ -468,11 +472,7 @@ static void test_conv_kernels_winograd_rule(void) {
     g_assert_cmpint(strstr(msc_conv2d_plan_describe(plan), "winograd") != NULL, ==, rows[i].want);
     msc_conv2d_plan_free(plan);
   }
-  if (saved)
-    g_setenv("MSC_WINOGRAD", saved, TRUE);
-  else
-    g_unsetenv("MSC_WINOGRAD");
-  g_free(saved);
+  env_restore("MSC_WINOGRAD", saved);
   g_free(w);
 }
 
@@ -513,16 +513,8 @@ static void test_conv_kernels_cvec_rule(void) {
     g_assert_cmpint(strstr(msc_conv2d_plan_describe(plan), "cvec") != NULL, ==, rows[i].want);
     msc_conv2d_plan_free(plan);
   }
-  if (saved)
-    g_setenv("MSC_CONV_CVEC", saved, TRUE);
-  else
-    g_unsetenv("MSC_CONV_CVEC");
-  if (saved_wino)
-    g_setenv("MSC_WINOGRAD", saved_wino, TRUE);
-  else
-    g_unsetenv("MSC_WINOGRAD");
-  g_free(saved_wino);
-  g_free(saved);
+  env_restore("MSC_CONV_CVEC", saved);
+  env_restore("MSC_WINOGRAD", saved_wino);
   g_free(w);
 }
 
@@ -538,11 +530,7 @@ static void test_conv_kernels_isa_env(void) {
   g_setenv("MSC_ISA", "avx512", TRUE);
   g_assert_cmpint(msc_isa_detect(), ==, best); /* not above what the CPU has */
   g_assert_true(msc_isa_supported(MSC_ISA_SCALAR));
-  if (saved)
-    g_setenv("MSC_ISA", saved, TRUE);
-  else
-    g_unsetenv("MSC_ISA");
-  g_free(saved);
+  env_restore("MSC_ISA", saved);
 }
 
 /* ---- thread pool -------------------------------------------------------- */
