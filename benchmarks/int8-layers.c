@@ -137,9 +137,11 @@ int main(int argc, char **argv) {
     for (int64_t m = 0; m < L->m; m++) mult[m] = 1.0f / (float)(K * 64);
     MscConv2dParams p = {1, L->c, L->h, L->w, L->m, L->k, L->k, L->s, L->s, 1, 1, L->p, L->p, L->p, L->p,
                          L->groups, MSC_ACT_RELU, 0, 0};
-    /* the residual add of --add: uint8 in and out, Relu, the two-FMA quotient */
-    static CpuQVAdd va = {{0.02f, 0.03f}, 0.04f, 25.0f, {120, 128}, 110, 1, 1, {MSC_DTYPE_UINT8, MSC_DTYPE_UINT8},
-                          MSC_DTYPE_UINT8};
+    /* the residual add of --add: uint8 in and out, Relu, the two-FMA quotient, no clamp needed (as
+     * vadd_try finds for these scales); the conv's output zero point (0) is the add's */
+    static CpuQVAdd va = {.vs = {0.02f, 0.03f}, .vsy = 0.04f, .vinv = 25.0f, .vz = {0, 128}, .vzy = 110, .vrelu = 1,
+                          .vdivfree = 1, .vnoclamp = 1, .adt = {MSC_DTYPE_UINT8, MSC_DTYPE_UINT8},
+                          .ydt = MSC_DTYPE_UINT8};
     uint8_t *skq = g_malloc0((size_t)ny);
     CpuQConvDesc d = {1, L->c, L->h, L->w, L->m, L->k, L->k, L->s, L->s, 1, 1, L->p, L->p, L->p, L->p, L->groups,
                       MSC_DTYPE_UINT8, 128, MSC_DTYPE_UINT8, 0, 0, 255};

@@ -154,19 +154,23 @@ static void check_vadd(const ConvCase *c, const CpuQConvDesc *d0, const CpuQWeig
     va.ydt = variant == 2 ? MSC_DTYPE_INT8 : MSC_DTYPE_UINT8;
     va.vs[0] = 0.0123f + 0.001f * (float)variant, va.vs[1] = 0.0371f;
     va.vz[0] = va.adt[0] == MSC_DTYPE_INT8 ? 3 : 121, va.vz[1] = va.adt[1] == MSC_DTYPE_INT8 ? -7 : 130;
+    if (variant % 2 == 0) va.vz[side] = d0->zy; /* the conv output's own zero point (as in a QDQ graph) */
     va.vsy = variant == 3 ? 0.0417f : 0.0291f;
     va.vzy = va.ydt == MSC_DTYPE_INT8 ? -4 : 9;
     va.vrelu = variant != 1;
     va.vinv = 1.0f / va.vsy;
     int divfree = 1; /* the two-FMA quotient where it equals the division on all pairs (as qpass checks) */
+    float qmax = 0.0f;
     for (int a = 0; a < 256 && divfree; a++)
       for (int b = 0; b < 256 && divfree; b++) {
         float f = cpu_qvadd_sum(&va, va.adt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, va.adt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b);
         volatile float q = f / va.vsy;
         divfree = cpu_qdivfree(f, va.vsy, va.vinv) == q;
+        qmax = MAX(qmax, fabsf(q));
       }
     for (int df = 0; df <= divfree; df++) {
       va.vdivfree = df;
+      va.vnoclamp = df && qmax < 524288.0f; /* as qpass sets it (no quotient near the +-2^20 clamp) */
       CpuQConvDesc d = *d0;
       d.vadd = &va;
       d.vside = side;
@@ -189,10 +193,10 @@ static void check_vadd(const ConvCase *c, const CpuQConvDesc *d0, const CpuQWeig
           if (got != want && bad++ == 0) first = i;
         }
         if (bad)
-          g_test_message("%s kernel %s (%s) + residual add (variant %d, divfree %d): %" G_GINT64_FORMAT
+          g_test_message("%s kernel %s (%s) + residual add (variant %d, divfree %d, noclamp %d): %" G_GINT64_FORMAT
                          " of %" G_GINT64_FORMAT " differ, first at %" G_GINT64_FORMAT,
                          c->name, cpu_qkernel_name(kid), q->wino ? "winograd" : q->direct ? "direct" : "other", variant,
-                         df, bad, ny, first);
+                         df, va.vnoclamp, bad, ny, first);
         g_assert_cmpint(bad, ==, 0);
         g_free(y);
         msc_aligned_free(ws);
@@ -1132,7 +1136,7 @@ static void test_float_region(void) {
 
 static void test_lut_span(void) {
   g_test_summary("cpu_qlut (AVX2 vpshufb rows where present) equals y[i] = t[x[i]] for every length and "
-                 "alignment, in place too");
+                 "alignment, in place too; cpu_qlut_rows over rows of any length and stride, in place");
   uint8_t t[256], x[1100], y[1100], z[1100];
   for (int v = 0; v < 256; v++) t[v] = (uint8_t)rnd();
   for (int i = 0; i < 1100; i++) x[i] = (uint8_t)rnd();
@@ -1147,6 +1151,20 @@ static void test_lut_span(void) {
       cpu_qlut(t, z + off, z + off, n);
       for (int64_t i = 0; i < n; i++) g_assert_cmpuint(z[off + i], ==, t[x[off + i]]);
     }
+  /* rows in place: every row length 0..80 (short rows, the overlapping last vector), 1-4 rows, strides
+   * equal to the length (merged into one row) and longer; the bytes between rows stay untouched */
+  for (int64_t n = 0; n <= 80; n++)
+    for (int64_t rows = 1; rows <= 4; rows++)
+      for (int64_t gap = 0; gap <= 5; gap += 5) {
+        const int64_t stride = n + gap;
+        memcpy(z, x, sizeof z);
+        cpu_qlut_rows(t, z + 1, rows, stride, n);
+        for (int64_t i = 0; i < rows * stride + 8; i++) {
+          const int in_row = stride > 0 && i / stride < rows && i % stride < n;
+          g_assert_cmpuint(z[1 + i], ==, in_row ? t[x[1 + i]] : x[1 + i]);
+        }
+        g_assert_cmpuint(z[0], ==, x[0]);
+      }
 }
 
 int main(int argc, char **argv) {

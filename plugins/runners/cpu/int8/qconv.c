@@ -364,19 +364,37 @@ static size_t ysize(const CpuQConv *q) {
   return q->d.ydt == MSC_DTYPE_INT32 ? 4 : 1;
 }
 
-void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
 #if defined(__x86_64__) || defined(__i386__)
+static gboolean lut_avx2(void) {
   static int have = -1;
   if (have < 0) {
     const char *isa = g_getenv("MSC_ISA");
     have = cpu_has(CPU_QK_AVX2) && !(isa && !strcmp(isa, "scalar"));
   }
-  if (have && n >= 64) {
+  return have;
+}
+#endif
+
+void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (n >= 64 && lut_avx2()) {
     cpu_qlut_avx2(t, x, y, n);
     return;
   }
 #endif
   for (int64_t i = 0; i < n; i++) y[i] = t[x[i]];
+}
+
+void cpu_qlut_rows(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n) {
+#if defined(__x86_64__) || defined(__i386__)
+  /* the vector rows from 2 vectors' worth in all (the setup is 16 row loads) */
+  if (rows * n >= 64 && lut_avx2()) {
+    cpu_qlut_rows_avx2(t, y, rows, stride, n);
+    return;
+  }
+#endif
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t i = 0; i < n; i++) y[r * stride + i] = t[y[r * stride + i]];
 }
 
 void cpu_qvadd_span(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n) {
@@ -398,20 +416,6 @@ void cpu_qvadd_span(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8
   }
 }
 
-/* y[i] = t[y[i]] in place. */
-static void post_span(const uint8_t *restrict t, uint8_t *restrict y, int64_t n) {
-  if (n >= 64) {
-    cpu_qlut(t, y, y, n);
-    return;
-  }
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    uint8_t a = t[y[i]], b = t[y[i + 1]], c = t[y[i + 2]], d = t[y[i + 3]];
-    y[i] = a, y[i + 1] = b, y[i + 2] = c, y[i + 3] = d;
-  }
-  for (; i < n; i++) y[i] = t[y[i]];
-}
-
 static void dw_task(void *ctx, int64_t t, int thread) {
   const QJob *j = ctx;
   const CpuQConv *q = j->q;
@@ -423,7 +427,7 @@ static void dw_task(void *ctx, int64_t t, int thread) {
 #else
   const gboolean done = FALSE;
 #endif
-  if (q->d.post && !done) post_span(q->d.post, y, q->P);
+  if (q->d.post && !done) cpu_qlut_rows(q->d.post, y, 1, q->P, q->P);
 }
 
 static void gemm_task(void *ctx, int64_t t, int thread) {
@@ -437,7 +441,7 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
   uint8_t *y = j->y + (n * q->d.M * q->P + p0) * ysize(q);
   q->k->panel(q, xp, q->wp, g * q->Mg, (g + 1) * q->Mg, y, np);
   if (q->d.post)
-    for (int64_t m = g * q->Mg; m < (g + 1) * q->Mg; m++) post_span(q->d.post, y + m * q->P, np);
+    cpu_qlut_rows(q->d.post, y + g * q->Mg * q->P, q->Mg, q->P, np);
 }
 
 /* Blocked input of the direct kernel, one task per (image, group, channel
@@ -664,15 +668,20 @@ static void direct_task(void *ctx, int64_t t, int thread) {
   const uint8_t *sk = j->skip ? j->skip + (size_t)(n * q->d.M * q->P) : NULL;
   /* the kernel applies the residual add itself unless a table comes first */
   q->k->direct(q, j->ws + (size_t)ng * xb, f0, f1, m0, m1, y, q->d.post ? NULL : sk);
-  if (q->d.post) { /* the fused table (and then the residual add) on the positions just written (in cache) */
+  if (q->d.post) { /* the fused table (and then the residual add) on the positions just written (in cache):
+                    * per output row segment, all the task's channels in one table call */
     const int64_t PWs = q->PWs, OW = q->OW, P = q->P, fe = MIN(f1, q->nf);
-    for (int64_t m = m0; m < m1; m++)
-      for (int64_t oh = f0 / PWs; oh * PWs < fe; oh++) {
-        int64_t a = MAX(f0 - oh * PWs, 0), b = MIN(fe - oh * PWs, OW);
-        if (a >= b) continue;
-        if (q->d.post) post_span(q->d.post, y + m * P + oh * OW + a, b - a);
-        if (sk) vadd_inplace(q, sk + m * P + oh * OW + a, y + m * P + oh * OW + a, b - a);
-      }
+    if (PWs == OW && !sk) {
+      cpu_qlut_rows(q->d.post, y + m0 * P + f0, m1 - m0, P, fe - f0);
+      return;
+    }
+    for (int64_t oh = f0 / PWs; oh * PWs < fe; oh++) {
+      int64_t a = MAX(f0 - oh * PWs, 0), b = MIN(fe - oh * PWs, OW);
+      if (a >= b) continue;
+      cpu_qlut_rows(q->d.post, y + m0 * P + oh * OW + a, m1 - m0, P, b - a);
+      if (sk)
+        for (int64_t m = m0; m < m1; m++) vadd_inplace(q, sk + m * P + oh * OW + a, y + m * P + oh * OW + a, b - a);
+    }
   }
 }
 

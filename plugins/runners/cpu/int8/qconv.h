@@ -55,6 +55,7 @@ typedef struct {
   float vs[2], vsy, vinv;
   int32_t vz[2], vzy;
   int vrelu, vdivfree;
+  int vnoclamp; /* no pair's quotient reaches +-2^19: the vector paths may skip the +-2^20 clamp */
   MscDType adt[2], ydt; /* input and output types (UINT8 / INT8) */
 } CpuQVAdd;
 
@@ -277,6 +278,9 @@ static inline int32_t cpu_qrequant(int32_t acc, float mult, float fbias, float f
 /* y[i] = t[x[i]] for a 256-entry table (@x may equal @y): AVX2 vpshufb rows when the CPU has
  * it (and MSC_ISA does not ask for scalar), else plain C. */
 void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+/* y[r * stride + i] = t[y[r * stride + i]] in place for r < @rows, i < @n (the table set up once for all
+ * rows: a conv's channels x one output row segment). */
+void cpu_qlut_rows(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n);
 
 /* Depthwise vector kernels: positions of overrun slack after the phase planes. */
 #define CPU_QDW_SLACK 64
@@ -288,6 +292,7 @@ extern const CpuQKernel cpu_qkernel_avx2, cpu_qkernel_avx2_u7, cpu_qkernel_avxvn
 /* The AVX2 depthwise kernel (vpmaddwd on tap pairs over stride-phase planes), shared by the 256-bit kernels. */
 void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
 void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+void cpu_qlut_rows_avx2(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n);
 /* q->gemv: the M output bytes of one image from its K input bytes @x (requantized as the panel
  * kernels do, then q->d.post). */
 void cpu_qgemv_avx2(const CpuQConv *q, const uint8_t *x, uint8_t *y);

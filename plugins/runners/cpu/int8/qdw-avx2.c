@@ -415,7 +415,7 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
     if (loaded != cin) dwr_load_plane(q, &g, x + cin * HW, pl), loaded = cin;
     if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wt, (float)bias, oc, yc);
     else (d->sw == 1 ? channel_5_1 : channel_5_2)(q, &g, pl, wt, (float)bias, oc, yc);
-    if (d->post) cpu_qlut(d->post, yc, yc, P);
+    if (d->post) cpu_qlut_rows(d->post, yc, 1, P, P);
   }
 }
 

@@ -12,6 +12,7 @@
 #pragma GCC target("avx2,fma")
 #endif
 #include <immintrin.h>
+#include <string.h>
 
 #include "qconv.h"
 
@@ -51,14 +52,14 @@ static inline void q2_store_q(uint8_t *dst, __m256i a, float mult, float fbias, 
 #define STORE_I32 q2_store_i32
 #define STORE_Q q2_store_q
 
-/* cpu_qvadd1 on 8 int32 lanes: ((a - za) * sa + (b - zb) * sb) [max 0] / sy (the quotient through two
- * FMAs when @divfree: checked equal to the division on all pairs when the step was built), clamped to
- * +-2^20, rounded half to even (cvtps2dq), + zy. The asm barriers keep GCC from contracting the
- * products into the add or the quotient's first product into the FMA: the same float operations
- * as the scalar cpu_qvadd1, so the same bytes. */
-static inline __m256i qvadd8(__m256i a, __m256i za, __m256 sa, __m256i b, __m256i zb, __m256 sb, int relu,
-                             int divfree, __m256 sy, __m256 inv, __m256i zy) {
-  __m256 fa = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(a, za)), sa);
+/* cpu_qvadd1 from the first operand's DQ product @fa = (a - za) * sa (already rounded) on 8 lanes:
+ * + (b - zb) * sb, [max 0], / sy (the quotient through two FMAs when @divfree: checked equal to the
+ * division on all pairs when the step was built), clamped to +-2^20 (skipped when @noclamp: the step
+ * checked that no pair's quotient comes near it), rounded half to even (cvtps2dq), + zy. The asm
+ * barriers keep GCC from contracting the products into the add or the quotient's first product into
+ * the FMA: the same float operations as the scalar cpu_qvadd1, so the same bytes. */
+static inline __m256i qvadd8f(__m256 fa, __m256i b, __m256i zb, __m256 sb, int relu, int divfree, int noclamp,
+                              __m256 sy, __m256 inv, __m256i zy) {
   __m256 fb = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(b, zb)), sb);
   __asm__("" : "+x"(fa), "+x"(fb));
   __m256 f = _mm256_add_ps(fa, fb);
@@ -71,10 +72,16 @@ static inline __m256i qvadd8(__m256i a, __m256i za, __m256 sa, __m256i b, __m256
   } else {
     q = _mm256_div_ps(f, sy);
   }
-  q = _mm256_min_ps(_mm256_max_ps(q, _mm256_set1_ps(-1048576.0f)), _mm256_set1_ps(1048576.0f));
+  if (!noclamp) q = _mm256_min_ps(_mm256_max_ps(q, _mm256_set1_ps(-1048576.0f)), _mm256_set1_ps(1048576.0f));
   return _mm256_add_epi32(_mm256_cvtps_epi32(q), zy);
 }
 
+/* cpu_qvadd1 on 8 int32 lanes a, b. */
+static inline __m256i qvadd8(__m256i a, __m256i za, __m256 sa, __m256i b, __m256i zb, __m256 sb, int relu,
+                             int divfree, __m256 sy, __m256 inv, __m256i zy) {
+  return qvadd8f(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(a, za)), sa), b, zb, sb, relu, divfree, 0, sy,
+                 inv, zy);
+}
 
 /* A whole tile of @rows channels x 16 positions (NV = 2), row r of it stored at @y + r * P (an output
  * row segment, or a row buffer): per channel acc + corr, * mult (+ fb), rounded, + zy in int32;
@@ -99,12 +106,13 @@ static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *
   const int side = sk ? q->d.vside : 0;
   __m256 sc = _mm256_setzero_ps(), ss = sc, sy = sc, inv = sc;
   __m256i zc = _mm256_setzero_si256(), zs = zc, zo = zc;
-  int ssg = 0, relu = 0, divfree = 0;
+  int ssg = 0, relu = 0, divfree = 0, noclamp = 0, zsame = 0;
   if (va) {
     sc = _mm256_set1_ps(va->vs[side]), ss = _mm256_set1_ps(va->vs[!side]), sy = _mm256_set1_ps(va->vsy);
     inv = _mm256_set1_ps(va->vinv);
     zc = _mm256_set1_epi32(va->vz[side]), zs = _mm256_set1_epi32(va->vz[!side]), zo = _mm256_set1_epi32(va->vzy);
-    ssg = va->adt[!side] == MSC_DTYPE_INT8, relu = va->vrelu, divfree = va->vdivfree;
+    ssg = va->adt[!side] == MSC_DTYPE_INT8, relu = va->vrelu, divfree = va->vdivfree, noclamp = va->vnoclamp;
+    zsame = va->vz[side] == q->d.zy;
     sgn = va->ydt == MSC_DTYPE_INT8;
   }
   for (int r = 0; r < rows; r += 2) {
@@ -118,11 +126,17 @@ static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *
         __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), vm);
         if (!nofb) f = _mm256_add_ps(f, _mm256_set1_ps(fbias[rr]));
         if (!fast) f = _mm256_min_ps(_mm256_max_ps(f, flo), fhi);
-        v[2 * h + u] = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */
-        if (va) { /* the residual add on it and the skip byte (a + b = b + a exactly) */
+        if (va) { /* the residual add on the conv's value and the skip byte (a + b = b + a exactly) */
           const __m128i s8 = _mm_loadl_epi64((const __m128i *)(const void *)(sk + rr * P + 8 * u));
           const __m256i si = ssg ? _mm256_cvtepi8_epi32(s8) : _mm256_cvtepu8_epi32(s8);
-          v[2 * h + u] = qvadd8(v[2 * h + u], zc, sc, si, zs, ss, relu, divfree, sy, inv, zo);
+          /* its DQ (v - zc) * sc with v = round(f) + zy and zc = zy (checked when the tile set up):
+           * round(f) * sc, f already clamped, rounded in place (the current mode, as cvtps2dq) */
+          const __m256 fa = zsame ? _mm256_mul_ps(_mm256_round_ps(f, _MM_FROUND_CUR_DIRECTION), sc)
+                                  : _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(
+                                                      _mm256_add_epi32(_mm256_cvtps_epi32(f), vz), zc)), sc);
+          v[2 * h + u] = qvadd8f(fa, si, zs, ss, relu, divfree, noclamp, sy, inv, zo);
+        } else {
+          v[2 * h + u] = _mm256_add_epi32(_mm256_cvtps_epi32(f), vz); /* the conv's byte value */
         }
       }
     }
@@ -136,30 +150,72 @@ static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *
 }
 #define STORE_QTILE(q, y, sk, P, m, rows, a, ci, sgn) q2_store_tile(q, y, sk, P, m, rows, a, ci, sgn)
 
-/* y[i] = t[x[i]] for 32 bytes at a time: the table as 16 rows of 16 (one vpshufb each on the low
- * nibble), the row picked by the high nibble's four bits through a tree of vpblendvb (8 + 4 + 2 + 1;
- * vpblendvb reads each byte's top bit, so bit b of x is moved there by a shift of 7 - b). The
- * chain of 15 compare-and-blend steps it replaced ran at 0.30 ns/byte, the tree at 0.19 (a 38 KB
- * map, Zen 3; the scalar loop 0.37): the table is 12% of the PP-OCR cls int8 run. @x may equal @y. */
+/* y[i] = t[x[i]] for 32 bytes at a time, the table as 16 rows of 16 bytes (one vpshufb each). vpshufb
+ * reads an index byte's low nibble and gives 0 where the byte's top bit is set; the low nibble of
+ * x - 16 j is x's own, so the rows are stored as differences: R_j = T_j ^ T_(j-1) within each half
+ * (R_0 = T_0, R_8 = T_8). For x < 128, x - 16 j (signed saturating) keeps its top bit clear exactly
+ * for j <= x >> 4, so the XOR of vpshufb(R_j, x - 16 j), j = 0..7, is the prefix XOR T_(x >> 4) at the
+ * low nibble; and for x >= 128 (negative as a signed byte, saturating stays negative) every term is
+ * 0. The upper half does the same on x ^ 0x80. 16 vpshufb, 14 vpsubsb and 16 XORs per 32 bytes
+ * against the blend tree's 16 vpshufb and 15 vpblendvb: 0.157 against 0.194 ns/byte (38 KB, Zen 3). */
+typedef struct {
+  __m256i r[16];
+} QLut;
+
+static inline void qlut_setup(QLut *L, const uint8_t *t) {
+  for (int k = 0; k < 16; k++) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(t + 16 * k));
+    if (k % 8) a = _mm_xor_si128(a, _mm_loadu_si128((const __m128i *)(const void *)(t + 16 * (k - 1))));
+    L->r[k] = _mm256_broadcastsi128_si256(a);
+  }
+}
+
+static inline __attribute__((always_inline)) __m256i qlut32(const QLut *L, __m256i v) {
+  const __m256i h = _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
+  __m256i a0 = _mm256_shuffle_epi8(L->r[0], v), a1 = _mm256_shuffle_epi8(L->r[8], h);
+  for (int j = 1; j < 8; j++) {
+    const __m256i c = _mm256_set1_epi8((char)(16 * j));
+    a0 = _mm256_xor_si256(a0, _mm256_shuffle_epi8(L->r[j], _mm256_subs_epi8(v, c)));
+    a1 = _mm256_xor_si256(a1, _mm256_shuffle_epi8(L->r[8 + j], _mm256_subs_epi8(h, c)));
+  }
+  return _mm256_xor_si256(a0, a1);
+}
+
+/* @x may equal @y. */
 void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
   int64_t i = 0;
   if (n >= 64) {
-    __m256i tk[16];
-    for (int k = 0; k < 16; k++) tk[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t + 16 * k)));
-    const __m256i m15 = _mm256_set1_epi8(15);
-    for (; i + 32 <= n; i += 32) {
-      const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(x + i));
-      const __m256i lo = _mm256_and_si256(v, m15);
-      const __m256i b4 = _mm256_slli_epi16(v, 3), b5 = _mm256_slli_epi16(v, 2), b6 = _mm256_slli_epi16(v, 1);
-      __m256i s[8];
-      for (int j = 0; j < 8; j++)
-        s[j] = _mm256_blendv_epi8(_mm256_shuffle_epi8(tk[2 * j], lo), _mm256_shuffle_epi8(tk[2 * j + 1], lo), b4);
-      for (int j = 0; j < 4; j++) s[j] = _mm256_blendv_epi8(s[2 * j], s[2 * j + 1], b5);
-      for (int j = 0; j < 2; j++) s[j] = _mm256_blendv_epi8(s[2 * j], s[2 * j + 1], b6);
-      _mm256_storeu_si256((__m256i *)(void *)(y + i), _mm256_blendv_epi8(s[0], s[1], v));
-    }
+    QLut L;
+    qlut_setup(&L, t);
+    for (; i + 32 <= n; i += 32)
+      _mm256_storeu_si256((__m256i *)(void *)(y + i),
+                          qlut32(&L, _mm256_loadu_si256((const __m256i *)(const void *)(x + i))));
   }
   for (; i < n; i++) y[i] = t[x[i]];
+}
+
+/* In place over @rows rows of @n bytes, @stride apart; the table set up once. A row of 32+ bytes ends
+ * with one vector at n - 32, computed before the row's other stores (so from the row's own bytes) and
+ * stored last; shorter rows go through a 32-byte copy. */
+void cpu_qlut_rows_avx2(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n) {
+  if (rows > 1 && stride == n) n *= rows, rows = 1; /* contiguous: one row */
+  if (n <= 0 || rows <= 0) return;
+  QLut L;
+  qlut_setup(&L, t);
+  for (int64_t r = 0; r < rows; r++) {
+    uint8_t *p = y + r * stride;
+    if (n < 32) {
+      uint8_t b[32] = {0};
+      memcpy(b, p, (size_t)n);
+      _mm256_storeu_si256((__m256i *)(void *)b, qlut32(&L, _mm256_loadu_si256((const __m256i *)(const void *)b)));
+      memcpy(p, b, (size_t)n);
+      continue;
+    }
+    const __m256i tail = qlut32(&L, _mm256_loadu_si256((const __m256i *)(const void *)(p + n - 32)));
+    for (int64_t i = 0; i + 32 <= n; i += 32)
+      _mm256_storeu_si256((__m256i *)(void *)(p + i), qlut32(&L, _mm256_loadu_si256((const __m256i *)(const void *)(p + i))));
+    _mm256_storeu_si256((__m256i *)(void *)(p + n - 32), tail);
+  }
 }
 
 /* q->gemv: 8 output channels at a time, each a dot product of the K input values (int16, 16 at a

@@ -490,7 +490,7 @@ static void maxpool_plane(const CpuPool2d *g, const uint8_t *restrict x, uint8_t
       yr[ow] = (uint8_t)(best ^ bias);
     }
   }
-  if (!ident) cpu_qlut(lut, y, y, OH * OW); /* the requantization table, once over the plane */
+  if (!ident) cpu_qlut_rows(lut, y, 1, OH * OW, OH * OW); /* the requantization table, once over the plane */
 }
 
 typedef struct {

@@ -513,13 +513,16 @@ static void vadd_try(CpuQStep *s, const float *sx, const int32_t *zx, const MscD
   /* the division by vsy as a reciprocal multiply corrected by two FMAs (Markstein): used only when it
    * gives the quotient bit for bit on every pair (so the bytes stay those of the division) */
   const float inv = 1.0f / sy;
+  float qmax = 0.0f;
   for (int a = 0; a < 256; a++)
     for (int b = 0; b < 256; b++) {
       int32_t va = xdt[0] == MSC_DTYPE_INT8 ? (int8_t)a : a, vb = xdt[1] == MSC_DTYPE_INT8 ? (int8_t)b : b;
       float f = cpu_qvadd_sum(v, va, vb);
       volatile float d = f / sy; /* the division as the float kernel does it */
       if (cpu_qdivfree(f, sy, inv) != d) return;
+      qmax = MAX(qmax, fabsf(d));
     }
+  v->vnoclamp = qmax < 524288.0f; /* (NaN: no) */
   v->vinv = inv;
   v->vdivfree = cpu_q_switch_on("MSC_INT8_DIVFREE");
 }

@@ -321,7 +321,7 @@ static void block_task(void *ctx, int64_t t, int thread) {
     }
     if (d->post) {
       const int64_t r0 = 2 * ty0, r1 = MIN(2 * ty1, OH);
-      cpu_qlut(d->post, ym + r0 * OW, ym + r0 * OW, (r1 - r0) * OW);
+      cpu_qlut_rows(d->post, ym + r0 * OW, 1, (r1 - r0) * OW, (r1 - r0) * OW);
     }
     }
   }
