@@ -793,6 +793,79 @@ static void test_qdq_steps(void) {
   msc_graph_free(g);
 }
 
+/* x -> Q -> DQ -> MaxPool (2x2 or 3x3, stride 2, pads 0 / 1) -> Q -> DQ, uint8 and int8, the pool's output
+ * requantized at the input's scale (the byte max alone) and at another one (its table): the 8-bit max pool
+ * (row kernel: AVX2 16 outputs a step, the window-inside range, the padded edges, the tails) equals ref byte
+ * for byte on rows of 5-113 columns. */
+static void test_maxpool_s2(void) {
+  g_test_summary("int8 MaxPool 2x2 / 3x3 stride 2 (pads 0 and 1, uint8 and int8, same and other output scale) "
+                 "equals ref byte for byte on rows of 5 to 113 columns");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStatsFn stats = (MscCpuStatsFn)msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
+  g_assert_nonnull(stats);
+  const int64_t widths[] = {5, 16, 17, 33, 34, 35, 36, 55, 67, 112, 113};
+  int cases = 0;
+  for (size_t wi = 0; wi < G_N_ELEMENTS(widths); wi++)
+    for (int k = 2; k <= 3; k++)
+      for (int pad = 0; pad <= 1; pad++)
+        for (int sgn = 0; sgn <= 1; sgn++) {
+          const int64_t xd[] = {1, 3, 9, widths[wi]};
+          MscGraph *g = qgraph_new("int8-maxpool-s2", xd);
+          gconst_f(g, "s", 0.031f), gconst_f(g, "s2", 0.047f);
+          MscTensor *z = msc_tensor_new(sgn ? MSC_DTYPE_INT8 : MSC_DTYPE_UINT8, 0, NULL, NULL);
+          *(uint8_t *)z->data = sgn ? (uint8_t)(int8_t)-5 : 121;
+          msc_graph_add_initializer(g, "z", z);
+          node(g, "q", "QuantizeLinear", "x,s,z", "xq");
+          node(g, "dq", "DequantizeLinear", "xq,s,z", "xd");
+          MscNode *mp = node(g, "mp", "MaxPool", "xd", "m");
+          MscAttr ks = {0}, st2 = {0}, pads = {0};
+          ks.name = g_strdup("kernel_shape"), ks.type = MSC_ATTR_INTS, ks.n = 2, ks.ints = g_new(int64_t, 2);
+          ks.ints[0] = ks.ints[1] = k;
+          st2.name = g_strdup("strides"), st2.type = MSC_ATTR_INTS, st2.n = 2, st2.ints = g_new(int64_t, 2);
+          st2.ints[0] = st2.ints[1] = 2;
+          pads.name = g_strdup("pads"), pads.type = MSC_ATTR_INTS, pads.n = 4, pads.ints = g_new(int64_t, 4);
+          for (int i = 0; i < 4; i++) pads.ints[i] = pad;
+          msc_node_add_attr(mp, &ks);
+          msc_node_add_attr(mp, &st2);
+          msc_node_add_attr(mp, &pads);
+          /* one reader (the 8-bit pool step needs its Q alone): the input's scale for odd widths, another
+           * (the pool's table) for even ones */
+          node(g, "q1", "QuantizeLinear", wi % 2 ? "m,s,z" : "m,s2,z", "mq");
+          node(g, "d1", "DequantizeLinear", wi % 2 ? "mq,s,z" : "mq,s2,z", "y");
+          node(g, "n", "Neg", "xd", "y2"); /* a second output: the DQ'd input */
+          qgraph_done(g, (const char *[]){"y", "y2", NULL});
+          MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, xd, NULL);
+          uint32_t seed = 77u + (uint32_t)(wi * 16 + k * 4 + pad * 2 + sgn);
+          for (int64_t i = 0; i < msc_tensor_numel(in); i++)
+            ((float *)in->data)[i] = -4.5f + 9.0f * (float)(msc_mulberry32(&seed) >> 8) / 16777216.0f;
+          MscTensor **out[2];
+          out[0] = run_model(g, "ref", NULL, in, NULL);
+          out[1] = run_model(g, "cpu", NULL, in, NULL);
+          MscCpuStats cs = {.struct_size = sizeof cs};
+          stats(&cs);
+          g_assert_cmpuint(cs.n_int8_steps, >=, 2); /* Q and the pool on bytes */
+          if (cases == 0) g_test_message("%u steps, %u int8", cs.n_steps, cs.n_int8_steps);
+          for (int o = 0; o < 2; o++) {
+            g_assert_cmpuint(out[0][o]->nbytes, ==, out[1][o]->nbytes);
+            if (memcmp(out[0][o]->data, out[1][o]->data, out[0][o]->nbytes) != 0)
+              g_test_message("W %" G_GINT64_FORMAT " k %d pad %d %s output %d differs", widths[wi], k, pad,
+                             sgn ? "int8" : "uint8", o);
+            g_assert_cmpint(memcmp(out[0][o]->data, out[1][o]->data, out[0][o]->nbytes), ==, 0);
+          }
+          for (int kk = 0; kk < 2; kk++) {
+            for (int o = 0; o < 2; o++) msc_tensor_free(out[kk][o]);
+            g_free(out[kk]);
+          }
+          msc_tensor_free(in);
+          msc_graph_free(g);
+          cases++;
+        }
+  g_test_message("%d max pool cases", cases);
+}
+
 /* Concat of inputs with different scales (ORT's squeezenet QDQ): x -> Q/DQ at two scales -> Concat (axis 1) ->
  * Q/DQ. 2 x 3 x 150 x 160: 72000 bytes per input and image, so the 64 KB pieces of the threaded concat start
  * inside an input's run and cross from one input into the next. */
@@ -1184,6 +1257,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/int8/kernels/pick", test_pick);
   g_test_add_func("/int8/kernels/paths-taken", test_paths_taken);
   g_test_add_func("/int8/kernels/lut", test_lut_span);
+  g_test_add_func("/int8/kernels/maxpool-s2", test_maxpool_s2);
   g_test_add_data_func("/int8/models/squeezenet-rand-qdq", "squeezenet_rand_qdq", test_corpus_model);
   g_test_add_data_func("/int8/models/ppocr-cls-mobile-v2-qdq", "ppocr_cls_mobile_v2_qdq", test_corpus_model);
   g_test_add_func("/int8/fusion/tables", test_table_fusion);

@@ -414,8 +414,114 @@ static gboolean lut_identity(const uint8_t *lut) {
   return TRUE;
 }
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+static gboolean have_avx2(void);
+#include <immintrin.h>
+/* Outputs [o0, o1) of one row of a 2- or 3-wide stride-2 max pool straight from its @nr input rows:
+ * per step the column max of 32 (then 16) bytes of each row, then each word's two bytes and, 3-wide,
+ * the byte two further on, kept in the low byte and packed: 16 (8) outputs. A step at output o reads
+ * row bytes [c0 + 2 o, c0 + 2 o + 32 (16) + kw - 2), inside the windows of outputs o .. o + 16 (8) when
+ * kw = 3: so the steps cover [o0, o1 - 1) (3-wide) or [o0, o1), the last step moved back to end there
+ * (rewriting some outputs with the same bytes). Signed values compare signed (vpmaxsb). Returns the
+ * first output not written (o1 - 1 or o1 when a step fitted, else o0). */
+#define MP_STEP(V, LOADU, MAXS, MAXU, SRLI, AND, STORE_PACKED)                                                    \
+  do {                                                                                                        \
+    const int64_t c = c0 + 2 * o;                                                                             \
+    V v = LOADU(rows[0] + c), w = v;                                                                          \
+    if (kw == 3) w = LOADU(rows[0] + c + 2);                                                                  \
+    for (int r = 1; r < nr; r++) {                                                                            \
+      const V a = LOADU(rows[r] + c);                                                                         \
+      v = sgn ? MAXS(v, a) : MAXU(v, a);                                                                      \
+      if (kw == 3) {                                                                                          \
+        const V b = LOADU(rows[r] + c + 2);                                                                   \
+        w = sgn ? MAXS(w, b) : MAXU(w, b);                                                                    \
+      }                                                                                                       \
+    }                                                                                                         \
+    V h = sgn ? MAXS(v, SRLI(v, 8)) : MAXU(v, SRLI(v, 8));                                                    \
+    if (kw == 3) h = sgn ? MAXS(h, w) : MAXU(h, w);                                                           \
+    STORE_PACKED(yr + o, AND(h)); /* words 0..255: packus keeps the bytes as they are */                     \
+  } while (0)
+#define MP_LD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define MP_LD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+#define MP_AND256(h) _mm256_and_si256((h), _mm256_set1_epi16(0xff))
+#define MP_AND128(h) _mm_and_si128((h), _mm_set1_epi16(0xff))
+#define MP_ST256(p, h) \
+  _mm_storeu_si128((__m128i *)(void *)(p), _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi16((h), (h)), 0x08)))
+#define MP_ST128(p, h) _mm_storel_epi64((__m128i *)(void *)(p), _mm_packus_epi16((h), (h)))
+__attribute__((target("avx2"))) static int64_t mp_row_s2_avx2(const uint8_t *const *rows, int nr, int64_t c0,
+                                                               int kw, int sgn, uint8_t *yr, int64_t o0, int64_t o1) {
+  const int64_t end = kw == 3 ? o1 - 1 : o1; /* outputs the steps may write */
+  if (end - o0 >= 16) {
+    for (int64_t o = o0;; o += 16) {
+      if (o + 16 > end) o = end - 16;
+      MP_STEP(__m256i, MP_LD256, _mm256_max_epi8, _mm256_max_epu8, _mm256_srli_epi16, MP_AND256, MP_ST256);
+      if (o + 16 >= end) return end;
+    }
+  }
+  if (end - o0 >= 8) {
+    for (int64_t o = o0;; o += 8) {
+      if (o + 8 > end) o = end - 8;
+      MP_STEP(__m128i, MP_LD128, _mm_max_epi8, _mm_max_epu8, _mm_srli_epi16, MP_AND128, MP_ST128);
+      if (o + 8 >= end) return end;
+    }
+  }
+  return o0;
+}
+#undef MP_STEP
+#undef MP_LD256
+#undef MP_LD128
+#undef MP_AND256
+#undef MP_AND128
+#undef MP_ST256
+#undef MP_ST128
+#endif
+
+/* One output of a max pool from the valid rows @rows, window columns iw0 + j * dw (those in [0, W)). */
+static inline uint8_t mp_one(const uint8_t *const *rows, int nr, int64_t iw0, int64_t kw, int64_t dw, int64_t W,
+                             uint8_t bias) {
+  uint8_t best = 0;
+  for (int r = 0; r < nr; r++)
+    for (int64_t j = 0; j < kw; j++) {
+      const int64_t iw = iw0 + j * dw;
+      if (iw < 0 || iw >= W) continue;
+      const uint8_t v = rows[r][iw] ^ bias;
+      best = v > best ? v : best;
+    }
+  return best ^ bias;
+}
+
 static void maxpool_plane(const CpuPool2d *g, const uint8_t *restrict x, uint8_t *restrict y, int sgn,
                           const uint8_t *restrict lut, int ident, uint8_t *restrict colmax /* W */) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  /* 2- and 3-wide stride 2 (SqueezeNet, BlazeFace, ResNet stems) on AVX2: every output row straight
+   * from its input rows (the column-max pass below stored and reloaded each row kh times: the
+   * pools were 2x ORT's NHWC ones in SqueezeNet's QDQ profile) */
+  if (g->sw == 2 && g->dw == 1 && (g->kw == 2 || g->kw == 3) && g->kh <= 8 && have_avx2()) {
+    const int64_t W = g->W, H = g->H, OW = g->OW, OH = g->OH, kh = g->kh, kw = g->kw, sh = g->sh, dh = g->dh;
+    const int64_t pt = g->pt, pl = g->pl;
+    const uint8_t bias = sgn ? 0x80 : 0;
+    int64_t lo = (pl + 1) / 2, hi = (W - 1 + pl - (kw - 1)) / 2 + 1; /* windows inside the row: [lo, hi) */
+    lo = MIN(lo, OW), hi = MAX(lo, MIN(hi, OW));
+    for (int64_t oh = 0; oh < OH; oh++) {
+      const uint8_t *rows[8];
+      int nr = 0;
+      for (int64_t i = 0; i < kh; i++) {
+        const int64_t ih = oh * sh - pt + i * dh;
+        if (ih >= 0 && ih < H) rows[nr++] = x + ih * W;
+      }
+      uint8_t *restrict yr = y + oh * OW;
+      if (nr == 0) { /* a window of padding only: the max over nothing, as the plane path (0 ^ bias) */
+        memset(yr, bias, (size_t)OW);
+        continue;
+      }
+      int64_t o = mp_row_s2_avx2(rows, nr, -pl, (int)kw, sgn, yr, lo, hi);
+      for (int64_t ow = 0; ow < lo; ow++) yr[ow] = mp_one(rows, nr, 2 * ow - pl, kw, 1, W, bias);
+      for (; o < OW; o++) yr[o] = mp_one(rows, nr, 2 * o - pl, kw, 1, W, bias);
+    }
+    if (!ident) cpu_qlut_rows(lut, y, 1, OH * OW, OH * OW);
+    return;
+  }
+#endif
   /* geometry in locals: byte stores may alias *g, which would keep the loops scalar */
   const uint8_t bias = sgn ? 0x80 : 0;
   const int64_t W = g->W, H = g->H, OW = g->OW, OH = g->OH, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
