@@ -52,9 +52,19 @@ gboolean cpu_qdw_rows_fits(const CpuQConvDesc *d) {
          (d->sw == 1 || d->sw == 2) && d->ydt != MSC_DTYPE_INT32 && d->C == d->group;
 }
 
+/* The byte plane of the 3x3 stride-2 pair kernel: BH rows x BW bytes, image pixel (ih, iw) at
+ * (ih + pt, iw + pl), zx around it; BW covers the reads of 16-output steps up to OW rounded to 16. */
+static void dwb_geo(const CpuQConv *q, int64_t *BH, int64_t *BW) {
+  *BH = 2 * (q->OH - 1) + 3;
+  *BW = ((2 * ((q->OW + 15) / 16 * 16) + 34) + 31) / 32 * 32;
+  *BW = MAX(*BW, (q->d.W + q->d.pl + 31) / 32 * 32);
+}
+
 size_t cpu_qdw_rows_ws(const CpuQConv *q) {
   DwGeo g = dwr_geo(q);
-  return (size_t)(q->d.sw * g.PH * g.RS) * sizeof(float) + 64;
+  int64_t BH, BW;
+  dwb_geo(q, &BH, &BW);
+  return MAX((size_t)(q->d.sw * g.PH * g.RS) * sizeof(float), (size_t)(BH * BW)) + 64;
 }
 
 /* Input plane @x (H x W bytes) into the phase planes' interior as x - zx. */
@@ -389,6 +399,78 @@ CHANNEL_FN(3, 2)
 CHANNEL_FN(5, 1)
 CHANNEL_FN(5, 2)
 
+/* 3x3 stride 2 straight from the bytes: with the plane zx-padded, output column ow reads plane columns
+ * 2 ow .. 2 ow + 2, so the taps (0, 1) of a kernel row are the natural byte pair 2 ow, 2 ow + 1
+ * (vpmovzxbw of 16 bytes: the pairs of 8 outputs) and tap 2 the low byte of the pair one further on
+ * (weight pair (w2, 0)): per kernel row two vpmaddwd per 8 outputs, 6 against the float kernel's 9 FMAs,
+ * and no float plane (whose stride-2 split cost as much as the FMAs). acc = corr + sum w * x (raw x,
+ * padding zx: corr = bias - zx * sum w) in int32, exact for any operands (|pair| <= 2 * 255 * 255);
+ * requantized as the integer kernels: (float)acc * mult (+ fb), clamped, rounded, + zy. */
+static void dwb_load_plane(const CpuQConv *q, const uint8_t *x, uint8_t *bp, int64_t BH, int64_t BW) {
+  const CpuQConvDesc *d = &q->d;
+  const int64_t W = d->W, pl = d->pl;
+  const __m256i vz = _mm256_set1_epi8((char)d->zx);
+  for (int64_t r = 0; r < BH; r++) { /* BW is a multiple of 32: zx rows, then each image row over them */
+    uint8_t *row = bp + r * BW;
+    for (int64_t c = 0; c < BW; c += 32) _mm256_storeu_si256((__m256i *)(void *)(row + c), vz);
+    const int64_t ih = r - d->pt;
+    if (ih < 0 || ih >= d->H) continue;
+    const uint8_t *src = x + ih * W;
+    if (W < 32) {
+      memcpy(row + pl, src, (size_t)W);
+      continue;
+    }
+    for (int64_t c = 0; c + 32 <= W; c += 32)
+      _mm256_storeu_si256((__m256i *)(void *)(row + pl + c), _mm256_loadu_si256((const __m256i *)(const void *)(src + c)));
+    _mm256_storeu_si256((__m256i *)(void *)(row + pl + W - 32), _mm256_loadu_si256((const __m256i *)(const void *)(src + W - 32)));
+  }
+}
+
+static __attribute__((noinline)) void dwb_channel_3s2(const CpuQConv *q, const uint8_t *bp, int64_t BW,
+                                                      const int16_t *wt, int64_t oc, uint8_t *y) {
+  const CpuQConvDesc *d = &q->d;
+  const int64_t OH = q->OH, OW = q->OW;
+  const int sgn = d->xdt == MSC_DTYPE_INT8, osgn = d->ydt == MSC_DTYPE_INT8;
+  __m256i wa[3], wb[3];
+  for (int i = 0; i < 3; i++) {
+    wa[i] = _mm256_set1_epi32((int32_t)(((uint32_t)(uint16_t)wt[3 * i + 1] << 16) | (uint16_t)wt[3 * i]));
+    wb[i] = _mm256_set1_epi32((int32_t)(uint16_t)wt[3 * i + 2]);
+  }
+  const __m256i vc = _mm256_set1_epi32(q->corr[oc]), zy = _mm256_set1_epi32(d->zy);
+  const __m256 vm = _mm256_set1_ps(q->mult[oc]), vfb = _mm256_set1_ps(q->fbias[oc]);
+  const int hasfb = q->fbias[oc] != 0.0f;
+  const __m256 lo = _mm256_set1_ps(q->flo), hi = _mm256_set1_ps(q->fhi);
+#define DWB_PAIRS(p) (sgn ? _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p))) \
+                          : _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p))))
+  for (int64_t oh = 0; oh < OH; oh++) {
+    const uint8_t *r0 = bp + 2 * oh * BW;
+    uint8_t *yr = y + oh * OW;
+    for (int64_t ow = 0; ow < OW; ow += 16) {
+      __m256i a0 = vc, a1 = vc, b0 = _mm256_setzero_si256(), b1 = b0;
+      for (int i = 0; i < 3; i++) {
+        const uint8_t *p = r0 + i * BW + 2 * ow;
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(DWB_PAIRS(p), wa[i]));
+        b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(DWB_PAIRS(p + 2), wb[i]));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(DWB_PAIRS(p + 16), wa[i]));
+        b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(DWB_PAIRS(p + 18), wb[i]));
+      }
+      const __m256i q0 = dwr_requant1(_mm256_cvtepi32_ps(_mm256_add_epi32(a0, b0)), vm, vfb, hasfb, lo, hi, zy);
+      const __m256i q1 = dwr_requant1(_mm256_cvtepi32_ps(_mm256_add_epi32(a1, b1)), vm, vfb, hasfb, lo, hi, zy);
+      const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8); /* q0's 8, q1's 8 */
+      const __m256i b8 = osgn ? _mm256_packs_epi16(w16, w16) : _mm256_packus_epi16(w16, w16);
+      const __m128i o16 = _mm256_castsi256_si128(_mm256_permute4x64_epi64(b8, 0x08));
+      if (OW - ow >= 16) {
+        _mm_storeu_si128((__m128i *)(void *)(yr + ow), o16);
+      } else {
+        uint8_t t[16];
+        _mm_storeu_si128((__m128i *)(void *)t, o16);
+        memcpy(yr + ow, t, (size_t)(OW - ow));
+      }
+    }
+  }
+#undef DWB_PAIRS
+}
+
 void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t oc1, uint8_t *y, void *ws) {
   const CpuQConvDesc *d = &q->d;
   const DwGeo g = dwr_geo(q);
@@ -399,6 +481,19 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
   const int64_t xmax = sgn ? MAX(127 - d->zx, d->zx + 128) : MAX(255 - d->zx, d->zx);
   int zeroed = 0;
   int64_t loaded = -1;
+  if (q->dwb3s2 && d->kh == 3 && d->sh == 2 && d->sw == 2) { /* the byte-pair kernel: any weights, exact */
+    int64_t BH, BW;
+    dwb_geo(q, &BH, &BW);
+    uint8_t *bp = (uint8_t *)pl;
+    for (int64_t oc = oc0; oc < oc1; oc++) {
+      const int64_t cin = oc / q->Mg;
+      uint8_t *yc = y + oc * P;
+      if (loaded != cin) dwb_load_plane(q, x + cin * HW, bp, BH, BW), loaded = cin;
+      dwb_channel_3s2(q, bp, BW, q->wd + oc * T, oc, yc);
+      if (d->post) cpu_qlut_rows(d->post, yc, 1, P, P);
+    }
+    return;
+  }
   for (int64_t oc = oc0; oc < oc1; oc++) {
     const int16_t *wt = q->wd + oc * T;
     int64_t wsum = 0, wabs = 0;
