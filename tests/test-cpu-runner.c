@@ -44,15 +44,6 @@ static MscCpuStats stats(void) {
 /* graph building                                                          */
 
 
-static void attr_ints(MscNode *n, const char *name, size_t cnt, const int64_t *v) {
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, cnt * sizeof *v);
-  a.n = cnt;
-  msc_node_add_attr(n, &a);
-}
-
 static void input(MscGraph *g, const char *name, int32_t rank, const int64_t *dims) {
   MscValue *v = val(g, name);
   v->dtype = MSC_DTYPE_FLOAT32;

@@ -685,13 +685,8 @@ static MscGraph *region_graph(void) {
   ax.i = 1;
   /* ... with a 3x3 stride-1 MaxPool on the shortcut (BlazeFace's stride-2 blocks): the 8-bit max pool */
   MscNode *mp = node(g, "mpool", "MaxPool", "x2_dq", "x2p");
-  MscAttr ks = {0}, pp = {0};
-  ks.name = g_strdup("kernel_shape"), ks.type = MSC_ATTR_INTS, ks.n = 2, ks.ints = g_new(int64_t, 2);
-  ks.ints[0] = ks.ints[1] = 3;
-  pp.name = g_strdup("pads"), pp.type = MSC_ATTR_INTS, pp.n = 4, pp.ints = g_new(int64_t, 4);
-  pp.ints[0] = pp.ints[1] = pp.ints[2] = pp.ints[3] = 1;
-  msc_node_add_attr(mp, &ks);
-  msc_node_add_attr(mp, &pp);
+  attr_ints(mp, "kernel_shape", 2, (const int64_t[]){3, 3});
+  attr_ints(mp, "pads", 4, (const int64_t[]){1, 1, 1, 1});
   msc_node_add_attr(node(g, "cat", "Concat", "x2p,zeros", "cz"), &ax);
   node(g, "res", "Add", "h_dq,cz", "rs");
   node(g, "relu", "Relu", "rs", "rr");
@@ -749,13 +744,8 @@ static void test_qdq_steps(void) {
   node(g, "ds", "DequantizeLinear", "xs,ss,zs", "y1");
   /* and a 2x2 stride-2 MaxPool between DQ and Q (the int8 max pool's byte-pair path) */
   MscNode *mp = node(g, "mp", "MaxPool", "y1", "mpo");
-  MscAttr ks = {0}, st2 = {0};
-  ks.name = g_strdup("kernel_shape"), ks.type = MSC_ATTR_INTS, ks.n = 2, ks.ints = g_new(int64_t, 2);
-  ks.ints[0] = ks.ints[1] = 2;
-  st2.name = g_strdup("strides"), st2.type = MSC_ATTR_INTS, st2.n = 2, st2.ints = g_new(int64_t, 2);
-  st2.ints[0] = st2.ints[1] = 2;
-  msc_node_add_attr(mp, &ks);
-  msc_node_add_attr(mp, &st2);
+  attr_ints(mp, "kernel_shape", 2, (const int64_t[]){2, 2});
+  attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
   node(g, "qm", "QuantizeLinear", "mpo,ss,zs", "mq");
   node(g, "dm", "DequantizeLinear", "mq,ss,zs", "y2");
   msc_graph_add_output(g, val(g, "y0"));
@@ -821,16 +811,9 @@ static void test_maxpool_s2(void) {
           node(g, "q", "QuantizeLinear", "x,s,z", "xq");
           node(g, "dq", "DequantizeLinear", "xq,s,z", "xd");
           MscNode *mp = node(g, "mp", "MaxPool", "xd", "m");
-          MscAttr ks = {0}, st2 = {0}, pads = {0};
-          ks.name = g_strdup("kernel_shape"), ks.type = MSC_ATTR_INTS, ks.n = 2, ks.ints = g_new(int64_t, 2);
-          ks.ints[0] = ks.ints[1] = k;
-          st2.name = g_strdup("strides"), st2.type = MSC_ATTR_INTS, st2.n = 2, st2.ints = g_new(int64_t, 2);
-          st2.ints[0] = st2.ints[1] = 2;
-          pads.name = g_strdup("pads"), pads.type = MSC_ATTR_INTS, pads.n = 4, pads.ints = g_new(int64_t, 4);
-          for (int i = 0; i < 4; i++) pads.ints[i] = pad;
-          msc_node_add_attr(mp, &ks);
-          msc_node_add_attr(mp, &st2);
-          msc_node_add_attr(mp, &pads);
+          attr_ints(mp, "kernel_shape", 2, (const int64_t[]){k, k});
+          attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
+          attr_ints(mp, "pads", 4, (const int64_t[]){pad, pad, pad, pad});
           /* one reader (the 8-bit pool step needs its Q alone): the input's scale for odd widths, another
            * (the pool's table) for even ones */
           node(g, "q1", "QuantizeLinear", wi % 2 ? "m,s,z" : "m,s2,z", "mq");
@@ -986,15 +969,6 @@ static void dq_weights(MscGraph *g, const char *w, int64_t M, int64_t Cg, int64_
   msc_node_add_attr(node(g, dbn, "DequantizeLinear", in_b, o_b), &ax2);
 }
 
-static void attr_ints1(MscNode *n, const char *name, size_t cnt, const int64_t *v) {
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, cnt * sizeof *v);
-  a.n = cnt;
-  msc_node_add_attr(n, &a);
-}
-
 /* x -> QDQ -> depthwise 3x3 conv -> QDQ -> hardswish (Add/Clip/Mul/Div) -> QDQ -> y;
  * x -> 1x1 conv 8 -> 16 -> QDQ -> HardSigmoid -> QDQ -> y2 */
 static MscGraph *conv_table_graph(void) {
@@ -1006,7 +980,7 @@ static MscGraph *conv_table_graph(void) {
   dq_weights(g, "wd", 8, 1, 3, sx, 5);
   MscNode *c = node(g, "dw", "Conv", "x_dq,wd,wd_b", "c");
   const int64_t pads[] = {1, 1, 1, 1}, one[] = {8};
-  attr_ints1(c, "pads", 4, pads);
+  attr_ints(c, "pads", 4, pads);
   MscAttr grp = {0};
   grp.name = g_strdup("group");
   grp.type = MSC_ATTR_INT;
@@ -1111,7 +1085,7 @@ static MscGraph *conv_add_graph_build(gboolean plain) {
   dq_weights(g, "wc", 16, 16, 3, sx, 7);
   MscNode *c = node(g, "c3", "Conv", "x_dq,wc,wc_b", "c");
   const int64_t pads[] = {1, 1, 1, 1};
-  attr_ints1(c, "pads", 4, pads);
+  attr_ints(c, "pads", 4, pads);
   if (plain) {
     qdq(g, "c", "pc", 7.0f / 255.0f, 131);
     node(g, "add2", "Add", "x_dq,c_dq", "a2");
@@ -1187,8 +1161,8 @@ static MscGraph *float_region_graph(void) {
   node(g, "div6", "Div", "m6,six", "h");
   MscNode *mp = node(g, "mp", "MaxPool", "h", "y");
   const int64_t k2[] = {2, 2};
-  attr_ints1(mp, "kernel_shape", 2, k2);
-  attr_ints1(mp, "strides", 2, k2);
+  attr_ints(mp, "kernel_shape", 2, k2);
+  attr_ints(mp, "strides", 2, k2);
   node(g, "gap", "GlobalAveragePool", "h", "y2");
   return qgraph_done(g, (const char *[]){"y", "y2", NULL});
 }
