@@ -172,7 +172,7 @@ static gboolean runner_has_option(const MscRunnerApi *api, const char *name) {
 }
 
 int cmd_bench(int argc, char **argv) {
-  g_autofree char *runner_arg = NULL;
+  g_autofree char *runner_arg = NULL, *against = NULL;
   g_auto(GStrv) shapes = NULL, opt_args = NULL;
   gint threads = 1, warmup = 3, iters = 20, top = 15, profile_iters = -1;
   gboolean json = FALSE;
@@ -190,6 +190,10 @@ int cmd_bench(int argc, char **argv) {
       {"json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON line (ort-bench.js keys)", NULL},
       {"cpu-time", 0, 0, G_OPTION_ARG_NONE, &use_cpu_time,
        "time with the thread's CPU time instead of wall time (1 thread; for A/B runs on a loaded machine)", NULL},
+      {"against", 0, 0, G_OPTION_ARG_FILENAME, &against,
+       "a second model run alternately with MODEL in the same process (e.g. its int8 form): both medians and the "
+       "median of the paired time ratios MODEL2 / MODEL",
+       "MODEL2"},
       {NULL}};
   g_autoptr(GOptionContext) ctx = g_option_context_new("MODEL - measure a model's latency on a runner");
   g_option_context_add_main_entries(ctx, entries, NULL);
@@ -265,23 +269,49 @@ int cmd_bench(int argc, char **argv) {
    * static count (unknown dims as 1) is the fallback */
   double flops = (double)msc_graph_flops(g) * (dyn_batch ? (double)batch : 1.0);
 
+  /* --against: MODEL2's session made and warmed up first (the runner's stats then describe MODEL) */
+  g_autoptr(MscGraph) g2 = NULL;
+  g_autofree MscTensor **inputs2 = NULL;
+  MscSession *s2 = NULL;
+  if (against) {
+    if (!(g2 = cli_load_model(against, &e))) return fail_with(e);
+    inputs2 = g_new0(MscTensor *, g2->n_inputs ? g2->n_inputs : 1);
+    for (uint32_t i = 0; i < g2->n_inputs; i++) {
+      if (!(inputs2[i] = cli_random_input(g2->inputs[i], (const char *const *)shapes, 12345 + i, &e))) return fail_with(e);
+      g_ptr_array_add(owned, inputs2[i]);
+    }
+    if (!(s2 = msc_session_new(g2, runner, &opts, &e))) return fail_with(e);
+    for (int i = 0; i < warmup; i++)
+      if (!run_once(s2, g2, inputs2, NULL, &e)) {
+        msc_session_free(s2);
+        return fail_with(e);
+      }
+  }
   double tc = now_ms();
   MscSession *s = msc_session_new(g, runner, &opts, &e);
-  if (!s) return fail_with(e);
+  if (!s) {
+    if (s2) msc_session_free(s2);
+    return fail_with(e);
+  }
   double compile_ms = now_ms() - tc;
   double first_ms = 0;
-  g_autofree double *t = g_new(double, iters);
+  g_autofree double *t = g_new(double, iters), *t2 = g_new(double, iters), *ratio = g_new(double, iters);
   gboolean ok = TRUE;
   for (int i = 0; ok && i < warmup; i++) {
     double t0 = now_ms();
     ok = run_once(s, g, inputs, NULL, &e);
     if (i == 0) first_ms = now_ms() - t0;
   }
-  for (int i = 0; ok && i < iters; i++) {
-    double t0 = now_ms();
-    ok = run_once(s, g, inputs, NULL, &e);
-    t[i] = now_ms() - t0;
+  for (int i = 0; ok && i < iters; i++) { /* with --against: A B, then B A, ... */
+    for (int k = 0; ok && k < (s2 ? 2 : 1); k++) {
+      const gboolean second = s2 && ((i + k) % 2 == 1);
+      double t0 = now_ms();
+      ok = second ? run_once(s2, g2, inputs2, NULL, &e) : run_once(s, g, inputs, NULL, &e);
+      (second ? t2 : t)[i] = now_ms() - t0;
+    }
+    if (s2) ratio[i] = t2[i] / t[i];
   }
+  if (s2) msc_session_free(s2);
   Profile prof = {g_hash_table_new_full(NULL, NULL, NULL, g_free), TRUE, 0, 0};
   MscRunHooks hooks = {profile_hook, &prof};
   int n_prof = MAX(profile_iters, 1);
@@ -297,6 +327,13 @@ int cmd_bench(int argc, char **argv) {
   }
   qsort(t, iters, sizeof *t, cmp_double);
   double median = iters % 2 ? t[iters / 2] : (t[iters / 2 - 1] + t[iters / 2]) / 2, best = t[0];
+  double median2 = 0, best2 = 0, ratio_med = 0;
+  if (s2) {
+    qsort(t2, iters, sizeof *t2, cmp_double);
+    qsort(ratio, iters, sizeof *ratio, cmp_double);
+    median2 = iters % 2 ? t2[iters / 2] : (t2[iters / 2 - 1] + t2[iters / 2]) / 2, best2 = t2[0];
+    ratio_med = iters % 2 ? ratio[iters / 2] : (ratio[iters / 2 - 1] + ratio[iters / 2]) / 2;
+  }
   const char *isa = msc_isa_detect && msc_isa_name ? msc_isa_name(msc_isa_detect()) : "unknown";
   MscCpuStats cs = {.struct_size = sizeof cs};
   MscCpuStatsFn stats_fn = NULL;
@@ -321,8 +358,14 @@ int cmd_bench(int argc, char **argv) {
   if (json) {
     g_autofree char *model_esc = g_strescape(argv[1], NULL);
     printf("{\"model\":\"%s\",\"runner\":\"%s\",\"threads\":%d,\"median_ms\":%.3f,\"min_ms\":%.3f,\"iters\":%d,"
-           "\"isa\":\"%s\",\"gflop\":%.3f,\"peak_gflops\":%.2f,\"pct_peak\":%.2f,\"inputs\":\"%s\"}\n",
+           "\"isa\":\"%s\",\"gflop\":%.3f,\"peak_gflops\":%.2f,\"pct_peak\":%.2f,\"inputs\":\"%s\"",
            model_esc, runner, threads, median, best, iters, isa, flops / 1e9, peak, pct, shape_str);
+    if (s2) {
+      g_autofree char *against_esc = g_strescape(against, NULL);
+      printf(",\"against\":\"%s\",\"against_median_ms\":%.3f,\"against_min_ms\":%.3f,\"ratio_median\":%.4f",
+             against_esc, median2, best2, ratio_med);
+    }
+    printf("}\n");
     g_hash_table_destroy(prof.by_node);
     return CLI_OK;
   }
@@ -330,6 +373,10 @@ int cmd_bench(int argc, char **argv) {
          threads > 1 ? "s" : "", isa);
   printf("compile  %.2f ms, first run %.2f ms\n", compile_ms, first_ms);
   printf("latency  median %.3f ms, min %.3f ms (%d runs after %d warm-up)\n", median, best, iters, warmup);
+  if (s2)
+    printf("against  %s: median %.3f ms, min %.3f ms (run alternately with MODEL); its time / MODEL's: median of "
+           "the %d paired ratios %.3f, of the medians %.3f, of the mins %.3f\n",
+           against, median2, best2, iters, ratio_med, median2 / median, best2 / best);
   printf("through  %.1f inferences/s (batch %" G_GINT64_FORMAT ")\n", 1e3 * (double)batch / median, batch);
   if (flops > 0)
     printf("compute  %.3f GFLOP per run, %.2f GFLOP/s at the median, %.2f at the min\n", flops / 1e9,

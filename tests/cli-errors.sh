@@ -95,6 +95,17 @@ expect 1 'trunc.onnx' -- "$msc" export "$work/trunc.onnx" -o "$work/keep.onnx"
 if cmp -s "$model" "$work/keep.onnx"; then pass=$((pass + 1)); else echo "not ok: failed export changed keep.onnx"; fail=$((fail + 1)); fi
 ls "$work"/.*tmp* "$work"/*.tmp* 2>/dev/null && { echo "not ok: temporary files left"; fail=$((fail + 1)); }
 
+# bench --against: a missing or corrupt second model is named; run against itself, the JSON line carries
+# both medians and a positive paired ratio
+expect 1 'nothing.onnx' -- "$msc" bench "$model" --against "$work/nothing.onnx" -n 2 --top 0
+expect 1 'trunc.onnx' -- "$msc" bench "$model" --against "$work/trunc.onnx" -n 2 --top 0
+if "$msc" bench "$model" --against "$model" -n 4 --json 2>"$work/err" |
+   grep -qE '"against_median_ms":[0-9.]+,"against_min_ms":[0-9.]+,"ratio_median":([1-9][0-9]*\.[0-9]+|0\.[0-9]*[1-9])'; then
+  pass=$((pass + 1))
+else
+  echo "not ok: bench --against --json"; cat "$work/err"; fail=$((fail + 1))
+fi
+
 # check: a missing dir, a dir without cases
 expect 1 'not a directory' -- "$msc" check "$work/none"
 mkdir -p "$work/nocases"
