@@ -12,9 +12,11 @@
  *   cc -O2 -Icore -Iops -Iplugins/runners/cpu -Iplugins/runners/cpu/int8 $(pkg-config --cflags glib-2.0) \
  *      benchmarks/int8-layers.c B/plugins/runners/cpu/libmsc-cpu-int8.a -LB -lmsc -Wl,-rpath,$PWD/B \
  *      $(pkg-config --libs glib-2.0) -lm -o /tmp/int8-layers
- * Usage: int8-layers [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add]
+ * Usage: int8-layers [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add] [--ab VAR=VALUE]
  * --add: the int8 convs also apply a fused residual add of an 8-bit tensor (cpu_qconv_run_add, Relu,
  * division-free quotient) as BlazeFace's blocks do; the fp32 columns stay plain convs.
+ * --ab VAR=VALUE: one more column, the exact int8 conv built with that environment switch (A/B of a
+ * kernel choice in one process: the variants alternate within every round).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -79,8 +81,8 @@ static double now_seconds(void) {
   return bench_now(threads == 1);
 }
 
-enum { V_F32_DIRECT, V_F32_DEFAULT, V_I8_EXACT, V_I8_U7, V_I8_IM2COL, V_N };
-static const char *vnames[V_N] = {"f32-direct", "f32-default", "i8-exact", "i8-w7", "i8-im2col"};
+enum { V_F32_DIRECT, V_F32_DEFAULT, V_I8_EXACT, V_I8_U7, V_I8_IM2COL, V_I8_AB, V_N };
+static const char *vnames[V_N] = {"f32-direct", "f32-default", "i8-exact", "i8-w7", "i8-im2col", "i8-exact-B"};
 
 typedef struct {
   MscConv2dPlan *fp;
@@ -92,14 +94,17 @@ int main(int argc, char **argv) {
   int rounds = 5, iters = 7;
   const char *only = NULL;
   int with_add = 0;
+  const char *ab = NULL; /* --ab VAR=VALUE: one more exact int8 variant built with that environment switch */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--add")) with_add = 1;
+    else if (!strcmp(argv[i], "--ab") && i + 1 < argc && strchr(argv[i + 1], '=')) ab = argv[++i];
     else {
-      fprintf(stderr, "usage: %s [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add] [--ab VAR=VALUE]\n",
+              argv[0]);
       return 2;
     }
   }
@@ -109,8 +114,9 @@ int main(int argc, char **argv) {
   MscThreadPool *pool = threads > 1 ? msc_threadpool_new(threads) : NULL;
   printf("int8-layers: ISA %s, %d thread(s), best of %d medians of %d; ms and speed-up vs f32-direct\n",
          msc_isa_name(isa), threads, rounds, iters);
+  if (ab) printf("i8-exact-B: i8-exact built with %s\n", ab);
   printf("%-24s", "layer");
-  for (int v = 0; v < V_N; v++) printf(" %11s", vnames[v]);
+  for (int v = 0; v < (ab ? V_N : V_I8_AB); v++) printf(" %11s", vnames[v]);
   printf("   x(exact) x(w7) [kernels]\n");
   for (size_t li = 0; li < G_N_ELEMENTS(layers); li++) {
     const Layer *L = &layers[li];
@@ -170,6 +176,16 @@ int main(int argc, char **argv) {
     g_unsetenv("MSC_INT8_DIRECT");
     g_unsetenv("MSC_INT8_WINO");
     g_unsetenv("MSC_INT8_DWROWS");
+    if (ab) {
+      g_autofree char *var_name = g_strndup(ab, (gsize)(strchr(ab, '=') - ab));
+      const char *old = g_getenv(var_name);
+      g_autofree char *saved = old ? g_strdup(old) : NULL;
+      g_setenv(var_name, strchr(ab, '=') + 1, TRUE);
+      var[V_I8_AB].qp = cpu_qconv_new(&d, qw, cpu_qkernel_pick(lvl, qw), &e);
+      g_clear_error(&e);
+      if (saved) g_setenv(var_name, saved, TRUE);
+      else g_unsetenv(var_name);
+    }
     for (int v = 0; v < V_N; v++) {
       size_t b = var[v].fp ? msc_conv2d_plan_workspace_size(var[v].fp)
                  : var[v].qp ? cpu_qconv_workspace(var[v].qp, threads) : 0;
@@ -190,7 +206,7 @@ int main(int argc, char **argv) {
         if (r > 0 && t[iters / 2] < best[v]) best[v] = t[iters / 2];
       }
     printf("%-24s", L->name);
-    for (int v = 0; v < V_N; v++)
+    for (int v = 0; v < (ab ? V_N : V_I8_AB); v++)
       if (best[v] < 1e29) printf(" %11.3f", best[v] * 1e3);
       else printf(" %11s", "-");
     double f = best[V_F32_DIRECT];
