@@ -365,20 +365,22 @@ static size_t ysize(const CpuQConv *q) {
   return q->d.ydt == MSC_DTYPE_INT32 ? 4 : 1;
 }
 
+gboolean cpu_q_avx2(void) {
 #if defined(__x86_64__) || defined(__i386__)
-static gboolean lut_avx2(void) {
   static int have = -1;
   if (have < 0) {
     const char *isa = g_getenv("MSC_ISA");
-    have = cpu_has(CPU_QK_AVX2) && !(isa && !strcmp(isa, "scalar"));
+    have = cpu_has(CPU_QK_AVX2) && !(isa && (!strcmp(isa, "scalar") || !strcmp(isa, "sse2") || !strcmp(isa, "generic")));
   }
   return have;
-}
+#else
+  return FALSE;
 #endif
+}
 
 void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
 #if defined(__x86_64__) || defined(__i386__)
-  if (n >= 64 && lut_avx2()) {
+  if (n >= 64 && cpu_q_avx2()) {
     cpu_qlut_avx2(t, x, y, n);
     return;
   }
@@ -389,7 +391,7 @@ void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
 void cpu_qlut_rows(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n) {
 #if defined(__x86_64__) || defined(__i386__)
   /* the vector rows from 2 vectors' worth in all (the setup is 16 row loads) */
-  if (rows * n >= 64 && lut_avx2()) {
+  if (rows * n >= 64 && cpu_q_avx2()) {
     cpu_qlut_rows_avx2(t, y, rows, stride, n);
     return;
   }
@@ -400,12 +402,7 @@ void cpu_qlut_rows(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, i
 
 void cpu_qvadd_span(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n) {
 #if defined(__x86_64__) || defined(__i386__)
-  static int have = -1;
-  if (have < 0) {
-    const char *isa = g_getenv("MSC_ISA");
-    have = cpu_has(CPU_QK_AVX2) && !(isa && (!strcmp(isa, "scalar") || !strcmp(isa, "sse2") || !strcmp(isa, "generic")));
-  }
-  if (have) {
+  if (cpu_q_avx2()) {
     cpu_qvadd_avx2(v, a, b, y, n);
     return;
   }

@@ -277,8 +277,12 @@ static inline int32_t cpu_qrequant(int32_t acc, float mult, float fbias, float f
   return (int32_t)__builtin_nearbyintf(v) + zy;
 }
 
-/* y[i] = t[x[i]] for a 256-entry table (@x may equal @y): AVX2 vpshufb rows when the CPU has
- * it (and MSC_ISA does not ask for scalar), else plain C. */
+/* TRUE when the int8 helpers outside the kernel table (tables, residual adds, pools, Q/DQ) may take
+ * their AVX2 paths: the CPU has AVX2 + FMA and MSC_ISA does not ask for scalar, sse2 or generic. */
+gboolean cpu_q_avx2(void);
+
+/* y[i] = t[x[i]] for a 256-entry table (@x may equal @y): AVX2 vpshufb rows when cpu_q_avx2(), else
+ * plain C. */
 void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
 /* y[r * stride + i] = t[y[r * stride + i]] in place for r < @rows, i < @n (the table set up once for all
  * rows: a conv's channels x one output row segment). */

@@ -415,7 +415,6 @@ static gboolean lut_identity(const uint8_t *lut) {
 }
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-static gboolean have_avx2(void);
 #include <immintrin.h>
 /* Outputs [o0, o1) of one row of a 2- or 3-wide stride-2 max pool straight from its @nr input rows:
  * per step the column max of 32 (then 16) bytes of each row, then each word's two bytes and, 3-wide,
@@ -496,7 +495,7 @@ static void maxpool_plane(const CpuPool2d *g, const uint8_t *restrict x, uint8_t
   /* 2- and 3-wide stride 2 (SqueezeNet, BlazeFace, ResNet stems) on AVX2: every output row straight
    * from its input rows (the column-max pass below stored and reloaded each row kh times: the
    * pools were 2x ORT's NHWC ones in SqueezeNet's QDQ profile) */
-  if (g->sw == 2 && g->dw == 1 && (g->kw == 2 || g->kw == 3) && g->kh <= 8 && have_avx2()) {
+  if (g->sw == 2 && g->dw == 1 && (g->kw == 2 || g->kw == 3) && g->kh <= 8 && cpu_q_avx2()) {
     const int64_t W = g->W, H = g->H, OW = g->OW, OH = g->OH, kh = g->kh, kw = g->kw, sh = g->sh, dh = g->dh;
     const int64_t pt = g->pt, pl = g->pl;
     const uint8_t bias = sgn ? 0x80 : 0;
@@ -614,10 +613,6 @@ static void maxpool_task(void *ctx, int64_t pl, int thread) {
 }
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
-
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 /* QuantizeLinear as ops/quantize.c computes it (x / s; NaN -> 0; clamped to +-2^20; rounded half to
  * even; + z; saturated), 8 lanes: cvtps2dq rounds half to even like the 1.5 * 2^23 trick for
  * |v| <= 2^20, and + z then the saturating packs equal the float clamp to the type's range. */
@@ -701,21 +696,6 @@ static int64_t gk_sum(const int64_t *restrict k, const uint8_t *restrict row, in
   return s0 + s1 + s2 + s3;
 }
 
-static gboolean have_avx2(void) {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-  static int have = -1;
-  if (have < 0) {
-    __builtin_cpu_init();
-    have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-    const char *isa = g_getenv("MSC_ISA");
-    if (isa && (!strcmp(isa, "scalar") || !strcmp(isa, "sse2") || !strcmp(isa, "generic"))) have = 0;
-  }
-  return have == 1;
-#else
-  return FALSE;
-#endif
-}
-
 /* y[i] = t[x[i]]: locals and restrict (a byte store may alias anything, which would reload every
  * bound per element), four per iteration. */
 static void lut1_span(const uint8_t *restrict t, const uint8_t *restrict x, uint8_t *restrict y, int64_t n) {
@@ -779,7 +759,7 @@ static void span_run(const SpanJob *j, int64_t i0, int64_t n) {
   case CPU_Q_QUANT: {
     const int sgn = q->ydt == MSC_DTYPE_INT8;
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    if (have_avx2()) {
+    if (cpu_q_avx2()) {
       quant_avx2((const float *)j->x + i0, y, n, q->sy, q->zy, sgn);
       return;
     }
@@ -792,7 +772,7 @@ static void span_run(const SpanJob *j, int64_t i0, int64_t n) {
     const uint8_t *x = (const uint8_t *)j->x + i0;
     float *yf = (float *)j->y + i0;
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    if (have_avx2()) {
+    if (cpu_q_avx2()) {
       deq_avx2(x, yf, n, q->sx, q->zx, sgn);
       return;
     }
@@ -911,7 +891,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     float *restrict yf = (float *)(void *)y;
     const int64_t n = r->numel;
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    if (have_avx2()) {
+    if (cpu_q_avx2()) {
       flut_avx2(ft, x, yf, n);
       return;
     }
