@@ -165,6 +165,13 @@ static gboolean run_once(MscSession *s, const MscGraph *g, MscTensor **inputs, c
   return TRUE;
 }
 
+/* Sorts the @n values of @v; returns their median and sets *min (nullable). */
+static double sort_median(double *v, int n, double *min) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  if (min) *min = v[0];
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static gboolean runner_has_option(const MscRunnerApi *api, const char *name) {
   for (uint32_t i = 0; api && i < api->n_options; i++)
     if (!strcmp(api->options[i].name, name)) return TRUE;
@@ -325,14 +332,11 @@ int cmd_bench(int argc, char **argv) {
     g_hash_table_destroy(prof.by_node);
     return fail_with(e);
   }
-  qsort(t, iters, sizeof *t, cmp_double);
-  double median = iters % 2 ? t[iters / 2] : (t[iters / 2 - 1] + t[iters / 2]) / 2, best = t[0];
+  double best, median = sort_median(t, iters, &best);
   double median2 = 0, best2 = 0, ratio_med = 0;
   if (s2) {
-    qsort(t2, iters, sizeof *t2, cmp_double);
-    qsort(ratio, iters, sizeof *ratio, cmp_double);
-    median2 = iters % 2 ? t2[iters / 2] : (t2[iters / 2 - 1] + t2[iters / 2]) / 2, best2 = t2[0];
-    ratio_med = iters % 2 ? ratio[iters / 2] : (ratio[iters / 2 - 1] + ratio[iters / 2]) / 2;
+    median2 = sort_median(t2, iters, &best2);
+    ratio_med = sort_median(ratio, iters, NULL);
   }
   const char *isa = msc_isa_detect && msc_isa_name ? msc_isa_name(msc_isa_detect()) : "unknown";
   MscCpuStats cs = {.struct_size = sizeof cs};
