@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "graph-builder.h"
 #include "graph.h"
 #include "tensor.h"
 
@@ -39,12 +40,7 @@ add_attr_float(MscNode *n, const char *name, float v)
 static inline void
 add_attr_ints(MscNode *n, const char *name, const int64_t *v, size_t cnt)
 {
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, cnt * sizeof *v);
-  a.n = cnt;
-  msc_node_add_attr(n, &a);
+  attr_ints(n, name, cnt, v); /* graph-builder.h */
 }
 
 static inline void
