@@ -244,6 +244,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
   q->xs2 = q->k->kg == 2 && q->xoff == 0 && cpu_q_switch_on("MSC_INT8_XS2");
   q->splitrow = cpu_q_switch_on("MSC_INT8_SPLITROW");
   q->corrinit = cpu_q_switch_on("MSC_INT8_CORRINIT");
+  q->qspec = cpu_q_switch_on("MSC_INT8_QSPEC");
   q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && cpu_q_switch_on("MSC_INT8_DIRECT");
   /* column pairs (KG=2, stride-2 columns, few input channels): the (channel, kernel column) pairs of
    * the stems cost fewer vpmaddwd than channel pairs (5x5/2, 3 channels: 5 rows x 3 column pairs x 3

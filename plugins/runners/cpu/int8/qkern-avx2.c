@@ -93,27 +93,29 @@ static inline __m256i qvadd8(__m256i a, __m256i za, __m256 sa, __m256i b, __m256
  * (lo - zy, hi - zy are integers and rounding is monotone); otherwise the float clamp is applied
  * too. The conv's and the add's constants are loaded once per tile (the byte stores may alias
  * them) and the zero-bias test made once per conv (q->qnofb). */
-static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
-                                                                int64_t P, int64_t m, int rows,
-                                                                const __m256i (*a)[2], int ci, int sgn) {
+typedef struct {
+  int fast, nofb, relu, divfree, noclamp, zsame, ssg;
+} Q2Flags;
+
+static inline __attribute__((always_inline)) void q2_store_tile_f(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+                                                                  int64_t P, int64_t m, int rows,
+                                                                  const __m256i (*a)[2], int ci, int sgn,
+                                                                  const Q2Flags fl) {
   const __m256i vz = _mm256_set1_epi32(q->d.zy), perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   const __m256i bl = _mm256_set1_epi8((char)q->d.lo), bh = _mm256_set1_epi8((char)q->d.hi);
   const __m256 flo = _mm256_set1_ps(q->flo), fhi = _mm256_set1_ps(q->fhi);
-  const int fast = q->qfast && !sk, nofb = q->qnofb;
+  const int fast = fl.fast, nofb = fl.nofb;
   const float *mult = q->mult + m, *fbias = q->fbias + m;
   const int32_t *corr = q->corr + m;
   const CpuQVAdd *va = sk ? q->d.vadd : NULL;
   const int side = sk ? q->d.vside : 0;
   __m256 sc = _mm256_setzero_ps(), ss = sc, sy = sc, inv = sc;
   __m256i zc = _mm256_setzero_si256(), zs = zc, zo = zc;
-  int ssg = 0, relu = 0, divfree = 0, noclamp = 0, zsame = 0;
+  const int ssg = fl.ssg, relu = fl.relu, divfree = fl.divfree, noclamp = fl.noclamp, zsame = fl.zsame;
   if (va) {
     sc = _mm256_set1_ps(va->vs[side]), ss = _mm256_set1_ps(va->vs[!side]), sy = _mm256_set1_ps(va->vsy);
     inv = _mm256_set1_ps(va->vinv);
     zc = _mm256_set1_epi32(va->vz[side]), zs = _mm256_set1_epi32(va->vz[!side]), zo = _mm256_set1_epi32(va->vzy);
-    ssg = va->adt[!side] == MSC_DTYPE_INT8, relu = va->vrelu, divfree = va->vdivfree, noclamp = va->vnoclamp;
-    zsame = va->vz[side] == q->d.zy;
-    sgn = va->ydt == MSC_DTYPE_INT8;
   }
   for (int r = 0; r < rows; r += 2) {
     const int r1 = r + 1 < rows ? r + 1 : r;
@@ -147,6 +149,30 @@ static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *
     _mm_storeu_si128((__m128i *)(void *)(y + r * P), _mm256_castsi256_si128(b));
     if (r1 != r) _mm_storeu_si128((__m128i *)(void *)(y + r1 * P), _mm256_extracti128_si256(b, 1));
   }
+}
+
+/* q2_store_tile_f with the tile's flags read from the plan, and the two common sets as constants (the
+ * epilogue of a small-K 1x1 conv costs as much as its products: every runtime flag a branch per
+ * vector): no add, |mult| < 1/4, no float bias, uint8 out, accumulators from corr; and the residual
+ * add of uint8 tensors with Relu, the two-FMA quotient, no clamp, the conv's zero point the add's. */
+static inline __attribute__((always_inline)) void q2_store_tile(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+                                                                int64_t P, int64_t m, int rows,
+                                                                const __m256i (*a)[2], int ci, int sgn) {
+  const CpuQVAdd *va = sk ? q->d.vadd : NULL;
+  Q2Flags fl = {q->qfast && !sk, q->qnofb, 0, 0, 0, 0, 0};
+  if (va) {
+    const int side = q->d.vside;
+    fl.ssg = va->adt[!side] == MSC_DTYPE_INT8, fl.relu = va->vrelu, fl.divfree = va->vdivfree;
+    fl.noclamp = va->vnoclamp, fl.zsame = va->vz[side] == q->d.zy;
+    sgn = va->ydt == MSC_DTYPE_INT8;
+  }
+  if (!q->qspec) q2_store_tile_f(q, y, sk, P, m, rows, a, ci, sgn, fl);
+  else if (!va && ci && !sgn && fl.fast && fl.nofb)
+    q2_store_tile_f(q, y, NULL, P, m, rows, a, 1, 0, (Q2Flags){1, 1, 0, 0, 0, 0, 0});
+  else if (va && ci && !sgn && fl.nofb && !fl.ssg && fl.relu && fl.divfree && fl.noclamp && fl.zsame)
+    q2_store_tile_f(q, y, sk, P, m, rows, a, 1, 0, (Q2Flags){0, 1, 1, 1, 1, 1, 0});
+  else
+    q2_store_tile_f(q, y, sk, P, m, rows, a, ci, sgn, fl);
 }
 #define STORE_QTILE(q, y, sk, P, m, rows, a, ci, sgn) q2_store_tile(q, y, sk, P, m, rows, a, ci, sgn)
 
