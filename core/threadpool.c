@@ -68,6 +68,7 @@ struct MscThreadPool {
   _Atomic int stop;
   _Atomic uint32_t sleepers;      /* workers inside futex_wait(generation) */
   _Atomic uint32_t caller_asleep; /* caller inside futex_wait(done_word) */
+  _Atomic int held;               /* msc_threadpool_hold: waits spin without the SPIN_ITERS limit */
 };
 
 #ifdef __linux__
@@ -139,7 +140,7 @@ static gpointer worker_main(gpointer data) {
     uint32_t gen;
     int spins = 0;
     while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen) {
-      if (++spins < SPIN_ITERS)
+      if (++spins < SPIN_ITERS || atomic_load_explicit(&pool->held, memory_order_relaxed))
         CPU_RELAX();
       else {
         /* seq_cst pairs with the caller's bump-then-read of sleepers: either
@@ -203,6 +204,10 @@ int msc_threadpool_size(const MscThreadPool *pool) {
   return pool ? pool->n_threads : 1;
 }
 
+void msc_threadpool_hold(MscThreadPool *pool, gboolean on) {
+  if (pool) atomic_store(&pool->held, on ? 1 : 0);
+}
+
 typedef struct {
   MscParallelFn fn;
   void *ctx;
@@ -249,7 +254,7 @@ void msc_threadpool_parallel_for(MscThreadPool *pool, int64_t n_tasks, MscParall
     return; /* the caller completed the last task */
   int spins = 0;
   while (atomic_load_explicit(&pool->done, memory_order_acquire) < n_tasks) {
-    if (++spins < SPIN_ITERS)
+    if (++spins < SPIN_ITERS || atomic_load_explicit(&pool->held, memory_order_relaxed))
       CPU_RELAX();
     else {
       atomic_store(&pool->caller_asleep, 1);

@@ -35,5 +35,17 @@ int msc_threadpool_size(const MscThreadPool *pool);
  */
 void msc_threadpool_parallel_for(MscThreadPool *pool, int64_t n_tasks, MscParallelFn fn, void *ctx);
 
+/**
+ * msc_threadpool_hold:
+ * @on: TRUE from the start of a run (one inference: parallel loops separated
+ * by serial work) to its end, FALSE then.
+ * While held, idle workers (and the caller waiting for a loop to finish) keep
+ * spinning instead of going to sleep after about 10-20 us: a serial stretch
+ * between two loops longer than that would otherwise put the workers to sleep
+ * and make the next loop pay a futex wake-up (tens of microseconds on a
+ * virtual machine). Released, they sleep as before. @pool may be NULL.
+ */
+void msc_threadpool_hold(MscThreadPool *pool, gboolean on);
+
 G_END_DECLS
 #endif

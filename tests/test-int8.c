@@ -650,8 +650,8 @@ static MscGraph *qgraph_done(MscGraph *g, const char *const *outs) {
 
 /* x -> QDQ -> hardswish as Add/Clip/Mul/Div (h) -> QDQ -> y2;
  * GAP(h) -> QDQ -> HardSigmoid -> Mul(h, .) -> QDQ -> Pad(value 0.5) -> QDQ -> y */
-static MscGraph *region_graph(void) {
-  const int64_t xd[] = {1, 8, 12, 12};
+static MscGraph *region_graph(int64_t S) {
+  const int64_t xd[] = {1, 8, S, S};
   MscGraph *g = qgraph_new("int8-regions", xd);
   gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f), gconst_f(g, "half", 0.5f);
   MscTensor *pads = msc_tensor_new(MSC_DTYPE_INT64, 1, (int64_t[]){8}, NULL);
@@ -678,7 +678,7 @@ static MscGraph *region_graph(void) {
   MscValue *x2 = val(g, "x2");
   x2->dtype = MSC_DTYPE_FLOAT32;
   x2->rank = 4;
-  int64_t x2d[] = {1, 5, 12, 12}, zd[] = {1, 3, 12, 12};
+  int64_t x2d[] = {1, 5, S, S}, zd[] = {1, 3, S, S};
   memcpy(x2->dims, x2d, sizeof x2d);
   msc_graph_add_input(g, x2);
   msc_graph_add_initializer(g, "zeros", msc_tensor_new(MSC_DTYPE_FLOAT32, 4, zd, NULL));
@@ -712,9 +712,12 @@ static int optrace_hook(void *user, MscHookPhase ph, const MscNode *n, const Msc
   return 0;
 }
 
-static MscTensor **run_hooked(MscGraph *g, const char *runner, MscTensor **in, OpTrace *tr, uint32_t *n_out) {
+static MscTensor **run_hooked(MscGraph *g, const char *runner, const char *threads, MscTensor **in, OpTrace *tr,
+                              uint32_t *n_out) {
   GError *e = NULL;
-  MscSession *s = msc_session_new(g, runner, NULL, &e);
+  const char *k[] = {"threads"}, *v[] = {threads};
+  MscOptions o = {k, v, 1};
+  MscSession *s = msc_session_new(g, runner, threads ? &o : NULL, &e);
   g_assert_no_error(e);
   MscTensor **out = NULL;
   MscRunHooks h = {optrace_hook, tr};
@@ -900,24 +903,19 @@ static void test_concat_requant(void) {
   msc_graph_free(g);
 }
 
-static void test_regions(void) {
-  g_test_summary("int8 regions: hardswish as Add/Clip/Mul/Div, GlobalAveragePool of it, the squeeze-excite Mul of "
-                 "two float chains and a constant Pad run as 8-bit steps; outputs equal ref's byte for byte");
-  if (!have_runners) {
-    g_test_skip("runners cpu/ref not registered");
-    return;
-  }
-  MscGraph *g = region_graph();
-  MscTensor *in[2] = {msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 8, 12, 12}, NULL),
-                      msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 5, 12, 12}, NULL)};
+/* @S x @S planes; @threads: the cpu runner's threads option (NULL: its default). */
+static void regions_at(int64_t S, const char *threads) {
+  MscGraph *g = region_graph(S);
+  MscTensor *in[2] = {msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 8, S, S}, NULL),
+                      msc_tensor_new(MSC_DTYPE_FLOAT32, 4, (int64_t[]){1, 5, S, S}, NULL)};
   uint32_t st = 7;
   for (int k = 0; k < 2; k++)
     for (int64_t i = 0; i < msc_tensor_numel(in[k]); i++)
       ((float *)in[k]->data)[i] = -4.5f + 9.0f * (float)(msc_mulberry32(&st) >> 8) / 16777216.0f;
   OpTrace tc = {g_ptr_array_new_with_free_func(g_free)};
   uint32_t nr, nc;
-  MscTensor **r = run_hooked(g, "ref", in, NULL, &nr);
-  MscTensor **c = run_hooked(g, "cpu", in, &tc, &nc);
+  MscTensor **r = run_hooked(g, "ref", NULL, in, NULL, &nr);
+  MscTensor **c = run_hooked(g, "cpu", threads, in, &tc, &nc);
   for (uint32_t k = 0; k < 3; k++) {
     g_assert_cmpuint(r[k]->nbytes, ==, c[k]->nbytes);
     int64_t diff = 0;
@@ -925,8 +923,8 @@ static void test_regions(void) {
       diff += ((const float *)r[k]->data)[i] != ((const float *)c[k]->data)[i];
     g_assert_cmpint(diff, ==, 0);
   }
-  g_assert_cmpint(c[0]->dims[2], ==, 15);
-  g_assert_cmpint(c[0]->dims[3], ==, 15);
+  g_assert_cmpint(c[0]->dims[2], ==, S + 3);
+  g_assert_cmpint(c[0]->dims[3], ==, S + 3);
   /* the only float steps left: the output DequantizeLinear nodes (and Identity views of them) */
   for (guint i = 0; i < tc.float_ops->len; i++) {
     const char *op = g_ptr_array_index(tc.float_ops, i);
@@ -938,6 +936,18 @@ static void test_regions(void) {
   g_ptr_array_unref(tc.float_ops);
   msc_tensor_free(in[0]), msc_tensor_free(in[1]);
   msc_graph_free(g);
+}
+
+static void test_regions(void) {
+  g_test_summary("int8 regions: hardswish as Add/Clip/Mul/Div, GlobalAveragePool of it, the squeeze-excite Mul of "
+                 "two float chains and a constant Pad run as 8-bit steps; outputs equal ref's byte for byte; on "
+                 "128 x 128 planes at 2 threads too (the per-plane steps and the pieces of the others over the pool)");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  regions_at(12, NULL);
+  regions_at(128, "2");
 }
 
 /* Constant 8-bit / int32 weights through DequantizeLinear (per channel on axis 0) named @w. */

@@ -32,6 +32,7 @@ extern const MscHostApi *cpu_host;
 #pragma weak msc_threadpool_free
 #pragma weak msc_threadpool_parallel_for
 #pragma weak msc_threadpool_size
+#pragma weak msc_threadpool_hold
 
 /* The fast kernels live in libmsc and may be missing from an older
  * libmsc: they are weak references, checked before use. */
@@ -157,6 +158,7 @@ struct CpuShapePlan {
   size_t *shuf_bytes;
   unsigned char *shuf_direct;
   unsigned char *use_pool; /* conv big enough to split over threads */
+  double pool_min_flops;   /* conv FLOPs (2 x MACs, fp32 and int8) from which a conv splits over threads */
   CpuFast *fast;           /* per step: fast path of a STEP_OP */
   void **qprep;            /* per step: int8 per-shape data (qops.c) */
   size_t arena_bytes, lower_bound, sum_bytes;

@@ -310,6 +310,10 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
   for (uint32_t i = 0; i < n_inputs; i++) x->slot[g->inputs[i]->index] = inputs[i];
   const MscTensor *in_buf[64];
   MscTensor *out_buf[64];
+  /* the workers spin through the serial steps of this run (no futex sleep and wake between two
+   * parallel steps); released at the end */
+  const gboolean hold = x->pool && msc_threadpool_hold;
+  if (hold) msc_threadpool_hold(x->pool, TRUE);
   for (uint32_t si = 0; si < m->n_steps && st == MSC_OK; si++) {
     const CpuStep *s = &m->steps[si];
     if (p->skip[si]) continue;
@@ -401,5 +405,6 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
       outputs[j] = NULL;
     }
   g_ptr_array_set_size(x->dyn, 0);
+  if (hold) msc_threadpool_hold(x->pool, FALSE);
   return st;
 }

@@ -370,6 +370,7 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
   const double pool_min_flops = pf && *pf ? atof(pf) : 3e5;
   const MscGraph *g = m->g;
   CpuShapePlan *p = g_new0(CpuShapePlan, 1);
+  p->pool_min_flops = pool_min_flops;
   uint32_t nv = m->nv ? m->nv : 1, ns = m->n_steps ? m->n_steps : 1;
   p->key_len = 0;
   for (uint32_t i = 0; i < g->n_inputs; i++) p->key_len += 2 + (uint32_t)inputs[i]->rank;

@@ -222,7 +222,9 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     p->qprep[si] = c;
     *ws = cpu_qconv_workspace(c, m->threads);
     double macs = (double)msc_shape_numel(yr, yd) * (double)(c->K);
-    p->use_pool[si] = macs >= 1e6;
+    /* the fp32 convs' bar (plan.c): 1e6 MACs before the pool's workers spun through the run
+     * (msc_threadpool_hold) left PP-OCR cls int8 at 2 threads no faster than at 1 */
+    p->use_pool[si] = 2.0 * macs >= p->pool_min_flops;
     return MSC_OK;
   }
   if (q->region || q->kind == CPU_Q_CATFILL) {
@@ -248,7 +250,7 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   case CPU_Q_FLUT:
   case CPU_Q_DEQ:
     ok = numel_v(p, q->xs[0]) == ny;
-    p->use_pool[si] = q->kind != CPU_Q_FLUT && ny >= 2 * SPAN_CHUNK; /* span_all's pieces */
+    p->use_pool[si] = ny >= 2 * SPAN_CHUNK; /* span_all's pieces */
     break;
   case CPU_Q_LUT2: {
     int64_t na = numel_v(p, q->xs[0]), nb = numel_v(p, q->xs[1]);
@@ -259,6 +261,7 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     else if (nb == ny && (r->planes = plane_of(p, q->xs[0], y)) > 0 && r->planes == na) r->bmode = QB_A_PLANE;
     else ok = FALSE;
     if (ok && r->planes) r->inner = ny / r->planes;
+    if (ok && r->planes > 1 && ny >= SPAN_CHUNK) p->use_pool[si] = 1; /* planes over the pool (planes_all) */
     if (ok && (r->bmode == QB_B_PLANE || r->bmode == QB_B_SCALAR)) {
       r->lut_t = g_malloc(65536);
       for (int a = 0; a < 256; a++)
@@ -330,6 +333,7 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     r->planes = p->dims[x][0] * p->dims[x][1];
     r->inner = r->planes ? numel_v(p, x) / r->planes : 0;
     ok = r->planes == ny;
+    p->use_pool[si] = r->planes > 1 && numel_v(p, x) >= SPAN_CHUNK; /* planes_all */
     if (ok && q->kind == CPU_Q_GAPT) {
       int emin = INT32_MAX;
       double amax = 0;
@@ -756,6 +760,19 @@ static void span_run(const SpanJob *j, int64_t i0, int64_t n) {
   uint8_t *y = (uint8_t *)j->y + i0;
   switch (q->kind) {
   case CPU_Q_LUT1: lut1_span(j->lut, (const uint8_t *)j->x + i0, y, n); return;
+  case CPU_Q_FLUT: { /* y = f(DQ(x)) as a float table */
+    const uint8_t *restrict x = (const uint8_t *)j->x + i0;
+    const float *restrict ft = q->ftab;
+    float *restrict yf = (float *)j->y + i0;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    if (cpu_q_avx2()) {
+      flut_avx2(ft, x, yf, n);
+      return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) yf[i] = ft[x[i]];
+    return;
+  }
   case CPU_Q_QUANT: {
     const int sgn = q->ydt == MSC_DTYPE_INT8;
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -809,6 +826,52 @@ static void span_all(MscThreadPool *pool, const SpanJob *j) {
   else span_run(j, 0, j->n);
 }
 
+/* The per-plane steps (LUT2 with one operand per plane, GAPT), plane by plane: each plane independent
+ * of the others, so any split gives the same bytes. */
+typedef struct {
+  const CpuQStep *q;
+  const QPrep *r;
+  const uint8_t *a, *b;
+  uint8_t *y;
+} PlaneJob;
+
+static void plane_run(const PlaneJob *j, int64_t pl) {
+  const CpuQStep *q = j->q;
+  const QPrep *r = j->r;
+  const int64_t inner = r->inner;
+  if (q->kind == CPU_Q_LUT2) {
+    if (r->bmode == QB_B_PLANE) lut1_span(r->lut_t + ((size_t)j->b[pl] << 8), j->a + pl * inner, j->y + pl * inner, inner);
+    else lut1_span(q->lut + ((size_t)j->a[pl] << 8), j->b + pl * inner, j->y + pl * inner, inner);
+    return;
+  }
+  /* GAPT, as the float kernel: double sum in element order, float mean, then Q */
+  const uint8_t *row = j->a + pl * inner;
+  const int osgn = q->ydt == MSC_DTYPE_INT8;
+  const float lo = osgn ? -128.0f : 0.0f, hi = osgn ? 127.0f : 255.0f;
+  double acc = 0.0;
+  if (r->gexact) { /* the same (exact) sum with four independent integer chains */
+    acc = (double)gk_sum(r->gk, row, inner) * r->gu;
+  } else {
+    for (int64_t i = 0; i < inner; i++) acc += q->ftab[row[i]];
+  }
+  float mean = inner > 0 ? (float)(acc / (double)inner) : 0.0f;
+  float v = nearbyintf(mean / q->sy) + (float)q->zy;
+  v = v < lo ? lo : v > hi ? hi : v;
+  j->y[pl] = osgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+}
+
+static void plane_task(void *ctx, int64_t t, int thread) {
+  (void)thread;
+  plane_run(ctx, t);
+}
+
+static void planes_all(MscThreadPool *pool, const PlaneJob *j) {
+  const int64_t planes = j->r->planes;
+  if (pool && msc_threadpool_parallel_for && planes > 1) msc_threadpool_parallel_for(pool, planes, plane_task, (void *)j);
+  else
+    for (int64_t pl = 0; pl < planes; pl++) plane_run(j, pl);
+}
+
 void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
                MscThreadPool *pool) {
   const CpuQStep *q = s->q;
@@ -841,18 +904,8 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     case QB_A_SCALAR:
       lut1_span(lut + ((size_t)a[0] << 8), b, y, r->numel);
       return;
-    case QB_B_PLANE: {
-      const int64_t planes = r->planes, inner = r->inner;
-      for (int64_t pl = 0; pl < planes; pl++)
-        lut1_span(r->lut_t + ((size_t)b[pl] << 8), a + pl * inner, y + pl * inner, inner);
-      return;
-    }
-    case QB_A_PLANE: {
-      const int64_t planes = r->planes, inner = r->inner;
-      for (int64_t pl = 0; pl < planes; pl++)
-        lut1_span(lut + ((size_t)a[pl] << 8), b + pl * inner, y + pl * inner, inner);
-      return;
-    }
+    case QB_B_PLANE:
+    case QB_A_PLANE: planes_all(pool, &(PlaneJob){q, r, a, b, y}); return;
     }
     return;
   }
@@ -885,40 +938,8 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       for (int64_t t = 0; t < tasks; t++) concat_task(&j, t, 0);
     return;
   }
-  case CPU_Q_FLUT: { /* y = f(DQ(x)) as a float table */
-    const uint8_t *restrict x = in[0]->data;
-    const float *restrict ft = q->ftab;
-    float *restrict yf = (float *)(void *)y;
-    const int64_t n = r->numel;
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    if (cpu_q_avx2()) {
-      flut_avx2(ft, x, yf, n);
-      return;
-    }
-#endif
-    for (int64_t i = 0; i < n; i++) yf[i] = ft[x[i]];
-    return;
-  }
-  case CPU_Q_GAPT: { /* as the float kernel: double sum in element order, float mean, then Q */
-    const uint8_t *x = in[0]->data;
-    const float *ft = q->ftab;
-    int osgn = q->ydt == MSC_DTYPE_INT8;
-    float lo = osgn ? -128.0f : 0.0f, hi = osgn ? 127.0f : 255.0f;
-    for (int64_t pl = 0; pl < r->planes; pl++) {
-      const uint8_t *row = x + pl * r->inner;
-      double acc = 0.0;
-      if (r->gexact) { /* the same (exact) sum with four independent integer chains */
-        acc = (double)gk_sum(r->gk, row, r->inner) * r->gu;
-      } else {
-        for (int64_t i = 0; i < r->inner; i++) acc += ft[row[i]];
-      }
-      float mean = r->inner > 0 ? (float)(acc / (double)r->inner) : 0.0f;
-      float v = nearbyintf(mean / q->sy) + (float)q->zy;
-      v = v < lo ? lo : v > hi ? hi : v;
-      y[pl] = osgn ? (uint8_t)(int8_t)v : (uint8_t)v;
-    }
-    return;
-  }
+  case CPU_Q_FLUT: span_all(pool, &(SpanJob){q, NULL, in[0]->data, NULL, y, r->numel}); return;
+  case CPU_Q_GAPT: planes_all(pool, &(PlaneJob){q, r, in[0]->data, NULL, y}); return;
   case CPU_Q_PAD: {
     const uint8_t *x = in[0]->data;
     memset(y, q->fill, (size_t)r->numel);
