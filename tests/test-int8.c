@@ -434,6 +434,29 @@ static MscTensor **run_model_opts(MscGraph *g, const char *runner, const char *c
   return out;
 }
 
+/* As run_model_opts, one session run @reps times (a pool's workers are awake from the second run on):
+ * the last run's outputs. */
+static MscTensor **run_model_reps(MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
+                                  uint32_t n_opts, MscTensor *in, int reps) {
+  MscOptions o = {keys, vals, n_opts};
+  GError *e = NULL;
+  MscSession *s = msc_session_new(g, runner, &o, &e);
+  g_assert_no_error(e);
+  MscTensor **out = NULL;
+  for (int r = 0; r < reps; r++) {
+    if (out) {
+      for (uint32_t k = 0; k < g->n_outputs; k++) msc_tensor_free(out[k]);
+      g_free(out);
+      out = NULL;
+    }
+    gboolean ok = msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e);
+    g_assert_no_error(e);
+    g_assert_true(ok);
+  }
+  msc_session_free(s);
+  return out;
+}
+
 /* run_model_opts with the option int8=@int8 when given. */
 static MscTensor **run_model(MscGraph *g, const char *runner, const char *int8, MscTensor *in, Trace *tr) {
   const char *keys[1] = {"int8"}, *vals[1] = {int8};
@@ -1181,6 +1204,81 @@ static MscGraph *float_region_graph(void) {
   return qgraph_done(g, (const char *[]){"y", "y2", NULL});
 }
 
+/* x -> Q/DQ -> 1x1 conv (int8) -> Q/DQ -> hardswish -> MaxPool (3x3, stride 2, pad 1) -> y: the float region read
+ * only by a MaxPool (PP-OCR's head). */
+static MscGraph *rank_pool_graph(const int64_t *xd) {
+  MscGraph *g = qgraph_new("int8-rank-pool", xd);
+  gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f);
+  const float sx = 8.0f / 255.0f;
+  qdq(g, "x", "px", sx, 128);
+  dq_weights(g, "wp", 64, xd[1], 1, sx, 5);
+  node(g, "pw", "Conv", "x_dq,wp,wp_b", "c");
+  qdq(g, "c", "pc", 10.0f / 255.0f, 140);
+  node(g, "add3", "Add", "c_dq,three", "a3");
+  node(g, "clip", "Clip", "a3,zero,six", "c6");
+  node(g, "mulx", "Mul", "c_dq,c6", "m6");
+  node(g, "div6", "Div", "m6,six", "h");
+  MscNode *mp = node(g, "mp", "MaxPool", "h", "y");
+  attr_ints(mp, "kernel_shape", 2, (const int64_t[]){3, 3});
+  attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
+  attr_ints(mp, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+  return qgraph_done(g, (const char *[]){"y", NULL});
+}
+
+static void test_rank_pool(void) {
+  g_test_summary("a float table region read only by a MaxPool (hardswish: not monotone) pools 8-bit order ranks and "
+                 "writes their float values: equal to the float region + float MaxPool run (MSC_INT8_RANKPOOL=0) "
+                 "value for value, at 1 and 2 threads, with one step fewer; ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStatsFn stats = (MscCpuStatsFn)msc_registry_get("msc.runner.cpu.stats", MSC_REG_FUNCTION, TRUE, NULL);
+  g_assert_nonnull(stats);
+  /* 64 x 40 x 44 pooled (1e6 window elements): over the pool at 2 threads; the third run of one session
+   * (awake workers). Which planes the worker claims depends on scheduling: a mutation that drops the
+   * worker's planes failed 3 of 4 runs on an idle machine (the caller can finish them all first) */
+  const int64_t xd[] = {1, 8, 79, 88};
+  MscGraph *g = rank_pool_graph(xd);
+  MscTensor *in = msc_tensor_new(MSC_DTYPE_FLOAT32, 4, xd, NULL);
+  uint32_t seed = 17;
+  for (int64_t i = 0; i < msc_tensor_numel(in); i++)
+    ((float *)in->data)[i] = -4.2f + 8.4f * (float)(msc_mulberry32(&seed) >> 8) / 16777216.0f;
+  const char *k[] = {"threads"}, *v[2][1] = {{"1"}, {"2"}};
+  MscTensor **base = NULL;
+  uint32_t steps[2] = {0, 0};
+  for (int run = 0; run < 3; run++) {
+    if (run == 0) g_setenv("MSC_INT8_RANKPOOL", "0", TRUE);
+    MscTensor **out = run_model_reps(g, "cpu", k, v[run == 2], 1, in, run == 2 ? 3 : 1);
+    MscCpuStats st = {.struct_size = sizeof st};
+    stats(&st);
+    g_unsetenv("MSC_INT8_RANKPOOL");
+    if (run < 2) steps[run] = st.n_steps;
+    if (run == 0) {
+      base = out;
+      continue;
+    }
+    int64_t n = msc_tensor_numel(base[0]), diff = 0;
+    g_assert_cmpint(n, ==, msc_tensor_numel(out[0]));
+    for (int64_t i = 0; i < n; i++) /* == : +0 and -0 are one value (the float pool keeps either) */
+      diff += ((const float *)out[0]->data)[i] != ((const float *)base[0]->data)[i];
+    g_assert_cmpint(diff, ==, 0);
+    msc_tensor_free(out[0]);
+    g_free(out);
+  }
+  g_test_message("rank pool: %u steps, %u with the float region and pool", steps[1], steps[0]);
+  g_assert_cmpuint(steps[1] + 1, <=, steps[0]);
+  MscTensor **r = run_model(g, "ref", NULL, in, NULL);
+  double frac, cosine;
+  compare(base[0], r[0], 10.0 / 255.0, &frac, &cosine);
+  g_test_message("cpu vs ref within one step %.5f (cos %.6f)", frac, cosine);
+  g_assert_cmpfloat(frac, >=, 0.99);
+  msc_tensor_free(r[0]), g_free(r);
+  msc_tensor_free(base[0]), g_free(base);
+  msc_tensor_free(in);
+  msc_graph_free(g);
+}
+
 static void test_float_region(void) {
   g_test_summary("a float elementwise region of one 8-bit input whose output stays float (hardswish before a float "
                  "MaxPool / GlobalAveragePool) runs as one byte -> float table step; outputs equal the node-by-node "
@@ -1256,5 +1354,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/int8/fusion/conv-add", test_conv_add);
   g_test_add_func("/int8/fusion/conv-add-plain", test_conv_add_plain);
   g_test_add_func("/int8/fusion/float-region", test_float_region);
+  g_test_add_func("/int8/fusion/rank-pool", test_rank_pool);
   return g_test_run();
 }

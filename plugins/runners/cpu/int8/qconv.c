@@ -245,6 +245,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
   q->splitrow = cpu_q_switch_on("MSC_INT8_SPLITROW");
   q->corrinit = cpu_q_switch_on("MSC_INT8_CORRINIT");
   q->qspec = cpu_q_switch_on("MSC_INT8_QSPEC");
+  q->dshort = cpu_q_switch_on("MSC_INT8_DSHORT");
   q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && cpu_q_switch_on("MSC_INT8_DIRECT");
   /* column pairs (KG=2, stride-2 columns, few input channels): the (channel, kernel column) pairs of
    * the stems cost fewer vpmaddwd than channel pairs (5x5/2, 3 channels: 5 rows x 3 column pairs x 3

@@ -231,6 +231,8 @@ struct CpuQConv {
   int qfast;                        /* every channel: |mult| < 1/4 and |fbias| < 2^29 (the byte clamp after
                                      * rounding equals the float clamp: q2_store_tile) */
   int qnofb;                        /* every fbias is 0 */
+  int dshort;                       /* direct: a group's short last weight block computes only its rows (rounded up to 2
+                                     * or 4; MSC_INT8_DSHORT=0: all MR rows) */
   int qspec;                        /* AVX2 tile epilogue: the common flag sets compiled as constants
                                      * (MSC_INT8_QSPEC=0: every flag read at run time) */
   size_t ws_per_thread;

@@ -116,15 +116,17 @@ static inline void QFN(vadd_at)(const CpuQConv *q, const uint8_t *sk, uint8_t *y
   else cpu_qvadd_span(q->d.vadd, sk, yp, yp, n);
 }
 
+/* @mr: the weight block's rows computed (a constant at each call: MR, or fewer for the last block of a
+ * group whose channel count is not a multiple of MR; rows <= mr are stored) */
 static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, const XELEM *xin, int64_t f0,
                                                              const int32_t *wb, int64_t m, int rows, uint8_t *y,
-                                                             const uint8_t *skip) {
+                                                             const uint8_t *skip, const int mr) {
   acc_t acc[MR][NV];
   const int64_t Gc = q->Gc, T = q->T, gs = q->PS * KG;
   /* q->corrinit: the accumulators start at corr (the same int32 sums: integer adds commute), the
    * epilogue adds nothing; else from 0, corr added per vector in the epilogue */
   const int ci = q->corrinit;
-  for (int r = 0; r < MR; r++) {
+  for (int r = 0; r < mr; r++) {
     const acc_t a0 = ci && r < rows ? ACC_ADD(AZERO(), q->corr[m + r]) : AZERO();
     for (int v = 0; v < NV; v++) acc[r][v] = a0;
   }
@@ -134,17 +136,17 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     for (int64_t g = 0; g < Gc; g++) {
       xv_t xv[NV];
       for (int v = 0; v < NV; v++) xv[v] = XLOAD(xt + g * gs + v * VL * KG);
-      for (int r = 0; r < MR; r++) {
+      for (int r = 0; r < mr; r++) {
         w_t wv = WSET1(wt[g * MR + r]);
         for (int v = 0; v < NV; v++) acc[r][v] = MADD(acc[r][v], xv[v], wv);
       }
     }
   }
-  /* the epilogue indexes rows at run time (rows <= MR): a copy, so that only it lives in memory and
+  /* the epilogue indexes rows at run time (rows <= mr): a copy, so that only it lives in memory and
    * the accumulators stay in registers through the tap loop (indexing acc itself made GCC store
    * every accumulator to the stack on every iteration) */
   acc_t out[MR][NV];
-  for (int r = 0; r < MR; r++)
+  for (int r = 0; r < mr; r++)
     for (int v = 0; v < NV; v++) out[r][v] = acc[r][v];
   const int sgn = q->d.ydt == MSC_DTYPE_INT8;
   const int i32 = q->d.ydt == MSC_DTYPE_INT32;
@@ -219,7 +221,11 @@ static void QFN(direct)(const CpuQConv *q, const void *xinv, int64_t f0, int64_t
     for (int64_t m = m0; m < m1; m += MR) {
       const int32_t *wb = q->wp + (grp * nbg + (m - grp * q->Mg) / MR) * q->Kg * MR;
       int rows = (int)MIN((int64_t)MR, m1 - m);
-      QFN(dtile)(q, xin, f, wb, m, rows, y, skip);
+      /* a short last block computes only its rows, rounded up to 2 or 4 (8 channels as 6 + 2, not 6 + 6) */
+      const int mr = !q->dshort || rows > 4 ? MR : rows > 2 ? 4 : 2;
+      if (mr == MR) QFN(dtile)(q, xin, f, wb, m, rows, y, skip, MR);
+      else if (mr == 4) QFN(dtile)(q, xin, f, wb, m, rows, y, skip, 4);
+      else QFN(dtile)(q, xin, f, wb, m, rows, y, skip, 2);
     }
 }
 

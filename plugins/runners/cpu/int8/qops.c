@@ -238,9 +238,10 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   }
   int32_t y = s->y;
   int64_t ny = numel_v(p, y);
-  if (q->leafpool && ny >= 0) p->dtype[y] = q->ydt; /* the MaxPool's value holds the 8-bit max pool */
+  /* the MaxPool's value holds the 8-bit max pool (a region leaf), or the float values of the max ranks */
+  if ((q->leafpool || (q->kind == CPU_Q_MAXPOOL && q->ftab)) && ny >= 0) p->dtype[y] = q->ydt;
   if (ny < 0 || p->dtype[y] != q->ydt) return fail(s, msg, "output shape not inferred");
-  p->nbytes[y] = (size_t)ny * (q->kind == CPU_Q_DEQ || q->kind == CPU_Q_FLUT ? sizeof(float) : 1);
+  p->nbytes[y] = (size_t)ny * (q->ydt == MSC_DTYPE_FLOAT32 ? sizeof(float) : 1); /* DEQ, FLUT, rank MaxPool */
   QPrep *r = g_new0(QPrep, 1);
   r->numel = ny;
   gboolean ok = TRUE;
@@ -290,7 +291,9 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     g->kh = win.kernel[0], g->kw = win.kernel[1], g->sh = win.stride[0], g->sw = win.stride[1];
     g->dh = win.dilation[0], g->dw = win.dilation[1], g->pt = win.pads[0], g->pl = win.pads[1];
     r->planes = p->dims[x][0] * p->dims[x][1];
-    *ws = (size_t)(g->W + 64) * (size_t)MAX(m->threads, 1); /* one column-max row per thread */
+    /* one column-max row per thread, and with float output (ftab: a MaxPool of order ranks) the plane's
+     * bytes before their values */
+    *ws = (size_t)(g->W + 64 + (q->ftab ? g->OH * g->OW + 64 : 0)) * (size_t)MAX(m->threads, 1);
     /* the pool from 2e5 window elements (~60 us on one core): SqueezeNet's 3x3/2 pools of 0.8e6 and 0.4e6
      * ran on one thread at 2 under the earlier 1e6 */
     p->use_pool[si] = r->planes > 1 && (double)r->planes * (double)(g->OH * g->OW * g->kh * g->kw) >= 2e5;
@@ -607,13 +610,22 @@ typedef struct {
   const uint8_t *x, *lut;
   uint8_t *y, *ws;
   int sgn, ident;
+  const float *ftab; /* nullable: float output ftab[byte] */
 } MpJob;
+
+static void flut_span(const float *ft, const uint8_t *x, float *y, int64_t n);
 
 static void maxpool_task(void *ctx, int64_t pl, int thread) {
   const MpJob *j = ctx;
   const CpuPool2d *g = j->g;
-  maxpool_plane(g, j->x + pl * g->H * g->W, j->y + pl * g->OH * g->OW, j->sgn, j->lut, j->ident,
-                j->ws + (size_t)thread * (size_t)(g->W + 64));
+  const int64_t np = g->OH * g->OW;
+  uint8_t *ws = j->ws + (size_t)thread * (size_t)(g->W + 64 + (j->ftab ? np + 64 : 0));
+  if (j->ftab) {
+    maxpool_plane(g, j->x + pl * g->H * g->W, ws + g->W + 64, j->sgn, j->lut, j->ident, ws);
+    flut_span(j->ftab, ws + g->W + 64, (float *)(void *)j->y + pl * np, np);
+    return;
+  }
+  maxpool_plane(g, j->x + pl * g->H * g->W, j->y + pl * np, j->sgn, j->lut, j->ident, ws);
 }
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -674,6 +686,17 @@ __attribute__((target("avx2"))) static void deq_avx2(const uint8_t *x, float *y,
   for (; i < n; i++) y[i] = (float)((sgn ? (int32_t)(int8_t)x[i] : (int32_t)x[i]) - z) * s;
 }
 #endif
+
+/* y[i] = ft[x[i]] (floats). */
+static void flut_span(const float *ft, const uint8_t *x, float *y, int64_t n) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  if (cpu_q_avx2()) {
+    flut_avx2(ft, x, y, n);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; i++) y[i] = ft[x[i]];
+}
 
 static void quant_c(const float *x, uint8_t *y, int64_t n, float s, int32_t z, int sgn) {
   const float lo = sgn ? -128.0f : 0.0f, hi = sgn ? 127.0f : 255.0f, zf = (float)z;
@@ -760,19 +783,7 @@ static void span_run(const SpanJob *j, int64_t i0, int64_t n) {
   uint8_t *y = (uint8_t *)j->y + i0;
   switch (q->kind) {
   case CPU_Q_LUT1: lut1_span(j->lut, (const uint8_t *)j->x + i0, y, n); return;
-  case CPU_Q_FLUT: { /* y = f(DQ(x)) as a float table */
-    const uint8_t *restrict x = (const uint8_t *)j->x + i0;
-    const float *restrict ft = q->ftab;
-    float *restrict yf = (float *)j->y + i0;
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    if (cpu_q_avx2()) {
-      flut_avx2(ft, x, yf, n);
-      return;
-    }
-#endif
-    for (int64_t i = 0; i < n; i++) yf[i] = ft[x[i]];
-    return;
-  }
+  case CPU_Q_FLUT: flut_span(q->ftab, (const uint8_t *)j->x + i0, (float *)j->y + i0, n); return; /* f(DQ(x)) */
   case CPU_Q_QUANT: {
     const int sgn = q->ydt == MSC_DTYPE_INT8;
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -913,7 +924,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     const CpuPool2d *g = &r->pool;
     const uint8_t *x = in[0]->data;
     int ident = lut_identity(lut); /* same scale and zero point in and out (the usual QDQ MaxPool) */
-    MpJob j = {g, x, lut, y, ws, q->xdt == MSC_DTYPE_INT8, ident};
+    MpJob j = {g, x, lut, y, ws, q->xdt == MSC_DTYPE_INT8, ident, q->ydt == MSC_DTYPE_FLOAT32 ? q->ftab : NULL};
     if (pool && msc_threadpool_parallel_for) msc_threadpool_parallel_for(pool, r->planes, maxpool_task, &j);
     else
       for (int64_t pl = 0; pl < r->planes; pl++) maxpool_task(&j, pl, 0);

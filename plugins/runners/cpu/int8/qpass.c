@@ -815,6 +815,44 @@ static gboolean float_sink(const QPass *q, const MscNode *n, const MscValue *v) 
   return any;
 }
 
+/* The region's output @v read by one MaxPool only (PP-OCR's head: hardswish -> MaxPool -> GAP), its table
+ * @ft free of NaN: that MaxPool, else NULL. The max of ft[x] over a window is ft at the byte of the largest
+ * order rank (rank_tables), so the pool runs on 8-bit ranks (CPU_Q_MAXPOOL) and only its output becomes
+ * float; padding is left out of the window on both paths. MSC_INT8_RANKPOOL=0: off. */
+static const MscNode *rank_pool(const QPass *q, const MscValue *v, const float *ft) {
+  if ((v->flags & MSC_VALUE_GRAPH_OUTPUT) || q->readers[v->index] != 1 || !cpu_q_switch_on("MSC_INT8_RANKPOOL"))
+    return NULL;
+  for (int i = 0; i < 256; i++)
+    if (isnan(ft[i])) return NULL;
+  const MscGraph *g = q->m->g;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    const MscNode *r = g->nodes[i];
+    if (q->dead[i] || r->n_inputs < 1 || r->inputs[0] != v) continue;
+    if (!is_op(r, "MaxPool") || !free_node(q, r) || r->n_outputs != 1 || !r->outputs[0]) return NULL;
+    const MscAttr *sd = find_attr(r, "storage_order");
+    if (sd && sd->type == MSC_ATTR_INT && sd->i != 0) return NULL;
+    return r;
+  }
+  return NULL;
+}
+
+/* rank[v]: the order of ft[v] among the 256 values (equal values, +0 and -0 too, share a rank); inv[rank]:
+ * the value (the first byte's of equal ones). */
+static void rank_tables(const float *ft, uint8_t *rank, float *inv) {
+  uint8_t idx[256];
+  for (int i = 0; i < 256; i++) { /* insertion sort of the bytes by value */
+    int j = i;
+    for (; j > 0 && ft[idx[j - 1]] > ft[i]; j--) idx[j] = idx[j - 1];
+    idx[j] = (uint8_t)i;
+  }
+  int r = -1;
+  for (int i = 0; i < 256; i++) {
+    if (i == 0 || ft[idx[i]] != ft[idx[i - 1]]) inv[++r] = ft[idx[i]];
+    rank[idx[i]] = (uint8_t)r;
+  }
+  for (int i = r + 1; i < 256; i++) inv[i] = inv[r];
+}
+
 /* DQ(x) -> elementwise float nodes ending at a float sink (float_sink) as one CPU_Q_FLUT step: the float
  * table of the region, made by running its own nodes on all 256 inputs (bit-identical to running them).
  * MSC_INT8_FLOAT_REGION=0: off. */
@@ -839,6 +877,36 @@ static gboolean try_float_region(QPass *q, const MscNode *n) {
   if (!f || msc_tensor_numel(f) != 256 || f->dtype != MSC_DTYPE_FLOAT32) {
     msc_tensor_free(f);
     return FALSE;
+  }
+  const MscNode *mp = rank_pool(q, v, f->data);
+  if (mp) { /* the region in order ranks (8-bit), the MaxPool on them, its float values from the ranks */
+    float inv[256];
+    uint8_t rank[256];
+    rank_tables(f->data, rank, inv);
+    msc_tensor_free(f);
+    CpuQStep *s = qop_new(CPU_Q_LUT1, n, n, MSC_DTYPE_UINT8);
+    s->lut = g_memdup2(rank, 256);
+    s->region = 1;
+    s->xs[0] = r.xv[0];
+    s->n_x = 1;
+    s->xdt = r.xdt[0];
+    add_node(s, r.dq[0]);
+    for (uint32_t i = 0; i < r.n; i++) add_node(s, r.nodes[i]);
+    CpuStep *st = new_step(q, n, n, CPU_STEP_QOP, s);
+    st->n_group = r.n;
+    g_snprintf(st->desc, sizeof st->desc, "float %s region (%u nodes) of an 8-bit input: order ranks", n->op_type, r.n);
+    CpuQStep *ps = qop_new(CPU_Q_MAXPOOL, mp, mp, MSC_DTYPE_FLOAT32);
+    ps->lut = g_malloc(256);
+    for (int i = 0; i < 256; i++) ps->lut[i] = (uint8_t)i;
+    ps->ftab = g_memdup2(inv, sizeof inv);
+    ps->xs[0] = (int32_t)v->index;
+    ps->n_x = 1;
+    ps->xdt = MSC_DTYPE_UINT8;
+    add_node(ps, mp);
+    CpuStep *pt = new_step(q, mp, mp, CPU_STEP_QOP, ps);
+    pt->n_group = 1;
+    g_snprintf(pt->desc, sizeof pt->desc, "MaxPool of order ranks int8, float values");
+    return TRUE;
   }
   CpuQStep *s = qop_new(CPU_Q_FLUT, n, n, MSC_DTYPE_FLOAT32);
   s->ftab = g_memdup2(f->data, 256 * sizeof(float));
