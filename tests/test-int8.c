@@ -105,6 +105,11 @@ static const ConvCase cases[] = {
     {"dw-rows-3x3-w70-wide", 1, 2, 6, 70, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 1},
     {"dw-rows-3x3-s2-w61-wide", 1, 3, 11, 61, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
     {"dw-rows-5x5-s2-w8-rows4", 1, 2, 16, 16, 2, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    /* 3x3 stride 2 from the bytes on planes under 32 columns (rows copied without memcpy calls) and output
+     * rows of 8 or fewer (one vector per row): BlazeFace's 16 x 16 -> 8 x 8 with TF pads (0, 0, 1, 1), 17 -> 9, 10 -> 5 */
+    {"dw-rows-3x3-s2-w16-tf", 1, 6, 16, 16, 6, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 6, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"dw-rows-3x3-s2-w10-s8", 2, 3, 11, 10, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
+    {"dw-rows-3x3-s2-w17", 1, 4, 9, 17, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 1},
     /* gemv: 1x1 convs on 1x1 images (squeeze-excite, Gemm rows): K not a multiple of 16, M of 8, int8
      * in, weight zero points, Relu; and the 7-bit kernels' layout (xoff for int8 inputs) */
     {"gemv-1x1-on-1x1", 3, 203, 1, 1, 59, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 1, 0, 1},

@@ -416,8 +416,8 @@ static void dwb_load_plane(const CpuQConv *q, const uint8_t *x, uint8_t *bp, int
     const int64_t ih = r - d->pt;
     if (ih < 0 || ih >= d->H) continue;
     const uint8_t *src = x + ih * W;
-    if (W < 32) {
-      memcpy(row + pl, src, (size_t)W);
+    if (W < 32) { /* constant-size (inlined) overlapping copies, no memcpy call per row */
+      cpu_qseg_bytes(row + pl, src, W);
       continue;
     }
     for (int64_t c = 0; c + 32 <= W; c += 32)
@@ -446,16 +446,18 @@ static __attribute__((noinline)) void dwb_channel_3s2(const CpuQConv *q, const u
     const uint8_t *r0 = bp + 2 * oh * BW;
     uint8_t *yr = y + oh * OW;
     for (int64_t ow = 0; ow < OW; ow += 16) {
+      const int half = OW - ow <= 8; /* the row's last 8 or fewer outputs: one vector */
       __m256i a0 = vc, a1 = vc, b0 = _mm256_setzero_si256(), b1 = b0;
       for (int i = 0; i < 3; i++) {
         const uint8_t *p = r0 + i * BW + 2 * ow;
         a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(DWB_PAIRS(p), wa[i]));
         b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(DWB_PAIRS(p + 2), wb[i]));
+        if (half) continue;
         a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(DWB_PAIRS(p + 16), wa[i]));
         b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(DWB_PAIRS(p + 18), wb[i]));
       }
       const __m256i q0 = dwr_requant1(_mm256_cvtepi32_ps(_mm256_add_epi32(a0, b0)), vm, vfb, hasfb, lo, hi, zy);
-      const __m256i q1 = dwr_requant1(_mm256_cvtepi32_ps(_mm256_add_epi32(a1, b1)), vm, vfb, hasfb, lo, hi, zy);
+      const __m256i q1 = half ? q0 : dwr_requant1(_mm256_cvtepi32_ps(_mm256_add_epi32(a1, b1)), vm, vfb, hasfb, lo, hi, zy);
       const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8); /* q0's 8, q1's 8 */
       const __m256i b8 = osgn ? _mm256_packs_epi16(w16, w16) : _mm256_packus_epi16(w16, w16);
       const __m128i o16 = _mm256_castsi256_si128(_mm256_permute4x64_epi64(b8, 0x08));
@@ -464,7 +466,7 @@ static __attribute__((noinline)) void dwb_channel_3s2(const CpuQConv *q, const u
       } else {
         uint8_t t[16];
         _mm_storeu_si128((__m128i *)(void *)t, o16);
-        memcpy(yr + ow, t, (size_t)(OW - ow));
+        cpu_qseg_bytes(yr + ow, t, OW - ow);
       }
     }
   }
