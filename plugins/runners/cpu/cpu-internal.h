@@ -209,6 +209,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
 typedef struct {
   CpuModel *m;
   MscThreadPool *pool;
+  gboolean hold; /* hold the pool for each run (msc_threadpool_hold); MSC_POOL_HOLD=0: not (A/B) */
   void *arena;
   size_t arena_size;
   MscTensor *views;        /* per value: tensor struct pointing into the arena */

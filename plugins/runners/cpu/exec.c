@@ -312,7 +312,7 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
   MscTensor *out_buf[64];
   /* the workers spin through the serial steps of this run (no futex sleep and wake between two
    * parallel steps); released at the end */
-  const gboolean hold = x->pool && msc_threadpool_hold;
+  const gboolean hold = x->pool && x->hold;
   if (hold) msc_threadpool_hold(x->pool, TRUE);
   for (uint32_t si = 0; si < m->n_steps && st == MSC_OK; si++) {
     const CpuStep *s = &m->steps[si];
