@@ -1188,19 +1188,25 @@ static void test_conv_add_plain(void) {
 /* x -> QDQ -> 1x1 conv 8 -> 12 -> QDQ -> hardswish (Add 3, Clip 0..6, Mul, Div 6) left in float ->
  * MaxPool 2x2 (y) and GlobalAveragePool (y2): the float region of one 8-bit input becomes a
  * byte -> float table step (CPU_Q_FLUT; PP-OCR's last hardswish before its float MaxPool). */
-static MscGraph *float_region_graph(void) {
-  const int64_t xd[] = {1, 8, 10, 14};
-  MscGraph *g = qgraph_new("int8-float-region", xd);
+/* x -> Q/DQ -> 1x1 conv of @M channels (int8) -> Q/DQ (@sc, @zc) -> hardswish as Add/Clip/Mul/Div -> "h". */
+static MscGraph *conv_hardswish_graph(const char *name, const int64_t *xd, int64_t M, uint32_t seed, float sc,
+                                      int32_t zc) {
+  MscGraph *g = qgraph_new(name, xd);
   gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f);
   const float sx = 8.0f / 255.0f;
   qdq(g, "x", "px", sx, 128);
-  dq_weights(g, "wp", 12, 8, 1, sx, 9);
+  dq_weights(g, "wp", M, xd[1], 1, sx, seed);
   node(g, "pw", "Conv", "x_dq,wp,wp_b", "c");
-  qdq(g, "c", "pc", 9.0f / 255.0f, 131);
+  qdq(g, "c", "pc", sc, zc);
   node(g, "add3", "Add", "c_dq,three", "a3");
   node(g, "clip", "Clip", "a3,zero,six", "c6");
   node(g, "mulx", "Mul", "c_dq,c6", "m6");
   node(g, "div6", "Div", "m6,six", "h");
+  return g;
+}
+
+static MscGraph *float_region_graph(void) {
+  MscGraph *g = conv_hardswish_graph("int8-float-region", (const int64_t[]){1, 8, 10, 14}, 12, 9, 9.0f / 255.0f, 131);
   MscNode *mp = node(g, "mp", "MaxPool", "h", "y");
   const int64_t k2[] = {2, 2};
   attr_ints(mp, "kernel_shape", 2, k2);
@@ -1212,17 +1218,7 @@ static MscGraph *float_region_graph(void) {
 /* x -> Q/DQ -> 1x1 conv (int8) -> Q/DQ -> hardswish -> MaxPool (3x3, stride 2, pad 1) -> y: the float region read
  * only by a MaxPool (PP-OCR's head). */
 static MscGraph *rank_pool_graph(const int64_t *xd) {
-  MscGraph *g = qgraph_new("int8-rank-pool", xd);
-  gconst_f(g, "three", 3.0f), gconst_f(g, "zero", 0.0f), gconst_f(g, "six", 6.0f);
-  const float sx = 8.0f / 255.0f;
-  qdq(g, "x", "px", sx, 128);
-  dq_weights(g, "wp", 64, xd[1], 1, sx, 5);
-  node(g, "pw", "Conv", "x_dq,wp,wp_b", "c");
-  qdq(g, "c", "pc", 10.0f / 255.0f, 140);
-  node(g, "add3", "Add", "c_dq,three", "a3");
-  node(g, "clip", "Clip", "a3,zero,six", "c6");
-  node(g, "mulx", "Mul", "c_dq,c6", "m6");
-  node(g, "div6", "Div", "m6,six", "h");
+  MscGraph *g = conv_hardswish_graph("int8-rank-pool", xd, 64, 5, 10.0f / 255.0f, 140);
   MscNode *mp = node(g, "mp", "MaxPool", "h", "y");
   attr_ints(mp, "kernel_shape", 2, (const int64_t[]){3, 3});
   attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});

@@ -815,6 +815,22 @@ static gboolean float_sink(const QPass *q, const MscNode *n, const MscValue *v) 
   return any;
 }
 
+/* The step of a float region @r of one 8-bit input ending at @n (its table set by the caller). */
+static CpuQStep *region_step(QPass *q, const MscNode *n, const Region *r, CpuQKind kind, MscDType ydt,
+                             const char *what) {
+  CpuQStep *s = qop_new(kind, n, n, ydt);
+  s->region = 1;
+  s->xs[0] = r->xv[0];
+  s->n_x = 1;
+  s->xdt = r->xdt[0];
+  add_node(s, r->dq[0]);
+  for (uint32_t i = 0; i < r->n; i++) add_node(s, r->nodes[i]);
+  CpuStep *st = new_step(q, n, n, CPU_STEP_QOP, s);
+  st->n_group = r->n;
+  g_snprintf(st->desc, sizeof st->desc, "float %s region (%u nodes) of an 8-bit input: %s", n->op_type, r->n, what);
+  return s;
+}
+
 /* The region's output @v read by one MaxPool only (PP-OCR's head: hardswish -> MaxPool -> GAP), its table
  * @ft free of NaN: that MaxPool, else NULL. The max of ft[x] over a window is ft at the byte of the largest
  * order rank (rank_tables), so the pool runs on 8-bit ranks (CPU_Q_MAXPOOL) and only its output becomes
@@ -884,17 +900,7 @@ static gboolean try_float_region(QPass *q, const MscNode *n) {
     uint8_t rank[256];
     rank_tables(f->data, rank, inv);
     msc_tensor_free(f);
-    CpuQStep *s = qop_new(CPU_Q_LUT1, n, n, MSC_DTYPE_UINT8);
-    s->lut = g_memdup2(rank, 256);
-    s->region = 1;
-    s->xs[0] = r.xv[0];
-    s->n_x = 1;
-    s->xdt = r.xdt[0];
-    add_node(s, r.dq[0]);
-    for (uint32_t i = 0; i < r.n; i++) add_node(s, r.nodes[i]);
-    CpuStep *st = new_step(q, n, n, CPU_STEP_QOP, s);
-    st->n_group = r.n;
-    g_snprintf(st->desc, sizeof st->desc, "float %s region (%u nodes) of an 8-bit input: order ranks", n->op_type, r.n);
+    region_step(q, n, &r, CPU_Q_LUT1, MSC_DTYPE_UINT8, "order ranks")->lut = g_memdup2(rank, 256);
     CpuQStep *ps = qop_new(CPU_Q_MAXPOOL, mp, mp, MSC_DTYPE_FLOAT32);
     ps->lut = g_malloc(256);
     for (int i = 0; i < 256; i++) ps->lut[i] = (uint8_t)i;
@@ -908,18 +914,8 @@ static gboolean try_float_region(QPass *q, const MscNode *n) {
     g_snprintf(pt->desc, sizeof pt->desc, "MaxPool of order ranks int8, float values");
     return TRUE;
   }
-  CpuQStep *s = qop_new(CPU_Q_FLUT, n, n, MSC_DTYPE_FLOAT32);
-  s->ftab = g_memdup2(f->data, 256 * sizeof(float));
+  region_step(q, n, &r, CPU_Q_FLUT, MSC_DTYPE_FLOAT32, "table")->ftab = g_memdup2(f->data, 256 * sizeof(float));
   msc_tensor_free(f);
-  s->region = 1;
-  s->xs[0] = r.xv[0];
-  s->n_x = 1;
-  s->xdt = r.xdt[0];
-  add_node(s, r.dq[0]);
-  for (uint32_t i = 0; i < r.n; i++) add_node(s, r.nodes[i]);
-  CpuStep *st = new_step(q, n, n, CPU_STEP_QOP, s);
-  st->n_group = r.n;
-  g_snprintf(st->desc, sizeof st->desc, "float %s region (%u nodes) of an 8-bit input: table", n->op_type, r.n);
   return TRUE;
 }
 
