@@ -698,17 +698,21 @@ static void flut_span(const float *ft, const uint8_t *x, float *y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] = ft[x[i]];
 }
 
+/* QuantizeLinear of one value as ops/quantize.c computes it: x / s; NaN -> 0; clamped to +-2^20; rounded
+ * half to even (the 1.5 * 2^23 trick: no libm call); + z; saturated to the type. */
+static inline uint8_t quant1(float x, float s, int32_t z, int sgn) {
+  const float lo = sgn ? -128.0f : 0.0f, hi = sgn ? 127.0f : 255.0f;
+  float v = x / s;
+  v = v == v ? v : 0.0f;
+  v = v < -1048576.0f ? -1048576.0f : v > 1048576.0f ? 1048576.0f : v;
+  v = (v + 12582912.0f) - 12582912.0f;
+  v += (float)z;
+  v = v < lo ? lo : v > hi ? hi : v;
+  return sgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+}
+
 static void quant_c(const float *x, uint8_t *y, int64_t n, float s, int32_t z, int sgn) {
-  const float lo = sgn ? -128.0f : 0.0f, hi = sgn ? 127.0f : 255.0f, zf = (float)z;
-  for (int64_t i = 0; i < n; i++) {
-    float v = x[i] / s;
-    v = v == v ? v : 0.0f;
-    v = v < -1048576.0f ? -1048576.0f : v > 1048576.0f ? 1048576.0f : v;
-    v = (v + 12582912.0f) - 12582912.0f;
-    v += zf;
-    v = v < lo ? lo : v > hi ? hi : v;
-    y[i] = sgn ? (uint8_t)(int8_t)v : (uint8_t)v;
-  }
+  for (int64_t i = 0; i < n; i++) y[i] = quant1(x[i], s, z, sgn);
 }
 
 /* sum of k[row[i]], four independent chains; scalar on purpose (GCC's SSE2 vectorization of the
@@ -858,7 +862,6 @@ static void plane_run(const PlaneJob *j, int64_t pl) {
   /* GAPT, as the float kernel: double sum in element order, float mean, then Q */
   const uint8_t *row = j->a + pl * inner;
   const int osgn = q->ydt == MSC_DTYPE_INT8;
-  const float lo = osgn ? -128.0f : 0.0f, hi = osgn ? 127.0f : 255.0f;
   double acc = 0.0;
   if (r->gexact) { /* the same (exact) sum with four independent integer chains */
     acc = (double)gk_sum(r->gk, row, inner) * r->gu;
@@ -866,9 +869,7 @@ static void plane_run(const PlaneJob *j, int64_t pl) {
     for (int64_t i = 0; i < inner; i++) acc += q->ftab[row[i]];
   }
   float mean = inner > 0 ? (float)(acc / (double)inner) : 0.0f;
-  float v = nearbyintf(mean / q->sy) + (float)q->zy;
-  v = v < lo ? lo : v > hi ? hi : v;
-  j->y[pl] = osgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+  j->y[pl] = quant1(mean, q->sy, q->zy, osgn);
 }
 
 static void plane_task(void *ctx, int64_t t, int thread) {
@@ -973,7 +974,6 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
   case CPU_Q_GAP: {
     const uint8_t *x = in[0]->data;
     int sgn = in[0]->dtype == MSC_DTYPE_INT8, osgn = q->ydt == MSC_DTYPE_INT8;
-    float lo = osgn ? -128.0f : 0.0f, hi = osgn ? 127.0f : 255.0f;
     for (int64_t pl = 0; pl < r->planes; pl++) {
       const uint8_t *row = x + pl * r->inner;
       int64_t sum = 0;
@@ -982,9 +982,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       else
         for (int64_t i = 0; i < r->inner; i++) sum += row[i];
       float mean = (float)((double)(sum - r->inner * (int64_t)q->zx) * q->sx / (double)r->inner);
-      float v = nearbyintf(mean / q->sy) + (float)q->zy;
-      v = v < lo ? lo : v > hi ? hi : v;
-      y[pl] = osgn ? (uint8_t)(int8_t)v : (uint8_t)v;
+      y[pl] = quant1(mean, q->sy, q->zy, osgn);
     }
     return;
   }
