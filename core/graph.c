@@ -149,6 +149,15 @@ void msc_node_add_attr(MscNode *n, const MscAttr *a) {
   n->attrs[n->n_attrs++] = *a;
 }
 
+void msc_node_add_attr_ints(MscNode *n, const char *name, size_t count, const int64_t *v) {
+  MscAttr a = {0};
+  a.name = g_strdup(name);
+  a.type = MSC_ATTR_INTS;
+  a.ints = count ? g_memdup2(v, count * sizeof *v) : NULL;
+  a.n = count;
+  msc_node_add_attr(n, &a);
+}
+
 int64_t msc_graph_opset(const MscGraph *g, const char *domain) {
   const char *d = (domain && strcmp(domain, "ai.onnx") != 0) ? domain : "";
   for (uint32_t i = 0; i < g->n_opsets; i++)

@@ -32,6 +32,8 @@ void msc_node_set_io(MscNode *n, MscValue **inputs, uint32_t n_inputs,
 /* Appends an attribute; takes ownership of the pointers inside @a (a shallow
  * struct copy is stored). */
 void msc_node_add_attr(MscNode *n, const MscAttr *a);
+/* Appends the INTS attribute @name with the @count values @v (both copied; the caller keeps its own). */
+void msc_node_add_attr_ints(MscNode *n, const char *name, size_t count, const int64_t *v);
 void msc_attr_clear(MscAttr *a);
 /* Opset version the graph imports for @domain ("" = ai.onnx), 0 if none. */
 int64_t msc_graph_opset(const MscGraph *g, const char *domain);

@@ -102,15 +102,6 @@ static MscNode *add_node(Zoo *z, const char *name, const char *op, const char *d
   return n;
 }
 
-static void attr_ints(MscNode *n, const char *name, size_t count, const int64_t *v) {
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, count * sizeof *v);
-  a.n = count;
-  msc_node_add_attr(n, &a);
-}
-
 static void attr_int(MscNode *n, const char *name, int64_t v) {
   MscAttr a = {0};
   a.name = g_strdup(name);
@@ -194,9 +185,9 @@ static Feat zoo_conv(Zoo *z, const char *name, Feat in, int64_t cout, int64_t k,
   MscValue *ins[2] = {in.v, wv}, *o;
   MscNode *n = add_node(z, name, "Conv", doc, ins, 2, NULL, &o);
   int64_t ks[2] = {k, k}, st[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
-  attr_ints(n, "kernel_shape", 2, ks);
-  attr_ints(n, "strides", 2, st);
-  attr_ints(n, "pads", 4, pads);
+  msc_node_add_attr_ints(n, "kernel_shape", 2, ks);
+  msc_node_add_attr_ints(n, "strides", 2, st);
+  msc_node_add_attr_ints(n, "pads", 4, pads);
   if (group != 1) attr_int(n, "group", group);
 
   /* Output moments per channel, treating inputs as independent:
@@ -286,9 +277,9 @@ static Feat zoo_maxpool(Zoo *z, const char *name, Feat in) {
   MscValue *ins[1] = {in.v};
   MscNode *n = add_node(z, name, "MaxPool", "stem: 3x3/2 max pooling", ins, 1, NULL, &f.v);
   int64_t ks[2] = {3, 3}, st[2] = {2, 2}, pads[4] = {1, 1, 1, 1};
-  attr_ints(n, "kernel_shape", 2, ks);
-  attr_ints(n, "strides", 2, st);
-  attr_ints(n, "pads", 4, pads);
+  msc_node_add_attr_ints(n, "kernel_shape", 2, ks);
+  msc_node_add_attr_ints(n, "strides", 2, st);
+  msc_node_add_attr_ints(n, "pads", 4, pads);
   return f;
 }
 

@@ -28,14 +28,4 @@ static inline MscNode *node(MscGraph *g, const char *name, const char *op, const
   return n;
 }
 
-/* Sets the INTS attribute @name of @n to the @cnt values @v (copied). */
-static inline void attr_ints(MscNode *n, const char *name, size_t cnt, const int64_t *v) {
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, cnt * sizeof *v);
-  a.n = cnt;
-  msc_node_add_attr(n, &a);
-}
-
 #endif

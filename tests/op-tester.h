@@ -40,7 +40,7 @@ add_attr_float(MscNode *n, const char *name, float v)
 static inline void
 add_attr_ints(MscNode *n, const char *name, const int64_t *v, size_t cnt)
 {
-  attr_ints(n, name, cnt, v); /* graph-builder.h */
+  msc_node_add_attr_ints(n, name, cnt, v); /* core/graph.h */
 }
 
 static inline void

@@ -80,7 +80,7 @@ static MscGraph *conv_bn_relu(void) {
   init_rand(g, "beta", 1, cd, -0.5f, 0.5f, 4);
   init_rand(g, "mean", 1, cd, -0.2f, 0.2f, 5);
   init_rand(g, "var", 1, cd, 0.5f, 2.0f, 6);
-  attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
+  msc_node_add_attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
   node(g, "bn", "BatchNormalization", "c,gamma,beta,mean,var", "n");
   node(g, "relu", "Relu", "n", "y");
   msc_graph_add_output(g, val(g, "y"));
@@ -102,7 +102,7 @@ static MscGraph *conv_add_relu(void) {
   init_rand(g, "w2", 4, w2, -0.3f, 0.3f, 13);
   init_rand(g, "k1", 4, kd, -1.0f, 1.0f, 14);
   init_rand(g, "k2", 4, kd, -1.0f, 1.0f, 15);
-  attr_ints(node(g, "conv1", "Conv", "x,w1,b1", "c1"), "pads", 4, pads);
+  msc_node_add_attr_ints(node(g, "conv1", "Conv", "x,w1,b1", "c1"), "pads", 4, pads);
   node(g, "relu1", "Relu", "c1", "a");
   node(g, "conv2", "Conv", "a,w2", "c2");
   node(g, "add", "Add", "x,c2", "s");
@@ -153,9 +153,13 @@ static MscGraph *fastops_graph(void) {
   int64_t w2[] = {8, 32 * 24 * 24}, shp[] = {0, -1};
   input(g, "x", 4, xd);
   MscNode *n = node(g, "mp", "MaxPool", "x", "mp");
-  attr_ints(n, "kernel_shape", 2, k3), attr_ints(n, "strides", 2, s2), attr_ints(n, "pads", 4, p1);
+  msc_node_add_attr_ints(n, "kernel_shape", 2, k3);
+  msc_node_add_attr_ints(n, "strides", 2, s2);
+  msc_node_add_attr_ints(n, "pads", 4, p1);
   n = node(g, "ap", "AveragePool", "x", "ap");
-  attr_ints(n, "kernel_shape", 2, k3), attr_ints(n, "strides", 2, s2), attr_ints(n, "pads", 4, p1);
+  msc_node_add_attr_ints(n, "kernel_shape", 2, k3);
+  msc_node_add_attr_ints(n, "strides", 2, s2);
+  msc_node_add_attr_ints(n, "pads", 4, p1);
   attr_int(n, "count_include_pad", 1);
   attr_int(node(g, "cat", "Concat", "mp,ap", "cat"), "axis", 1);
   init_rand(g, "gamma", 1, c32, 0.5f, 1.5f, 21);
@@ -324,7 +328,7 @@ static MscGraph *hardswish_graph(gboolean swap, float k3) {
   init_rand(g, "lo", 0, one, 0.0f, 0.0f, 54);
   init_rand(g, "hi", 0, one, 6.0f, 6.0f, 55);
   init_rand(g, "k6", 0, one, swap ? 1.0f / 6.0f : 6.0f, swap ? 1.0f / 6.0f : 6.0f, 56);
-  attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
+  msc_node_add_attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
   node(g, "add", "Add", swap ? "k3,c" : "c,k3", "a");
   node(g, "clip", "Clip", "a,lo,hi", "r6");
   node(g, "mul", "Mul", swap ? "r6,c" : "c,r6", "m");
@@ -362,7 +366,7 @@ static void test_no_fusion_when_shared(void) {
   input(g, "x", 4, xd);
   init_rand(g, "w", 4, wd, -0.5f, 0.5f, 21);
   init_rand(g, "b", 1, cd, -0.5f, 0.5f, 22);
-  attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
+  msc_node_add_attr_ints(node(g, "conv", "Conv", "x,w,b", "c"), "pads", 4, pads);
   node(g, "relu", "Relu", "c", "r");
   node(g, "add", "Add", "c,r", "y");
   msc_graph_add_output(g, val(g, "y"));
@@ -578,17 +582,17 @@ static MscGraph *concat_graph(void) {
   init_rand(g, "wa", 4, wa, -0.3f, 0.3f, 41);
   init_rand(g, "wb", 4, wb, -0.3f, 0.3f, 42);
   init_rand(g, "wc", 4, wc, -0.3f, 0.3f, 43);
-  attr_ints(node(g, "ca", "Conv", "x,wa", "a"), "pads", 4, pads);
+  msc_node_add_attr_ints(node(g, "ca", "Conv", "x,wa", "a"), "pads", 4, pads);
   node(g, "cb", "Conv", "x,wb", "b0");
   node(g, "rb", "Relu", "b0", "b");
   attr_int(node(g, "cat1", "Concat", "a,b,x", "cat1"), "axis", 1);
-  attr_ints(node(g, "cc", "Conv", "cat1,wc", "c"), "pads", 4, pads);
+  msc_node_add_attr_ints(node(g, "cc", "Conv", "cat1,wc", "c"), "pads", 4, pads);
   attr_int(node(g, "cat2", "Concat", "cat1,c", "cat2"), "axis", 1);
   attr_int(node(g, "cat3", "Concat", "c,c", "cat3"), "axis", 1);
   node(g, "sig", "Sigmoid", "x", "d");
   init_i64(g, "shape", 2, shp);
   node(g, "rs", "Reshape", "d,shape", "dv");
-  attr_ints(node(g, "ca2", "Conv", "x,wa", "a2"), "pads", 4, pads);
+  msc_node_add_attr_ints(node(g, "ca2", "Conv", "x,wa", "a2"), "pads", 4, pads);
   attr_int(node(g, "cat4", "Concat", "d,a2", "cat4"), "axis", 1);
   attr_int(node(g, "cat5", "Concat", "a,a2", "cat5"), "axis", 2);
   msc_graph_add_output(g, val(g, "cat2"));
@@ -634,11 +638,11 @@ static void test_transpose(void) {
   init_i64(g, "s5", 5, s5);
   init_i64(g, "s4", 4, s4);
   node(g, "r5", "Reshape", "x,s5", "x5");
-  attr_ints(node(g, "sh", "Transpose", "x5", "t5"), "perm", 5, p5);
+  msc_node_add_attr_ints(node(g, "sh", "Transpose", "x5", "t5"), "perm", 5, p5);
   node(g, "r4", "Reshape", "t5,s4", "y1");
-  attr_ints(node(g, "ta", "Transpose", "x", "y2"), "perm", 4, pa);
-  attr_ints(node(g, "tb", "Transpose", "x", "y3"), "perm", 4, pb);
-  attr_ints(node(g, "tc", "Transpose", "x", "y4"), "perm", 4, pc);
+  msc_node_add_attr_ints(node(g, "ta", "Transpose", "x", "y2"), "perm", 4, pa);
+  msc_node_add_attr_ints(node(g, "tb", "Transpose", "x", "y3"), "perm", 4, pb);
+  msc_node_add_attr_ints(node(g, "tc", "Transpose", "x", "y4"), "perm", 4, pc);
   msc_graph_add_output(g, val(g, "y1"));
   msc_graph_add_output(g, val(g, "y2"));
   msc_graph_add_output(g, val(g, "y3"));
@@ -681,11 +685,11 @@ static MscGraph *shuffle_dw(gboolean also_out, int64_t hw) {
   attr_int(node(g, "gconv", "Conv", "x,w1,b1", "c1"), "group", 3);
   node(g, "relu", "Relu", "c1", "a");
   node(g, "split", "Reshape", "a,s5", "r1");
-  attr_ints(node(g, "shuffle", "Transpose", "r1", "t"), "perm", 5, perm);
+  msc_node_add_attr_ints(node(g, "shuffle", "Transpose", "r1", "t"), "perm", 5, perm);
   node(g, "merge", "Reshape", "t,s4", "r2");
   MscNode *dw = node(g, "dw", "Conv", "r2,w2", "y");
   attr_int(dw, "group", 12);
-  attr_ints(dw, "pads", 4, pads);
+  msc_node_add_attr_ints(dw, "pads", 4, pads);
   msc_graph_add_output(g, val(g, "y"));
   if (also_out)
     msc_graph_add_output(g, val(g, "t"));
@@ -783,7 +787,9 @@ static void test_pool_shapes(void) {
       int64_t xd[] = {-1, 3, c[0], c[1]}, k[] = {c[2], c[2]}, s[] = {c[3], c[3]}, pads[] = {c[4], c[4], c[5], c[5]};
       input(g, "x", 4, xd);
       MscNode *n = node(g, "pool", ops[o], "x", "y");
-      attr_ints(n, "kernel_shape", 2, k), attr_ints(n, "strides", 2, s), attr_ints(n, "pads", 4, pads);
+      msc_node_add_attr_ints(n, "kernel_shape", 2, k);
+      msc_node_add_attr_ints(n, "strides", 2, s);
+      msc_node_add_attr_ints(n, "pads", 4, pads);
       attr_int(n, "ceil_mode", c[6]);
       if (o == 2)
         attr_int(n, "count_include_pad", 1);

@@ -42,7 +42,7 @@ static MscGraph *small_conv(void) {
   node(g, "relu", "Relu", "c", "y");
   MscNode *c = node(g, "conv", "Conv", "x,w,b", "c");
   int64_t pads[] = {1, 1, 1, 1};
-  attr_ints(c, "pads", 4, pads);
+  msc_node_add_attr_ints(c, "pads", 4, pads);
   msc_graph_add_output(g, val(g, "y"));
   return g;
 }
@@ -116,7 +116,7 @@ static void test_graph_verify_errors(void) {
   {
     g_autoptr(MscGraph) g = small_conv();
     int64_t zero[] = {0, 1};
-    attr_ints(g->nodes[1], "strides", 2, zero);
+    msc_node_add_attr_ints(g->nodes[1], "strides", 2, zero);
     g_autoptr(GError) e = NULL;
     g_assert_false(msc_graph_verify(g, &e));
     g_assert_nonnull(strstr(e->message, "node 'conv' (Conv)"));

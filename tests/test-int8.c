@@ -717,8 +717,8 @@ static MscGraph *region_graph(int64_t S) {
   ax.i = 1;
   /* ... with a 3x3 stride-1 MaxPool on the shortcut (BlazeFace's stride-2 blocks): the 8-bit max pool */
   MscNode *mp = node(g, "mpool", "MaxPool", "x2_dq", "x2p");
-  attr_ints(mp, "kernel_shape", 2, (const int64_t[]){3, 3});
-  attr_ints(mp, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+  msc_node_add_attr_ints(mp, "kernel_shape", 2, (const int64_t[]){3, 3});
+  msc_node_add_attr_ints(mp, "pads", 4, (const int64_t[]){1, 1, 1, 1});
   msc_node_add_attr(node(g, "cat", "Concat", "x2p,zeros", "cz"), &ax);
   node(g, "res", "Add", "h_dq,cz", "rs");
   node(g, "relu", "Relu", "rs", "rr");
@@ -779,8 +779,8 @@ static void test_qdq_steps(void) {
   node(g, "ds", "DequantizeLinear", "xs,ss,zs", "y1");
   /* and a 2x2 stride-2 MaxPool between DQ and Q (the int8 max pool's byte-pair path) */
   MscNode *mp = node(g, "mp", "MaxPool", "y1", "mpo");
-  attr_ints(mp, "kernel_shape", 2, (const int64_t[]){2, 2});
-  attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
+  msc_node_add_attr_ints(mp, "kernel_shape", 2, (const int64_t[]){2, 2});
+  msc_node_add_attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
   node(g, "qm", "QuantizeLinear", "mpo,ss,zs", "mq");
   node(g, "dm", "DequantizeLinear", "mq,ss,zs", "y2");
   msc_graph_add_output(g, val(g, "y0"));
@@ -846,9 +846,9 @@ static void test_maxpool_s2(void) {
           node(g, "q", "QuantizeLinear", "x,s,z", "xq");
           node(g, "dq", "DequantizeLinear", "xq,s,z", "xd");
           MscNode *mp = node(g, "mp", "MaxPool", "xd", "m");
-          attr_ints(mp, "kernel_shape", 2, (const int64_t[]){k, k});
-          attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
-          attr_ints(mp, "pads", 4, (const int64_t[]){pad, pad, pad, pad});
+          msc_node_add_attr_ints(mp, "kernel_shape", 2, (const int64_t[]){k, k});
+          msc_node_add_attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
+          msc_node_add_attr_ints(mp, "pads", 4, (const int64_t[]){pad, pad, pad, pad});
           /* one reader (the 8-bit pool step needs its Q alone): the input's scale for odd widths, another
            * (the pool's table) for even ones */
           node(g, "q1", "QuantizeLinear", wi % 2 ? "m,s,z" : "m,s2,z", "mq");
@@ -1022,7 +1022,7 @@ static MscGraph *conv_table_graph(void) {
   dq_weights(g, "wd", 8, 1, 3, sx, 5);
   MscNode *c = node(g, "dw", "Conv", "x_dq,wd,wd_b", "c");
   const int64_t pads[] = {1, 1, 1, 1}, one[] = {8};
-  attr_ints(c, "pads", 4, pads);
+  msc_node_add_attr_ints(c, "pads", 4, pads);
   MscAttr grp = {0};
   grp.name = g_strdup("group");
   grp.type = MSC_ATTR_INT;
@@ -1127,7 +1127,7 @@ static MscGraph *conv_add_graph_build(gboolean plain) {
   dq_weights(g, "wc", 16, 16, 3, sx, 7);
   MscNode *c = node(g, "c3", "Conv", "x_dq,wc,wc_b", "c");
   const int64_t pads[] = {1, 1, 1, 1};
-  attr_ints(c, "pads", 4, pads);
+  msc_node_add_attr_ints(c, "pads", 4, pads);
   if (plain) {
     qdq(g, "c", "pc", 7.0f / 255.0f, 131);
     node(g, "add2", "Add", "x_dq,c_dq", "a2");
@@ -1209,8 +1209,8 @@ static MscGraph *float_region_graph(void) {
   MscGraph *g = conv_hardswish_graph("int8-float-region", (const int64_t[]){1, 8, 10, 14}, 12, 9, 9.0f / 255.0f, 131);
   MscNode *mp = node(g, "mp", "MaxPool", "h", "y");
   const int64_t k2[] = {2, 2};
-  attr_ints(mp, "kernel_shape", 2, k2);
-  attr_ints(mp, "strides", 2, k2);
+  msc_node_add_attr_ints(mp, "kernel_shape", 2, k2);
+  msc_node_add_attr_ints(mp, "strides", 2, k2);
   node(g, "gap", "GlobalAveragePool", "h", "y2");
   return qgraph_done(g, (const char *[]){"y", "y2", NULL});
 }
@@ -1220,9 +1220,9 @@ static MscGraph *float_region_graph(void) {
 static MscGraph *rank_pool_graph(const int64_t *xd) {
   MscGraph *g = conv_hardswish_graph("int8-rank-pool", xd, 64, 5, 10.0f / 255.0f, 140);
   MscNode *mp = node(g, "mp", "MaxPool", "h", "y");
-  attr_ints(mp, "kernel_shape", 2, (const int64_t[]){3, 3});
-  attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
-  attr_ints(mp, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+  msc_node_add_attr_ints(mp, "kernel_shape", 2, (const int64_t[]){3, 3});
+  msc_node_add_attr_ints(mp, "strides", 2, (const int64_t[]){2, 2});
+  msc_node_add_attr_ints(mp, "pads", 4, (const int64_t[]){1, 1, 1, 1});
   return qgraph_done(g, (const char *[]){"y", NULL});
 }
 

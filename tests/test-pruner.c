@@ -67,15 +67,6 @@ static void attr_int(MscNode *n, const char *name, int64_t v) {
   msc_node_add_attr(n, &a);
 }
 
-static void attr_ints(MscNode *n, const char *name, int cnt, const int64_t *v) {
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_INTS;
-  a.ints = g_memdup2(v, sizeof(int64_t) * (size_t)cnt);
-  a.n = (size_t)cnt;
-  msc_node_add_attr(n, &a);
-}
-
 static MscValue *val(MscGraph *g, const char *name) {
   return msc_graph_get_or_add_value(g, name);
 }
@@ -98,7 +89,7 @@ static MscValue *conv(MscGraph *g, const char *name, MscValue *x, int64_t c, int
   MscValue *w = init_rand(g, wn, 4, wd), *b = init_rand(g, bn, 1, bd);
   MscNode *n = node1(g, name, "Conv", x, w, b, on);
   int64_t pads[4] = {k / 2, k / 2, k / 2, k / 2};
-  attr_ints(n, "pads", 4, pads);
+  msc_node_add_attr_ints(n, "pads", 4, pads);
   if (grp != 1) attr_int(n, "group", grp);
   return n->outputs[0];
 }
@@ -329,8 +320,8 @@ static MscGraph *concat_graph(void) {
   MscValue *c3 = relu(g, "r3", conv(g, "conv3", d, 40, 16, 1, 1));
   MscNode *mp = node1(g, "pool", "MaxPool", c3, NULL, NULL, "pool.y");
   int64_t k[2] = {2, 2};
-  attr_ints(mp, "kernel_shape", 2, k);
-  attr_ints(mp, "strides", 2, k);
+  msc_node_add_attr_ints(mp, "kernel_shape", 2, k);
+  msc_node_add_attr_ints(mp, "strides", 2, k);
   MscValue *f = node1(g, "flat", "Flatten", mp->outputs[0], NULL, NULL, "flat.y")->outputs[0];
   int64_t wd[2] = {256, 10}, bd[1] = {10};
   MscNode *fc = node1(g, "fc", "Gemm", f, init_rand(g, "fc.w", 2, wd), init_rand(g, "fc.b", 1, bd), "y");
