@@ -239,7 +239,7 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   int32_t y = s->y;
   int64_t ny = numel_v(p, y);
   /* the MaxPool's value holds the 8-bit max pool (a region leaf), or the float values of the max ranks */
-  if ((q->leafpool || (q->kind == CPU_Q_MAXPOOL && q->ftab)) && ny >= 0) p->dtype[y] = q->ydt;
+  if (q->ownpool && ny >= 0) p->dtype[y] = q->ydt;
   if (ny < 0 || p->dtype[y] != q->ydt) return fail(s, msg, "output shape not inferred");
   p->nbytes[y] = (size_t)ny * (q->ydt == MSC_DTYPE_FLOAT32 ? sizeof(float) : 1); /* DEQ, FLUT, rank MaxPool */
   QPrep *r = g_new0(QPrep, 1);

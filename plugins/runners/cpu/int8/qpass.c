@@ -667,21 +667,26 @@ static const MscNode *maxpool_dq(const QPass *q, const MscValue *v, const MscNod
   return *dq ? n : NULL;
 }
 
-/* The 8-bit MaxPool of a MaxPool leaf (identity table: same scale and zero point), writing the
- * MaxPool's own output value as 8-bit. */
-static void leaf_pool_step(QPass *q, const MscNode *mp, const MscNode *dq, MscDType xdt) {
-  CpuQStep *ps = qop_new(CPU_Q_MAXPOOL, mp, mp, xdt);
+/* An 8-bit MaxPool @mp of value @x (@xdt) with no QuantizeLinear after it (identity table: the bytes
+ * keep their scale and zero point), writing @mp's own output value as @ydt. */
+static CpuQStep *own_pool_step(QPass *q, const MscNode *mp, int32_t x, MscDType xdt, MscDType ydt, const char *desc) {
+  CpuQStep *ps = qop_new(CPU_Q_MAXPOOL, mp, mp, ydt);
   ps->lut = g_malloc(256);
   for (int i = 0; i < 256; i++) ps->lut[i] = (uint8_t)i;
-  ps->xs[0] = (int32_t)dq->inputs[0]->index;
+  ps->xs[0] = x;
   ps->n_x = 1;
   ps->xdt = xdt;
-  ps->leafpool = 1;
-  add_node(ps, dq);
+  ps->ownpool = 1;
   add_node(ps, mp);
   CpuStep *pt = new_step(q, mp, mp, CPU_STEP_QOP, ps);
   pt->n_group = 1;
-  g_snprintf(pt->desc, sizeof pt->desc, "MaxPool int8 (region leaf)");
+  g_strlcpy(pt->desc, desc, sizeof pt->desc);
+  return ps;
+}
+
+/* The 8-bit MaxPool of a MaxPool leaf, writing the MaxPool's own output value as 8-bit. */
+static void leaf_pool_step(QPass *q, const MscNode *mp, const MscNode *dq, MscDType xdt) {
+  add_node(own_pool_step(q, mp, (int32_t)dq->inputs[0]->index, xdt, xdt, "MaxPool int8 (region leaf)"), dq);
 }
 
 /* Concat(DQ(x_k) with one scale / zero point, all-zero constants) read only by the region:
@@ -901,17 +906,8 @@ static gboolean try_float_region(QPass *q, const MscNode *n) {
     rank_tables(f->data, rank, inv);
     msc_tensor_free(f);
     region_step(q, n, &r, CPU_Q_LUT1, MSC_DTYPE_UINT8, "order ranks")->lut = g_memdup2(rank, 256);
-    CpuQStep *ps = qop_new(CPU_Q_MAXPOOL, mp, mp, MSC_DTYPE_FLOAT32);
-    ps->lut = g_malloc(256);
-    for (int i = 0; i < 256; i++) ps->lut[i] = (uint8_t)i;
-    ps->ftab = g_memdup2(inv, sizeof inv);
-    ps->xs[0] = (int32_t)v->index;
-    ps->n_x = 1;
-    ps->xdt = MSC_DTYPE_UINT8;
-    add_node(ps, mp);
-    CpuStep *pt = new_step(q, mp, mp, CPU_STEP_QOP, ps);
-    pt->n_group = 1;
-    g_snprintf(pt->desc, sizeof pt->desc, "MaxPool of order ranks int8, float values");
+    own_pool_step(q, mp, (int32_t)v->index, MSC_DTYPE_UINT8, MSC_DTYPE_FLOAT32,
+                  "MaxPool of order ranks int8, float values")->ftab = g_memdup2(inv, sizeof inv);
     return TRUE;
   }
   region_step(q, n, &r, CPU_Q_FLUT, MSC_DTYPE_FLOAT32, "table")->ftab = g_memdup2(f->data, 256 * sizeof(float));

@@ -70,7 +70,8 @@ typedef struct CpuQStep {
    * vside; the step writes the add's output (dtype pydt) */
   int fvadd, vside;
   int region; /* LUT1/LUT2/GAPT made from an elementwise region (output dims: the inputs') */
-  int leafpool; /* MAXPOOL of a region leaf: nodes DQ, MaxPool (no Q); the output is 8-bit */
+  int ownpool; /* MAXPOOL with no Q after it, writing the MaxPool's own value as ydt: a region leaf (nodes DQ,
+                * MaxPool; 8-bit) or the MaxPool of order ranks (float, through ftab) */
 } CpuQStep;
 
 void cpu_qstep_free(CpuQStep *q);
