@@ -415,14 +415,7 @@ static void dwb_load_plane(const CpuQConv *q, const uint8_t *x, uint8_t *bp, int
     for (int64_t c = 0; c < BW; c += 32) _mm256_storeu_si256((__m256i *)(void *)(row + c), vz);
     const int64_t ih = r - d->pt;
     if (ih < 0 || ih >= d->H) continue;
-    const uint8_t *src = x + ih * W;
-    if (W < 32) { /* constant-size (inlined) overlapping copies, no memcpy call per row */
-      cpu_qseg_bytes(row + pl, src, W);
-      continue;
-    }
-    for (int64_t c = 0; c + 32 <= W; c += 32)
-      _mm256_storeu_si256((__m256i *)(void *)(row + pl + c), _mm256_loadu_si256((const __m256i *)(const void *)(src + c)));
-    _mm256_storeu_si256((__m256i *)(void *)(row + pl + W - 32), _mm256_loadu_si256((const __m256i *)(const void *)(src + W - 32)));
+    cpu_qseg_bytes(row + pl, x + ih * W, W); /* inlined 16-byte and overlapping copies, no memcpy call */
   }
 }
 
