@@ -423,43 +423,34 @@ static int trace_hook(void *user, MscHookPhase ph, const MscNode *n, const MscTe
   return 0;
 }
 
-/* One run of @g (one input) on @runner with options @keys/@vals, traced into @tr when given; its outputs. */
-static MscTensor **run_model_opts(MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
-                                  uint32_t n_opts, MscTensor *in, Trace *tr) {
+/* @g on @runner with the options @keys = @vals, one session run @reps times (a pool's workers are awake
+ * from the second run on; @tr: nullable, the trace hook on every run): the last run's outputs. */
+static MscTensor **run_model_reps(MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
+                                  uint32_t n_opts, MscTensor *in, Trace *tr, int reps) {
   MscOptions o = {keys, vals, n_opts};
   GError *e = NULL;
   MscSession *s = msc_session_new(g, runner, &o, &e);
   g_assert_no_error(e);
   MscTensor **out = NULL;
   MscRunHooks h = {trace_hook, tr};
-  gboolean ok = msc_session_run(s, (const MscTensor *const *)&in, 1, &out, tr ? &h : NULL, &e);
-  g_assert_no_error(e);
-  g_assert_true(ok);
-  msc_session_free(s);
-  return out;
-}
-
-/* As run_model_opts, one session run @reps times (a pool's workers are awake from the second run on):
- * the last run's outputs. */
-static MscTensor **run_model_reps(MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
-                                  uint32_t n_opts, MscTensor *in, int reps) {
-  MscOptions o = {keys, vals, n_opts};
-  GError *e = NULL;
-  MscSession *s = msc_session_new(g, runner, &o, &e);
-  g_assert_no_error(e);
-  MscTensor **out = NULL;
   for (int r = 0; r < reps; r++) {
     if (out) {
       for (uint32_t k = 0; k < g->n_outputs; k++) msc_tensor_free(out[k]);
       g_free(out);
       out = NULL;
     }
-    gboolean ok = msc_session_run(s, (const MscTensor *const *)&in, 1, &out, NULL, &e);
+    gboolean ok = msc_session_run(s, (const MscTensor *const *)&in, 1, &out, tr ? &h : NULL, &e);
     g_assert_no_error(e);
     g_assert_true(ok);
   }
   msc_session_free(s);
   return out;
+}
+
+/* One run of @g (one input) on @runner with options @keys/@vals, traced into @tr when given; its outputs. */
+static MscTensor **run_model_opts(MscGraph *g, const char *runner, const char *const *keys, const char *const *vals,
+                                  uint32_t n_opts, MscTensor *in, Trace *tr) {
+  return run_model_reps(g, runner, keys, vals, n_opts, in, tr, 1);
 }
 
 /* run_model_opts with the option int8=@int8 when given. */
@@ -1250,7 +1241,7 @@ static void test_rank_pool(void) {
   uint32_t steps[2] = {0, 0};
   for (int run = 0; run < 3; run++) {
     if (run == 0) g_setenv("MSC_INT8_RANKPOOL", "0", TRUE);
-    MscTensor **out = run_model_reps(g, "cpu", k, v[run == 2], 1, in, run == 2 ? 3 : 1);
+    MscTensor **out = run_model_reps(g, "cpu", k, v[run == 2], 1, in, NULL, run == 2 ? 3 : 1);
     MscCpuStats st = {.struct_size = sizeof st};
     stats(&st);
     g_unsetenv("MSC_INT8_RANKPOOL");
