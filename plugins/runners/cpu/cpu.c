@@ -250,8 +250,7 @@ static MscStatus cpu_context_create(void *compiled, void **out, MscMessage *msg)
       cpu_host->message_set(msg, "cpu: cannot start %d threads", m->threads);
       return MSC_ERR_NOMEM;
     }
-    const char *h = g_getenv("MSC_POOL_HOLD");
-    x->hold = msc_threadpool_hold && !(h && !strcmp(h, "0"));
+    x->hold = msc_threadpool_hold && cpu_q_switch_on("MSC_POOL_HOLD");
   }
   *out = x;
   return MSC_OK;
