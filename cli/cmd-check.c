@@ -60,10 +60,12 @@ static void case_tol_free(gpointer p) {
 }
 
 static const CaseTol *find_tol(GPtrArray *tols, const char *dir) {
+  size_t ld = strlen(dir);
+  while (ld > 1 && dir[ld - 1] == '/') ld--; /* "models/x/" is case models/x too */
   for (guint i = 0; tols && i < tols->len; i++) {
     const CaseTol *t = g_ptr_array_index(tols, i);
-    size_t ld = strlen(dir), ln = strlen(t->name);
-    if (ld >= ln && !strcmp(dir + ld - ln, t->name) && (ld == ln || dir[ld - ln - 1] == '/')) return t;
+    size_t ln = strlen(t->name);
+    if (ld >= ln && !strncmp(dir + ld - ln, t->name, ln) && (ld == ln || dir[ld - ln - 1] == '/')) return t;
   }
   return NULL;
 }
