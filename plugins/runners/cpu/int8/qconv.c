@@ -201,6 +201,10 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
   q->PWs = (PW + d->sw - 1) / d->sw;
   q->PS = q->PHs * q->PWs;
   if (!q->depthwise) q->PS = (q->PS + 15) / 16 * 16; /* 16 positions = 64 bytes of KG=2 or KG=4 words */
+  /* an odd number of 64-byte lines from one channel group's plane to the next: at a power-of-two stride
+   * (a 64x64 plane: 16 KB) a tile's loads of all groups fell into one L1 set (8 ways), and a tile of
+   * 12+ groups left L1 before the next weight block read it again (MSC_INT8_PSODD=0: off) */
+  if (!q->depthwise && (q->PS / 16) % 2 == 0 && cpu_q_switch_on("MSC_INT8_PSODD")) q->PS += 16;
   q->nph = d->sh * d->sw;
   q->nf = (OH - 1) * q->PWs + OW;
   q->toff = g_new(int64_t, q->T);
@@ -246,6 +250,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
   q->corrinit = cpu_q_switch_on("MSC_INT8_CORRINIT");
   q->qspec = cpu_q_switch_on("MSC_INT8_QSPEC");
   q->dshort = cpu_q_switch_on("MSC_INT8_DSHORT");
+  q->d6 = q->corrinit && d->ydt != MSC_DTYPE_INT32 && cpu_q_switch_on("MSC_INT8_D6");
   q->direct = !(d->H == 1 && d->W == 1 && d->kh == 1 && d->kw == 1) && cpu_q_switch_on("MSC_INT8_DIRECT");
   /* column pairs (KG=2, stride-2 columns, few input channels): the (channel, kernel column) pairs of
    * the stems cost fewer vpmaddwd than channel pairs (5x5/2, 3 channels: 5 rows x 3 column pairs x 3

@@ -231,6 +231,9 @@ struct CpuQConv {
   int qfast;                        /* every channel: |mult| < 1/4 and |fbias| < 2^29 (the byte clamp after
                                      * rounding equals the float clamp: q2_store_tile) */
   int qnofb;                        /* every fbias is 0 */
+  int d6;                           /* direct: full tiles of 6 rows in one output row, 8-bit out and
+                                     * accumulators from corr, go to the ISA file's DTILE_FAST6 (AVX2: a
+                                     * hand-scheduled pair loop; MSC_INT8_D6=0: the generic tile) */
   int dshort;                       /* direct: a group's short last weight block computes only its rows (rounded up to 2
                                      * or 4; MSC_INT8_DSHORT=0: all MR rows) */
   int qspec;                        /* AVX2 tile epilogue: the common flag sets compiled as constants

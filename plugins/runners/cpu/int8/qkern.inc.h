@@ -121,6 +121,13 @@ static inline void QFN(vadd_at)(const CpuQConv *q, const uint8_t *sk, uint8_t *y
 static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, const XELEM *xin, int64_t f0,
                                                              const int32_t *wb, int64_t m, int rows, uint8_t *y,
                                                              const uint8_t *skip, const int mr) {
+#ifdef DTILE_FAST6 /* the ISA file's full tile of 6 rows within one output row (d6: set once per conv) */
+  if (mr == 6 && rows == 6 && q->d6 && f0 + NR <= q->nf && (q->PWs == q->OW || f0 % q->PWs + NR <= q->OW)) {
+    const int64_t at = (q->PWs == q->OW ? f0 : f0 / q->PWs * q->OW + f0 % q->PWs) + m * q->P;
+    DTILE_FAST6(q, xin + f0 * KG, wb, m, y + at, skip ? skip + at : NULL, q->P, q->d.ydt == MSC_DTYPE_INT8);
+    return;
+  }
+#endif
   acc_t acc[MR][NV];
   const int64_t Gc = q->Gc, T = q->T, gs = q->PS * KG;
   /* q->corrinit: the accumulators start at corr (the same int32 sums: integer adds commute), the
