@@ -648,7 +648,10 @@ static inline __attribute__((always_inline)) void q2_tile6(const CpuQConv *q, co
             : [s] "r"(gsb), [e] "r"(qe)
             : "cc", "memory", "xmm12", "xmm13", "xmm14", "xmm15");
   }
-  q2_store_tile(q, y, sk, P, m, 6, (const __m256i(*)[2])a, 1, sgn);
+  /* the epilogue indexes rows at run time: a copy, so that @a stays in registers through the taps */
+  __m256i out[6][2];
+  for (int r = 0; r < 6; r++) out[r][0] = a[r][0], out[r][1] = a[r][1];
+  q2_store_tile(q, y, sk, P, m, 6, (const __m256i(*)[2])out, 1, sgn);
 }
 #define DTILE_FAST6 q2_tile6
 
