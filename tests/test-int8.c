@@ -136,6 +136,10 @@ static const ConvCase cases[] = {
     /* requantization multipliers past 1/4 (the epilogues' float clamp before rounding), u8 and s8 out */
     {"bigmult-1x1-u8", 1, 20, 5, 9, 14, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0, 1},
     {"bigmult-3x3-s8", 1, 16, 7, 18, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 1, 1},
+    /* the same on the row-wise depthwise kernels (wide rows, short rows, 5x5), u8 out */
+    {"bigmult-dw-rows-3x3-w40", 1, 3, 8, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0, 1},
+    {"bigmult-dw-rows-3x3-w12", 1, 4, 9, 12, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 0, 1, 1},
+    {"bigmult-dw-rows-5x5-s2", 1, 3, 10, 21, 3, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0, 1},
 };
 
 static int32_t xval(const uint8_t *x, int64_t i, MscDType dt) {
@@ -225,8 +229,10 @@ static void check_case(gconstpointer data) {
   int32_t *wzp = g_new0(int32_t, c->M), *bias = g_new(int32_t, c->M);
   float *mult = g_new(float, c->M), *fb = g_new0(float, c->M);
   /* a float bias (added after mult: QDQ graphs whose bias is not an int32 DequantizeLinear) on every
-   * other channel, in half the 8-bit cases; the others keep the all-zero fast epilogue */
-  const int with_fb = c->ydt != MSC_DTYPE_INT32 && (c->C + c->M) % 2 == 1;
+   * other channel, in half the 8-bit cases (depthwise ones, whose C + M is even: those of odd height);
+   * the others keep the all-zero fast epilogue */
+  const int dwcase = c->group > 1 && c->group == c->C;
+  const int with_fb = c->ydt != MSC_DTYPE_INT32 && ((c->C + c->M) % 2 == 1 || (dwcase && c->H % 2 == 1));
   for (int64_t i = 0; i < nx; i++) x[i] = (uint8_t)rnd();
   for (int64_t i = 0; i < c->M * K; i++) w[i] = (int8_t)(c->w7 ? rnd_in(-64, 63) : rnd_in(-128, 127));
   for (int64_t m = 0; m < c->M; m++) {

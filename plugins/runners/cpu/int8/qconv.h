@@ -193,6 +193,8 @@ struct CpuQConv {
   int dws2blk;                      /* dwrows, stride-2 columns: rows of 16+ bytes loaded 16 at a time from any
                                      * column, last block overlapping (MSC_INT8_DWS2BLK=0: scalar tail) */
   int dwmrow;                       /* dwrows: rows of <= 16 columns as tiles of 2-4 rows (MSC_INT8_DWMROW=0: not) */
+  int dwspec;                       /* dwrows: channels with the common requantization (no float bias, uint8
+                                     * out, fast clamp) run with those flags as constants (MSC_INT8_DWSPEC=0) */
   int dwb3s2;                       /* dwrows 3x3 stride 2: vpmaddwd on the byte pairs of a zx-padded byte plane, no
                                      * float plane (MSC_INT8_DWB3S2=0: the float kernel) */
   /* integer Winograd F(2x2, 3x3) (qwino-avx2.c): U weights [16][M/4][C/2][4] words, bias per channel,

@@ -317,17 +317,25 @@ DWR_AI void dwr_tile_col6(const float *pl, int64_t RS, int64_t oh, int64_t ow, c
   for (int s = 0; s < 6; s++) memcpy(yo + s * OW, t + 8 * s, (size_t)(OW - ow));
 }
 
+/* The common requantization of a channel (dwr_spec): no float bias, uint8 out, the fast clamp. */
+static inline int dwr_spec(const CpuQConv *q, int64_t oc) {
+  return q->dwspec && q->fbias[oc] == 0.0f && q->d.ydt == MSC_DTYPE_UINT8 &&
+         fabsf(q->mult[oc]) * 16777216.0f < 1073741824.0f;
+}
+
+/* @spec: the channel passed dwr_spec, and its flags are compile-time constants (each a compare and
+ * branch per tile otherwise: perm on BlazeFace's 3x3 24 @ 64x64 showed them around the requantization) */
 DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, const int16_t *wt, float bias, int64_t oc,
-                uint8_t *y, const int K, const int SW) {
+                uint8_t *y, const int K, const int SW, const int spec) {
   const CpuQConvDesc *d = &q->d;
   const int64_t OH = q->OH, OW = q->OW, RS = g->RS, PHRS = g->PH * g->RS, sh = d->sh;
   const __m256 vb = _mm256_set1_ps(bias), vm = _mm256_set1_ps(q->mult[oc]), vfb = _mm256_set1_ps(q->fbias[oc]);
-  const int hasfb = q->fbias[oc] != 0.0f; /* + 0.0 changes no result */
+  const int hasfb = spec ? 0 : q->fbias[oc] != 0.0f; /* + 0.0 changes no result */
   const __m256 lo = _mm256_set1_ps(q->flo), hi = _mm256_set1_ps(q->fhi);
   const __m256i zy = _mm256_set1_epi32(d->zy);
-  const int osgn = d->ydt == MSC_DTYPE_INT8;
+  const int osgn = spec ? 0 : d->ydt == MSC_DTYPE_INT8;
   DwClamp bl = {_mm256_set1_epi8((char)d->lo), _mm256_set1_epi8((char)d->hi),
-                fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f};
+                spec || fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f};
   /* the broadcast weights made here, from the int16 ones: kept in registers (the byte stores below alias
    * everything else); copying a prebuilt array was a `rep movsq` costing a quarter of an 8x8 channel */
   __m256 w[25];
@@ -392,7 +400,8 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
 #define CHANNEL_FN(K, SW)                                                                                         \
   static __attribute__((noinline)) void channel_##K##_##SW(const CpuQConv *q, const DwGeo *g, const float *pl, \
                                                            const int16_t *wt, float bias, int64_t oc, uint8_t *y) { \
-    dwr_channel(q, g, pl, wt, bias, oc, y, K, SW);                                                                    \
+    if (dwr_spec(q, oc)) dwr_channel(q, g, pl, wt, bias, oc, y, K, SW, 1);                                          \
+    else dwr_channel(q, g, pl, wt, bias, oc, y, K, SW, 0);                                                            \
   }
 CHANNEL_FN(3, 1)
 CHANNEL_FN(3, 2)
