@@ -83,7 +83,11 @@ static void dwr_load_plane(const CpuQConv *q, const DwGeo *g, const uint8_t *x, 
     if (sw == 1) {
       float *o = row + d->pl;
       int64_t u = 0;
-      for (; u + 8 <= W; u += 8) {
+      /* 8 columns at a time; a last block short of 8 overlaps the one before (the same values written
+       * twice), so no scalar tail (a 14-column row had 6 scalar conversions: 45% of this function on
+       * MobileNetV2's 3x3 384 @ 14x14) */
+      for (int64_t e = W >= 8 ? W : 0; u < e; u += 8) {
+        if (u + 8 > W) u = W - 8;
         __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(src + u));
         __m256i v = sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
         _mm256_storeu_ps(o + u, _mm256_cvtepi32_ps(_mm256_sub_epi32(v, vzx)));
