@@ -151,7 +151,7 @@ static inline void store_bytes32(uint8_t *y, __m256i b, int64_t n) {
   } else {
     uint8_t t[32];
     _mm256_storeu_si256((__m256i *)(void *)t, b);
-    memcpy(y, t, (size_t)n);
+    cpu_qseg_bytes(y, t, n); /* no memcpy call for the row ends */
   }
 }
 
@@ -216,7 +216,7 @@ DWR_AI void dwr_tile_rows(const float *pl, int64_t RS, int64_t PHRS, int64_t oh,
   if (n == 8 * CV) /* full rows: constant-size copies (plain stores) */
     for (int r = 0; r < 4 / CV; r++) memcpy(y + (oh + r) * OW, t + 8 * CV * r, (size_t)(8 * CV));
   else
-    for (int r = 0; r < 4 / CV; r++) memcpy(y + (oh + r) * OW, t + 8 * CV * r, (size_t)n);
+    for (int r = 0; r < 4 / CV; r++) cpu_qseg_bytes(y + (oh + r) * OW, t + 8 * CV * r, n);
 }
 
 /* 8 * NV outputs of one row from @r (row pointers of the K taps' rows,
@@ -247,7 +247,7 @@ DWR_AI void dwr_block(const float *const *r, int64_t PHRS, const __m256 *wv, __m
     } else if (m > 0) {
       uint8_t t[16];
       _mm_storeu_si128((__m128i *)(void *)t, b);
-      memcpy(y + 8 * v, t, (size_t)m);
+      cpu_qseg_bytes(y + 8 * v, t, m);
     }
   }
 }
@@ -318,7 +318,7 @@ DWR_AI void dwr_tile_col6(const float *pl, int64_t RS, int64_t oh, int64_t ow, c
   uint8_t t[64]; /* the row ends: row s at bytes [8 s, 8 s + 8) */
   _mm256_storeu_si256((__m256i *)(void *)t, b0);
   _mm256_storeu_si256((__m256i *)(void *)(t + 32), b1);
-  for (int s = 0; s < 6; s++) memcpy(yo + s * OW, t + 8 * s, (size_t)(OW - ow));
+  for (int s = 0; s < 6; s++) cpu_qseg_bytes(yo + s * OW, t + 8 * s, OW - ow);
 }
 
 /* The common requantization of a channel (dwr_spec): no float bias, uint8 out, the fast clamp. */
