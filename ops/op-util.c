@@ -274,6 +274,29 @@ MscStatus msc_op_strided_copy(MscOpCtx *ctx, MscTensor *y, const MscTensor *x, i
   return MSC_OK;
 }
 
+/* Runs of the innermost table: [i0, i0 + len) of a row reads source [src, src + len) (src >= 0), or
+ * is the fill (src < 0). Pad's table is three runs (fill, the row, fill): copied as blocks instead of
+ * one table lookup and branch per element (2.65 ms -> block copies on M-LSD's 96 x 160 x 160 Pad). */
+typedef struct {
+  int64_t i0, len, src;
+} GatherRun;
+
+/* The runs of @tl (@inner entries) into @runs (at most @cap); returns their count, or -1 past @cap. */
+static int64_t gather_runs(const int64_t *tl, int64_t inner, GatherRun *runs, int64_t cap) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < inner;) {
+    int64_t j = i + 1;
+    if (tl[i] < 0)
+      while (j < inner && tl[j] < 0) j++;
+    else
+      while (j < inner && tl[j] == tl[j - 1] + 1) j++;
+    if (n == cap) return -1;
+    runs[n++] = (GatherRun){i, j - i, tl[i] < 0 ? -1 : tl[i]};
+    i = j;
+  }
+  return n;
+}
+
 #define GATHER_LOOP(T)                                                                           \
   do {                                                                                           \
     T cv;                                                                                        \
@@ -289,6 +312,13 @@ MscStatus msc_op_strided_copy(MscOpCtx *ctx, MscTensor *y, const MscTensor *x, i
       }                                                                                          \
       if (src < 0) {                                                                             \
         for (int64_t i = 0; i < inner; i++) d[i] = cv;                                           \
+      } else if (nruns > 0) {                                                                    \
+        const T *q = s + src;                                                                    \
+        for (int64_t u = 0; u < nruns; u++) {                                                    \
+          T *o = d + runs[u].i0;                                                                 \
+          if (runs[u].src >= 0) memcpy(o, q + runs[u].src, (size_t)runs[u].len * sizeof(T));    \
+          else for (int64_t i = 0; i < runs[u].len; i++) o[i] = cv;                              \
+        }                                                                                        \
       } else {                                                                                   \
         const T *q = s + src;                                                                    \
         for (int64_t i = 0; i < inner; i++) d[i] = tl[i] >= 0 ? q[tl[i]] : cv;                   \
@@ -306,6 +336,10 @@ MscStatus msc_op_table_gather(MscOpCtx *ctx, MscTensor *y, const MscTensor *x, i
   int32_t r = x->rank;
   msc_shape_strides(r, x->dims, xstr);
   int64_t inner = y->dims[r - 1], rows = msc_tensor_numel(y) / inner;
+  /* block copies when the innermost table is a few long runs (8+ elements each on average) */
+  GatherRun runs[8];
+  int64_t nruns = gather_runs(tab[r - 1], inner, runs, 8);
+  if (nruns > 0 && inner / nruns < 8) nruns = -1;
   switch (msc_dtype_size(x->dtype)) {
   case 1: GATHER_LOOP(uint8_t); break;
   case 2: GATHER_LOOP(uint16_t); break;

@@ -603,6 +603,131 @@ axis_is_identity(const ResizePlan *p, int32_t a, int64_t in, int64_t out)
   return 1;
 }
 
+/* Taps of one axis with the zero weights dropped (interp_axis skips them): per output index up to 4
+ * (idx, w) pairs, their count, and whether it extrapolates. */
+typedef struct {
+  int64_t *idx;
+  float *w;
+  uint8_t *n, *ext;
+} AxisTaps;
+
+static int
+axis_taps(const ResizePlan *p, int32_t a, int64_t in, int64_t out, AxisTaps *t)
+{
+  t->idx = g_try_new(int64_t, (size_t)out * 4 + 1);
+  t->w = g_try_new(float, (size_t)out * 4 + 1);
+  t->n = g_try_new0(uint8_t, (size_t)out + 1);
+  t->ext = g_try_new0(uint8_t, (size_t)out + 1);
+  if (!t->idx || !t->w || !t->n || !t->ext)
+    return 0;
+  for (int64_t o = 0; o < out; o++) {
+    double c = resize_coord(p, a, o, in, out), w[4];
+    int64_t id[4];
+    int nt = 2;
+    t->ext[o] = (uint8_t)outside(p, c, in);
+    interp_taps(p, c, in, id, w, &nt);
+    for (int k = 0; k < nt; k++)
+      if ((float)w[k] != 0.0f) {
+        t->idx[o * 4 + t->n[o]] = id[k];
+        t->w[o * 4 + t->n[o]] = (float)w[k];
+        t->n[o]++;
+      }
+  }
+  return 1;
+}
+
+static void
+axis_taps_free(AxisTaps *t)
+{
+  g_free(t->idx);
+  g_free(t->w);
+  g_free(t->n);
+  g_free(t->ext);
+}
+
+/* float32, every axis but the last two the identity: plane by plane, with the same operations in the
+ * same order as interp_axis (the last axis, then the one before; d = 0, then d += w * s per nonzero
+ * tap), so the same bits, without two whole-tensor temporaries and a loop per element of the last
+ * axis (M-LSD's 64 x 40 x 40 -> 80 x 80 took 2.4-2.7 ms). */
+static MscStatus
+run_interp_planes(MscOpCtx *ctx, const ResizePlan *p)
+{
+  const MscTensor *x = ctx->in[0];
+  MscTensor *y = ctx->out[0];
+  int32_t r = x->rank;
+  int64_t H = x->dims[r - 2], W = x->dims[r - 1], OH = y->dims[r - 2], OW = y->dims[r - 1];
+  int64_t planes = msc_tensor_numel(x) / (H * W);
+  int idw = axis_is_identity(p, r - 1, W, OW), idh = axis_is_identity(p, r - 2, H, OH);
+  AxisTaps tw = {0}, th = {0};
+  float *tmp = idw ? NULL : g_try_new(float, (size_t)(H * OW) + 1);
+  MscStatus st = MSC_OK;
+  if ((!idw && (!tmp || !axis_taps(p, r - 1, W, OW, &tw))) || (!idh && !axis_taps(p, r - 2, H, OH, &th))) {
+    st = msc_op_fail(ctx, MSC_ERR_NOMEM, "out of memory resizing");
+    goto done;
+  }
+  /* the common case of the last axis: two nonzero taps everywhere, nothing extrapolated */
+  int two = !idw;
+  for (int64_t o = 0; two && o < OW; o++)
+    two = tw.n[o] == 2 && !tw.ext[o];
+  for (int64_t b = 0; b < planes; b++) {
+    const float *src = (const float *)x->data + b * H * W, *rows = src;
+    float *dst = (float *)y->data + b * OH * OW;
+    if (two) {
+      for (int64_t h = 0; h < H; h++) {
+        const float *s = src + h * W;
+        float *d = tmp + h * OW;
+        for (int64_t o = 0; o < OW; o++) {
+          float v = 0.0f;
+          v += tw.w[o * 4] * s[tw.idx[o * 4]];
+          v += tw.w[o * 4 + 1] * s[tw.idx[o * 4 + 1]];
+          d[o] = v;
+        }
+      }
+      rows = tmp;
+    } else if (!idw) {
+      for (int64_t h = 0; h < H; h++) {
+        const float *s = src + h * W;
+        float *d = tmp + h * OW;
+        for (int64_t o = 0; o < OW; o++) {
+          if (tw.ext[o]) {
+            d[o] = p->extrapolation;
+            continue;
+          }
+          float v = 0.0f;
+          for (int k = 0; k < tw.n[o]; k++)
+            v += tw.w[o * 4 + k] * s[tw.idx[o * 4 + k]];
+          d[o] = v;
+        }
+      }
+      rows = tmp;
+    }
+    if (idh) {
+      memcpy(dst, rows, (size_t)(OH * OW) * sizeof(float));
+      continue;
+    }
+    for (int64_t o = 0; o < OH; o++) {
+      float *d = dst + o * OW;
+      if (th.ext[o]) {
+        for (int64_t i = 0; i < OW; i++)
+          d[i] = p->extrapolation;
+        continue;
+      }
+      for (int64_t i = 0; i < OW; i++)
+        d[i] = 0.0f;
+      for (int k = 0; k < th.n[o]; k++) {
+        const float w = th.w[o * 4 + k], *s = rows + th.idx[o * 4 + k] * OW;
+        for (int64_t i = 0; i < OW; i++)
+          d[i] += w * s[i];
+      }
+    }
+  }
+done:
+  g_free(tmp);
+  axis_taps_free(&tw);
+  axis_taps_free(&th);
+  return st;
+}
+
 static MscStatus
 run_interp(MscOpCtx *ctx, const ResizePlan *p)
 {
@@ -615,6 +740,13 @@ run_interp(MscOpCtx *ctx, const ResizePlan *p)
   int owned = 0;
 
   memcpy(cd, x->dims, sizeof cd);
+  if (x->dtype == MSC_DTYPE_FLOAT32 && y->dtype == MSC_DTYPE_FLOAT32 && r >= 2) {
+    int lead_identity = 1;
+    for (int32_t a = 0; a < r - 2; a++)
+      lead_identity = lead_identity && axis_is_identity(p, a, cd[a], y->dims[a]);
+    if (lead_identity)
+      return run_interp_planes(ctx, p);
+  }
   if (x->dtype == MSC_DTYPE_FLOAT32) {
     cur = x->data;
   } else {

@@ -1256,6 +1256,87 @@ test_resize_nearest_modes(void)
   }
 }
 
+/* The separable linear half_pixel resize as the ONNX reference defines it, in float in the reference's
+ * order (last axis first; per output 0, then + w * x per nonzero tap, the tap left of an integer
+ * coordinate with t = 1, taps clamped to the edge): an oracle independent of ops/resize.c. */
+static void
+linear_taps(int64_t o, int64_t in, double scale, int64_t i[2], float w[2])
+{
+  double x = ((double)o + 0.5) / scale - 0.5, f = floor(x), t = x - f;
+  int64_t base = (int64_t)f;
+  if (t == 0.0) {
+    base -= 1;
+    t = 1.0;
+  }
+  i[0] = base < 0 ? 0 : base >= in ? in - 1 : base;
+  i[1] = base + 1 < 0 ? 0 : base + 1 >= in ? in - 1 : base + 1;
+  w[0] = (float)(1.0 - t);
+  w[1] = (float)t;
+}
+
+static void
+test_resize_planes_bits(void)
+{
+  g_test_summary("Resize linear half_pixel on [2,3,H,W] (the plane-by-plane path): every output bit equals the "
+                 "separable reference computed in the test, up- and downscaling, with zero-weight taps");
+  static const struct {
+    int64_t H, W;
+    float sh, sw;
+  } cases[] = {{5, 7, 2.0f, 1.5f}, {9, 8, 0.5f, 0.75f}, {4, 6, 3.0f, 1.0f}, {6, 4, 1.0f, 3.0f}};
+  for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+    const int64_t H = cases[k].H, W = cases[k].W, P = 6;
+    const int64_t OH = (int64_t)floor((double)H * cases[k].sh), OW = (int64_t)floor((double)W * cases[k].sw);
+    float *x = g_new(float, P * H * W);
+    for (int64_t i = 0; i < P * H * W; i++)
+      x[i] = (float)((i * 7919) % 1000 - 500) / 37.0f; /* mixed signs, not exact in binary */
+    g_autoptr(Case) c = case_new("Resize", 13, 1);
+    attr_string(c, "mode", "linear");
+    case_in(c, 0, mk_f32(4, D(2, 3, H, W), x));
+    case_in(c, 1, NULL);
+    case_in(c, 2, mk_f32(1, D(4), F(1, 1, cases[k].sh, cases[k].sw)));
+    case_ok(c);
+    assert_shape(c->out[0], 4, D(2, 3, OH, OW));
+    const float *y = c->out[0]->data;
+    float *tmp = g_new(float, H * OW);
+    for (int64_t p = 0; p < P; p++) {
+      const float *xp = x + p * H * W;
+      for (int64_t h = 0; h < H; h++)
+        for (int64_t o = 0; o < OW; o++) {
+          int64_t i[2];
+          float w[2], v = 0.0f;
+          linear_taps(o, W, cases[k].sw, i, w);
+          if (OW == W && cases[k].sw == 1.0f) {
+            tmp[h * OW + o] = xp[h * W + o]; /* an identity axis is skipped */
+            continue;
+          }
+          for (int t = 0; t < 2; t++)
+            if (w[t] != 0.0f)
+              v += w[t] * xp[h * W + i[t]];
+          tmp[h * OW + o] = v;
+        }
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t o = 0; o < OW; o++) {
+          int64_t i[2];
+          float w[2], v = 0.0f;
+          linear_taps(oh, H, cases[k].sh, i, w);
+          if (OH == H && cases[k].sh == 1.0f) {
+            v = tmp[oh * OW + o];
+          } else {
+            for (int t = 0; t < 2; t++)
+              if (w[t] != 0.0f)
+                v += w[t] * tmp[i[t] * OW + o];
+          }
+          const float got = y[(p * OH + oh) * OW + o];
+          if (memcmp(&got, &v, sizeof v))
+            g_error("case %zu plane %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "): %.9g, want %.9g",
+                    k, p, oh, o, got, v);
+        }
+    }
+    g_free(tmp);
+    g_free(x);
+  }
+}
+
 static void
 test_resize_tf_crop_and_resize(void)
 {
@@ -1540,6 +1621,7 @@ main(int argc, char **argv)
   g_test_add_func("/ops/resize/cubic", test_resize_cubic);
   g_test_add_func("/ops/resize/nearest-modes", test_resize_nearest_modes);
   g_test_add_func("/ops/resize/tf-crop-and-resize", test_resize_tf_crop_and_resize);
+  g_test_add_func("/ops/resize/planes-bits", test_resize_planes_bits);
   g_test_add_func("/ops/resize/types-and-policies", test_resize_types_and_policies);
   g_test_add_func("/ops/resize/errors", test_resize_errors);
   g_test_add_func("/ops/upsample/forms", test_upsample_forms);
