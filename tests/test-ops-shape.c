@@ -1132,6 +1132,51 @@ test_pad_forms(void)
 }
 
 static void
+test_pad_long_rows(void)
+{
+  g_test_summary("Pad constant on [2,3,4,20] (long rows: block copies of the row runs), cropped and uint8 rows: "
+                 "every element against the definition");
+  const int64_t H = 4, W = 20, P = 6;
+  float *x = g_new(float, P * H * W);
+  for (int64_t i = 0; i < P * H * W; i++)
+    x[i] = (float)i;
+  /* pads (begin H, W; end H, W) = (1, 5; 2, 3), value 7; and (0, -2; 1, -4): crops 2 and 4 columns */
+  static const int64_t pads[2][4] = {{1, 5, 2, 3}, {0, -2, 1, -4}};
+  for (int k = 0; k < 2; k++) {
+    const int64_t *pd = pads[k], OH = H + pd[0] + pd[2], OW = W + pd[1] + pd[3];
+    float v = 7;
+    g_autoptr(Case) c = case_new("Pad", 11, 1);
+    case_in(c, 0, mk_f32(4, D(2, 3, H, W), x));
+    case_in(c, 1, mk_list(8, L(0, 0, pd[0], pd[1], 0, 0, pd[2], pd[3])));
+    case_in(c, 2, mk_f32(0, NULL, &v));
+    case_ok(c);
+    assert_shape(c->out[0], 4, D(2, 3, OH, OW));
+    const float *y = c->out[0]->data;
+    for (int64_t p = 0; p < P; p++)
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+          int64_t ih = oh - pd[0], iw = ow - pd[1];
+          float want = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[(p * H + ih) * W + iw] : 7.0f;
+          g_assert_cmpfloat(y[(p * OH + oh) * OW + ow], ==, want);
+        }
+  }
+  g_free(x);
+  {
+    /* uint8 rows of 40: the one-byte copies */
+    uint8_t xb[40];
+    for (int i = 0; i < 40; i++)
+      xb[i] = (uint8_t)(i + 1);
+    g_autoptr(Case) c = case_new("Pad", 11, 1);
+    case_in(c, 0, mk(MSC_DTYPE_UINT8, 2, D(1, 40), xb));
+    case_in(c, 1, mk_list(4, L(0, 3, 0, 9)));
+    case_ok(c);
+    const uint8_t *y = c->out[0]->data;
+    for (int i = 0; i < 52; i++)
+      g_assert_cmpint(y[i], ==, i < 3 || i >= 43 ? 0 : i - 2);
+  }
+}
+
+static void
 test_pad_errors(void)
 {
   g_test_summary("Pad refuses crops below zero, wrong pads length, an unknown mode and huge pads");
@@ -1617,6 +1662,7 @@ main(int argc, char **argv)
   g_test_add_func("/ops/pad/modes-1d", test_pad_modes);
   g_test_add_func("/ops/pad/forms", test_pad_forms);
   g_test_add_func("/ops/pad/errors", test_pad_errors);
+  g_test_add_func("/ops/pad/long-rows", test_pad_long_rows);
   g_test_add_func("/ops/resize/linear-half-pixel", test_resize_linear_half_pixel);
   g_test_add_func("/ops/resize/cubic", test_resize_cubic);
   g_test_add_func("/ops/resize/nearest-modes", test_resize_nearest_modes);
