@@ -697,7 +697,7 @@ static MscGraph *region_graph(int64_t S) {
   qdq(g, "se", "pse", 3.0f / 255.0f, 25);
   MscNode *pad = node(g, "pad", "Pad", "se_dq,pads,half", "pd");
   (void)pad;
-  qdq(g, "pd", "pse", 3.0f / 255.0f, 25);
+  qdq(g, "pd", "ppd", 2.5f / 255.0f, 31); /* requantized: the pad maps its rows through a table */
   node(g, "out", "Identity", "pd_dq", "y");
   /* BlazeFace's shortcut: Relu(Add(DQ(h), Concat(DQ(x2), zeros))) -> Q (vector add, 8-bit concat) */
   MscValue *x2 = val(g, "x2");
