@@ -624,16 +624,19 @@ static void test_concat_inplace(void) {
 
 /* Transposes: the channel shuffle x[N,6,5,7] -> Reshape [N,2,3,5,7] ->
  * perm (0,2,1,3,4) -> Reshape [N,6,5,7] (blocks of 35), perm (0,2,1,3)
- * (blocks of 7), perm (1,0,2,3) (batch moved; blocks of 210), and
- * perm (0,1,3,2) (last axis permuted: the reference copy). */
+ * (blocks of 7), perm (1,0,2,3) (batch moved; blocks of 210); and the last
+ * axis permuted as a swap of two axis groups (batched 2-D transposes):
+ * (0,1,3,2), NCHW -> NHWC (0,2,3,1), NHWC -> NCHW (0,3,1,2). */
 static void test_transpose(void) {
   g_test_summary("Transpose keeping the innermost axes runs as block copies (shuffle, middle-axis swap, batch "
-                 "swap), a permuted last axis on the reference kernel; all bitwise equal to ref at batch 1 and 3");
+                 "swap), swaps of two axis groups as batched 2-D transposes; all bitwise equal to ref at batch 1 "
+                 "and 3");
   NEED_CPU();
   g_autoptr(MscGraph) g = msc_graph_new("transpose");
   msc_graph_set_opset(g, "", 13);
   int64_t xd[] = {-1, 6, 5, 7}, s5[] = {0, 2, 3, 5, 7}, s4[] = {0, 6, 5, 7};
   int64_t p5[] = {0, 2, 1, 3, 4}, pa[] = {0, 2, 1, 3}, pb[] = {1, 0, 2, 3}, pc[] = {0, 1, 3, 2};
+  int64_t pd[] = {0, 2, 3, 1}, pe[] = {0, 3, 1, 2};
   input(g, "x", 4, xd);
   init_i64(g, "s5", 5, s5);
   init_i64(g, "s4", 4, s4);
@@ -643,16 +646,20 @@ static void test_transpose(void) {
   msc_node_add_attr_ints(node(g, "ta", "Transpose", "x", "y2"), "perm", 4, pa);
   msc_node_add_attr_ints(node(g, "tb", "Transpose", "x", "y3"), "perm", 4, pb);
   msc_node_add_attr_ints(node(g, "tc", "Transpose", "x", "y4"), "perm", 4, pc);
+  msc_node_add_attr_ints(node(g, "td", "Transpose", "x", "y5"), "perm", 4, pd);
+  msc_node_add_attr_ints(node(g, "te", "Transpose", "x", "y6"), "perm", 4, pe);
   msc_graph_add_output(g, val(g, "y1"));
   msc_graph_add_output(g, val(g, "y2"));
   msc_graph_add_output(g, val(g, "y3"));
   msc_graph_add_output(g, val(g, "y4"));
+  msc_graph_add_output(g, val(g, "y5"));
+  msc_graph_add_output(g, val(g, "y6"));
   verify(g);
   for (int64_t batch = 1; batch <= 3; batch += 2) {
     MscTensor *in = rand_input(g->inputs[0], batch, 17);
     MscTensor **a = run_on(g, "cpu", NULL, NULL, 0, &in);
     MscCpuStats st = stats();
-    g_assert_cmpuint(st.n_fast_ops, ==, 3); /* the three block-copy transposes */
+    g_assert_cmpuint(st.n_fast_ops, ==, 6); /* three block-copy transposes, three group swaps */
     MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
     for (uint32_t j = 0; j < g->n_outputs; j++) {
       g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
@@ -664,6 +671,40 @@ static void test_transpose(void) {
     free_outputs(r, g->n_outputs);
     msc_tensor_free(in);
   }
+}
+
+/* Group-swap transposes big enough for the pool (NHWC <-> NCHW of [1, 40, 40, 48] and a batch of 3
+ * [40, 48] matrices), at 1 and 2 threads, against ref. */
+static void test_transpose_threads(void) {
+  g_test_summary("NHWC <-> NCHW transposes of 76800 elements split over 2 threads (column chunks per plane) "
+                 "equal ref bitwise");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = msc_graph_new("transpose2");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {1, 40, 40, 48}, pd[] = {0, 3, 1, 2}, pe[] = {0, 2, 3, 1}, pf[] = {0, 1, 3, 2};
+  input(g, "x", 4, xd);
+  msc_node_add_attr_ints(node(g, "td", "Transpose", "x", "y1"), "perm", 4, pd);
+  msc_node_add_attr_ints(node(g, "te", "Transpose", "x", "y2"), "perm", 4, pe);
+  msc_node_add_attr_ints(node(g, "tf", "Transpose", "x", "y3"), "perm", 4, pf);
+  msc_graph_add_output(g, val(g, "y1"));
+  msc_graph_add_output(g, val(g, "y2"));
+  msc_graph_add_output(g, val(g, "y3"));
+  verify(g);
+  MscTensor *in = rand_input(g->inputs[0], 1, 23);
+  MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
+  const char *k[] = {"threads"}, *v[][1] = {{"1"}, {"2"}};
+  for (int t = 0; t < 2; t++) {
+    MscTensor **a = run_on(g, "cpu", k, v[t], 1, &in);
+    g_assert_cmpuint(stats().n_fast_ops, ==, 3);
+    for (uint32_t j = 0; j < g->n_outputs; j++) {
+      g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
+      g_assert_cmpint(memcmp(a[j]->dims, r[j]->dims, sizeof(int64_t) * (size_t)r[j]->rank), ==, 0);
+      g_assert_cmpint(memcmp(a[j]->data, r[j]->data, r[j]->nbytes), ==, 0);
+    }
+    free_outputs(a, g->n_outputs);
+  }
+  free_outputs(r, g->n_outputs);
+  msc_tensor_free(in);
 }
 
 /* ShuffleNet v1's unit head: x[1,12,H,W] -> Conv 1x1 group 3 -> Relu ->
@@ -883,5 +924,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/passes/shuffle-depthwise", test_shuffle_dw);
   g_test_add_func("/cpu/plan/concat-inplace", test_concat_inplace);
   g_test_add_func("/cpu/fastops/transpose", test_transpose);
+  g_test_add_func("/cpu/fastops/transpose-threads", test_transpose_threads);
   return g_test_run();
 }

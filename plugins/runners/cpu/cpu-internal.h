@@ -84,6 +84,7 @@ typedef enum {
   CPU_FAST_CONCAT,
   CPU_FAST_LRN,
   CPU_FAST_TRANSPOSE, /* Transpose keeping the innermost axes: block copies */
+  CPU_FAST_TRANSPOSE2, /* Transpose swapping two groups of axes (NHWC <-> NCHW): batched 2-D transposes */
 } CpuFastKind;
 
 typedef enum {

@@ -281,6 +281,26 @@ static gboolean prep_lrn(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast
  * memcpy each, in output order. A permuted last axis keeps the reference
  * strided copy. f->split outer output axes with ydims / ostride (input
  * stride of each, in elements), f->planes blocks. */
+/* perm = (0..k-1, g..r-1, k..g-1): the input as [planes][R][C] (R: axes k..g-1, C: axes g..r-1), the
+ * output [planes][C][R] (NHWC -> NCHW: R = H W, C = channels; NCHW -> NHWC: R = channels, C = H W). */
+static gboolean prep_transpose2(CpuShapePlan *p, const int64_t *perm, int32_t r, uint32_t x, uint32_t y, CpuFast *f) {
+  int32_t k = 0;
+  while (k < r && perm[k] == k) k++;
+  if (k >= r - 1) return FALSE;
+  const int64_t g = perm[k];
+  if (g <= k || g >= r) return FALSE;
+  for (int32_t i = k; i < r; i++)
+    if (perm[i] != (i - k < r - g ? g + (i - k) : k + (i - k) - (r - g))) return FALSE;
+  f->kind = CPU_FAST_TRANSPOSE2;
+  f->planes = 1, f->M = 1, f->N = 1;
+  for (int32_t i = 0; i < k; i++) f->planes *= p->dims[x][i];
+  for (int32_t i = k; i < g; i++) f->M *= p->dims[x][i];
+  for (int32_t i = (int32_t)g; i < r; i++) f->N *= p->dims[x][i];
+  f->esize = (int64_t)msc_dtype_size(p->dtype[y]);
+  f->use_pool = f->planes * f->M * f->N >= POOL_MIN_WORK;
+  return f->esize == 1 || f->esize == 2 || f->esize == 4 || f->esize == 8;
+}
+
 static gboolean prep_transpose(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
   if (!is_op(n, "Transpose") || n->n_inputs != 1 || n->n_outputs != 1 || !n->inputs[0]) return FALSE;
   uint32_t x = n->inputs[0]->index, y = n->outputs[0]->index;
@@ -296,7 +316,7 @@ static gboolean prep_transpose(CpuModel *m, CpuShapePlan *p, const MscNode *n, C
   }
   int32_t split = r; /* output axes [split, r) are input axes [split, r) */
   while (split > 0 && perm[split - 1] == split - 1) split--;
-  if (split == r) return FALSE; /* last axis permuted */
+  if (split == r) return prep_transpose2(p, perm, r, x, y, f); /* last axis permuted */
   int64_t xstr[MSC_MAX_RANK];
   msc_shape_strides(r, p->dims[x], xstr);
   f->kind = CPU_FAST_TRANSPOSE;
@@ -450,6 +470,32 @@ static void transpose_task(void *ctx, int64_t t, int thread) {
   }
 }
 
+/* CPU_FAST_TRANSPOSE2, task t: plane t / j->n_chunks, output rows (input columns) [c0, c1) of its
+ * chunk; input rows in blocks of 256, so a block's lines stay in L1 across the columns read from it. */
+#define T2_ROWS 256
+#define T2_LOOP(T)                                                                                                \
+  do {                                                                                                            \
+    const T *xs = (const T *)j->a + pl * R * C;                                                                   \
+    T *ys = (T *)j->y + pl * R * C;                                                                               \
+    for (int64_t r0 = 0; r0 < R; r0 += T2_ROWS) {                                                                 \
+      const int64_t r1 = MIN(R, r0 + T2_ROWS);                                                                    \
+      for (int64_t c = c0; c < c1; c++)                                                                           \
+        for (int64_t r = r0; r < r1; r++) ys[c * R + r] = xs[r * C + c];                                          \
+    }                                                                                                             \
+  } while (0)
+static void transpose2_task(void *ctx, int64_t t, int thread) {
+  const Job *j = ctx;
+  const CpuFast *f = j->f;
+  const int64_t R = f->M, C = f->N, pl = t / j->n_chunks, c0 = (t % j->n_chunks) * j->chunk, c1 = MIN(C, c0 + j->chunk);
+  (void)thread;
+  switch (f->esize) {
+  case 1: T2_LOOP(uint8_t); break;
+  case 2: T2_LOOP(uint16_t); break;
+  case 4: T2_LOOP(uint32_t); break;
+  default: T2_LOOP(uint64_t); break;
+  }
+}
+
 static void lrn_task(void *ctx, int64_t t, int thread) {
   const Job *j = ctx;
   const CpuFast *f = j->f;
@@ -510,6 +556,13 @@ void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, co
     int64_t want = nt > 1 ? 4 * nt : 1;
     j.chunk = MAX(1, (f->planes + want - 1) / want);
     msc_threadpool_parallel_for(tp, (f->planes + j.chunk - 1) / j.chunk, transpose_task, &j);
+    return;
+  }
+  case CPU_FAST_TRANSPOSE2: { /* columns of each plane in chunks, about 4 tasks per thread overall */
+    int64_t want = nt > 1 ? MAX((int64_t)1, 4 * nt / MAX(f->planes, (int64_t)1)) : 1;
+    j.chunk = MAX(1, (f->N + want - 1) / want);
+    j.n_chunks = (f->N + j.chunk - 1) / j.chunk;
+    msc_threadpool_parallel_for(tp, f->planes * j.n_chunks, transpose2_task, &j);
     return;
   }
   case CPU_FAST_LRN: {
