@@ -34,6 +34,7 @@
 #include "op-util.h"
 #include "tensor.h"
 #include "error.h"
+#include "resize-planes.h"
 
 typedef enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC } ResizeMode;
 
@@ -648,84 +649,149 @@ axis_taps_free(AxisTaps *t)
 /* float32, every axis but the last two the identity: plane by plane, with the same operations in the
  * same order as interp_axis (the last axis, then the one before; d = 0, then d += w * s per nonzero
  * tap), so the same bits, without two whole-tensor temporaries and a loop per element of the last
- * axis (M-LSD's 64 x 40 x 40 -> 80 x 80 took 2.4-2.7 ms). */
-static MscStatus
-run_interp_planes(MscOpCtx *ctx, const ResizePlan *p)
+ * axis (M-LSD's 64 x 40 x 40 -> 80 x 80 took 2.4-2.7 ms). resize-planes.h. */
+struct MscResizePlanes {
+  float extrapolation;
+  int64_t H, W, OH, OW, planes;
+  int idw, idh, two; /* identity axes; two: the last axis has two nonzero taps everywhere, no extrapolation */
+  AxisTaps tw, th;
+};
+
+static int
+planes_apply(const ResizePlan *p, const MscTensor *x)
 {
-  const MscTensor *x = ctx->in[0];
-  MscTensor *y = ctx->out[0];
+  if (p->mode == MODE_NEAREST || x->dtype != MSC_DTYPE_FLOAT32 || x->rank < 2 || !p->known)
+    return 0;
+  for (int32_t a = 0; a < x->rank - 2; a++)
+    if (!axis_is_identity(p, a, x->dims[a], p->out[a]))
+      return 0;
+  return 1;
+}
+
+static MscResizePlanes *
+planes_new(const ResizePlan *p, const MscTensor *x)
+{
   int32_t r = x->rank;
-  int64_t H = x->dims[r - 2], W = x->dims[r - 1], OH = y->dims[r - 2], OW = y->dims[r - 1];
-  int64_t planes = msc_tensor_numel(x) / (H * W);
-  int idw = axis_is_identity(p, r - 1, W, OW), idh = axis_is_identity(p, r - 2, H, OH);
-  AxisTaps tw = {0}, th = {0};
-  float *tmp = idw ? NULL : g_try_new(float, (size_t)(H * OW) + 1);
-  MscStatus st = MSC_OK;
-  if ((!idw && (!tmp || !axis_taps(p, r - 1, W, OW, &tw))) || (!idh && !axis_taps(p, r - 2, H, OH, &th))) {
-    st = msc_op_fail(ctx, MSC_ERR_NOMEM, "out of memory resizing");
-    goto done;
+  MscResizePlanes *rp = g_new0(MscResizePlanes, 1);
+  rp->extrapolation = p->extrapolation;
+  rp->H = x->dims[r - 2], rp->W = x->dims[r - 1], rp->OH = p->out[r - 2], rp->OW = p->out[r - 1];
+  rp->planes = rp->H * rp->W > 0 ? msc_tensor_numel(x) / (rp->H * rp->W) : 0;
+  rp->idw = axis_is_identity(p, r - 1, rp->W, rp->OW);
+  rp->idh = axis_is_identity(p, r - 2, rp->H, rp->OH);
+  if ((!rp->idw && !axis_taps(p, r - 1, rp->W, rp->OW, &rp->tw)) ||
+      (!rp->idh && !axis_taps(p, r - 2, rp->H, rp->OH, &rp->th))) {
+    msc_resize_planes_free(rp);
+    return NULL;
   }
-  /* the common case of the last axis: two nonzero taps everywhere, nothing extrapolated */
-  int two = !idw;
-  for (int64_t o = 0; two && o < OW; o++)
-    two = tw.n[o] == 2 && !tw.ext[o];
-  for (int64_t b = 0; b < planes; b++) {
-    const float *src = (const float *)x->data + b * H * W, *rows = src;
-    float *dst = (float *)y->data + b * OH * OW;
-    if (two) {
+  rp->two = !rp->idw;
+  for (int64_t o = 0; rp->two && o < rp->OW; o++)
+    rp->two = rp->tw.n[o] == 2 && !rp->tw.ext[o];
+  return rp;
+}
+
+MscResizePlanes *
+msc_resize_planes_new(MscOpCtx *ctx)
+{
+  ResizePlan p;
+  if (resize_plan(ctx, &p) || !planes_apply(&p, ctx->in[0]))
+    return NULL;
+  return planes_new(&p, ctx->in[0]);
+}
+
+void
+msc_resize_planes_free(MscResizePlanes *rp)
+{
+  if (!rp)
+    return;
+  axis_taps_free(&rp->tw);
+  axis_taps_free(&rp->th);
+  g_free(rp);
+}
+
+int64_t
+msc_resize_planes_count(const MscResizePlanes *rp)
+{
+  return rp->planes;
+}
+
+size_t
+msc_resize_planes_tmp(const MscResizePlanes *rp)
+{
+  return rp->idw ? 1 : (size_t)(rp->H * rp->OW);
+}
+
+void
+msc_resize_planes_run(const MscResizePlanes *rp, const float *x, float *y, int64_t p0, int64_t p1, float *tmp)
+{
+  const int64_t H = rp->H, W = rp->W, OH = rp->OH, OW = rp->OW;
+  const AxisTaps *tw = &rp->tw, *th = &rp->th;
+  for (int64_t b = p0; b < p1; b++) {
+    const float *src = x + b * H * W, *rows = src;
+    float *dst = y + b * OH * OW;
+    if (rp->two) {
       for (int64_t h = 0; h < H; h++) {
         const float *s = src + h * W;
         float *d = tmp + h * OW;
         for (int64_t o = 0; o < OW; o++) {
           float v = 0.0f;
-          v += tw.w[o * 4] * s[tw.idx[o * 4]];
-          v += tw.w[o * 4 + 1] * s[tw.idx[o * 4 + 1]];
+          v += tw->w[o * 4] * s[tw->idx[o * 4]];
+          v += tw->w[o * 4 + 1] * s[tw->idx[o * 4 + 1]];
           d[o] = v;
         }
       }
       rows = tmp;
-    } else if (!idw) {
+    } else if (!rp->idw) {
       for (int64_t h = 0; h < H; h++) {
         const float *s = src + h * W;
         float *d = tmp + h * OW;
         for (int64_t o = 0; o < OW; o++) {
-          if (tw.ext[o]) {
-            d[o] = p->extrapolation;
+          if (tw->ext[o]) {
+            d[o] = rp->extrapolation;
             continue;
           }
           float v = 0.0f;
-          for (int k = 0; k < tw.n[o]; k++)
-            v += tw.w[o * 4 + k] * s[tw.idx[o * 4 + k]];
+          for (int k = 0; k < tw->n[o]; k++)
+            v += tw->w[o * 4 + k] * s[tw->idx[o * 4 + k]];
           d[o] = v;
         }
       }
       rows = tmp;
     }
-    if (idh) {
+    if (rp->idh) {
       memcpy(dst, rows, (size_t)(OH * OW) * sizeof(float));
       continue;
     }
     for (int64_t o = 0; o < OH; o++) {
       float *d = dst + o * OW;
-      if (th.ext[o]) {
+      if (th->ext[o]) {
         for (int64_t i = 0; i < OW; i++)
-          d[i] = p->extrapolation;
+          d[i] = rp->extrapolation;
         continue;
       }
       for (int64_t i = 0; i < OW; i++)
         d[i] = 0.0f;
-      for (int k = 0; k < th.n[o]; k++) {
-        const float w = th.w[o * 4 + k], *s = rows + th.idx[o * 4 + k] * OW;
+      for (int k = 0; k < th->n[o]; k++) {
+        const float w = th->w[o * 4 + k], *s = rows + th->idx[o * 4 + k] * OW;
         for (int64_t i = 0; i < OW; i++)
           d[i] += w * s[i];
       }
     }
   }
-done:
+}
+
+static MscStatus
+run_interp_planes(MscOpCtx *ctx, const ResizePlan *p)
+{
+  MscResizePlanes *rp = planes_new(p, ctx->in[0]);
+  float *tmp = rp ? g_try_new(float, msc_resize_planes_tmp(rp)) : NULL;
+  if (!tmp) {
+    msc_resize_planes_free(rp);
+    return msc_op_fail(ctx, MSC_ERR_NOMEM, "out of memory resizing");
+  }
+  msc_resize_planes_run(rp, ctx->in[0]->data, ctx->out[0]->data, 0, rp->planes, tmp);
   g_free(tmp);
-  axis_taps_free(&tw);
-  axis_taps_free(&th);
-  return st;
+  msc_resize_planes_free(rp);
+  return MSC_OK;
 }
 
 static MscStatus
@@ -740,13 +806,8 @@ run_interp(MscOpCtx *ctx, const ResizePlan *p)
   int owned = 0;
 
   memcpy(cd, x->dims, sizeof cd);
-  if (x->dtype == MSC_DTYPE_FLOAT32 && y->dtype == MSC_DTYPE_FLOAT32 && r >= 2) {
-    int lead_identity = 1;
-    for (int32_t a = 0; a < r - 2; a++)
-      lead_identity = lead_identity && axis_is_identity(p, a, cd[a], y->dims[a]);
-    if (lead_identity)
-      return run_interp_planes(ctx, p);
-  }
+  if (y->dtype == MSC_DTYPE_FLOAT32 && planes_apply(p, x))
+    return run_interp_planes(ctx, p);
   if (x->dtype == MSC_DTYPE_FLOAT32) {
     cur = x->data;
   } else {

@@ -707,6 +707,65 @@ static void test_transpose_threads(void) {
   msc_tensor_free(in);
 }
 
+static void attr_str(MscNode *n, const char *name, const char *v) {
+  MscAttr a = {0};
+  a.name = g_strdup(name);
+  a.type = MSC_ATTR_STRING;
+  a.s = g_strdup(v);
+  a.s_len = strlen(v);
+  msc_node_add_attr(n, &a);
+}
+
+/* Resize on the pool: x[1,24,32,48] -> linear half_pixel x(2, 1.5) (scales; 110592 outputs: the pool)
+ * -> y1; cubic to sizes [1,24,13,17] (downscale: zero-weight taps, exclude_outside) -> y2; nearest x2
+ * -> y3 (the reference kernel); y1 -> Resize linear align_corners back to [32,48] -> y4 (reads a
+ * planned, not constant, input). */
+static void test_resize_pool(void) {
+  g_test_summary("Resize linear / cubic over the last two axes splits its planes over the pool: bitwise equal to "
+                 "ref at 1 and 2 threads; nearest stays on the reference kernel");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = msc_graph_new("resize");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {1, 24, 32, 48}, one[] = {4};
+  input(g, "x", 4, xd);
+  MscTensor *sc = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, one, NULL), *s2 = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, one, NULL);
+  const float scv[4] = {1, 1, 2, 1.5f}, s2v[4] = {1, 1, 2, 2};
+  memcpy(sc->data, scv, sizeof scv);
+  memcpy(s2->data, s2v, sizeof s2v);
+  msc_graph_add_initializer(g, "sc", sc);
+  msc_graph_add_initializer(g, "s2", s2);
+  init_i64(g, "sz", 4, (const int64_t[]){1, 24, 13, 17});
+  init_i64(g, "back", 4, (const int64_t[]){1, 24, 32, 48});
+  attr_str(node(g, "r1", "Resize", "x,-,sc", "y1"), "mode", "linear");
+  MscNode *r2 = node(g, "r2", "Resize", "x,-,-,sz", "y2");
+  attr_str(r2, "mode", "cubic");
+  attr_int(r2, "exclude_outside", 1);
+  node(g, "r3", "Resize", "x,-,s2", "y3");
+  MscNode *r4 = node(g, "r4", "Resize", "y1,-,-,back", "y4");
+  attr_str(r4, "mode", "linear");
+  attr_str(r4, "coordinate_transformation_mode", "align_corners");
+  for (int k = 1; k <= 4; k++) {
+    char nm[4] = {'y', (char)('0' + k), 0};
+    msc_graph_add_output(g, val(g, nm));
+  }
+  verify(g);
+  MscTensor *in = rand_input(g->inputs[0], 1, 29);
+  MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
+  const char *k[] = {"threads"}, *v[][1] = {{"1"}, {"2"}};
+  for (int t = 0; t < 2; t++) {
+    MscTensor **a = run_on(g, "cpu", k, v[t], 1, &in);
+    g_assert_cmpuint(stats().n_fast_ops, ==, 3); /* r1, r2, r4 */
+    for (uint32_t j = 0; j < g->n_outputs; j++) {
+      g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
+      g_assert_cmpint(memcmp(a[j]->dims, r[j]->dims, sizeof(int64_t) * (size_t)r[j]->rank), ==, 0);
+      g_assert_cmpint(memcmp(a[j]->data, r[j]->data, r[j]->nbytes), ==, 0);
+    }
+    free_outputs(a, g->n_outputs);
+  }
+  free_outputs(r, g->n_outputs);
+  msc_tensor_free(in);
+}
+
 /* ShuffleNet v1's unit head: x[1,12,H,W] -> Conv 1x1 group 3 -> Relu ->
  * Reshape [1,3,4,10,10] -> Transpose (0,2,1,3,4) -> Reshape [1,12,10,10]
  * -> depthwise Conv 3x3 pad 1 -> y (H = W = @hw, -1: unknown). @also_out:
@@ -925,5 +984,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/plan/concat-inplace", test_concat_inplace);
   g_test_add_func("/cpu/fastops/transpose", test_transpose);
   g_test_add_func("/cpu/fastops/transpose-threads", test_transpose_threads);
+  g_test_add_func("/cpu/fastops/resize-pool", test_resize_pool);
   return g_test_run();
 }

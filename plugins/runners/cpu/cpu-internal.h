@@ -85,6 +85,7 @@ typedef enum {
   CPU_FAST_LRN,
   CPU_FAST_TRANSPOSE, /* Transpose keeping the innermost axes: block copies */
   CPU_FAST_TRANSPOSE2, /* Transpose swapping two groups of axes (NHWC <-> NCHW): batched 2-D transposes */
+  CPU_FAST_RESIZE,     /* Resize / Upsample linear or cubic over the last two axes: planes over the pool */
 } CpuFastKind;
 
 typedef enum {
@@ -116,6 +117,8 @@ typedef struct {
   /* lrn */
   int64_t lrn_size, C;
   float alpha, beta, lbias;
+  /* resize (owned) */
+  struct MscResizePlanes *rp;
 } CpuFast;
 
 typedef struct {

@@ -14,6 +14,7 @@
 
 #include "cpu-internal.h"
 #include "pad-utils.h"
+#include "resize-planes.h"
 #include "tensor.h"
 
 /* elements (or multiply-adds) below which an op runs on the caller alone */
@@ -335,6 +336,42 @@ static gboolean prep_transpose(CpuModel *m, CpuShapePlan *p, const MscNode *n, C
   return f->esize > 0;
 }
 
+/* Resize / Upsample in the plane form of ops/resize.c (the same code as the reference kernel: the same
+ * bits), its planes split over the pool; the plan from the planned input dims and the constant (or
+ * shape-folded) roi / scales / sizes. The scratch of a task lives on its stack (CPU_RESIZE_TMP_MAX). */
+#define CPU_RESIZE_TMP_MAX 16384
+static gboolean prep_resize(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
+  if ((!is_op(n, "Resize") && !is_op(n, "Upsample")) || n->n_inputs < 1 || n->n_inputs > 4 || !n->inputs[0] ||
+      n->n_outputs != 1 || !known(p, n->inputs[0], MSC_DTYPE_FLOAT32) || p->dtype[n->outputs[0]->index] != MSC_DTYPE_FLOAT32)
+    return FALSE;
+  const uint32_t x = n->inputs[0]->index;
+  MscTensor xt = {0};
+  xt.dtype = MSC_DTYPE_FLOAT32;
+  xt.rank = p->rank[x];
+  memcpy(xt.dims, p->dims[x], sizeof xt.dims);
+  const MscTensor *in[4] = {&xt, NULL, NULL, NULL};
+  for (uint32_t i = 1; i < n->n_inputs; i++) {
+    if (!n->inputs[i]) continue;
+    if (!(in[i] = konst_of(m, p, n->inputs[i]))) return FALSE; /* not known before the run */
+  }
+  MscOpCtx ctx = {0};
+  ctx.node = n;
+  ctx.in = in;
+  ctx.n_in = n->n_inputs;
+  MscResizePlanes *rp = msc_resize_planes_new(&ctx);
+  if (!rp) return FALSE;
+  const uint32_t y = n->outputs[0]->index;
+  if (msc_resize_planes_tmp(rp) > CPU_RESIZE_TMP_MAX || numel_of(p, y) <= 0) {
+    msc_resize_planes_free(rp);
+    return FALSE;
+  }
+  f->kind = CPU_FAST_RESIZE;
+  f->rp = rp;
+  f->planes = msc_resize_planes_count(rp);
+  f->use_pool = f->planes > 1 && numel_of(p, y) >= POOL_MIN_WORK;
+  return TRUE;
+}
+
 /* Ops whose output is the input's bytes under other dims. */
 static gboolean prep_alias(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
   gboolean dropout = is_op(n, "Dropout");
@@ -373,7 +410,7 @@ void cpu_fast_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si) {
   for (uint32_t j = 1; j < n->n_outputs; j++)
     if (n->outputs[j] && p->offset[n->outputs[j]->index] == -2) return;
   if (prep_alias(m, p, n, f) || prep_pool(m, p, n, f) || prep_gemm(m, p, n, f) || prep_binary(m, p, n, f) ||
-      prep_concat(m, p, n, f) || prep_lrn(m, p, n, f) || prep_transpose(m, p, n, f))
+      prep_concat(m, p, n, f) || prep_lrn(m, p, n, f) || prep_transpose(m, p, n, f) || prep_resize(m, p, n, f))
     return;
   memset(f, 0, sizeof *f);
   cpu_host->log(MSC_LOG_DEBUG, "cpu", "node '%s' (%s): reference kernel", n->name, n->op_type);
@@ -383,6 +420,8 @@ void cpu_fast_free(CpuFast *f) {
   msc_aligned_free(f->bp);
   msc_aligned_free(f->bias);
   f->bp = f->bias = NULL;
+  msc_resize_planes_free(f->rp);
+  f->rp = NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -496,6 +535,14 @@ static void transpose2_task(void *ctx, int64_t t, int thread) {
   }
 }
 
+static void resize_task(void *ctx, int64_t t, int thread) {
+  const Job *j = ctx;
+  const CpuFast *f = j->f;
+  float tmp[CPU_RESIZE_TMP_MAX];
+  (void)thread;
+  msc_resize_planes_run(f->rp, j->a, j->y, t * j->chunk, MIN(f->planes, (t + 1) * j->chunk), tmp);
+}
+
 static void lrn_task(void *ctx, int64_t t, int thread) {
   const Job *j = ctx;
   const CpuFast *f = j->f;
@@ -563,6 +610,12 @@ void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, co
     j.chunk = MAX(1, (f->N + want - 1) / want);
     j.n_chunks = (f->N + j.chunk - 1) / j.chunk;
     msc_threadpool_parallel_for(tp, f->planes * j.n_chunks, transpose2_task, &j);
+    return;
+  }
+  case CPU_FAST_RESIZE: { /* about 4 tasks per thread */
+    int64_t want = nt > 1 ? 4 * nt : 1;
+    j.chunk = MAX(1, (f->planes + want - 1) / want);
+    msc_threadpool_parallel_for(tp, (f->planes + j.chunk - 1) / j.chunk, resize_task, &j);
     return;
   }
   case CPU_FAST_LRN: {
