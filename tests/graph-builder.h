@@ -28,4 +28,14 @@ static inline MscNode *node(MscGraph *g, const char *name, const char *op, const
   return n;
 }
 
+/* Adds the string attribute @name = @s to @n. */
+static inline void add_attr_string(MscNode *n, const char *name, const char *s) {
+  MscAttr a = {0};
+  a.name = g_strdup(name);
+  a.type = MSC_ATTR_STRING;
+  a.s = g_strdup(s);
+  a.s_len = strlen(s);
+  msc_node_add_attr(n, &a);
+}
+
 #endif

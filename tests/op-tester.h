@@ -43,16 +43,6 @@ add_attr_ints(MscNode *n, const char *name, const int64_t *v, size_t cnt)
   msc_node_add_attr_ints(n, name, cnt, v); /* core/graph.h */
 }
 
-static inline void
-add_attr_string(MscNode *n, const char *name, const char *s)
-{
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_STRING;
-  a.s = g_strdup(s);
-  a.s_len = strlen(s);
-  msc_node_add_attr(n, &a);
-}
 
 /* ---- nodes ------------------------------------------------------------------ */
 

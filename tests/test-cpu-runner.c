@@ -673,6 +673,26 @@ static void test_transpose(void) {
   }
 }
 
+/* Runs @g (batch 1, input from @seed) on cpu at 1 and 2 threads: @n_fast fast ops, outputs bitwise
+ * equal to ref. */
+static void threads_vs_ref(MscGraph *g, uint32_t seed, uint32_t n_fast) {
+  MscTensor *in = rand_input(g->inputs[0], 1, seed);
+  MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
+  const char *k[] = {"threads"}, *v[][1] = {{"1"}, {"2"}};
+  for (int t = 0; t < 2; t++) {
+    MscTensor **a = run_on(g, "cpu", k, v[t], 1, &in);
+    g_assert_cmpuint(stats().n_fast_ops, ==, n_fast);
+    for (uint32_t j = 0; j < g->n_outputs; j++) {
+      g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
+      g_assert_cmpint(memcmp(a[j]->dims, r[j]->dims, sizeof(int64_t) * (size_t)r[j]->rank), ==, 0);
+      g_assert_cmpint(memcmp(a[j]->data, r[j]->data, r[j]->nbytes), ==, 0);
+    }
+    free_outputs(a, g->n_outputs);
+  }
+  free_outputs(r, g->n_outputs);
+  msc_tensor_free(in);
+}
+
 /* Group-swap transposes big enough for the pool (NHWC <-> NCHW of [1, 40, 40, 48] and a batch of 3
  * [40, 48] matrices), at 1 and 2 threads, against ref. */
 static void test_transpose_threads(void) {
@@ -690,30 +710,7 @@ static void test_transpose_threads(void) {
   msc_graph_add_output(g, val(g, "y2"));
   msc_graph_add_output(g, val(g, "y3"));
   verify(g);
-  MscTensor *in = rand_input(g->inputs[0], 1, 23);
-  MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
-  const char *k[] = {"threads"}, *v[][1] = {{"1"}, {"2"}};
-  for (int t = 0; t < 2; t++) {
-    MscTensor **a = run_on(g, "cpu", k, v[t], 1, &in);
-    g_assert_cmpuint(stats().n_fast_ops, ==, 3);
-    for (uint32_t j = 0; j < g->n_outputs; j++) {
-      g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
-      g_assert_cmpint(memcmp(a[j]->dims, r[j]->dims, sizeof(int64_t) * (size_t)r[j]->rank), ==, 0);
-      g_assert_cmpint(memcmp(a[j]->data, r[j]->data, r[j]->nbytes), ==, 0);
-    }
-    free_outputs(a, g->n_outputs);
-  }
-  free_outputs(r, g->n_outputs);
-  msc_tensor_free(in);
-}
-
-static void attr_str(MscNode *n, const char *name, const char *v) {
-  MscAttr a = {0};
-  a.name = g_strdup(name);
-  a.type = MSC_ATTR_STRING;
-  a.s = g_strdup(v);
-  a.s_len = strlen(v);
-  msc_node_add_attr(n, &a);
+  threads_vs_ref(g, 23, 3);
 }
 
 /* Resize on the pool: x[1,24,32,48] -> linear half_pixel x(2, 1.5) (scales; 110592 outputs: the pool)
@@ -736,34 +733,20 @@ static void test_resize_pool(void) {
   msc_graph_add_initializer(g, "s2", s2);
   init_i64(g, "sz", 4, (const int64_t[]){1, 24, 13, 17});
   init_i64(g, "back", 4, (const int64_t[]){1, 24, 32, 48});
-  attr_str(node(g, "r1", "Resize", "x,-,sc", "y1"), "mode", "linear");
+  add_attr_string(node(g, "r1", "Resize", "x,-,sc", "y1"), "mode", "linear");
   MscNode *r2 = node(g, "r2", "Resize", "x,-,-,sz", "y2");
-  attr_str(r2, "mode", "cubic");
+  add_attr_string(r2, "mode", "cubic");
   attr_int(r2, "exclude_outside", 1);
   node(g, "r3", "Resize", "x,-,s2", "y3");
   MscNode *r4 = node(g, "r4", "Resize", "y1,-,-,back", "y4");
-  attr_str(r4, "mode", "linear");
-  attr_str(r4, "coordinate_transformation_mode", "align_corners");
+  add_attr_string(r4, "mode", "linear");
+  add_attr_string(r4, "coordinate_transformation_mode", "align_corners");
   for (int k = 1; k <= 4; k++) {
     char nm[4] = {'y', (char)('0' + k), 0};
     msc_graph_add_output(g, val(g, nm));
   }
   verify(g);
-  MscTensor *in = rand_input(g->inputs[0], 1, 29);
-  MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
-  const char *k[] = {"threads"}, *v[][1] = {{"1"}, {"2"}};
-  for (int t = 0; t < 2; t++) {
-    MscTensor **a = run_on(g, "cpu", k, v[t], 1, &in);
-    g_assert_cmpuint(stats().n_fast_ops, ==, 3); /* r1, r2, r4 */
-    for (uint32_t j = 0; j < g->n_outputs; j++) {
-      g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
-      g_assert_cmpint(memcmp(a[j]->dims, r[j]->dims, sizeof(int64_t) * (size_t)r[j]->rank), ==, 0);
-      g_assert_cmpint(memcmp(a[j]->data, r[j]->data, r[j]->nbytes), ==, 0);
-    }
-    free_outputs(a, g->n_outputs);
-  }
-  free_outputs(r, g->n_outputs);
-  msc_tensor_free(in);
+  threads_vs_ref(g, 29, 3); /* fast: r1, r2, r4 */
 }
 
 /* ShuffleNet v1's unit head: x[1,12,H,W] -> Conv 1x1 group 3 -> Relu ->

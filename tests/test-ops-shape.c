@@ -1319,6 +1319,22 @@ linear_taps(int64_t o, int64_t in, double scale, int64_t i[2], float w[2])
   w[1] = (float)t;
 }
 
+/* Output @o of one axis (input @in, output @out, elements @stride apart from @s): an identity axis is
+ * skipped, else 0 + w * x per nonzero tap. */
+static float
+linear_at(const float *s, int64_t stride, int64_t o, int64_t in, int64_t out, double scale)
+{
+  if (in == out && scale == 1.0)
+    return s[o * stride];
+  int64_t i[2];
+  float w[2], v = 0.0f;
+  linear_taps(o, in, scale, i, w);
+  for (int t = 0; t < 2; t++)
+    if (w[t] != 0.0f)
+      v += w[t] * s[i[t] * stride];
+  return v;
+}
+
 static void
 test_resize_planes_bits(void)
 {
@@ -1346,31 +1362,11 @@ test_resize_planes_bits(void)
     for (int64_t p = 0; p < P; p++) {
       const float *xp = x + p * H * W;
       for (int64_t h = 0; h < H; h++)
-        for (int64_t o = 0; o < OW; o++) {
-          int64_t i[2];
-          float w[2], v = 0.0f;
-          linear_taps(o, W, cases[k].sw, i, w);
-          if (OW == W && cases[k].sw == 1.0f) {
-            tmp[h * OW + o] = xp[h * W + o]; /* an identity axis is skipped */
-            continue;
-          }
-          for (int t = 0; t < 2; t++)
-            if (w[t] != 0.0f)
-              v += w[t] * xp[h * W + i[t]];
-          tmp[h * OW + o] = v;
-        }
+        for (int64_t o = 0; o < OW; o++)
+          tmp[h * OW + o] = linear_at(xp + h * W, 1, o, W, OW, cases[k].sw);
       for (int64_t oh = 0; oh < OH; oh++)
         for (int64_t o = 0; o < OW; o++) {
-          int64_t i[2];
-          float w[2], v = 0.0f;
-          linear_taps(oh, H, cases[k].sh, i, w);
-          if (OH == H && cases[k].sh == 1.0f) {
-            v = tmp[oh * OW + o];
-          } else {
-            for (int t = 0; t < 2; t++)
-              if (w[t] != 0.0f)
-                v += w[t] * tmp[i[t] * OW + o];
-          }
+          const float v = linear_at(tmp + o, OW, oh, H, OH, cases[k].sh);
           const float got = y[(p * OH + oh) * OW + o];
           if (memcmp(&got, &v, sizeof v))
             g_error("case %zu plane %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "): %.9g, want %.9g",
