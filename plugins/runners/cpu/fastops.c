@@ -4,7 +4,9 @@
  * CPU_GEMM_NR-column panels, alpha and beta*C folded), Max/AveragePool 2-D,
  * global pools, elementwise Add/Sub/Mul/Div (same shape, scalar or
  * per-plane broadcast), Concat (plain copies), LRN, Transpose keeping the
- * innermost axes (block copies), and the alias-only ops
+ * innermost axes (block copies) or swapping two axis groups (batched 2-D
+ * transposes), linear / cubic Resize (ops/resize-planes.h over the pool),
+ * and the alias-only ops
  * (Identity, Dropout, Reshape, Flatten, Squeeze, Unsqueeze: the output is a
  * view of the input's buffer). Anything else, or any case these do not
  * cover, runs the reference kernel. Work splits over the context's pool
@@ -276,12 +278,6 @@ static gboolean prep_lrn(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast
   return TRUE;
 }
 
-/* Transpose whose last axes stay in place (perm ends with r-t .. r-1,
- * t >= 1: ShuffleNet's channel shuffle [N, g, C/g, H, W] -> [N, C/g, g,
- * H, W]): the output is blocks of `inner` contiguous input elements, one
- * memcpy each, in output order. A permuted last axis keeps the reference
- * strided copy. f->split outer output axes with ydims / ostride (input
- * stride of each, in elements), f->planes blocks. */
 /* perm = (0..k-1, g..r-1, k..g-1): the input as [planes][R][C] (R: axes k..g-1, C: axes g..r-1), the
  * output [planes][C][R] (NHWC -> NCHW: R = H W, C = channels; NCHW -> NHWC: R = channels, C = H W). */
 static gboolean prep_transpose2(CpuShapePlan *p, const int64_t *perm, int32_t r, uint32_t x, uint32_t y, CpuFast *f) {
@@ -302,6 +298,13 @@ static gboolean prep_transpose2(CpuShapePlan *p, const int64_t *perm, int32_t r,
   return f->esize == 1 || f->esize == 2 || f->esize == 4 || f->esize == 8;
 }
 
+/* Transpose whose last axes stay in place (perm ends with r-t .. r-1,
+ * t >= 1: ShuffleNet's channel shuffle [N, g, C/g, H, W] -> [N, C/g, g,
+ * H, W]): the output is blocks of `inner` contiguous input elements, one
+ * memcpy each, in output order. f->split outer output axes with ydims /
+ * ostride (input stride of each, in elements), f->planes blocks. A permuted
+ * last axis: prep_transpose2 when it swaps two axis groups, else the
+ * reference strided copy. */
 static gboolean prep_transpose(CpuModel *m, CpuShapePlan *p, const MscNode *n, CpuFast *f) {
   if (!is_op(n, "Transpose") || n->n_inputs != 1 || n->n_outputs != 1 || !n->inputs[0]) return FALSE;
   uint32_t x = n->inputs[0]->index, y = n->outputs[0]->index;
