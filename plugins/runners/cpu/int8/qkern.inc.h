@@ -116,14 +116,23 @@ static inline void QFN(vadd_at)(const CpuQConv *q, const uint8_t *sk, uint8_t *y
   else cpu_qvadd_span(q->d.vadd, sk, yp, yp, n);
 }
 
+/* The output offset (in one channel's plane) of the tile of NR positions from @f0 when the whole tile
+ * lies in one output row, else -1 (the tile crosses a row end or the last position). */
+static inline int64_t QFN(tile_at)(const CpuQConv *q, int64_t f0) {
+  const int64_t PWs = q->PWs, OW = q->OW;
+  if (f0 + NR > q->nf || (PWs != OW && f0 % PWs + NR > OW)) return -1;
+  return PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
+}
+
 /* @mr: the weight block's rows computed (a constant at each call: MR, or fewer for the last block of a
  * group whose channel count is not a multiple of MR; rows <= mr are stored) */
 static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, const XELEM *xin, int64_t f0,
                                                              const int32_t *wb, int64_t m, int rows, uint8_t *y,
                                                              const uint8_t *skip, const int mr) {
 #ifdef DTILE_FAST6 /* the ISA file's full tile of 6 rows within one output row (d6: set once per conv) */
-  if (mr == 6 && rows == 6 && q->d6 && f0 + NR <= q->nf && (q->PWs == q->OW || f0 % q->PWs + NR <= q->OW)) {
-    const int64_t at = (q->PWs == q->OW ? f0 : f0 / q->PWs * q->OW + f0 % q->PWs) + m * q->P;
+  const int64_t at6 = mr == 6 && rows == 6 && q->d6 ? QFN(tile_at)(q, f0) : -1;
+  if (at6 >= 0) {
+    const int64_t at = at6 + m * q->P;
     DTILE_FAST6(q, xin + f0 * KG, wb, m, y + at, skip ? skip + at : NULL, q->P, q->d.ydt == MSC_DTYPE_INT8);
     return;
   }
@@ -161,10 +170,11 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
   const int64_t P = q->P, PWs = q->PWs, OW = q->OW, nf = q->nf;
 #ifdef STORE_QTILE /* requantized (and residual-added) a tile at a time; NV == 2 */
   _Static_assert(NV == 2, "STORE_QTILE takes tiles of two vectors");
-  if (!i32 && f0 + NR <= nf && (PWs == OW || f0 % PWs + NR <= OW)) { /* the whole tile in one output row */
-    const int64_t at = PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
-    if (skip) STORE_QTILE(q, y + m * P + at, skip + m * P + at, P, m, rows, (const acc_t(*)[2])out, ci, sgn);
-    else STORE_QTILE(q, y + m * P + at, NULL, P, m, rows, (const acc_t(*)[2])out, ci, sgn); /* (inlined apart) */
+  const int64_t trow = i32 ? -1 : QFN(tile_at)(q, f0);
+  if (trow >= 0) { /* the whole tile in one output row */
+    const int64_t at = m * P + trow;
+    if (skip) STORE_QTILE(q, y + at, skip + at, P, m, rows, (const acc_t(*)[2])out, ci, sgn);
+    else STORE_QTILE(q, y + at, NULL, P, m, rows, (const acc_t(*)[2])out, ci, sgn); /* (inlined apart) */
     return;
   }
   if (!i32 && q->splitrow && f0 + NR <= nf) { /* a whole tile across row ends: requantized at once into
