@@ -321,10 +321,15 @@ DWR_AI void dwr_tile_col6(const float *pl, int64_t RS, int64_t oh, int64_t ow, c
   for (int s = 0; s < 6; s++) cpu_qseg_bytes(yo + s * OW, t + 8 * s, OW - ow);
 }
 
+/* Channel @oc's requantized values stay below 2^30 for any exact sum (|acc| <= 2^24): the byte clamp
+ * after rounding gives the float clamp's bytes (DwClamp.fast). */
+static inline int dwr_fast(const CpuQConv *q, int64_t oc) {
+  return fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f;
+}
+
 /* The common requantization of a channel (dwr_spec): no float bias, uint8 out, the fast clamp. */
 static inline int dwr_spec(const CpuQConv *q, int64_t oc) {
-  return q->dwspec && q->fbias[oc] == 0.0f && q->d.ydt == MSC_DTYPE_UINT8 &&
-         fabsf(q->mult[oc]) * 16777216.0f < 1073741824.0f;
+  return q->dwspec && q->fbias[oc] == 0.0f && q->d.ydt == MSC_DTYPE_UINT8 && dwr_fast(q, oc);
 }
 
 /* @spec: the channel passed dwr_spec, and its flags are compile-time constants (each a compare and
@@ -339,7 +344,7 @@ DWR_AI void dwr_channel(const CpuQConv *q, const DwGeo *g, const float *pl, cons
   const __m256i zy = _mm256_set1_epi32(d->zy);
   const int osgn = spec ? 0 : d->ydt == MSC_DTYPE_INT8;
   DwClamp bl = {_mm256_set1_epi8((char)d->lo), _mm256_set1_epi8((char)d->hi),
-                spec || fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f};
+                spec || dwr_fast(q, oc)};
   /* the broadcast weights made here, from the int16 ones: kept in registers (the byte stores below alias
    * everything else); copying a prebuilt array was a `rep movsq` costing a quarter of an 8x8 channel */
   __m256 w[25];

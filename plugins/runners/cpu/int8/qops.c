@@ -899,12 +899,17 @@ typedef struct {
   int ident;
 } PadJob;
 
+/* Bytes of one output row (the last axis) of a pad. */
+static int64_t pad_row(const QPrep *r) {
+  return r->r > 1 ? r->ost[r->r - 2] : r->numel;
+}
+
 static void pad_task(void *ctx, int64_t t, int thread) {
   (void)thread;
   const PadJob *j = ctx;
   const QPrep *r = j->r;
   const int32_t rk = r->r;
-  const int64_t W = r->xd[rk - 1], pl = r->pb[rk - 1], OW = rk > 1 ? r->ost[rk - 2] : r->numel;
+  const int64_t W = r->xd[rk - 1], pl = r->pb[rk - 1], OW = pad_row(r);
   const int64_t orows = r->numel / OW, o0 = t * PAD_ROWS, o1 = MIN(orows, o0 + PAD_ROWS);
   for (int64_t o = o0; o < o1; o++) {
     uint8_t *yr = j->y + o * OW;
@@ -1001,8 +1006,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
   case CPU_Q_GAPT: planes_all(pool, &(PlaneJob){q, r, in[0]->data, NULL, y}); return;
   case CPU_Q_PAD: {
     PadJob j = {q, r, in[0]->data, y, lut_identity(lut)};
-    const int64_t OW = r->ost[r->r - 2 >= 0 ? r->r - 2 : 0], orows = r->r > 1 ? r->numel / OW : 1;
-    const int64_t tasks = (orows + PAD_ROWS - 1) / PAD_ROWS;
+    const int64_t tasks = (r->numel / pad_row(r) + PAD_ROWS - 1) / PAD_ROWS;
     if (pool && msc_threadpool_parallel_for && tasks > 1) msc_threadpool_parallel_for(pool, tasks, pad_task, &j);
     else
       for (int64_t t = 0; t < tasks; t++) pad_task(&j, t, 0);
