@@ -239,6 +239,16 @@ static MscTensor *rand_input(const MscValue *v, int64_t batch, uint32_t seed) {
 }
 
 /* Normwise closeness: |got - exp| <= 1e-4 * max|exp| + 1e-5 everywhere. */
+/* @a and @b (@n outputs each) are the same tensors, bit for bit. */
+static void assert_same_outputs(MscTensor *const *a, MscTensor *const *b, uint32_t n) {
+  for (uint32_t j = 0; j < n; j++) {
+    g_assert_cmpuint(a[j]->nbytes, ==, b[j]->nbytes);
+    g_assert_cmpint(a[j]->rank, ==, b[j]->rank);
+    g_assert_cmpint(memcmp(a[j]->dims, b[j]->dims, sizeof(int64_t) * (size_t)b[j]->rank), ==, 0);
+    g_assert_cmpint(memcmp(a[j]->data, b[j]->data, b[j]->nbytes), ==, 0);
+  }
+}
+
 static void assert_close(const MscTensor *got, const MscTensor *exp) {
   g_assert_cmpint(got->dtype, ==, exp->dtype);
   g_assert_cmpint(got->rank, ==, exp->rank);
@@ -447,10 +457,7 @@ static void test_threads_identical(gconstpointer data) {
   const char *k[] = {"threads"}, *v1[] = {"1"}, *v2[] = {"2"};
   MscTensor **a = run_on(g, "cpu", k, v1, 1, &in);
   MscTensor **b = run_on(g, "cpu", k, v2, 1, &in);
-  for (uint32_t j = 0; j < g->n_outputs; j++) {
-    g_assert_cmpuint(a[j]->nbytes, ==, b[j]->nbytes);
-    g_assert_cmpint(memcmp(a[j]->data, b[j]->data, a[j]->nbytes), ==, 0);
-  }
+  assert_same_outputs(a, b, g->n_outputs);
   free_outputs(a, g->n_outputs);
   free_outputs(b, g->n_outputs);
   msc_tensor_free(in);
@@ -553,10 +560,7 @@ static void test_fastops_threads(void) {
   MscTensor **a = run_on(g, "cpu", k, v1, 1, &in);
   MscTensor **b = run_on(g, "cpu", k, v2, 1, &in);
   MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
-  for (uint32_t j = 0; j < g->n_outputs; j++) {
-    g_assert_cmpuint(a[j]->nbytes, ==, b[j]->nbytes);
-    g_assert_cmpint(memcmp(a[j]->data, b[j]->data, a[j]->nbytes), ==, 0);
-  }
+  assert_same_outputs(a, b, g->n_outputs);
   /* output 2 is the Concat of MaxPool (exact) and AveragePool: the MaxPool half is bitwise */
   size_t half = r[2]->nbytes / 2 / 3; /* per image: [16 max | 16 avg] planes */
   for (int n = 0; n < 3; n++)
@@ -661,12 +665,7 @@ static void test_transpose(void) {
     MscCpuStats st = stats();
     g_assert_cmpuint(st.n_fast_ops, ==, 6); /* three block-copy transposes, three group swaps */
     MscTensor **r = run_on(g, "ref", NULL, NULL, 0, &in);
-    for (uint32_t j = 0; j < g->n_outputs; j++) {
-      g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
-      g_assert_cmpint(a[j]->rank, ==, r[j]->rank);
-      g_assert_cmpint(memcmp(a[j]->dims, r[j]->dims, sizeof(int64_t) * (size_t)r[j]->rank), ==, 0);
-      g_assert_cmpint(memcmp(a[j]->data, r[j]->data, r[j]->nbytes), ==, 0);
-    }
+    assert_same_outputs(a, r, g->n_outputs);
     free_outputs(a, g->n_outputs);
     free_outputs(r, g->n_outputs);
     msc_tensor_free(in);
@@ -682,11 +681,7 @@ static void threads_vs_ref(MscGraph *g, uint32_t seed, uint32_t n_fast) {
   for (int t = 0; t < 2; t++) {
     MscTensor **a = run_on(g, "cpu", k, v[t], 1, &in);
     g_assert_cmpuint(stats().n_fast_ops, ==, n_fast);
-    for (uint32_t j = 0; j < g->n_outputs; j++) {
-      g_assert_cmpuint(a[j]->nbytes, ==, r[j]->nbytes);
-      g_assert_cmpint(memcmp(a[j]->dims, r[j]->dims, sizeof(int64_t) * (size_t)r[j]->rank), ==, 0);
-      g_assert_cmpint(memcmp(a[j]->data, r[j]->data, r[j]->nbytes), ==, 0);
-    }
+    assert_same_outputs(a, r, g->n_outputs);
     free_outputs(a, g->n_outputs);
   }
   free_outputs(r, g->n_outputs);
