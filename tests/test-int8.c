@@ -125,6 +125,17 @@ static const ConvCase cases[] = {
     {"cpair-4x4-s2-c3-w20", 2, 3, 10, 20, 5, 4, 4, 2, 2, 1, 1, 1, 1, 2, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
     {"cpair-3x5-s12-c3-int32", 1, 3, 8, 29, 6, 3, 5, 1, 2, 1, 1, 1, 2, 1, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT32, 0, 0, 0},
     {"cpair-7x7-s2-c3-w11-s8", 1, 3, 9, 11, 4, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 1, 0, 0},
+    /* im2w (q->im2w: KG=2 words pairing the K products of an output position, run as a 1x1 conv): 3x3 over 3
+     * channels at strides 1, 2 and 3 (the scalar rows), no pad, asymmetric and wide pads (vector reads across
+     * row ends and the image's first and last bytes, set to the pad value after), dilation 2, one channel,
+     * int8 in, weight zero points, int32 out, batch 2, rows wider than the vector steps and narrower */
+    {"im2w-3x3-s2-c3-nopad-w45", 1, 3, 13, 45, 10, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"im2w-3x3-s1-c3-pad-s8-w40", 2, 3, 9, 40, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
+    {"im2w-3x3-s2-c3-tf-s8-i32", 1, 3, 16, 40, 6, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT32, 0, 0, 0},
+    {"im2w-3x3-s3-c3-pl2", 1, 3, 17, 29, 9, 3, 3, 3, 3, 1, 1, 2, 2, 1, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 0},
+    {"im2w-3x3-dil2-c3-w21", 1, 3, 12, 21, 5, 3, 3, 1, 2, 2, 2, 2, 2, 2, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"im2w-3x3-s1-c1-w9", 2, 1, 7, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 1},
+    {"im2w-3x3-s2-c3-w7-narrow", 1, 3, 11, 7, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 0, 0, 0},
     /* stride-2 depthwise rows loaded 16 columns at a time from any column (q->dws2blk): 16 columns (one
      * block), 33 (an overlapping last block, no left pad), 18 with 5x5 and channel multiplier 2 */
     {"dw-rows-3x3-s2-w16-blk", 1, 3, 16, 16, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
@@ -328,11 +339,13 @@ static void check_case(gconstpointer data) {
 /* The fifth pass's paths are taken where meant (so the cpair-* / *-blk cases above run them) and
  * their switches turn them off. */
 static void test_paths_taken(void) {
-  g_test_summary("column pairs for 3-channel 5x5/2 stems, not for 3x3/2; switches MSC_INT8_CPAIR / DWS2BLK / CORRINIT");
+  g_test_summary("column pairs for 3-channel 5x5/2 stems, im2w words for 3x3/2; switches MSC_INT8_CPAIR / DWS2BLK / CORRINIT / IM2W");
   int8_t w[24 * 3 * 25];
   for (int i = 0; i < (int)sizeof w; i++) w[i] = (int8_t)rnd_in(-128, 127);
   for (int k = 0; k < 2; k++) {
-    if (k) g_setenv("MSC_INT8_CPAIR", "0", TRUE), g_setenv("MSC_INT8_DWS2BLK", "0", TRUE), g_setenv("MSC_INT8_CORRINIT", "0", TRUE);
+    if (k)
+      g_setenv("MSC_INT8_CPAIR", "0", TRUE), g_setenv("MSC_INT8_DWS2BLK", "0", TRUE), g_setenv("MSC_INT8_CORRINIT", "0", TRUE),
+          g_setenv("MSC_INT8_IM2W", "0", TRUE);
     CpuQWeights *w5 = cpu_qweights_new(24, 3, 5, 5, MSC_DTYPE_INT8, w, NULL, 0, NULL, NULL, NULL);
     CpuQWeights *w3 = cpu_qweights_new(24, 3, 3, 3, MSC_DTYPE_INT8, w, NULL, 0, NULL, NULL, NULL);
     CpuQWeights *wd = cpu_qweights_new(24, 1, 3, 3, MSC_DTYPE_INT8, w, NULL, 0, NULL, NULL, NULL);
@@ -349,6 +362,9 @@ static void test_paths_taken(void) {
     g_assert_cmpint(q5->corrinit, ==, !k);
     g_assert_cmpint(q5->T * q5->Gc, ==, k ? 50 : 45);
     g_assert_cmpint(q3->cpair, ==, 0); /* 18 words either way: channel pairs kept */
+    g_assert_cmpint(q5->im2w, ==, 0);  /* 38 words against 45: not enough fewer for planes of 4 bytes per position */
+    g_assert_cmpint(q3->im2w, ==, !k); /* 14 words against 18 */
+    g_assert_cmpint(q3->T * q3->Gc, ==, k ? 18 : 14);
 #if defined(__x86_64__) || defined(__i386__)
     if (cpu_qkernel_usable(CPU_QK_AVX2, wd)) {
       CpuQConv *qd = cpu_qconv_new(&dd, wd, CPU_QK_AVX2, &e);
@@ -361,7 +377,7 @@ static void test_paths_taken(void) {
     cpu_qconv_free(q5), cpu_qconv_free(q3);
     cpu_qweights_free(w5), cpu_qweights_free(w3), cpu_qweights_free(wd);
   }
-  g_unsetenv("MSC_INT8_CPAIR"), g_unsetenv("MSC_INT8_DWS2BLK"), g_unsetenv("MSC_INT8_CORRINIT");
+  g_unsetenv("MSC_INT8_CPAIR"), g_unsetenv("MSC_INT8_DWS2BLK"), g_unsetenv("MSC_INT8_CORRINIT"), g_unsetenv("MSC_INT8_IM2W");
 }
 
 /* The kernel choice never takes a saturating path. */
