@@ -982,12 +982,13 @@ static void regions_at(int64_t S, const char *threads) {
 static void test_regions(void) {
   g_test_summary("int8 regions: hardswish as Add/Clip/Mul/Div, GlobalAveragePool of it, the squeeze-excite Mul of "
                  "two float chains and a constant Pad run as 8-bit steps; outputs equal ref's byte for byte; on "
-                 "128 x 128 planes at 2 threads too (the per-plane steps and the pieces of the others over the pool)");
+                 "13 x 13 and 128 x 128 planes (at 2 threads) too (the per-plane steps and the pieces of the others over the pool)");
   if (!have_runners) {
     g_test_skip("runners cpu/ref not registered");
     return;
   }
   regions_at(12, NULL);
+  regions_at(13, NULL); /* planes of 169: the GlobalAveragePool's sum of 8 indices per load, then one more */
   regions_at(128, "2");
 }
 
