@@ -135,6 +135,11 @@ static const ConvCase cases[] = {
     {"im2w-3x3-s3-c3-pl2", 1, 3, 17, 29, 9, 3, 3, 3, 3, 1, 1, 2, 2, 1, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 0},
     {"im2w-3x3-dil2-c3-w21", 1, 3, 12, 21, 5, 3, 3, 1, 2, 2, 2, 2, 2, 2, 2, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
     {"im2w-3x3-s1-c1-w9", 2, 1, 7, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 1},
+    /* KG=4 words (the 7-bit kernel; the VNNI layout in C everywhere): int8 in (+ 128), strides 2 and 1, and
+     * BlazeFace's 5x5/2 stem (19 words against 25 at KG=4; at KG=2 the column pairs stay) */
+    {"im2w-3x3-s2-c3-w7-s8-w50", 1, 3, 12, 50, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 1, 0},
+    {"im2w-3x3-s1-c3-w7-w35", 1, 3, 7, 35, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 1, 1},
+    {"im2w-5x5-s2-c3-w7-w41", 2, 3, 13, 41, 10, 5, 5, 2, 2, 1, 1, 1, 1, 2, 2, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 1, 0},
     {"im2w-3x3-s2-c3-w7-narrow", 1, 3, 11, 7, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 0, 0, 0},
     /* stride-2 depthwise rows loaded 16 columns at a time from any column (q->dws2blk): 16 columns (one
      * block), 33 (an overlapping last block, no left pad), 18 with 5x5 and channel multiplier 2 */
@@ -339,7 +344,7 @@ static void check_case(gconstpointer data) {
 /* The fifth pass's paths are taken where meant (so the cpair-* / *-blk cases above run them) and
  * their switches turn them off. */
 static void test_paths_taken(void) {
-  g_test_summary("column pairs for 3-channel 5x5/2 stems, im2w words for 3x3/2; switches MSC_INT8_CPAIR / DWS2BLK / CORRINIT / IM2W");
+  g_test_summary("column pairs for 3-channel 5x5/2 stems at KG=2, im2w words for 3x3/2 and at KG=4; switches MSC_INT8_CPAIR / DWS2BLK / CORRINIT / IM2W");
   int8_t w[24 * 3 * 25];
   for (int i = 0; i < (int)sizeof w; i++) w[i] = (int8_t)rnd_in(-128, 127);
   for (int k = 0; k < 2; k++) {
@@ -365,6 +370,11 @@ static void test_paths_taken(void) {
     g_assert_cmpint(q5->im2w, ==, 0);  /* 38 words against 45: not enough fewer for planes of 4 bytes per position */
     g_assert_cmpint(q3->im2w, ==, !k); /* 14 words against 18 */
     g_assert_cmpint(q3->T * q3->Gc, ==, k ? 18 : 14);
+    CpuQConv *q5e = cpu_qconv_new(&d5, w5, CPU_QK_EMU4, &e); /* KG=4: 19 words of 4 products against 25 taps */
+    g_assert_no_error(e);
+    g_assert_cmpint(q5e->im2w, ==, !k);
+    g_assert_cmpint(q5e->T * q5e->Gc, ==, k ? 25 : 19);
+    cpu_qconv_free(q5e);
 #if defined(__x86_64__) || defined(__i386__)
     if (cpu_qkernel_usable(CPU_QK_AVX2, wd)) {
       CpuQConv *qd = cpu_qconv_new(&dd, wd, CPU_QK_AVX2, &e);

@@ -271,15 +271,16 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
         q->toff[i * kwp + jp] = (a % d->sh) * q->Gc * q->PS + (a / d->sh) * q->PWs + jp;
       }
   }
-  /* im2w (KG=2, a kernel larger than 1x1 over few channels: the stems): the words pair the K = Cg kh kw
-   * products of an output position in weight order, so the kernel reads ceil(K / 2) words per position
-   * (3x3 over 3 channels: 14 against 9 taps x 2 channel pairs = 18, with the channel-pair loop's tap
-   * overhead gone); the input becomes one plane per word over the output positions and the direct
-   * kernel runs it as a 1x1 conv (MSC_INT8_IM2W=0: off). Worth it while the words are fewer and their
-   * planes (4 bytes per output position each) stay small */
-  const int64_t im2w_words = (q->K + 1) / 2;
-  q->im2w = q->direct && kg == 2 && q->xoff == 0 && d->group == 1 && q->T > 1 && 5 * im2w_words <= 4 * q->T * q->Gc &&
-            im2w_words <= 48 && cpu_q_switch_on("MSC_INT8_IM2W");
+  /* im2w (a kernel larger than 1x1 over few channels: the stems): a word holds kg of the K = Cg kh kw
+   * products of an output position in weight order, so the kernel reads ceil(K / kg) words per position
+   * (3x3 over 3 channels, KG=2: 14 against 9 taps x 2 channel pairs = 18; KG=4: 7 against 9) with the
+   * tap loop's overhead gone; the input becomes one plane per word over the output positions and the
+   * direct kernel runs it as a 1x1 conv (MSC_INT8_IM2W=0: off). Worth it while the words are at most 0.8x
+   * and their planes (4 bytes per output position each) stay few: BlazeFace's 5x5/2 stem at KG=2, 38
+   * words against 45 column pairs over 4096 positions (600 KB of planes, past L2), ran 1.11x the time */
+  const int64_t im2w_words = (q->K + kg - 1) / kg;
+  q->im2w = q->direct && d->group == 1 && q->T > 1 && 5 * im2w_words <= 4 * q->T * q->Gc && im2w_words <= 48 &&
+            cpu_q_switch_on("MSC_INT8_IM2W");
   if (q->im2w) {
     q->cpair = 0;
     q->T = 1;
@@ -646,84 +647,115 @@ static void xform_cpair(const CpuQConv *q, const uint8_t *x, int16_t *dst, int64
     for (size_t i = (size_t)(q->nph * q->Gc * q->PS) * 2; i < q->xin_elems; i++) dst[i] = pad;
 }
 
-/* One output row of an im2w word plane: o[2 ow + e] = x[ro[e] + iw0[e] + ow * sw] (the pad value where
- * column iw0[e] + ow * sw is outside [0, W) or ro[e] < 0: no source row), ow < OW; @x: the image's @n
- * bytes; int8 inputs sign-extended. Strides 1 and 2 take 8 positions at a time (SSE2) wherever the
- * 8 * sw bytes read lie inside the image, across row ends too (the next or previous row's bytes), and
- * then set the positions whose column is outside the row to the pad value: the few border columns
- * stay out of the scalar loop. */
-static void im2w_row(int16_t *restrict o, const uint8_t *x, int64_t n, const int64_t ro[2], const int64_t iw0[2],
-                     int64_t OW, int64_t W, int64_t sw, int sgn, int16_t pad) {
+/* One output row of an im2w word plane, KG (2 or 4) sources: word element e of position ow is
+ * x[ro[e] + iw0[e] + ow * sw], or the pad value where that column is outside [0, W) or ro[e] < 0 (no source
+ * row); @x: the image's @n bytes. KG=2: int16 elements (int8 inputs sign-extended); KG=4: bytes + xo (mod
+ * 256: int8 inputs flipped to unsigned, xo = 128). Strides 1 and 2 take 8 positions at a time (SSE2)
+ * wherever the 8 * sw bytes read lie inside the image, across row ends too (the next or previous row's
+ * bytes), and then set the positions whose column is outside the row to the pad value: the few border
+ * columns stay out of the scalar loop. */
+static void im2w_row(void *restrict ov, int kg, const uint8_t *x, int64_t n, const int64_t *ro, const int64_t *iw0,
+                     int64_t OW, int64_t W, int64_t sw, int sgn, int32_t xo, int32_t pad) {
+  int16_t *o2 = ov;
+  uint8_t *o4 = ov;
   int64_t ow = 0;
 #define IM2W_AT(e_, ow_)                                                                                   \
   (ro[e_] >= 0 && iw0[e_] + (ow_) * sw >= 0 && iw0[e_] + (ow_) * sw < W                                      \
-       ? (int16_t)(sgn ? (int8_t)x[ro[e_] + iw0[e_] + (ow_) * sw] : x[ro[e_] + iw0[e_] + (ow_) * sw])        \
+       ? (sgn ? (int32_t)(int8_t)x[ro[e_] + iw0[e_] + (ow_) * sw] : (int32_t)x[ro[e_] + iw0[e_] + (ow_) * sw]) + xo \
        : pad)
+#define IM2W_SET(ow_, e_, v_)                                                                              \
+  do {                                                                                                     \
+    if (kg == 2) o2[2 * (ow_) + (e_)] = (int16_t)(v_);                                                     \
+    else o4[4 * (ow_) + (e_)] = (uint8_t)(v_);                                                             \
+  } while (0)
 #if defined(__SSE2__)
   if (sw <= 2) {
     int64_t start = 0; /* the first vector's reads start inside the image */
-    for (int e = 0; e < 2; e++)
+    for (int e = 0; e < kg; e++)
       if (ro[e] >= 0 && ro[e] + iw0[e] < 0) start = MAX(start, (-(ro[e] + iw0[e]) + sw - 1) / sw);
-    for (; ow < start && ow < OW; ow++) o[2 * ow] = IM2W_AT(0, ow), o[2 * ow + 1] = IM2W_AT(1, ow);
-    const __m128i m = _mm_set1_epi16(0xff), vp = _mm_set1_epi16(pad);
+    for (; ow < start && ow < OW; ow++)
+      for (int e = 0; e < kg; e++) IM2W_SET(ow, e, IM2W_AT(e, ow));
+    const __m128i m = _mm_set1_epi16(0xff), vp2 = _mm_set1_epi16((int16_t)pad), vp4 = _mm_set1_epi8((char)pad);
+    const __m128i flip = _mm_set1_epi8((char)xo);
     for (; ow + 8 <= OW; ow += 8) {
-      if ((ro[0] >= 0 && ro[0] + iw0[0] + (ow + 8) * sw > n) || (ro[1] >= 0 && ro[1] + iw0[1] + (ow + 8) * sw > n))
-        break;
-      __m128i v[2];
-      for (int e = 0; e < 2; e++) {
+      int inside = 1;
+      for (int e = 0; e < kg; e++)
+        if (ro[e] >= 0 && ro[e] + iw0[e] + (ow + 8) * sw > n) inside = 0;
+      if (!inside) break;
+      __m128i v[4];
+      for (int e = 0; e < kg; e++) {
         if (ro[e] < 0) {
-          v[e] = vp;
+          v[e] = kg == 2 ? vp2 : vp4;
           continue;
         }
         const uint8_t *s = x + ro[e] + iw0[e] + ow * sw;
-        if (sw == 1) {
-          __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)s);
-          b = _mm_unpacklo_epi8(b, b);
-          v[e] = sgn ? _mm_srai_epi16(b, 8) : _mm_srli_epi16(b, 8);
-        } else { /* the even bytes of 16 */
-          __m128i b = _mm_loadu_si128((const __m128i *)(const void *)s);
-          v[e] = sgn ? _mm_srai_epi16(_mm_slli_epi16(b, 8), 8) : _mm_and_si128(b, m);
+        __m128i b = sw == 1 ? _mm_loadl_epi64((const __m128i *)(const void *)s)
+                            : _mm_loadu_si128((const __m128i *)(const void *)s);
+        if (kg == 2) { /* 8 int16 */
+          if (sw == 1) b = _mm_unpacklo_epi8(b, b), v[e] = sgn ? _mm_srai_epi16(b, 8) : _mm_srli_epi16(b, 8);
+          else v[e] = sgn ? _mm_srai_epi16(_mm_slli_epi16(b, 8), 8) : _mm_and_si128(b, m); /* even bytes */
+        } else { /* 8 bytes (low half), + xo */
+          if (sw == 2) b = _mm_packus_epi16(_mm_and_si128(b, m), _mm_and_si128(b, m));
+          v[e] = _mm_xor_si128(b, flip); /* xo is 0 or 128: + xo mod 256 */
         }
       }
-      _mm_storeu_si128((__m128i *)(void *)(o + 2 * ow), _mm_unpacklo_epi16(v[0], v[1]));
-      _mm_storeu_si128((__m128i *)(void *)(o + 2 * ow + 8), _mm_unpackhi_epi16(v[0], v[1]));
+      if (kg == 2) {
+        _mm_storeu_si128((__m128i *)(void *)(o2 + 2 * ow), _mm_unpacklo_epi16(v[0], v[1]));
+        _mm_storeu_si128((__m128i *)(void *)(o2 + 2 * ow + 8), _mm_unpackhi_epi16(v[0], v[1]));
+      } else {
+        const __m128i ab = _mm_unpacklo_epi8(v[0], v[1]), cd = _mm_unpacklo_epi8(v[2], v[3]);
+        _mm_storeu_si128((__m128i *)(void *)(o4 + 4 * ow), _mm_unpacklo_epi16(ab, cd));
+        _mm_storeu_si128((__m128i *)(void *)(o4 + 4 * ow + 16), _mm_unpackhi_epi16(ab, cd));
+      }
     }
-    for (int e = 0; e < 2; e++) { /* the vectors' positions whose column is outside the row */
+    for (int e = 0; e < kg; e++) { /* the vectors' positions whose column is outside the row */
       if (ro[e] < 0) continue;
-      for (int64_t u = start; u < ow && iw0[e] + u * sw < 0; u++) o[2 * u + e] = pad;
-      for (int64_t u = MAX(start, (W - iw0[e] + sw - 1) / sw); u < ow; u++) o[2 * u + e] = pad;
+      for (int64_t u = start; u < ow && iw0[e] + u * sw < 0; u++) IM2W_SET(u, e, pad);
+      for (int64_t u = MAX(start, (W - iw0[e] + sw - 1) / sw); u < ow; u++) IM2W_SET(u, e, pad);
     }
   }
 #endif
-  for (; ow < OW; ow++) o[2 * ow] = IM2W_AT(0, ow), o[2 * ow + 1] = IM2W_AT(1, ow);
+  for (; ow < OW; ow++)
+    for (int e = 0; e < kg; e++) IM2W_SET(ow, e, IM2W_AT(e, ow));
 #undef IM2W_AT
+#undef IM2W_SET
+}
+
+/* Elements [e0, e1) of @esz bytes (2: int16, 1: byte) at @dst = @pad. */
+static void im2w_fill(void *dst, int esz, size_t e0, size_t e1, int32_t pad) {
+  if (esz == 1) {
+    if (e1 > e0) memset((uint8_t *)dst + e0, (uint8_t)pad, e1 - e0);
+    return;
+  }
+  for (size_t i = e0; i < e1; i++) ((int16_t *)dst)[i] = (int16_t)pad;
 }
 
 /* q->im2w: word plane @g of one image (@x at channel 0): position f = oh * OW + ow holds the input values
- * of products k = 2 g, 2 g + 1 (k = (c * kh + i) * kw + j reads x[c][oh sh + i dh - pt][ow sw + j dw - pl]),
- * the pad value where that is padding or k >= K; positions P..PS and (last plane) the slack after = pad. */
-static void xform_im2w(const CpuQConv *q, const uint8_t *x, int16_t *dst, int64_t g) {
+ * of products k = kg g .. kg g + kg - 1 (k = (c * kh + i) * kw + j reads x[c][oh sh + i dh - pt][ow sw + j dw
+ * - pl]) as the direct kernel's kg-element words (+ xoff), the pad value (xpad) where that is padding;
+ * products past K read product K - 1 (their weights are 0); positions P..PS and (last plane) the slack
+ * after = pad (written, so no word the kernel reads is uninitialized). */
+static void xform_im2w(const CpuQConv *q, const uint8_t *x, void *dst, int64_t g) {
   const CpuQConvDesc *d = &q->d;
-  const int16_t pad = (int16_t)q->xpad;
+  const int kg = q->k->kg, esz = q->k->esize;
   const int64_t khw = d->kh * d->kw;
-  int16_t *pl = dst + g * q->PS * 2;
-  int64_t c[2], i[2], jw[2];
-  for (int e = 0; e < 2; e++) {
-    const int64_t k = MIN(2 * g + e, q->K - 1); /* past K: any in-range value, its weight is 0 */
-    c[e] = k / khw, i[e] = k % khw / d->kw, jw[e] = k % d->kw;
+  uint8_t *pl = (uint8_t *)dst + (size_t)(g * q->PS * kg * esz);
+  int64_t c[4], i[4], iw0[4], ro[4];
+  for (int e = 0; e < kg; e++) {
+    const int64_t k = MIN(g * kg + e, q->K - 1);
+    c[e] = k / khw, i[e] = k % khw / d->kw, iw0[e] = k % d->kw * d->dw - d->pl;
   }
-  const int64_t iw0[2] = {jw[0] * d->dw - d->pl, jw[1] * d->dw - d->pl};
+  const int sgn = d->xdt == MSC_DTYPE_INT8;
   for (int64_t oh = 0; oh < q->OH; oh++) {
-    int64_t ro[2];
-    for (int e = 0; e < 2; e++) {
+    for (int e = 0; e < kg; e++) {
       const int64_t ih = oh * d->sh + i[e] * d->dh - d->pt;
       ro[e] = ih >= 0 && ih < d->H ? (c[e] * d->H + ih) * d->W : -1;
     }
-    im2w_row(pl + oh * q->OW * 2, x, d->C * d->H * d->W, ro, iw0, q->OW, d->W, d->sw, d->xdt == MSC_DTYPE_INT8, pad);
+    im2w_row(pl + (size_t)(oh * q->OW * kg * esz), kg, x, d->C * d->H * d->W, ro, iw0, q->OW, d->W, d->sw, sgn,
+             q->xoff, q->xpad);
   }
-  for (int64_t f = q->P * 2; f < q->PS * 2; f++) pl[f] = pad;
-  if (g == q->Gc - 1)
-    for (size_t f = (size_t)(q->Gc * q->PS) * 2; f < q->xin_elems; f++) dst[f] = pad;
+  im2w_fill(pl, esz, (size_t)(q->P * kg), (size_t)(q->PS * kg), q->xpad);
+  if (g == q->Gc - 1) im2w_fill(dst, esz, (size_t)(q->Gc * q->PS * kg), q->xin_elems, q->xpad);
 }
 
 static void xform_task(void *ctx, int64_t t, int thread) {
@@ -735,7 +767,7 @@ static void xform_task(void *ctx, int64_t t, int thread) {
   int sgn = d->xdt == MSC_DTYPE_INT8;
   size_t xb = qalign(q->xin_elems * (size_t)q->k->esize);
   if (q->im2w) {
-    xform_im2w(q, j->x + n * d->C * d->H * d->W, (int16_t *)(void *)(j->ws + (size_t)ng * xb), gc);
+    xform_im2w(q, j->x + n * d->C * d->H * d->W, j->ws + (size_t)ng * xb, gc);
     return;
   }
   if (q->cpair) {
