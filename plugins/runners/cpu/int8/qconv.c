@@ -276,8 +276,8 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
    * (3x3 over 3 channels, KG=2: 14 against 9 taps x 2 channel pairs = 18; KG=4: 7 against 9) with the
    * tap loop's overhead gone; the input becomes one plane per word over the output positions and the
    * direct kernel runs it as a 1x1 conv (MSC_INT8_IM2W=0: off). Worth it while the words are at most 0.8x
-   * and their planes (4 bytes per output position each) stay few: BlazeFace's 5x5/2 stem at KG=2, 38
-   * words against 45 column pairs over 4096 positions (600 KB of planes, past L2), ran 1.11x the time */
+   * (and their planes, 4 bytes per output position each, stay few): BlazeFace's 5x5/2 stem at KG=2, 38
+   * words against 45 column pairs, ran 1.11x the time (made in L2-sized bands too: no better) */
   const int64_t im2w_words = (q->K + kg - 1) / kg;
   q->im2w = q->direct && d->group == 1 && q->T > 1 && 5 * im2w_words <= 4 * q->T * q->Gc && im2w_words <= 48 &&
             cpu_q_switch_on("MSC_INT8_IM2W");

@@ -213,7 +213,7 @@ struct CpuQConv {
   int cpair;                        /* direct, KG=2, stride-2 columns: words of two kernel columns of one
                                      * channel (rows as int16, row phases only) when that takes fewer words
                                      * than channel pairs (MSC_INT8_CPAIR=0: channel pairs) */
-  int im2w;                         /* direct, KG=2, stems: one word plane per pair of the K products of an
+  int im2w;                         /* direct, stems: one word plane per kg of the K = Cg kh kw products of an
                                      * output position, run as a 1x1 conv (MSC_INT8_IM2W=0: off) */
   int corrinit;                     /* direct: accumulators start at corr[m], none added in the epilogue
                                      * (MSC_INT8_CORRINIT=0: from 0, corr added per vector) */
