@@ -426,24 +426,27 @@ static gboolean lut_identity(const uint8_t *lut) {
 #include <immintrin.h>
 /* Outputs [o0, o1) of one row of a 2- or 3-wide stride-2 max pool straight from its @nr input rows:
  * per step the column max of 32 (then 16) bytes of each row, then each word's two bytes and, 3-wide,
- * the byte two further on, kept in the low byte and packed: 16 (8) outputs. A step at output o reads
- * row bytes [c0 + 2 o, c0 + 2 o + 32 (16) + kw - 2), inside the windows of outputs o .. o + 16 (8) when
- * kw = 3: so the steps cover [o0, o1 - 1) (3-wide) or [o0, o1), the last step moved back to end there
- * (rewriting some outputs with the same bytes). Signed values compare signed (vpmaxsb). Returns the
- * first output not written (o1 - 1 or o1 when a step fitted, else o0). */
+ * the byte two further on, kept in the low byte and packed: 16 (8) outputs. The third byte comes as the
+ * high byte of the words loaded one byte further on (shifted down once after the row max), so a step at
+ * output o reads row bytes [c0 + 2 o, c0 + 2 o + 32 (16) + kw - 2): inside the windows of outputs
+ * o .. o + 15 (7); the steps cover [o0, o1), the last step moved back to end there (rewriting some
+ * outputs with the same bytes). (The third byte loaded at + 2 read one byte past the last window, so the
+ * last 3-wide output of every row took the scalar path: ~1% of SqueezeNet's int8 time.) Signed values
+ * compare signed (vpmaxsb). Returns the first output not written (o1 when a step fitted, else o0). */
 #define MP_STEP(V, LOADU, MAXS, MAXU, SRLI, AND, STORE_PACKED)                                                    \
   do {                                                                                                        \
     const int64_t c = c0 + 2 * o;                                                                             \
     V v = LOADU(rows[0] + c), w = v;                                                                          \
-    if (kw == 3) w = LOADU(rows[0] + c + 2);                                                                  \
+    if (kw == 3) w = LOADU(rows[0] + c + 1);                                                                  \
     for (int r = 1; r < nr; r++) {                                                                            \
       const V a = LOADU(rows[r] + c);                                                                         \
       v = sgn ? MAXS(v, a) : MAXU(v, a);                                                                      \
       if (kw == 3) {                                                                                          \
-        const V b = LOADU(rows[r] + c + 2);                                                                   \
+        const V b = LOADU(rows[r] + c + 1);                                                                   \
         w = sgn ? MAXS(w, b) : MAXU(w, b);                                                                    \
       }                                                                                                       \
     }                                                                                                         \
+    if (kw == 3) w = SRLI(w, 8); /* each word's high byte: the byte two on from the word's first */          \
     V h = sgn ? MAXS(v, SRLI(v, 8)) : MAXU(v, SRLI(v, 8));                                                    \
     if (kw == 3) h = sgn ? MAXS(h, w) : MAXU(h, w);                                                           \
     STORE_PACKED(yr + o, AND(h)); /* words 0..255: packus keeps the bytes as they are */                     \
@@ -457,7 +460,7 @@ static gboolean lut_identity(const uint8_t *lut) {
 #define MP_ST128(p, h) _mm_storel_epi64((__m128i *)(void *)(p), _mm_packus_epi16((h), (h)))
 __attribute__((target("avx2"))) static int64_t mp_row_s2_avx2(const uint8_t *const *rows, int nr, int64_t c0,
                                                                int kw, int sgn, uint8_t *yr, int64_t o0, int64_t o1) {
-  const int64_t end = kw == 3 ? o1 - 1 : o1; /* outputs the steps may write */
+  const int64_t end = o1; /* outputs the steps may write */
   if (end - o0 >= 16) {
     for (int64_t o = o0;; o += 16) {
       if (o + 16 > end) o = end - 16;
