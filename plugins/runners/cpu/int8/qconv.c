@@ -472,6 +472,20 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
     cpu_qlut_rows(q->d.post, y + g * q->Mg * q->P, q->Mg, q->P, np);
 }
 
+/* Elements [e0, e1) of the kernel's element size at @dst (xin) = the pad value xpad. */
+static void xin_fill(const CpuQConv *q, void *dst, size_t e0, size_t e1) {
+  if (q->k->esize == 1) {
+    if (e1 > e0) memset((uint8_t *)dst + e0, (uint8_t)q->xpad, e1 - e0);
+    return;
+  }
+  for (size_t i = e0; i < e1; i++) ((int16_t *)dst)[i] = (int16_t)q->xpad;
+}
+
+/* The slack after the last plane of xin (read by the tiles past the last position) = xpad. */
+static void xin_slack(const CpuQConv *q, void *dst) {
+  xin_fill(q, dst, (size_t)(q->nph * q->Gc * q->PS * q->k->kg), q->xin_elems);
+}
+
 /* Blocked input of the direct kernel, one task per (image, group, channel
  * group): stride phases of the padded planes, kg channels interleaved,
  * padding = xpad (zx, + 128 for int8 inputs of the KG=4 kernels). Rows are
@@ -495,8 +509,7 @@ static void gemm_task(void *ctx, int64_t t, int thread) {
         T_ *pl = dst + (size_t)((ph * q->Gc + gc) * q->PS) * KG_;                                               \
         for (int64_t i = 0; i < q->PS * KG_; i++) pl[i] = pad;                                                  \
       }                                                                                                         \
-    if (gc == q->Gc - 1)                                                                                        \
-      for (size_t i = (size_t)(q->nph * q->Gc * q->PS) * KG_; i < q->xin_elems; i++) dst[i] = pad;              \
+    if (gc == q->Gc - 1) xin_slack(q, dst);                                                                    \
     const uint8_t *xr[KG_];                                                                                     \
     int ne = (int)MIN((int64_t)KG_, q->Cg - gc * KG_);                                                          \
     for (int e = 0; e < KG_; e++)                                                                               \
@@ -643,8 +656,7 @@ static void xform_cpair(const CpuQConv *q, const uint8_t *x, int16_t *dst, int64
       else
         for (; u < d->W; u++) v[u] = src[u];
     }
-  if (c == q->Gc - 1)
-    for (size_t i = (size_t)(q->nph * q->Gc * q->PS) * 2; i < q->xin_elems; i++) dst[i] = pad;
+  if (c == q->Gc - 1) xin_slack(q, dst);
 }
 
 /* One output row of an im2w word plane, KG (2 or 4) sources: word element e of position ow is
@@ -721,15 +733,6 @@ static void im2w_row(void *restrict ov, int kg, const uint8_t *x, int64_t n, con
 #undef IM2W_SET
 }
 
-/* Elements [e0, e1) of @esz bytes (2: int16, 1: byte) at @dst = @pad. */
-static void im2w_fill(void *dst, int esz, size_t e0, size_t e1, int32_t pad) {
-  if (esz == 1) {
-    if (e1 > e0) memset((uint8_t *)dst + e0, (uint8_t)pad, e1 - e0);
-    return;
-  }
-  for (size_t i = e0; i < e1; i++) ((int16_t *)dst)[i] = (int16_t)pad;
-}
-
 /* q->im2w: word plane @g of one image (@x at channel 0): position f = oh * OW + ow holds the input values
  * of products k = kg g .. kg g + kg - 1 (k = (c * kh + i) * kw + j reads x[c][oh sh + i dh - pt][ow sw + j dw
  * - pl]) as the direct kernel's kg-element words (+ xoff), the pad value (xpad) where that is padding;
@@ -754,8 +757,8 @@ static void xform_im2w(const CpuQConv *q, const uint8_t *x, void *dst, int64_t g
     im2w_row(pl + (size_t)(oh * q->OW * kg * esz), kg, x, d->C * d->H * d->W, ro, iw0, q->OW, d->W, d->sw, sgn,
              q->xoff, q->xpad);
   }
-  im2w_fill(pl, esz, (size_t)(q->P * kg), (size_t)(q->PS * kg), q->xpad);
-  if (g == q->Gc - 1) im2w_fill(dst, esz, (size_t)(q->Gc * q->PS * kg), q->xin_elems, q->xpad);
+  xin_fill(q, pl, (size_t)(q->P * kg), (size_t)(q->PS * kg));
+  if (g == q->Gc - 1) xin_slack(q, dst);
 }
 
 static void xform_task(void *ctx, int64_t t, int thread) {
