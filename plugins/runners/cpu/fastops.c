@@ -558,11 +558,18 @@ static void lrn_task(void *ctx, int64_t t, int thread) {
               f->beta, f->lbias, tmp);
 }
 
+/* j->chunk = @units / @parts rounded up (at least 1); returns the tasks that cover @units. */
+static int64_t chunk_tasks(Job *j, int64_t units, int64_t parts) {
+  j->chunk = MAX(1, (units + parts - 1) / MAX(parts, (int64_t)1));
+  return (units + j->chunk - 1) / j->chunk;
+}
+
 void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, const MscTensor *const *in,
                   uint32_t n_in, MscTensor *y) {
   Job j = {k, f, in[0] ? in[0]->data : NULL, n_in > 1 && in[1] ? in[1]->data : NULL, y->data, 0, 0, 1};
   MscThreadPool *tp = f->use_pool ? pool : NULL;
   int nt = tp && msc_threadpool_size ? msc_threadpool_size(tp) : 1;
+  const int64_t want = nt > 1 ? 4 * nt : 1; /* tasks: about 4 per thread */
   switch (f->kind) {
   case CPU_FAST_NONE:
   case CPU_FAST_ALIAS:
@@ -576,16 +583,12 @@ void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, co
   case CPU_FAST_GEMM: {
     /* rows split only when there are many; columns (panels) always */
     j.rows_blocks = MAX(1, MIN((f->M + 31) / 32, nt));
-    int64_t want = nt > 1 ? 4 * nt : 1;
-    j.chunk = MAX(1, (f->panels + want - 1) / want);
-    int64_t pcs = (f->panels + j.chunk - 1) / j.chunk;
-    msc_threadpool_parallel_for(tp, j.rows_blocks * pcs, gemm_task, &j);
+    msc_threadpool_parallel_for(tp, j.rows_blocks * chunk_tasks(&j, f->panels, want), gemm_task, &j);
     return;
   }
   case CPU_FAST_BINARY: {
     int64_t units = f->bmode >= CPU_BMODE_A_PLANE ? f->planes : f->total;
-    int64_t want = nt > 1 ? 4 * nt : 1;
-    j.chunk = MAX(1, (units + want - 1) / want);
+    chunk_tasks(&j, units, want);
     if (f->bmode < CPU_BMODE_A_PLANE) j.chunk = (j.chunk + 63) / 64 * 64;
     msc_threadpool_parallel_for(tp, (units + j.chunk - 1) / j.chunk, binary_task, &j);
     return;
@@ -602,25 +605,16 @@ void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, co
       }
     return;
   }
-  case CPU_FAST_TRANSPOSE: {
-    int64_t want = nt > 1 ? 4 * nt : 1;
-    j.chunk = MAX(1, (f->planes + want - 1) / want);
-    msc_threadpool_parallel_for(tp, (f->planes + j.chunk - 1) / j.chunk, transpose_task, &j);
+  case CPU_FAST_TRANSPOSE:
+    msc_threadpool_parallel_for(tp, chunk_tasks(&j, f->planes, want), transpose_task, &j);
     return;
-  }
-  case CPU_FAST_TRANSPOSE2: { /* columns of each plane in chunks, about 4 tasks per thread overall */
-    int64_t want = nt > 1 ? MAX((int64_t)1, 4 * nt / MAX(f->planes, (int64_t)1)) : 1;
-    j.chunk = MAX(1, (f->N + want - 1) / want);
-    j.n_chunks = (f->N + j.chunk - 1) / j.chunk;
+  case CPU_FAST_TRANSPOSE2: /* columns of each plane in chunks, about 4 tasks per thread overall */
+    j.n_chunks = chunk_tasks(&j, f->N, MAX((int64_t)1, want / MAX(f->planes, (int64_t)1)));
     msc_threadpool_parallel_for(tp, f->planes * j.n_chunks, transpose2_task, &j);
     return;
-  }
-  case CPU_FAST_RESIZE: { /* about 4 tasks per thread */
-    int64_t want = nt > 1 ? 4 * nt : 1;
-    j.chunk = MAX(1, (f->planes + want - 1) / want);
-    msc_threadpool_parallel_for(tp, (f->planes + j.chunk - 1) / j.chunk, resize_task, &j);
+  case CPU_FAST_RESIZE:
+    msc_threadpool_parallel_for(tp, chunk_tasks(&j, f->planes, want), resize_task, &j);
     return;
-  }
   case CPU_FAST_LRN: {
     j.chunk = MIN(f->inner, CPU_LRN_BLOCK);
     j.n_chunks = (f->inner + j.chunk - 1) / MAX(j.chunk, 1);
