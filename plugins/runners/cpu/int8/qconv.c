@@ -14,7 +14,6 @@
 
 #include "tensor.h"
 
-#pragma weak msc_threadpool_parallel_for
 #pragma weak msc_threadpool_size
 
 #define QALIGN 64
@@ -834,9 +833,7 @@ static void direct_task(void *ctx, int64_t t, int thread) {
 static void run_direct(const CpuQConv *q, QJob *j, MscThreadPool *pool) {
   gboolean par = pool && msc_threadpool_parallel_for;
   int64_t ng = q->d.N * q->d.group, tasks = ng * q->Gc;
-  if (par) msc_threadpool_parallel_for(pool, tasks, xform_task, j);
-  else
-    for (int64_t t = 0; t < tasks; t++) xform_task(j, t, 0);
+  cpu_q_for(pool, tasks, xform_task, j);
   QDirect dj = {j, (q->nf + q->k->nr - 1) / q->k->nr, 4, q->Mg, 0, 1};
   dj.nfc = (dj.ftiles + dj.fchunk - 1) / dj.fchunk;
   if (par && ng * dj.nfc < 16) { /* split output channels too (multiples of 2 weight blocks) */
@@ -849,10 +846,7 @@ static void run_direct(const CpuQConv *q, QJob *j, MscThreadPool *pool) {
     if (dj.mchunk > cap) dj.mchunk = cap;
   }
   dj.nmc = (q->Mg + dj.mchunk - 1) / dj.mchunk;
-  tasks = ng * dj.nfc * dj.nmc;
-  if (par) msc_threadpool_parallel_for(pool, tasks, direct_task, &dj);
-  else
-    for (int64_t t = 0; t < tasks; t++) direct_task(&dj, t, 0);
+  cpu_q_for(pool, ng * dj.nfc * dj.nmc, direct_task, &dj);
 }
 
 void cpu_qconv_run(const CpuQConv *q, const void *x, void *y, void *ws, MscThreadPool *pool) {
@@ -890,16 +884,12 @@ static void run_rest(const CpuQConv *q, QJob *jp, MscThreadPool *pool) {
     int64_t per = par ? MAX((int64_t)1, q->d.N * q->d.M / (4 * msc_threadpool_size(pool))) : q->d.M;
     j.panels = MIN(per, q->d.M);
     int64_t tasks = q->d.N * ((q->d.M + j.panels - 1) / j.panels);
-    if (par) msc_threadpool_parallel_for(pool, tasks, dwrows_task, &j);
-    else
-      for (int64_t t = 0; t < tasks; t++) dwrows_task(&j, t, 0);
+    cpu_q_for(par ? pool : NULL, tasks, dwrows_task, &j);
     return;
   }
   if (q->depthwise) {
     int64_t tasks = q->d.N * q->d.M;
-    if (pool && msc_threadpool_parallel_for) msc_threadpool_parallel_for(pool, tasks, dw_task, &j);
-    else
-      for (int64_t t = 0; t < tasks; t++) dw_task(&j, t, 0);
+    cpu_q_for(pool, tasks, dw_task, &j);
     return;
   }
   if (q->gemv) { /* tiny: one thread */
@@ -917,7 +907,5 @@ static void run_rest(const CpuQConv *q, QJob *jp, MscThreadPool *pool) {
     return;
   }
   int64_t tasks = q->d.N * q->d.group * j.panels;
-  if (pool && msc_threadpool_parallel_for) msc_threadpool_parallel_for(pool, tasks, gemm_task, &j);
-  else
-    for (int64_t t = 0; t < tasks; t++) gemm_task(&j, t, 0);
+  cpu_q_for(pool, tasks, gemm_task, &j);
 }

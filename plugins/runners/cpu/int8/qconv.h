@@ -124,6 +124,17 @@ typedef struct {
 
 typedef struct CpuQConv CpuQConv;
 
+#pragma weak msc_threadpool_parallel_for
+/* fn(ctx, t, thread) for t < @n: over @pool when there is one, the core's pool is linked (a weak symbol)
+ * and there are 2+ tasks; else inline, in order, on the caller (thread 0). */
+static inline void cpu_q_for(MscThreadPool *pool, int64_t n, MscParallelFn fn, void *ctx) {
+  if (pool && msc_threadpool_parallel_for && n > 1) {
+    msc_threadpool_parallel_for(pool, n, fn, ctx);
+    return;
+  }
+  for (int64_t t = 0; t < n; t++) fn(ctx, t, 0);
+}
+
 /* An A/B switch: FALSE when the environment variable @name is set to "0", else TRUE. */
 static inline gboolean cpu_q_switch_on(const char *name) {
   const char *v = g_getenv(name);

@@ -883,9 +883,7 @@ static void plane_task(void *ctx, int64_t t, int thread) {
 
 static void planes_all(MscThreadPool *pool, const PlaneJob *j) {
   const int64_t planes = j->r->planes;
-  if (pool && msc_threadpool_parallel_for && planes > 1) msc_threadpool_parallel_for(pool, planes, plane_task, (void *)j);
-  else
-    for (int64_t pl = 0; pl < planes; pl++) plane_run(j, pl);
+  cpu_q_for(pool, planes, plane_task, (void *)j);
 }
 
 /* CPU_Q_PAD: output rows (lines of the last axis) [t * PAD_ROWS, + PAD_ROWS): a row inside the input
@@ -981,9 +979,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     const uint8_t *x = in[0]->data;
     int ident = lut_identity(lut); /* same scale and zero point in and out (the usual QDQ MaxPool) */
     MpJob j = {g, x, lut, y, ws, q->xdt == MSC_DTYPE_INT8, ident, q->ydt == MSC_DTYPE_FLOAT32 ? q->ftab : NULL};
-    if (pool && msc_threadpool_parallel_for) msc_threadpool_parallel_for(pool, r->planes, maxpool_task, &j);
-    else
-      for (int64_t pl = 0; pl < r->planes; pl++) maxpool_task(&j, pl, 0);
+    cpu_q_for(pool, r->planes, maxpool_task, &j);
     return;
   }
   case CPU_Q_CATFILL: {
@@ -1000,9 +996,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     for (uint32_t k = 0; k < q->n_x; k++) j.row += r->cat_inner[k];
     j.pieces = (j.row + CAT_PIECE - 1) / CAT_PIECE;
     const int64_t tasks = r->outer * j.pieces;
-    if (pool && msc_threadpool_parallel_for && tasks > 1) msc_threadpool_parallel_for(pool, tasks, concat_task, &j);
-    else
-      for (int64_t t = 0; t < tasks; t++) concat_task(&j, t, 0);
+    cpu_q_for(pool, tasks, concat_task, &j);
     return;
   }
   case CPU_Q_FLUT: span_all(pool, &(SpanJob){q, NULL, in[0]->data, NULL, y, r->numel}); return;
@@ -1010,9 +1004,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
   case CPU_Q_PAD: {
     PadJob j = {q, r, in[0]->data, y, lut_identity(lut)};
     const int64_t tasks = (r->numel / pad_row(r) + PAD_ROWS - 1) / PAD_ROWS;
-    if (pool && msc_threadpool_parallel_for && tasks > 1) msc_threadpool_parallel_for(pool, tasks, pad_task, &j);
-    else
-      for (int64_t t = 0; t < tasks; t++) pad_task(&j, t, 0);
+    cpu_q_for(pool, tasks, pad_task, &j);
     return;
   }
   case CPU_Q_GAP: {

@@ -28,7 +28,6 @@
 #include "qconv.h"
 #include "tensor.h"
 
-#pragma weak msc_threadpool_parallel_for
 
 /* the GEMM micro-tile: 6 output channels x 16 tiles (2 vectors): 12 accumulators, 2 x vectors, the
  * broadcast weight word and the product are the 16 ymm registers (6 x 3 or 4 x 3 spill) */
@@ -330,15 +329,8 @@ static void block_task(void *ctx, int64_t t, int thread) {
 void cpu_qwino_run(const CpuQConv *q, const uint8_t *x, uint8_t *y, void *ws, MscThreadPool *pool) {
   const int64_t CP = (q->d.C + 1) / 2, nb = (q->wTH + q->wR - 1) / q->wR;
   QwJob j = {q, x, y, ws, nb};
-  gboolean par = pool && msc_threadpool_parallel_for;
-  int64_t tasks = q->d.N * 2 * CP;
-  if (par) msc_threadpool_parallel_for(pool, tasks, plane_task, &j);
-  else
-    for (int64_t t = 0; t < tasks; t++) plane_task(&j, t, 0);
-  tasks = q->d.N * nb;
-  if (par) msc_threadpool_parallel_for(pool, tasks, block_task, &j);
-  else
-    for (int64_t t = 0; t < tasks; t++) block_task(&j, t, 0);
+  cpu_q_for(pool, q->d.N * 2 * CP, plane_task, &j);
+  cpu_q_for(pool, q->d.N * nb, block_task, &j);
 }
 
 #if defined(__clang__)
