@@ -150,9 +150,18 @@ static gboolean xpos_wanted(const MscConv2dPlan *pl) {
   /* conv-bench --ab MSC_DENSE_XPOS=0, AVX2, 1 thread: 1.03-1.05x on
    * 3x3/2 128@56, 256@28, the 7x7/2 stem, 3x3 64->256 @13; 1.05-1.13x on
    * 5x5 @14-28 (12-22% of the grid dropped); 3x3 128->32 @28 (8 blocks,
-   * 3.4% dropped) 0.99x: the pack's extra loads are shared by few blocks */
+   * 3.4% dropped) 0.99x: the pack's extra loads are shared by few blocks.
+   * Short reductions (K = Cg x taps <= 256): a tile's K loop is short, so
+   * the stores of vectors crossing a row end (runs) are a large share; over
+   * output positions every store is a whole vector. 1 thread, 35 pairs:
+   * 3x3/2 stems 3->16 @64 0.80x, 3->24 @224 0.89x, 3->8 @48x192 0.92x,
+   * 5x5/2 3->24 @128 0.89x, 3x3/2 16->32 @64 0.93x, 24->48 @56 0.93x, 3x3
+   * 8->16 @64 0.92x; at 2 threads the 3->16 stem 0.82x, 16->16/2 @56 0.85x.
+   * Longer ones with few blocks stay on the grid: at 2 threads a task gets
+   * 2 of 4 blocks, and the grid path reads those in place where xpos must
+   * pack (3x3 192->16 @28 1.37x at 2 threads) */
   const int64_t vl = pl->k->vl, grid = (pl->P + vl - 1) / vl, exact = (pl->OH * pl->OW + vl - 1) / vl;
-  return exact * 20 <= grid * 19 || (pl->Mg + pl->k->mb - 1) / pl->k->mb >= 16;
+  return exact * 20 <= grid * 19 || (pl->Mg + pl->k->mb - 1) / pl->k->mb >= 16 || pl->Cg * pl->ntaps <= 256;
 }
 
 /* Packed weights: msc_aligned_alloc0 (huge pages from 2 MiB: the big
