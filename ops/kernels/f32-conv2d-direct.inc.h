@@ -920,12 +920,23 @@ static void depthwise(const MscDwArgs *a, const float *x, const float *w, float 
   }
 }
 
+/* Even and odd floats of src[0, 2n) into even[0, n), odd[0, n). A row
+ * tail shorter than a vector is one more vector step ending at n (it
+ * rewrites a few outputs with the same values): the scalar tail had been
+ * half of the phase split of small strided stems (3x64x64: 31 columns per
+ * phase row, 7 of them scalar). */
 static void deint2(const float *src, int64_t n, float *even, float *odd) {
   int64_t q = 0;
 #if defined(VDEINT2_EVEN) && defined(VDEINT2_ODD)
   for (; q + VL <= n; q += VL) {
     VSTORE(even + q, VDEINT2_EVEN(src + 2 * q));
     VSTORE(odd + q, VDEINT2_ODD(src + 2 * q));
+  }
+  if (q < n && n >= VL) {
+    q = n - VL;
+    VSTORE(even + q, VDEINT2_EVEN(src + 2 * q));
+    VSTORE(odd + q, VDEINT2_ODD(src + 2 * q));
+    return;
   }
 #endif
   for (; q < n; q++) {
