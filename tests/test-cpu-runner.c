@@ -708,6 +708,25 @@ static void test_transpose_threads(void) {
   threads_vs_ref(g, 23, 3);
 }
 
+/* NHWC -> NCHW with 2, 3 and 4 channels (images): rows of all channels per task, the 3- and 4-channel
+ * shuffles; 181 x 183 pixels: not a multiple of the 4-row step (the scalar tail runs too) and at least 65536
+ * elements, so 2 threads split the rows. */
+static void test_transpose_narrow(void) {
+  g_test_summary("NHWC -> NCHW transposes of 2, 3 and 4 channels (row chunks, vector shuffles and tail) equal ref "
+                 "bitwise at 1 and 2 threads");
+  NEED_CPU();
+  for (int64_t c = 2; c <= 4; c++) {
+    g_autoptr(MscGraph) g = msc_graph_new("transpose-narrow");
+    msc_graph_set_opset(g, "", 13);
+    int64_t xd[] = {1, 181, 183, c}, pe[] = {0, 3, 1, 2};
+    input(g, "x", 4, xd);
+    msc_node_add_attr_ints(node(g, "te", "Transpose", "x", "y"), "perm", 4, pe);
+    msc_graph_add_output(g, val(g, "y"));
+    verify(g);
+    threads_vs_ref(g, (uint32_t)(29 + c), 1);
+  }
+}
+
 /* Resize on the pool: x[1,24,32,48] -> linear half_pixel x(2, 1.5) (scales; 110592 outputs: the pool)
  * -> y1; cubic to sizes [1,24,13,17] (downscale: zero-weight taps, exclude_outside) -> y2; nearest x2
  * -> y3 (the reference kernel); y1 -> Resize linear align_corners back to [32,48] -> y4 (reads a
@@ -962,6 +981,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/plan/concat-inplace", test_concat_inplace);
   g_test_add_func("/cpu/fastops/transpose", test_transpose);
   g_test_add_func("/cpu/fastops/transpose-threads", test_transpose_threads);
+  g_test_add_func("/cpu/fastops/transpose-narrow", test_transpose_narrow);
   g_test_add_func("/cpu/fastops/resize-pool", test_resize_pool);
   return g_test_run();
 }
