@@ -242,6 +242,9 @@ static const ConvCase cases[] = {
      * 85 blocks of 4): two groups, each repacking the tile, two chunks */
     D("1x1-c200-m360-10x10-groups", 1, 200, 10, 10, 360, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
     D("1x1s2-c16-m32-15x15", 1, 16, 15, 15, 32, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1),
+    /* rows of 19 every-other columns: the vector steps of pick2 and its overlapping tail (AVX-512 too) */
+    D("1x1s2-c8-m12-9x37", 1, 8, 9, 37, 12, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1),
+    D("1x1s2-p1-c5-m6-7x38", 1, 5, 7, 38, 6, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1),
     D("7x7s2-c3-m16-p3-32x32", 1, 3, 32, 32, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
     D("7x7s2-c3-m64-p3-33x35", 1, 3, 33, 35, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
     D("5x5s1-c6-m10-p2-12x12", 1, 6, 12, 12, 10, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1),

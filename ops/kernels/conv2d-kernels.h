@@ -194,6 +194,9 @@ typedef struct {
   /* even[q] = src[2q], odd[q] = src[2q+1] for q < n (reads src[0 .. 2n-1]):
    * the two column phases of a stride-2 input row. */
   void (*deint2)(const float *src, int64_t n, float *even, float *odd);
+  /* even[q] = src[2q], q < n (stride-2 phase rows when the odd phase is not read: 1x1/2 convs); reads
+   * src[0, 2n - 1) only */
+  void (*pick2)(const float *src, int64_t n, float *even);
   /* The stride-1 phase grid of one input plane src [H][W] (top pad pt, left
    * pad pl): grid rows rq < Hq of Wq floats hold input row rq - pt at grid
    * columns [q0, q1) (column q = input column q - pl) and zeros elsewhere,

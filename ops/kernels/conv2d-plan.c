@@ -531,6 +531,8 @@ static void pack_task(void *vctx, int64_t task, int thread) {
         prefetch_row(src, ih, sh, H, W);
         if (sw == 1) {
           memcpy(drow + q0, srow + (q0 + px - p->pad_left), sizeof(float) * (size_t) (q1 - q0));
+        } else if (sw == 2) { /* the other column phase unread (1x1/2): every other column */
+          pl->k->pick2(srow + 2 * q0 + px - p->pad_left, q1 - q0, drow + q0);
         } else {
           for (int64_t q = q0; q < q1; q++)
             drow[q] = srow[q * sw + px - p->pad_left];

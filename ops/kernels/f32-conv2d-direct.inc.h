@@ -945,6 +945,23 @@ static void deint2(const float *src, int64_t n, float *even, float *odd) {
   }
 }
 
+/* Every other float: even[q] = src[2q] for q < n. The vector steps read 2 VL floats, so they stop
+ * while a whole vector still lies before src[2n - 2] (nothing past the last element read is touched:
+ * it may end the tensor); the tail is one overlapping vector step and the last element. */
+static void pick2(const float *src, int64_t n, float *even) {
+  int64_t q = 0;
+#if defined(VDEINT2_EVEN)
+  for (; q + VL < n; q += VL)
+    VSTORE(even + q, VDEINT2_EVEN(src + 2 * q));
+  if (q < n - 1 && n > VL) {
+    VSTORE(even + n - 1 - VL, VDEINT2_EVEN(src + 2 * (n - 1 - VL)));
+    q = n - 1;
+  }
+#endif
+  for (; q < n; q++)
+    even[q] = src[2 * q];
+}
+
 /* The stride-1 phase grid of one input plane (see MscConv2dKernels.pack_s1):
  * one load (masked at the pad columns) and one store per vector. A row's
  * last vector runs up to VL - 1 floats into the rows after it with zeros,
@@ -952,22 +969,39 @@ static void deint2(const float *src, int64_t n, float *even, float *odd) {
  * (rows narrower than a vector: AVX-512 on a 4x4 map) is cut there, and the
  * zero row past the grid is written exactly: nothing past the plane is
  * touched (the next channel's plane may be another thread's). */
+#define PACK_S1_COLS 64 /* column vectors whose load kind and mask are found once per plane */
 static void pack_s1(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t q0, int64_t q1,
                     int64_t Hq, int64_t Wq, float *dst) {
   const vec_t z = VZERO();
+  /* per column vector: 2 whole load, 1 masked, 0 none; the same in every row (on an 8x8 map the masks,
+   * found per vector, had been most of this copy: 10% of a 0.16 ms net) */
+  const int64_t nv = (Wq + VL - 1) / VL;
+  signed char kind[PACK_S1_COLS];
+  vmask_t mk[PACK_S1_COLS];
+  for (int64_t k = 0; k < nv && k < PACK_S1_COLS; k++) {
+    const int64_t q = k * VL, lo = MAX(q0 - q, (int64_t) 0), hi = MIN(q1 - q, (int64_t) VL);
+    kind[k] = (signed char) (lo == 0 && hi == VL ? 2 : lo < hi ? 1 : 0);
+    mk[k] = VMASK_RANGE(kind[k] == 1 ? lo : 0, kind[k] == 1 ? hi : 0);
+  }
   for (int64_t rq = 0; rq < Hq; rq++) {
     const int64_t ih = rq - pt, room = (Hq + 1 - rq) * Wq; /* floats from this row's start to the plane's end */
     float *d = dst + rq * Wq;
     const gboolean real = ih >= 0 && ih < H && q1 > q0;
     /* grid column q reads input column q - pl: the base may lie before the row, only lanes in [q0, q1) are read */
     const uintptr_t base = real ? (uintptr_t) (src + ih * W) - (uintptr_t) pl * sizeof(float) : 0;
-    if (real && ih + 2 < H) /* rows a few ahead: every task starts a new plane, too short a stream to ramp up */
+    if (real && ih + 2 < H && H * W > 8192) /* rows a few ahead: every task starts a new plane, too short a
+                                               stream to ramp up (small planes sit in L1 / L2) */
       for (int64_t off = 0; off < W; off += 16)
         __builtin_prefetch(src + (ih + 2) * W + off);
-    for (int64_t q = 0; q < Wq; q += VL) {
+    for (int64_t q = 0, k = 0; q < Wq; q += VL, k++) {
       const float *sp = (const float *) (base + (uintptr_t) q * sizeof(float));
       vec_t v = z;
-      if (real && q >= q0 && q + VL <= q1) {
+      if (k < PACK_S1_COLS) {
+        if (real && kind[k] == 2)
+          v = VLOAD(sp);
+        else if (real && kind[k] == 1)
+          v = VLOAD_MASK(sp, mk[k]);
+      } else if (real && q >= q0 && q + VL <= q1) {
         v = VLOAD(sp);
       } else if (real) {
         const int64_t lo = MAX(q0 - q, (int64_t) 0), hi = MIN(q1 - q, (int64_t) VL);
@@ -1023,6 +1057,7 @@ const MscConv2dKernels KTABLE = {
   .winograd = winograd,
   .wino_pack = wino_pack,
   .deint2 = deint2,
+  .pick2 = pick2,
   .pack_s1 = pack_s1,
   .fma_loop = fma_loop,
 };
