@@ -333,6 +333,10 @@ static const struct {
     /* 1x1 on the packed panel: strided (phase grid), groups and batch (panel per image + group), 2+ passes */
     CVEC("1x1s2-g2-c40-m36-batch2-13x11", 2, 40, 13, 11, 36, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 2),
     CVEC("1x1-c70-m20-17x16", 1, 70, 17, 16, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+    /* 7x7 maps take the narrower pixel block (MscConv2dKernels.cv_np2: 10 x 5 pixels on AVX2, not 9 x 6):
+     * the packed 1x1 panel with groups and a batch, and the 3x3 grid read over 2 images */
+    CVEC("1x1-g2-c24-m40-batch2-7x7-np2", 2, 48, 7, 7, 80, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2),
+    CVEC("3x3-c20-m36-p1-batch2-7x7-np2", 2, 20, 7, 7, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
     /* grid kernel over output positions (no dropped grid columns): rows
      * ending inside a vector (blended from the next grid row), strides,
      * dilation, 5x5 / 7x7, a partial last tile and block, several channel

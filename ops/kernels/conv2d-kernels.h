@@ -42,6 +42,7 @@ typedef struct {
    * each reduction step's cv_np broadcasts read one contiguous run, and a
    * block's whole reduction is one sequential stream */
   const float *xpanel;
+  int cv_np;         /* cvec: pixels per register block, the table's cv_np or cv_np2 (the plan's choice) */
   gboolean fuse; /* dense: full tiles' epilogue in the last chunk's kernel (MSC_DENSE_FUSE=0 at plan time: off) */
   int pack;      /* dense: packed panels 0 never, 1 always, 2 by shape (MSC_DENSE_PACK at plan time, unset: 2) */
   /* dense, packed path only: tiles run over the OUTPUT positions q =
@@ -173,6 +174,8 @@ typedef struct {
   /* Runs grid tiles [tile0, tile1) (tile = rw*vl grid points) for output-channel blocks [mb0, mb1). */
   void (*dense)(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int64_t mb0, int64_t mb1);
   int cv_np; /* pixels per register block (channel-vectorized) */
+  int cv_np2; /* the other block width the cvec kernel is built for (cv_np - 1): the plan takes the one that
+               * computes fewer padding pixels (7x7: 10 blocks of 5 = 50, not 9 of 6 = 54) */
   int cv_cb; /* output channels per register block (channel-vectorized) */
   /* Channel-vectorized dense conv (f32-conv2d-cvec.inc.h) for small maps:
    * the same arguments (phase grid, tap offsets) as dense, but vectors run

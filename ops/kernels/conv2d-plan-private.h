@@ -21,6 +21,7 @@ struct MscConv2dPlan {
   gboolean dense_fuse;   /* MscDenseArgs.fuse */
   int dense_pack;        /* MscDenseArgs.pack */
   gboolean dense_xpos;   /* MscDenseArgs.xpos (ntiles counts tiles of output positions) */
+  int cv_np;             /* cvec: pixels per register block (k->cv_np or k->cv_np2) */
   int64_t npblocks;      /* pixel blocks of cv_np per image */
   size_t panel_off;      /* floats into the workspace: [N][G][npblocks][Cg][cv_np] */
   int ntaps;

@@ -273,13 +273,24 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
    * phase grid (MSC_CVEC_PANEL=0: read the grid in place, for A/B) */
   const char *pe = g_getenv("MSC_CVEC_PANEL");
   pl->cvec_panel = pl->algo == ALGO_CVEC && pl->ntaps == 1 && !(pe && *pe && atoi(pe) == 0);
+  /* pixel blocks: the kernel's two widths, the one with fewer padding
+   * pixels at stride 1 (7x7 = 49: 10 blocks of 5 = 50, not 9 of 6 = 54).
+   * conv-bench, 5 alternated runs of two builds (AVX2: 5 against 6):
+   * 3x3 128->32 @7 1.33x, 160->320 @7 1.06x, 512->512 @7 1.05x, 1x1
+   * 512->2048 / 2048->512 @7 1.045-1.06x; where 5 computes more (4x4, 6x6)
+   * 0.92-0.99x, and 3x3/2 512 @14 -> 7 0.95-0.96x, so strided convs keep 6 */
+  const int64_t ohw = pl->OH * pl->OW, n1 = k->cv_np, n2 = k->cv_np2;
+  pl->cv_np = (int) n1;
+  if (pl->algo == ALGO_CVEC && n2 > 0 && p->stride_h == 1 && p->stride_w == 1 &&
+      (ohw + n2 - 1) / n2 * n2 < (ohw + n1 - 1) / n1 * n1)
+    pl->cv_np = (int) n2;
   if (pl->cvec_panel) {
-    pl->npblocks = (pl->OH * pl->OW + k->cv_np - 1) / k->cv_np;
+    pl->npblocks = (ohw + pl->cv_np - 1) / pl->cv_np;
     pl->panel_off = (pl->ws_floats + 15) & ~(size_t) 15;
-    pl->ws_floats = pl->panel_off + (size_t) (p->batch * G * pl->npblocks * pl->Cg * k->cv_np);
+    pl->ws_floats = pl->panel_off + (size_t) (p->batch * G * pl->npblocks * pl->Cg * pl->cv_np);
   }
   if (pl->algo == ALGO_CVEC)
-    g_snprintf(pl->desc, sizeof pl->desc, "direct-cvec-%dx%d%s %s", k->cv_np, k->cv_cb,
+    g_snprintf(pl->desc, sizeof pl->desc, "direct-cvec-%dx%d%s %s", pl->cv_np, k->cv_cb,
                pl->cvec_panel ? "-panel" : "", msc_isa_name(k->isa));
   else
     g_snprintf(pl->desc, sizeof pl->desc, "direct-grid-%dx%d%s %s", k->mb, k->rw * k->vl,
@@ -585,8 +596,9 @@ static MscDenseArgs dense_args(const RunCtx *r, int64_t task, int64_t nlo, int64
       .fuse = pl->dense_fuse,
       .pack = pl->dense_pack,
       .xpanel = pl->cvec_panel
-                    ? r->ws + pl->panel_off + (size_t) ((n * p->groups + g) * pl->npblocks * pl->Cg * pl->k->cv_np)
+                    ? r->ws + pl->panel_off + (size_t) ((n * p->groups + g) * pl->npblocks * pl->Cg * pl->cv_np)
                     : NULL,
+      .cv_np = pl->cv_np,
   };
   return a;
 }
@@ -612,7 +624,7 @@ static void cvec_pack_task(void *vctx, int64_t task, int thread) {
   const MscConv2dParams *p = &pl->p;
   const int64_t chunks = (pl->Cg + PANEL_CH - 1) / PANEL_CH;
   const int64_t ng = task / chunks, c0 = (task % chunks) * PANEL_CH, c1 = MIN(pl->Cg, c0 + PANEL_CH);
-  const int64_t n = ng / p->groups, g = ng % p->groups, np = pl->k->cv_np, ohw = pl->OH * pl->OW;
+  const int64_t n = ng / p->groups, g = ng % p->groups, np = pl->cv_np, ohw = pl->OH * pl->OW;
   const float *xbase = (pl->direct_input ? r->x : r->ws) + (n * p->in_channels + g * pl->Cg) * pl->cstride;
   float *dst = r->ws + pl->panel_off + (size_t) (ng * pl->npblocks * pl->Cg * np);
   (void) thread;
@@ -688,7 +700,7 @@ void msc_conv2d_plan_run(const MscConv2dPlan *plan, const float *x, const float 
     /* channel blocks first (each task reads the whole small input from
      * L2); pixel ranges (multiples of the block) only when too few */
     split_tasks(plan->mblocks, (want + outer - 1) / outer, &r.mblocks_per_task, &r.nm_tasks);
-    const int64_t ohw = plan->OH * plan->OW, np = plan->k->cv_np;
+    const int64_t ohw = plan->OH * plan->OW, np = plan->cv_np;
     int64_t blocks_per_task;
     split_tasks((ohw + np - 1) / np, (want + outer * r.nm_tasks - 1) / (outer * r.nm_tasks), &blocks_per_task,
                 &r.ntile_tasks);

@@ -15,22 +15,23 @@
 #ifndef CV_NP
 #define CV_NP 6 /* pixels per register block */
 #endif
+#define CV_NP2 (CV_NP - 1) /* the narrower block the plan may take instead (MscConv2dKernels.cv_np2) */
 #ifndef CV_MV
 #define CV_MV 2 /* channel vectors per register block */
 #endif
 #define CV_CB (CV_MV * VL) /* output channels per block */
 
-/* One register block: pixels at grid offsets go[0 .. CV_NP-1] of
- * channel block cb, sums over input channels [c0, c1) x taps, added to
- * out[p][CV_CB] unless first; when last, bias (+ activation when there is
- * no residual) is applied. out is pixel-major, in L1. */
+/* One register block: NP (CV_NP or CV_NP2) pixels at grid offsets
+ * go[0 .. NP-1] of channel block cb, sums over input channels [c0, c1) x
+ * taps, added to out[p][CV_CB] unless first; when last, bias (+ activation
+ * when there is no residual) is applied. out is pixel-major, in L1. */
 static ALWAYS_INLINE void cvec_block(const MscDenseArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1,
-                                     float *out, const int NT, const int first, const int last) {
+                                     float *out, const int NT, const int first, const int last, const int NP) {
   const int ntaps = NT ? NT : a->ntaps;
   const float *xb[CV_NP];
-  UNROLL for (int p = 0; p < CV_NP; p++) xb[p] = a->x + c0 * a->cstride + go[p];
+  UNROLL for (int p = 0; p < NP; p++) xb[p] = a->x + c0 * a->cstride + go[p];
   vec_t acc[CV_NP][CV_MV];
-  UNROLL for (int p = 0; p < CV_NP; p++) {
+  UNROLL for (int p = 0; p < NP; p++) {
     UNROLL for (int v = 0; v < CV_MV; v++) acc[p][v] = first ? VZERO() : VLOAD(out + p * CV_CB + v * VL);
   }
   const float *wp = a->w + (cb * a->C + c0) * ntaps * CV_CB;
@@ -46,14 +47,14 @@ static ALWAYS_INLINE void cvec_block(const MscDenseArgs *a, const int64_t *go, i
       const int64_t o = co + (NT == 1 ? 0 : toff[t]);
       vec_t wv[CV_MV];
       UNROLL for (int v = 0; v < CV_MV; v++) wv[v] = VLOAD(wp + v * VL);
-      UNROLL for (int p = 0; p < CV_NP; p++) {
+      UNROLL for (int p = 0; p < NP; p++) {
         const vec_t xv = VBCAST(xb[p] + o);
         UNROLL for (int v = 0; v < CV_MV; v++) acc[p][v] = VFMA(wv[v], xv, acc[p][v]);
       }
     }
   }
   if (!last) {
-    UNROLL for (int p = 0; p < CV_NP; p++) {
+    UNROLL for (int p = 0; p < NP; p++) {
       UNROLL for (int v = 0; v < CV_MV; v++) VSTORE(out + p * CV_CB + v * VL, acc[p][v]);
     }
     return;
@@ -61,7 +62,7 @@ static ALWAYS_INLINE void cvec_block(const MscDenseArgs *a, const int64_t *go, i
   const float *bp = a->bias + cb * CV_CB;
   UNROLL for (int v = 0; v < CV_MV; v++) {
     const vec_t bv = VLOAD(bp + v * VL);
-    UNROLL for (int p = 0; p < CV_NP; p++) {
+    UNROLL for (int p = 0; p < NP; p++) {
       vec_t s = VADD(acc[p][v], bv);
       if (!a->res)
         s = act_vec(s, a->act, a->act_a, a->act_b);
@@ -71,38 +72,45 @@ static ALWAYS_INLINE void cvec_block(const MscDenseArgs *a, const int64_t *go, i
 }
 
 typedef void (*CvecBlockFn)(const MscDenseArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1, float *out);
-#define CVB_FN(N, F, L)                                                                                             \
-  static __attribute__((noinline)) void cvec_block_##N##_##F##L(const MscDenseArgs *a, const int64_t *go,           \
-                                                                int64_t cb, int64_t c0, int64_t c1, float *out) {   \
-    cvec_block(a, go, cb, c0, c1, out, N, F, L);                                                                    \
+#define CVB_FN(W, NPV, N, F, L)                                                                                     \
+  static __attribute__((noinline)) void cvec_block##W##_##N##_##F##L(const MscDenseArgs *a, const int64_t *go,      \
+                                                                     int64_t cb, int64_t c0, int64_t c1,            \
+                                                                     float *out) {                                  \
+    cvec_block(a, go, cb, c0, c1, out, N, F, L, NPV);                                                               \
   }
-#define CVB_TAPS(N) CVB_FN(N, 0, 0) CVB_FN(N, 0, 1) CVB_FN(N, 1, 0) CVB_FN(N, 1, 1)
-CVB_TAPS(0)
-CVB_TAPS(1)
-CVB_TAPS(9)
-#define CVB_ROW(N) {cvec_block_##N##_00, cvec_block_##N##_01, cvec_block_##N##_10, cvec_block_##N##_11}
-static const CvecBlockFn cvec_block_table[3][4] = {CVB_ROW(0), CVB_ROW(1), CVB_ROW(9)};
+#define CVB_TAPS(W, NPV, N) CVB_FN(W, NPV, N, 0, 0) CVB_FN(W, NPV, N, 0, 1) CVB_FN(W, NPV, N, 1, 0) CVB_FN(W, NPV, N, 1, 1)
+CVB_TAPS(, CV_NP, 0)
+CVB_TAPS(, CV_NP, 1)
+CVB_TAPS(, CV_NP, 9)
+CVB_TAPS(2, CV_NP2, 0)
+CVB_TAPS(2, CV_NP2, 1)
+CVB_TAPS(2, CV_NP2, 9)
+#define CVB_ROW(W, N) {cvec_block##W##_##N##_00, cvec_block##W##_##N##_01, cvec_block##W##_##N##_10, cvec_block##W##_##N##_11}
+static const CvecBlockFn cvec_block_table[2][3][4] = {{CVB_ROW(, 0), CVB_ROW(, 1), CVB_ROW(, 9)},
+                                                      {CVB_ROW(2, 0), CVB_ROW(2, 1), CVB_ROW(2, 9)}};
 
-/* pixels per pass, a multiple of CV_NP (passes start on pixel blocks):
+/* pixels per pass at most (a pass is a whole number of pixel blocks):
  * their pixel-major sums (8-16 KB) stay in L1 */
-#define CV_QCHUNK (128 / CV_NP * CV_NP)
+#define CV_QMAX 128
 /* weight floats per block and channel chunk (16 KB, in L1 across the
  * pixel blocks of a pass) */
 #define CV_WCHUNK 4096
 
 /* Pixels [q0, q1) of channel blocks [cb0, cb1): per pass of up to
- * CV_QCHUNK pixels and chunk of input channels, every pixel block. */
+ * qchunk pixels and chunk of input channels, every pixel block of a->cv_np. */
 static void cvec(const MscDenseArgs *a, int64_t q0, int64_t q1, int64_t cb0, int64_t cb1) {
-  float scratch[(CV_QCHUNK + CV_NP) * CV_CB] __attribute__((aligned(64)));
-  int64_t go[CV_QCHUNK + CV_NP];
-  const CvecBlockFn *fns = cvec_block_table[a->ntaps == 9 ? 2 : a->ntaps == 1 ? 1 : 0];
+  float scratch[(CV_QMAX + CV_NP) * CV_CB] __attribute__((aligned(64)));
+  int64_t go[CV_QMAX + CV_NP];
+  const int np = a->cv_np == CV_NP2 ? CV_NP2 : CV_NP;
+  const int64_t qchunk = CV_QMAX / np * np;
+  const CvecBlockFn *fns = cvec_block_table[np == CV_NP2][a->ntaps == 9 ? 2 : a->ntaps == 1 ? 1 : 0];
   int64_t ck = MAX((int64_t) 1, CV_WCHUNK / (a->ntaps * CV_CB));
   if (ck < a->C) { /* equal chunks */
     const int64_t n = (a->C + ck - 1) / ck;
     ck = (a->C + n - 1) / n;
   }
-  for (int64_t p0 = q0; p0 < q1; p0 += CV_QCHUNK) {
-    const int64_t p1 = MIN(q1, p0 + CV_QCHUNK), nq = p1 - p0;
+  for (int64_t p0 = q0; p0 < q1; p0 += qchunk) {
+    const int64_t p1 = MIN(q1, p0 + qchunk), nq = p1 - p0;
     /* grid offsets of the pass's pixels; past the end: the last pixel again (computed, never stored) */
     int64_t oh = p0 / a->OW, ow = p0 - oh * a->OW;
     for (int64_t i = 0; i < nq; i++) {
@@ -112,25 +120,25 @@ static void cvec(const MscDenseArgs *a, int64_t q0, int64_t q1, int64_t cb0, int
         oh++;
       }
     }
-    for (int64_t i = nq; i < nq + CV_NP; i++)
+    for (int64_t i = nq; i < nq + np; i++)
       go[i] = go[nq - 1];
     for (int64_t cb = cb0; cb < cb1; cb++) {
       for (int64_t c0 = 0; c0 < a->C; c0 += ck) {
         const int64_t c1 = MIN(a->C, c0 + ck);
         const CvecBlockFn fn = fns[(c0 == 0) * 2 + (c1 == a->C)];
-        if (a->xpanel) { /* 1x1 on the packed panel: block b's pixels are channel stride CV_NP apart */
+        if (a->xpanel) { /* 1x1 on the packed panel: block b's pixels are channel stride np apart */
           MscDenseArgs pa = *a;
           int64_t gid[CV_NP];
-          for (int i = 0; i < CV_NP; i++)
+          for (int i = 0; i < np; i++)
             gid[i] = i;
-          pa.cstride = CV_NP;
-          for (int64_t i = 0; i < nq; i += CV_NP) {
-            pa.x = a->xpanel + (p0 + i) / CV_NP * a->C * CV_NP;
+          pa.cstride = np;
+          for (int64_t i = 0; i < nq; i += np) {
+            pa.x = a->xpanel + (p0 + i) / np * a->C * np;
             fn(&pa, gid, cb, c0, c1, scratch + i * CV_CB);
           }
           continue;
         }
-        for (int64_t i = 0; i < nq; i += CV_NP)
+        for (int64_t i = 0; i < nq; i += np)
           fn(a, go + i, cb, c0, c1, scratch + i * CV_CB);
       }
       /* transpose [pixel][channel] -> NCHW planes */

@@ -1051,6 +1051,7 @@ const MscConv2dKernels KTABLE = {
   .rwd = RWD,
   .dense = dense,
   .cv_np = CV_NP,
+  .cv_np2 = CV_NP2,
   .cv_cb = CV_CB,
   .cvec = cvec,
   .depthwise = depthwise,
