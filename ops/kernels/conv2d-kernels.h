@@ -58,6 +58,10 @@ typedef struct {
  * taps of a chunk): a conv with more taps than MSC_DENSE_PACK_FLOATS /
  * (rw*vl) cannot take the packed path. */
 #define MSC_DENSE_PACK_FLOATS 4096
+/* Input planes of at most this many floats (32 KB) are copied into the phase grid without row
+ * prefetches (pack_task, pack_s1): they come from L1 / L2, and on a 3x64x64 stem the prefetch loop
+ * held a third of the copy's samples. */
+#define MSC_PREFETCH_MIN_PLANE 8192
 
 /* Depthwise: one (image, channel) plane per call. Input rows are padded
  * and phase-split on the fly into a small ring of row buffers (scratch),

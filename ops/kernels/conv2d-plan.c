@@ -452,11 +452,10 @@ typedef struct {
 /* Prefetches input row ih + 2*sh of the plane at src (the row a phase
  * reads two rows on): with strides the rows skipped in between break the
  * hardware prefetcher's stream, and the copy waited on its loads ~90% of
- * its time. Planes of up to 32 KB are not prefetched: they come from L1 or
- * L2, and on the 3x64x64 stem the prefetch loop held a third of pack_task's
- * samples (pack_task 0.28 -> 0.17 of the kernel's samples without it). */
+ * its time. Small planes are not (MSC_PREFETCH_MIN_PLANE; pack_task 0.28 ->
+ * 0.17 of the 3x64x64 stem kernel's samples without it). */
 static inline void prefetch_row(const float *src, int64_t ih, int64_t sh, int64_t H, int64_t W) {
-  if (ih + 2 * sh < H && H * W > 8192)
+  if (ih + 2 * sh < H && H * W > MSC_PREFETCH_MIN_PLANE)
     for (int64_t off = 0; off < W; off += 16)
       __builtin_prefetch(src + (ih + 2 * sh) * W + off);
 }

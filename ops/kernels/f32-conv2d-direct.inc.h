@@ -989,8 +989,8 @@ static void pack_s1(const float *src, int64_t H, int64_t W, int64_t pt, int64_t 
     const gboolean real = ih >= 0 && ih < H && q1 > q0;
     /* grid column q reads input column q - pl: the base may lie before the row, only lanes in [q0, q1) are read */
     const uintptr_t base = real ? (uintptr_t) (src + ih * W) - (uintptr_t) pl * sizeof(float) : 0;
-    if (real && ih + 2 < H && H * W > 8192) /* rows a few ahead: every task starts a new plane, too short a
-                                               stream to ramp up (small planes sit in L1 / L2) */
+    if (real && ih + 2 < H && H * W > MSC_PREFETCH_MIN_PLANE) /* rows a few ahead: every task starts a new
+                                                                 plane, too short a stream to ramp up */
       for (int64_t off = 0; off < W; off += 16)
         __builtin_prefetch(src + (ih + 2) * W + off);
     for (int64_t q = 0, k = 0; q < Wq; q += VL, k++) {

@@ -533,6 +533,7 @@ static void transpose_task(void *ctx, int64_t t, int thread) {
  * columns are vectorized by the compiler, 3 by the SSE shuffles below; BlazeFace's 128x128x3 input took
  * 0.031-0.035 ms as column-by-column gathers (T2_LOOP), 0.011-0.016 ms this way. */
 #define T2_NARROW 4
+static inline gboolean t2_by_rows(const CpuFast *f) { return f->N <= T2_NARROW && f->esize == 4; }
 static void t2_rows3(const uint32_t *restrict x, uint32_t *restrict y0, uint32_t *restrict y1, uint32_t *restrict y2,
                      int64_t n) {
   int64_t r = 0;
@@ -578,7 +579,7 @@ static void transpose2_task(void *ctx, int64_t t, int thread) {
   const CpuFast *f = j->f;
   const int64_t R = f->M, C = f->N, pl = t / j->n_chunks;
   (void)thread;
-  if (C <= T2_NARROW && f->esize == 4) { /* chunks of rows */
+  if (t2_by_rows(f)) { /* chunks of rows */
     const int64_t r0 = (t % j->n_chunks) * j->chunk, r1 = MIN(R, r0 + j->chunk);
     t2_rows_f32((const uint32_t *)j->a + pl * R * C, (uint32_t *)j->y + pl * R * C, R, C, r0, r1);
     return;
@@ -663,7 +664,7 @@ void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, co
     msc_threadpool_parallel_for(tp, chunk_tasks(&j, f->planes, want), transpose_task, &j);
     return;
   case CPU_FAST_TRANSPOSE2: /* columns (few columns: rows) of each plane in chunks, about 4 tasks per thread */
-    j.n_chunks = chunk_tasks(&j, f->N <= T2_NARROW && f->esize == 4 ? f->M : f->N,
+    j.n_chunks = chunk_tasks(&j, t2_by_rows(f) ? f->M : f->N,
                              MAX((int64_t)1, want / MAX(f->planes, (int64_t)1)));
     msc_threadpool_parallel_for(tp, f->planes * j.n_chunks, transpose2_task, &j);
     return;

@@ -837,12 +837,10 @@ static void span_task(void *ctx, int64_t t, int thread) {
   span_run(j, i0, MIN(SPAN_CHUNK, j->n - i0));
 }
 
-/* One elementwise step over all its elements, in SPAN_CHUNK pieces over the pool when there are
- * two or more pieces. */
+/* One elementwise step over all its elements, in SPAN_CHUNK pieces (over the pool when there are
+ * two or more). */
 static void span_all(MscThreadPool *pool, const SpanJob *j) {
-  const int64_t tasks = (j->n + SPAN_CHUNK - 1) / SPAN_CHUNK;
-  if (pool && msc_threadpool_parallel_for && tasks > 1) msc_threadpool_parallel_for(pool, tasks, span_task, (void *)j);
-  else span_run(j, 0, j->n);
+  cpu_q_for(pool, (j->n + SPAN_CHUNK - 1) / SPAN_CHUNK, span_task, (void *)j);
 }
 
 /* The per-plane steps (LUT2 with one operand per plane, GAPT), plane by plane: each plane independent
