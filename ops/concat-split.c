@@ -153,9 +153,9 @@ split_sizes(MscOpCtx *ctx, int64_t *axis_out, int64_t *sizes, int *known)
     for (size_t j = 0; j < n; j++) {
       if (given[j] < 0)
         return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "split size %lld is negative", (long long)given[j]);
-      sum += given[j];
-      if (sum < 0)
+      if (given[j] > INT64_MAX - sum)
         return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "split sizes overflow");
+      sum += given[j];
       sizes[j] = given[j];
     }
     if (x->dims[axis] >= 0 && sum != x->dims[axis])

@@ -873,7 +873,7 @@ test_split_forms(void)
 static void
 test_split_errors(void)
 {
-  g_test_summary("Split refuses sizes not summing to the axis, an uneven equal split before 18, a wrong count");
+  g_test_summary("Split refuses sizes not summing to the axis, an uneven equal split before 18, a wrong count, sizes whose sum overflows");
   {
     g_autoptr(Case) c = case_new("Split", 13, 2);
     case_in(c, 0, mk_iota(1, D(5)));
@@ -896,6 +896,14 @@ test_split_errors(void)
     attr_int(c, "num_outputs", 3);
     case_in(c, 0, mk_iota(1, D(6)));
     case_fails(c, MSC_ERR_INVALID_ARG, "num_outputs");
+  }
+  {
+    /* sizes whose sum passes INT64_MAX: refused before the sum overflows
+     * (UBSan's signed-overflow check catches the add otherwise) */
+    g_autoptr(Case) c = case_new("Split", 11, 2);
+    attr_ints(c, "split", 2, L(INT64_MAX, 4));
+    case_in(c, 0, mk_iota(1, D(7)));
+    case_fails(c, MSC_ERR_INVALID_ARG, "overflow");
   }
 }
 
