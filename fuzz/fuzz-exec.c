@@ -1,7 +1,8 @@
 /* fuzz-exec.c: small fuzzed graphs through verification and the reference
  * kernels. The input is decoded (see Reader) into a graph of 1-4 nodes taken
  * from a fixed op list, with fuzzed attributes, 1-3 graph inputs of small
- * shapes (each dim 0..4, rank 0..4; sometimes declared symbolic) and a few
+ * shapes (each dim 0..4, rank 0..4; sometimes declared symbolic, or declared
+ * huge (INT64_MAX, 2^62, 2^40, ...): such graphs are only verified) and a few
  * small initializers; it is verified (static inference, constant folding)
  * and then run node by node with msc_node_execute, as the ref runner does.
  * Errors are fine; crashes, UB, leaks are bugs, and so is a run-time output
@@ -313,6 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* graph inputs; the concrete dims are kept aside, the declared ones may be symbolic */
   int64_t in_dims[3][MSC_MAX_RANK];
   int32_t in_rank[3];
+  gboolean declared_only = FALSE; /* declared dims no concrete input can have: verified, never run */
   uint32_t n_in = 1 + rd_u8(r) % 3;
   for (uint32_t i = 0; i < n_in; i++) {
     g_snprintf(name, sizeof name, "x%u", i);
@@ -324,6 +326,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       uint8_t b = rd_u8(r) % 8;
       in_dims[i][k] = b == 0 ? 0 : (b + 1) / 2; /* 0..4, zero rarely */
       v->dims[k] = (sym & (1u << k)) && sym >= 0xc0 ? -1 : in_dims[i][k];
+      if ((sym & (1u << k)) && sym >= 0xa0 && sym < 0xc0) { /* a huge declared dim: static inference only */
+        static const int64_t huge[] = {INT64_MAX, INT64_MAX - 1, (int64_t)1 << 62, (int64_t)1 << 40, (int64_t)INT32_MAX + 1};
+        v->dims[k] = huge[rd_u8(r) % G_N_ELEMENTS(huge)];
+        declared_only = TRUE;
+      }
     }
     if (sym == 0xff) v->rank = -1; /* no shape declared at all */
     msc_graph_add_input(g, v);
@@ -375,6 +382,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!msc_graph_verify(g, &err)) {
     if (!err || !err->message) fuzz_bug("msc_graph_verify failed without an error message");
     g_error_free(err);
+    msc_graph_free(g);
+    return 0;
+  }
+  if (declared_only) {
     msc_graph_free(g);
     return 0;
   }

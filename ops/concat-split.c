@@ -49,7 +49,11 @@ concat_infer(MscOpCtx *ctx)
                          (int)x0->rank);
     for (int32_t k = 0; k < x0->rank; k++) {
       if (k == axis) {
-        dims[k] = (dims[k] < 0 || x->dims[k] < 0) ? -1 : dims[k] + x->dims[k];
+        if (dims[k] >= 0 && x->dims[k] >= 0 && __builtin_add_overflow(dims[k], x->dims[k], &dims[k]))
+          return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "input %u: the concatenated axis %lld passes INT64_MAX", i,
+                             (long long)axis);
+        else if (dims[k] < 0 || x->dims[k] < 0)
+          dims[k] = -1;
         continue;
       }
       if (dims[k] >= 0 && x->dims[k] >= 0 && dims[k] != x->dims[k])
@@ -182,7 +186,7 @@ split_sizes(MscOpCtx *ctx, int64_t *axis_out, int64_t *sizes, int *known)
     return MSC_OK;
   }
   if (node->opset >= 18) {
-    int64_t chunk = (d + n_out - 1) / n_out;
+    int64_t chunk = d / n_out + (d % n_out != 0); /* ceil, without d + n_out - 1 passing INT64_MAX */
     int64_t last = d - chunk * (n_out - 1);
     if (last < 0)
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "axis %lld of size %lld cannot be split into %u chunks of %lld",

@@ -357,8 +357,11 @@ resize_plan(MscOpCtx *ctx, ResizePlan *p)
       }
       for (size_t k = 0; k < na; k++) {
         int64_t a = axes[k];
+        double o = sc * (double)x->dims[a] + 0.5;
+        if (!(o <= 9.0e15)) /* the cast of a larger double would be undefined */
+          return msc_op_fail(ctx, MSC_ERR_INVALID_ARG, "sizes make axis %lld too large", (long long)a);
         p->scale[a] = sc;
-        p->out[a] = (int64_t)(sc * (double)x->dims[a] + 0.5);
+        p->out[a] = (int64_t)o;
       }
     } else {
       return msc_op_fail(ctx, MSC_ERR_INVALID_ARG,

@@ -174,6 +174,25 @@ static void test_graph_fold_shape_chain(void) {
   g_assert_cmpint(y->dims[1], ==, 60);
 }
 
+static void test_graph_concat_overflow(void) {
+  g_test_summary("static inference refuses a Concat whose declared axis sizes sum past INT64_MAX (empty tensors, so no size limit catches it first)");
+  g_autoptr(MscGraph) g = msc_graph_new("cat");
+  int64_t d[] = {INT64_MAX, 0};
+  input(g, "a", 2, d);
+  input(g, "b", 2, d);
+  node(g, "concat", "Concat", "a,b", "y");
+  MscAttr a = {0};
+  a.name = g_strdup("axis");
+  a.type = MSC_ATTR_INT;
+  a.i = 0;
+  msc_node_add_attr(g->nodes[0], &a);
+  msc_graph_add_output(g, val(g, "y"));
+  g_autoptr(GError) e = NULL;
+  g_assert_false(msc_graph_verify(g, &e));
+  g_assert_nonnull(e);
+  g_assert_nonnull(strstr(e->message, "passes INT64_MAX"));
+}
+
 static void test_graph_node_execute(void) {
   g_test_summary("node_execute infers, allocates and runs one node; errors name the node");
   g_autoptr(MscGraph) g = small_conv();
@@ -221,6 +240,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/graph/verify/errors", test_graph_verify_errors);
   g_test_add_func("/graph/infer/fold-shape-chain", test_graph_fold_shape_chain);
   g_test_add_func("/graph/node-execute/conv", test_graph_node_execute);
+  g_test_add_func("/graph/infer/concat-overflow", test_graph_concat_overflow);
   g_test_add_func("/graph/op-lookup/opsets", test_graph_op_lookup_opsets);
   return g_test_run();
 }
