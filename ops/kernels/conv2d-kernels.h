@@ -192,8 +192,11 @@ typedef struct {
   void (*depthwise)(const MscDwArgs *a, const float *x, const float *w, float bias, const float *res, float *y,
                     float *scratch);
   /* Winograd block at grid point g0 (see MscWinoArgs); v: 36*C*TB floats,
-   * mo: 36*msub*MB*TB floats of scratch. */
-  void (*winograd)(const MscWinoArgs *a, int64_t g0, int64_t mb0, int64_t mb1, float *v, float *mo);
+   * mo: 36*msub*MB*TB floats of scratch; @have_v: v already holds the
+   * block's input transform (wino_input), else it is computed into v. */
+  void (*winograd)(const MscWinoArgs *a, int64_t g0, int64_t mb0, int64_t mb1, float *v, float *mo, int have_v);
+  /* The input transform of the block at g0 for channels [c0, c1) into v. */
+  void (*wino_input)(const MscWinoArgs *a, int64_t g0, int64_t c0, int64_t c1, float *v);
   /* Pads and 4x4-phase-splits one input plane into a zeroed channel of
    * the Winograd phase grid (nrows grid rows of TWq per phase plane). */
   void (*wino_pack)(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t TWq, int64_t plane,

@@ -7,6 +7,10 @@
 
 #include "conv2d-plan-private.h"
 
+/* Split blocks whose input transform is made once and shared by their output-channel chunks: the
+ * workspace holds this many (a block split at 2 threads is 1 of 1 on 13x13 / 14x14 / 7x7 maps). */
+#define WINO_SHARED_BLOCKS 2
+
 /* MSC_WINOGRAD: 0 or unset = off, 1 = the measured rule, 2 = force for
  * every eligible shape (tests, benchmarks); MSC_WINO_TB / MSC_WINO_MSUB
  * override the block sizes (tuning). */
@@ -132,7 +136,9 @@ void msc_conv2d_winograd_setup(MscConv2dPlan *pl, const float *weights, const fl
   pl->wslots = MIN(max_tasks, MAX(1, (int64_t) g_get_num_processors()));
   pl->wslot_floats = (size_t) (36 * C * a->TB + 36 * a->msub * k->mb * a->TB);
   pl->wslot_floats = (pl->wslot_floats + 15) & ~(size_t) 15;
-  pl->ws_floats = (size_t) (p->batch * C * a->cstride) + (size_t) pl->wslots * pl->wslot_floats;
+  pl->wshared_floats = env_int("MSC_WINO_SHARED", 1) ? ((size_t) (36 * C * a->TB) + 15) & ~(size_t) 15 : 0;
+  pl->ws_floats = (size_t) (p->batch * C * a->cstride) + (size_t) pl->wslots * pl->wslot_floats +
+                  (size_t) WINO_SHARED_BLOCKS * pl->wshared_floats;
 
   /* weights: U[xi][mblk][c][MB], zero for padded output channels */
   const int64_t MB = k->mb;
@@ -162,6 +168,10 @@ typedef struct {
   /* wino_split: the first nwhole (image, grid block) pairs are one task
    * each; every later one is nmc tasks of mbpc output-channel blocks */
   int64_t nwhole, mbpc, nmc;
+  /* shared: the split blocks' input transforms are made first, once, in nxc channel chunks per block
+   * (a phase of their own), and their output-channel chunks read them (wino_split) */
+  int shared;
+  int64_t nxc;
 } WinoRun;
 
 /* Pads and 4x4-phase-splits one (image, channel) plane. */
@@ -175,6 +185,8 @@ static void wino_pack_task(void *vctx, int64_t task, int thread) {
   pl->k->wino_pack(r->x + task * p->in_h * p->in_w, p->in_h, p->in_w, p->pad_top, p->pad_left, pl->wa.TWq,
                    pl->wplane, pl->wplane / pl->wa.TWq, dst);
 }
+
+static float *shared_of(const WinoRun *r, int64_t i);
 
 static void wino_block(const WinoRun *r, int64_t task, float *slot) {
   const MscConv2dPlan *pl = r->pl;
@@ -193,12 +205,35 @@ static void wino_block(const WinoRun *r, int64_t task, float *slot) {
   a.bias = pl->bias;
   a.res = r->res ? r->res + n * p->out_channels * pl->OH * pl->OW : NULL;
   a.y = r->y + n * p->out_channels * pl->OH * pl->OW;
-  pl->k->winograd(&a, b * a.TB, mb0, mb1, slot, slot + 36 * a.C * a.TB);
+  if (task >= r->nwhole && r->shared)
+    pl->k->winograd(&a, b * a.TB, mb0, mb1, shared_of(r, blk - r->nwhole), slot + 36 * a.C * a.TB, 1);
+  else
+    pl->k->winograd(&a, b * a.TB, mb0, mb1, slot, slot + 36 * a.C * a.TB, 0);
+}
+
+/* Task t of the shared-transform phase: channel chunk t % nxc of split block t / nxc. */
+static void wino_xform_task(void *vctx, int64_t t, int thread) {
+  const WinoRun *r = vctx;
+  const MscConv2dPlan *pl = r->pl;
+  const MscConv2dParams *p = &pl->p;
+  (void) thread;
+  const int64_t i = t / r->nxc, xc = t % r->nxc, blk = r->nwhole + i, C = p->in_channels;
+  const int64_t c0 = C * xc / r->nxc, c1 = C * (xc + 1) / r->nxc;
+  const int64_t b = blk % pl->wnblocks, n = blk / pl->wnblocks;
+  MscWinoArgs a = pl->wa;
+  a.xp = r->ws + n * C * a.cstride;
+  pl->k->wino_input(&a, b * a.TB, c0, c1, shared_of(r, i));
 }
 
 static float *slot_of(const WinoRun *r, int64_t s) {
   const MscConv2dPlan *pl = r->pl;
   return r->ws + (size_t) (pl->p.batch * pl->p.in_channels * pl->wa.cstride) + (size_t) s * pl->wslot_floats;
+}
+
+/* The shared input transform of split block @i (0 .. nblk - nwhole - 1), after the slots. */
+static float *shared_of(const WinoRun *r, int64_t i) {
+  const MscConv2dPlan *pl = r->pl;
+  return slot_of(r, pl->wslots) + (size_t) i * pl->wshared_floats;
 }
 
 static void wino_task(void *vctx, int64_t task, int thread) {
@@ -234,7 +269,7 @@ static void wino_chunks(const MscConv2dPlan *pl, int64_t nmc_want, int64_t *mbpc
  * costs its block's share of vectors x (transform + its channels' share). */
 static double wino_makespan(const WinoRun *r, int nthreads) {
   enum { MAXT = 64 };
-  double busy[MAXT] = {0};
+  double busy[MAXT] = {0}, pre = 0.0;
   const MscConv2dPlan *pl = r->pl;
   const int nt = MIN(nthreads, MAXT);
   const int64_t TB = pl->wa.TB, P = pl->wa.P, vl = pl->k->vl, nblk = pl->p.batch * pl->wnblocks;
@@ -242,19 +277,22 @@ static double wino_makespan(const WinoRun *r, int nthreads) {
     const int64_t b = blk % pl->wnblocks, npts = MIN(TB, P - b * TB);
     const double f = (double) ((npts + vl - 1) / vl) / (double) ((TB + vl - 1) / vl);
     const int64_t nmc = blk < r->nwhole ? 1 : r->nmc, mbpc = blk < r->nwhole ? pl->mblocks : r->mbpc;
+    const int sh = blk >= r->nwhole && r->shared; /* its transform made in the phase before */
+    if (sh)
+      pre += f * WINO_XFORM_SHARE / nt;
     for (int64_t mc = 0; mc < nmc; mc++) {
       const int64_t nmb = MIN(pl->mblocks, (mc + 1) * mbpc) - mc * mbpc;
       int best = 0;
       for (int t = 1; t < nt; t++)
         if (busy[t] < busy[best])
           best = t;
-      busy[best] += f * (WINO_XFORM_SHARE + (1.0 - WINO_XFORM_SHARE) * (double) nmb / (double) pl->mblocks);
+      busy[best] += f * ((sh ? 0.0 : WINO_XFORM_SHARE) + (1.0 - WINO_XFORM_SHARE) * (double) nmb / (double) pl->mblocks);
     }
   }
   double m = 0;
   for (int t = 0; t < nt; t++)
     m = MAX(m, busy[t]);
-  return m;
+  return pre + m;
 }
 
 /* Tasks for a run on @nthreads: whole grid blocks, except that the last
@@ -269,9 +307,11 @@ static void wino_split(WinoRun *r, int nthreads) {
   r->nwhole = nblk;
   r->mbpc = pl->mblocks;
   r->nmc = 1;
+  r->shared = 0;
   if (pl->wnmc_forced > 0) {
     r->nwhole = 0;
     wino_chunks(pl, MIN(pl->wnmc_forced, max_nmc), &r->mbpc, &r->nmc);
+    r->shared = r->nmc > 1 && nblk <= WINO_SHARED_BLOCKS && pl->wshared_floats > 0;
   } else if (nthreads > 1) {
     double best = wino_makespan(r, nthreads);
     const int64_t tails[2] = {nblk % nthreads, nblk};
@@ -280,6 +320,7 @@ static void wino_split(WinoRun *r, int nthreads) {
         WinoRun c = *r;
         c.nwhole = nblk - tails[i];
         wino_chunks(pl, want, &c.mbpc, &c.nmc);
+        c.shared = c.nmc > 1 && c.nwhole == 0 && nblk <= WINO_SHARED_BLOCKS && pl->wshared_floats > 0;
         const double t = wino_makespan(&c, nthreads);
         if (t < best * 0.999) {
           best = t;
@@ -289,6 +330,8 @@ static void wino_split(WinoRun *r, int nthreads) {
     }
   }
   r->ntasks = r->nwhole + (nblk - r->nwhole) * r->nmc;
+  /* channel chunks of the shared transforms: a few per thread (at least 8 channels each) */
+  r->nxc = r->shared ? MAX((int64_t) 1, MIN((int64_t) 2 * nthreads, pl->p.in_channels / 8)) : 0;
 }
 
 void msc_conv2d_winograd_run(const MscConv2dPlan *pl, const float *x, const float *res, float *y, float *ws,
@@ -298,6 +341,8 @@ void msc_conv2d_winograd_run(const MscConv2dPlan *pl, const float *x, const floa
   const int nthreads = msc_threadpool_size(pool);
   wino_split(&r, nthreads);
   msc_threadpool_parallel_for(pool, p->batch * p->in_channels, wino_pack_task, &r);
+  if (r.shared)
+    msc_threadpool_parallel_for(pool, (p->batch * pl->wnblocks - r.nwhole) * r.nxc, wino_xform_task, &r);
   if (nthreads <= pl->wslots)
     msc_threadpool_parallel_for(pool, r.ntasks, wino_task, &r);
   else

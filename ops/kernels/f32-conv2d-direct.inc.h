@@ -1056,6 +1056,7 @@ const MscConv2dKernels KTABLE = {
   .cvec = cvec,
   .depthwise = depthwise,
   .winograd = winograd,
+  .wino_input = wino_input_range,
   .wino_pack = wino_pack,
   .deint2 = deint2,
   .pick2 = pick2,

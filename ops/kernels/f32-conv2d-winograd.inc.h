@@ -82,10 +82,10 @@ static ALWAYS_INLINE void wino_at(const vec_t m0, const vec_t m1, const vec_t m2
   o[3] = VFMA(VSET1(0.125f), d12, VFMA(VSET1(8.0f), d34, m5));
 }
 
-/* Input transform of nv tile vectors of every channel into v[36][C][TB]. */
-static void wino_input(const MscWinoArgs *a, int64_t g0, int64_t nv, float *v) {
+/* Input transform of nv tile vectors of channels [c0, c1) into v[36][C][TB]. */
+static void wino_input(const MscWinoArgs *a, int64_t g0, int64_t nv, int64_t c0, int64_t c1, float *v) {
   const int64_t TB = a->TB, C = a->C;
-  for (int64_t c = 0; c < C; c++) {
+  for (int64_t c = c0; c < c1; c++) {
     const float *xc = a->xp + c * a->cstride + g0;
     float *vc = v + c * TB;
     for (int64_t k = 0; k < nv; k++) {
@@ -268,11 +268,19 @@ static void wino_output(const MscWinoArgs *a, int64_t g0, int64_t nv, const floa
 #undef WINO_OUT_CALL
 }
 
-static void winograd(const MscWinoArgs *a, int64_t g0, int64_t mb0, int64_t mb1, float *v, float *mo) {
+/* The block's input transform for channels [c0, c1) only (a block shared by several output-channel
+ * chunks: winograd() with @have_v then skips it). */
+static void wino_input_range(const MscWinoArgs *a, int64_t g0, int64_t c0, int64_t c1, float *v) {
+  const int64_t npts = MIN(a->TB, a->P - g0);
+  wino_input(a, g0, (npts + VL - 1) / VL, c0, c1, v);
+}
+
+static void winograd(const MscWinoArgs *a, int64_t g0, int64_t mb0, int64_t mb1, float *v, float *mo, int have_v) {
   const int64_t TB = a->TB, C = a->C;
   const int64_t npts = MIN(TB, a->P - g0), nv = (npts + VL - 1) / VL;
   const int64_t rows = a->msub * MB;
-  wino_input(a, g0, nv, v);
+  if (!have_v)
+    wino_input(a, g0, nv, 0, C, v);
   for (int64_t s0 = mb0; s0 < mb1; s0 += a->msub) {
     const int64_t s1 = MIN(mb1, s0 + a->msub);
     for (int xi = 0; xi < MSC_WINO_XI; xi++) {
