@@ -8,7 +8,7 @@
 #include "conv2d-plan-private.h"
 
 /* Split blocks whose input transform is made once and shared by their output-channel chunks: the
- * workspace holds this many (a block split at 2 threads is 1 of 1 on 13x13 / 14x14 / 7x7 maps). */
+ * workspace holds this many (one grid block per image: 13x13 and 14x14 maps). */
 #define WINO_SHARED_BLOCKS 2
 
 /* MSC_WINOGRAD: 0 or unset = off, 1 = the measured rule, 2 = force for
