@@ -48,7 +48,8 @@ struct MscConv2dPlan {
   int64_t wnmc_forced; /* MSC_WINO_NMC (0: wino_split chooses) */
   int64_t wslots;      /* per-thread scratch slots */
   size_t wslot_floats; /* v + mo of one slot */
-  size_t wshared_floats; /* one block's input transform (36*C*TB), shared by its output-channel chunks
+  size_t wshared_floats; /* one block's input transform (36*C*TB), shared by its output-channel chunks; 0 when
+                          * a run has more than WINO_SHARED_BLOCKS blocks
                           * (MSC_WINO_SHARED=0: 0, every chunk transforms the block itself; A/B) */
   size_t ws_floats;
   size_t dw_task_floats; /* depthwise: scratch floats per (image, channel) task */

@@ -7,8 +7,8 @@
 
 #include "conv2d-plan-private.h"
 
-/* Split blocks whose input transform is made once and shared by their output-channel chunks: the
- * workspace holds this many (one grid block per image: 13x13 and 14x14 maps). */
+/* Runs of at most this many grid blocks (one per image: 13x13 and 14x14 maps) may make their blocks'
+ * input transforms once and share them among the output-channel chunks; the workspace holds one per block. */
 #define WINO_SHARED_BLOCKS 2
 
 /* MSC_WINOGRAD: 0 or unset = off, 1 = the measured rule, 2 = force for
@@ -136,9 +136,13 @@ void msc_conv2d_winograd_setup(MscConv2dPlan *pl, const float *weights, const fl
   pl->wslots = MIN(max_tasks, MAX(1, (int64_t) g_get_num_processors()));
   pl->wslot_floats = (size_t) (36 * C * a->TB + 36 * a->msub * k->mb * a->TB);
   pl->wslot_floats = (pl->wslot_floats + 15) & ~(size_t) 15;
-  pl->wshared_floats = env_int("MSC_WINO_SHARED", 1) ? ((size_t) (36 * C * a->TB) + 15) & ~(size_t) 15 : 0;
+  /* room for the shared input transforms only where a run can take them (wino_shares) */
+  const int64_t nblk = p->batch * pl->wnblocks;
+  pl->wshared_floats = nblk <= WINO_SHARED_BLOCKS && env_int("MSC_WINO_SHARED", 1)
+                           ? ((size_t) (36 * C * a->TB) + 15) & ~(size_t) 15
+                           : 0;
   pl->ws_floats = (size_t) (p->batch * C * a->cstride) + (size_t) pl->wslots * pl->wslot_floats +
-                  (size_t) WINO_SHARED_BLOCKS * pl->wshared_floats;
+                  (size_t) nblk * pl->wshared_floats;
 
   /* weights: U[xi][mblk][c][MB], zero for padded output channels */
   const int64_t MB = k->mb;
@@ -295,6 +299,12 @@ static double wino_makespan(const WinoRun *r, int nthreads) {
   return pre + m;
 }
 
+/* TRUE when @r's split blocks take the shared input transforms: every block split into 2+ chunks, and
+ * the plan has room for them (at most WINO_SHARED_BLOCKS blocks per run, MSC_WINO_SHARED not 0). */
+static int wino_shares(const WinoRun *r) {
+  return r->nmc > 1 && r->nwhole == 0 && r->pl->wshared_floats > 0;
+}
+
 /* Tasks for a run on @nthreads: whole grid blocks, except that the last
  * blocks (those past the last full round of threads, or all of them) may
  * be split into output-channel chunks; the split with the shortest
@@ -311,7 +321,7 @@ static void wino_split(WinoRun *r, int nthreads) {
   if (pl->wnmc_forced > 0) {
     r->nwhole = 0;
     wino_chunks(pl, MIN(pl->wnmc_forced, max_nmc), &r->mbpc, &r->nmc);
-    r->shared = r->nmc > 1 && nblk <= WINO_SHARED_BLOCKS && pl->wshared_floats > 0;
+    r->shared = wino_shares(r);
   } else if (nthreads > 1) {
     double best = wino_makespan(r, nthreads);
     const int64_t tails[2] = {nblk % nthreads, nblk};
@@ -320,7 +330,7 @@ static void wino_split(WinoRun *r, int nthreads) {
         WinoRun c = *r;
         c.nwhole = nblk - tails[i];
         wino_chunks(pl, want, &c.mbpc, &c.nmc);
-        c.shared = c.nmc > 1 && c.nwhole == 0 && nblk <= WINO_SHARED_BLOCKS && pl->wshared_floats > 0;
+        c.shared = wino_shares(&c);
         const double t = wino_makespan(&c, nthreads);
         if (t < best * 0.999) {
           best = t;
