@@ -1,6 +1,6 @@
 /* qdw-avx2.c: row-wise AVX2 depthwise kernel for 3x3 and 5x5 int8 convs
  * (stride 1 or 2 per axis, dilation 1), used by the 256-bit kernels
- * (avx2, avx2-u7, avxvnni) instead of cpu_qdw_avx2 when the geometry fits.
+ * (avx2, avx2-u7, avxvnni, and the 512-bit avx512, avx512vnni) instead of cpu_qdw_avx2 when the geometry fits.
  *
  * Exact through float FMAs, as cpu_qdw_avx2: the channel's padded plane is
  * held as floats x - zx (padding 0.0), split into the sw column phases
