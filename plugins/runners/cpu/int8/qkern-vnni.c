@@ -83,7 +83,7 @@ static inline void q5_store_q(uint8_t *dst, __m512i a, float mult, float fbias, 
 #define QKNAME "avx512"
 #define KG 2
 #define NV 3
-#define MR 4
+#define MR 8
 #define XELEM int16_t
 #define MADD(a, x, w) _mm512_add_epi32((a), _mm512_madd_epi16((x), (w)))
 #include "qkern.inc.h"
