@@ -19,3 +19,4 @@
 #undef STORE_Q
 #undef QDW_CUSTOM
 #undef STORE_QTILE
+#undef STORE_QADD

@@ -74,8 +74,49 @@ static inline void q5_store_q(uint8_t *dst, __m512i a, float mult, float fbias, 
   __m128i b = sgn ? _mm512_cvtsepi32_epi8(i) : _mm512_cvtusepi32_epi8(i);
   _mm_mask_storeu_epi8(dst, (__mmask16)((1u << n) - 1u), b);
 }
+/* The conv's requantized value (q5_store_q's operations) and the residual add of the skip bytes @sk on
+ * it (cpu_qvadd1's operations, as the 256-bit q2_store_tile_f does them), @n <= 16 bytes stored: the
+ * add in registers, not a cpu_qvadd_span call per vector of every tile (which made a conv with a fused
+ * add 2x slower than the same conv without, M-LSD on an AVX512-VNNI Xeon). The conv's byte value is
+ * clamped to [lo, hi] as a byte of its own would be; the sum saturates to the add's output type. */
+static inline void q5_store_qadd(const CpuQConv *q, uint8_t *dst, const uint8_t *sk, __m512i a, int64_t oc,
+                                 int64_t n) {
+  const CpuQVAdd *va = q->d.vadd;
+  const int side = q->d.vside;
+  const __mmask16 k = (__mmask16)((1u << n) - 1u);
+  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(q->mult[oc]));
+  f = _mm512_add_ps(f, _mm512_set1_ps(q->fbias[oc]));
+  f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps(q->flo)), _mm512_set1_ps(q->fhi));
+  const __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(q->d.zy));
+  __m512 fa = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(v, _mm512_set1_epi32(va->vz[side]))),
+                            _mm512_set1_ps(va->vs[side]));
+  const __m128i s8 = _mm_maskz_loadu_epi8(k, sk);
+  const __m512i si = va->adt[!side] == MSC_DTYPE_INT8 ? _mm512_cvtepi8_epi32(s8) : _mm512_cvtepu8_epi32(s8);
+  __m512 fb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(si, _mm512_set1_epi32(va->vz[!side]))),
+                            _mm512_set1_ps(va->vs[!side]));
+  __asm__("" : "+v"(fa), "+v"(fb));
+  __m512 sum = _mm512_add_ps(fa, fb);
+  if (va->vrelu) sum = _mm512_max_ps(sum, _mm512_setzero_ps());
+  const __m512 sy = _mm512_set1_ps(va->vsy);
+  __m512 r;
+  if (va->vdivfree) {
+    const __m512 inv = _mm512_set1_ps(va->vinv);
+    __m512 q0 = _mm512_mul_ps(sum, inv);
+    __asm__("" : "+v"(q0));
+    r = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, sy, sum), inv, q0);
+  } else {
+    r = _mm512_div_ps(sum, sy);
+  }
+  if (!va->vnoclamp)
+    r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-1048576.0f)), _mm512_set1_ps(1048576.0f));
+  const __m512i o = _mm512_add_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(va->vzy));
+  const __m128i b = va->ydt == MSC_DTYPE_INT8 ? _mm512_cvtsepi32_epi8(o)
+                                               : _mm512_cvtusepi32_epi8(_mm512_max_epi32(o, _mm512_setzero_si512()));
+  _mm_mask_storeu_epi8(dst, k, b);
+}
 #define STORE_I32 q5_store_i32
 #define STORE_Q q5_store_q
+#define STORE_QADD q5_store_qadd
 /* depthwise: the 256-bit float-FMA kernels (qdw-avx2.c) serve the 512-bit kernels too; the generic
  * int16 loop they replace measured 8-16x slower than fp32 on an AVX512-VNNI Xeon */
 #define QDW_CUSTOM cpu_qdw_avx2

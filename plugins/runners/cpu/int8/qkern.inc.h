@@ -205,12 +205,33 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
         int64_t cnt = PWs == OW ? n : MIN(n, OW - ow);
         if (cnt <= 0) continue;
         if (i32) STORE_I32((int32_t *)(void *)yr + at, a, cnt);
+#ifdef STORE_QADD /* the ISA file's requantization with the residual add in registers */
+        else if (skip) {
+          STORE_QADD(q, yr + at, skip + oc * P + at, a, oc, cnt);
+          continue;
+        }
+#endif
         else STORE_Q(yr + at, a, q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, sgn, cnt);
         if (skip && !i32) QFN(vadd_at)(q, skip + oc * P + at, yr + at, cnt);
         continue;
       }
       int32_t tmp[VL];
       uint8_t *tb = (uint8_t *)tmp;
+#ifdef STORE_QADD /* a vector across a row end: the skip bytes gathered, added in registers, scattered */
+      if (skip && !i32) {
+        uint8_t sb[VL];
+        for (int64_t l = 0, h = oh, w = ow; l < n; l++) {
+          sb[l] = w < OW ? skip[oc * P + h * OW + w] : 0; /* positions past the row: dropped */
+          if (++w == PWs) w = 0, h++;
+        }
+        STORE_QADD(q, tb, sb, a, oc, n);
+        for (int64_t l = 0, h = oh, w = ow; l < n; l++) {
+          if (w < OW) yr[h * OW + w] = tb[l];
+          if (++w == PWs) w = 0, h++;
+        }
+        continue;
+      }
+#endif
       if (i32) STORE_I32(tmp, a, n);
       else STORE_Q(tb, a, q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy, sgn, n);
       int64_t h = oh, w = ow;
