@@ -114,9 +114,54 @@ static inline void q5_store_qadd(const CpuQConv *q, uint8_t *dst, const uint8_t 
                                                : _mm512_cvtusepi32_epi8(_mm512_max_epi32(o, _mm512_setzero_si512()));
   _mm_mask_storeu_epi8(dst, k, b);
 }
+/* A whole tile of @rows channels x 3 vectors, row r stored at @y + r * P (an output row segment or a
+ * row buffer), with the residual add when @sk: per channel acc (+ corr), * mult (+ fb), clamped,
+ * rounded, + zy, saturated, as q5_store_q does it per vector, with the constants in registers and no
+ * per-vector branch (the generic epilogue's run-time tests, the reloads after every byte store and
+ * its masks cost more than the products of a 1x1 conv with 16 input channels). When q->qfast
+ * (|mult| < 1/4, |fb| < 2^29: nothing overflows) the clamp is made on the bytes after rounding, the
+ * same bytes (lo - zy, hi - zy are integers and rounding is monotone), as the 256-bit tile does. */
+static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+                                                                int64_t P, int64_t m, int rows,
+                                                                const __m512i (*a)[3], int ci, int sgn) {
+  if (sk) {
+    for (int r = 0; r < rows; r++)
+      for (int v = 0; v < 3; v++) {
+        const __m512i acc = ci ? a[r][v] : _mm512_add_epi32(a[r][v], _mm512_set1_epi32(q->corr[m + r]));
+        q5_store_qadd(q, y + r * P + 16 * v, sk + r * P + 16 * v, acc, m + r, 16);
+      }
+    return;
+  }
+  const __m512 flo = _mm512_set1_ps(q->flo), fhi = _mm512_set1_ps(q->fhi);
+  const __m512i vz = _mm512_set1_epi32(q->d.zy);
+  const __m128i bl = _mm_set1_epi8((char)q->d.lo), bh = _mm_set1_epi8((char)q->d.hi);
+  const int fast = q->qfast;
+  const float *mult = q->mult + m, *fbias = q->fbias + m;
+  const int32_t *corr = q->corr + m;
+  for (int r = 0; r < rows; r++) {
+    const __m512 vm = _mm512_set1_ps(mult[r]), vb = _mm512_set1_ps(fbias[r]);
+    const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
+    __m128i b[3];
+    for (int v = 0; v < 3; v++) {
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(a[r][v], vc)), vm);
+      f = _mm512_add_ps(f, vb);
+      if (!fast) f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+      const __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
+      if (sgn) {
+        b[v] = _mm512_cvtsepi32_epi8(i);
+        if (fast) b[v] = _mm_min_epi8(_mm_max_epi8(b[v], bl), bh);
+      } else {
+        b[v] = _mm512_cvtusepi32_epi8(_mm512_max_epi32(i, _mm512_setzero_si512()));
+        if (fast) b[v] = _mm_min_epu8(_mm_max_epu8(b[v], bl), bh);
+      }
+    }
+    for (int v = 0; v < 3; v++) _mm_storeu_si128((__m128i *)(void *)(y + r * P + 16 * v), b[v]);
+  }
+}
 #define STORE_I32 q5_store_i32
 #define STORE_Q q5_store_q
 #define STORE_QADD q5_store_qadd
+#define STORE_QTILE q5_store_tile
 /* depthwise: the 256-bit float-FMA kernels (qdw-avx2.c) serve the 512-bit kernels too; the generic
  * int16 loop they replace measured 8-16x slower than fp32 on an AVX512-VNNI Xeon */
 #define QDW_CUSTOM cpu_qdw_avx2

@@ -168,13 +168,12 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
   const int i32 = q->d.ydt == MSC_DTYPE_INT32;
   const size_t ys = i32 ? 4 : 1;
   const int64_t P = q->P, PWs = q->PWs, OW = q->OW, nf = q->nf;
-#ifdef STORE_QTILE /* requantized (and residual-added) a tile at a time; NV == 2 */
-  _Static_assert(NV == 2, "STORE_QTILE takes tiles of two vectors");
+#ifdef STORE_QTILE /* requantized (and residual-added) a tile at a time */
   const int64_t trow = i32 ? -1 : QFN(tile_at)(q, f0);
   if (trow >= 0) { /* the whole tile in one output row */
     const int64_t at = m * P + trow;
-    if (skip) STORE_QTILE(q, y + at, skip + at, P, m, rows, (const acc_t(*)[2])out, ci, sgn);
-    else STORE_QTILE(q, y + at, NULL, P, m, rows, (const acc_t(*)[2])out, ci, sgn); /* (inlined apart) */
+    if (skip) STORE_QTILE(q, y + at, skip + at, P, m, rows, (const acc_t(*)[NV])out, ci, sgn);
+    else STORE_QTILE(q, y + at, NULL, P, m, rows, (const acc_t(*)[NV])out, ci, sgn); /* (inlined apart) */
     return;
   }
   if (!i32 && q->splitrow && f0 + NR <= nf) { /* a whole tile across row ends: requantized at once into
@@ -185,16 +184,19 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
       memset(sb, 0, sizeof sb); /* the dropped positions: any value, their result is not stored */
       for (int r = 0; r < rows; r++) cpu_qseg_copy(sb[r], (uint8_t *)(uintptr_t)(skip + (m + r) * P), oh0, ow0, NR, PWs, OW, 1);
     }
-    STORE_QTILE(q, tb[0], skip ? sb[0] : NULL, NR, m, rows, (const acc_t(*)[2])out, ci, sgn); /* one copy: rarer */
+    STORE_QTILE(q, tb[0], skip ? sb[0] : NULL, NR, m, rows, (const acc_t(*)[NV])out, ci, sgn); /* one copy: rarer */
     for (int r = 0; r < rows; r++) cpu_qseg_copy(tb[r], y + (m + r) * P, oh0, ow0, NR, PWs, OW, 0);
     return;
   }
 #endif
+  /* the tile's first position as (row, column): one division per tile, the vectors step from it */
+  int64_t oh = PWs == OW ? 0 : f0 / PWs, ow = PWs == OW ? f0 : f0 - oh * PWs;
   for (int v = 0; v < NV; v++) {
     int64_t fv = f0 + v * VL, n = nf - fv;
+    if (v) /* the previous vector's start + VL */
+      for (ow += VL; PWs != OW && ow >= PWs; ow -= PWs) oh++;
     if (n <= 0) break;
     if (n > VL) n = VL;
-    int64_t oh = fv / PWs, ow = fv % PWs;
     int contig = PWs == OW || ow + n <= OW; /* one output row segment */
     for (int r = 0; r < rows; r++) {
       int64_t oc = m + r;
