@@ -23,6 +23,7 @@
 #include "../plugins/runners/cpu/int8/qkern-vnni.c"
 #include "../plugins/runners/cpu/int8/qdw-avx2.c"
 #include "../plugins/runners/cpu/int8/qwino-avx2.c"
+#include "../plugins/runners/cpu/int8/qlut-vbmi.c"
 
 #include "../plugins/runners/cpu/cpu-stats.h"
 #include "graph.h"
@@ -1318,21 +1319,23 @@ static void test_float_region(void) {
   g_assert_cmpuint(st[0].n_steps + 3, <=, st[1].n_steps);
 }
 
-static void test_lut_span(void) {
-  g_test_summary("cpu_qlut (AVX2 vpshufb rows where present) equals y[i] = t[x[i]] for every length and "
-                 "alignment, in place too; cpu_qlut_rows over rows of any length and stride, in place");
+typedef void (*LutFn)(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+typedef void (*LutRowsFn)(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n);
+
+static void lut_check(const char *name, LutFn lut, LutRowsFn lut_rows) {
   uint8_t t[256], x[1100], y[1100], z[1100];
   for (int v = 0; v < 256; v++) t[v] = (uint8_t)rnd();
   for (int i = 0; i < 1100; i++) x[i] = (uint8_t)rnd();
   for (int v = 0; v < 256; v++) x[v] = (uint8_t)v; /* every value */
-  for (int64_t n = 0; n < 1000; n += 37)
+  for (int64_t n = 0; n < 1000; n += (n < 140 ? 1 : 37))
     for (int off = 0; off < 3; off++) {
       memset(y, 0xAB, sizeof y);
-      cpu_qlut(t, x + off, y + off, n);
-      for (int64_t i = 0; i < n; i++) g_assert_cmpuint(y[off + i], ==, t[x[off + i]]);
+      lut(t, x + off, y + off, n);
+      for (int64_t i = 0; i < n; i++)
+        if (y[off + i] != t[x[off + i]]) g_error("%s: n %" G_GINT64_FORMAT " byte %" G_GINT64_FORMAT " differs", name, n, i);
       g_assert_cmpuint(y[off + n], ==, 0xAB);
       memcpy(z, x, sizeof z);
-      cpu_qlut(t, z + off, z + off, n);
+      lut(t, z + off, z + off, n);
       for (int64_t i = 0; i < n; i++) g_assert_cmpuint(z[off + i], ==, t[x[off + i]]);
     }
   /* rows in place: every row length 0..80 (short rows, the overlapping last vector), 1-4 rows, strides
@@ -1342,13 +1345,30 @@ static void test_lut_span(void) {
       for (int64_t gap = 0; gap <= 5; gap += 5) {
         const int64_t stride = n + gap;
         memcpy(z, x, sizeof z);
-        cpu_qlut_rows(t, z + 1, rows, stride, n);
+        lut_rows(t, z + 1, rows, stride, n);
         for (int64_t i = 0; i < rows * stride + 8; i++) {
           const int in_row = stride > 0 && i / stride < rows && i % stride < n;
-          g_assert_cmpuint(z[1 + i], ==, in_row ? t[x[1 + i]] : x[1 + i]);
+          if (z[1 + i] != (in_row ? t[x[1 + i]] : x[1 + i]))
+            g_error("%s rows: n %" G_GINT64_FORMAT " rows %" G_GINT64_FORMAT " stride %" G_GINT64_FORMAT
+                    " byte %" G_GINT64_FORMAT " differs", name, n, rows, stride, i);
         }
         g_assert_cmpuint(z[0], ==, x[0]);
       }
+}
+
+static void test_lut_span(void) {
+  g_test_summary("cpu_qlut and cpu_qlut_rows, and each vector path the CPU has (AVX2 vpshufb rows, AVX512-VBMI "
+                 "vpermi2b) directly: y[i] = t[x[i]] for every length and alignment, in place too; rows of any "
+                 "length and stride, in place, the bytes between rows untouched");
+  lut_check("dispatch", cpu_qlut, cpu_qlut_rows);
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) lut_check("avx2", cpu_qlut_avx2, cpu_qlut_rows_avx2);
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi"))
+    lut_check("vbmi", cpu_qlut_vbmi, cpu_qlut_rows_vbmi);
+  else
+    g_test_message("AVX512-VBMI table path not on this CPU: not run");
+#endif
 }
 
 int main(int argc, char **argv) {

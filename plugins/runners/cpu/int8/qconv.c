@@ -407,8 +407,28 @@ gboolean cpu_q_avx2(void) {
 #endif
 }
 
+gboolean cpu_q_vbmi(void) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  static int have = -1;
+  if (have < 0) {
+    const char *isa = g_getenv("MSC_ISA");
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vbmi") &&
+           !(isa && (!strcmp(isa, "scalar") || !strcmp(isa, "sse2") || !strcmp(isa, "generic") || !strcmp(isa, "avx2")));
+  }
+  return have;
+#else
+  return FALSE;
+#endif
+}
+
 void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
 #if defined(__x86_64__) || defined(__i386__)
+  if (n >= 16 && cpu_q_vbmi()) {
+    cpu_qlut_vbmi(t, x, y, n);
+    return;
+  }
   if (n >= 64 && cpu_q_avx2()) {
     cpu_qlut_avx2(t, x, y, n);
     return;
@@ -420,6 +440,10 @@ void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n) {
 void cpu_qlut_rows(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n) {
 #if defined(__x86_64__) || defined(__i386__)
   /* the vector rows from 2 vectors' worth in all (the setup is 16 row loads) */
+  if (rows * n >= 16 && cpu_q_vbmi()) {
+    cpu_qlut_rows_vbmi(t, y, rows, stride, n);
+    return;
+  }
   if (rows * n >= 64 && cpu_q_avx2()) {
     cpu_qlut_rows_avx2(t, y, rows, stride, n);
     return;

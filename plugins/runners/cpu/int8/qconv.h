@@ -302,8 +302,12 @@ static inline int32_t cpu_qrequant(int32_t acc, float mult, float fbias, float f
 /* TRUE when the int8 helpers outside the kernel table (tables, residual adds, pools, Q/DQ) may take
  * their AVX2 paths: the CPU has AVX2 + FMA and MSC_ISA does not ask for scalar, sse2 or generic. */
 gboolean cpu_q_avx2(void);
+/* TRUE when the byte tables may take their AVX512-VBMI path: the CPU has AVX512F/BW/VBMI and MSC_ISA
+ * does not ask for a lower ISA (scalar, sse2, generic, avx2). */
+gboolean cpu_q_vbmi(void);
 
-/* y[i] = t[x[i]] for a 256-entry table (@x may equal @y): AVX2 vpshufb rows when cpu_q_avx2(), else
+/* y[i] = t[x[i]] for a 256-entry table (@x may equal @y): AVX512-VBMI vpermi2b when cpu_q_vbmi(), AVX2
+ * vpshufb rows when cpu_q_avx2(), else
  * plain C. */
 void cpu_qlut(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
 /* y[r * stride + i] = t[y[r * stride + i]] in place for r < @rows, i < @n (the table set up once for all
@@ -320,6 +324,9 @@ extern const CpuQKernel cpu_qkernel_avx2, cpu_qkernel_avx2_u7, cpu_qkernel_avxvn
 /* The AVX2 depthwise kernel (vpmaddwd on tap pairs over stride-phase planes), shared by the 256-bit kernels. */
 void cpu_qdw_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc, uint8_t *y, void *ws);
 void cpu_qlut_avx2(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+/* The same through AVX512-VBMI vpermi2b (qlut-vbmi.c); call only when cpu_q_vbmi(). */
+void cpu_qlut_vbmi(const uint8_t *t, const uint8_t *x, uint8_t *y, int64_t n);
+void cpu_qlut_rows_vbmi(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n);
 void cpu_qlut_rows_avx2(const uint8_t *t, uint8_t *y, int64_t rows, int64_t stride, int64_t n);
 /* q->gemv: the M output bytes of one image from its K input bytes @x (requantized as the panel
  * kernels do, then q->d.post). */
