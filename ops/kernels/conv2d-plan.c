@@ -128,8 +128,9 @@ static gboolean cvec_wanted(const MscConv2dPlan *pl) {
    * @13 1.01-1.02 | 0.86-0.89, 128->128 @14 0.86-0.90 | 0.92-1.04, 256->128
    * @14 0.91-0.94 | 1.04-1.05; cvec stays for 512 inputs (512->512 @14
    * 1.05 | 0.92-1.02) and few outputs (128->64 @14 1.06 | 1.03, DenseNet's
-   * 128->32 1.06 | 1.15) */
-  if (ohw > 64 && pl->ntaps > 1 && pl->Cg >= 128 && pl->Cg <= 256 && pl->Mg >= 128)
+   * 128->32 1.06 | 1.15). With 512-bit vectors from 64 inputs (3x3 64->256 @13 0.87 on an AVX512 Xeon,
+   * where Winograd no longer takes that map) */
+  if (ohw > 64 && pl->ntaps > 1 && pl->Cg >= (pl->k->vl >= 16 ? 64 : 128) && pl->Cg <= 256 && pl->Mg >= 128)
     return FALSE;
   return pl->Cg * pl->ntaps >= 64 && ((ohw <= 256 && kmb >= 4096) || (ohw <= 64 && kmb >= 1024));
 }

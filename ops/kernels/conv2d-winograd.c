@@ -33,7 +33,7 @@ static int64_t env_int(const char *name, int64_t dflt) {
  * threads), or 9+ tiles (12x12 .. 27x27) with 64+ outputs and 32+ inputs
  * (3x3 256->256 @14 1.49x | 1.21x, 512->512 @14 2.0x | 1.8x). Few outputs
  * on 14x14 lose at 2 threads (128->32 @14 1.01x | 0.75x); 7x7 and 8x8 maps
- * (4 tiles) always lose (512->512 @7 0.73x | 0.68x).
+ * (4 tiles) always lose (512->512 @7 0.73x | 0.68x). With 512-bit vectors only maps of 49+ tiles.
  * Returns: TRUE to use Winograd for this shape.
  */
 gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_t OW, const MscConv2dKernels *k) {
@@ -46,8 +46,12 @@ gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_
     return FALSE;
   if (mode == 2) /* force (tests, measurements) */
     return TRUE;
-  (void) k;
   const int64_t tiles = ((OH + 3) / 4) * ((OW + 3) / 4);
+  /* 512-bit vectors: a 13x13 / 14x14 map's 16 tiles fill two vectors of 16 points at 50-63%, and the
+   * direct kernel wins (AVX512 Xeon, conv-bench --ab MSC_WINOGRAD=0, Winograd time / direct time:
+   * 3x3 256->256 @14 1.24-1.30, 512->512 @14 1.10, 48->192 @13 1.04-1.05) */
+  if (k && k->vl >= 16 && tiles < 49)
+    return FALSE;
   return p->in_channels >= 16 && ((tiles >= 49 && p->out_channels >= 16) ||
                                   (tiles >= 9 && p->out_channels >= 64 && p->in_channels >= 32));
 }
