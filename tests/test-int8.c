@@ -141,6 +141,10 @@ static const ConvCase cases[] = {
     {"im2w-3x3-s2-c3-w7-s8-w50", 1, 3, 12, 50, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 1, 0},
     {"im2w-3x3-s1-c3-w7-w35", 1, 3, 7, 35, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 1, 1},
     {"im2w-5x5-s2-c3-w7-w41", 2, 3, 13, 41, 10, 5, 5, 2, 2, 1, 1, 1, 1, 2, 2, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 1, 0},
+    /* rows of 32+ positions at KG=4 (the AVX2 loop of 32 positions, its border fix-up, the 8-wide loop
+     * and the scalar tail after it) */
+    {"im2w-5x5-s2-c3-s8-w139", 1, 3, 9, 139, 12, 5, 5, 2, 2, 1, 1, 1, 1, 2, 2, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 0, 0, 0},
+    {"im2w-3x3-s1-c3-w75", 2, 3, 5, 75, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 1, 0, 1},
     {"im2w-3x3-s2-c3-w7-narrow", 1, 3, 11, 7, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 0, 0, 0},
     /* stride-2 depthwise rows loaded 16 columns at a time from any column (q->dws2blk): 16 columns (one
      * block), 33 (an overlapping last block, no left pad), 18 with 5x5 and channel multiplier 2 */

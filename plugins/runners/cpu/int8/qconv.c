@@ -11,6 +11,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "tensor.h"
 
@@ -630,11 +633,78 @@ static void xform_span2(int16_t *restrict o, const uint8_t *const *xr, int64_t r
   else
     for (int64_t u = 0; u < cnt; u++) o[2 * u] = (int16_t)(a[u] + xo), o[2 * u + 1] = (int16_t)(b[u] + xo);
 }
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+/* o[4 u + e] = v_e[u], u < 32: two rounds of byte / word unpacks within the 128-bit lanes, then the
+ * lane halves put in position order. */
+__attribute__((target("avx2"))) static inline void interleave4_avx2(uint8_t *o, __m256i va, __m256i vb, __m256i vc,
+                                                                    __m256i ve) {
+  const __m256i ab0 = _mm256_unpacklo_epi8(va, vb), ab1 = _mm256_unpackhi_epi8(va, vb);
+  const __m256i ce0 = _mm256_unpacklo_epi8(vc, ve), ce1 = _mm256_unpackhi_epi8(vc, ve);
+  /* positions 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31 */
+  const __m256i q0 = _mm256_unpacklo_epi16(ab0, ce0), q1 = _mm256_unpackhi_epi16(ab0, ce0);
+  const __m256i q2 = _mm256_unpacklo_epi16(ab1, ce1), q3 = _mm256_unpackhi_epi16(ab1, ce1);
+  __m256i *dst = (__m256i *)(void *)o;
+  _mm256_storeu_si256(dst, _mm256_permute2x128_si256(q0, q1, 0x20));
+  _mm256_storeu_si256(dst + 1, _mm256_permute2x128_si256(q2, q3, 0x20));
+  _mm256_storeu_si256(dst + 2, _mm256_permute2x128_si256(q0, q1, 0x31));
+  _mm256_storeu_si256(dst + 3, _mm256_permute2x128_si256(q2, q3, 0x31));
+}
+
+/* im2w_row's KG=4 vector loop 32 positions at a time, from @ow while every source's 32 * sw bytes lie
+ * inside the image (the caller's border fix-up then covers these positions too). Returns the next ow. */
+__attribute__((target("avx2"))) static int64_t im2w4_avx2(uint8_t *restrict o4, const uint8_t *x, int64_t n,
+                                                           const int64_t *ro, const int64_t *iw0, int64_t ow,
+                                                           int64_t OW, int64_t sw, uint8_t pad, uint8_t xo) {
+  int64_t lim = OW; /* ow + 32 <= lim */
+  for (int e = 0; e < 4; e++)
+    if (ro[e] >= 0) lim = MIN(lim, (n - ro[e] - iw0[e]) / sw);
+  const __m256i flip = _mm256_set1_epi8((char)xo), vpad = _mm256_set1_epi8((char)pad), m = _mm256_set1_epi16(0xff);
+  for (; ow + 32 <= lim; ow += 32) {
+    __m256i v[4];
+    for (int e = 0; e < 4; e++) {
+      if (ro[e] < 0) {
+        v[e] = vpad;
+        continue;
+      }
+      const uint8_t *src = x + ro[e] + iw0[e] + ow * sw;
+      __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)src);
+      if (sw == 2) { /* the even bytes of 64 */
+        const __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)(src + 32));
+        b = _mm256_permute4x64_epi64(_mm256_packus_epi16(_mm256_and_si256(b, m), _mm256_and_si256(h, m)), 0xD8);
+      }
+      v[e] = _mm256_xor_si256(b, flip); /* xo is 0 or 128: + xo mod 256 */
+    }
+    interleave4_avx2(o4 + 4 * ow, v[0], v[1], v[2], v[3]);
+  }
+  return ow;
+}
+
+/* xform_span4 32 positions at a time (GCC's SSE2 vectorization of the scalar loop spilled its unpacks).
+ * Returns the positions done (a multiple of 32). */
+__attribute__((target("avx2"))) static int64_t xform_span4_avx2(uint8_t *restrict o, const uint8_t *restrict a,
+                                                                 const uint8_t *restrict b, const uint8_t *restrict c,
+                                                                 const uint8_t *restrict e, int64_t cnt, uint8_t f) {
+  const __m256i vf = _mm256_set1_epi8((char)f);
+  int64_t u = 0;
+  for (; u + 32 <= cnt; u += 32) {
+#define XS4_LOAD(p) _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(const void *)((p) + u)), vf)
+    const __m256i va = XS4_LOAD(a), vb = XS4_LOAD(b), vc = XS4_LOAD(c), ve = XS4_LOAD(e);
+#undef XS4_LOAD
+    interleave4_avx2(o + 4 * u, va, vb, vc, ve);
+  }
+  return u;
+}
+#endif
+
 static void xform_span4(uint8_t *restrict o, const uint8_t *const *xr, int64_t rb, int64_t cnt, int sgn, int32_t xo) {
   const uint8_t *restrict a = xr[0] + rb, *restrict b = xr[1] + rb, *restrict c = xr[2] + rb, *restrict e = xr[3] + rb;
   const uint8_t f = (uint8_t)xo; /* mod 256: (int8)v + 128 and v + 128 are the same byte */
   (void)sgn;
-  for (int64_t u = 0; u < cnt; u++)
+  int64_t u = 0;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  if (cnt >= 32 && cpu_q_avx2()) u = xform_span4_avx2(o, a, b, c, e, cnt, f);
+#endif
+  for (; u < cnt; u++)
     o[4 * u] = (uint8_t)(a[u] + f), o[4 * u + 1] = (uint8_t)(b[u] + f), o[4 * u + 2] = (uint8_t)(c[u] + f),
                  o[4 * u + 3] = (uint8_t)(e[u] + f);
 }
@@ -710,6 +780,9 @@ static void im2w_row(void *restrict ov, int kg, const uint8_t *x, int64_t n, con
       if (ro[e] >= 0 && ro[e] + iw0[e] < 0) start = MAX(start, (-(ro[e] + iw0[e]) + sw - 1) / sw);
     for (; ow < start && ow < OW; ow++)
       for (int e = 0; e < kg; e++) IM2W_SET(ow, e, IM2W_AT(e, ow));
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    if (kg == 4 && ow < OW && cpu_q_avx2()) ow = im2w4_avx2(o4, x, n, ro, iw0, ow, OW, sw, (uint8_t)pad, (uint8_t)xo);
+#endif
     const __m128i m = _mm_set1_epi16(0xff), vp2 = _mm_set1_epi16((int16_t)pad), vp4 = _mm_set1_epi8((char)pad);
     const __m128i flip = _mm_set1_epi8((char)xo);
     for (; ow + 8 <= OW; ow += 8) {
