@@ -24,6 +24,7 @@
 #include "../plugins/runners/cpu/int8/qdw-avx2.c"
 #include "../plugins/runners/cpu/int8/qwino-avx2.c"
 #include "../plugins/runners/cpu/int8/qlut-vbmi.c"
+#include "../plugins/runners/cpu/int8/qdw-avx512.c"
 
 #include "../plugins/runners/cpu/cpu-stats.h"
 #include "graph.h"

@@ -206,6 +206,8 @@ struct CpuQConv {
   int dwmrow;                       /* dwrows: rows of <= 16 columns as tiles of 2-4 rows (MSC_INT8_DWMROW=0: not) */
   int dwspec;                       /* dwrows: channels with the common requantization (no float bias, uint8
                                      * out, fast clamp) run with those flags as constants (MSC_INT8_DWSPEC=0) */
+  int dw512;                        /* dwrows on an AVX-512 int8 kernel: channels with stride-1 columns and rows of 17+
+                                     * columns through cpu_qdw_channel_avx512 (MSC_INT8_DW512=0: the 256-bit ones) */
   int dwb3s2;                       /* dwrows 3x3 stride 2: vpmaddwd on the byte pairs of a zx-padded byte plane, no
                                      * float plane (MSC_INT8_DWB3S2=0: the float kernel) */
   /* integer Winograd F(2x2, 3x3) (qwino-avx2.c): U weights [16][M/4][C/2][4] words, bias per channel,
@@ -338,6 +340,10 @@ void cpu_qvadd_avx2(const CpuQVAdd *v, const uint8_t *a, const uint8_t *b, uint8
 gboolean cpu_qdw_rows_fits(const CpuQConvDesc *d);
 size_t cpu_qdw_rows_ws(const CpuQConv *q);
 void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t oc1, uint8_t *y, void *ws);
+/* One channel of cpu_qdw_rows_avx2 at 512 bits (qdw-avx512.c): @pl the channel's float plane (row stride
+ * @RS, stride-1 columns), @bias the exact integer start of every sum; the same bytes. AVX-512 only. */
+void cpu_qdw_channel_avx512(const CpuQConv *q, const float *pl, int64_t RS, const int16_t *wt, float bias,
+                            int64_t oc, uint8_t *y);
 /* Integer Winograd F(2x2, 3x3) (qwino-avx2.c): TRUE when @d / @w fit it exactly (3x3, stride 1,
  * dilation 1, one group, 8-bit output, |4 * acc| < 2^31); setup fills q's wino fields (q->corr,
  * q->xpad set); workspace bytes for @n_threads; run as cpu_qconv_run. */

@@ -39,11 +39,12 @@ typedef struct {
 static DwGeo dwr_geo(const CpuQConv *q) {
   const CpuQConvDesc *d = &q->d;
   DwGeo g;
-  int64_t PW = d->W + d->pl + d->pr, owr = (q->OW + 31) / 32 * 32; /* 32-column blocks stay in the row */
+  int64_t PW = d->W + d->pl + d->pr, owr = (q->OW + 63) / 64 * 64; /* 32- and (qdw-avx512.c) 64-column blocks stay in the row */
   g.PH = d->H + d->pt + d->pb;
   g.ncols = (PW + d->sw - 1) / d->sw;
-  g.RS = MAX(g.ncols, owr + (d->kw - 1) / d->sw);
-  g.RS = (g.RS + 7) / 8 * 8;
+  /* qdw-avx512.c reads 16 floats past a block, from 64-byte aligned rows */
+  g.RS = MAX(g.ncols, owr + MAX((d->kw - 1) / d->sw, (int64_t)16));
+  g.RS = (g.RS + 15) / 16 * 16;
   return g;
 }
 
@@ -521,7 +522,8 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
     }
     if (!zeroed) memset(pl, 0, plane_bytes), zeroed = 1;
     if (loaded != cin) dwr_load_plane(q, &g, x + cin * HW, pl), loaded = cin;
-    if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wt, (float)bias, oc, yc);
+    if (q->dw512 && d->sw == 1 && q->OW > 16) cpu_qdw_channel_avx512(q, pl, g.RS, wt, (float)bias, oc, yc);
+    else if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wt, (float)bias, oc, yc);
     else (d->sw == 1 ? channel_5_1 : channel_5_2)(q, &g, pl, wt, (float)bias, oc, yc);
     if (d->post) cpu_qlut_rows(d->post, yc, 1, P, P);
   }

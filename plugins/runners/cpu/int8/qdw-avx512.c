@@ -1,0 +1,169 @@
+/* qdw-avx512.c: the row-wise int8 depthwise kernel's stride-1-column channels at 512 bits, for the
+ * AVX-512 int8 kernels (q->dw512): the same float phase plane of x - zx that qdw-avx2.c loads (its
+ * geometry, RS covering 64-column blocks), tiles of four output rows x two vectors of 16 columns (8
+ * independent FMA chains; the last rows two or one x four vectors), each input row loaded once per tap
+ * column for all the tile's rows, one FMA per tap with the broadcast weight w - zw, then the requantization
+ * of qdw-avx2.c's dwr_requant1 / the fast byte clamp, stored 16 bytes per vector (masked at the row end).
+ * Exact as qdw-avx2.c: the caller takes this path only for channels whose every partial sum is an integer
+ * below 2^24, so the float sums are the exact integers in any order and the bytes are the 256-bit
+ * kernel's. Input rows that are padding add exact zeros and are skipped (PP-OCR's 5x5 on 2-3 row
+ * planes). GCC and clang. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")
+#endif
+#include <immintrin.h>
+#include <math.h>
+
+#include "qconv.h"
+
+#define DW5_AI static inline __attribute__((always_inline))
+
+typedef struct {
+  __m512 vm, vfb, lo, hi;
+  __m512i zy, ilo, ihi;
+  int hasfb, fast;
+} Dw5Req;
+
+/* bytes of one accumulator vector: * mult (+ fb, never contracted), clamped in float (or, fast, the
+ * rounded value clamped to [lo, hi] in int32: the same bytes), rounded half to even, + zy */
+DW5_AI __m128i dw5_bytes(__m512 acc, const Dw5Req *r) {
+  __m512 t = _mm512_mul_ps(acc, r->vm);
+  __asm__("" : "+v"(t));
+  if (r->hasfb) t = _mm512_add_ps(t, r->vfb);
+  if (!r->fast) t = _mm512_min_ps(_mm512_max_ps(t, r->lo), r->hi);
+  __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(t), r->zy);
+  if (r->fast) i = _mm512_min_epi32(_mm512_max_epi32(i, r->ilo), r->ihi);
+  return _mm512_cvtepi32_epi8(i); /* in [lo, hi]: the low byte is the value (int8 or uint8) */
+}
+
+/* Columns j.. j + 15 of the 32 in (lo, hi): valignd, so that every load of the tile is an aligned one (a
+ * 64-byte load at a column offset of 1..4 floats crosses a cache line every time; the loads at each tap
+ * column kept the kernel at about the 256-bit one's speed). A switch, so that the immediate is a
+ * constant at any optimization level. */
+static inline __m512 dw5_shift(__m512 lo, __m512 hi, int j) {
+  const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+  switch (j) {
+  case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1));
+  case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2));
+  case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 3));
+  case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 4));
+  default: return lo;
+  }
+}
+
+/* R output rows from @oh x NV vectors from column ow (n columns stored). Each input row of the tile is
+ * loaded once per tap column and used by every output row it feeds (with stride-1 rows a 3x3 tile of
+ * 4 rows loads 6 rows: 0.5 loads per FMA, where one load per FMA kept the loads the bound); input rows
+ * outside [rlo, rhi) (padding: zeros) are skipped when @skip. */
+DW5_AI void dw5_tile(const float *pl, int64_t RS, int64_t oh, int64_t ow, const __m512 *w, __m512 vb, const int K,
+                     const int SH, const int R, const int NV, int64_t rlo, int64_t rhi, int skip, const Dw5Req *rq,
+                     uint8_t *y, int64_t OW, int64_t n) {
+  __m512 acc[4][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[r][v] = vb;
+#pragma GCC unroll 16
+  for (int ir = 0; ir < (R - 1) * SH + K; ir++) {
+    const int64_t prow = oh * SH + ir;
+    if (skip && (prow < rlo || prow >= rhi)) continue;
+    const float *s = pl + prow * RS + ow; /* 64-byte aligned (dwr_geo: RS a multiple of 16) */
+    __m512 a[5];
+#pragma GCC unroll 5
+    for (int v = 0; v <= NV; v++) a[v] = _mm512_load_ps(s + 16 * v);
+#pragma GCC unroll 8
+    for (int j = 0; j < K; j++) {
+      __m512 xv[4];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) xv[v] = dw5_shift(a[v], a[v + 1], j);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) {
+        const int i = ir - r * SH;
+        if (i < 0 || i >= K) continue;
+        const __m512 wv = w[i * K + j];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(xv[v], wv, acc[r][v]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++) {
+    uint8_t *yr = y + (oh + r) * OW + ow;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      const int64_t m = n - 16 * v;
+      const __m128i b = dw5_bytes(acc[r][v], rq);
+      if (m >= 16) _mm_storeu_si128((__m128i *)(void *)(yr + 16 * v), b);
+      else if (m > 0) _mm_mask_storeu_epi8(yr + 16 * v, (__mmask16)((1u << m) - 1u), b);
+    }
+  }
+}
+
+/* The rows of one channel: tiles of 4 rows x 32 columns, the last rows as tiles of 2 (or 1) x 64 */
+DW5_AI void dw5_rows(const CpuQConv *q, const float *pl, int64_t RS, const __m512 *w, __m512 vb, const Dw5Req *rq,
+                     uint8_t *y, const int K, const int SH) {
+  const CpuQConvDesc *d = &q->d;
+  const int64_t OH = q->OH, OW = q->OW, rlo = d->pt, rhi = d->pt + d->H;
+  const int skip = q->dwskip;
+  int64_t oh = 0;
+  for (; oh + 4 <= OH; oh += 4)
+    for (int64_t ow = 0; ow < OW; ow += 32) {
+      const int64_t n = MIN((int64_t)32, OW - ow);
+      if (n > 16) dw5_tile(pl, RS, oh, ow, w, vb, K, SH, 4, 2, rlo, rhi, skip, rq, y, OW, n);
+      else dw5_tile(pl, RS, oh, ow, w, vb, K, SH, 4, 1, rlo, rhi, skip, rq, y, OW, n);
+    }
+  for (; oh < OH;) {
+    const int R = oh + 2 <= OH ? 2 : 1;
+    for (int64_t ow = 0; ow < OW; ow += 64) {
+      const int64_t n = MIN((int64_t)64, OW - ow);
+      const int nv = (int)((n + 15) / 16);
+#define DW5_T(R_, NV_) dw5_tile(pl, RS, oh, ow, w, vb, K, SH, R_, NV_, rlo, rhi, skip, rq, y, OW, n)
+      if (R == 2) {
+        if (nv == 4) DW5_T(2, 4);
+        else if (nv == 3) DW5_T(2, 3);
+        else if (nv == 2) DW5_T(2, 2);
+        else DW5_T(2, 1);
+      } else {
+        if (nv == 4) DW5_T(1, 4);
+        else if (nv == 3) DW5_T(1, 3);
+        else if (nv == 2) DW5_T(1, 2);
+        else DW5_T(1, 1);
+      }
+#undef DW5_T
+    }
+    oh += R;
+  }
+}
+
+DW5_AI void dw5_channel(const CpuQConv *q, const float *pl, int64_t RS, const int16_t *wt, float bias, int64_t oc,
+                        uint8_t *y, const int K) {
+  const CpuQConvDesc *d = &q->d;
+  Dw5Req rq;
+  rq.vm = _mm512_set1_ps(q->mult[oc]), rq.vfb = _mm512_set1_ps(q->fbias[oc]);
+  rq.lo = _mm512_set1_ps(q->flo), rq.hi = _mm512_set1_ps(q->fhi);
+  rq.zy = _mm512_set1_epi32(d->zy), rq.ilo = _mm512_set1_epi32(d->lo), rq.ihi = _mm512_set1_epi32(d->hi);
+  rq.hasfb = q->fbias[oc] != 0.0f;
+  rq.fast = fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f; /* as dwr_fast */
+  const __m512 vb = _mm512_set1_ps(bias);
+  __m512 w[25];
+  for (int t = 0; t < K * K; t++) w[t] = _mm512_set1_ps((float)wt[t]);
+  if (d->sh == 1) dw5_rows(q, pl, RS, w, vb, &rq, y, K, 1);
+  else dw5_rows(q, pl, RS, w, vb, &rq, y, K, 2);
+}
+
+void cpu_qdw_channel_avx512(const CpuQConv *q, const float *pl, int64_t RS, const int16_t *wt, float bias,
+                            int64_t oc, uint8_t *y) {
+  if (q->d.kh == 3) dw5_channel(q, pl, RS, wt, bias, oc, y, 3);
+  else dw5_channel(q, pl, RS, wt, bias, oc, y, 5);
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
