@@ -344,6 +344,9 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
  * @RS, stride-1 columns), @bias the exact integer start of every sum; the same bytes. AVX-512 only. */
 void cpu_qdw_channel_avx512(const CpuQConv *q, const float *pl, int64_t RS, const int16_t *wt, float bias,
                             int64_t oc, uint8_t *y);
+/* The plane's interior as x - zx for stride-1 columns and rows of 16+ bytes, 16 at a time (the
+ * 256-bit loader's layout). AVX-512 only. */
+void cpu_qdw_load_plane_avx512(const CpuQConv *q, int64_t RS, const uint8_t *x, float *pl);
 /* Integer Winograd F(2x2, 3x3) (qwino-avx2.c): TRUE when @d / @w fit it exactly (3x3, stride 1,
  * dilation 1, one group, 8-bit output, |4 * acc| < 2^31); setup fills q's wino fields (q->corr,
  * q->xpad set); workspace bytes for @n_threads; run as cpu_qconv_run. */

@@ -39,12 +39,14 @@ typedef struct {
 static DwGeo dwr_geo(const CpuQConv *q) {
   const CpuQConvDesc *d = &q->d;
   DwGeo g;
-  int64_t PW = d->W + d->pl + d->pr, owr = (q->OW + 63) / 64 * 64; /* 32- and (qdw-avx512.c) 64-column blocks stay in the row */
+  /* 32-column blocks stay in the row; rows of 17+ columns may take qdw-avx512.c's 64-column blocks */
+  const int wide = q->OW > 16;
+  int64_t PW = d->W + d->pl + d->pr, owr = wide ? (q->OW + 63) / 64 * 64 : (q->OW + 31) / 32 * 32;
   g.PH = d->H + d->pt + d->pb;
   g.ncols = (PW + d->sw - 1) / d->sw;
   /* qdw-avx512.c reads 16 floats past a block, from 64-byte aligned rows */
-  g.RS = MAX(g.ncols, owr + MAX((d->kw - 1) / d->sw, (int64_t)16));
-  g.RS = (g.RS + 15) / 16 * 16;
+  g.RS = MAX(g.ncols, owr + MAX((d->kw - 1) / d->sw, wide ? (int64_t)16 : 0));
+  g.RS = wide ? (g.RS + 15) / 16 * 16 : (g.RS + 7) / 8 * 8;
   return g;
 }
 
@@ -521,7 +523,11 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
       continue;
     }
     if (!zeroed) memset(pl, 0, plane_bytes), zeroed = 1;
-    if (loaded != cin) dwr_load_plane(q, &g, x + cin * HW, pl), loaded = cin;
+    if (loaded != cin) {
+      if (q->dw512 && d->sw == 1 && d->W >= 16) cpu_qdw_load_plane_avx512(q, g.RS, x + cin * HW, pl);
+      else dwr_load_plane(q, &g, x + cin * HW, pl);
+      loaded = cin;
+    }
     if (q->dw512 && d->sw == 1 && q->OW > 16) cpu_qdw_channel_avx512(q, pl, g.RS, wt, (float)bias, oc, yc);
     else if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wt, (float)bias, oc, yc);
     else (d->sw == 1 ? channel_5_1 : channel_5_2)(q, &g, pl, wt, (float)bias, oc, yc);

@@ -155,6 +155,24 @@ DW5_AI void dw5_channel(const CpuQConv *q, const float *pl, int64_t RS, const in
   else dw5_rows(q, pl, RS, w, vb, &rq, y, K, 2);
 }
 
+void cpu_qdw_load_plane_avx512(const CpuQConv *q, int64_t RS, const uint8_t *x, float *pl) {
+  const CpuQConvDesc *d = &q->d;
+  const int64_t W = d->W;
+  const __m512i vzx = _mm512_set1_epi32(d->zx);
+  const int sgn = d->xdt == MSC_DTYPE_INT8;
+  for (int64_t ih = 0; ih < d->H; ih++) {
+    const uint8_t *src = x + ih * W;
+    float *o = pl + (ih + d->pt) * RS + d->pl;
+    for (int64_t u = 0;; u += 16) { /* a last block short of 16 overlaps the one before (same values) */
+      if (u + 16 > W) u = W - 16;
+      const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + u));
+      const __m512i v = sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+      _mm512_storeu_ps(o + u, _mm512_cvtepi32_ps(_mm512_sub_epi32(v, vzx)));
+      if (u + 16 >= W) break;
+    }
+  }
+}
+
 void cpu_qdw_channel_avx512(const CpuQConv *q, const float *pl, int64_t RS, const int16_t *wt, float bias,
                             int64_t oc, uint8_t *y) {
   if (q->d.kh == 3) dw5_channel(q, pl, RS, wt, bias, oc, y, 3);
