@@ -50,7 +50,7 @@ gboolean msc_conv2d_winograd_wanted(const MscConv2dParams *p, int64_t OH, int64_
   /* 512-bit vectors: a 13x13 / 14x14 map's 16 tiles fill two vectors of 16 points at 50-63%, and the
    * direct kernel wins (AVX512 Xeon, conv-bench --ab MSC_WINOGRAD=0, Winograd time / direct time:
    * 3x3 256->256 @14 1.24-1.30, 512->512 @14 1.10, 48->192 @13 1.04-1.05) */
-  if (k && k->vl >= 16 && tiles < 49)
+  if (k && k->vl >= 16 && tiles < 49 && env_int("MSC_WINO_WIDE_RULE", 1)) /* 0: the 256-bit rule (A/B) */
     return FALSE;
   return p->in_channels >= 16 && ((tiles >= 49 && p->out_channels >= 16) ||
                                   (tiles >= 9 && p->out_channels >= 64 && p->in_channels >= 32));
