@@ -30,6 +30,10 @@
 #include "qconv.h"
 
 #define DWR_AI static inline __attribute__((always_inline))
+/* rows of more output columns than this take qdw-avx512.c on the AVX-512 int8 kernels (q->dw512):
+ * int8-layers --ab MSC_INT8_DW512, 512 / 256-bit time: BlazeFace 3x3 72@16 0.76, MobileNetV2 384@14 1.10
+ * (16-lane vectors over 14-column rows) */
+#define DW512_MIN_OW 15
 
 /* Plane geometry: sw column phases of PH rows x RS floats. */
 typedef struct {
@@ -39,8 +43,8 @@ typedef struct {
 static DwGeo dwr_geo(const CpuQConv *q) {
   const CpuQConvDesc *d = &q->d;
   DwGeo g;
-  /* 32-column blocks stay in the row; rows of 17+ columns may take qdw-avx512.c's 64-column blocks */
-  const int wide = q->OW > 16;
+  /* 32-column blocks stay in the row; wider rows may take qdw-avx512.c's 64-column blocks */
+  const int wide = q->OW > DW512_MIN_OW;
   int64_t PW = d->W + d->pl + d->pr, owr = wide ? (q->OW + 63) / 64 * 64 : (q->OW + 31) / 32 * 32;
   g.PH = d->H + d->pt + d->pb;
   g.ncols = (PW + d->sw - 1) / d->sw;
@@ -528,7 +532,7 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
       else dwr_load_plane(q, &g, x + cin * HW, pl);
       loaded = cin;
     }
-    if (q->dw512 && d->sw == 1 && q->OW > 16) cpu_qdw_channel_avx512(q, pl, g.RS, wt, (float)bias, oc, yc);
+    if (q->dw512 && d->sw == 1 && q->OW > DW512_MIN_OW) cpu_qdw_channel_avx512(q, pl, g.RS, wt, (float)bias, oc, yc);
     else if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wt, (float)bias, oc, yc);
     else (d->sw == 1 ? channel_5_1 : channel_5_2)(q, &g, pl, wt, (float)bias, oc, yc);
     if (d->post) cpu_qlut_rows(d->post, yc, 1, P, P);

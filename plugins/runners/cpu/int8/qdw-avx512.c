@@ -1,6 +1,6 @@
 /* qdw-avx512.c: the row-wise int8 depthwise kernel's stride-1-column channels at 512 bits, for the
  * AVX-512 int8 kernels (q->dw512): the same float phase plane of x - zx that qdw-avx2.c loads (its
- * geometry, RS covering 64-column blocks), tiles of four output rows x two vectors of 16 columns (8
+ * geometry, RS covering 64-column blocks), rows of 16+ columns; tiles of four output rows x two vectors of 16 columns (8
  * independent FMA chains; the last rows two or one x four vectors), each input row loaded once per tap
  * column for all the tile's rows, one FMA per tap with the broadcast weight w - zw, then the requantization
  * of qdw-avx2.c's dwr_requant1 / the fast byte clamp, stored 16 bytes per vector (masked at the row end).
@@ -62,12 +62,12 @@ static inline __m512 dw5_shift(__m512 lo, __m512 hi, int j) {
 DW5_AI void dw5_tile(const float *pl, int64_t RS, int64_t oh, int64_t ow, const __m512 *w, __m512 vb, const int K,
                      const int SH, const int R, const int NV, int64_t rlo, int64_t rhi, int skip, const Dw5Req *rq,
                      uint8_t *y, int64_t OW, int64_t n) {
-  __m512 acc[4][4];
-#pragma GCC unroll 4
+  __m512 acc[8][4];
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) acc[r][v] = vb;
-#pragma GCC unroll 16
+#pragma GCC unroll 24
   for (int ir = 0; ir < (R - 1) * SH + K; ir++) {
     const int64_t prow = oh * SH + ir;
     if (skip && (prow < rlo || prow >= rhi)) continue;
@@ -80,7 +80,7 @@ DW5_AI void dw5_tile(const float *pl, int64_t RS, int64_t oh, int64_t ow, const 
       __m512 xv[4];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) xv[v] = dw5_shift(a[v], a[v + 1], j);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; r++) {
         const int i = ir - r * SH;
         if (i < 0 || i >= K) continue;
@@ -90,7 +90,7 @@ DW5_AI void dw5_tile(const float *pl, int64_t RS, int64_t oh, int64_t ow, const 
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++) {
     uint8_t *yr = y + (oh + r) * OW + ow;
 #pragma GCC unroll 4
@@ -103,13 +103,16 @@ DW5_AI void dw5_tile(const float *pl, int64_t RS, int64_t oh, int64_t ow, const 
   }
 }
 
-/* The rows of one channel: tiles of 4 rows x 32 columns, the last rows as tiles of 2 (or 1) x 64 */
+/* The rows of one channel: tiles of 4 rows x 32 columns (rows of <= 16 columns: 8 rows x 16 first), the
+ * last rows as tiles of 2 (or 1) x 64 */
 DW5_AI void dw5_rows(const CpuQConv *q, const float *pl, int64_t RS, const __m512 *w, __m512 vb, const Dw5Req *rq,
                      uint8_t *y, const int K, const int SH) {
   const CpuQConvDesc *d = &q->d;
   const int64_t OH = q->OH, OW = q->OW, rlo = d->pt, rhi = d->pt + d->H;
   const int skip = q->dwskip;
   int64_t oh = 0;
+  if (OW <= 16) /* one vector per row: tiles of 8 rows (8 chains) */
+    for (; oh + 8 <= OH; oh += 8) dw5_tile(pl, RS, oh, 0, w, vb, K, SH, 8, 1, rlo, rhi, skip, rq, y, OW, OW);
   for (; oh + 4 <= OH; oh += 4)
     for (int64_t ow = 0; ow < OW; ow += 32) {
       const int64_t n = MIN((int64_t)32, OW - ow);
