@@ -40,11 +40,16 @@ typedef struct {
   int64_t PH, RS, ncols;
 } DwGeo;
 
+/* TRUE when the channels of @q run qdw-avx512.c's kernel (the plane then has its 64-column geometry) */
+static inline int dw512_takes(const CpuQConv *q) {
+  return q->dw512 && q->d.sw == 1 && q->OW > DW512_MIN_OW;
+}
+
 static DwGeo dwr_geo(const CpuQConv *q) {
   const CpuQConvDesc *d = &q->d;
   DwGeo g;
-  /* 32-column blocks stay in the row; wider rows may take qdw-avx512.c's 64-column blocks */
-  const int wide = q->OW > DW512_MIN_OW;
+  /* 32-column blocks stay in the row; qdw-avx512.c's 64-column blocks where it runs */
+  const int wide = dw512_takes(q);
   int64_t PW = d->W + d->pl + d->pr, owr = wide ? (q->OW + 63) / 64 * 64 : (q->OW + 31) / 32 * 32;
   g.PH = d->H + d->pt + d->pb;
   g.ncols = (PW + d->sw - 1) / d->sw;
@@ -532,7 +537,7 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
       else dwr_load_plane(q, &g, x + cin * HW, pl);
       loaded = cin;
     }
-    if (q->dw512 && d->sw == 1 && q->OW > DW512_MIN_OW) cpu_qdw_channel_avx512(q, pl, g.RS, wt, (float)bias, oc, yc);
+    if (dw512_takes(q)) cpu_qdw_channel_avx512(q, pl, g.RS, wt, (float)bias, oc, yc);
     else if (d->kh == 3) (d->sw == 1 ? channel_3_1 : channel_3_2)(q, &g, pl, wt, (float)bias, oc, yc);
     else (d->sw == 1 ? channel_5_1 : channel_5_2)(q, &g, pl, wt, (float)bias, oc, yc);
     if (d->post) cpu_qlut_rows(d->post, yc, 1, P, P);

@@ -65,12 +65,16 @@ static inline void qv_store_q(uint8_t *dst, __m256i a, float mult, float fbias, 
 static inline void q5_store_i32(int32_t *dst, __m512i a, int64_t n) {
   _mm512_mask_storeu_epi32(dst, (__mmask16)((1u << n) - 1u), a);
 }
-static inline void q5_store_q(uint8_t *dst, __m512i a, float mult, float fbias, float flo, float fhi, int32_t zy,
-                              int sgn, int64_t n) {
+/* acc * mult + fb, clamped to [flo, fhi], rounded, + zy: cpu_qrequant on 16 lanes */
+static inline __m512i q5_requant(__m512i a, float mult, float fbias, float flo, float fhi, int32_t zy) {
   __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(mult));
   f = _mm512_add_ps(f, _mm512_set1_ps(fbias));
   f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps(flo)), _mm512_set1_ps(fhi));
-  __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(zy));
+  return _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(zy));
+}
+static inline void q5_store_q(uint8_t *dst, __m512i a, float mult, float fbias, float flo, float fhi, int32_t zy,
+                              int sgn, int64_t n) {
+  const __m512i i = q5_requant(a, mult, fbias, flo, fhi, zy);
   __m128i b = sgn ? _mm512_cvtsepi32_epi8(i) : _mm512_cvtusepi32_epi8(i);
   _mm_mask_storeu_epi8(dst, (__mmask16)((1u << n) - 1u), b);
 }
@@ -84,10 +88,7 @@ static inline void q5_store_qadd(const CpuQConv *q, uint8_t *dst, const uint8_t 
   const CpuQVAdd *va = q->d.vadd;
   const int side = q->d.vside;
   const __mmask16 k = (__mmask16)((1u << n) - 1u);
-  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(q->mult[oc]));
-  f = _mm512_add_ps(f, _mm512_set1_ps(q->fbias[oc]));
-  f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps(q->flo)), _mm512_set1_ps(q->fhi));
-  const __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(q->d.zy));
+  const __m512i v = q5_requant(a, q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy);
   __m512 fa = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(v, _mm512_set1_epi32(va->vz[side]))),
                             _mm512_set1_ps(va->vs[side]));
   const __m128i s8 = _mm_maskz_loadu_epi8(k, sk);
