@@ -395,10 +395,11 @@ int cmd_bench(int argc, char **argv) {
            cs.lower_bound_bytes ? (double)cs.arena_bytes / cs.lower_bound_bytes : 1.0, cs.sum_bytes / 1e6, cs.n_nodes,
            cs.n_steps, cs.n_bn_folded, cs.n_add_fused, cs.n_act_fused, cs.n_fast_convs, cs.n_convs,
            cs.n_const_folded, cs.n_dead);
-  if (stats_fn && cs.struct_size >= offsetof(MscCpuStats, n_shuffles_fused) + sizeof cs.n_shuffles_fused)
+  if (stats_fn && cs.struct_size >= offsetof(MscCpuStats, n_pads_folded) + sizeof cs.n_pads_folded)
     printf("         %u affine chains (%u nodes), %u non-conv steps on fast kernels, %u alias-only steps, "
-           "%u Concat inputs produced in place, %u channel shuffles read in place\n",
-           cs.n_affine_steps, cs.n_affine_nodes, cs.n_fast_ops, cs.n_alias, cs.n_concat_inplace, cs.n_shuffles_fused);
+           "%u Concat inputs produced in place, %u channel shuffles read in place, %u Pads folded into convs\n",
+           cs.n_affine_steps, cs.n_affine_nodes, cs.n_fast_ops, cs.n_alias, cs.n_concat_inplace, cs.n_shuffles_fused,
+           cs.n_pads_folded);
   if (stats_fn && cs.struct_size >= offsetof(MscCpuStats, n_int8_fused_tables) + sizeof cs.n_int8_fused_tables &&
       cs.n_int8_steps > 0)
     printf("         %u int8 steps, %u activation DequantizeLinear removed, %u table steps fused into the next\n",

@@ -794,6 +794,68 @@ static MscGraph *shuffle_dw(gboolean also_out, int64_t hw) {
   return g;
 }
 
+/* Pad (spatial pads t, l, b, r) of @in -> @out, fill @fill (NULL: none, zeros). */
+static void pad_spatial(MscGraph *g, const char *name, const char *in, const char *out, const int64_t tlbr[4],
+                        const char *fill) {
+  g_autofree char *pn = g_strdup_printf("%s_pads", name);
+  g_autofree char *ins = fill ? g_strdup_printf("%s,%s,%s", in, pn, fill) : g_strdup_printf("%s,%s", in, pn);
+  const int64_t pv[8] = {0, 0, tlbr[0], tlbr[1], 0, 0, tlbr[2], tlbr[3]};
+  init_i64(g, pn, 8, pv);
+  node(g, name, "Pad", ins, out);
+}
+
+/* Zero Pads before convs (M-LSD's stride-2 depthwise blocks): x[1,8,15,14] -> Pad (bottom, right 1) ->
+ * depthwise 3x3 stride 2 -> y; x -> Pad (top 1, left 2, right 1) -> 3x3 conv 8 -> 6 with pads (1, 0, 0, 1)
+ * -> Relu -> y2 (both folded); x -> Pad fill 0.5 -> 3x3 conv -> y3, x -> Pad -> 3x3 conv -> y4 with the
+ * Pad's output a graph output too, x -> Pad of 3 rows -> 3x3 conv -> y5 (a pad reaching past the kernel's
+ * extent) (not folded). */
+static MscGraph *pad_conv(void) {
+  MscGraph *g = msc_graph_new("pad-conv");
+  msc_graph_set_opset(g, "", 13);
+  int64_t xd[] = {1, 8, 15, 14}, wd[] = {8, 1, 3, 3}, wc[] = {6, 8, 3, 3}, cd[] = {8}, c6[] = {6};
+  input(g, "x", 4, xd);
+  init_rand(g, "wd", 4, wd, -0.5f, 0.5f, 51);
+  init_rand(g, "bd", 1, cd, -0.2f, 0.2f, 52);
+  init_rand(g, "wc", 4, wc, -0.5f, 0.5f, 53);
+  init_rand(g, "bc", 1, c6, -0.2f, 0.2f, 54);
+  MscTensor *half = msc_tensor_new(MSC_DTYPE_FLOAT32, 0, NULL, NULL);
+  *(float *)half->data = 0.5f;
+  msc_graph_add_initializer(g, "half", half);
+  pad_spatial(g, "pad1", "x", "p1", (const int64_t[]){0, 0, 1, 1}, NULL);
+  MscNode *dw = node(g, "dw", "Conv", "p1,wd,bd", "y");
+  attr_int(dw, "group", 8);
+  msc_node_add_attr_ints(dw, "strides", 2, (const int64_t[]){2, 2});
+  pad_spatial(g, "pad2", "x", "p2", (const int64_t[]){1, 2, 0, 1}, NULL);
+  msc_node_add_attr_ints(node(g, "c2", "Conv", "p2,wc,bc", "c2o"), "pads", 4, (const int64_t[]){1, 0, 0, 1});
+  node(g, "relu", "Relu", "c2o", "y2");
+  pad_spatial(g, "pad3", "x", "p3", (const int64_t[]){1, 1, 1, 1}, "half");
+  node(g, "c3", "Conv", "p3,wc,bc", "y3");
+  pad_spatial(g, "pad4", "x", "p4", (const int64_t[]){1, 1, 1, 1}, NULL);
+  node(g, "c4", "Conv", "p4,wc,bc", "y4");
+  pad_spatial(g, "pad5", "x", "p5", (const int64_t[]){3, 0, 0, 0}, NULL);
+  node(g, "c5", "Conv", "p5,wc,bc", "y5");
+  const char *outs[] = {"y", "y2", "y3", "y4", "p4", "y5"};
+  for (int i = 0; i < 6; i++) msc_graph_add_output(g, val(g, outs[i]));
+  verify(g);
+  return g;
+}
+
+static void test_pad_conv(void) {
+  g_test_summary("a zero Pad read only by a conv is folded into the conv's padding (bottom/right before a "
+                 "stride-2 depthwise conv, asymmetric before a conv with pads of its own): matches ref at every "
+                 "ISA level; a Pad with another fill, a Pad whose output is also read, or wider than the kernel stays");
+  NEED_CPU();
+  g_autoptr(MscGraph) g = pad_conv();
+  check_every_isa(g, 1);
+  MscCpuStats st = stats();
+  g_assert_cmpuint(st.n_pads_folded, ==, 2);
+  check_every_isa(g, 2); /* batch 2 */
+  g_setenv("MSC_FOLD_PAD", "0", TRUE);
+  check_every_isa(g, 1);
+  g_unsetenv("MSC_FOLD_PAD");
+  g_assert_cmpuint(stats().n_pads_folded, ==, 0);
+}
+
 typedef struct {
   float c1[1200];   /* the group conv's output, as its AFTER hook saw it */
   gboolean seen_dw; /* the depthwise conv's BEFORE hook checked its input */
@@ -978,6 +1040,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/cpu/fastops/alias-chain", test_alias_chain);
   g_test_add_func("/cpu/fastops/pool-shapes", test_pool_shapes);
   g_test_add_func("/cpu/passes/shuffle-depthwise", test_shuffle_dw);
+  g_test_add_func("/cpu/passes/pad-conv", test_pad_conv);
   g_test_add_func("/cpu/plan/concat-inplace", test_concat_inplace);
   g_test_add_func("/cpu/fastops/transpose", test_transpose);
   g_test_add_func("/cpu/fastops/transpose-threads", test_transpose_threads);

@@ -1126,6 +1126,75 @@ static void test_conv_tables(void) {
   g_assert_cmpuint(st[0].n_int8_fused_tables, ==, st[1].n_int8_fused_tables + 2);
 }
 
+/* Conv @name on @in -> @out: @k x @k weights "@name_w" (@M x @Cg), stride @s, @group, pads @pads (NULL: none). */
+static void qconv_node(MscGraph *g, const char *name, const char *in, const char *out, int64_t M, int64_t Cg,
+                       int64_t k, int64_t s, int64_t group, const int64_t *pads, float sx, uint32_t seed) {
+  g_autofree char *w = g_strdup_printf("%s_w", name), *ins = g_strdup_printf("%s,%s,%s_b", in, w, w);
+  dq_weights(g, w, M, Cg, k, sx, seed);
+  MscNode *c = node(g, name, "Conv", ins, out);
+  msc_node_add_attr_ints(c, "strides", 2, (const int64_t[]){s, s});
+  if (pads) msc_node_add_attr_ints(c, "pads", 4, pads);
+  MscAttr grp = {0};
+  grp.name = g_strdup("group");
+  grp.type = MSC_ATTR_INT;
+  grp.i = group;
+  msc_node_add_attr(c, &grp);
+}
+
+/* Pad @name of @in (spatial pads t, l, b, r; fill 0) -> @out. */
+static void pad_node(MscGraph *g, const char *name, const char *in, const char *out, const int64_t tlbr[4]) {
+  g_autofree char *pn = g_strdup_printf("%s_pads", name), *ins = g_strdup_printf("%s,%s", in, pn);
+  MscTensor *pads = msc_tensor_new(MSC_DTYPE_INT64, 1, (int64_t[]){8}, NULL);
+  const int64_t pv[8] = {0, 0, tlbr[0], tlbr[1], 0, 0, tlbr[2], tlbr[3]};
+  memcpy(pads->data, pv, sizeof pv);
+  msc_graph_add_initializer(g, pn, pads);
+  node(g, name, "Pad", ins, out);
+}
+
+/* x -> QDQ -> Pad (bottom / right 1, M-LSD's) -> QDQ (same scale, zero point) -> depthwise 3x3 stride 2,
+ * no pads of its own -> QDQ -> y; x -> Pad (top 1, left 2, right 1) -> QDQ (same) -> 3x3 conv 8 -> 16 with
+ * pads (1, 0, 0, 1) -> QDQ -> Pad (all 1) -> QDQ (another scale: the Pad's table is no identity, it stays
+ * a step) -> 3x3 conv 16 -> 8 -> QDQ -> y2. */
+static MscGraph *pad_conv_graph(void) {
+  const int64_t xd[] = {1, 8, 14, 13};
+  MscGraph *g = qgraph_new("int8-pad-conv", xd);
+  const float sx = 8.0f / 255.0f;
+  qdq(g, "x", "px", sx, 128);
+  pad_node(g, "pad1", "x_dq", "p1", (const int64_t[]){0, 0, 1, 1});
+  qdq(g, "p1", "px", sx, 128);
+  qconv_node(g, "dw", "p1_dq", "c1", 8, 1, 3, 2, 8, NULL, sx, 5);
+  qdq(g, "c1", "pc1", 6.0f / 255.0f, 120);
+  node(g, "out", "Identity", "c1_dq", "y");
+  pad_node(g, "pad2", "x_dq", "p2", (const int64_t[]){1, 2, 0, 1});
+  qdq(g, "p2", "px", sx, 128);
+  qconv_node(g, "c3", "p2_dq", "c2", 16, 8, 3, 1, 1, (const int64_t[]){1, 0, 0, 1}, sx, 7);
+  qdq(g, "c2", "pc2", 7.0f / 255.0f, 128);
+  pad_node(g, "pad3", "c2_dq", "p3", (const int64_t[]){1, 1, 1, 1});
+  qdq(g, "p3", "pp3", 9.0f / 255.0f, 128);
+  qconv_node(g, "c4", "p3_dq", "c4o", 8, 16, 3, 1, 1, NULL, 9.0f / 255.0f, 9);
+  qdq(g, "c4o", "pc4", 5.0f / 255.0f, 128);
+  node(g, "out2", "Identity", "c4o_dq", "y2");
+  return qgraph_done(g, (const char *[]){"y", "y2", NULL});
+}
+
+static void test_pad_conv(void) {
+  g_test_summary("int8 Pad folded into the conv after it: a zero Pad whose table is the identity (bottom/right "
+                 "before a stride-2 depthwise conv, asymmetric before a dense conv with pads of its own) is read "
+                 "as the conv's padding; a requantizing Pad stays a step; outputs equal the unfolded run byte "
+                 "for byte (MSC_FOLD_PAD=0) and ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStats st[2];
+  check_fusion_exact(pad_conv_graph(), (int64_t[]){1, 8, 14, 13}, 13, "MSC_FOLD_PAD", 4.0 / 255.0, st);
+  g_test_message("pad+conv: %u steps (%u Pads folded), %u steps unfolded", st[0].n_steps, st[0].n_pads_folded,
+                 st[1].n_steps);
+  g_assert_cmpuint(st[0].n_pads_folded, ==, 2);
+  g_assert_cmpuint(st[1].n_pads_folded, ==, 0);
+  g_assert_cmpuint(st[0].n_steps + 2, ==, st[1].n_steps);
+}
+
 /* x -> QDQ -> 1x1 conv 16 -> 16 -> QDQ -> Add(., x) -> Relu -> QDQ -> y (the conv's bytes as the add's
  * first input); x -> QDQ -> 3x3 pad-1 conv (rows of 13: tiles across row ends) -> QDQ -> Add(x, .)
  * -> Relu -> QDQ -> y2 (second input, int8 output). Value shapes set (the fusion needs them static;
@@ -1402,6 +1471,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/int8/steps/quant-dequant", test_qdq_steps);
   g_test_add_func("/int8/fusion/conv-tables", test_conv_tables);
   g_test_add_func("/int8/fusion/conv-add", test_conv_add);
+  g_test_add_func("/int8/fusion/pad-conv", test_pad_conv);
   g_test_add_func("/int8/fusion/conv-add-plain", test_conv_add_plain);
   g_test_add_func("/int8/fusion/float-region", test_float_region);
   g_test_add_func("/int8/fusion/rank-pool", test_rank_pool);

@@ -67,6 +67,10 @@ typedef struct {
    * have dims shuffle_dims (the last Reshape's shape) */
   int64_t shuffle_g, shuffle_dims[4];
   const MscNode *shuffle_node;
+  /* STEP_CONV / STEP_QCONV: a zero-padding Pad folded into the conv (pad_node, absorbed): x is the Pad's input
+   * and xpad [top, left, bottom, right] is added to the conv's own pads */
+  int64_t xpad[4];
+  const MscNode *pad_node;
   CpuQStep *q;         /* STEP_QCONV / STEP_QOP; owned */
   char desc[96];       /* "Conv+BN+Add+Relu" */
 } CpuStep;
@@ -155,11 +159,10 @@ struct CpuShapePlan {
   unsigned char *skip;     /* outputs all known for this shape: nothing to run */
   MscConv2dPlan **conv;    /* fast plan or NULL (reference kernel + epilogue) */
   int64_t *ws_offset;      /* conv workspace offset in the arena */
-  /* conv steps with a channel shuffle (CpuStep.shuffle_g): bytes at the
-   * workspace's start that hold the shuffled input when it is written out
-   * (hooks, or no in-place shuffle in the plan), and whether the fast plan
-   * reads through the shuffle itself */
-  size_t *shuf_bytes;
+  /* conv steps: bytes at the workspace's start that hold the conv's input written out: a channel shuffle
+   * (CpuStep.shuffle_g) when hooks are on or the plan cannot read through it, a folded Pad (CpuStep.pad_node)
+   * for the reference conv kernel; and whether the fast plan reads through the shuffle itself */
+  size_t *xcopy_bytes;
   unsigned char *shuf_direct;
   unsigned char *use_pool; /* conv big enough to split over threads */
   double pool_min_flops;   /* conv FLOPs (2 x MACs, fp32 and int8) from which a conv splits over threads */
@@ -190,8 +193,18 @@ gboolean cpu_plan_check(const CpuBuf *bufs, uint32_t n);
 /* Builds the plan for concrete inputs (dims only are read). */
 CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, MscMessage *msg);
 void cpu_shape_plan_free(CpuShapePlan *p);
-/* The conv geometry of step @s for input dims @xd: params (act included). */
+/* The conv geometry of step @s for input dims @xd: params (act included; a folded Pad's xpad added). */
 MscStatus cpu_conv_params(const CpuStep *s, const int64_t *xd, MscConv2dParams *p, MscMessage *msg);
+
+/* passes.c */
+/* Pad node @n in constant mode with constant pads (attribute or input) and fill value: its pads [2 * rank]
+ * in @pads (begins, then ends) and the fill in *@value. FALSE for other modes, non-constant or negative
+ * pads, an axes input, a rank above MSC_MAX_RANK or a non-float32 fill. */
+gboolean cpu_pad_const(const CpuModel *m, const MscNode *n, int32_t rank, int64_t *pads, float *value);
+/* Pad @n can fold into the Conv @conv reading it: input rank 4, only the two spatial axes padded, by
+ * less than the kernel's extent per side, the conv's auto_pad NOTSET, and a fill of 0.0 (@any_fill:
+ * any fill, the caller checks it). Its spatial pads [top, left, bottom, right] in @xpad. */
+gboolean cpu_pad_foldable(const CpuModel *m, const MscNode *n, const MscNode *conv, gboolean any_fill, int64_t xpad[4]);
 
 /* fastops.c */
 void cpu_fast_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si);

@@ -38,6 +38,7 @@ typedef struct MscCpuStats {
   uint32_t n_int8_fused_tables; /* 8-bit table steps folded into the next table step */
   uint32_t n_concat_inplace;    /* last shape plan: Concat inputs produced straight into the Concat's output */
   uint32_t n_shuffles_fused;    /* channel shuffles (Reshape, Transpose, Reshape) read by the depthwise conv after them */
+  uint32_t n_pads_folded;       /* zero-padding Pad nodes folded into the conv reading them (fp32 and int8) */
 } MscCpuStats;
 
 /* Fills @out (caller storage; set out->struct_size first). */

@@ -168,7 +168,7 @@ static MscStatus shuffle_out(CpuContext *x, const CpuShapePlan *p, uint32_t si, 
   const MscTensor *src = x->slot[s->x];
   const int64_t N = s->shuffle_dims[0], C = s->shuffle_dims[1], hw = s->shuffle_dims[2] * s->shuffle_dims[3];
   MscTensor *v = &x->views[s->node->inputs[0]->index];
-  if (p->shuf_bytes[si]) {
+  if (p->xcopy_bytes[si]) {
     v->dtype = MSC_DTYPE_FLOAT32;
     v->rank = 4;
     memset(v->dims, 0, sizeof v->dims);
@@ -204,12 +204,37 @@ static MscStatus run_conv(CpuContext *x, const CpuShapePlan *p, uint32_t si, Msc
   const MscTensor *rt = s->res >= 0 ? x->slot[s->res] : NULL;
   if (p->conv[si]) {
     msc_conv2d_plan_run(p->conv[si], xt->data, rt ? rt->data : NULL, y->data,
-                        p->ws_offset[si] >= 0 ? (char *)x->arena + p->ws_offset[si] + p->shuf_bytes[si] : NULL,
+                        p->ws_offset[si] >= 0 ? (char *)x->arena + p->ws_offset[si] + p->xcopy_bytes[si] : NULL,
                         p->use_pool[si] ? x->pool : NULL);
     return MSC_OK;
   }
   /* reference Conv kernel on the folded weights, then the epilogue */
   const MscNode *n = s->node;
+  MscTensor padded;
+  if (s->pad_node) { /* a folded Pad: its output written out (the workspace's start) for the reference kernel */
+    const MscNode *pn = s->pad_node;
+    const MscTensor *pin[4] = {NULL};
+    for (uint32_t k = 0; k < pn->n_inputs && k < 4; k++) pin[k] = pn->inputs[k] ? x->slot[pn->inputs[k]->index] : NULL;
+    padded = *xt;
+    padded.dims[2] += s->xpad[0] + s->xpad[2];
+    padded.dims[3] += s->xpad[1] + s->xpad[3];
+    padded.nbytes = (size_t)msc_shape_numel(4, padded.dims) * sizeof(float);
+    padded.data = (char *)x->arena + p->ws_offset[si];
+    MscTensor *pout[1] = {&padded};
+    MscOpCtx pc = {0};
+    pc.node = pn;
+    pc.in = pin;
+    pc.n_in = pn->n_inputs < 4 ? pn->n_inputs : 4;
+    pc.out = pout;
+    pc.n_out = 1;
+    MscStatus st = pn->op->run(&pc);
+    if (st == MSC_OK) st = pc.status;
+    if (st != MSC_OK) {
+      cpu_host->message_set(msg, "node '%s' (Pad): %s", pn->name, pc.message[0] ? pc.message : "failed");
+      return st;
+    }
+    xt = &padded;
+  }
   const MscTensor *in[3] = {xt, s->w_t, NULL};
   MscTensor *out[1] = {y};
   memset(y->data, 0, y->nbytes);

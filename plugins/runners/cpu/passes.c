@@ -206,6 +206,73 @@ static void fold_bn(const CpuModel *m, const MscNode *bn, CpuStep *s) {
   }
 }
 
+gboolean cpu_pad_const(const CpuModel *m, const MscNode *n, int32_t rank, int64_t *pads, float *value) {
+  if (!is_op(n, "Pad") || rank < 1 || rank > MSC_MAX_RANK || n->n_inputs < 1) return FALSE;
+  const MscAttr *mode = find_attr(n, "mode");
+  if (mode && (mode->type != MSC_ATTR_STRING || strcmp(mode->s, "constant"))) return FALSE;
+  *value = 0.0f;
+  if (n->opset < 11) {
+    const MscAttr *pa = find_attr(n, "pads");
+    if (!pa || pa->type != MSC_ATTR_INTS || pa->n != (size_t)(2 * rank)) return FALSE;
+    memcpy(pads, pa->ints, (size_t)(2 * rank) * sizeof(int64_t));
+    *value = attr_float(n, "value", 0.0f);
+  } else {
+    const MscTensor *t = n->n_inputs > 1 && n->inputs[1] ? m->konst[n->inputs[1]->index] : NULL;
+    if (!t || t->dtype != MSC_DTYPE_INT64 || msc_tensor_numel(t) != 2 * rank) return FALSE;
+    memcpy(pads, t->data, (size_t)(2 * rank) * sizeof(int64_t));
+    if (n->n_inputs > 2 && n->inputs[2]) {
+      const MscTensor *c = m->konst[n->inputs[2]->index];
+      if (!c || c->dtype != MSC_DTYPE_FLOAT32 || msc_tensor_numel(c) != 1) return FALSE;
+      *value = *(const float *)c->data;
+    }
+    if (n->n_inputs > 3 && n->inputs[3]) return FALSE; /* axes */
+  }
+  for (int32_t i = 0; i < 2 * rank; i++)
+    if (pads[i] < 0) return FALSE;
+  return TRUE;
+}
+
+gboolean cpu_pad_foldable(const CpuModel *m, const MscNode *n, const MscNode *conv, gboolean any_fill, int64_t xpad[4]) {
+  int64_t pads[8];
+  float value;
+  if (!n->inputs[0] || n->inputs[0]->rank != 4 || !cpu_pad_const(m, n, 4, pads, &value)) return FALSE;
+  if (!any_fill && value != 0.0f) return FALSE;
+  if (pads[0] || pads[1] || pads[4] || pads[5]) return FALSE; /* batch or channels */
+  const MscAttr *ap = find_attr(conv, "auto_pad");
+  if (ap && (ap->type != MSC_ATTR_STRING || strcmp(ap->s, "NOTSET"))) return FALSE;
+  const MscTensor *wt = conv->n_inputs > 1 && conv->inputs[1] ? m->konst[conv->inputs[1]->index] : NULL;
+  if (!wt || wt->rank != 4) return FALSE;
+  const MscAttr *dl = find_attr(conv, "dilations");
+  for (int a = 0; a < 2; a++) {
+    int64_t d = dl && dl->type == MSC_ATTR_INTS && dl->n == 2 ? dl->ints[a] : 1;
+    int64_t extent = (wt->dims[2 + a] - 1) * d + 1;
+    if (pads[2 + a] >= extent || pads[6 + a] >= extent) return FALSE;
+  }
+  xpad[0] = pads[2], xpad[1] = pads[3], xpad[2] = pads[6], xpad[3] = pads[7];
+  return TRUE;
+}
+
+/* A zero-padding Pad read only by float Conv @conv: the conv reads the Pad's input with the Pad's
+ * spatial pads added to its own (no padded copy; M-LSD's stride-2 depthwise convs, 3 Pads of 160x160x96,
+ * 80x80x144 and 40x40x192). */
+static gboolean pad_in(CpuModel *m, Pass *p, const MscNode *conv, CpuStep *s) {
+  const char *sw = g_getenv("MSC_FOLD_PAD"); /* 0: Pad nodes stay steps of their own (A/B; int8 too) */
+  if (sw && !strcmp(sw, "0")) return FALSE;
+  const MscNode *pad = conv->inputs[0]->producer;
+  if (!pad || p->dead[pad->index] || p->owner[pad->index] >= 0 || !single_output(p, pad) ||
+      sole_reader(m, p, pad->outputs[0]) != conv || !cpu_pad_foldable(m, pad, conv, FALSE, s->xpad))
+    return FALSE;
+  const MscValue *v = pad->inputs[0];
+  if (v->dtype != MSC_DTYPE_FLOAT32 || m->konst[v->index]) return FALSE;
+  s->x = (int32_t)v->index;
+  s->pad_node = pad;
+  p->owner[pad->index] = (int32_t)conv->index;
+  s->n_group++;
+  m->stats.n_pads_folded++;
+  g_strlcpy(s->desc, "Pad+Conv", sizeof s->desc);
+  return TRUE;
+}
+
 /* Conv eligible for a CPU_STEP_CONV: 2-D, float32, constant weights. */
 static gboolean conv_eligible(const CpuModel *m, const MscNode *n) {
   if (!is_op(n, "Conv") || n->n_inputs < 2 || !n->inputs[0] || !n->outputs[0] || n->n_outputs != 1) return FALSE;
@@ -325,7 +392,7 @@ static void build_conv_group(CpuModel *m, Pass *p, const MscNode *conv, CpuStep 
   s->bias = g_new0(float, s->M);
   if (conv->n_inputs > 2 && conv->inputs[2]) memcpy(s->bias, m->konst[conv->inputs[2]->index]->data, s->M * sizeof(float));
   g_strlcpy(s->desc, "Conv", sizeof s->desc);
-  shuffle_in(m, p, conv, s);
+  if (!pad_in(m, p, conv, s)) shuffle_in(m, p, conv, s);
   const MscValue *cur = conv->outputs[0];
   const MscNode *nx = sole_reader(m, p, cur);
   /* BatchNormalization (inference form) */

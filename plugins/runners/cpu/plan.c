@@ -124,7 +124,8 @@ MscStatus cpu_conv_params(const CpuStep *s, const int64_t *xd, MscConv2dParams *
   ctx.n_in = s->node->n_inputs;
   MscWindow win;
   int64_t kernel[2] = {s->kh, s->kw};
-  if (msc_window_from_attrs(&ctx, 2, xd + 2, kernel, 0, &win) != MSC_OK || ctx.status != MSC_OK) {
+  const int64_t *xp = s->xpad, in[2] = {xd[2] + xp[0] + xp[2], xd[3] + xp[1] + xp[3]}; /* a folded Pad's output */
+  if (msc_window_from_attrs(&ctx, 2, in, kernel, 0, &win) != MSC_OK || ctx.status != MSC_OK) {
     cpu_host->message_set(msg, "node '%s' (Conv): %s", s->node->name, ctx.message);
     return ctx.status ? ctx.status : MSC_ERR_INVALID_ARG;
   }
@@ -145,10 +146,10 @@ MscStatus cpu_conv_params(const CpuStep *s, const int64_t *xd, MscConv2dParams *
   p->stride_w = win.stride[1];
   p->dilation_h = win.dilation[0];
   p->dilation_w = win.dilation[1];
-  p->pad_top = win.pads[0];
-  p->pad_left = win.pads[1];
-  p->pad_bottom = win.pads[2];
-  p->pad_right = win.pads[3];
+  p->pad_top = win.pads[0] + xp[0];
+  p->pad_left = win.pads[1] + xp[1];
+  p->pad_bottom = win.pads[2] + xp[2];
+  p->pad_right = win.pads[3] + xp[3];
   p->groups = s->group;
   p->act = s->act;
   p->act_a = s->act_a;
@@ -166,7 +167,7 @@ void cpu_shape_plan_free(CpuShapePlan *p) {
   g_free(p->offset);
   g_free(p->skip);
   g_free(p->ws_offset);
-  g_free(p->shuf_bytes);
+  g_free(p->xcopy_bytes);
   g_free(p->shuf_direct);
   g_free(p->use_pool);
   g_free(p->shape_konst);
@@ -389,7 +390,7 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
   p->skip = g_new0(unsigned char, ns);
   p->conv = g_new0(MscConv2dPlan *, ns);
   p->ws_offset = g_new0(int64_t, ns);
-  p->shuf_bytes = g_new0(size_t, ns);
+  p->xcopy_bytes = g_new0(size_t, ns);
   p->shuf_direct = g_new0(unsigned char, ns);
   p->use_pool = g_new0(unsigned char, ns);
   p->fast = g_new0(CpuFast, ns);
@@ -494,8 +495,13 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
       g_clear_error(&e);
     }
     if (s->shuffle_g && !p->shuf_direct[si]) { /* room for the shuffled input when the plan cannot read through it */
-      p->shuf_bytes[si] = ((size_t)(cp.batch * cp.in_channels * cp.in_h * cp.in_w) * sizeof(float) + 63) & ~(size_t)63;
-      ws[si] += p->shuf_bytes[si];
+      p->xcopy_bytes[si] = ((size_t)(cp.batch * cp.in_channels * cp.in_h * cp.in_w) * sizeof(float) + 63) & ~(size_t)63;
+      ws[si] += p->xcopy_bytes[si];
+    } else if (s->pad_node && !p->conv[si]) { /* the reference kernel reads the Pad's output: room for it */
+      const int64_t *xp = s->xpad;
+      p->xcopy_bytes[si] = ((size_t)(cp.batch * cp.in_channels * (cp.in_h + xp[0] + xp[2]) * (cp.in_w + xp[1] + xp[3])) *
+                                sizeof(float) + 63) & ~(size_t)63;
+      ws[si] += p->xcopy_bytes[si];
     }
   }
   if (st != MSC_OK) {

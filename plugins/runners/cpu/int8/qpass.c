@@ -1034,34 +1034,16 @@ static gboolean try_region(QPass *q, const MscNode *qn) {
 
 /* DQ(x) -> Pad(constant, non-negative pads) -> Q: bytes through the requant table, fill Q(value). */
 static gboolean try_pad(QPass *q, const MscNode *n) {
-  if (!is_op(n, "Pad") || n->n_outputs != 1 || !n->outputs[0] || n->n_inputs < 1) return FALSE;
-  const MscAttr *mode = find_attr(n, "mode");
-  if (mode && (mode->type != MSC_ATTR_STRING || strcmp(mode->s, "constant"))) return FALSE;
+  if (!is_op(n, "Pad") || n->n_outputs != 1 || !n->outputs[0] || n->n_inputs < 1 || !n->inputs[0]) return FALSE;
   float sx, sy;
   int32_t zx, zy;
   MscDType xdt, ydt;
   const MscNode *dq = act_dq(q, n->inputs[0], &sx, &zx, &xdt);
   const MscNode *qn = dq ? q_reader(q, n->outputs[0], &sy, &zy, &ydt) : NULL;
   if (!qn) return FALSE;
-  float val = 0.0f;
-  if (n->opset < 11) {
-    val = attr_float(n, "value", 0.0f);
-    const MscAttr *pa = find_attr(n, "pads");
-    if (!pa || pa->type != MSC_ATTR_INTS) return FALSE;
-    for (size_t i = 0; i < pa->n; i++)
-      if (pa->ints[i] < 0) return FALSE;
-  } else {
-    const MscTensor *pads = n->n_inputs > 1 ? kon(q, n->inputs[1]) : NULL;
-    if (!pads || pads->dtype != MSC_DTYPE_INT64) return FALSE;
-    for (int64_t i = 0; i < msc_tensor_numel(pads); i++)
-      if (((const int64_t *)pads->data)[i] < 0) return FALSE;
-    if (n->n_inputs > 2 && n->inputs[2]) {
-      const MscTensor *c = kon(q, n->inputs[2]);
-      if (!c || c->dtype != MSC_DTYPE_FLOAT32 || msc_tensor_numel(c) != 1) return FALSE;
-      val = *(const float *)c->data;
-    }
-    if (n->n_inputs > 3 && n->inputs[3]) return FALSE; /* axes */
-  }
+  float val;
+  int64_t pads[2 * MSC_MAX_RANK];
+  if (!cpu_pad_const(q->m, n, n->inputs[0]->rank, pads, &val)) return FALSE;
   uint8_t *t = table1(q, dq, NULL, qn, xdt);
   MscTensor *fv = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, (int64_t[]){1}, NULL);
   *(float *)fv->data = val;
@@ -1166,7 +1148,6 @@ static void absorb(QPass *q, CpuQStep *s, int32_t j) {
   q->is_head[j] = FALSE;
   cpu_qstep_free(p);
   q->groups[j].q = NULL;
-  q->m->stats.n_int8_fused_tables++;
 }
 
 /* In node order: a LUT1 step whose input comes from a LUT1 step through a
@@ -1211,6 +1192,7 @@ static void fuse_tables(QPass *q) {
       s->xdt = p->xdt;
       q->groups[i].x = s->xs[0];
       absorb(q, s, j);
+      q->m->stats.n_int8_fused_tables++;
     } else if (s->kind == CPU_Q_LUT2 && s->n_x == 2) {
       uint8_t *t = g_malloc(256);
       int32_t x = -1, j = -1;
@@ -1238,8 +1220,47 @@ static void fuse_tables(QPass *q) {
       s->n_x = 1;
       q->groups[i].x = x;
       if (j >= 0) absorb(q, s, j);
-      else q->m->stats.n_int8_fused_tables++;
+      q->m->stats.n_int8_fused_tables++;
     }
+  }
+}
+
+/* An int8 conv whose input comes from an 8-bit Pad step through a private link, where the Pad's table is
+ * the identity (same scale, zero point and type on both sides) and its fill is the conv's input zero point
+ * (Q(0.0): what the conv pads with), reads the Pad's input with the Pad's spatial pads added to its own:
+ * the same bytes in every window, no padded copy (M-LSD's stride-2 depthwise convs; MSC_FOLD_PAD=0: off). */
+static void fuse_pad(QPass *q) {
+  const MscGraph *g = q->m->g;
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    CpuQStep *s = q->is_head[i] && !q->dead[i] ? q->groups[i].q : NULL;
+    if (!s || s->kind != CPU_Q_CONV || s->gemm || s->n_x < 1) continue;
+    const MscNode *pad = NULL;
+    int32_t j = -1;
+    for (uint32_t k = 0; k < g->n_nodes && j < 0; k++) {
+      const CpuQStep *ps = q->is_head[k] && !q->dead[k] ? q->groups[k].q : NULL;
+      if (ps && ps->kind == CPU_Q_PAD && ps->y == s->xs[0]) j = (int32_t)k, pad = ps->op;
+    }
+    if (j < 0) continue;
+    const CpuQStep *ps = q->groups[j].q;
+    gboolean same = ps->xdt == ps->ydt && ps->xdt == s->xdt && ps->fill == (uint8_t)s->zx;
+    for (int v = 0; v < 256 && same; v++) same = ps->lut[v] == v;
+    int64_t xpad[4];
+    /* the link: the Pad's bytes are read only by the conv's own DequantizeLinear, which only the conv reads */
+    const MscValue *dqo = s->op->inputs[0];
+    const MscNode *dq = dqo ? dqo->producer : NULL;
+    const MscValue *pv = q->m->g->values[s->xs[0]];
+    if (!same || !dq || !is_op(dq, "DequantizeLinear") || dq->inputs[0] != pv || q->readers[pv->index] != 1 ||
+        q->readers[dqo->index] != 1 || ((pv->flags | dqo->flags) & MSC_VALUE_GRAPH_OUTPUT) ||
+        !cpu_pad_foldable(q->m, pad, s->op, TRUE, xpad))
+      continue;
+    s->xs[0] = ps->xs[0];
+    q->groups[i].x = s->xs[0];
+    memcpy(q->groups[i].xpad, xpad, sizeof xpad);
+    q->groups[i].pad_node = pad;
+    q->groups[i].n_group += q->groups[j].n_group;
+    absorb(q, s, j);
+    q->m->stats.n_pads_folded++;
+    g_strlcat(q->groups[i].desc, " + Pad", sizeof q->groups[i].desc);
   }
 }
 
@@ -1353,6 +1374,7 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
       if (!dead[i]) try_float_region(&q, g->nodes[i]);
   if (cpu_q_switch_on("MSC_INT8_FUSE")) fuse_tables(&q);     /* 0: keep every table step */
   if (cpu_q_switch_on("MSC_INT8_FUSE_ADD")) fuse_vadd(&q); /* 0: residual adds stay their own steps */
+  if (cpu_q_switch_on("MSC_FOLD_PAD")) fuse_pad(&q); /* 0: Pad steps stay their own steps (fp32 too: passes.c) */
   /* Nodes whose every reader went into an int8 step (which reads the 8-bit
    * tensors) or is itself removed: activation DequantizeLinear nodes and the
    * float interiors of tabulated regions. Reverse graph order: readers first.
