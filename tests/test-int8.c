@@ -59,6 +59,10 @@ static const ConvCase cases[] = {
     {"3x3-pad1-u8", 1, 16, 9, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 0},
     {"1x1-u8-relu", 2, 32, 7, 5, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
     {"3x3-s2-pad-asym-s8", 1, 8, 13, 10, 9, 3, 3, 2, 2, 1, 1, 0, 1, 2, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_INT8, 0, 0, 0},
+    /* stride-2 rows of 32+ positions per column phase from 4-channel groups (the vector phase split; M-LSD's
+     * 4-channel stem): an odd width with the odd phase first, and int8 input with an even width */
+    {"3x3-s2-c4-wide-u8", 1, 4, 7, 135, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},
+    {"3x3-s2-c8-wide-s8", 1, 8, 6, 130, 6, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
     {"5x5-dil2-s8-wzp", 1, 5, 12, 12, 7, 5, 5, 1, 1, 2, 2, 2, 2, 2, 2, 1, MSC_DTYPE_INT8, MSC_DTYPE_UINT8, 1, 0, 0},
     {"grouped-3x3", 1, 12, 8, 8, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, MSC_DTYPE_UINT8, MSC_DTYPE_INT8, 0, 0, 0},
     {"depthwise-3x3", 2, 16, 10, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, MSC_DTYPE_UINT8, MSC_DTYPE_UINT8, 0, 0, 1},

@@ -250,6 +250,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
   }
 #endif
   q->xs2 = q->k->kg == 2 && q->xoff == 0 && cpu_q_switch_on("MSC_INT8_XS2");
+  q->xs4s2 = q->k->kg == 4 && cpu_q_switch_on("MSC_INT8_XS4S2");
   q->splitrow = cpu_q_switch_on("MSC_INT8_SPLITROW");
   q->corrinit = cpu_q_switch_on("MSC_INT8_CORRINIT");
   q->qspec = cpu_q_switch_on("MSC_INT8_QSPEC");
@@ -524,18 +525,22 @@ static void xin_slack(const CpuQConv *q, void *dst) {
     const int32_t xo = q->xoff;                                                                                 \
     if (d->sh == 1 && d->sw == 1 && (gc + 1) * KG_ <= q->Cg) { /* only the border is not written below */     \
       T_ *pl = dst + (size_t)(gc * q->PS) * KG_;                                                                \
-      int64_t W_ = q->PWs * KG_, a = d->pl * KG_, b = (d->pl + d->W) * KG_;                                     \
-      for (int64_t i = 0; i < d->pt * W_; i++) pl[i] = pad;                                                     \
-      for (int64_t i = (d->pt + d->H) * W_; i < q->PS * KG_; i++) pl[i] = pad;                                  \
-      for (int64_t r = d->pt; r < d->pt + d->H && (a || b < W_); r++) {                                         \
+      const int64_t W_ = q->PWs * KG_, a = d->pl * KG_, b = (d->pl + d->W) * KG_, top_ = d->pt * W_,            \
+                    bot_ = (d->pt + d->H) * W_, psk_ = q->PS * KG_, r1_ = d->pt + d->H;                           \
+      for (int64_t i = 0; i < top_; i++) pl[i] = pad;                                                           \
+      for (int64_t i = bot_; i < psk_; i++) pl[i] = pad;                                                        \
+      for (int64_t r = d->pt; r < r1_ && (a || b < W_); r++) {                                                  \
         for (int64_t i = 0; i < a; i++) pl[r * W_ + i] = pad;                                                   \
         for (int64_t i = b; i < W_; i++) pl[r * W_ + i] = pad;                                                  \
       }                                                                                                         \
-    } else                                                                                                      \
-      for (int64_t ph = 0; ph < q->nph; ph++) {                                                                 \
-        T_ *pl = dst + (size_t)((ph * q->Gc + gc) * q->PS) * KG_;                                               \
-        for (int64_t i = 0; i < q->PS * KG_; i++) pl[i] = pad;                                                  \
+    } else { /* every phase plane: pad first (the bounds in locals: a byte store may alias q, and a loop    \
+              * re-reading q->PS per byte stored took as long as M-LSD's 4-channel stem conv itself) */       \
+      const int64_t nph_ = q->nph, psk_ = q->PS * KG_, gcs_ = q->Gc;                                           \
+      for (int64_t ph = 0; ph < nph_; ph++) {                                                                   \
+        T_ *pl = dst + (size_t)((ph * gcs_ + gc) * psk_);                                                      \
+        for (int64_t i = 0; i < psk_; i++) pl[i] = pad;                                                         \
       }                                                                                                         \
+    }                                                                                                           \
     if (gc == q->Gc - 1) xin_slack(q, dst);                                                                    \
     const uint8_t *xr[KG_];                                                                                     \
     int ne = (int)MIN((int64_t)KG_, q->Cg - gc * KG_);                                                          \
@@ -575,6 +580,8 @@ static void xin_slack(const CpuQConv *q, void *dst) {
           else                                                                                                  \
             for (int64_t u = 0; u < cnt; u++)                                                                   \
               for (int e = 0; e < KG_; e++) o[u * KG_ + e] = (T_)(xr[e][rb + u] + xo);                          \
+        } else if (ne == KG_ && KG_ == 4 && sw_ == 2) { /* bytes: int8 and uint8 alike (+ xo mod 256) */      \
+          xform_span4_s2((uint8_t *)(void *)o, xr, rb, cnt, d->W - iw0, xo, q->xs4s2);                          \
         } else if (ne == KG_) {                                                                                 \
           if (sgn)                                                                                              \
             for (int64_t u = 0; u < cnt; u++)                                                                   \
@@ -695,7 +702,46 @@ __attribute__((target("avx2"))) static int64_t xform_span4_avx2(uint8_t *restric
   }
   return u;
 }
+
+/* xform_span4_s2 32 positions at a time while the 64 source bytes of each lie in the @avail bytes of the
+ * row: the even bytes of each source (stride 2), + f, interleaved. Returns the positions done. */
+__attribute__((target("avx2"))) static int64_t xform_span4_s2_avx2(uint8_t *restrict o, const uint8_t *restrict a,
+                                                                    const uint8_t *restrict b, const uint8_t *restrict c,
+                                                                    const uint8_t *restrict e, int64_t cnt,
+                                                                    int64_t avail, uint8_t f) {
+  const __m256i vf = _mm256_set1_epi8((char)f), m = _mm256_set1_epi16(0xff);
+  int64_t u = 0;
+  for (; u + 32 <= cnt && 2 * u + 64 <= avail; u += 32) {
+#define XS4_EVEN(p)                                                                                             \
+  _mm256_add_epi8(_mm256_permute4x64_epi64(                                                                    \
+                      _mm256_packus_epi16(                                                                     \
+                          _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 2 * u)), m), \
+                          _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 2 * u + 32)), m)), \
+                      0xD8),                                                                                   \
+                  vf)
+    const __m256i va = XS4_EVEN(a), vb = XS4_EVEN(b), vc = XS4_EVEN(c), ve = XS4_EVEN(e);
+#undef XS4_EVEN
+    interleave4_avx2(o + 4 * u, va, vb, vc, ve);
+  }
+  return u;
+}
 #endif
+
+/* o[u * 4 + e] = xr[e][rb + 2 u] + xo (mod 256), u < cnt: one column phase of a stride-2 row, the @avail
+ * bytes of the row from rb readable (M-LSD's 4-channel 320 x 320 stem: the scalar loop took as long as
+ * the conv). */
+static void xform_span4_s2(uint8_t *restrict o, const uint8_t *const *xr, int64_t rb, int64_t cnt, int64_t avail,
+                           int32_t xo, int vec) {
+  const uint8_t *restrict a = xr[0] + rb, *restrict b = xr[1] + rb, *restrict c = xr[2] + rb, *restrict e = xr[3] + rb;
+  const uint8_t f = (uint8_t)xo;
+  int64_t u = 0;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  if (vec && cnt >= 32 && cpu_q_avx2()) u = xform_span4_s2_avx2(o, a, b, c, e, cnt, avail, f);
+#endif
+  for (; u < cnt; u++)
+    o[4 * u] = (uint8_t)(a[2 * u] + f), o[4 * u + 1] = (uint8_t)(b[2 * u] + f), o[4 * u + 2] = (uint8_t)(c[2 * u] + f),
+                 o[4 * u + 3] = (uint8_t)(e[2 * u] + f);
+}
 
 static void xform_span4(uint8_t *restrict o, const uint8_t *const *xr, int64_t rb, int64_t cnt, int sgn, int32_t xo) {
   const uint8_t *restrict a = xr[0] + rb, *restrict b = xr[1] + rb, *restrict c = xr[2] + rb, *restrict e = xr[3] + rb;
