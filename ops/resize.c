@@ -645,6 +645,9 @@ struct MscResizePlanes {
   int64_t H, W, OH, OW, planes;
   int idw, idh, two; /* identity axes; two: the last axis has two nonzero taps everywhere, no extrapolation */
   AxisTaps tw, th;
+  /* two: the last axis' taps as int32 indices and weights, one array per tap (gather loops) */
+  int32_t *i0, *i1;
+  float *w0, *w1;
 };
 
 static int
@@ -673,9 +676,17 @@ planes_new(const ResizePlan *p, const MscTensor *x)
     msc_resize_planes_free(rp);
     return NULL;
   }
-  rp->two = !rp->idw;
+  rp->two = !rp->idw && rp->W <= INT32_MAX;
   for (int64_t o = 0; rp->two && o < rp->OW; o++)
     rp->two = rp->tw.n[o] == 2 && !rp->tw.ext[o];
+  if (rp->two) {
+    rp->i0 = g_new(int32_t, rp->OW), rp->i1 = g_new(int32_t, rp->OW);
+    rp->w0 = g_new(float, rp->OW), rp->w1 = g_new(float, rp->OW);
+    for (int64_t o = 0; o < rp->OW; o++) {
+      rp->i0[o] = (int32_t)rp->tw.idx[o * 4], rp->i1[o] = (int32_t)rp->tw.idx[o * 4 + 1];
+      rp->w0[o] = rp->tw.w[o * 4], rp->w1[o] = rp->tw.w[o * 4 + 1];
+    }
+  }
   return rp;
 }
 
@@ -695,6 +706,7 @@ msc_resize_planes_free(MscResizePlanes *rp)
     return;
   axis_taps_free(&rp->tw);
   axis_taps_free(&rp->th);
+  g_free(rp->i0), g_free(rp->i1), g_free(rp->w0), g_free(rp->w1);
   g_free(rp);
 }
 
@@ -710,6 +722,49 @@ msc_resize_planes_tmp(const MscResizePlanes *rp)
   return rp->idw ? 1 : (size_t)(rp->H * rp->OW);
 }
 
+/* The plane loops (the same operations in the same order as axis_line: a sum from 0.0f, then + w * s per
+ * tap, never contracted into an FMA) get an AVX2 clone picked at load time (x86-64 GCC): 8 lanes, the
+ * last axis' two taps as gathers. M-LSD's 64 x 40 x 40 -> 80 x 80 upsamplings took ~2 cycles per value
+ * in the SSE2 loops. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize")
+#endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define R_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define R_CLONES
+#endif
+
+/* d[o] = (0 + w0[o] * s[i0[o]]) + w1[o] * s[i1[o]], o < n. */
+R_CLONES static void
+two_taps_row(float *restrict d, const float *restrict s, const int32_t *restrict i0, const int32_t *restrict i1,
+             const float *restrict w0, const float *restrict w1, int64_t n)
+{
+  for (int64_t o = 0; o < n; o++) {
+    float v = 0.0f;
+    v += w0[o] * s[i0[o]];
+    v += w1[o] * s[i1[o]];
+    d[o] = v;
+  }
+}
+
+/* d[i] = (0 + wa * a[i]) + wb * b[i], i < n: axis_line of two taps in one pass. */
+R_CLONES static void
+two_rows(float *restrict d, const float *restrict a, const float *restrict b, float wa, float wb, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++) {
+    float v = 0.0f;
+    v += wa * a[i];
+    v += wb * b[i];
+    d[i] = v;
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 void
 msc_resize_planes_run(const MscResizePlanes *rp, const float *x, float *y, int64_t p0, int64_t p1, float *tmp)
 {
@@ -719,16 +774,8 @@ msc_resize_planes_run(const MscResizePlanes *rp, const float *x, float *y, int64
     const float *src = x + b * H * W, *rows = src;
     float *dst = y + b * OH * OW;
     if (rp->two) {
-      for (int64_t h = 0; h < H; h++) {
-        const float *s = src + h * W;
-        float *d = tmp + h * OW;
-        for (int64_t o = 0; o < OW; o++) {
-          float v = 0.0f;
-          v += tw->w[o * 4] * s[tw->idx[o * 4]];
-          v += tw->w[o * 4 + 1] * s[tw->idx[o * 4 + 1]];
-          d[o] = v;
-        }
-      }
+      for (int64_t h = 0; h < H; h++)
+        two_taps_row(tmp + h * OW, src + h * W, rp->i0, rp->i1, rp->w0, rp->w1, OW);
       rows = tmp;
     } else if (!rp->idw) {
       for (int64_t h = 0; h < H; h++)
@@ -740,8 +787,13 @@ msc_resize_planes_run(const MscResizePlanes *rp, const float *x, float *y, int64
       memcpy(dst, rows, (size_t)(OH * OW) * sizeof(float));
       continue;
     }
-    for (int64_t o = 0; o < OH; o++)
-      axis_line(th, o, rows, OW, dst + o * OW, OW, rp->extrapolation);
+    for (int64_t o = 0; o < OH; o++) {
+      if (th->n[o] == 2 && !th->ext[o])
+        two_rows(dst + o * OW, rows + th->idx[o * 4] * OW, rows + th->idx[o * 4 + 1] * OW, th->w[o * 4],
+                 th->w[o * 4 + 1], OW);
+      else
+        axis_line(th, o, rows, OW, dst + o * OW, OW, rp->extrapolation);
+    }
   }
 }
 
