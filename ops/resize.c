@@ -645,8 +645,10 @@ struct MscResizePlanes {
   int64_t H, W, OH, OW, planes;
   int idw, idh, two; /* identity axes; two: the last axis has two nonzero taps everywhere, no extrapolation */
   AxisTaps tw, th;
-  /* two: the last axis' taps as int32 indices and weights, one array per tap (gather loops) */
-  int32_t *i0, *i1;
+  /* two: the last axis' taps as int32 indices and weights, one array per tap (gather loops); per block of 8
+   * outputs whose taps all lie in the 8 inputs from blk[b] (>= 0; -1: not so), the taps as offsets from it
+   * (o0, o1: in-register permutes instead of gathers) */
+  int32_t *i0, *i1, *o0, *o1, *blk;
   float *w0, *w1;
 };
 
@@ -686,6 +688,19 @@ planes_new(const ResizePlan *p, const MscTensor *x)
       rp->i0[o] = (int32_t)rp->tw.idx[o * 4], rp->i1[o] = (int32_t)rp->tw.idx[o * 4 + 1];
       rp->w0[o] = rp->tw.w[o * 4], rp->w1[o] = rp->tw.w[o * 4 + 1];
     }
+    const int64_t nb = rp->OW / 8;
+    rp->blk = g_new(int32_t, nb + 1), rp->o0 = g_new(int32_t, rp->OW), rp->o1 = g_new(int32_t, rp->OW);
+    for (int64_t b = 0; b < nb; b++) {
+      int32_t lo = INT32_MAX, hi = -1;
+      for (int64_t o = 8 * b; o < 8 * b + 8; o++) {
+        lo = MIN(lo, MIN(rp->i0[o], rp->i1[o]));
+        hi = MAX(hi, MAX(rp->i0[o], rp->i1[o]));
+      }
+      lo = (int32_t)MIN((int64_t)lo, rp->W - 8); /* the 8 inputs read lie inside the row */
+      rp->blk[b] = lo >= 0 && hi < lo + 8 ? lo : -1;
+      for (int64_t o = 8 * b; o < 8 * b + 8; o++)
+        rp->o0[o] = rp->i0[o] - rp->blk[b], rp->o1[o] = rp->i1[o] - rp->blk[b];
+    }
   }
   return rp;
 }
@@ -706,7 +721,7 @@ msc_resize_planes_free(MscResizePlanes *rp)
     return;
   axis_taps_free(&rp->tw);
   axis_taps_free(&rp->th);
-  g_free(rp->i0), g_free(rp->i1), g_free(rp->w0), g_free(rp->w1);
+  g_free(rp->i0), g_free(rp->i1), g_free(rp->w0), g_free(rp->w1), g_free(rp->o0), g_free(rp->o1), g_free(rp->blk);
   g_free(rp);
 }
 
@@ -765,6 +780,42 @@ two_rows(float *restrict d, const float *restrict a, const float *restrict b, fl
 #pragma GCC pop_options
 #endif
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+/* two_taps_row for blocks of 8 outputs whose taps lie in 8 consecutive inputs (upsampling): one load, two
+ * in-register permutes (vpermps) instead of 16 element loads; the same mul and add per tap, no FMA.
+ * Blocks that do not fit and the tail take the scalar formula. */
+__attribute__((target("avx2"))) static void
+two_taps_row_perm(float *restrict d, const float *restrict s, const MscResizePlanes *rp)
+{
+  const int64_t n = rp->OW, nb = n / 8;
+  for (int64_t b = 0; b < nb; b++) {
+    const int64_t o = 8 * b;
+    if (rp->blk[b] < 0) {
+      for (int64_t k = o; k < o + 8; k++) {
+        float v = 0.0f;
+        v += rp->w0[k] * s[rp->i0[k]];
+        v += rp->w1[k] * s[rp->i1[k]];
+        d[k] = v;
+      }
+      continue;
+    }
+    const __m256 x = _mm256_loadu_ps(s + rp->blk[b]);
+    const __m256 g0 = _mm256_permutevar8x32_ps(x, _mm256_loadu_si256((const __m256i *)(const void *)(rp->o0 + o)));
+    const __m256 g1 = _mm256_permutevar8x32_ps(x, _mm256_loadu_si256((const __m256i *)(const void *)(rp->o1 + o)));
+    __m256 v = _mm256_add_ps(_mm256_setzero_ps(), _mm256_mul_ps(_mm256_loadu_ps(rp->w0 + o), g0));
+    v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_loadu_ps(rp->w1 + o), g1));
+    _mm256_storeu_ps(d + o, v);
+  }
+  for (int64_t k = 8 * nb; k < n; k++) {
+    float v = 0.0f;
+    v += rp->w0[k] * s[rp->i0[k]];
+    v += rp->w1[k] * s[rp->i1[k]];
+    d[k] = v;
+  }
+}
+#endif
+
 void
 msc_resize_planes_run(const MscResizePlanes *rp, const float *x, float *y, int64_t p0, int64_t p1, float *tmp)
 {
@@ -774,9 +825,18 @@ msc_resize_planes_run(const MscResizePlanes *rp, const float *x, float *y, int64
     const float *src = x + b * H * W, *rows = src;
     float *dst = y + b * OH * OW;
     if (rp->two) {
-      for (int64_t h = 0; h < H; h++)
-        two_taps_row(tmp + h * OW, src + h * W, rp->i0, rp->i1, rp->w0, rp->w1, OW);
-      rows = tmp;
+#if defined(__GNUC__) && defined(__x86_64__)
+      if (W >= 8 && __builtin_cpu_supports("avx2")) {
+        for (int64_t h = 0; h < H; h++)
+          two_taps_row_perm(tmp + h * OW, src + h * W, rp);
+        rows = tmp;
+      } else
+#endif
+      {
+        for (int64_t h = 0; h < H; h++)
+          two_taps_row(tmp + h * OW, src + h * W, rp->i0, rp->i1, rp->w0, rp->w1, OW);
+        rows = tmp;
+      }
     } else if (!rp->idw) {
       for (int64_t h = 0; h < H; h++)
         for (int64_t o = 0; o < OW; o++)

@@ -1181,6 +1181,51 @@ static MscGraph *pad_conv_graph(void) {
   return qgraph_done(g, (const char *[]){"y", "y2", NULL});
 }
 
+/* x -> QDQ -> Resize (linear, scales 1, 1, 2, 2: M-LSD's upsampling; the plane form) -> QDQ -> y;
+ * x -> QDQ -> Resize (cubic, sizes 1, 12, 20, 11: the channel axis resized too, which the plane form does
+ * not take: the whole-tensor path) -> QDQ (int8) -> y2. */
+static MscGraph *resize_graph(void) {
+  const int64_t xd[] = {1, 8, 13, 11};
+  MscGraph *g = qgraph_new("int8-resize", xd);
+  msc_graph_add_initializer(g, "roi", msc_tensor_new(MSC_DTYPE_FLOAT32, 1, (int64_t[]){0}, NULL));
+  MscTensor *sc = msc_tensor_new(MSC_DTYPE_FLOAT32, 1, (int64_t[]){4}, NULL);
+  const float scv[4] = {1.0f, 1.0f, 2.0f, 2.0f};
+  memcpy(sc->data, scv, sizeof scv);
+  msc_graph_add_initializer(g, "scales", sc);
+  MscTensor *sz = msc_tensor_new(MSC_DTYPE_INT64, 1, (int64_t[]){4}, NULL);
+  const int64_t szv[4] = {1, 12, 20, 11};
+  memcpy(sz->data, szv, sizeof szv);
+  msc_graph_add_initializer(g, "sizes", sz);
+  qdq(g, "x", "px", 8.0f / 255.0f, 128);
+  add_attr_string(node(g, "up", "Resize", "x_dq,roi,scales", "u"), "mode", "linear");
+  qdq(g, "u", "pu", 7.0f / 255.0f, 120);
+  node(g, "out", "Identity", "u_dq", "y");
+  MscNode *c = node(g, "cub", "Resize", "x_dq,roi,-,sizes", "c");
+  add_attr_string(c, "mode", "cubic");
+  gconst_f(g, "pc_s", 9.0f / 255.0f);
+  MscTensor *z8 = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
+  *(int8_t *)z8->data = -3;
+  msc_graph_add_initializer(g, "pc_z", z8);
+  node(g, "Q_c", "QuantizeLinear", "c,pc_s,pc_z", "c_q");
+  node(g, "DQ_c", "DequantizeLinear", "c_q,pc_s,pc_z", "c_dq");
+  node(g, "out2", "Identity", "c_dq", "y2");
+  return qgraph_done(g, (const char *[]){"y", "y2", NULL});
+}
+
+static void test_resize(void) {
+  g_test_summary("int8 Resize: DQ -> Resize (linear, cubic) -> Q as one step, plane by plane through float scratch "
+                 "(and the whole tensor where the plane form does not apply); outputs equal the three-step run "
+                 "byte for byte (MSC_INT8_RESIZE=0) and ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStats st[2];
+  check_fusion_exact(resize_graph(), (int64_t[]){1, 8, 13, 11}, 17, "MSC_INT8_RESIZE", 10.0 / 255.0, st);
+  g_test_message("resize: %u steps (%u int8), %u steps unfused", st[0].n_steps, st[0].n_int8_steps, st[1].n_steps);
+  g_assert_cmpuint(st[0].n_steps + 3, ==, st[1].n_steps); /* x's DQ (shared) and two Q steps fewer */
+}
+
 static void test_pad_conv(void) {
   g_test_summary("int8 Pad folded into the conv after it: a zero Pad whose table is the identity (bottom/right "
                  "before a stride-2 depthwise conv, asymmetric before a dense conv with pads of its own) is read "
@@ -1476,6 +1521,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/int8/fusion/conv-tables", test_conv_tables);
   g_test_add_func("/int8/fusion/conv-add", test_conv_add);
   g_test_add_func("/int8/fusion/pad-conv", test_pad_conv);
+  g_test_add_func("/int8/fusion/resize", test_resize);
   g_test_add_func("/int8/fusion/conv-add-plain", test_conv_add_plain);
   g_test_add_func("/int8/fusion/float-region", test_float_region);
   g_test_add_func("/int8/fusion/rank-pool", test_rank_pool);

@@ -9,6 +9,7 @@
 
 #include "../cpu-internal.h"
 #include "pad-utils.h"
+#include "resize-planes.h"
 #include "tensor.h"
 
 /* bytes per task of the 8-bit Concat (concat_task) */
@@ -32,7 +33,19 @@ typedef struct {
   double gu;
   int gexact;
   CpuPool2d pool;
+  /* resize: the plane form (NULL: the whole tensor through the Resize kernel), per-thread scratch bytes
+   * (plane form) or the float input's bytes (whole tensor), the Resize's float output dims and its
+   * constant inputs (borrowed from the plan) */
+  struct MscResizePlanes *rp;
+  size_t rs_per, rs_xf, rs_yf; /* plane form: bytes per thread, offsets of the scratch and the output plane */
+  int32_t ryr;
+  int64_t ryd[MSC_MAX_RANK];
+  const MscTensor *rk[4];
 } QPrep;
+
+static size_t a64(size_t n) {
+  return (n + 63) & ~(size_t)63;
+}
 
 /* Static infer of @n on the plan's dims; writes its outputs' dims. */
 static MscStatus infer_node(CpuModel *m, CpuShapePlan *p, const MscNode *n, MscMessage *msg) {
@@ -392,9 +405,50 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     p->use_pool[si] = ny >= 2 * SPAN_CHUNK; /* rows over the pool (pad_task) */
     break;
   }
+  case CPU_Q_RESIZE: {
+    const MscNode *n = q->op;
+    const int32_t x = q->xs[0], rv = (int32_t)n->outputs[0]->index;
+    MscTensor xt = {0};
+    xt.dtype = MSC_DTYPE_FLOAT32;
+    xt.rank = p->rank[x];
+    memcpy(xt.dims, p->dims[x], sizeof xt.dims);
+    const MscTensor *in[4] = {&xt, NULL, NULL, NULL};
+    for (uint32_t i = 1; i < n->n_inputs && i < 4; i++)
+      if (n->inputs[i]) r->rk[i] = in[i] = m->konst[n->inputs[i]->index] ? m->konst[n->inputs[i]->index]
+                                                                        : p->shape_konst[n->inputs[i]->index];
+    MscOpCtx ctx = {0};
+    ctx.node = n;
+    ctx.in = in;
+    ctx.n_in = n->n_inputs < 4 ? n->n_inputs : 4;
+    r->rp = msc_resize_planes_new(&ctx);
+    const int64_t nx = numel_v(p, x);
+    if (n->n_inputs > 4 || p->rank[rv] != p->rank[y] || numel_v(p, rv) != ny || nx < 0) {
+      ok = FALSE;
+      break;
+    }
+    r->ryr = p->rank[rv];
+    memcpy(r->ryd, p->dims[rv], sizeof r->ryd);
+    if (r->rp && msc_resize_planes_count(r->rp) > 0) { /* per thread: a float input plane, the resize scratch, a
+                                                         * float output plane */
+      r->planes = msc_resize_planes_count(r->rp);
+      r->inner = nx / r->planes, r->outer = ny / r->planes;
+      r->rs_xf = a64((size_t)r->inner * sizeof(float));
+      r->rs_yf = r->rs_xf + a64(msc_resize_planes_tmp(r->rp) * sizeof(float));
+      r->rs_per = r->rs_yf + a64((size_t)r->outer * sizeof(float));
+      *ws = r->rs_per * (size_t)MAX(m->threads, 1);
+      p->use_pool[si] = r->planes > 1 && ny >= 2 * SPAN_CHUNK;
+    } else { /* the whole float input and output */
+      msc_resize_planes_free(r->rp);
+      r->rp = NULL;
+      r->rs_xf = a64((size_t)nx * sizeof(float));
+      *ws = r->rs_xf + a64((size_t)ny * sizeof(float));
+    }
+    break;
+  }
   default: ok = FALSE;
   }
   if (!ok) {
+    msc_resize_planes_free(r->rp);
     g_free(r);
     return fail(s, msg, "shapes not supported by the int8 step");
   }
@@ -409,6 +463,7 @@ void cpu_q_prep_free(const CpuStep *s, void *prep) {
     return;
   }
   g_free(((QPrep *)prep)->lut_t);
+  msc_resize_planes_free(((QPrep *)prep)->rp);
   g_free(prep);
 }
 
@@ -719,6 +774,17 @@ static void quant_c(const float *x, uint8_t *y, int64_t n, float s, int32_t z, i
   for (int64_t i = 0; i < n; i++) y[i] = quant1(x[i], s, z, sgn);
 }
 
+/* QuantizeLinear (per tensor) of n floats, AVX2 where the CPU has it (the same bytes as quant_c). */
+static void quant_span(const float *x, uint8_t *y, int64_t n, float s, int32_t z, int sgn) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  if (cpu_q_avx2()) {
+    quant_avx2(x, y, n, s, z, sgn);
+    return;
+  }
+#endif
+  quant_c(x, y, n, s, z, sgn);
+}
+
 /* sum of k[row[i]], four independent chains; scalar on purpose (GCC's SSE2 vectorization of the
  * 64-bit table gathers moved every value through the vector unit: slower) */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -792,17 +858,7 @@ static void span_run(const SpanJob *j, int64_t i0, int64_t n) {
   switch (q->kind) {
   case CPU_Q_LUT1: lut1_span(j->lut, (const uint8_t *)j->x + i0, y, n); return;
   case CPU_Q_FLUT: flut_span(q->ftab, (const uint8_t *)j->x + i0, (float *)j->y + i0, n); return; /* f(DQ(x)) */
-  case CPU_Q_QUANT: {
-    const int sgn = q->ydt == MSC_DTYPE_INT8;
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    if (cpu_q_avx2()) {
-      quant_avx2((const float *)j->x + i0, y, n, q->sy, q->zy, sgn);
-      return;
-    }
-#endif
-    quant_c((const float *)j->x + i0, y, n, q->sy, q->zy, sgn);
-    return;
-  }
+  case CPU_Q_QUANT: quant_span((const float *)j->x + i0, y, n, q->sy, q->zy, q->ydt == MSC_DTYPE_INT8); return;
   case CPU_Q_DEQ: {
     const int sgn = q->xdt == MSC_DTYPE_INT8;
     const uint8_t *x = (const uint8_t *)j->x + i0;
@@ -935,6 +991,53 @@ static void pad_task(void *ctx, int64_t t, int thread) {
   }
 }
 
+/* CPU_Q_RESIZE, plane form: plane t dequantized through ftab into the thread's scratch, resized there,
+ * quantized into the output. Planes are independent: any split gives the same bytes. */
+typedef struct {
+  const CpuQStep *q;
+  const QPrep *r;
+  const uint8_t *x;
+  uint8_t *y;
+  char *ws;
+} ResizeJob;
+
+static void resize_task(void *ctx, int64_t t, int thread) {
+  const ResizeJob *j = ctx;
+  const QPrep *r = j->r;
+  char *w = j->ws + (size_t)thread * r->rs_per;
+  float *xf = (float *)(void *)w, *tmp = (float *)(void *)(w + r->rs_xf), *yf = (float *)(void *)(w + r->rs_yf);
+  flut_span(j->q->ftab, j->x + t * r->inner, xf, r->inner);
+  msc_resize_planes_run(r->rp, xf, yf, 0, 1, tmp);
+  quant_span(yf, j->y + t * r->outer, r->outer, j->q->sy, j->q->zy, j->q->ydt == MSC_DTYPE_INT8);
+}
+
+/* CPU_Q_RESIZE, whole tensor (shapes the plane form does not take): DQ, the graph's Resize kernel, Q. */
+static void resize_whole(const CpuQStep *q, const QPrep *r, const MscTensor *x, uint8_t *y, char *ws) {
+  float *xf = (float *)(void *)ws, *yf = (float *)(void *)(ws + r->rs_xf);
+  const int64_t nx = msc_tensor_numel(x);
+  flut_span(q->ftab, x->data, xf, nx);
+  MscTensor xt = *x, yt = {0};
+  xt.dtype = MSC_DTYPE_FLOAT32;
+  xt.data = xf;
+  xt.nbytes = (size_t)nx * sizeof(float);
+  yt.dtype = MSC_DTYPE_FLOAT32;
+  yt.rank = r->ryr;
+  memcpy(yt.dims, r->ryd, sizeof yt.dims);
+  yt.data = yf;
+  yt.nbytes = (size_t)r->numel * sizeof(float);
+  const MscTensor *in[4] = {&xt, r->rk[1], r->rk[2], r->rk[3]};
+  MscTensor *out[1] = {&yt};
+  MscOpCtx ctx = {0};
+  ctx.node = q->op;
+  ctx.in = in;
+  ctx.n_in = q->op->n_inputs < 4 ? q->op->n_inputs : 4;
+  ctx.out = out;
+  ctx.n_out = 1;
+  if (q->op->op->run(&ctx) != MSC_OK || ctx.status != MSC_OK) /* shapes and constants were checked when planned */
+    memset(yf, 0, (size_t)r->numel * sizeof(float));
+  quant_span(yf, y, r->numel, q->sy, q->zy, q->ydt == MSC_DTYPE_INT8);
+}
+
 void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
                MscThreadPool *pool) {
   const CpuQStep *q = s->q;
@@ -999,6 +1102,10 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
   }
   case CPU_Q_FLUT: span_all(pool, &(SpanJob){q, NULL, in[0]->data, NULL, y, r->numel}); return;
   case CPU_Q_GAPT: planes_all(pool, &(PlaneJob){q, r, in[0]->data, NULL, y}); return;
+  case CPU_Q_RESIZE:
+    if (r->rp) cpu_q_for(pool, r->planes, resize_task, &(ResizeJob){q, r, in[0]->data, y, ws});
+    else resize_whole(q, r, in[0], y, ws);
+    return;
   case CPU_Q_PAD: {
     PadJob j = {q, r, in[0]->data, y, lut_identity(lut)};
     const int64_t tasks = (r->numel / pad_row(r) + PAD_ROWS - 1) / PAD_ROWS;

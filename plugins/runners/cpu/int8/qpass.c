@@ -1071,6 +1071,43 @@ static gboolean try_pad(QPass *q, const MscNode *n) {
   return TRUE;
 }
 
+/* DQ(x) (per tensor) -> Resize (linear or cubic; roi, scales, sizes constant) -> Q (per tensor) as one
+ * CPU_Q_RESIZE step (MSC_INT8_RESIZE=0: three steps). */
+static gboolean try_resize(QPass *q, const MscNode *n) {
+  if (!is_op(n, "Resize") || n->n_outputs != 1 || !n->outputs[0] || n->n_inputs < 1 || !n->inputs[0]) return FALSE;
+  const MscAttr *mode = find_attr(n, "mode");
+  if (!mode || mode->type != MSC_ATTR_STRING || (strcmp(mode->s, "linear") && strcmp(mode->s, "cubic"))) return FALSE;
+  for (uint32_t k = 1; k < n->n_inputs; k++)
+    if (n->inputs[k] && !kon(q, n->inputs[k])) return FALSE;
+  float sx, sy;
+  int32_t zx, zy;
+  MscDType xdt, ydt;
+  const MscNode *dq = act_dq(q, n->inputs[0], &sx, &zx, &xdt);
+  const MscNode *qn = dq ? q_reader(q, n->outputs[0], &sy, &zy, &ydt) : NULL;
+  if (!qn || find_attr(qn, "output_dtype") || find_attr(qn, "block_size")) return FALSE;
+  MscTensor *t = all_values(xdt, 1, 0), *f = exec1(q, dq, dq->inputs[0], t, NULL, NULL);
+  msc_tensor_free(t);
+  if (!f || f->dtype != MSC_DTYPE_FLOAT32 || msc_tensor_numel(f) != 256) {
+    msc_tensor_free(f);
+    return FALSE;
+  }
+  CpuQStep *s = qop_new(CPU_Q_RESIZE, n, qn, ydt);
+  s->ftab = g_memdup2(f->data, 256 * sizeof(float));
+  msc_tensor_free(f);
+  s->xs[0] = (int32_t)dq->inputs[0]->index;
+  s->n_x = 1;
+  s->xdt = xdt;
+  s->sy = sy, s->zy = zy;
+  add_node(s, dq);
+  add_node(s, n);
+  add_node(s, qn);
+  CpuStep *st = new_step(q, n, qn, CPU_STEP_QOP, s);
+  st->n_group = 3;
+  mark(q, n, qn);
+  g_snprintf(st->desc, sizeof st->desc, "QDQ Resize int8 (float planes)");
+  return TRUE;
+}
+
 void cpu_qstep_free(CpuQStep *q) {
   if (!q) return;
   cpu_qweights_free(q->w);
@@ -1359,10 +1396,11 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
                    CpuStep *groups) {
   QPass q = {m, readers, dead, owner, is_head, groups};
   const MscGraph *g = m->g;
+  const gboolean resize = cpu_q_switch_on("MSC_INT8_RESIZE"); /* 0: DQ, Resize, Q stay three steps */
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     const MscNode *n = g->nodes[i];
     if (!free_node(&q, n)) continue;
-    if (try_conv_qdq(&q, n) || try_qlinear(&q, n) || try_pad(&q, n)) continue;
+    if (try_conv_qdq(&q, n) || try_qlinear(&q, n) || try_pad(&q, n) || (resize && try_resize(&q, n))) continue;
     try_table_op(&q, n);
   }
   const gboolean regions = cpu_q_switch_on("MSC_INT8_REGION"); /* 0: no elementwise regions */

@@ -23,6 +23,11 @@
  *   CPU_Q_DEQ    a DequantizeLinear left over (8-bit activation in, float out), per-tensor: (float)(x - z) * s
  *   CPU_Q_FLUT   an elementwise float region f(DQ(x)) whose output stays float (no QuantizeLinear: PP-OCR's last
  *                hardswish before its float MaxPool): y = ftab[x], ftab[v] = f(DQ(v)) by the graph's kernels
+ *   CPU_Q_RESIZE DQ(x) -> Resize (linear / cubic) -> Q per plane: ftab[v] = DQ(v) by the graph's kernel, the
+ *                float plane resize (ops/resize-planes.h, the Resize kernel's own code), the QuantizeLinear
+ *                arithmetic (CPU_Q_QUANT's); shapes the plane form does not take: the same three stages on
+ *                the whole tensor with the Resize kernel. The float tensors never reach memory (M-LSD's
+ *                decoder upsamplings)
  * LUT1 / LUT2 also cover whole elementwise regions: several float nodes (hardswish as
  * Add/Clip/Mul/Div, squeeze-excite Mul of two such chains) between one or two activation
  * DequantizeLinear nodes and one QuantizeLinear, tabulated by running the region's nodes. */
@@ -31,7 +36,7 @@
 
 #include "qconv.h"
 
-typedef enum { CPU_Q_CONV = 0, CPU_Q_LUT1, CPU_Q_LUT2, CPU_Q_MAXPOOL, CPU_Q_CONCAT, CPU_Q_GAP, CPU_Q_GAPT, CPU_Q_PAD, CPU_Q_CATFILL, CPU_Q_QUANT, CPU_Q_DEQ, CPU_Q_FLUT } CpuQKind;
+typedef enum { CPU_Q_CONV = 0, CPU_Q_LUT1, CPU_Q_LUT2, CPU_Q_MAXPOOL, CPU_Q_CONCAT, CPU_Q_GAP, CPU_Q_GAPT, CPU_Q_PAD, CPU_Q_CATFILL, CPU_Q_QUANT, CPU_Q_DEQ, CPU_Q_FLUT, CPU_Q_RESIZE } CpuQKind;
 
 #define CPU_Q_MAX_IN 16
 #define CPU_Q_MAX_NODES 24
@@ -54,9 +59,9 @@ typedef struct CpuQStep {
   /* LUT1 / MAXPOOL / CONCAT: n_x tables of 256; LUT2: 65536; CONV: NULL or a fused LUT1 applied
    * to the requantized output */
   uint8_t *lut;
-  /* GAP: y = Q(sx * (sum - n*zx) / n); QUANT: y = Q(x / sy) (zy); DEQ: (x - zx) * sx */
+  /* GAP: y = Q(sx * (sum - n*zx) / n); QUANT, RESIZE: y = Q(x / sy) (zy); DEQ: (x - zx) * sx */
   float sx, sy;
-  /* GAPT, FLUT: [256] float table; PAD: fill value (output byte) */
+  /* GAPT, FLUT: [256] float table (RESIZE: DQ(v)); PAD: fill value (output byte) */
   float *ftab;
   uint8_t fill;
   int8_t cin[CPU_Q_MAX_IN]; /* CATFILL: per Concat input, its index in xs, -1 for a zero constant */
