@@ -1226,6 +1226,43 @@ static void test_resize(void) {
   g_assert_cmpuint(st[0].n_steps + 3, ==, st[1].n_steps); /* x's DQ (shared) and two Q steps fewer */
 }
 
+/* An NHWC model's input pipeline: x [2, 35, 13, 3] -> Mul (0.5) -> Sub (1) -> Transpose (0, 3, 1, 2) ->
+ * QDQ (uint8) -> y; x -> Transpose -> QDQ (int8) -> y2 (no affine chain). 70 rows of 39 floats: two pieces of
+ * 64 rows (the pieces start at multiples of 64 elements). */
+static MscGraph *qinput_graph(void) {
+  const int64_t xd[] = {2, 35, 13, 3};
+  MscGraph *g = qgraph_new("int8-nhwc-input", xd);
+  gconst_f(g, "khalf", 0.5f), gconst_f(g, "one", 1.0f);
+  node(g, "div", "Mul", "x,khalf", "xm");
+  node(g, "sub", "Sub", "xm,one", "xs");
+  msc_node_add_attr_ints(node(g, "t1", "Transpose", "xs", "xt"), "perm", 4, (const int64_t[]){0, 3, 1, 2});
+  qdq(g, "xt", "pxt", 4.0f / 255.0f, 128);
+  node(g, "out", "Identity", "xt_dq", "y");
+  msc_node_add_attr_ints(node(g, "t2", "Transpose", "x", "x2"), "perm", 4, (const int64_t[]){0, 3, 1, 2});
+  gconst_f(g, "px2_s", 9.0f / 255.0f);
+  MscTensor *z8 = msc_tensor_new(MSC_DTYPE_INT8, 0, NULL, NULL);
+  *(int8_t *)z8->data = 5;
+  msc_graph_add_initializer(g, "px2_z", z8);
+  node(g, "Q_x2", "QuantizeLinear", "x2,px2_s,px2_z", "x2_q");
+  node(g, "DQ_x2", "DequantizeLinear", "x2_q,px2_s,px2_z", "x2_dq");
+  node(g, "out2", "Identity", "x2_dq", "y2");
+  return qgraph_done(g, (const char *[]){"y", "y2", NULL});
+}
+
+static void test_qinput(void) {
+  g_test_summary("int8 input pipeline of an NHWC model: [scalar affine chain ->] Transpose (0, 3, 1, 2) -> "
+                 "QuantizeLinear as one pass; outputs equal the step-by-step run byte for byte (MSC_INT8_QINPUT=0) "
+                 "and ref within one step");
+  if (!have_runners) {
+    g_test_skip("runners cpu/ref not registered");
+    return;
+  }
+  MscCpuStats st[2];
+  check_fusion_exact(qinput_graph(), (int64_t[]){2, 35, 13, 3}, 19, "MSC_INT8_QINPUT", 9.0 / 255.0, st);
+  g_test_message("nhwc input: %u steps, %u steps unfused", st[0].n_steps, st[1].n_steps);
+  g_assert_cmpuint(st[0].n_steps + 3, ==, st[1].n_steps); /* the affine step and both Transposes */
+}
+
 static void test_pad_conv(void) {
   g_test_summary("int8 Pad folded into the conv after it: a zero Pad whose table is the identity (bottom/right "
                  "before a stride-2 depthwise conv, asymmetric before a dense conv with pads of its own) is read "
@@ -1522,6 +1559,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/int8/fusion/conv-add", test_conv_add);
   g_test_add_func("/int8/fusion/pad-conv", test_pad_conv);
   g_test_add_func("/int8/fusion/resize", test_resize);
+  g_test_add_func("/int8/fusion/nhwc-input", test_qinput);
   g_test_add_func("/int8/fusion/conv-add-plain", test_conv_add_plain);
   g_test_add_func("/int8/fusion/float-region", test_float_region);
   g_test_add_func("/int8/fusion/rank-pool", test_rank_pool);

@@ -209,6 +209,9 @@ gboolean cpu_pad_foldable(const CpuModel *m, const MscNode *n, const MscNode *co
 /* fastops.c */
 void cpu_fast_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si);
 void cpu_fast_free(CpuFast *f);
+/* Rows [r0, r1) of an R x C matrix of 4-byte elements @xs transposed into @ys (C x R): all C columns per row
+ * (few columns: an NHWC image's channels; 3 and 4 vectorized). */
+void cpu_t2_rows_f32(const uint32_t *xs, uint32_t *ys, int64_t R, int64_t C, int64_t r0, int64_t r1);
 void cpu_fast_run(const CpuFast *f, const CpuKernels *k, MscThreadPool *pool, const MscTensor *const *in,
                   uint32_t n_in, MscTensor *y);
 

@@ -564,7 +564,7 @@ static void t2_rows4(const uint32_t *restrict x, uint32_t *restrict y0, uint32_t
     y3[r] = x[4 * r + 3];
   }
 }
-static void t2_rows_f32(const uint32_t *xs, uint32_t *ys, int64_t R, int64_t C, int64_t r0, int64_t r1) {
+void cpu_t2_rows_f32(const uint32_t *xs, uint32_t *ys, int64_t R, int64_t C, int64_t r0, int64_t r1) {
   if (C == 3) {
     t2_rows3(xs + r0 * 3, ys + r0, ys + R + r0, ys + 2 * R + r0, r1 - r0);
   } else if (C == 4) {
@@ -581,7 +581,7 @@ static void transpose2_task(void *ctx, int64_t t, int thread) {
   (void)thread;
   if (t2_by_rows(f)) { /* chunks of rows */
     const int64_t r0 = (t % j->n_chunks) * j->chunk, r1 = MIN(R, r0 + j->chunk);
-    t2_rows_f32((const uint32_t *)j->a + pl * R * C, (uint32_t *)j->y + pl * R * C, R, C, r0, r1);
+    cpu_t2_rows_f32((const uint32_t *)j->a + pl * R * C, (uint32_t *)j->y + pl * R * C, R, C, r0, r1);
     return;
   }
   const int64_t c0 = (t % j->n_chunks) * j->chunk, c1 = MIN(C, c0 + j->chunk);

@@ -618,6 +618,73 @@ static gboolean build_affine_group(CpuModel *m, Pass *p, const MscNode *head, Cp
   return TRUE;
 }
 
+/* The affine group (head node index) whose last node is @a, or -1. */
+static int32_t affine_group_of(const Pass *p, const CpuStep *groups, const gboolean *is_head, const MscNode *a) {
+  int32_t h = is_head[a->index] ? (int32_t)a->index : p->owner[a->index];
+  return h >= 0 && groups[h].kind == CPU_STEP_AFFINE && groups[h].last == a ? h : -1;
+}
+
+/* An NHWC model's input pipeline (BlazeFace, M-LSD: x [-> Mul -> Sub] -> Transpose (0, 3, 1, 2) ->
+ * QuantizeLinear) as one step: the int8 QUANT step reads the NHWC floats, applies the scalar affine chain
+ * with the affine step's kernel, quantizes and writes the NCHW bytes (qops.c): one pass over the input
+ * instead of three float tensors through memory. Same operations on the same values: the same bytes
+ * (MSC_INT8_QINPUT=0: off). */
+static void fuse_input_quant(CpuModel *m, Pass *p, CpuStep *groups, gboolean *is_head) {
+  const MscGraph *g = m->g;
+  const char *sw = g_getenv("MSC_INT8_QINPUT");
+  if (sw && !strcmp(sw, "0")) return;
+  static const int64_t perm_nchw[4] = {0, 3, 1, 2};
+  for (uint32_t i = 0; i < g->n_nodes; i++) {
+    CpuQStep *qs = is_head[i] && !p->dead[i] ? groups[i].q : NULL;
+    if (!qs || qs->kind != CPU_Q_QUANT || qs->n_x != 1 || qs->nhwc) continue;
+    const MscValue *v = g->values[qs->xs[0]];
+    const MscNode *t = v->producer;
+    if (!t || !is_op(t, "Transpose") || p->dead[t->index] || p->owner[t->index] >= 0 || is_head[t->index] ||
+        t->n_inputs != 1 || !t->inputs[0] || !single_output(p, t) || p->readers[v->index] != 1 ||
+        (v->flags & MSC_VALUE_GRAPH_OUTPUT))
+      continue;
+    const MscAttr *perm = find_attr(t, "perm");
+    const MscValue *u = t->inputs[0];
+    if (!perm || perm->type != MSC_ATTR_INTS || perm->n != 4 || memcmp(perm->ints, perm_nchw, sizeof perm_nchw) ||
+        u->rank != 4 || u->dtype != MSC_DTYPE_FLOAT32 || m->konst[u->index])
+      continue;
+    const MscNode *a = u->producer;
+    const int32_t h = a && p->readers[u->index] == 1 && !(u->flags & MSC_VALUE_GRAPH_OUTPUT)
+                          ? affine_group_of(p, groups, is_head, a) : -1;
+    const MscNode *keep[CPU_Q_MAX_NODES];
+    uint32_t nk = 0;
+    if (h >= 0 && groups[h].n_ch == 1 && groups[h].n_group + 2 <= CPU_Q_MAX_NODES) {
+      CpuStep *as = &groups[h];
+      qs->aff = 1;
+      qs->as = as->scale[0], qs->at = as->shift[0], qs->aact = as->act, qs->aa = as->act_a, qs->ab = as->act_b;
+      qs->xs[0] = as->x;
+      groups[i].n_group += as->n_group;
+      m->stats.n_affine_steps--;
+      m->stats.n_affine_nodes -= as->n_group;
+      for (uint32_t k = 0; k < g->n_nodes; k++)
+        if ((int32_t)k == h || p->owner[k] == h) {
+          p->owner[k] = (int32_t)i;
+          keep[nk++] = g->nodes[k];
+        }
+      is_head[h] = FALSE;
+      g_free(as->scale), g_free(as->shift);
+      memset(as, 0, sizeof *as);
+    } else {
+      qs->xs[0] = (int32_t)u->index;
+    }
+    qs->nhwc = 1;
+    p->owner[t->index] = (int32_t)i;
+    groups[i].n_group++;
+    groups[i].x = qs->xs[0];
+    keep[nk++] = t; /* shape propagation walks the absorbed nodes in order, then the QuantizeLinear */
+    for (uint32_t k = 0; k < qs->n_nodes && nk < CPU_Q_MAX_NODES; k++) keep[nk++] = qs->nodes[k];
+    memcpy(qs->nodes, keep, nk * sizeof keep[0]);
+    qs->n_nodes = nk;
+    g_snprintf(groups[i].desc, sizeof groups[i].desc, "QuantizeLinear int8 (%sNHWC->NCHW, one pass)",
+               qs->aff ? "affine, " : "");
+  }
+}
+
 MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
   const MscGraph *g = m->g;
   Pass p = {0};
@@ -646,6 +713,7 @@ MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg) {
     if (p.dead[i] || p.owner[i] >= 0 || is_head[i]) continue;
     if (build_affine_group(m, &p, n, &groups[i])) is_head[i] = TRUE;
   }
+  if (m->int8) fuse_input_quant(m, &p, groups, is_head);
   /* emit steps in node order; a fused group takes its last node's place */
   m->steps = g_new0(CpuStep, nn);
   m->n_steps = 0;

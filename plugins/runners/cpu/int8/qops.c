@@ -41,6 +41,11 @@ typedef struct {
   int32_t ryr;
   int64_t ryd[MSC_MAX_RANK];
   const MscTensor *rk[4];
+  /* QUANT of an NHWC input (nhwc): [N, H, W, C], rows of W * C per task piece (a multiple of 64 elements
+   * from the tensor's start, as the affine step's pieces), float scratch bytes per thread, the affine kernel */
+  int64_t qn, qh, qw, qc, qrows;
+  size_t qper;
+  void (*qaff)(const float *x, float *y, int64_t n, float s, float t, MscActivation act, float a, float b);
 } QPrep;
 
 static size_t a64(size_t n) {
@@ -259,8 +264,28 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   r->numel = ny;
   gboolean ok = TRUE;
   switch (q->kind) {
-  case CPU_Q_LUT1:
   case CPU_Q_QUANT:
+    if (q->nhwc) {
+      const int32_t x = q->xs[0];
+      const int64_t *xd = p->dims[x], *yd = p->dims[y];
+      ok = p->rank[x] == 4 && p->rank[y] == 4 && yd[0] == xd[0] && yd[1] == xd[3] && yd[2] == xd[1] && yd[3] == xd[2];
+      if (!ok) break;
+      r->qn = xd[0], r->qh = xd[1], r->qw = xd[2], r->qc = xd[3];
+      int64_t wc = r->qw * r->qc, k = 1;
+      while (wc > 0 && (k * wc) % 64) k++; /* rows per piece: k * W * C a multiple of 64 (k <= 64) */
+      r->qrows = k;
+      r->qper = 2 * a64((size_t)(k * wc) * sizeof(float));
+      r->qaff = m->kern ? m->kern->affine_act : NULL;
+      if (q->aff && !r->qaff) {
+        ok = FALSE;
+        break;
+      }
+      *ws = r->qper * (size_t)MAX(m->threads, 1);
+      p->use_pool[si] = ny >= 2 * SPAN_CHUNK;
+      break;
+    }
+    /* fall through */
+  case CPU_Q_LUT1:
   case CPU_Q_FLUT:
   case CPU_Q_DEQ:
     ok = numel_v(p, q->xs[0]) == ny;
@@ -991,6 +1016,39 @@ static void pad_task(void *ctx, int64_t t, int thread) {
   }
 }
 
+/* CPU_Q_QUANT of an NHWC input: piece t = rows [t * qrows, + qrows) of the N * H rows of W * C floats:
+ * the affine chain (its kernel, from a multiple of 64 elements as the affine step runs it), channels
+ * de-interleaved, each channel's row quantized into its NCHW row. */
+typedef struct {
+  const CpuQStep *q;
+  const QPrep *r;
+  const float *x;
+  uint8_t *y;
+  char *ws;
+} QInJob;
+
+static void qin_task(void *ctx, int64_t t, int thread) {
+  const QInJob *j = ctx;
+  const CpuQStep *q = j->q;
+  const QPrep *r = j->r;
+  const int64_t W = r->qw, C = r->qc, H = r->qh, wc = W * C, r0 = t * r->qrows,
+                r1 = MIN(r0 + r->qrows, r->qn * H);
+  float *a = (float *)(void *)(j->ws + (size_t)thread * r->qper), *b = a + r->qper / 2 / sizeof(float);
+  const float *src = j->x + r0 * wc;
+  if (q->aff) {
+    r->qaff(src, a, (r1 - r0) * wc, q->as, q->at, q->aact, q->aa, q->ab);
+    src = a;
+  }
+  const int sgn = q->ydt == MSC_DTYPE_INT8;
+  const int64_t R = (r1 - r0) * W; /* positions of the piece */
+  cpu_t2_rows_f32((const uint32_t *)(const void *)src, (uint32_t *)(void *)b, R, C, 0, R);
+  for (int64_t row = r0; row < r1; row++) {
+    const int64_t n = row / H, h = row % H;
+    for (int64_t c = 0; c < C; c++)
+      quant_span(b + c * R + (row - r0) * W, j->y + ((n * C + c) * H + h) * W, W, q->sy, q->zy, sgn);
+  }
+}
+
 /* CPU_Q_RESIZE, plane form: plane t dequantized through ftab into the thread's scratch, resized there,
  * quantized into the output. Planes are independent: any split gives the same bytes. */
 typedef struct {
@@ -1059,6 +1117,11 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     return;
   }
   case CPU_Q_QUANT:
+    if (q->nhwc) {
+      cpu_q_for(pool, (r->qn * r->qh + r->qrows - 1) / r->qrows, qin_task, &(QInJob){q, r, in[0]->data, y, ws});
+      return;
+    }
+    /* fall through */
   case CPU_Q_DEQ: span_all(pool, &(SpanJob){q, lut, in[0]->data, NULL, y, r->numel}); return;
   case CPU_Q_LUT2: {
     const uint8_t *a = in[0]->data, *b = in[1]->data;

@@ -19,7 +19,9 @@
  *                channel-padded shortcut) as the 8-bit concat with the zero point for the constants:
  *                DQ of it is the float Concat exactly (DQ(z) = 0.0); its output is a region leaf
  *   CPU_Q_QUANT  a QuantizeLinear left over (float input: e.g. after a layer kept in float), per-tensor:
- *                the float kernel's operations (x / s, NaN -> 0, round half to even, + z, saturate) on 8 lanes
+ *                the float kernel's operations (x / s, NaN -> 0, round half to even, + z, saturate) on 8 lanes;
+ *                an NHWC model's input pipeline too: [scalar affine chain ->] Transpose (0, 3, 1, 2) -> Q in
+ *                one pass over the NHWC floats (nhwc, aff below)
  *   CPU_Q_DEQ    a DequantizeLinear left over (8-bit activation in, float out), per-tensor: (float)(x - z) * s
  *   CPU_Q_FLUT   an elementwise float region f(DQ(x)) whose output stays float (no QuantizeLinear: PP-OCR's last
  *                hardswish before its float MaxPool): y = ftab[x], ftab[v] = f(DQ(v)) by the graph's kernels
@@ -77,6 +79,12 @@ typedef struct CpuQStep {
   int region; /* LUT1/LUT2/GAPT made from an elementwise region (output dims: the inputs') */
   int ownpool; /* MAXPOOL with no Q after it, writing the MaxPool's own value as ydt: a region leaf (nodes DQ,
                 * MaxPool; 8-bit) or the MaxPool of order ranks (float, through ftab) */
+  /* QUANT of an NHWC model's input pipeline (passes.c): x is [N, H, W, C] float read through an absorbed
+   * Transpose (0, 3, 1, 2) (nhwc) and, before it, a scalar affine chain y = act(x * as + at) (aff: its
+   * kernel, the affine step's own); the output is the NCHW bytes */
+  int nhwc, aff;
+  float as, at, aa, ab;
+  MscActivation aact;
 } CpuQStep;
 
 void cpu_qstep_free(CpuQStep *q);
