@@ -223,6 +223,8 @@ struct CpuQConv {
   int64_t Kp;                       /* gemv: K rounded up to 16 */
   int xs2;                          /* KG=2 re-blocking of stride-2 columns, both phases per row pass
                                      * (MSC_INT8_XS2=0: per phase, element by element) */
+  int tfull;                        /* full 512-bit tiles in one output row stored from the registers
+                                     * (MSC_INT8_TILE_REGS=0: through the stack copy, A/B) */
   int xs4s2;                        /* KG=4 re-blocking of stride-2 columns 32 positions at a time (AVX2;
                                      * MSC_INT8_XS4S2=0: the scalar loop, A/B) */
   int cpair;                        /* direct, KG=2, stride-2 columns: words of two kernel columns of one

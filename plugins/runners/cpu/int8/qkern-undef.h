@@ -19,4 +19,5 @@
 #undef STORE_Q
 #undef QDW_CUSTOM
 #undef STORE_QTILE
+#undef QTILE_FULL_DIRECT
 #undef STORE_QADD

@@ -163,6 +163,7 @@ static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *
 #define STORE_Q q5_store_q
 #define STORE_QADD q5_store_qadd
 #define STORE_QTILE q5_store_tile
+#define QTILE_FULL_DIRECT
 /* depthwise: the 256-bit float-FMA kernels (qdw-avx2.c) serve the 512-bit kernels too; the generic
  * int16 loop they replace measured 8-16x slower than fp32 on an AVX512-VNNI Xeon */
 #define QDW_CUSTOM cpu_qdw_avx2

@@ -158,14 +158,26 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
       }
     }
   }
+  const int sgn = q->d.ydt == MSC_DTYPE_INT8;
+  const int i32 = q->d.ydt == MSC_DTYPE_INT32;
+#if defined(STORE_QTILE) && defined(QTILE_FULL_DIRECT)
+  if (mr == MR && rows == MR && !i32 && q->tfull) { /* a full tile in one output row: stored from the
+                                                       * registers (constant row count: no stack copy) */
+    const int64_t trow = QFN(tile_at)(q, f0);
+    if (trow >= 0) {
+      const int64_t at = m * q->P + trow;
+      if (skip) STORE_QTILE(q, y + at, skip + at, q->P, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
+      else STORE_QTILE(q, y + at, NULL, q->P, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
+      return;
+    }
+  }
+#endif
   /* the epilogue indexes rows at run time (rows <= mr): a copy, so that only it lives in memory and
    * the accumulators stay in registers through the tap loop (indexing acc itself made GCC store
    * every accumulator to the stack on every iteration) */
   acc_t out[MR][NV];
   for (int r = 0; r < mr; r++)
     for (int v = 0; v < NV; v++) out[r][v] = acc[r][v];
-  const int sgn = q->d.ydt == MSC_DTYPE_INT8;
-  const int i32 = q->d.ydt == MSC_DTYPE_INT32;
   const size_t ys = i32 ? 4 : 1;
   const int64_t P = q->P, PWs = q->PWs, OW = q->OW, nf = q->nf;
 #ifdef STORE_QTILE /* requantized (and residual-added) a tile at a time */
