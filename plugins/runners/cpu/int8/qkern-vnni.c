@@ -136,7 +136,9 @@ static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *
   const __m512 flo = _mm512_set1_ps(q->flo), fhi = _mm512_set1_ps(q->fhi);
   const __m512i vz = _mm512_set1_epi32(q->d.zy);
   const __m128i bl = _mm_set1_epi8((char)q->d.lo), bh = _mm_set1_epi8((char)q->d.hi);
-  const int fast = q->qfast;
+  const int fast = q->qfast, nofb = q->qnofb;
+  /* fast: the byte clamp only where [lo, hi] is narrower than the type (a Relu / Relu6 range) */
+  const int bclamp = fast && (sgn ? q->d.lo > -128 || q->d.hi < 127 : q->d.lo > 0 || q->d.hi < 255);
   const float *mult = q->mult + m, *fbias = q->fbias + m;
   const int32_t *corr = q->corr + m;
   for (int r = 0; r < rows; r++) {
@@ -144,16 +146,16 @@ static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *
     const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
     __m128i b[3];
     for (int v = 0; v < 3; v++) {
-      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(a[r][v], vc)), vm);
-      f = _mm512_add_ps(f, vb);
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(ci ? a[r][v] : _mm512_add_epi32(a[r][v], vc)), vm);
+      if (!nofb) f = _mm512_add_ps(f, vb); /* + 0.0f changes nothing the rounding can see */
       if (!fast) f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
       const __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
       if (sgn) {
         b[v] = _mm512_cvtsepi32_epi8(i);
-        if (fast) b[v] = _mm_min_epi8(_mm_max_epi8(b[v], bl), bh);
+        if (bclamp) b[v] = _mm_min_epi8(_mm_max_epi8(b[v], bl), bh);
       } else {
         b[v] = _mm512_cvtusepi32_epi8(_mm512_max_epi32(i, _mm512_setzero_si512()));
-        if (fast) b[v] = _mm_min_epu8(_mm_max_epu8(b[v], bl), bh);
+        if (bclamp) b[v] = _mm_min_epu8(_mm_max_epu8(b[v], bl), bh);
       }
     }
     for (int v = 0; v < 3; v++) _mm_storeu_si128((__m128i *)(void *)(y + r * P + 16 * v), b[v]);
