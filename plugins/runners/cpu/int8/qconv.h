@@ -223,6 +223,9 @@ struct CpuQConv {
   int64_t Kp;                       /* gemv: K rounded up to 16 */
   int xs2;                          /* KG=2 re-blocking of stride-2 columns, both phases per row pass
                                      * (MSC_INT8_XS2=0: per phase, element by element) */
+  uint16_t *cmask;                  /* direct, PWs != OW: per padded column c, the lanes of a 16-position
+                                     * vector from c whose columns are stored (512-bit compressed stores of
+                                     * tiles across row ends; MSC_INT8_COMPRESS=0: row buffers); owned */
   int tfull;                        /* full 512-bit tiles in one output row stored from the registers
                                      * (MSC_INT8_TILE_REGS=0: through the stack copy, A/B) */
   int xs4s2;                        /* KG=4 re-blocking of stride-2 columns 32 positions at a time (AVX2;

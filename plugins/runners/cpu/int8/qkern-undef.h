@@ -20,4 +20,5 @@
 #undef QDW_CUSTOM
 #undef STORE_QTILE
 #undef QTILE_FULL_DIRECT
+#undef STORE_QSPLIT
 #undef STORE_QADD

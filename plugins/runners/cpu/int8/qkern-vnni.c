@@ -122,6 +122,54 @@ static inline void q5_store_qadd(const CpuQConv *q, uint8_t *dst, const uint8_t 
  * its masks cost more than the products of a 1x1 conv with 16 input channels). When q->qfast
  * (|mult| < 1/4, |fb| < 2^29: nothing overflows) the clamp is made on the bytes after rounding, the
  * same bytes (lo - zy, hi - zy are integers and rounding is monotone), as the 256-bit tile does. */
+/* The epilogue constants of a tile (q5_store_tile, q5_store_split). */
+typedef struct {
+  __m512 flo, fhi;
+  __m512i vz;
+  __m128i bl, bh;
+  int fast, nofb, bclamp;
+} Q5Epi;
+
+static inline __attribute__((always_inline)) Q5Epi q5_epi(const CpuQConv *q, int sgn) {
+  Q5Epi e;
+  e.flo = _mm512_set1_ps(q->flo), e.fhi = _mm512_set1_ps(q->fhi);
+  e.vz = _mm512_set1_epi32(q->d.zy);
+  e.bl = _mm_set1_epi8((char)q->d.lo), e.bh = _mm_set1_epi8((char)q->d.hi);
+  e.fast = q->qfast, e.nofb = q->qnofb;
+  /* fast: the byte clamp only where [lo, hi] is narrower than the type (a Relu / Relu6 range) */
+  e.bclamp = e.fast && (sgn ? q->d.lo > -128 || q->d.hi < 127 : q->d.lo > 0 || q->d.hi < 255);
+  return e;
+}
+
+/* Accumulator vector @a (+ @vc unless @ci) * vm (+ vb), clamped unless fast, rounded, + zy: int32 lanes. */
+static inline __attribute__((always_inline)) __m512i q5_lanes(const Q5Epi *e, __m512i a, __m512i vc, __m512 vm,
+                                                              __m512 vb, int ci) {
+  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(ci ? a : _mm512_add_epi32(a, vc)), vm);
+  if (!e->nofb) f = _mm512_add_ps(f, vb); /* + 0.0f changes nothing the rounding can see */
+  if (!e->fast) f = _mm512_min_ps(_mm512_max_ps(f, e->flo), e->fhi);
+  return _mm512_add_epi32(_mm512_cvtps_epi32(f), e->vz);
+}
+
+/* int32 lanes to saturated bytes (and the byte clamp when fast). */
+static inline __attribute__((always_inline)) __m128i q5_bytes(const Q5Epi *e, __m512i i, int sgn) {
+  __m128i b;
+  if (sgn) {
+    b = _mm512_cvtsepi32_epi8(i);
+    if (e->bclamp) b = _mm_min_epi8(_mm_max_epi8(b, e->bl), e->bh);
+  } else {
+    b = _mm512_cvtusepi32_epi8(_mm512_max_epi32(i, _mm512_setzero_si512()));
+    if (e->bclamp) b = _mm_min_epu8(_mm_max_epu8(b, e->bl), e->bh);
+  }
+  return b;
+}
+
+/* A whole tile of @rows channels x 3 vectors, row r stored at @y + r * P (an output row segment or a
+ * row buffer), with the residual add when @sk: per channel acc (+ corr), * mult (+ fb), clamped,
+ * rounded, + zy, saturated, as q5_store_q does it per vector, with the constants in registers and no
+ * per-vector branch (the generic epilogue's run-time tests, the reloads after every byte store and
+ * its masks cost more than the products of a 1x1 conv with 16 input channels). When q->qfast
+ * (|mult| < 1/4, |fb| < 2^29: nothing overflows) the clamp is made on the bytes after rounding, the
+ * same bytes (lo - zy, hi - zy are integers and rounding is monotone), as the 256-bit tile does. */
 static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
                                                                 int64_t P, int64_t m, int rows,
                                                                 const __m512i (*a)[3], int ci, int sgn) {
@@ -133,32 +181,63 @@ static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *
       }
     return;
   }
-  const __m512 flo = _mm512_set1_ps(q->flo), fhi = _mm512_set1_ps(q->fhi);
-  const __m512i vz = _mm512_set1_epi32(q->d.zy);
-  const __m128i bl = _mm_set1_epi8((char)q->d.lo), bh = _mm_set1_epi8((char)q->d.hi);
-  const int fast = q->qfast, nofb = q->qnofb;
-  /* fast: the byte clamp only where [lo, hi] is narrower than the type (a Relu / Relu6 range) */
-  const int bclamp = fast && (sgn ? q->d.lo > -128 || q->d.hi < 127 : q->d.lo > 0 || q->d.hi < 255);
+  const Q5Epi e = q5_epi(q, sgn);
   const float *mult = q->mult + m, *fbias = q->fbias + m;
   const int32_t *corr = q->corr + m;
   for (int r = 0; r < rows; r++) {
     const __m512 vm = _mm512_set1_ps(mult[r]), vb = _mm512_set1_ps(fbias[r]);
     const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
     __m128i b[3];
-    for (int v = 0; v < 3; v++) {
-      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(ci ? a[r][v] : _mm512_add_epi32(a[r][v], vc)), vm);
-      if (!nofb) f = _mm512_add_ps(f, vb); /* + 0.0f changes nothing the rounding can see */
-      if (!fast) f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
-      const __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
-      if (sgn) {
-        b[v] = _mm512_cvtsepi32_epi8(i);
-        if (bclamp) b[v] = _mm_min_epi8(_mm_max_epi8(b[v], bl), bh);
-      } else {
-        b[v] = _mm512_cvtusepi32_epi8(_mm512_max_epi32(i, _mm512_setzero_si512()));
-        if (bclamp) b[v] = _mm_min_epu8(_mm_max_epu8(b[v], bl), bh);
-      }
-    }
+    for (int v = 0; v < 3; v++) b[v] = q5_bytes(&e, q5_lanes(&e, a[r][v], vc, vm, vb, ci), sgn);
     for (int v = 0; v < 3; v++) _mm_storeu_si128((__m128i *)(void *)(y + r * P + 16 * v), b[v]);
+  }
+}
+
+/* A tile of positions f0.. across output row ends (padded rows of PWs positions, OW of them stored):
+ * per vector the lanes of stored columns (q->cmask by the vector's first column, and none past the last
+ * position) compressed together (vpcompressd) and stored at their output offset: the stored positions of
+ * a vector are consecutive in the NCHW output, whatever rows they belong to. The same bytes as the row-
+ * buffer path (MSC_INT8_COMPRESS=0), without the buffers and the per-row segment copies; with the residual
+ * add of @sk (its bytes at the same offsets) when given. @y, @sk: the image's output / skip at channel 0. */
+static inline __attribute__((always_inline)) void q5_store_split(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+                                                                 int64_t f0, int64_t m, int rows,
+                                                                 const __m512i (*a)[3], int ci, int sgn) {
+  const int64_t PWs = q->PWs, OW = q->OW, P = q->P, nf = q->nf;
+  int64_t off[3];
+  __mmask16 k[3], ks[3];
+  int64_t h = f0 / PWs, c = f0 - h * PWs;
+  for (int v = 0; v < 3; v++) {
+    if (v)
+      for (c += 16; c >= PWs; c -= PWs) h++;
+    const int64_t n = nf - (f0 + 16 * v);
+    __mmask16 mk = n <= 0 ? 0 : q->cmask[c];
+    if (n > 0 && n < 16) mk &= (__mmask16)((1u << n) - 1u);
+    k[v] = mk;
+    ks[v] = (__mmask16)((1u << __builtin_popcount(mk)) - 1u);
+    off[v] = h * OW + (c < OW ? c : OW);
+  }
+  if (sk) { /* the residual add is lane-wise too: the compressed accumulators with the skip bytes there */
+    for (int r = 0; r < rows; r++)
+      for (int v = 0; v < 3; v++) {
+        if (!k[v]) continue;
+        const __m512i acc = ci ? a[r][v] : _mm512_add_epi32(a[r][v], _mm512_set1_epi32(q->corr[m + r]));
+        q5_store_qadd(q, y + (m + r) * P + off[v], sk + (m + r) * P + off[v], _mm512_maskz_compress_epi32(k[v], acc),
+                      m + r, __builtin_popcount(k[v]));
+      }
+    return;
+  }
+  const Q5Epi e = q5_epi(q, sgn);
+  const float *mult = q->mult + m, *fbias = q->fbias + m;
+  const int32_t *corr = q->corr + m;
+  for (int r = 0; r < rows; r++) {
+    const __m512 vm = _mm512_set1_ps(mult[r]), vb = _mm512_set1_ps(fbias[r]);
+    const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
+    uint8_t *yr = y + (m + r) * P;
+    for (int v = 0; v < 3; v++) {
+      if (!k[v]) continue;
+      const __m512i i = _mm512_maskz_compress_epi32(k[v], q5_lanes(&e, a[r][v], vc, vm, vb, ci));
+      _mm_mask_storeu_epi8(yr + off[v], ks[v], q5_bytes(&e, i, sgn));
+    }
   }
 }
 #define STORE_I32 q5_store_i32
@@ -166,6 +245,7 @@ static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *
 #define STORE_QADD q5_store_qadd
 #define STORE_QTILE q5_store_tile
 #define QTILE_FULL_DIRECT
+#define STORE_QSPLIT q5_store_split
 /* depthwise: the 256-bit float-FMA kernels (qdw-avx2.c) serve the 512-bit kernels too; the generic
  * int16 loop they replace measured 8-16x slower than fp32 on an AVX512-VNNI Xeon */
 #define QDW_CUSTOM cpu_qdw_avx2

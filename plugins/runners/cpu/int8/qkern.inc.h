@@ -170,6 +170,13 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
       else STORE_QTILE(q, y + at, NULL, q->P, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
       return;
     }
+#ifdef STORE_QSPLIT
+    if (q->cmask) { /* across row ends: compressed stores */
+      if (skip) STORE_QSPLIT(q, y, skip, f0, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
+      else STORE_QSPLIT(q, y, NULL, f0, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
+      return;
+    }
+#endif
   }
 #endif
   /* the epilogue indexes rows at run time (rows <= mr): a copy, so that only it lives in memory and
@@ -188,6 +195,13 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
     else STORE_QTILE(q, y + at, NULL, P, m, rows, (const acc_t(*)[NV])out, ci, sgn); /* (inlined apart) */
     return;
   }
+#ifdef STORE_QSPLIT
+  if (!i32 && q->cmask) { /* across row ends: compressed stores */
+    if (skip) STORE_QSPLIT(q, y, skip, f0, m, rows, (const acc_t(*)[NV])out, ci, sgn);
+    else STORE_QSPLIT(q, y, NULL, f0, m, rows, (const acc_t(*)[NV])out, ci, sgn);
+    return;
+  }
+#endif
   if (!i32 && q->splitrow && f0 + NR <= nf) { /* a whole tile across row ends: requantized at once into
                                                 * row buffers (the same bytes), then their valid row segments */
     uint8_t tb[MR][NR] __attribute__((aligned(64))), sb[MR][NR] __attribute__((aligned(64)));
