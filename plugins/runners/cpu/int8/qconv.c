@@ -253,6 +253,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
   q->xs2 = q->k->kg == 2 && q->xoff == 0 && cpu_q_switch_on("MSC_INT8_XS2");
   q->xs4s2 = q->k->kg == 4 && cpu_q_switch_on("MSC_INT8_XS4S2");
   q->tfull = cpu_q_switch_on("MSC_INT8_TILE_REGS");
+  q->pack3 = cpu_q_switch_on("MSC_INT8_PACK3");
   q->splitrow = cpu_q_switch_on("MSC_INT8_SPLITROW");
   q->corrinit = cpu_q_switch_on("MSC_INT8_CORRINIT");
   q->qspec = cpu_q_switch_on("MSC_INT8_QSPEC");

@@ -226,6 +226,7 @@ struct CpuQConv {
   uint16_t *cmask;                  /* direct, PWs != OW: per padded column c, the lanes of a 16-position
                                      * vector from c whose columns are stored (512-bit compressed stores of
                                      * tiles across row ends; MSC_INT8_COMPRESS=0: row buffers); owned */
+  int pack3;                        /* 512-bit tile rows narrowed by packs (MSC_INT8_PACK3=0: per vector, A/B) */
   int tfull;                        /* full 512-bit tiles in one output row stored from the registers
                                      * (MSC_INT8_TILE_REGS=0: through the stack copy, A/B) */
   int xs4s2;                        /* KG=4 re-blocking of stride-2 columns 32 positions at a time (AVX2;
