@@ -400,21 +400,9 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
   }
   case CPU_Q_PAD: {
     int32_t x = q->xs[0], rk = p->rank[x];
-    const MscNode *n = q->op;
     int64_t pads[2 * MSC_MAX_RANK] = {0};
-    int64_t np = 0;
-    if (n->opset < 11) {
-      for (uint32_t i = 0; i < n->n_attrs; i++)
-        if (!strcmp(n->attrs[i].name, "pads") && n->attrs[i].n <= 2 * MSC_MAX_RANK) {
-          np = (int64_t)n->attrs[i].n;
-          memcpy(pads, n->attrs[i].ints, (size_t)np * sizeof(int64_t));
-        }
-    } else {
-      const MscTensor *t = m->konst[n->inputs[1]->index];
-      np = t ? msc_tensor_numel(t) : 0;
-      if (np <= 2 * MSC_MAX_RANK) memcpy(pads, t->data, (size_t)np * sizeof(int64_t));
-    }
-    if (rk < 1 || np != 2 * rk || p->rank[y] != rk) {
+    float fill;
+    if (rk < 1 || p->rank[y] != rk || !cpu_pad_const(m, q->op, rk, pads, &fill)) {
       ok = FALSE;
       break;
     }
