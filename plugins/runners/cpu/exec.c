@@ -196,6 +196,23 @@ static MscStatus shuffle_out(CpuContext *x, const CpuShapePlan *p, uint32_t si, 
   return MSC_OK;
 }
 
+/* Node @n's reference kernel on @in (@n_in of them) into the one output @y (its storage set); a failure
+ * names the node in @msg. */
+static MscStatus run_kernel(const MscNode *n, const MscTensor *const *in, uint32_t n_in, MscTensor *y, MscMessage *msg) {
+  MscTensor *out[1] = {y};
+  MscOpCtx ctx = {0};
+  ctx.node = n;
+  ctx.in = in;
+  ctx.n_in = n_in;
+  ctx.out = out;
+  ctx.n_out = 1;
+  MscStatus st = n->op->run(&ctx);
+  if (st == MSC_OK) st = ctx.status;
+  if (st != MSC_OK)
+    cpu_host->message_set(msg, "node '%s' (%s): %s", n->name, n->op_type, ctx.message[0] ? ctx.message : "failed");
+  return st;
+}
+
 static MscStatus run_conv(CpuContext *x, const CpuShapePlan *p, uint32_t si, MscTensor *y, MscMessage *msg) {
   const CpuStep *s = &x->m->steps[si];
   /* a fused channel shuffle: read through by the plan, or written out (shuffle_out) */
@@ -220,36 +237,14 @@ static MscStatus run_conv(CpuContext *x, const CpuShapePlan *p, uint32_t si, Msc
     padded.dims[3] += s->xpad[1] + s->xpad[3];
     padded.nbytes = (size_t)msc_shape_numel(4, padded.dims) * sizeof(float);
     padded.data = (char *)x->arena + p->ws_offset[si];
-    MscTensor *pout[1] = {&padded};
-    MscOpCtx pc = {0};
-    pc.node = pn;
-    pc.in = pin;
-    pc.n_in = pn->n_inputs < 4 ? pn->n_inputs : 4;
-    pc.out = pout;
-    pc.n_out = 1;
-    MscStatus st = pn->op->run(&pc);
-    if (st == MSC_OK) st = pc.status;
-    if (st != MSC_OK) {
-      cpu_host->message_set(msg, "node '%s' (Pad): %s", pn->name, pc.message[0] ? pc.message : "failed");
-      return st;
-    }
+    MscStatus st = run_kernel(pn, pin, pn->n_inputs < 4 ? pn->n_inputs : 4, &padded, msg);
+    if (st != MSC_OK) return st;
     xt = &padded;
   }
   const MscTensor *in[3] = {xt, s->w_t, NULL};
-  MscTensor *out[1] = {y};
   memset(y->data, 0, y->nbytes);
-  MscOpCtx ctx = {0};
-  ctx.node = n;
-  ctx.in = in;
-  ctx.n_in = n->n_inputs < 3 ? n->n_inputs : 3;
-  ctx.out = out;
-  ctx.n_out = 1;
-  MscStatus st = n->op->run(&ctx);
-  if (st == MSC_OK) st = ctx.status;
-  if (st != MSC_OK) {
-    cpu_host->message_set(msg, "node '%s' (%s): %s", n->name, n->op_type, ctx.message[0] ? ctx.message : "failed");
-    return st;
-  }
+  MscStatus st = run_kernel(n, in, n->n_inputs < 3 ? n->n_inputs : 3, y, msg);
+  if (st != MSC_OK) return st;
   epilogue(y->data, s->bias, rt ? rt->data : NULL, y->dims[0], y->dims[1], y->dims[2] * y->dims[3], s->act, s->act_a,
            s->act_b);
   return MSC_OK;

@@ -115,6 +115,21 @@ static inline void q5_store_qadd(const CpuQConv *q, uint8_t *dst, const uint8_t 
                                                : _mm512_cvtusepi32_epi8(_mm512_max_epi32(o, _mm512_setzero_si512()));
   _mm_mask_storeu_epi8(dst, k, b);
 }
+/* The residual-add epilogue of a tile's @rows channels (row r at @y + r * P, its skip bytes at @sk + r * P):
+ * vector v at offset 16 v, all 16 lanes (@k NULL), or at @off[v] with the lanes of @k[v] compressed. */
+static inline __attribute__((always_inline)) void q5_qadd_rows(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+                                                               int64_t P, int64_t m, int rows, const __m512i (*a)[3],
+                                                               int ci, const int64_t *off, const __mmask16 *k) {
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < 3; v++) {
+      if (k && !k[v]) continue;
+      __m512i acc = ci ? a[r][v] : _mm512_add_epi32(a[r][v], _mm512_set1_epi32(q->corr[m + r]));
+      if (k) acc = _mm512_maskz_compress_epi32(k[v], acc);
+      const int64_t o = r * P + (off ? off[v] : 16 * v);
+      q5_store_qadd(q, y + o, sk + o, acc, m + r, k ? __builtin_popcount(k[v]) : 16);
+    }
+}
+
 /* The epilogue constants of a tile (q5_store_tile, q5_store_split). */
 typedef struct {
   __m512 flo, fhi;
@@ -185,11 +200,7 @@ static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *
                                                                 int64_t P, int64_t m, int rows,
                                                                 const __m512i (*a)[3], int ci, int sgn) {
   if (sk) {
-    for (int r = 0; r < rows; r++)
-      for (int v = 0; v < 3; v++) {
-        const __m512i acc = ci ? a[r][v] : _mm512_add_epi32(a[r][v], _mm512_set1_epi32(q->corr[m + r]));
-        q5_store_qadd(q, y + r * P + 16 * v, sk + r * P + 16 * v, acc, m + r, 16);
-      }
+    q5_qadd_rows(q, y, sk, P, m, rows, a, ci, NULL, NULL);
     return;
   }
   const Q5Epi e = q5_epi(q, sgn);
@@ -234,13 +245,7 @@ static inline __attribute__((always_inline)) void q5_store_split(const CpuQConv 
     off[v] = h * OW + (c < OW ? c : OW);
   }
   if (sk) { /* the residual add is lane-wise too: the compressed accumulators with the skip bytes there */
-    for (int r = 0; r < rows; r++)
-      for (int v = 0; v < 3; v++) {
-        if (!k[v]) continue;
-        const __m512i acc = ci ? a[r][v] : _mm512_add_epi32(a[r][v], _mm512_set1_epi32(q->corr[m + r]));
-        q5_store_qadd(q, y + (m + r) * P + off[v], sk + (m + r) * P + off[v], _mm512_maskz_compress_epi32(k[v], acc),
-                      m + r, __builtin_popcount(k[v]));
-      }
+    q5_qadd_rows(q, y + m * P, sk + m * P, P, m, rows, a, ci, off, k);
     return;
   }
   const Q5Epi e = q5_epi(q, sgn);

@@ -1007,22 +1007,23 @@ static void pad_task(void *ctx, int64_t t, int thread) {
 /* CPU_Q_QUANT of an NHWC input: piece t = rows [t * qrows, + qrows) of the N * H rows of W * C floats:
  * the affine chain (its kernel, from a multiple of 64 elements as the affine step runs it), channels
  * de-interleaved, each channel's row quantized into its NCHW row. */
+/* A per-piece step with per-thread scratch (qin_task, resize_task): input (floats or bytes), output bytes. */
 typedef struct {
   const CpuQStep *q;
   const QPrep *r;
-  const float *x;
+  const void *x;
   uint8_t *y;
   char *ws;
-} QInJob;
+} ScratchJob;
 
 static void qin_task(void *ctx, int64_t t, int thread) {
-  const QInJob *j = ctx;
+  const ScratchJob *j = ctx;
   const CpuQStep *q = j->q;
   const QPrep *r = j->r;
   const int64_t W = r->qw, C = r->qc, H = r->qh, wc = W * C, r0 = t * r->qrows,
                 r1 = MIN(r0 + r->qrows, r->qn * H);
   float *a = (float *)(void *)(j->ws + (size_t)thread * r->qper), *b = a + r->qper / 2 / sizeof(float);
-  const float *src = j->x + r0 * wc;
+  const float *src = (const float *)j->x + r0 * wc;
   if (q->aff) {
     r->qaff(src, a, (r1 - r0) * wc, q->as, q->at, q->aact, q->aa, q->ab);
     src = a;
@@ -1039,20 +1040,12 @@ static void qin_task(void *ctx, int64_t t, int thread) {
 
 /* CPU_Q_RESIZE, plane form: plane t dequantized through ftab into the thread's scratch, resized there,
  * quantized into the output. Planes are independent: any split gives the same bytes. */
-typedef struct {
-  const CpuQStep *q;
-  const QPrep *r;
-  const uint8_t *x;
-  uint8_t *y;
-  char *ws;
-} ResizeJob;
-
 static void resize_task(void *ctx, int64_t t, int thread) {
-  const ResizeJob *j = ctx;
+  const ScratchJob *j = ctx;
   const QPrep *r = j->r;
   char *w = j->ws + (size_t)thread * r->rs_per;
   float *xf = (float *)(void *)w, *tmp = (float *)(void *)(w + r->rs_xf), *yf = (float *)(void *)(w + r->rs_yf);
-  flut_span(j->q->ftab, j->x + t * r->inner, xf, r->inner);
+  flut_span(j->q->ftab, (const uint8_t *)j->x + t * r->inner, xf, r->inner);
   msc_resize_planes_run(r->rp, xf, yf, 0, 1, tmp);
   quant_span(yf, j->y + t * r->outer, r->outer, j->q->sy, j->q->zy, j->q->ydt == MSC_DTYPE_INT8);
 }
@@ -1106,7 +1099,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
   }
   case CPU_Q_QUANT:
     if (q->nhwc) {
-      cpu_q_for(pool, (r->qn * r->qh + r->qrows - 1) / r->qrows, qin_task, &(QInJob){q, r, in[0]->data, y, ws});
+      cpu_q_for(pool, (r->qn * r->qh + r->qrows - 1) / r->qrows, qin_task, &(ScratchJob){q, r, in[0]->data, y, ws});
       return;
     }
     /* fall through */
@@ -1154,7 +1147,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
   case CPU_Q_FLUT: span_all(pool, &(SpanJob){q, NULL, in[0]->data, NULL, y, r->numel}); return;
   case CPU_Q_GAPT: planes_all(pool, &(PlaneJob){q, r, in[0]->data, NULL, y}); return;
   case CPU_Q_RESIZE:
-    if (r->rp) cpu_q_for(pool, r->planes, resize_task, &(ResizeJob){q, r, in[0]->data, y, ws});
+    if (r->rp) cpu_q_for(pool, r->planes, resize_task, &(ScratchJob){q, r, in[0]->data, y, ws});
     else resize_whole(q, r, in[0], y, ws);
     return;
   case CPU_Q_PAD: {

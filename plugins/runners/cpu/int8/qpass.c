@@ -1032,6 +1032,22 @@ static gboolean try_region(QPass *q, const MscNode *qn) {
   return TRUE;
 }
 
+/* Step @s of the group DequantizeLinear @dq -> @n -> QuantizeLinear @qn reading dq's 8-bit input (@xdt),
+ * @n_group graph nodes run, described as @desc. */
+static void dq_op_q_step(QPass *q, CpuQStep *s, const MscNode *dq, const MscNode *n, const MscNode *qn, MscDType xdt,
+                         uint32_t n_group, const char *desc) {
+  s->xs[0] = (int32_t)dq->inputs[0]->index;
+  s->n_x = 1;
+  s->xdt = xdt;
+  add_node(s, dq);
+  add_node(s, n);
+  add_node(s, qn);
+  CpuStep *st = new_step(q, n, qn, CPU_STEP_QOP, s);
+  st->n_group = n_group;
+  mark(q, n, qn);
+  g_strlcpy(st->desc, desc, sizeof st->desc);
+}
+
 /* DQ(x) -> Pad(constant, non-negative pads) -> Q: bytes through the requant table, fill Q(value). */
 static gboolean try_pad(QPass *q, const MscNode *n) {
   if (!is_op(n, "Pad") || n->n_outputs != 1 || !n->outputs[0] || n->n_inputs < 1 || !n->inputs[0]) return FALSE;
@@ -1058,16 +1074,7 @@ static gboolean try_pad(QPass *q, const MscNode *n) {
   s->lut = t;
   s->fill = *(const uint8_t *)fq->data;
   msc_tensor_free(fq);
-  s->xs[0] = (int32_t)dq->inputs[0]->index;
-  s->n_x = 1;
-  s->xdt = xdt;
-  add_node(s, dq);
-  add_node(s, n);
-  add_node(s, qn);
-  CpuStep *st = new_step(q, n, qn, CPU_STEP_QOP, s);
-  st->n_group = 2;
-  mark(q, n, qn);
-  g_snprintf(st->desc, sizeof st->desc, "QDQ Pad int8");
+  dq_op_q_step(q, s, dq, n, qn, xdt, 2, "QDQ Pad int8");
   return TRUE;
 }
 
@@ -1094,17 +1101,8 @@ static gboolean try_resize(QPass *q, const MscNode *n) {
   CpuQStep *s = qop_new(CPU_Q_RESIZE, n, qn, ydt);
   s->ftab = g_memdup2(f->data, 256 * sizeof(float));
   msc_tensor_free(f);
-  s->xs[0] = (int32_t)dq->inputs[0]->index;
-  s->n_x = 1;
-  s->xdt = xdt;
   s->sy = sy, s->zy = zy;
-  add_node(s, dq);
-  add_node(s, n);
-  add_node(s, qn);
-  CpuStep *st = new_step(q, n, qn, CPU_STEP_QOP, s);
-  st->n_group = 3;
-  mark(q, n, qn);
-  g_snprintf(st->desc, sizeof st->desc, "QDQ Resize int8 (float planes)");
+  dq_op_q_step(q, s, dq, n, qn, xdt, 3, "QDQ Resize int8 (float planes)");
   return TRUE;
 }
 
