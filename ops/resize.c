@@ -647,8 +647,9 @@ struct MscResizePlanes {
   AxisTaps tw, th;
   /* two: the last axis' taps as int32 indices and weights, one array per tap (gather loops); per block of 8
    * outputs whose taps all lie in the 8 inputs from blk[b] (>= 0; -1: not so), the taps as offsets from it
-   * (o0, o1: in-register permutes instead of gathers) */
+   * (o0, o1: in-register permutes instead of gathers; perm: those tables are made, the CPU has AVX2) */
   int32_t *i0, *i1, *o0, *o1, *blk;
+  int perm;
   float *w0, *w1;
 };
 
@@ -688,6 +689,11 @@ planes_new(const ResizePlan *p, const MscTensor *x)
       rp->i0[o] = (int32_t)rp->tw.idx[o * 4], rp->i1[o] = (int32_t)rp->tw.idx[o * 4 + 1];
       rp->w0[o] = rp->tw.w[o * 4], rp->w1[o] = rp->tw.w[o * 4 + 1];
     }
+  }
+#if defined(__GNUC__) && defined(__x86_64__)
+  rp->perm = rp->two && rp->W >= 8 && __builtin_cpu_supports("avx2");
+#endif
+  if (rp->perm) {
     const int64_t nb = rp->OW / 8;
     rp->blk = g_new(int32_t, nb + 1), rp->o0 = g_new(int32_t, rp->OW), rp->o1 = g_new(int32_t, rp->OW);
     for (int64_t b = 0; b < nb; b++) {
@@ -826,7 +832,7 @@ msc_resize_planes_run(const MscResizePlanes *rp, const float *x, float *y, int64
     float *dst = y + b * OH * OW;
     if (rp->two) {
 #if defined(__GNUC__) && defined(__x86_64__)
-      if (W >= 8 && __builtin_cpu_supports("avx2")) {
+      if (rp->perm) {
         for (int64_t h = 0; h < H; h++)
           two_taps_row_perm(tmp + h * OW, src + h * W, rp);
         rows = tmp;

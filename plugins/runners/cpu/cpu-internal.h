@@ -174,9 +174,22 @@ struct CpuShapePlan {
   int overlap_ok;
 };
 
+/* Value @v's constant: the model's, or this shape's (borrowed), or NULL. */
+static inline const MscTensor *cpu_plan_konst(const CpuModel *m, const CpuShapePlan *p, uint32_t v) {
+  return m->konst[v] ? m->konst[v] : p->shape_konst[v];
+}
+
 /* passes.c */
 MscStatus cpu_passes_run(CpuModel *m, MscMessage *msg);
 void cpu_steps_free(CpuModel *m);
+/* Pad node @n in constant mode with constant pads (attribute or input) and fill value: its pads [2 * rank]
+ * in @pads (begins, then ends) and the fill in *@value. FALSE for other modes, non-constant or negative
+ * pads, an axes input, a rank above MSC_MAX_RANK or a non-float32 fill. */
+gboolean cpu_pad_const(const CpuModel *m, const MscNode *n, int32_t rank, int64_t *pads, float *value);
+/* Pad @n can fold into the Conv @conv reading it: input rank 4, only the two spatial axes padded, by
+ * less than the kernel's extent per side, the conv's auto_pad NOTSET, and a fill of 0.0 (@any_fill:
+ * any fill, the caller checks it). Its spatial pads [top, left, bottom, right] in @xpad. */
+gboolean cpu_pad_foldable(const CpuModel *m, const MscNode *n, const MscNode *conv, gboolean any_fill, int64_t xpad[4]);
 
 /* plan.c: the arena planner on lifetime intervals (pure). */
 typedef struct {
@@ -195,16 +208,6 @@ CpuShapePlan *cpu_shape_plan_build(CpuModel *m, const MscTensor *const *inputs, 
 void cpu_shape_plan_free(CpuShapePlan *p);
 /* The conv geometry of step @s for input dims @xd: params (act included; a folded Pad's xpad added). */
 MscStatus cpu_conv_params(const CpuStep *s, const int64_t *xd, MscConv2dParams *p, MscMessage *msg);
-
-/* passes.c */
-/* Pad node @n in constant mode with constant pads (attribute or input) and fill value: its pads [2 * rank]
- * in @pads (begins, then ends) and the fill in *@value. FALSE for other modes, non-constant or negative
- * pads, an axes input, a rank above MSC_MAX_RANK or a non-float32 fill. */
-gboolean cpu_pad_const(const CpuModel *m, const MscNode *n, int32_t rank, int64_t *pads, float *value);
-/* Pad @n can fold into the Conv @conv reading it: input rank 4, only the two spatial axes padded, by
- * less than the kernel's extent per side, the conv's auto_pad NOTSET, and a fill of 0.0 (@any_fill:
- * any fill, the caller checks it). Its spatial pads [top, left, bottom, right] in @xpad. */
-gboolean cpu_pad_foldable(const CpuModel *m, const MscNode *n, const MscNode *conv, gboolean any_fill, int64_t xpad[4]);
 
 /* fastops.c */
 void cpu_fast_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si);

@@ -326,7 +326,7 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
     }
     x->arena_size = p->arena_bytes;
   }
-  for (uint32_t v = 0; v < m->nv; v++) x->slot[v] = m->konst[v] ? m->konst[v] : p->shape_konst[v];
+  for (uint32_t v = 0; v < m->nv; v++) x->slot[v] = cpu_plan_konst(m, p, v);
   for (uint32_t i = 0; i < n_inputs; i++) x->slot[g->inputs[i]->index] = inputs[i];
   const MscTensor *in_buf[64];
   MscTensor *out_buf[64];

@@ -47,7 +47,7 @@ static float attr_float(const MscNode *n, const char *name, float dflt) {
 
 static const MscTensor *konst_of(const CpuModel *m, const CpuShapePlan *p, const MscValue *v) {
   if (!v) return NULL;
-  return m->konst[v->index] ? m->konst[v->index] : p->shape_konst[v->index];
+  return cpu_plan_konst(m, p, v->index);
 }
 
 /* A planned value with concrete dims of @dt (UNDEFINED: any dtype). */

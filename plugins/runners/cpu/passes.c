@@ -256,8 +256,7 @@ gboolean cpu_pad_foldable(const CpuModel *m, const MscNode *n, const MscNode *co
  * spatial pads added to its own (no padded copy; M-LSD's stride-2 depthwise convs, 3 Pads of 160x160x96,
  * 80x80x144 and 40x40x192). */
 static gboolean pad_in(CpuModel *m, Pass *p, const MscNode *conv, CpuStep *s) {
-  const char *sw = g_getenv("MSC_FOLD_PAD"); /* 0: Pad nodes stay steps of their own (A/B; int8 too) */
-  if (sw && !strcmp(sw, "0")) return FALSE;
+  if (!cpu_q_switch_on("MSC_FOLD_PAD")) return FALSE; /* 0: Pad nodes stay steps of their own (A/B; int8 too) */
   const MscNode *pad = conv->inputs[0]->producer;
   if (!pad || p->dead[pad->index] || p->owner[pad->index] >= 0 || !single_output(p, pad) ||
       sole_reader(m, p, pad->outputs[0]) != conv || !cpu_pad_foldable(m, pad, conv, FALSE, s->xpad))
@@ -631,8 +630,7 @@ static int32_t affine_group_of(const Pass *p, const CpuStep *groups, const gbool
  * (MSC_INT8_QINPUT=0: off). */
 static void fuse_input_quant(CpuModel *m, Pass *p, CpuStep *groups, gboolean *is_head) {
   const MscGraph *g = m->g;
-  const char *sw = g_getenv("MSC_INT8_QINPUT");
-  if (sw && !strcmp(sw, "0")) return;
+  if (!cpu_q_switch_on("MSC_INT8_QINPUT")) return;
   static const int64_t perm_nchw[4] = {0, 3, 1, 2};
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     CpuQStep *qs = is_head[i] && !p->dead[i] ? groups[i].q : NULL;

@@ -209,7 +209,7 @@ static MscStatus propagate_op(CpuModel *m, CpuShapePlan *p, uint32_t si, MscMess
     const MscValue *v = n->inputs[k];
     in[k] = NULL;
     if (!v) continue;
-    const MscTensor *c = m->konst[v->index] ? m->konst[v->index] : p->shape_konst[v->index];
+    const MscTensor *c = cpu_plan_konst(m, p, v->index);
     if (c) {
       in[k] = c;
       continue;

@@ -130,7 +130,7 @@ static inline __attribute__((always_inline)) void q5_qadd_rows(const CpuQConv *q
     }
 }
 
-/* The epilogue constants of a tile (q5_store_tile, q5_store_split). */
+/* The epilogue constants of a tile (q5_store_rows). */
 typedef struct {
   __m512 flo, fhi;
   __m512i vz;
@@ -189,18 +189,21 @@ static inline __attribute__((always_inline)) __m512i q5_pack3(const Q5Epi *e, __
   return b;
 }
 
-/* A whole tile of @rows channels x 3 vectors, row r stored at @y + r * P (an output row segment or a
- * row buffer), with the residual add when @sk: per channel acc (+ corr), * mult (+ fb), clamped,
- * rounded, + zy, saturated, as q5_store_q does it per vector, with the constants in registers and no
- * per-vector branch (the generic epilogue's run-time tests, the reloads after every byte store and
- * its masks cost more than the products of a 1x1 conv with 16 input channels). When q->qfast
- * (|mult| < 1/4, |fb| < 2^29: nothing overflows) the clamp is made on the bytes after rounding, the
- * same bytes (lo - zy, hi - zy are integers and rounding is monotone), as the 256-bit tile does. */
-static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+/* The epilogue of @rows channels x 3 vectors, row r at @y + r * P (and its skip bytes at @sk + r * P when
+ * the residual add is fused): per channel acc (+ corr), * mult (+ fb), clamped, rounded, + zy, saturated,
+ * as q5_store_q does it per vector, with the constants in registers and no per-vector branch (the generic
+ * epilogue's run-time tests, the reloads after every byte store and its masks cost more than the
+ * products of a 1x1 conv with 16 input channels). Vector v goes to offset 16 v, all 16 lanes (@k NULL:
+ * a whole tile, a row's three vectors narrowed together when pack3), or to @off[v] with the lanes of
+ * @k[v] compressed (vpcompressd; every step is lane-wise, so compressing first changes no byte). When
+ * q->qfast (|mult| < 1/4, |fb| < 2^29: nothing overflows) the clamp is made on the bytes after rounding,
+ * the same bytes (lo - zy, hi - zy are integers and rounding is monotone), as the 256-bit tile does. */
+static inline __attribute__((always_inline)) void q5_store_rows(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
                                                                 int64_t P, int64_t m, int rows,
-                                                                const __m512i (*a)[3], int ci, int sgn) {
+                                                                const __m512i (*a)[3], int ci, int sgn,
+                                                                const int64_t *off, const __mmask16 *k) {
   if (sk) {
-    q5_qadd_rows(q, y, sk, P, m, rows, a, ci, NULL, NULL);
+    q5_qadd_rows(q, y, sk, P, m, rows, a, ci, off, k);
     return;
   }
   const Q5Epi e = q5_epi(q, sgn);
@@ -209,30 +212,38 @@ static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *
   for (int r = 0; r < rows; r++) {
     const __m512 vm = _mm512_set1_ps(mult[r]), vb = _mm512_set1_ps(fbias[r]);
     const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
-    if (e.pack3) {
+    uint8_t *yr = y + r * P;
+    if (!k && e.pack3) {
       const __m512i b = q5_pack3(&e, q5_lanes(&e, a[r][0], vc, vm, vb, ci), q5_lanes(&e, a[r][1], vc, vm, vb, ci),
                                  q5_lanes(&e, a[r][2], vc, vm, vb, ci), sgn);
-      _mm512_mask_storeu_epi8(y + r * P, (__mmask64)0xFFFFFFFFFFFFull, b);
+      _mm512_mask_storeu_epi8(yr, (__mmask64)0xFFFFFFFFFFFFull, b);
       continue;
     }
-    __m128i b[3];
-    for (int v = 0; v < 3; v++) b[v] = q5_bytes(&e, q5_lanes(&e, a[r][v], vc, vm, vb, ci), sgn);
-    for (int v = 0; v < 3; v++) _mm_storeu_si128((__m128i *)(void *)(y + r * P + 16 * v), b[v]);
+    for (int v = 0; v < 3; v++) {
+      if (k && !k[v]) continue;
+      __m512i i = q5_lanes(&e, a[r][v], vc, vm, vb, ci);
+      if (k) {
+        i = _mm512_maskz_compress_epi32(k[v], i);
+        _mm_mask_storeu_epi8(yr + off[v], (__mmask16)((1u << __builtin_popcount(k[v])) - 1u), q5_bytes(&e, i, sgn));
+      } else {
+        _mm_storeu_si128((__m128i *)(void *)(yr + 16 * v), q5_bytes(&e, i, sgn));
+      }
+    }
   }
 }
 
 /* A tile of positions f0.. across output row ends (padded rows of PWs positions, OW of them stored):
  * per vector the lanes of stored columns (q->cmask by the vector's first column, and none past the last
- * position) compressed together (vpcompressd) and stored at their output offset: the stored positions of
- * a vector are consecutive in the NCHW output, whatever rows they belong to. The same bytes as the row-
- * buffer path (MSC_INT8_COMPRESS=0), without the buffers and the per-row segment copies; with the residual
- * add of @sk (its bytes at the same offsets) when given. @y, @sk: the image's output / skip at channel 0. */
+ * position), stored compressed at their output offset: the stored positions of a vector are consecutive
+ * in the NCHW output, whatever rows they belong to. The same bytes as the row-buffer path
+ * (MSC_INT8_COMPRESS=0), without the buffers and the per-row segment copies. @y, @sk: the image's output
+ * / skip at channel 0. */
 static inline __attribute__((always_inline)) void q5_store_split(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
                                                                  int64_t f0, int64_t m, int rows,
                                                                  const __m512i (*a)[3], int ci, int sgn) {
   const int64_t PWs = q->PWs, OW = q->OW, P = q->P, nf = q->nf;
   int64_t off[3];
-  __mmask16 k[3], ks[3];
+  __mmask16 k[3];
   int64_t h = f0 / PWs, c = f0 - h * PWs;
   for (int v = 0; v < 3; v++) {
     if (v)
@@ -241,31 +252,15 @@ static inline __attribute__((always_inline)) void q5_store_split(const CpuQConv 
     __mmask16 mk = n <= 0 ? 0 : q->cmask[c];
     if (n > 0 && n < 16) mk &= (__mmask16)((1u << n) - 1u);
     k[v] = mk;
-    ks[v] = (__mmask16)((1u << __builtin_popcount(mk)) - 1u);
     off[v] = h * OW + (c < OW ? c : OW);
   }
-  if (sk) { /* the residual add is lane-wise too: the compressed accumulators with the skip bytes there */
-    q5_qadd_rows(q, y + m * P, sk + m * P, P, m, rows, a, ci, off, k);
-    return;
-  }
-  const Q5Epi e = q5_epi(q, sgn);
-  const float *mult = q->mult + m, *fbias = q->fbias + m;
-  const int32_t *corr = q->corr + m;
-  for (int r = 0; r < rows; r++) {
-    const __m512 vm = _mm512_set1_ps(mult[r]), vb = _mm512_set1_ps(fbias[r]);
-    const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
-    uint8_t *yr = y + (m + r) * P;
-    for (int v = 0; v < 3; v++) {
-      if (!k[v]) continue;
-      const __m512i i = _mm512_maskz_compress_epi32(k[v], q5_lanes(&e, a[r][v], vc, vm, vb, ci));
-      _mm_mask_storeu_epi8(yr + off[v], ks[v], q5_bytes(&e, i, sgn));
-    }
-  }
+  q5_store_rows(q, y + m * P, sk ? sk + m * P : NULL, P, m, rows, a, ci, sgn, off, k);
 }
 #define STORE_I32 q5_store_i32
 #define STORE_Q q5_store_q
 #define STORE_QADD q5_store_qadd
-#define STORE_QTILE q5_store_tile
+/* a whole tile (an output row segment or a row buffer) */
+#define STORE_QTILE(q, y, sk, P, m, rows, a, ci, sgn) q5_store_rows(q, y, sk, P, m, rows, a, ci, sgn, NULL, NULL)
 #define QTILE_FULL_DIRECT
 #define STORE_QSPLIT q5_store_split
 /* depthwise: the 256-bit float-FMA kernels (qdw-avx2.c) serve the 512-bit kernels too; the generic

@@ -124,6 +124,32 @@ static inline int64_t QFN(tile_at)(const CpuQConv *q, int64_t f0) {
   return PWs == OW ? f0 : f0 / PWs * OW + f0 % PWs;
 }
 
+#ifdef STORE_QTILE
+/* The ISA file's tile epilogues for the requantized (and residual-added) tile @a of @rows channels from
+ * position @f0: the whole tile inside one output row (STORE_QTILE), or across row ends as compressed
+ * stores (STORE_QSPLIT, when the conv has its lane-mask table). Returns 0 when neither applies (the
+ * caller's row buffers). @y, @skip: the image's output / skip at channel 0. */
+static inline __attribute__((always_inline)) int QFN(tile_store)(const CpuQConv *q, uint8_t *y, const uint8_t *skip,
+                                                                 int64_t f0, int64_t m, int rows,
+                                                                 const acc_t (*a)[NV], int ci, int sgn) {
+  const int64_t trow = QFN(tile_at)(q, f0);
+  if (trow >= 0) {
+    const int64_t at = m * q->P + trow;
+    if (skip) STORE_QTILE(q, y + at, skip + at, q->P, m, rows, a, ci, sgn);
+    else STORE_QTILE(q, y + at, NULL, q->P, m, rows, a, ci, sgn); /* (inlined apart) */
+    return 1;
+  }
+#ifdef STORE_QSPLIT
+  if (q->cmask) {
+    if (skip) STORE_QSPLIT(q, y, skip, f0, m, rows, a, ci, sgn);
+    else STORE_QSPLIT(q, y, NULL, f0, m, rows, a, ci, sgn);
+    return 1;
+  }
+#endif
+  return 0;
+}
+#endif
+
 /* @mr: the weight block's rows computed (a constant at each call: MR, or fewer for the last block of a
  * group whose channel count is not a multiple of MR; rows <= mr are stored) */
 static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, const XELEM *xin, int64_t f0,
@@ -161,23 +187,9 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
   const int sgn = q->d.ydt == MSC_DTYPE_INT8;
   const int i32 = q->d.ydt == MSC_DTYPE_INT32;
 #if defined(STORE_QTILE) && defined(QTILE_FULL_DIRECT)
-  if (mr == MR && rows == MR && !i32 && q->tfull) { /* a full tile in one output row: stored from the
-                                                       * registers (constant row count: no stack copy) */
-    const int64_t trow = QFN(tile_at)(q, f0);
-    if (trow >= 0) {
-      const int64_t at = m * q->P + trow;
-      if (skip) STORE_QTILE(q, y + at, skip + at, q->P, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
-      else STORE_QTILE(q, y + at, NULL, q->P, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
-      return;
-    }
-#ifdef STORE_QSPLIT
-    if (q->cmask) { /* across row ends: compressed stores */
-      if (skip) STORE_QSPLIT(q, y, skip, f0, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
-      else STORE_QSPLIT(q, y, NULL, f0, m, MR, (const acc_t(*)[NV])acc, ci, sgn);
-      return;
-    }
-#endif
-  }
+  /* a full tile: stored from the registers (constant row count: no stack copy) */
+  if (mr == MR && rows == MR && !i32 && q->tfull && QFN(tile_store)(q, y, skip, f0, m, MR, (const acc_t(*)[NV])acc, ci, sgn))
+    return;
 #endif
   /* the epilogue indexes rows at run time (rows <= mr): a copy, so that only it lives in memory and
    * the accumulators stay in registers through the tap loop (indexing acc itself made GCC store
@@ -188,20 +200,7 @@ static inline __attribute__((always_inline)) void QFN(dtile)(const CpuQConv *q, 
   const size_t ys = i32 ? 4 : 1;
   const int64_t P = q->P, PWs = q->PWs, OW = q->OW, nf = q->nf;
 #ifdef STORE_QTILE /* requantized (and residual-added) a tile at a time */
-  const int64_t trow = i32 ? -1 : QFN(tile_at)(q, f0);
-  if (trow >= 0) { /* the whole tile in one output row */
-    const int64_t at = m * P + trow;
-    if (skip) STORE_QTILE(q, y + at, skip + at, P, m, rows, (const acc_t(*)[NV])out, ci, sgn);
-    else STORE_QTILE(q, y + at, NULL, P, m, rows, (const acc_t(*)[NV])out, ci, sgn); /* (inlined apart) */
-    return;
-  }
-#ifdef STORE_QSPLIT
-  if (!i32 && q->cmask) { /* across row ends: compressed stores */
-    if (skip) STORE_QSPLIT(q, y, skip, f0, m, rows, (const acc_t(*)[NV])out, ci, sgn);
-    else STORE_QSPLIT(q, y, NULL, f0, m, rows, (const acc_t(*)[NV])out, ci, sgn);
-    return;
-  }
-#endif
+  if (!i32 && QFN(tile_store)(q, y, skip, f0, m, rows, (const acc_t(*)[NV])out, ci, sgn)) return;
   if (!i32 && q->splitrow && f0 + NR <= nf) { /* a whole tile across row ends: requantized at once into
                                                 * row buffers (the same bytes), then their valid row segments */
     uint8_t tb[MR][NR] __attribute__((aligned(64))), sb[MR][NR] __attribute__((aligned(64)));

@@ -62,7 +62,7 @@ static MscStatus infer_node(CpuModel *m, CpuShapePlan *p, const MscNode *n, MscM
     const MscValue *v = n->inputs[k];
     in[k] = NULL;
     if (!v) continue;
-    const MscTensor *c = m->konst[v->index] ? m->konst[v->index] : p->shape_konst[v->index];
+    const MscTensor *c = cpu_plan_konst(m, p, v->index);
     if (c) {
       in[k] = c;
       continue;
@@ -427,8 +427,7 @@ MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, M
     memcpy(xt.dims, p->dims[x], sizeof xt.dims);
     const MscTensor *in[4] = {&xt, NULL, NULL, NULL};
     for (uint32_t i = 1; i < n->n_inputs && i < 4; i++)
-      if (n->inputs[i]) r->rk[i] = in[i] = m->konst[n->inputs[i]->index] ? m->konst[n->inputs[i]->index]
-                                                                        : p->shape_konst[n->inputs[i]->index];
+      if (n->inputs[i]) r->rk[i] = in[i] = cpu_plan_konst(m, p, n->inputs[i]->index);
     MscOpCtx ctx = {0};
     ctx.node = n;
     ctx.in = in;
@@ -1004,9 +1003,6 @@ static void pad_task(void *ctx, int64_t t, int thread) {
   }
 }
 
-/* CPU_Q_QUANT of an NHWC input: piece t = rows [t * qrows, + qrows) of the N * H rows of W * C floats:
- * the affine chain (its kernel, from a multiple of 64 elements as the affine step runs it), channels
- * de-interleaved, each channel's row quantized into its NCHW row. */
 /* A per-piece step with per-thread scratch (qin_task, resize_task): input (floats or bytes), output bytes. */
 typedef struct {
   const CpuQStep *q;
@@ -1016,6 +1012,9 @@ typedef struct {
   char *ws;
 } ScratchJob;
 
+/* CPU_Q_QUANT of an NHWC input: piece t = rows [t * qrows, + qrows) of the N * H rows of W * C floats:
+ * the affine chain (its kernel, from a multiple of 64 elements as the affine step runs it), channels
+ * de-interleaved, each channel's row quantized into its NCHW row. */
 static void qin_task(void *ctx, int64_t t, int thread) {
   const ScratchJob *j = ctx;
   const CpuQStep *q = j->q;

@@ -1117,14 +1117,20 @@ void cpu_qstep_free(CpuQStep *q) {
 /* ---------------------------------------------------------------------- */
 /* table fusion: a chain of 8-bit table steps is one table                */
 
-/* The LUT1 step (head index) that writes value @v, or -1. */
-static int32_t lut1_producer(const QPass *q, int32_t v) {
+/* The live int8 step (head index) of kind @kind that writes value @v, or -1. */
+static int32_t step_producer(const QPass *q, CpuQKind kind, int32_t v) {
   const MscGraph *g = q->m->g;
   for (uint32_t j = 0; j < g->n_nodes; j++) {
     const CpuQStep *s = q->is_head[j] && !q->dead[j] ? q->groups[j].q : NULL;
-    if (s && s->kind == CPU_Q_LUT1 && s->n_x == 1 && s->y == v) return (int32_t)j;
+    if (s && s->kind == kind && s->y == v) return (int32_t)j;
   }
   return -1;
+}
+
+/* The LUT1 step (head index) of one input that writes value @v, or -1. */
+static int32_t lut1_producer(const QPass *q, int32_t v) {
+  const int32_t j = step_producer(q, CPU_Q_LUT1, v);
+  return j >= 0 && q->groups[j].q->n_x == 1 ? j : -1;
 }
 
 /* The DequantizeLinear of @v inside step @s exists and only nodes of @s read its output. */
@@ -1150,12 +1156,8 @@ static gboolean dq_private(const QPass *q, const CpuQStep *s, int32_t v) {
 
 /* The CONV step (head index) with an 8-bit output @v, or -1. */
 static int32_t conv_producer(const QPass *q, int32_t v) {
-  const MscGraph *g = q->m->g;
-  for (uint32_t j = 0; j < g->n_nodes; j++) {
-    const CpuQStep *s = q->is_head[j] && !q->dead[j] ? q->groups[j].q : NULL;
-    if (s && s->kind == CPU_Q_CONV && s->y == v && s->ydt != MSC_DTYPE_INT32) return (int32_t)j;
-  }
-  return -1;
+  const int32_t j = step_producer(q, CPU_Q_CONV, v);
+  return j >= 0 && q->groups[j].q->ydt != MSC_DTYPE_INT32 ? j : -1;
 }
 
 /* Step @s may take over producer @j's input when the value @v between
@@ -1269,14 +1271,10 @@ static void fuse_pad(QPass *q) {
   for (uint32_t i = 0; i < g->n_nodes; i++) {
     CpuQStep *s = q->is_head[i] && !q->dead[i] ? q->groups[i].q : NULL;
     if (!s || s->kind != CPU_Q_CONV || s->gemm || s->n_x < 1) continue;
-    const MscNode *pad = NULL;
-    int32_t j = -1;
-    for (uint32_t k = 0; k < g->n_nodes && j < 0; k++) {
-      const CpuQStep *ps = q->is_head[k] && !q->dead[k] ? q->groups[k].q : NULL;
-      if (ps && ps->kind == CPU_Q_PAD && ps->y == s->xs[0]) j = (int32_t)k, pad = ps->op;
-    }
+    const int32_t j = step_producer(q, CPU_Q_PAD, s->xs[0]);
     if (j < 0) continue;
     const CpuQStep *ps = q->groups[j].q;
+    const MscNode *pad = ps->op;
     gboolean same = ps->xdt == ps->ydt && ps->xdt == s->xdt && ps->fill == (uint8_t)s->zx;
     for (int v = 0; v < 256 && same; v++) same = ps->lut[v] == v;
     int64_t xpad[4];
