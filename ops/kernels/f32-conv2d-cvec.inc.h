@@ -21,12 +21,27 @@
 #endif
 #define CV_CB (CV_MV * VL) /* output channels per block */
 
+/* bias (+ activation when there is no residual) on a block's NP x CV_CB sums */
+static __attribute__((noinline)) void cvec_bias_act(const MscDenseArgs *a, int64_t cb, float *out, const int NP) {
+  const float *bp = a->bias + cb * CV_CB;
+  for (int v = 0; v < CV_MV; v++) {
+    const vec_t bv = VLOAD(bp + v * VL);
+    for (int p = 0; p < NP; p++) {
+      vec_t s = VADD(VLOAD(out + p * CV_CB + v * VL), bv);
+      if (!a->res)
+        s = act_vec(s, a->act, a->act_a, a->act_b);
+      VSTORE(out + p * CV_CB + v * VL, s);
+    }
+  }
+}
 /* One register block: NP (CV_NP or CV_NP2) pixels at grid offsets
  * go[0 .. NP-1] of channel block cb, sums over input channels [c0, c1) x
  * taps, added to out[p][CV_CB] unless first; when last, bias (+ activation
- * when there is no residual) is applied. out is pixel-major, in L1. */
+ * when there is no residual) is applied. out is pixel-major, in L1.
+ * PANEL: 1x1 on the packed panel (MscDenseArgs.xpanel; go unused). */
 static ALWAYS_INLINE void cvec_block(const MscDenseArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1,
-                                     float *out, const int NT, const int first, const int last, const int NP) {
+                                     float *out, const int NT, const int first, const int last, const int NP,
+                                     const int PANEL) {
   const int ntaps = NT ? NT : a->ntaps;
   const float *xb[CV_NP];
   UNROLL for (int p = 0; p < NP; p++) xb[p] = a->x + c0 * a->cstride + go[p];
@@ -37,57 +52,74 @@ static ALWAYS_INLINE void cvec_block(const MscDenseArgs *a, const int64_t *go, i
   const float *wp = a->w + (cb * a->C + c0) * ntaps * CV_CB;
   const int64_t *toff = a->toff, cs = a->cstride;
   /* the next chunk's weights (contiguous after this one's; after the last
-   * chunk, the next block's first) into L2, one line per reduction step:
+   * chunk, the next block's first) into L2, each reduction step's lines
+   * (AVX-512: two; one had left half the chunk to the hardware):
    * on 7x7 maps a 16 KB chunk is reused by only ~9 pixel blocks, and its
    * first block waited on the stream from memory */
   const int64_t pf = (c1 - c0) * ntaps * CV_CB;
-  for (int64_t c = c0, co = 0; c < c1; c++, co += cs) {
-    UNROLL for (int t = 0; t < ntaps; t++, wp += CV_CB) {
-      __builtin_prefetch(wp + pf, 0, 2);
-      const int64_t o = co + (NT == 1 ? 0 : toff[t]);
+  if (PANEL) { /* 1x1 on the packed panel: one pointer, the NP broadcasts at constant offsets */
+    const float *xq = a->x + c0 * NP;
+    for (int64_t c = c0; c < c1; c++, xq += NP, wp += CV_CB) {
+      UNROLL for (int l = 0; l < CV_CB; l += 16) __builtin_prefetch(wp + pf + l, 0, 2);
       vec_t wv[CV_MV];
       UNROLL for (int v = 0; v < CV_MV; v++) wv[v] = VLOAD(wp + v * VL);
       UNROLL for (int p = 0; p < NP; p++) {
-        const vec_t xv = VBCAST(xb[p] + o);
+        const vec_t xv = VBCAST(xq + p);
         UNROLL for (int v = 0; v < CV_MV; v++) acc[p][v] = VFMA(wv[v], xv, acc[p][v]);
       }
     }
-  }
-  if (!last) {
-    UNROLL for (int p = 0; p < NP; p++) {
-      UNROLL for (int v = 0; v < CV_MV; v++) VSTORE(out + p * CV_CB + v * VL, acc[p][v]);
-    }
-    return;
-  }
-  const float *bp = a->bias + cb * CV_CB;
-  UNROLL for (int v = 0; v < CV_MV; v++) {
-    const vec_t bv = VLOAD(bp + v * VL);
-    UNROLL for (int p = 0; p < NP; p++) {
-      vec_t s = VADD(acc[p][v], bv);
-      if (!a->res)
-        s = act_vec(s, a->act, a->act_a, a->act_b);
-      VSTORE(out + p * CV_CB + v * VL, s);
+  } else {
+    for (int64_t c = c0, co = 0; c < c1; c++, co += cs) {
+      UNROLL for (int t = 0; t < ntaps; t++, wp += CV_CB) {
+        UNROLL for (int l = 0; l < CV_CB; l += 16) __builtin_prefetch(wp + pf + l, 0, 2);
+        const int64_t o = co + (NT == 1 ? 0 : toff[t]);
+        vec_t wv[CV_MV];
+        UNROLL for (int v = 0; v < CV_MV; v++) wv[v] = VLOAD(wp + v * VL);
+        UNROLL for (int p = 0; p < NP; p++) {
+          const vec_t xv = VBCAST(xb[p] + o);
+          UNROLL for (int v = 0; v < CV_MV; v++) acc[p][v] = VFMA(wv[v], xv, acc[p][v]);
+        }
+      }
     }
   }
+  /* the sums go out first and the last chunk's bias and activation run on
+   * them from L1: with the epilogue on the live accumulators GCC spilled
+   * 7 of them inside the reduction loop (AVX-512, 11 x 2 block) */
+  UNROLL for (int p = 0; p < NP; p++) {
+    UNROLL for (int v = 0; v < CV_MV; v++) VSTORE(out + p * CV_CB + v * VL, acc[p][v]);
+  }
+  if (last)
+    cvec_bias_act(a, cb, out, NP);
 }
 
 typedef void (*CvecBlockFn)(const MscDenseArgs *a, const int64_t *go, int64_t cb, int64_t c0, int64_t c1, float *out);
+/* N: the taps (0: any, 1, 9) or P, 1x1 on the packed panel */
+#define CVB_NT_0 0
+#define CVB_NT_1 1
+#define CVB_NT_9 9
+#define CVB_NT_P 1
+#define CVB_PANEL_0 0
+#define CVB_PANEL_1 0
+#define CVB_PANEL_9 0
+#define CVB_PANEL_P 1
 #define CVB_FN(W, NPV, N, F, L)                                                                                     \
   static __attribute__((noinline)) void cvec_block##W##_##N##_##F##L(const MscDenseArgs *a, const int64_t *go,      \
                                                                      int64_t cb, int64_t c0, int64_t c1,            \
                                                                      float *out) {                                  \
-    cvec_block(a, go, cb, c0, c1, out, N, F, L, NPV);                                                               \
+    cvec_block(a, go, cb, c0, c1, out, CAT(CVB_NT_, N), F, L, NPV, CAT(CVB_PANEL_, N));                              \
   }
 #define CVB_TAPS(W, NPV, N) CVB_FN(W, NPV, N, 0, 0) CVB_FN(W, NPV, N, 0, 1) CVB_FN(W, NPV, N, 1, 0) CVB_FN(W, NPV, N, 1, 1)
 CVB_TAPS(, CV_NP, 0)
 CVB_TAPS(, CV_NP, 1)
 CVB_TAPS(, CV_NP, 9)
+CVB_TAPS(, CV_NP, P)
 CVB_TAPS(2, CV_NP2, 0)
 CVB_TAPS(2, CV_NP2, 1)
 CVB_TAPS(2, CV_NP2, 9)
+CVB_TAPS(2, CV_NP2, P)
 #define CVB_ROW(W, N) {cvec_block##W##_##N##_00, cvec_block##W##_##N##_01, cvec_block##W##_##N##_10, cvec_block##W##_##N##_11}
-static const CvecBlockFn cvec_block_table[2][3][4] = {{CVB_ROW(, 0), CVB_ROW(, 1), CVB_ROW(, 9)},
-                                                      {CVB_ROW(2, 0), CVB_ROW(2, 1), CVB_ROW(2, 9)}};
+static const CvecBlockFn cvec_block_table[2][4][4] = {{CVB_ROW(, 0), CVB_ROW(, 1), CVB_ROW(, 9), CVB_ROW(, P)},
+                                                      {CVB_ROW(2, 0), CVB_ROW(2, 1), CVB_ROW(2, 9), CVB_ROW(2, P)}};
 
 /* pixels per pass at most (a pass is a whole number of pixel blocks):
  * their pixel-major sums (8-16 KB) stay in L1 */
@@ -103,7 +135,7 @@ static void cvec(const MscDenseArgs *a, int64_t q0, int64_t q1, int64_t cb0, int
   int64_t go[CV_QMAX + CV_NP];
   const int np = a->cv_np == CV_NP2 ? CV_NP2 : CV_NP;
   const int64_t qchunk = CV_QMAX / np * np;
-  const CvecBlockFn *fns = cvec_block_table[np == CV_NP2][a->ntaps == 9 ? 2 : a->ntaps == 1 ? 1 : 0];
+  const CvecBlockFn *fns = cvec_block_table[np == CV_NP2][a->xpanel ? 3 : a->ntaps == 9 ? 2 : a->ntaps == 1 ? 1 : 0];
   int64_t ck = MAX((int64_t) 1, CV_WCHUNK / (a->ntaps * CV_CB));
   if (ck < a->C) { /* equal chunks */
     const int64_t n = (a->C + ck - 1) / ck;
