@@ -186,14 +186,29 @@ static ALWAYS_INLINE void dense_block(const MscDenseArgs *a, int64_t o0, int64_t
   }
 }
 
+/* Lines of the next tile's input one block call fetches (into L2) while
+ * it computes, one per reduction step: n channels from p, cs floats
+ * apart, DPF_NL lines each (see dense_tiles_packed). */
+#define DPF_NL (RW * VL / 16 + 1)
+typedef struct {
+  const float *p;
+  int64_t n, cs;
+} DensePf;
+
 /* The packed K loop: acc[m][r] += w[k][m] * x[k][r] over the panel xp
  * ([K][RW*VL]) and the block's weights wp ([K][MB]); rw is a compile-time
- * constant after inlining, acc stays in registers. */
-static ALWAYS_INLINE void packed_kloop(vec_t acc[MB][RW], const float *xp, const float *wp, int64_t K, const int rw) {
+ * constant after inlining, acc stays in registers. pf: lines to prefetch
+ * (NULL: none). */
+static ALWAYS_INLINE void packed_kloop(vec_t acc[MB][RW], const float *xp, const float *wp, int64_t K, const int rw,
+                                       const DensePf *pf) {
+  const float *pp = pf ? pf->p : NULL;
+  const int64_t npf = pf ? pf->n * DPF_NL : 0, pcs = pf ? pf->cs : 0;
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 4
 #endif
   for (int64_t k = 0; k < K; k++, xp += RW * VL, wp += MB) {
+    if (k < npf)
+      __builtin_prefetch(pp + k / DPF_NL * pcs + k % DPF_NL * 16, 0, 2);
     vec_t xv[RW];
     UNROLL for (int r = 0; r < rw; r++) xv[r] = VLOAD(xp + r * VL);
     UNROLL for (int m = 0; m < MB; m++) {
@@ -208,12 +223,12 @@ static ALWAYS_INLINE void packed_kloop(vec_t acc[MB][RW], const float *xp, const
  * every load is aligned and contiguous whatever the taps, stride or
  * channel stride, and the K loop is one uniform stream. */
 static ALWAYS_INLINE void dense_block_packed(const float *xp, const float *wp, int64_t K, const int rw, float *part,
-                                             const int first) {
+                                             const int first, const DensePf *pf) {
   vec_t acc[MB][RW];
   UNROLL for (int m = 0; m < MB; m++) {
     UNROLL for (int r = 0; r < rw; r++) acc[m][r] = first ? VZERO() : VLOAD(part + (m * RW + r) * VL);
   }
-  packed_kloop(acc, xp, wp, K, rw);
+  packed_kloop(acc, xp, wp, K, rw, pf);
   UNROLL for (int m = 0; m < MB; m++) {
     UNROLL for (int r = 0; r < rw; r++) VSTORE(part + (m * RW + r) * VL, acc[m][r]);
   }
@@ -254,12 +269,13 @@ static __attribute__((noinline)) void dense_packed_pair(const float *xp, const f
  * dense_epilogue). */
 static ALWAYS_INLINE void dense_packed_fused(const MscDenseArgs *a, const float *xp, const float *wp, int64_t K,
                                              int64_t mblk, const int64_t *off, const DenseRuns *runs, int64_t nxt,
-                                             const float *part, const MscActivation act, const int res) {
+                                             const float *part, const DensePf *pf, const MscActivation act,
+                                             const int res) {
   vec_t acc[MB][RW];
   UNROLL for (int m = 0; m < MB; m++) {
     UNROLL for (int r = 0; r < RW; r++) acc[m][r] = part ? VLOAD(part + (m * RW + r) * VL) : VZERO();
   }
-  packed_kloop(acc, xp, wp, K, RW);
+  packed_kloop(acc, xp, wp, K, RW, pf);
   const int64_t mcount = MIN((int64_t) MB, a->M - mblk * MB);
   UNROLL for (int m = 0; m < MB; m++) {
     if (m >= mcount)
@@ -290,16 +306,18 @@ static ALWAYS_INLINE void dense_packed_fused(const MscDenseArgs *a, const float 
 /* One out-of-line function per activation x residual; the part / NULL
  * branch gives each a constant-folded variant of the accumulator start. */
 typedef void (*DenseFusedFn)(const MscDenseArgs *a, const float *xp, const float *wp, int64_t K, int64_t mblk,
-                             const int64_t *off, const DenseRuns *runs, int64_t nxt, const float *part);
+                             const int64_t *off, const DenseRuns *runs, int64_t nxt, const float *part,
+                             const DensePf *pf);
 #define DF_FN(NAME, ACT, RES)                                                                                       \
   static __attribute__((noinline)) void dense_fused_##NAME##_##RES(const MscDenseArgs *a, const float *xp,          \
                                                                    const float *wp, int64_t K, int64_t mblk,       \
                                                                    const int64_t *off, const DenseRuns *runs,      \
-                                                                   int64_t nxt, const float *part) {               \
+                                                                   int64_t nxt, const float *part,                 \
+                                                                   const DensePf *pf) {                            \
     if (part)                                                                                                       \
-      dense_packed_fused(a, xp, wp, K, mblk, off, runs, nxt, part, ACT, RES);                                       \
+      dense_packed_fused(a, xp, wp, K, mblk, off, runs, nxt, part, pf, ACT, RES);                                   \
     else                                                                                                            \
-      dense_packed_fused(a, xp, wp, K, mblk, off, runs, nxt, NULL, ACT, RES);                                       \
+      dense_packed_fused(a, xp, wp, K, mblk, off, runs, nxt, NULL, pf, ACT, RES);                                   \
   }
 DF_FN(none, MSC_ACT_NONE, 0)
 DF_FN(none, MSC_ACT_NONE, 1)
@@ -420,11 +438,11 @@ typedef void (*DenseEpiFn)(const MscDenseArgs *a, int64_t o0, int64_t mb0, int64
   }                                                                                                                 \
   DBP_FN(R, 0) DBP_FN(R, 1)
 #define DB_ROW(R, N) {dense_block_##R##_##N##_0, dense_block_##R##_##N##_1}
-typedef void (*DensePackedFn)(const float *xp, const float *wp, int64_t K, float *part);
+typedef void (*DensePackedFn)(const float *xp, const float *wp, int64_t K, float *part, const DensePf *pf);
 #define DBP_FN(R, F)                                                                                                \
   static __attribute__((noinline)) void dense_packed_##R##_##F(const float *xp, const float *wp, int64_t K,         \
-                                                               float *part) {                                      \
-    dense_block_packed(xp, wp, K, R, part, F);                                                                      \
+                                                               float *part, const DensePf *pf) {                   \
+    dense_block_packed(xp, wp, K, R, part, F, pf);                                                                  \
   }
 #define DBP_ROW(R) {dense_packed_##R##_0, dense_packed_##R##_1}
 DB_TAPS(1)
@@ -544,7 +562,7 @@ static void dense_tiles(const MscDenseArgs *a, int64_t tile0, int64_t tile1, int
 
 /* Copies rw vectors of grid points from o0 for channels [c0, c1) x taps
  * into the panel (row stride RW*VL). */
-static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, int64_t c1, float *xp) {
+static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, int64_t c1, float *xp, const int prefetch) {
   const float *xc = a->x + o0 + c0 * a->cstride;
   if (a->x_exact && o0 + rw * VL > a->P) { /* in place, last tile: the partial vector masked */
     const vmask_t m = VMASK_RANGE(0, a->P - (o0 + (rw - 1) * VL));
@@ -562,8 +580,9 @@ static void dense_pack(const MscDenseArgs *a, int64_t o0, int rw, int64_t c0, in
        * tile reads C x taps short runs, too many streams for the hardware
        * prefetcher, and without this ~3/4 of the packing time (7% of
        * ResNet-50) went waiting on those loads */
-      UNROLL for (int l = 0; l <= RW * VL / 16; l++)
-        __builtin_prefetch(src + RW * VL + l * 16);
+      if (prefetch)
+        UNROLL for (int l = 0; l < DPF_NL; l++)
+          __builtin_prefetch(src + RW * VL + l * 16);
       for (int r = 0; r < rw; r++)
         VSTORE(xp + r * VL, VLOAD(src + r * VL));
     }
@@ -609,6 +628,11 @@ static void dense_pack_pos(const MscDenseArgs *a, int64_t q0, int rw, int64_t c0
   }
 }
 
+static int dense_spread_pf(void) {
+  const char *e = getenv("MSC_DENSE_SPREAD_PF");
+  return !(e && *e == '0');
+}
+
 /* dense_tiles over packed panels. Output-channel blocks go in groups of
  * up to PART_BLOCKS (the partial-sum slots): per group, per tile and chunk
  * of cb channels (cb * taps <= PACK_K), pack the tile's input once, sweep
@@ -627,6 +651,10 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
   float xp[PACK_FLOATS] __attribute__((aligned(64)));
   const int64_t kstride = a->ntaps * MB; /* weight floats per input channel of one block */
   const DenseFusedFn ffn = a->fuse ? dense_fused_fn(a) : NULL;
+  /* spread the next tile's prefetch over the block calls (1x1 on the grid
+   * or in place, enough blocks that a call's share fits its K steps) */
+  const int64_t nblk = MIN(mb1 - mb0, (int64_t) PART_BLOCKS);
+  const gboolean spread = a->ntaps == 1 && !a->xpos && nblk >= DPF_NL && dense_spread_pf();
   for (int64_t g0 = mb0; g0 < mb1; g0 += PART_BLOCKS) {
     const int64_t g1 = MIN(mb1, g0 + PART_BLOCKS);
     for (int64_t tile = tile0; tile < tile1; tile++) {
@@ -650,18 +678,27 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
           dense_runs(a, o0 + r * VL, oh, ow, &runs[r]);
       }
       const int64_t nxt = fused ? dense_next_off(a, o0, RW) : -1;
+      /* 1x1: the next tile's input lines are fetched by the block calls,
+       * a share of the chunk's channels each, one line per reduction step
+       * (spread_pf); else by the pack, all at once */
+      const int64_t onext = o0 + tile_pts;
+      const gboolean spread_pf = spread && onext < a->P && tile + 1 < tile1;
       for (int64_t c0 = 0; c0 < a->C; c0 += cb) {
         const int64_t c1 = MIN(a->C, c0 + cb);
         if (a->xpos)
           dense_pack_pos(a, o0, (int) rw, c0, c1, xp);
         else
-          dense_pack(a, o0, (int) rw, c0, c1, xp);
+          dense_pack(a, o0, (int) rw, c0, c1, xp, !spread);
         const DensePackedFn fn = fns[c0 == 0];
-        const int64_t K = (c1 - c0) * a->ntaps;
+        const int64_t K = (c1 - c0) * a->ntaps, share = (c1 - c0 + (g1 - g0) - 1) / (g1 - g0);
+        DensePf pf = {a->x + a->toff[0] + onext + c0 * a->cstride, 0, a->cstride};
+        const DensePf *pfp = spread_pf ? &pf : NULL;
         float *pp = part;
         if (fused && c1 == a->C) {
-          for (int64_t mb = g0; mb < g1; mb++, pp += MB * RW * VL)
-            ffn(a, xp, a->w + (mb * a->C + c0) * kstride, K, mb, off, runs, nxt, c0 == 0 ? NULL : pp);
+          for (int64_t mb = g0; mb < g1; mb++, pp += MB * RW * VL, pf.p += share * a->cstride) {
+            pf.n = MAX((int64_t) 0, MIN(share, c1 - c0 - (mb - g0) * share));
+            ffn(a, xp, a->w + (mb * a->C + c0) * kstride, K, mb, off, runs, nxt, c0 == 0 ? NULL : pp, pfp);
+          }
           break;
         }
         int64_t mb = g0;
@@ -669,8 +706,10 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
           for (; mb + 1 < g1; mb += 2, pp += 2 * MB * RW * VL)
             dense_packed_pair(xp, a->w + (mb * a->C + c0) * kstride, a->w + ((mb + 1) * a->C + c0) * kstride, K,
                               pp, pp + MB * RW * VL, c0 == 0);
-        for (; mb < g1; mb++, pp += MB * RW * VL)
-          fn(xp, a->w + (mb * a->C + c0) * kstride, K, pp);
+        for (; mb < g1; mb++, pp += MB * RW * VL, pf.p += share * a->cstride) {
+          pf.n = MAX((int64_t) 0, MIN(share, c1 - c0 - (mb - g0) * share));
+          fn(xp, a->w + (mb * a->C + c0) * kstride, K, pp, pfp);
+        }
       }
       if (!fused)
         epi(a, o0, g0, g1, part);
