@@ -225,10 +225,13 @@ void cpu_qpass_run(CpuModel *m, const uint32_t *readers, unsigned char *dead, in
  * workspace bytes in *@ws) and running of int8 steps */
 MscStatus cpu_q_prepare(CpuModel *m, CpuShapePlan *p, uint32_t si, size_t *ws, MscMessage *msg);
 void cpu_q_prep_free(const CpuStep *s, void *prep);
-void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *y, void *ws,
-               MscThreadPool *pool);
+MscStatus cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *y, void *ws,
+                    MscThreadPool *pool, MscMessage *msg);
 
 /* exec.c */
+/* Node @n's reference kernel on @in (@n_in of them) into the one output @y (its storage set, owned by the
+ * caller); a failure names the node in @msg. */
+MscStatus cpu_run_kernel(const MscNode *n, const MscTensor *const *in, uint32_t n_in, MscTensor *y, MscMessage *msg);
 typedef struct {
   CpuModel *m;
   MscThreadPool *pool;

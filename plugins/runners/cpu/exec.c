@@ -196,9 +196,7 @@ static MscStatus shuffle_out(CpuContext *x, const CpuShapePlan *p, uint32_t si, 
   return MSC_OK;
 }
 
-/* Node @n's reference kernel on @in (@n_in of them) into the one output @y (its storage set); a failure
- * names the node in @msg. */
-static MscStatus run_kernel(const MscNode *n, const MscTensor *const *in, uint32_t n_in, MscTensor *y, MscMessage *msg) {
+MscStatus cpu_run_kernel(const MscNode *n, const MscTensor *const *in, uint32_t n_in, MscTensor *y, MscMessage *msg) {
   MscTensor *out[1] = {y};
   MscOpCtx ctx = {0};
   ctx.node = n;
@@ -237,13 +235,13 @@ static MscStatus run_conv(CpuContext *x, const CpuShapePlan *p, uint32_t si, Msc
     padded.dims[3] += s->xpad[1] + s->xpad[3];
     padded.nbytes = (size_t)msc_shape_numel(4, padded.dims) * sizeof(float);
     padded.data = (char *)x->arena + p->ws_offset[si];
-    MscStatus st = run_kernel(pn, pin, pn->n_inputs < 4 ? pn->n_inputs : 4, &padded, msg);
+    MscStatus st = cpu_run_kernel(pn, pin, pn->n_inputs < 4 ? pn->n_inputs : 4, &padded, msg);
     if (st != MSC_OK) return st;
     xt = &padded;
   }
   const MscTensor *in[3] = {xt, s->w_t, NULL};
   memset(y->data, 0, y->nbytes);
-  MscStatus st = run_kernel(n, in, n->n_inputs < 3 ? n->n_inputs : 3, y, msg);
+  MscStatus st = cpu_run_kernel(n, in, n->n_inputs < 3 ? n->n_inputs : 3, y, msg);
   if (st != MSC_OK) return st;
   epilogue(y->data, s->bias, rt ? rt->data : NULL, y->dims[0], y->dims[1], y->dims[2] * y->dims[3], s->act, s->act_a,
            s->act_b);
@@ -374,8 +372,8 @@ MscStatus cpu_run(CpuContext *x, const MscTensor *const *inputs, uint32_t n_inpu
       x->slot[s->y] = y;
     } else if (s->q) {
       MscTensor *y = plan_view(x, p, (uint32_t)s->y, NULL);
-      cpu_q_run(s, p->qprep[si], in_buf, y, p->ws_offset[si] >= 0 ? (char *)x->arena + p->ws_offset[si] : NULL,
-                p->use_pool[si] ? x->pool : NULL);
+      st = cpu_q_run(s, p->qprep[si], in_buf, y, p->ws_offset[si] >= 0 ? (char *)x->arena + p->ws_offset[si] : NULL,
+                     p->use_pool[si] ? x->pool : NULL, msg);
       out_buf[0] = y;
       no = 1;
       x->slot[s->y] = y;

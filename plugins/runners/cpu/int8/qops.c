@@ -1049,8 +1049,10 @@ static void resize_task(void *ctx, int64_t t, int thread) {
   quant_span(yf, j->y + t * r->outer, r->outer, j->q->sy, j->q->zy, j->q->ydt == MSC_DTYPE_INT8);
 }
 
-/* CPU_Q_RESIZE, whole tensor (shapes the plane form does not take): DQ, the graph's Resize kernel, Q. */
-static void resize_whole(const CpuQStep *q, const QPrep *r, const MscTensor *x, uint8_t *y, char *ws) {
+/* CPU_Q_RESIZE, whole tensor (shapes the plane form does not take): DQ, the graph's Resize kernel, Q; a
+ * failure of the kernel (shapes and constants were checked when planned) is reported, nothing stored. */
+static MscStatus resize_whole(const CpuQStep *q, const QPrep *r, const MscTensor *x, uint8_t *y, char *ws,
+                              MscMessage *msg) {
   float *xf = (float *)(void *)ws, *yf = (float *)(void *)(ws + r->rs_xf);
   const int64_t nx = msc_tensor_numel(x);
   flut_span(q->ftab, x->data, xf, nx);
@@ -1064,24 +1066,17 @@ static void resize_whole(const CpuQStep *q, const QPrep *r, const MscTensor *x, 
   yt.data = yf;
   yt.nbytes = (size_t)r->numel * sizeof(float);
   const MscTensor *in[4] = {&xt, r->rk[1], r->rk[2], r->rk[3]};
-  MscTensor *out[1] = {&yt};
-  MscOpCtx ctx = {0};
-  ctx.node = q->op;
-  ctx.in = in;
-  ctx.n_in = q->op->n_inputs < 4 ? q->op->n_inputs : 4;
-  ctx.out = out;
-  ctx.n_out = 1;
-  if (q->op->op->run(&ctx) != MSC_OK || ctx.status != MSC_OK) /* shapes and constants were checked when planned */
-    memset(yf, 0, (size_t)r->numel * sizeof(float));
-  quant_span(yf, y, r->numel, q->sy, q->zy, q->ydt == MSC_DTYPE_INT8);
+  MscStatus st = cpu_run_kernel(q->op, in, q->op->n_inputs < 4 ? q->op->n_inputs : 4, &yt, msg);
+  if (st == MSC_OK) quant_span(yf, y, r->numel, q->sy, q->zy, q->ydt == MSC_DTYPE_INT8);
+  return st;
 }
 
-void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
-               MscThreadPool *pool) {
+MscStatus cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, MscTensor *yt, void *ws,
+                    MscThreadPool *pool, MscMessage *msg) {
   const CpuQStep *q = s->q;
   if (q->kind == CPU_Q_CONV) {
     cpu_qconv_run_add(prep, in[0]->data, q->fvadd ? in[1]->data : NULL, yt->data, ws, pool);
-    return;
+    return MSC_OK;
   }
   const QPrep *r = prep;
   uint8_t *y = yt->data;
@@ -1091,32 +1086,32 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     const uint8_t *x = in[0]->data;
     if (lut_identity(lut)) {
       if (y != x) memmove(y, x, (size_t)r->numel);
-      return;
+      return MSC_OK;
     }
     span_all(pool, &(SpanJob){q, lut, x, NULL, y, r->numel});
-    return;
+    return MSC_OK;
   }
   case CPU_Q_QUANT:
     if (q->nhwc) {
       cpu_q_for(pool, (r->qn * r->qh + r->qrows - 1) / r->qrows, qin_task, &(ScratchJob){q, r, in[0]->data, y, ws});
-      return;
+      return MSC_OK;
     }
     /* fall through */
-  case CPU_Q_DEQ: span_all(pool, &(SpanJob){q, lut, in[0]->data, NULL, y, r->numel}); return;
+  case CPU_Q_DEQ: span_all(pool, &(SpanJob){q, lut, in[0]->data, NULL, y, r->numel}); return MSC_OK;
   case CPU_Q_LUT2: {
     const uint8_t *a = in[0]->data, *b = in[1]->data;
     switch (r->bmode) {
-    case QB_SAME: span_all(pool, &(SpanJob){q, lut, a, b, y, r->numel}); return;
+    case QB_SAME: span_all(pool, &(SpanJob){q, lut, a, b, y, r->numel}); return MSC_OK;
     case QB_B_SCALAR:
       lut1_span(r->lut_t + ((size_t)b[0] << 8), a, y, r->numel);
-      return;
+      return MSC_OK;
     case QB_A_SCALAR:
       lut1_span(lut + ((size_t)a[0] << 8), b, y, r->numel);
-      return;
+      return MSC_OK;
     case QB_B_PLANE:
-    case QB_A_PLANE: planes_all(pool, &(PlaneJob){q, r, a, b, y}); return;
+    case QB_A_PLANE: planes_all(pool, &(PlaneJob){q, r, a, b, y}); return MSC_OK;
     }
-    return;
+    return MSC_OK;
   }
   case CPU_Q_MAXPOOL: {
     const CpuPool2d *g = &r->pool;
@@ -1124,7 +1119,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     int ident = lut_identity(lut); /* same scale and zero point in and out (the usual QDQ MaxPool) */
     MpJob j = {g, x, lut, y, ws, q->xdt == MSC_DTYPE_INT8, ident, q->ydt == MSC_DTYPE_FLOAT32 ? q->ftab : NULL};
     cpu_q_for(pool, r->planes, maxpool_task, &j);
-    return;
+    return MSC_OK;
   }
   case CPU_Q_CATFILL: {
     for (int64_t o = 0; o < r->outer; o++)
@@ -1133,7 +1128,7 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
         else memcpy(y, (const uint8_t *)in[q->cin[k]]->data + o * r->cat_inner[k], (size_t)r->cat_inner[k]);
         y += r->cat_inner[k];
       }
-    return;
+    return MSC_OK;
   }
   case CPU_Q_CONCAT: {
     CatJob j = {q, r, in, y, lut, 0, 0};
@@ -1141,19 +1136,19 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
     j.pieces = (j.row + CAT_PIECE - 1) / CAT_PIECE;
     const int64_t tasks = r->outer * j.pieces;
     cpu_q_for(pool, tasks, concat_task, &j);
-    return;
+    return MSC_OK;
   }
-  case CPU_Q_FLUT: span_all(pool, &(SpanJob){q, NULL, in[0]->data, NULL, y, r->numel}); return;
-  case CPU_Q_GAPT: planes_all(pool, &(PlaneJob){q, r, in[0]->data, NULL, y}); return;
+  case CPU_Q_FLUT: span_all(pool, &(SpanJob){q, NULL, in[0]->data, NULL, y, r->numel}); return MSC_OK;
+  case CPU_Q_GAPT: planes_all(pool, &(PlaneJob){q, r, in[0]->data, NULL, y}); return MSC_OK;
   case CPU_Q_RESIZE:
-    if (r->rp) cpu_q_for(pool, r->planes, resize_task, &(ScratchJob){q, r, in[0]->data, y, ws});
-    else resize_whole(q, r, in[0], y, ws);
-    return;
+    if (!r->rp) return resize_whole(q, r, in[0], y, ws, msg);
+    cpu_q_for(pool, r->planes, resize_task, &(ScratchJob){q, r, in[0]->data, y, ws});
+    return MSC_OK;
   case CPU_Q_PAD: {
     PadJob j = {q, r, in[0]->data, y, lut_identity(lut)};
     const int64_t tasks = (r->numel / pad_row(r) + PAD_ROWS - 1) / PAD_ROWS;
     cpu_q_for(pool, tasks, pad_task, &j);
-    return;
+    return MSC_OK;
   }
   case CPU_Q_GAP: {
     const uint8_t *x = in[0]->data;
@@ -1168,8 +1163,8 @@ void cpu_q_run(const CpuStep *s, const void *prep, const MscTensor *const *in, M
       float mean = (float)((double)(sum - r->inner * (int64_t)q->zx) * q->sx / (double)r->inner);
       y[pl] = quant1(mean, q->sy, q->zy, osgn);
     }
-    return;
+    return MSC_OK;
   }
-  default: return;
+  default: return MSC_OK;
   }
 }
