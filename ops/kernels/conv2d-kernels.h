@@ -44,6 +44,7 @@ typedef struct {
   const float *xpanel;
   int cv_np;         /* cvec: pixels per register block, the table's cv_np or cv_np2 (the plan's choice) */
   gboolean fuse; /* dense: full tiles' epilogue in the last chunk's kernel (MSC_DENSE_FUSE=0 at plan time: off) */
+  gboolean spread_pf; /* dense 1x1: the next tile's prefetch spread over the block calls (MSC_DENSE_SPREAD_PF=0: off) */
   int pack;      /* dense: packed panels 0 never, 1 always, 2 by shape (MSC_DENSE_PACK at plan time, unset: 2) */
   /* dense, packed path only: tiles run over the OUTPUT positions q =
    * oh*OW + ow, not over the grid, so the Wq - OW dropped columns of each

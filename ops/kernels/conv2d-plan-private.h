@@ -19,6 +19,7 @@ struct MscConv2dPlan {
   gboolean direct_input; /* 1x1/s1/p0: the kernel reads x in place */
   gboolean cvec_panel;   /* channel-vectorized 1x1: input packed per pixel block (MscDenseArgs.xpanel) */
   gboolean dense_fuse;   /* MscDenseArgs.fuse */
+  gboolean dense_spread; /* MscDenseArgs.spread_pf */
   int dense_pack;        /* MscDenseArgs.pack */
   gboolean dense_xpos;   /* MscDenseArgs.xpos (ntiles counts tiles of output positions) */
   int cv_np;             /* cvec: pixels per register block (k->cv_np or k->cv_np2) */

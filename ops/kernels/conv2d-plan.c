@@ -249,6 +249,8 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
   pl->ntiles = ((pl->dense_xpos ? pl->OH * pl->OW : pl->P) + tile_pts - 1) / tile_pts;
   const char *fe = g_getenv("MSC_DENSE_FUSE"); /* 0: the epilogue always a pass of its own (A/B) */
   pl->dense_fuse = !(fe && *fe && atoi(fe) == 0);
+  const char *se = g_getenv("MSC_DENSE_SPREAD_PF"); /* 0: 1x1 prefetch in the pack (A/B) */
+  pl->dense_spread = !(se && *se && atoi(se) == 0);
   const char *ke = g_getenv("MSC_DENSE_PACK"); /* 0 never, 1 always, unset: by shape (A/B) */
   pl->dense_pack = ke && *ke ? (atoi(ke) != 0) : 2;
   /* weights [G][mblocks][Cg][ntaps][mb], mb = channels per block */
@@ -594,6 +596,7 @@ static MscDenseArgs dense_args(const RunCtx *r, int64_t task, int64_t nlo, int64
       .act_b = p->act_b,
       .x_exact = pl->direct_input && pl->P % pl->k->vl != 0,
       .fuse = pl->dense_fuse,
+      .spread_pf = pl->dense_spread,
       .pack = pl->dense_pack,
       .xpanel = pl->cvec_panel
                     ? r->ws + pl->panel_off + (size_t) ((n * p->groups + g) * pl->npblocks * pl->Cg * pl->cv_np)

@@ -628,11 +628,6 @@ static void dense_pack_pos(const MscDenseArgs *a, int64_t q0, int rw, int64_t c0
   }
 }
 
-static int dense_spread_pf(void) {
-  const char *e = getenv("MSC_DENSE_SPREAD_PF");
-  return !(e && *e == '0');
-}
-
 /* dense_tiles over packed panels. Output-channel blocks go in groups of
  * up to PART_BLOCKS (the partial-sum slots): per group, per tile and chunk
  * of cb channels (cb * taps <= PACK_K), pack the tile's input once, sweep
@@ -654,7 +649,7 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
   /* spread the next tile's prefetch over the block calls (1x1 on the grid
    * or in place, enough blocks that a call's share fits its K steps) */
   const int64_t nblk = MIN(mb1 - mb0, (int64_t) PART_BLOCKS);
-  const gboolean spread = a->ntaps == 1 && !a->xpos && nblk >= DPF_NL && dense_spread_pf();
+  const gboolean spread = a->ntaps == 1 && !a->xpos && nblk >= DPF_NL && a->spread_pf;
   for (int64_t g0 = mb0; g0 < mb1; g0 += PART_BLOCKS) {
     const int64_t g1 = MIN(mb1, g0 + PART_BLOCKS);
     for (int64_t tile = tile0; tile < tile1; tile++) {
