@@ -3,6 +3,7 @@
  * arithmetic lives in the per-ISA kernels (f32-conv2d-direct.inc.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conv2d-plan-private.h"
 #include "error.h"
@@ -96,6 +97,13 @@ static gboolean check_params(const MscConv2dParams *p, int64_t *oh, int64_t *ow,
  * 256@14 73 -> 84%, 1x1 2048->512@7 50 -> 61%) and on 7x7 maps from a
  * quarter of that (1x1 512->2048@7 61 -> 70%); on 28x28 maps, short
  * reductions and 1x1 @14 the grid kernel is as fast or faster. */
+/* this CPU's L2 data cache per core (bytes; 512 KiB where the C library
+ * cannot tell) */
+static double l2_bytes(void) {
+  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return v > 0 ? (double) v : 512.0 * 1024.0;
+}
+
 static gboolean cvec_wanted(const MscConv2dPlan *pl) {
   const char *e = g_getenv("MSC_CONV_CVEC");
   const int m = e && *e ? atoi(e) : 1;
@@ -249,8 +257,15 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
   pl->ntiles = ((pl->dense_xpos ? pl->OH * pl->OW : pl->P) + tile_pts - 1) / tile_pts;
   const char *fe = g_getenv("MSC_DENSE_FUSE"); /* 0: the epilogue always a pass of its own (A/B) */
   pl->dense_fuse = !(fe && *fe && atoi(fe) == 0);
-  const char *se = g_getenv("MSC_DENSE_SPREAD_PF"); /* 0: 1x1 prefetch in the pack (A/B) */
-  pl->dense_spread = !(se && *se && atoi(se) == 0);
+  /* 1x1: the next tile's prefetch spread over the block calls when the
+   * input is not L2-resident (half of L2 here: the weights and outputs
+   * share it); an L2-resident input is better served by the pack's L1
+   * prefetch. conv-bench --ab MSC_DENSE_SPREAD_PF=0 (AVX-512 Xeon, L2
+   * 1.25 MB): 64..1024-channel inputs of 0.8-3.2 MB 1.04-1.10x faster
+   * spread; 0.1-0.75 MB inputs (SqueezeNet's 1x1) 0.90-0.97x */
+  const char *se = g_getenv("MSC_DENSE_SPREAD_PF"); /* 0: never, 2: whatever the size (A/B) */
+  const int smode = se && *se ? atoi(se) : 1;
+  pl->dense_spread = smode == 2 || (smode == 1 && (double) pl->Cg * (double) pl->cstride * sizeof(float) >= l2_bytes() / 2);
   const char *ke = g_getenv("MSC_DENSE_PACK"); /* 0 never, 1 always, unset: by shape (A/B) */
   pl->dense_pack = ke && *ke ? (atoi(ke) != 0) : 2;
   /* weights [G][mblocks][Cg][ntaps][mb], mb = channels per block */

@@ -647,9 +647,11 @@ static void dense_tiles_packed(const MscDenseArgs *a, int64_t tile0, int64_t til
   const int64_t kstride = a->ntaps * MB; /* weight floats per input channel of one block */
   const DenseFusedFn ffn = a->fuse ? dense_fused_fn(a) : NULL;
   /* spread the next tile's prefetch over the block calls (1x1 on the grid
-   * or in place, enough blocks that a call's share fits its K steps) */
+   * or in place, an input past L2 (the plan's spread_pf), and enough
+   * blocks that a call prefetches on at most every other K step: with 4
+   * blocks, 256->32 @27 ran 0.90x) */
   const int64_t nblk = MIN(mb1 - mb0, (int64_t) PART_BLOCKS);
-  const gboolean spread = a->ntaps == 1 && !a->xpos && nblk >= DPF_NL && a->spread_pf;
+  const gboolean spread = a->ntaps == 1 && !a->xpos && nblk >= 2 * DPF_NL && a->spread_pf;
   for (int64_t g0 = mb0; g0 < mb1; g0 += PART_BLOCKS) {
     const int64_t g1 = MIN(mb1, g0 + PART_BLOCKS);
     for (int64_t tile = tile0; tile < tile1; tile++) {
