@@ -87,6 +87,13 @@ static gboolean check_params(const MscConv2dParams *p, int64_t *oh, int64_t *ow,
   return TRUE;
 }
 
+/* this CPU's L2 data cache per core (bytes; 512 KiB where the C library
+ * cannot tell) */
+static double l2_bytes(void) {
+  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return v > 0 ? (double) v : 512.0 * 1024.0;
+}
+
 /* Channel-vectorized kernel or the grid kernel? MSC_CONV_CVEC: 0 never,
  * 2 always, unset or 1 the rule. The grid kernel reuses a weight over one
  * tile (RW*VL points) and streams the weights from L3 once per tile. The
@@ -97,13 +104,6 @@ static gboolean check_params(const MscConv2dParams *p, int64_t *oh, int64_t *ow,
  * 256@14 73 -> 84%, 1x1 2048->512@7 50 -> 61%) and on 7x7 maps from a
  * quarter of that (1x1 512->2048@7 61 -> 70%); on 28x28 maps, short
  * reductions and 1x1 @14 the grid kernel is as fast or faster. */
-/* this CPU's L2 data cache per core (bytes; 512 KiB where the C library
- * cannot tell) */
-static double l2_bytes(void) {
-  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  return v > 0 ? (double) v : 512.0 * 1024.0;
-}
-
 static gboolean cvec_wanted(const MscConv2dPlan *pl) {
   const char *e = g_getenv("MSC_CONV_CVEC");
   const int m = e && *e ? atoi(e) : 1;
@@ -265,7 +265,8 @@ static void setup_dense(MscConv2dPlan *pl, const float *weights, const float *bi
    * spread; 0.1-0.75 MB inputs (SqueezeNet's 1x1) 0.90-0.97x */
   const char *se = g_getenv("MSC_DENSE_SPREAD_PF"); /* 0: never, 2: whatever the size (A/B) */
   const int smode = se && *se ? atoi(se) : 1;
-  pl->dense_spread = smode == 2 || (smode == 1 && (double) pl->Cg * (double) pl->cstride * sizeof(float) >= l2_bytes() / 2);
+  const double in_bytes = (double) pl->Cg * (double) pl->cstride * sizeof(float);
+  pl->dense_spread = smode == 2 || (smode == 1 && in_bytes >= l2_bytes() / 2);
   const char *ke = g_getenv("MSC_DENSE_PACK"); /* 0 never, 1 always, unset: by shape (A/B) */
   pl->dense_pack = ke && *ke ? (atoi(ke) != 0) : 2;
   /* weights [G][mblocks][Cg][ntaps][mb], mb = channels per block */

@@ -34,6 +34,7 @@ static __attribute__((noinline)) void cvec_bias_act(const MscDenseArgs *a, int64
     }
   }
 }
+
 /* One register block: NP (CV_NP or CV_NP2) pixels at grid offsets
  * go[0 .. NP-1] of channel block cb, sums over input channels [c0, c1) x
  * taps, added to out[p][CV_CB] unless first; when last, bias (+ activation
@@ -44,7 +45,8 @@ static ALWAYS_INLINE void cvec_block(const MscDenseArgs *a, const int64_t *go, i
                                      const int PANEL) {
   const int ntaps = NT ? NT : a->ntaps;
   const float *xb[CV_NP];
-  UNROLL for (int p = 0; p < NP; p++) xb[p] = a->x + c0 * a->cstride + go[p];
+  if (!PANEL)
+    UNROLL for (int p = 0; p < NP; p++) xb[p] = a->x + c0 * a->cstride + go[p];
   vec_t acc[CV_NP][CV_MV];
   UNROLL for (int p = 0; p < NP; p++) {
     UNROLL for (int v = 0; v < CV_MV; v++) acc[p][v] = first ? VZERO() : VLOAD(out + p * CV_CB + v * VL);
@@ -158,15 +160,11 @@ static void cvec(const MscDenseArgs *a, int64_t q0, int64_t q1, int64_t cb0, int
       for (int64_t c0 = 0; c0 < a->C; c0 += ck) {
         const int64_t c1 = MIN(a->C, c0 + ck);
         const CvecBlockFn fn = fns[(c0 == 0) * 2 + (c1 == a->C)];
-        if (a->xpanel) { /* 1x1 on the packed panel: block b's pixels are channel stride np apart */
+        if (a->xpanel) { /* 1x1 on the packed panel ([pixel block][C][np]): the block's x is its panel */
           MscDenseArgs pa = *a;
-          int64_t gid[CV_NP];
-          for (int i = 0; i < np; i++)
-            gid[i] = i;
-          pa.cstride = np;
           for (int64_t i = 0; i < nq; i += np) {
             pa.x = a->xpanel + (p0 + i) / np * a->C * np;
-            fn(&pa, gid, cb, c0, c1, scratch + i * CV_CB);
+            fn(&pa, NULL, cb, c0, c1, scratch + i * CV_CB);
           }
           continue;
         }
