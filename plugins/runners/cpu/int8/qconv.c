@@ -146,7 +146,6 @@ void cpu_qconv_free(CpuQConv *q) {
   g_free(q->corr);
   g_free(q->mult);
   g_free(q->fbias);
-  g_free(q->cmask);
   g_free(q);
 }
 
@@ -326,13 +325,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
           q->wp[((grp * nbg + ml / MR) * q->Kg + t * q->Gc + g) * MR + ml % MR] = word;
         }
     q->ws_per_thread = 0;
-    if (q->PWs != q->OW && q->PWs > 0 && cpu_q_switch_on("MSC_INT8_COMPRESS")) {
-      /* the stored lanes of a 16-position vector starting at padded column c (tiles across row ends) */
-      q->cmask = g_new0(uint16_t, q->PWs);
-      for (int64_t c = 0; c < q->PWs; c++)
-        for (int l = 0; l < 16; l++)
-          if ((c + l) % q->PWs < q->OW) q->cmask[c] |= (uint16_t)(1u << l);
-    }
+    q->runs = q->PWs != q->OW && cpu_q_switch_on("MSC_INT8_RUNS");
     return q;
   }
   q->Kg = (q->K + kg - 1) / kg;

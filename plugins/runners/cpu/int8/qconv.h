@@ -223,9 +223,8 @@ struct CpuQConv {
   int64_t Kp;                       /* gemv: K rounded up to 16 */
   int xs2;                          /* KG=2 re-blocking of stride-2 columns, both phases per row pass
                                      * (MSC_INT8_XS2=0: per phase, element by element) */
-  uint16_t *cmask;                  /* direct, PWs != OW: per padded column c, the lanes of a 16-position
-                                     * vector from c whose columns are stored (512-bit compressed stores of
-                                     * tiles across row ends; MSC_INT8_COMPRESS=0: row buffers); owned */
+  int runs;                         /* direct, PWs != OW: 512-bit tiles across row ends stored as masked
+                                     * runs of the tile's bytes (MSC_INT8_RUNS=0: row buffers) */
   int pack3;                        /* 512-bit tile rows narrowed by packs (MSC_INT8_PACK3=0: per vector, A/B) */
   int tfull;                        /* full 512-bit tiles in one output row stored from the registers
                                      * (MSC_INT8_TILE_REGS=0: through the stack copy, A/B) */

@@ -78,20 +78,17 @@ static inline void q5_store_q(uint8_t *dst, __m512i a, float mult, float fbias, 
   __m128i b = sgn ? _mm512_cvtsepi32_epi8(i) : _mm512_cvtusepi32_epi8(i);
   _mm_mask_storeu_epi8(dst, (__mmask16)((1u << n) - 1u), b);
 }
-/* The conv's requantized value (q5_store_q's operations) and the residual add of the skip bytes @sk on
- * it (cpu_qvadd1's operations, as the 256-bit q2_store_tile_f does them), @n <= 16 bytes stored: the
- * add in registers, not a cpu_qvadd_span call per vector of every tile (which made a conv with a fused
- * add 2x slower than the same conv without, M-LSD on an AVX512-VNNI Xeon). The conv's byte value is
- * clamped to [lo, hi] as a byte of its own would be; the sum saturates to the add's output type. */
-static inline void q5_store_qadd(const CpuQConv *q, uint8_t *dst, const uint8_t *sk, __m512i a, int64_t oc,
-                                 int64_t n) {
+/* The conv's requantized value (q5_store_q's operations) and the residual add of the skip bytes @s8 on
+ * it (cpu_qvadd1's operations, as the 256-bit q2_store_tile_f does them): the 16 result bytes. The add
+ * in registers, not a cpu_qvadd_span call per vector of every tile (which made a conv with a fused add
+ * 2x slower than the same conv without, M-LSD on an AVX512-VNNI Xeon). The conv's byte value is clamped
+ * to [lo, hi] as a byte of its own would be; the sum saturates to the add's output type. */
+static inline __m128i q5_qadd_bytes(const CpuQConv *q, __m512i a, __m128i s8, int64_t oc) {
   const CpuQVAdd *va = q->d.vadd;
   const int side = q->d.vside;
-  const __mmask16 k = (__mmask16)((1u << n) - 1u);
   const __m512i v = q5_requant(a, q->mult[oc], q->fbias[oc], q->flo, q->fhi, q->d.zy);
   __m512 fa = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(v, _mm512_set1_epi32(va->vz[side]))),
                             _mm512_set1_ps(va->vs[side]));
-  const __m128i s8 = _mm_maskz_loadu_epi8(k, sk);
   const __m512i si = va->adt[!side] == MSC_DTYPE_INT8 ? _mm512_cvtepi8_epi32(s8) : _mm512_cvtepu8_epi32(s8);
   __m512 fb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(si, _mm512_set1_epi32(va->vz[!side]))),
                             _mm512_set1_ps(va->vs[!side]));
@@ -111,25 +108,15 @@ static inline void q5_store_qadd(const CpuQConv *q, uint8_t *dst, const uint8_t 
   if (!va->vnoclamp)
     r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-1048576.0f)), _mm512_set1_ps(1048576.0f));
   const __m512i o = _mm512_add_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(va->vzy));
-  const __m128i b = va->ydt == MSC_DTYPE_INT8 ? _mm512_cvtsepi32_epi8(o)
-                                               : _mm512_cvtusepi32_epi8(_mm512_max_epi32(o, _mm512_setzero_si512()));
-  _mm_mask_storeu_epi8(dst, k, b);
+  return va->ydt == MSC_DTYPE_INT8 ? _mm512_cvtsepi32_epi8(o)
+                                   : _mm512_cvtusepi32_epi8(_mm512_max_epi32(o, _mm512_setzero_si512()));
 }
-/* The residual-add epilogue of a tile's @rows channels (row r at @y + r * P, its skip bytes at @sk + r * P):
- * vector v at offset 16 v, all 16 lanes (@k NULL), or at @off[v] with the lanes of @k[v] compressed. */
-static inline __attribute__((always_inline)) void q5_qadd_rows(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
-                                                               int64_t P, int64_t m, int rows, const __m512i (*a)[3],
-                                                               int ci, const int64_t *off, const __mmask16 *k) {
-  for (int r = 0; r < rows; r++)
-    for (int v = 0; v < 3; v++) {
-      if (k && !k[v]) continue;
-      __m512i acc = ci ? a[r][v] : _mm512_add_epi32(a[r][v], _mm512_set1_epi32(q->corr[m + r]));
-      if (k) acc = _mm512_maskz_compress_epi32(k[v], acc);
-      const int64_t o = r * P + (off ? off[v] : 16 * v);
-      q5_store_qadd(q, y + o, sk + o, acc, m + r, k ? __builtin_popcount(k[v]) : 16);
-    }
+/* q5_qadd_bytes on the @n <= 16 skip bytes at @sk, stored at @dst */
+static inline void q5_store_qadd(const CpuQConv *q, uint8_t *dst, const uint8_t *sk, __m512i a, int64_t oc,
+                                 int64_t n) {
+  const __mmask16 k = (__mmask16)((1u << n) - 1u);
+  _mm_mask_storeu_epi8(dst, k, q5_qadd_bytes(q, a, _mm_maskz_loadu_epi8(k, sk), oc));
 }
-
 /* The epilogue constants of a tile (q5_store_rows). */
 typedef struct {
   __m512 flo, fhi;
@@ -189,78 +176,103 @@ static inline __attribute__((always_inline)) __m512i q5_pack3(const Q5Epi *e, __
   return b;
 }
 
-/* The epilogue of @rows channels x 3 vectors, row r at @y + r * P (and its skip bytes at @sk + r * P when
- * the residual add is fused): per channel acc (+ corr), * mult (+ fb), clamped, rounded, + zy, saturated,
- * as q5_store_q does it per vector, with the constants in registers and no per-vector branch (the generic
- * epilogue's run-time tests, the reloads after every byte store and its masks cost more than the
- * products of a 1x1 conv with 16 input channels). Vector v goes to offset 16 v, all 16 lanes (@k NULL:
- * a whole tile, a row's three vectors narrowed together when pack3), or to @off[v] with the lanes of
- * @k[v] compressed (vpcompressd; every step is lane-wise, so compressing first changes no byte). When
- * q->qfast (|mult| < 1/4, |fb| < 2^29: nothing overflows) the clamp is made on the bytes after rounding,
- * the same bytes (lo - zy, hi - zy are integers and rounding is monotone), as the 256-bit tile does. */
+#define Q5_RUNS 8
+/* The stored runs of a tile of 48 positions: run j takes the tile's bytes k[j] (consecutive positions of
+ * one output row) to the output offsets at[j] + (byte index in the tile). */
+typedef struct {
+  int n;
+  int64_t at[Q5_RUNS];
+  __mmask64 k[Q5_RUNS];
+} Q5Runs;
+
+/* Masked byte store of the tile row @b by the runs @rs at @y (no byte outside a run's mask is written, and
+ * a masked store touches no memory through masked-out bytes: the address at[j] before a run's first
+ * byte may lie before the buffer). */
+static inline __attribute__((always_inline)) void q5_store_runs(uint8_t *y, __m512i b, const Q5Runs *rs) {
+  for (int j = 0; j < rs->n; j++) _mm512_mask_storeu_epi8((void *)((uintptr_t)y + (uintptr_t)rs->at[j]), rs->k[j], b);
+}
+
+/* The epilogue of @rows channels x 3 vectors (48 positions), channel r's output at @y + r * P (and its skip
+ * bytes at @sk + r * P when the residual add is fused), stored by the runs @rs: per channel acc (+ corr),
+ * * mult (+ fb), clamped, rounded, + zy, saturated, as q5_store_q does it per vector, with the constants in
+ * registers and no per-vector branch (the generic epilogue's run-time tests, the reloads after every byte
+ * store and its masks cost more than the products of a 1x1 conv with 16 input channels); the row's 48
+ * bytes narrowed together when pack3. Every step is lane-wise, so the lanes of dropped positions (past a
+ * row's end) are computed and not stored. When q->qfast (|mult| < 1/4, |fb| < 2^29: nothing overflows)
+ * the clamp is made on the bytes after rounding, the same bytes (lo - zy, hi - zy are integers and rounding
+ * is monotone), as the 256-bit tile does. */
 static inline __attribute__((always_inline)) void q5_store_rows(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
                                                                 int64_t P, int64_t m, int rows,
                                                                 const __m512i (*a)[3], int ci, int sgn,
-                                                                const int64_t *off, const __mmask16 *k) {
+                                                                const Q5Runs *rs) {
+  const float *mult = q->mult + m, *fbias = q->fbias + m;
+  const int32_t *corr = q->corr + m;
   if (sk) {
-    q5_qadd_rows(q, y, sk, P, m, rows, a, ci, off, k);
+    for (int r = 0; r < rows; r++) {
+      __m512i s = _mm512_setzero_si512();
+      for (int j = 0; j < rs->n; j++)
+        s = _mm512_mask_loadu_epi8(s, rs->k[j], (const void *)((uintptr_t)(sk + r * P) + (uintptr_t)rs->at[j]));
+      const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]); /* (immediate lane indices: no loop over v) */
+      __m512i b = _mm512_castsi128_si512(q5_qadd_bytes(q, _mm512_add_epi32(a[r][0], vc), _mm512_castsi512_si128(s), m + r));
+      b = _mm512_inserti32x4(b, q5_qadd_bytes(q, _mm512_add_epi32(a[r][1], vc), _mm512_extracti32x4_epi32(s, 1), m + r), 1);
+      b = _mm512_inserti32x4(b, q5_qadd_bytes(q, _mm512_add_epi32(a[r][2], vc), _mm512_extracti32x4_epi32(s, 2), m + r), 2);
+      q5_store_runs(y + r * P, b, rs);
+    }
     return;
   }
   const Q5Epi e = q5_epi(q, sgn);
-  const float *mult = q->mult + m, *fbias = q->fbias + m;
-  const int32_t *corr = q->corr + m;
   for (int r = 0; r < rows; r++) {
     const __m512 vm = _mm512_set1_ps(mult[r]), vb = _mm512_set1_ps(fbias[r]);
     const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
-    uint8_t *yr = y + r * P;
-    if (!k && e.pack3) {
-      const __m512i b = q5_pack3(&e, q5_lanes(&e, a[r][0], vc, vm, vb, ci), q5_lanes(&e, a[r][1], vc, vm, vb, ci),
-                                 q5_lanes(&e, a[r][2], vc, vm, vb, ci), sgn);
-      _mm512_mask_storeu_epi8(yr, (__mmask64)0xFFFFFFFFFFFFull, b);
-      continue;
+    __m512i b;
+    if (e.pack3) {
+      b = q5_pack3(&e, q5_lanes(&e, a[r][0], vc, vm, vb, ci), q5_lanes(&e, a[r][1], vc, vm, vb, ci),
+                   q5_lanes(&e, a[r][2], vc, vm, vb, ci), sgn);
+    } else {
+      b = _mm512_castsi128_si512(q5_bytes(&e, q5_lanes(&e, a[r][0], vc, vm, vb, ci), sgn));
+      b = _mm512_inserti32x4(b, q5_bytes(&e, q5_lanes(&e, a[r][1], vc, vm, vb, ci), sgn), 1);
+      b = _mm512_inserti32x4(b, q5_bytes(&e, q5_lanes(&e, a[r][2], vc, vm, vb, ci), sgn), 2);
     }
-    for (int v = 0; v < 3; v++) {
-      if (k && !k[v]) continue;
-      __m512i i = q5_lanes(&e, a[r][v], vc, vm, vb, ci);
-      if (k) {
-        i = _mm512_maskz_compress_epi32(k[v], i);
-        _mm_mask_storeu_epi8(yr + off[v], (__mmask16)((1u << __builtin_popcount(k[v])) - 1u), q5_bytes(&e, i, sgn));
-      } else {
-        _mm_storeu_si128((__m128i *)(void *)(yr + 16 * v), q5_bytes(&e, i, sgn));
-      }
-    }
+    q5_store_runs(y + r * P, b, rs);
   }
 }
 
-/* A tile of positions f0.. across output row ends (padded rows of PWs positions, OW of them stored):
- * per vector the lanes of stored columns (q->cmask by the vector's first column, and none past the last
- * position), stored compressed at their output offset: the stored positions of a vector are consecutive
- * in the NCHW output, whatever rows they belong to. The same bytes as the row-buffer path
- * (MSC_INT8_COMPRESS=0), without the buffers and the per-row segment copies. @y, @sk: the image's output
- * / skip at channel 0. */
-static inline __attribute__((always_inline)) void q5_store_split(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
-                                                                 int64_t f0, int64_t m, int rows,
-                                                                 const __m512i (*a)[3], int ci, int sgn) {
-  const int64_t PWs = q->PWs, OW = q->OW, P = q->P, nf = q->nf;
-  int64_t off[3];
-  __mmask16 k[3];
+/* A whole tile at @y (one output row segment, or a row buffer): one run of 48 bytes */
+static inline __attribute__((always_inline)) void q5_store_tile(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+                                                                int64_t P, int64_t m, int rows,
+                                                                const __m512i (*a)[3], int ci, int sgn) {
+  const Q5Runs rs = {1, {0}, {(__mmask64)0xFFFFFFFFFFFFull}};
+  q5_store_rows(q, y, sk, P, m, rows, a, ci, sgn, &rs);
+}
+
+/* A tile of positions f0.. across output row ends (padded rows of PWs positions, OW of them stored, nf in
+ * all): the runs of its stored positions (one per output row it touches), each a masked store of the
+ * tile row's bytes at that row's offset, the residual add's skip bytes gathered by the same masks; the
+ * same bytes as the row buffers (MSC_INT8_RUNS=0), without them and their per-row copies. Returns 0 (the
+ * caller's row buffers) for rows of fewer than 48 / (Q5_RUNS - 1) padded positions. @y, @sk: the image's
+ * output / skip at channel 0. */
+static inline __attribute__((always_inline)) int q5_store_split(const CpuQConv *q, uint8_t *y, const uint8_t *sk,
+                                                                int64_t f0, int64_t m, int rows,
+                                                                const __m512i (*a)[3], int ci, int sgn) {
+  const int64_t PWs = q->PWs, OW = q->OW, end = MIN((int64_t)48, q->nf - f0);
+  Q5Runs rs;
+  rs.n = 0;
   int64_t h = f0 / PWs, c = f0 - h * PWs;
-  for (int v = 0; v < 3; v++) {
-    if (v)
-      for (c += 16; c >= PWs; c -= PWs) h++;
-    const int64_t n = nf - (f0 + 16 * v);
-    __mmask16 mk = n <= 0 ? 0 : q->cmask[c];
-    if (n > 0 && n < 16) mk &= (__mmask16)((1u << n) - 1u);
-    k[v] = mk;
-    off[v] = h * OW + (c < OW ? c : OW);
+  for (int64_t p = 0; p < end; p += PWs - c, c = 0, h++) { /* p: the tile byte of column c of row h */
+    if (c >= OW) continue;
+    if (rs.n == Q5_RUNS) return 0;
+    const int64_t len = MIN(OW - c, end - p);
+    rs.k[rs.n] = (__mmask64)((((uint64_t)1 << len) - 1) << p);
+    rs.at[rs.n++] = h * OW + c - p;
   }
-  q5_store_rows(q, y + m * P, sk ? sk + m * P : NULL, P, m, rows, a, ci, sgn, off, k);
+  q5_store_rows(q, y + m * q->P, sk ? sk + m * q->P : NULL, q->P, m, rows, a, ci, sgn, &rs);
+  return 1;
 }
 #define STORE_I32 q5_store_i32
 #define STORE_Q q5_store_q
 #define STORE_QADD q5_store_qadd
 /* a whole tile (an output row segment or a row buffer) */
-#define STORE_QTILE(q, y, sk, P, m, rows, a, ci, sgn) q5_store_rows(q, y, sk, P, m, rows, a, ci, sgn, NULL, NULL)
+#define STORE_QTILE q5_store_tile
 #define QTILE_FULL_DIRECT
 #define STORE_QSPLIT q5_store_split
 /* depthwise: the 256-bit float-FMA kernels (qdw-avx2.c) serve the 512-bit kernels too; the generic

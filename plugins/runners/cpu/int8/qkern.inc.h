@@ -127,7 +127,7 @@ static inline int64_t QFN(tile_at)(const CpuQConv *q, int64_t f0) {
 #ifdef STORE_QTILE
 /* The ISA file's tile epilogues for the requantized (and residual-added) tile @a of @rows channels from
  * position @f0: the whole tile inside one output row (STORE_QTILE), or across row ends as compressed
- * stores (STORE_QSPLIT, when the conv has its lane-mask table). Returns 0 when neither applies (the
+ * stores (STORE_QSPLIT, when q->runs; it may decline). Returns 0 when neither applies (the
  * caller's row buffers). @y, @skip: the image's output / skip at channel 0. */
 static inline __attribute__((always_inline)) int QFN(tile_store)(const CpuQConv *q, uint8_t *y, const uint8_t *skip,
                                                                  int64_t f0, int64_t m, int rows,
@@ -140,11 +140,7 @@ static inline __attribute__((always_inline)) int QFN(tile_store)(const CpuQConv 
     return 1;
   }
 #ifdef STORE_QSPLIT
-  if (q->cmask) {
-    if (skip) STORE_QSPLIT(q, y, skip, f0, m, rows, a, ci, sgn);
-    else STORE_QSPLIT(q, y, NULL, f0, m, rows, a, ci, sgn);
-    return 1;
-  }
+  if (q->runs) return skip ? STORE_QSPLIT(q, y, skip, f0, m, rows, a, ci, sgn) : STORE_QSPLIT(q, y, NULL, f0, m, rows, a, ci, sgn);
 #endif
   return 0;
 }
