@@ -180,7 +180,7 @@ static gboolean runner_has_option(const MscRunnerApi *api, const char *name) {
 
 int cmd_bench(int argc, char **argv) {
   g_autofree char *runner_arg = NULL, *against = NULL;
-  g_auto(GStrv) shapes = NULL, opt_args = NULL;
+  g_auto(GStrv) shapes = NULL, opt_args = NULL, against_env = NULL;
   gint threads = 1, warmup = 3, iters = 20, top = 15, profile_iters = -1;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -201,6 +201,10 @@ int cmd_bench(int argc, char **argv) {
        "a second model run alternately with MODEL in the same process (e.g. its int8 form): both medians and the "
        "median of the paired time ratios MODEL2 / MODEL",
        "MODEL2"},
+      {"against-env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &against_env,
+       "make the --against session (MODEL itself when --against is not given) with this environment variable set: "
+       "an A/B of a switch the runner reads when it makes its plan",
+       "VAR=VALUE"},
       {NULL}};
   g_autoptr(GOptionContext) ctx = g_option_context_new("MODEL - measure a model's latency on a runner");
   g_option_context_add_main_entries(ctx, entries, NULL);
@@ -218,6 +222,12 @@ int cmd_bench(int argc, char **argv) {
     cli_error("bench: --cpu-time measures one thread: use it with --threads 1");
     return CLI_USAGE;
   }
+  for (char **a = against_env; a && *a; a++)
+    if (!strchr(*a, '=') || **a == '=') {
+      cli_error("bench: --against-env '%s': expected VAR=VALUE", *a);
+      return CLI_USAGE;
+    }
+  if (against_env && !against) against = g_strdup(argv[1]);
   if (profile_iters < 0) profile_iters = MIN(iters, 5);
   GError *e = NULL;
   if (!cli_init(&e)) return fail_with(e);
@@ -287,12 +297,24 @@ int cmd_bench(int argc, char **argv) {
       if (!(inputs2[i] = cli_random_input(g2->inputs[i], (const char *const *)shapes, 12345 + i, &e))) return fail_with(e);
       g_ptr_array_add(owned, inputs2[i]);
     }
-    if (!(s2 = msc_session_new(g2, runner, &opts, &e))) return fail_with(e);
-    for (int i = 0; i < warmup; i++)
-      if (!run_once(s2, g2, inputs2, NULL, &e)) {
-        msc_session_free(s2);
-        return fail_with(e);
-      }
+    /* --against-env: set while MODEL2's session is made and warmed up (its plan), then restored */
+    g_autoptr(GPtrArray) saved = g_ptr_array_new_with_free_func(g_free);
+    for (char **a = against_env; a && *a; a++) {
+      g_autofree char *var = g_strndup(*a, strchr(*a, '=') - *a);
+      g_ptr_array_add(saved, g_strdup(g_getenv(var))); /* NULL: unset before */
+      g_setenv(var, strchr(*a, '=') + 1, TRUE);
+    }
+    gboolean made = (s2 = msc_session_new(g2, runner, &opts, &e)) != NULL;
+    for (int i = 0; made && i < warmup; i++) made = run_once(s2, g2, inputs2, NULL, &e);
+    for (guint k = 0; k < saved->len; k++) {
+      g_autofree char *var = g_strndup(against_env[k], strchr(against_env[k], '=') - against_env[k]);
+      if (saved->pdata[k]) g_setenv(var, saved->pdata[k], TRUE);
+      else g_unsetenv(var);
+    }
+    if (!made) {
+      if (s2) msc_session_free(s2);
+      return fail_with(e);
+    }
   }
   double tc = now_ms();
   MscSession *s = msc_session_new(g, runner, &opts, &e);
@@ -377,10 +399,13 @@ int cmd_bench(int argc, char **argv) {
          threads > 1 ? "s" : "", isa);
   printf("compile  %.2f ms, first run %.2f ms\n", compile_ms, first_ms);
   printf("latency  median %.3f ms, min %.3f ms (%d runs after %d warm-up)\n", median, best, iters, warmup);
-  if (s2)
-    printf("against  %s: median %.3f ms, min %.3f ms (run alternately with MODEL); its time / MODEL's: median of "
+  if (s2) {
+    g_autofree char *env_desc = against_env ? g_strjoinv(" ", against_env) : NULL;
+    printf("against  %s%s%s: median %.3f ms, min %.3f ms (run alternately with MODEL); its time / MODEL's: median of "
            "the %d paired ratios %.3f, of the medians %.3f, of the mins %.3f\n",
-           against, median2, best2, iters, ratio_med, median2 / median, best2 / best);
+           against, env_desc ? " with " : "", env_desc ? env_desc : "", median2, best2, iters, ratio_med,
+           median2 / median, best2 / best);
+  }
   printf("through  %.1f inferences/s (batch %" G_GINT64_FORMAT ")\n", 1e3 * (double)batch / median, batch);
   if (flops > 0)
     printf("compute  %.3f GFLOP per run, %.2f GFLOP/s at the median, %.2f at the min\n", flops / 1e9,

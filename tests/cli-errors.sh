@@ -106,6 +106,15 @@ else
   echo "not ok: bench --against --json"; cat "$work/err"; fail=$((fail + 1))
 fi
 
+# bench --against-env: VAR=VALUE or a usage error naming it; the second session is the model itself
+expect 2 "against-env 'MSC_WINOGRAD'" -- "$msc" bench "$model" --against-env MSC_WINOGRAD -n 2 --top 0
+if "$msc" bench "$model" --against-env MSC_WINOGRAD=0 -n 4 --top 0 2>"$work/err" |
+   grep -qE "^against  .*resnet_mini.onnx with MSC_WINOGRAD=0: median [0-9.]+ ms"; then
+  pass=$((pass + 1))
+else
+  echo "not ok: bench --against-env"; cat "$work/err"; fail=$((fail + 1))
+fi
+
 # check: a missing dir, a dir without cases
 expect 1 'not a directory' -- "$msc" check "$work/none"
 mkdir -p "$work/nocases"

@@ -233,6 +233,7 @@ CpuQConv *cpu_qconv_new(const CpuQConvDesc *d, const CpuQWeights *w, CpuQKernelI
       q->dwb3s2 = cpu_q_switch_on("MSC_INT8_DWB3S2");
       q->dwspec = cpu_q_switch_on("MSC_INT8_DWSPEC");
       q->dw512 = (kid == CPU_QK_AVX512 || kid == CPU_QK_AVX512VNNI) && cpu_q_switch_on("MSC_INT8_DW512");
+      q->dwb512 = (kid == CPU_QK_AVX512 || kid == CPU_QK_AVX512VNNI) && cpu_q_switch_on("MSC_INT8_DWB512");
       q->ws_per_thread = MAX(q->ws_per_thread, qalign(cpu_qdw_rows_ws(q)));
     }
 #endif

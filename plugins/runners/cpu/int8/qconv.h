@@ -210,6 +210,8 @@ struct CpuQConv {
                                      * columns through cpu_qdw_channel_avx512 (MSC_INT8_DW512=0: the 256-bit ones) */
   int dwb3s2;                       /* dwrows 3x3 stride 2: vpmaddwd on the byte pairs of a zx-padded byte plane, no
                                      * float plane (MSC_INT8_DWB3S2=0: the float kernel) */
+  int dwb512;                       /* dwb3s2 on an AVX-512 int8 kernel: 16 outputs per vector
+                                     * (cpu_qdwb_channel_3s2_avx512; MSC_INT8_DWB512=0: the 256-bit one) */
   /* integer Winograd F(2x2, 3x3) (qwino-avx2.c): U weights [16][M/4][C/2][4] words, bias per channel,
    * tiles per row (and rounded to 8), tile rows, plane row stride / rows, tile rows per block, tiles
    * per block buffer */
@@ -351,6 +353,10 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
  * @RS, stride-1 columns), @bias the exact integer start of every sum; the same bytes. AVX-512 only. */
 void cpu_qdw_channel_avx512(const CpuQConv *q, const float *pl, int64_t RS, const int16_t *wt, float bias,
                             int64_t oc, uint8_t *y);
+/* qdw-avx2.c's 3x3 stride-2 byte-pair channel at 512 bits (qdw-avx512.c; q->dwb512): the same bytes.
+ * AVX-512 only. */
+void cpu_qdwb_channel_3s2_avx512(const CpuQConv *q, const uint8_t *bp, int64_t BW, const int16_t *wt, int64_t oc,
+                                 uint8_t *y);
 /* The plane's interior as x - zx for stride-1 columns and rows of 16+ bytes, 16 at a time (the
  * 256-bit loader's layout). AVX-512 only. */
 void cpu_qdw_load_plane_avx512(const CpuQConv *q, int64_t RS, const uint8_t *x, float *pl);

@@ -514,7 +514,8 @@ void cpu_qdw_rows_avx2(const CpuQConv *q, const uint8_t *x, int64_t oc0, int64_t
       const int64_t cin = oc / q->Mg;
       uint8_t *yc = y + oc * P;
       if (loaded != cin) dwb_load_plane(q, x + cin * HW, bp, BH, BW), loaded = cin;
-      dwb_channel_3s2(q, bp, BW, q->wd + oc * T, oc, yc);
+      if (q->dwb512) cpu_qdwb_channel_3s2_avx512(q, bp, BW, q->wd + oc * T, oc, yc);
+      else dwb_channel_3s2(q, bp, BW, q->wd + oc * T, oc, yc);
       if (d->post) cpu_qlut_rows(d->post, yc, 1, P, P);
     }
     return;

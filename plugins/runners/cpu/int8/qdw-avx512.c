@@ -176,6 +176,66 @@ void cpu_qdw_load_plane_avx512(const CpuQConv *q, int64_t RS, const uint8_t *x, 
   }
 }
 
+/* 3x3 stride 2 from the bytes (qdw-avx2.c's dwb_channel_3s2 at 512 bits): 16 outputs per vector, their
+ * 16 byte pairs (2 ow, 2 ow + 1) of a kernel row as 32 words (vpmovzxbw / vpmovsxbw of 32 bytes) times the
+ * weight pair (w0, w1), and the pairs one further on times (w2, 0): two vpmaddwd per kernel row per 16
+ * outputs (the 256-bit kernel: per 8). Two vectors per step (four chains). The same int32 sums and the
+ * same requantization (dwr_requant1: * mult, + fb apart, clamped in float, rounded, + zy; the clamp keeps
+ * the value in the type, so the low byte is the saturated one): the same bytes. @bp: the zx-padded byte
+ * plane (row stride @BW, its rows at least 2 * OW rounded up to 16, + 34). */
+void cpu_qdwb_channel_3s2_avx512(const CpuQConv *q, const uint8_t *bp, int64_t BW, const int16_t *wt, int64_t oc,
+                                 uint8_t *y) {
+  const CpuQConvDesc *d = &q->d;
+  const int64_t OH = q->OH, OW = q->OW;
+  const int sgn = d->xdt == MSC_DTYPE_INT8;
+  __m512i wa[3], wb[3];
+  for (int i = 0; i < 3; i++) {
+    wa[i] = _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)wt[3 * i + 1] << 16) | (uint16_t)wt[3 * i]));
+    wb[i] = _mm512_set1_epi32((int32_t)(uint16_t)wt[3 * i + 2]);
+  }
+  const __m512i vc = _mm512_set1_epi32(q->corr[oc]), zy = _mm512_set1_epi32(d->zy);
+  const __m512 vm = _mm512_set1_ps(q->mult[oc]), vfb = _mm512_set1_ps(q->fbias[oc]);
+  const int hasfb = q->fbias[oc] != 0.0f;
+  const __m512 lo = _mm512_set1_ps(q->flo), hi = _mm512_set1_ps(q->fhi);
+#define DWB5_PAIRS(p) (sgn ? _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p))) \
+                           : _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p))))
+#define DWB5_BYTES(acc)                                                                     \
+  ({                                                                                        \
+    __m512 t_ = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), vm);                                 \
+    __asm__("" : "+v"(t_)); /* never contracted with the bias add */                       \
+    if (hasfb) t_ = _mm512_add_ps(t_, vfb);                                                 \
+    t_ = _mm512_min_ps(_mm512_max_ps(t_, lo), hi);                                          \
+    _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(t_), zy));                     \
+  })
+  for (int64_t oh = 0; oh < OH; oh++) {
+    const uint8_t *r0 = bp + 2 * oh * BW;
+    uint8_t *yr = y + oh * OW;
+    for (int64_t ow = 0; ow < OW; ow += 32) {
+      const int one = OW - ow <= 16; /* the row's last 16 or fewer outputs: one vector */
+      __m512i a0 = vc, a1 = vc, b0 = _mm512_setzero_si512(), b1 = b0;
+      for (int i = 0; i < 3; i++) {
+        const uint8_t *p = r0 + i * BW + 2 * ow;
+        a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(DWB5_PAIRS(p), wa[i]));
+        b0 = _mm512_add_epi32(b0, _mm512_madd_epi16(DWB5_PAIRS(p + 2), wb[i]));
+        if (one) continue;
+        a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(DWB5_PAIRS(p + 32), wa[i]));
+        b1 = _mm512_add_epi32(b1, _mm512_madd_epi16(DWB5_PAIRS(p + 34), wb[i]));
+      }
+      const __m128i o0 = DWB5_BYTES(_mm512_add_epi32(a0, b0));
+      const int64_t n0 = MIN((int64_t)16, OW - ow);
+      if (n0 == 16) _mm_storeu_si128((__m128i *)(void *)(yr + ow), o0);
+      else _mm_mask_storeu_epi8(yr + ow, (__mmask16)((1u << n0) - 1u), o0);
+      if (one) continue;
+      const __m128i o1 = DWB5_BYTES(_mm512_add_epi32(a1, b1));
+      const int64_t n1 = MIN((int64_t)16, OW - ow - 16);
+      if (n1 == 16) _mm_storeu_si128((__m128i *)(void *)(yr + ow + 16), o1);
+      else _mm_mask_storeu_epi8(yr + ow + 16, (__mmask16)((1u << n1) - 1u), o1);
+    }
+  }
+#undef DWB5_PAIRS
+#undef DWB5_BYTES
+}
+
 void cpu_qdw_channel_avx512(const CpuQConv *q, const float *pl, int64_t RS, const int16_t *wt, float bias,
                             int64_t oc, uint8_t *y) {
   if (q->d.kh == 3) dw5_channel(q, pl, RS, wt, bias, oc, y, 3);
