@@ -12,7 +12,9 @@
  *   cc -O2 -Icore -Iops -Iplugins/runners/cpu -Iplugins/runners/cpu/int8 $(pkg-config --cflags glib-2.0) \
  *      benchmarks/int8-layers.c B/plugins/runners/cpu/libmsc-cpu-int8.a -LB -lmsc -Wl,-rpath,$PWD/B \
  *      $(pkg-config --libs glib-2.0) -lm -o /tmp/int8-layers
- * Usage: int8-layers [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add] [--ab VAR=VALUE]
+ * Usage: int8-layers [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add] [--ab VAR=VALUE] [--cold]
+ * --cold: 4 MB written before every timed run, untimed (L1 and L2 cold, the layer's data in L3 at best: as
+ * in a whole model, where the layers between evict a layer's weights and its input lands from the one before)
  * --add: the int8 convs also apply a fused residual add of an 8-bit tensor (cpu_qconv_run_add, Relu,
  * division-free quotient) as BlazeFace's blocks do; the fp32 columns stay plain convs.
  * --ab VAR=VALUE: one more column, the exact int8 conv built with that environment switch (A/B of a
@@ -101,7 +103,7 @@ typedef struct {
 int main(int argc, char **argv) {
   int rounds = 5, iters = 7;
   const char *only = NULL;
-  int with_add = 0;
+  int with_add = 0, cold = 0;
   const char *ab = NULL; /* --ab VAR=VALUE: one more exact int8 variant built with that environment switch */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
@@ -109,20 +111,24 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--add")) with_add = 1;
+    else if (!strcmp(argv[i], "--cold")) cold = 1;
     else if (!strcmp(argv[i], "--ab") && i + 1 < argc && strchr(argv[i + 1], '=')) ab = argv[++i];
     else {
-      fprintf(stderr, "usage: %s [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add] [--ab VAR=VALUE]\n",
+      fprintf(stderr, "usage: %s [--rounds R] [--iters I] [--threads T] [--only SUBSTR] [--add] [--ab VAR=VALUE] [--cold]\n",
               argv[0]);
       return 2;
     }
   }
   if (rounds < 1) rounds = 1;
   if (iters < 1) iters = 1;
+  const size_t evict_bytes = (size_t)4 << 20;
+  uint8_t *evict = cold ? g_malloc(evict_bytes) : NULL;
   MscIsa isa = msc_isa_detect();
   MscThreadPool *pool = threads > 1 ? msc_threadpool_new(threads) : NULL;
   printf("int8-layers: ISA %s, %d thread(s), best of %d medians of %d; ms and speed-up vs f32-direct\n",
          msc_isa_name(isa), threads, rounds, iters);
   if (ab) printf("i8-exact-B: i8-exact built with %s\n", ab);
+  if (cold) printf("cold: 4 MB written before every timed run\n");
   printf("%-24s", "layer");
   for (int v = 0; v < (ab ? V_N : V_I8_AB); v++) printf(" %11s", vnames[v]);
   printf("   x(exact) x(w7) [kernels]\n");
@@ -205,6 +211,7 @@ int main(int argc, char **argv) {
       for (int v = 0; v < V_N; v++) {
         if (!var[v].fp && !var[v].qp) continue;
         for (int i = 0; i < iters; i++) {
+          if (cold) memset(evict, i + r, evict_bytes);
           double t0 = now_seconds();
           if (var[v].fp) msc_conv2d_plan_run(var[v].fp, xf, NULL, yf, var[v].ws, pool);
           else cpu_qconv_run_add(var[v].qp, xq, skq, yq, var[v].ws, pool);
@@ -235,5 +242,6 @@ int main(int argc, char **argv) {
     g_free(mult);
   }
   if (pool) msc_threadpool_free(pool);
+  g_free(evict);
   return 0;
 }

@@ -192,6 +192,29 @@ static inline __attribute__((always_inline)) void q5_store_runs(uint8_t *y, __m5
   for (int j = 0; j < rs->n; j++) _mm512_mask_storeu_epi8((void *)((uintptr_t)y + (uintptr_t)rs->at[j]), rs->k[j], b);
 }
 
+/* q5_store_rows' requantization of @rows channels x 48 positions (no residual add) with the flags of @e: an
+ * always-inlined body, so that a call with constant flags (the common set) has no per-vector test. */
+static inline __attribute__((always_inline)) void q5_rows_q(const CpuQConv *q, uint8_t *y, int64_t P,
+                                                            const float *mult, const float *fbias,
+                                                            const int32_t *corr, int rows, const __m512i (*a)[3],
+                                                            int ci, int sgn, const Q5Runs *rs, const Q5Epi *ep) {
+  const Q5Epi e = *ep;
+  for (int r = 0; r < rows; r++) {
+    const __m512 vm = _mm512_set1_ps(mult[r]), vb = _mm512_set1_ps(fbias[r]);
+    const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
+    __m512i b;
+    if (e.pack3) {
+      b = q5_pack3(&e, q5_lanes(&e, a[r][0], vc, vm, vb, ci), q5_lanes(&e, a[r][1], vc, vm, vb, ci),
+                   q5_lanes(&e, a[r][2], vc, vm, vb, ci), sgn);
+    } else {
+      b = _mm512_castsi128_si512(q5_bytes(&e, q5_lanes(&e, a[r][0], vc, vm, vb, ci), sgn));
+      b = _mm512_inserti32x4(b, q5_bytes(&e, q5_lanes(&e, a[r][1], vc, vm, vb, ci), sgn), 1);
+      b = _mm512_inserti32x4(b, q5_bytes(&e, q5_lanes(&e, a[r][2], vc, vm, vb, ci), sgn), 2);
+    }
+    q5_store_runs(y + r * P, b, rs);
+  }
+}
+
 /* The epilogue of @rows channels x 3 vectors (48 positions), channel r's output at @y + r * P (and its skip
  * bytes at @sk + r * P when the residual add is fused), stored by the runs @rs: per channel acc (+ corr),
  * * mult (+ fb), clamped, rounded, + zy, saturated, as q5_store_q does it per vector, with the constants in
@@ -220,20 +243,12 @@ static inline __attribute__((always_inline)) void q5_store_rows(const CpuQConv *
     }
     return;
   }
-  const Q5Epi e = q5_epi(q, sgn);
-  for (int r = 0; r < rows; r++) {
-    const __m512 vm = _mm512_set1_ps(mult[r]), vb = _mm512_set1_ps(fbias[r]);
-    const __m512i vc = _mm512_set1_epi32(ci ? 0 : corr[r]);
-    __m512i b;
-    if (e.pack3) {
-      b = q5_pack3(&e, q5_lanes(&e, a[r][0], vc, vm, vb, ci), q5_lanes(&e, a[r][1], vc, vm, vb, ci),
-                   q5_lanes(&e, a[r][2], vc, vm, vb, ci), sgn);
-    } else {
-      b = _mm512_castsi128_si512(q5_bytes(&e, q5_lanes(&e, a[r][0], vc, vm, vb, ci), sgn));
-      b = _mm512_inserti32x4(b, q5_bytes(&e, q5_lanes(&e, a[r][1], vc, vm, vb, ci), sgn), 1);
-      b = _mm512_inserti32x4(b, q5_bytes(&e, q5_lanes(&e, a[r][2], vc, vm, vb, ci), sgn), 2);
-    }
-    q5_store_runs(y + r * P, b, rs);
+  Q5Epi e = q5_epi(q, sgn);
+  if (q->qspec && ci && !sgn && e.fast && e.nofb && e.pack3) { /* the common set, its flags as constants */
+    e.fast = 1, e.nofb = 1, e.pack3 = 1;
+    q5_rows_q(q, y, P, mult, fbias, corr, rows, a, 1, 0, rs, &e);
+  } else {
+    q5_rows_q(q, y, P, mult, fbias, corr, rows, a, ci, sgn, rs, &e);
   }
 }
 
