@@ -262,7 +262,7 @@ struct CpuQConv {
                                      * hand-scheduled pair loop; MSC_INT8_D6=0: the generic tile) */
   int dshort;                       /* direct: a group's short last weight block computes only its rows (rounded up to 2
                                      * or 4; MSC_INT8_DSHORT=0: all MR rows) */
-  int qspec;                        /* AVX2 tile epilogue: the common flag sets compiled as constants
+  int qspec;                        /* AVX2 and 512-bit tile epilogues: the common flag sets compiled as constants
                                      * (MSC_INT8_QSPEC=0: every flag read at run time) */
   size_t ws_per_thread;
 };

@@ -126,7 +126,7 @@ static inline int64_t QFN(tile_at)(const CpuQConv *q, int64_t f0) {
 
 #ifdef STORE_QTILE
 /* The ISA file's tile epilogues for the requantized (and residual-added) tile @a of @rows channels from
- * position @f0: the whole tile inside one output row (STORE_QTILE), or across row ends as compressed
+ * position @f0: the whole tile inside one output row (STORE_QTILE), or across row ends as masked runs
  * stores (STORE_QSPLIT, when q->runs; it may decline). Returns 0 when neither applies (the
  * caller's row buffers). @y, @skip: the image's output / skip at channel 0. */
 static inline __attribute__((always_inline)) int QFN(tile_store)(const CpuQConv *q, uint8_t *y, const uint8_t *skip,
