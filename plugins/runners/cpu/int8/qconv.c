@@ -671,7 +671,13 @@ __attribute__((target("avx2"))) static int64_t im2w4_avx2(uint8_t *restrict o4, 
   for (int e = 0; e < 4; e++)
     if (ro[e] >= 0) lim = MIN(lim, (n - ro[e] - iw0[e]) / sw);
   const __m256i flip = _mm256_set1_epi8((char)xo), vpad = _mm256_set1_epi8((char)pad), m = _mm256_set1_epi16(0xff);
-  for (; ow + 32 <= lim; ow += 32) {
+  const int64_t ow0 = ow;
+  for (;; ow += 32) {
+    if (ow + 32 > lim) { /* the row's last positions: one step moved back to end at OW (the same words again
+                          * for the positions it repeats), where its reads stay in the input */
+      if (ow >= OW || lim < OW || OW - 32 < ow0) break;
+      ow = OW - 32;
+    }
     __m256i v[4];
     for (int e = 0; e < 4; e++) {
       if (ro[e] < 0) {
@@ -687,6 +693,7 @@ __attribute__((target("avx2"))) static int64_t im2w4_avx2(uint8_t *restrict o4, 
       v[e] = _mm256_xor_si256(b, flip); /* xo is 0 or 128: + xo mod 256 */
     }
     interleave4_avx2(o4 + 4 * ow, v[0], v[1], v[2], v[3]);
+    if (ow + 32 >= OW) return OW;
   }
   return ow;
 }
