@@ -698,18 +698,23 @@ __attribute__((target("avx2"))) static int64_t im2w4_avx2(uint8_t *restrict o4, 
   return ow;
 }
 
-/* xform_span4 32 positions at a time (GCC's SSE2 vectorization of the scalar loop spilled its unpacks).
- * Returns the positions done (a multiple of 32). */
+/* xform_span4 32 positions at a time (GCC's SSE2 vectorization of the scalar loop spilled its unpacks),
+ * the last step moved back to end at @cnt. Returns the positions done: @cnt when it is at least 32. */
 __attribute__((target("avx2"))) static int64_t xform_span4_avx2(uint8_t *restrict o, const uint8_t *restrict a,
                                                                  const uint8_t *restrict b, const uint8_t *restrict c,
                                                                  const uint8_t *restrict e, int64_t cnt, uint8_t f) {
   const __m256i vf = _mm256_set1_epi8((char)f);
   int64_t u = 0;
-  for (; u + 32 <= cnt; u += 32) {
+  for (;; u += 32) {
+    if (u + 32 > cnt) { /* the last positions: one step moved back to end at cnt (the same bytes again) */
+      if (u >= cnt || cnt < 32) break;
+      u = cnt - 32;
+    }
 #define XS4_LOAD(p) _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(const void *)((p) + u)), vf)
     const __m256i va = XS4_LOAD(a), vb = XS4_LOAD(b), vc = XS4_LOAD(c), ve = XS4_LOAD(e);
 #undef XS4_LOAD
     interleave4_avx2(o + 4 * u, va, vb, vc, ve);
+    if (u + 32 >= cnt) return cnt;
   }
   return u;
 }
