@@ -298,18 +298,19 @@ int cmd_bench(int argc, char **argv) {
       g_ptr_array_add(owned, inputs2[i]);
     }
     /* --against-env: set while MODEL2's session is made and warmed up (its plan), then restored */
+    g_autoptr(GPtrArray) vars = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) saved = g_ptr_array_new_with_free_func(g_free);
     for (char **a = against_env; a && *a; a++) {
-      g_autofree char *var = g_strndup(*a, strchr(*a, '=') - *a);
+      char *var = g_strndup(*a, strchr(*a, '=') - *a);
+      g_ptr_array_add(vars, var);
       g_ptr_array_add(saved, g_strdup(g_getenv(var))); /* NULL: unset before */
       g_setenv(var, strchr(*a, '=') + 1, TRUE);
     }
     gboolean made = (s2 = msc_session_new(g2, runner, &opts, &e)) != NULL;
     for (int i = 0; made && i < warmup; i++) made = run_once(s2, g2, inputs2, NULL, &e);
-    for (guint k = 0; k < saved->len; k++) {
-      g_autofree char *var = g_strndup(against_env[k], strchr(against_env[k], '=') - against_env[k]);
-      if (saved->pdata[k]) g_setenv(var, saved->pdata[k], TRUE);
-      else g_unsetenv(var);
+    for (guint k = 0; k < vars->len; k++) {
+      if (saved->pdata[k]) g_setenv(vars->pdata[k], saved->pdata[k], TRUE);
+      else g_unsetenv(vars->pdata[k]);
     }
     if (!made) {
       if (s2) msc_session_free(s2);

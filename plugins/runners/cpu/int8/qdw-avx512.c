@@ -40,6 +40,18 @@ DW5_AI __m128i dw5_bytes(__m512 acc, const Dw5Req *r) {
   return _mm512_cvtepi32_epi8(i); /* in [lo, hi]: the low byte is the value (int8 or uint8) */
 }
 
+/* The requantization constants of channel @oc (@fast: the int32 clamp after rounding may replace the float one) */
+static inline Dw5Req dw5_req(const CpuQConv *q, int64_t oc, int fast) {
+  const CpuQConvDesc *d = &q->d;
+  Dw5Req rq;
+  rq.vm = _mm512_set1_ps(q->mult[oc]), rq.vfb = _mm512_set1_ps(q->fbias[oc]);
+  rq.lo = _mm512_set1_ps(q->flo), rq.hi = _mm512_set1_ps(q->fhi);
+  rq.zy = _mm512_set1_epi32(d->zy), rq.ilo = _mm512_set1_epi32(d->lo), rq.ihi = _mm512_set1_epi32(d->hi);
+  rq.hasfb = q->fbias[oc] != 0.0f;
+  rq.fast = fast;
+  return rq;
+}
+
 /* Columns j.. j + 15 of the 32 in (lo, hi): valignd, so that every load of the tile is an aligned one (a
  * 64-byte load at a column offset of 1..4 floats crosses a cache line every time; the loads at each tap
  * column kept the kernel at about the 256-bit one's speed). A switch, so that the immediate is a
@@ -145,12 +157,7 @@ DW5_AI void dw5_rows(const CpuQConv *q, const float *pl, int64_t RS, const __m51
 DW5_AI void dw5_channel(const CpuQConv *q, const float *pl, int64_t RS, const int16_t *wt, float bias, int64_t oc,
                         uint8_t *y, const int K) {
   const CpuQConvDesc *d = &q->d;
-  Dw5Req rq;
-  rq.vm = _mm512_set1_ps(q->mult[oc]), rq.vfb = _mm512_set1_ps(q->fbias[oc]);
-  rq.lo = _mm512_set1_ps(q->flo), rq.hi = _mm512_set1_ps(q->fhi);
-  rq.zy = _mm512_set1_epi32(d->zy), rq.ilo = _mm512_set1_epi32(d->lo), rq.ihi = _mm512_set1_epi32(d->hi);
-  rq.hasfb = q->fbias[oc] != 0.0f;
-  rq.fast = fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f; /* as dwr_fast */
+  const Dw5Req rq = dw5_req(q, oc, fabsf(q->mult[oc]) * 16777216.0f + fabsf(q->fbias[oc]) < 1073741824.0f); /* as dwr_fast */
   const __m512 vb = _mm512_set1_ps(bias);
   __m512 w[25];
   for (int t = 0; t < K * K; t++) w[t] = _mm512_set1_ps((float)wt[t]);
@@ -193,20 +200,11 @@ void cpu_qdwb_channel_3s2_avx512(const CpuQConv *q, const uint8_t *bp, int64_t B
     wa[i] = _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)wt[3 * i + 1] << 16) | (uint16_t)wt[3 * i]));
     wb[i] = _mm512_set1_epi32((int32_t)(uint16_t)wt[3 * i + 2]);
   }
-  const __m512i vc = _mm512_set1_epi32(q->corr[oc]), zy = _mm512_set1_epi32(d->zy);
-  const __m512 vm = _mm512_set1_ps(q->mult[oc]), vfb = _mm512_set1_ps(q->fbias[oc]);
-  const int hasfb = q->fbias[oc] != 0.0f;
-  const __m512 lo = _mm512_set1_ps(q->flo), hi = _mm512_set1_ps(q->fhi);
+  const __m512i vc = _mm512_set1_epi32(q->corr[oc]);
+  const Dw5Req rq = dw5_req(q, oc, 0); /* the float clamp, as dwr_requant1 */
 #define DWB5_PAIRS(p) (sgn ? _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p))) \
                            : _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(p))))
-#define DWB5_BYTES(acc)                                                                     \
-  ({                                                                                        \
-    __m512 t_ = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), vm);                                 \
-    __asm__("" : "+v"(t_)); /* never contracted with the bias add */                       \
-    if (hasfb) t_ = _mm512_add_ps(t_, vfb);                                                 \
-    t_ = _mm512_min_ps(_mm512_max_ps(t_, lo), hi);                                          \
-    _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(t_), zy));                     \
-  })
+#define DWB5_BYTES(acc) dw5_bytes(_mm512_cvtepi32_ps(acc), &rq)
   for (int64_t oh = 0; oh < OH; oh++) {
     const uint8_t *r0 = bp + 2 * oh * BW;
     uint8_t *yr = y + oh * OW;

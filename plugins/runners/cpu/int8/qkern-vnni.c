@@ -194,8 +194,7 @@ static inline __attribute__((always_inline)) void q5_store_runs(uint8_t *y, __m5
 
 /* q5_store_rows' requantization of @rows channels x 48 positions (no residual add) with the flags of @e: an
  * always-inlined body, so that a call with constant flags (the common set) has no per-vector test. */
-static inline __attribute__((always_inline)) void q5_rows_q(const CpuQConv *q, uint8_t *y, int64_t P,
-                                                            const float *mult, const float *fbias,
+static inline __attribute__((always_inline)) void q5_rows_q(uint8_t *y, int64_t P, const float *mult, const float *fbias,
                                                             const int32_t *corr, int rows, const __m512i (*a)[3],
                                                             int ci, int sgn, const Q5Runs *rs, const Q5Epi *ep) {
   const Q5Epi e = *ep;
@@ -246,9 +245,9 @@ static inline __attribute__((always_inline)) void q5_store_rows(const CpuQConv *
   Q5Epi e = q5_epi(q, sgn);
   if (q->qspec && ci && !sgn && e.fast && e.nofb && e.pack3) { /* the common set, its flags as constants */
     e.fast = 1, e.nofb = 1, e.pack3 = 1;
-    q5_rows_q(q, y, P, mult, fbias, corr, rows, a, 1, 0, rs, &e);
+    q5_rows_q(y, P, mult, fbias, corr, rows, a, 1, 0, rs, &e);
   } else {
-    q5_rows_q(q, y, P, mult, fbias, corr, rows, a, ci, sgn, rs, &e);
+    q5_rows_q(y, P, mult, fbias, corr, rows, a, ci, sgn, rs, &e);
   }
 }
 
